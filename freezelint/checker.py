@@ -1,0 +1,81 @@
+"""Checking one source text: parse, extract, simulate, run the selected rules, locate findings.
+
+Positions are computed (libcst's PositionProvider) only when there is something to report, so a
+clean file costs one parse and one walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from freezelint.diagnostics import Diagnostic, Finding
+from freezelint.extract import extract
+from freezelint.rules import RULES
+from freezelint.simulate import Simulation
+
+SYNTAX_ERROR = "FRZ000"
+
+
+def check_source(text: str, path: str, codes: Collection[str] | None = None) -> list[Diagnostic]:
+    """Diagnostics for one file's text (`codes`: the selected rule codes; None means all)."""
+    selected = set(RULES) if codes is None else set(codes)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        if SYNTAX_ERROR not in selected:
+            return []
+        return [_syntax_error(error, path)]
+    except RecursionError:
+        if SYNTAX_ERROR not in selected:
+            return []
+        return [Diagnostic(SYNTAX_ERROR, "file is too deeply nested to parse", path, 1, 1, 1, 1,
+                           RULES[SYNTAX_ERROR].severity)]
+    findings = find(module, selected)
+    return locate(module, findings, path)
+
+
+def find(module: cst.Module, selected: Collection[str]) -> list[Finding]:
+    rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
+    findings: list[Finding] = []
+    seen: set[tuple[str, int, str]] = set()
+    for timeline in extract(module):
+        if not timeline.events:
+            continue
+        sim = Simulation(timeline)
+        for rule in rules:
+            for finding in rule.check(sim):
+                key = (finding.code, id(finding.node), finding.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(finding)
+    return findings
+
+
+def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagnostic]:
+    if not findings:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    out = []
+    for finding in findings:
+        where = positions[finding.node]
+        message = finding.message
+        for index, node in enumerate(finding.related):
+            message = message.replace(f"@L{index}", str(positions[node].start.line))
+        out.append(Diagnostic(
+            code=finding.code, message=message, path=path,
+            row=where.start.line, column=where.start.column + 1,
+            end_row=where.end.line, end_column=where.end.column + 1,
+            severity=RULES[finding.code].severity,
+        ))
+    out.sort(key=Diagnostic.sort_key)
+    return out
+
+
+def _syntax_error(error: cst.ParserSyntaxError, path: str) -> Diagnostic:
+    message = error.message.strip().splitlines()[0] if error.message.strip() else "invalid syntax"
+    row, column = error.raw_line, error.raw_column + 1
+    return Diagnostic(SYNTAX_ERROR, f"syntax error: {message}", path, row, column, row, column,
+                      RULES[SYNTAX_ERROR].severity)

@@ -1,0 +1,45 @@
+"""What a check reports: severities, findings (tied to a CST node) and located diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import libcst as cst
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict before positions are known: the node it points at and what it says."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    # Nodes the message refers to by line: "@L0" in the message becomes the first one's line.
+    related: tuple[cst.CSTNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding located in a file (1-based rows, 1-based columns, as ruff reports them)."""
+
+    code: str
+    message: str
+    path: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+    severity: Severity
+    verified: dict[str, Any] | None = None
+    fix: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.row, self.column, self.code)

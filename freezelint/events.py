@@ -1,0 +1,155 @@
+"""The timeline: one frozen dataclass per thing that matters for freezing, in program order.
+
+Every event carries the CST node it came from (for positions), the loops and branches it sits in
+(`ctx`), its order in the timeline (`seq`) and, when it was found by following a call to a helper
+function of the same file, the call's node (`site`), which is where a diagnostic about it points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from freezelint.selection import Path, Selection
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A loop or branch an event sits in. `ident` is unique per syntactic construct and call."""
+
+    kind: str  # "loop" | "branch"
+    ident: int
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How a model was constructed, as far as it is known statically."""
+
+    library: str | None  # "timm" | "torchvision" | "efficientnet_pytorch" | "torch.nn" | None
+    builder: str  # qualified name of the constructor, or the call's text
+    name: str | None = None  # the architecture name ("efficientnet_b0") when it is a literal
+    trainable: bool | None = True  # are all parameters trainable right after construction?
+    has_params: bool | None = True
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    node: cst.CSTNode
+    ctx: tuple[Frame, ...] = ()
+    seq: int = 0
+    site: cst.CSTNode | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.ctx)
+
+    @property
+    def anchor(self) -> cst.CSTNode:
+        """Where a diagnostic about this event points: the helper's call site, if any."""
+        return self.site if self.site is not None else self.node
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelBuilt(Event):
+    model: int
+    var: str | None
+    spec: ModelSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelWrapped(Event):
+    model: int
+    kind: str  # "DataParallel" | "DistributedDataParallel" | "compile"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModuleReplaced(Event):
+    model: int
+    path: Path
+    adds_params: bool | None  # False for nn.Identity() and friends, None when unknown
+    trainable: bool | None = True  # the new module's parameters' requires_grad
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequiresGradSet(Event):
+    selection: Selection
+    value: bool | None  # None: computed per parameter (`p.requires_grad = name.startswith(...)`)
+    how: str = "call"  # "call" (requires_grad_), "assign" (loop over parameters), "helper"
+    swaps_norm: bool = False  # timm.utils.freeze also turns BatchNorm into FrozenBatchNorm2d
+
+
+@dataclass(frozen=True, kw_only=True)
+class IneffectiveFreeze(Event):
+    kind: str  # "module-attribute" | "comparison" | "method-overwrite"
+    target: str  # the source text of what the statement touches
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    selection: Selection
+    node: cst.CSTNode  # the dict (or the expression handed as the single group)
+    options: tuple[tuple[str, cst.BaseExpression], ...] = ()
+    lr_zero: bool = False
+    iterator: int | None = None  # the IteratorBound binding it was taken from, if any
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizerBuilt(Event):
+    optimizer: int
+    var: str | None
+    cls: str
+    groups: tuple[ParamGroup, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamGroupAdded(Event):
+    optimizer: int
+    group: ParamGroup
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModeSet(Event):
+    model: int
+    path: Path
+    train: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class IteratorBound(Event):
+    binding: int
+    var: str
+    selection: Selection
+
+
+@dataclass(frozen=True, kw_only=True)
+class IteratorConsumed(Event):
+    binding: int
+    var: str
+    how: str
+
+
+@dataclass
+class Timeline:
+    """All events of one analysis root (the module body, or a function nobody in the file calls)."""
+
+    events: list[Event] = field(default_factory=list)
+    models: dict[int, ModelSpec] = field(default_factory=dict)
+    model_vars: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BranchArm(Event):
+    """The start of arm `arm` of an if/else (or match) with `arms` exclusive arms: the simulation
+    runs each arm from the state before the statement and joins them at `BranchJoin`."""
+
+    ident: int
+    arm: int
+    arms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BranchJoin(Event):
+    ident: int

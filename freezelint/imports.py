@@ -1,0 +1,102 @@
+"""Import aliases, resolved by one small pass over import statements (not libcst's
+QualifiedNameProvider, whose metadata costs ~10x the parse), and the qualified-name helpers the
+extractor uses to recognise `torch.optim.AdamW`, `timm.create_model` and friends."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def dotted(node: cst.CSTNode) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def _module_name(node: cst.BaseExpression) -> str:
+    return dotted(node) or ""
+
+
+class ImportTable:
+    """Local name -> fully qualified name, collected from every import in the file.
+
+    Scopes are not distinguished: a training script that imports `nn` in one function and uses a
+    variable named `nn` for something else in another is not a case worth the metadata cost.
+    """
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, module: cst.Module) -> ImportTable:
+        table = cls()
+        table._collect(module)
+        return table
+
+    def _collect(self, module: cst.Module) -> None:
+        stack: list[cst.CSTNode] = [module]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    name = _module_name(alias.name)
+                    if alias.asname is not None:
+                        self.aliases[dotted(alias.asname.name) or name] = name
+                    else:
+                        # `import torch.nn` binds `torch`; `torch.nn.X` then qualifies as itself.
+                        top = name.split(".")[0]
+                        self.aliases.setdefault(top, top)
+            elif isinstance(node, cst.ImportFrom):
+                if node.relative or node.module is None:
+                    continue
+                base = _module_name(node.module)
+                if isinstance(node.names, cst.ImportStar):
+                    self.aliases[f"*{base}"] = base
+                    continue
+                for alias in node.names:
+                    name = _module_name(alias.name)
+                    local = dotted(alias.asname.name) if alias.asname is not None else name
+                    if local:
+                        self.aliases[local] = f"{base}.{name}"
+            elif isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement | cst.Module):
+                stack.extend(_statement_children(node))
+
+    def qualify(self, node: cst.CSTNode) -> str | None:
+        """The qualified name of a Name/Attribute chain, via the import aliases; names that were
+        not imported come back as written (so locally defined names still match `Name`)."""
+        text = dotted(node)
+        if text is None:
+            return None
+        head, _, rest = text.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            return text
+        return f"{target}.{rest}" if rest else target
+
+    def star_imports(self) -> list[str]:
+        return [v for k, v in self.aliases.items() if k.startswith("*")]
+
+
+def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The statements directly inside a statement (or module): no expressions are visited."""
+    if isinstance(node, cst.SimpleStatementLine):
+        return list(node.body)
+    if isinstance(node, cst.Module):
+        return list(node.body)
+    out: list[cst.CSTNode] = []
+    for attr in ("body", "orelse", "handlers", "finalbody"):
+        part = getattr(node, attr, None)
+        if part is None:
+            continue
+        if isinstance(part, tuple | list):
+            for handler in part:
+                out.extend(_statement_children(handler))
+        elif isinstance(part, cst.BaseSuite):
+            out.extend(part.body)
+        elif isinstance(part, cst.Else | cst.Finally | cst.If):
+            out.extend(_statement_children(part) if isinstance(part, cst.If) else part.body.body)
+    return out

@@ -1,0 +1,94 @@
+"""What a qualified call name means for freezing: model constructors per library, optimizers,
+wrappers that rename parameters, parameter-free layers, and the timm freeze helpers.
+
+Pure tables and string tests, no libcst: the extractor asks, this module answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+# torch.nn layers that own no parameters: replacing a head with one of these removes parameters.
+PARAM_FREE_LAYERS = frozenset(
+    {
+        "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "ReLU",
+        "ReLU6", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Hardswish",
+        "Hardsigmoid", "LeakyReLU", "ELU", "Mish", "Flatten", "Unflatten", "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d",
+        "Upsample",
+    }
+)
+
+WRAPPERS = {
+    "torch.nn.DataParallel": "DataParallel",
+    "torch.nn.parallel.DataParallel": "DataParallel",
+    "torch.nn.parallel.DistributedDataParallel": "DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel": "DistributedDataParallel",
+    "torch.compile": "compile",
+}
+# The attribute through which each wrapper exposes the wrapped module (and its name prefix).
+WRAPPER_ATTRIBUTE = {"DataParallel": "module", "DistributedDataParallel": "module",
+                     "compile": "_orig_mod"}
+
+# Module methods that return the module itself.
+SELF_RETURNING = frozenset(
+    {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_",
+     "apply", "share_memory", "to_empty", "type", "xpu", "mps"}
+)
+
+_OPTIMIZER_WORD = re.compile(
+    r"adam|sgd|rmsprop|lion|lamb|adagrad|adadelta|adamax|lbfgs|lars|sophia|prodigy|shampoo|muon"
+    r"|adafactor|radam|nadam|optim",
+    re.IGNORECASE,
+)
+
+TIMM_OPTIMIZER_FACTORIES = frozenset(
+    {"timm.optim.create_optimizer_v2", "timm.optim.create_optimizer",
+     "timm.optim.optim_factory.create_optimizer_v2", "timm.optim.optim_factory.create_optimizer"}
+)
+TIMM_FREEZE = {"timm.utils.freeze": False, "timm.utils.model.freeze": False,
+               "timm.utils.unfreeze": True, "timm.utils.model.unfreeze": True}
+
+_TORCHVISION_NOT_BUILDERS = frozenset(
+    {"get_model_weights", "get_weight", "list_models", "get_model_builder"}
+)
+
+
+def model_library(qualname: str) -> str | None:
+    """The library whose model constructor `qualname` is, or None."""
+    if qualname in ("efficientnet_pytorch.EfficientNet.from_pretrained",
+                    "efficientnet_pytorch.EfficientNet.from_name",
+                    "efficientnet_pytorch.model.EfficientNet.from_pretrained",
+                    "efficientnet_pytorch.model.EfficientNet.from_name"):
+        return "efficientnet_pytorch"
+    if qualname in ("timm.create_model", "timm.models.create_model",
+                    "timm.models._factory.create_model"):
+        return "timm"
+    if qualname.startswith("torchvision.models."):
+        last = qualname.rsplit(".", 1)[1]
+        if last.islower() and not last.startswith("_") and last not in _TORCHVISION_NOT_BUILDERS:
+            return "torchvision"
+    return None
+
+
+def is_torch_optimizer(qualname: str) -> bool:
+    if not qualname.startswith("torch.optim."):
+        return False
+    parts = qualname.split(".")
+    return len(parts) == 3 and parts[2][:1].isupper() and parts[2] != "Optimizer"
+
+
+def looks_like_optimizer(qualname: str) -> bool:
+    """A class from elsewhere (bitsandbytes, transformers, torch_optimizer...) named like one."""
+    last = qualname.rsplit(".", 1)[-1]
+    return last[:1].isupper() and bool(_OPTIMIZER_WORD.search(last)) and "Scheduler" not in last \
+        and "LR" not in last
+
+
+def nn_layer(qualname: str) -> str | None:
+    """`Linear` for `torch.nn.Linear` (and `torch.nn.modules.linear.Linear`), else None."""
+    if qualname.startswith("torch.nn."):
+        last = qualname.rsplit(".", 1)[1]
+        if last[:1].isupper() and last not in ("Parameter", "Module", "DataParallel"):
+            return last
+    return None

@@ -1,0 +1,70 @@
+"""Writing diagnostics: the text formats (`full`, with the offending line under each finding, and
+`concise`), ruff-shaped JSON, and the summary line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from freezelint.diagnostics import Diagnostic, Severity
+
+FORMATS = ("full", "concise", "json")
+
+
+def write(out: TextIO, diagnostics: Sequence[Diagnostic], fmt: str,
+          sources: Mapping[str, str]) -> None:
+    if fmt == "json":
+        json.dump([as_json(d) for d in diagnostics], out, indent=2)
+        out.write("\n")
+        return
+    for d in diagnostics:
+        out.write(f"{d.path}:{d.row}:{d.column}: {d.code} {d.message}\n")
+        if fmt == "full":
+            out.write(frame(d, sources.get(d.path)))
+    out.write(summary(diagnostics) + "\n")
+
+
+def frame(d: Diagnostic, source: str | None) -> str:
+    """The reported line with the reported span underlined, as ruff shows it."""
+    if not source:
+        return ""
+    lines = source.splitlines()
+    if not 1 <= d.row <= len(lines):
+        return ""
+    line = lines[d.row - 1].expandtabs(1)
+    start = d.column - 1
+    end = d.end_column - 1 if d.end_row == d.row else len(line.rstrip())
+    width = max(1, end - start)
+    gutter = str(d.row)
+    pad = " " * len(gutter)
+    return (f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n"
+            f"{pad} |\n\n")
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    if not diagnostics:
+        return "All checks passed!"
+    total = len(diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    noun = "error" if total == 1 else "errors"
+    extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    return f"Found {total} {noun}{extra}."
+
+
+def as_json(d: Diagnostic) -> dict:
+    """ruff's JSON shape, plus `severity` and `verified`."""
+    return {
+        "cell": None,
+        "code": d.code,
+        "end_location": {"column": d.end_column, "row": d.end_row},
+        "filename": os.path.abspath(d.path),
+        "fix": d.fix,
+        "location": {"column": d.column, "row": d.row},
+        "message": d.message,
+        "noqa_row": d.row,
+        "severity": d.severity.value,
+        "url": None,
+        "verified": d.verified,
+    }

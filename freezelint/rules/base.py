@@ -1,0 +1,58 @@
+"""What a rule is: its fixed code, name and severity, its documentation (the module docstring, in
+ruff's sections) and the query that turns a simulation into findings."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import OptimizerBuilt
+from freezelint.selection import Path, format_path
+from freezelint.simulate import Simulation
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    needs_model: str  # as rules.md says it: "no", "yes", "for predicate freezes and counts" ...
+    fix: str  # "safe", "unsafe", "safe or unsafe", "none"
+    summary: str
+    check: Callable[[Simulation], Iterator[Finding]]
+    doc: str
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix != "none"
+
+
+def rule_from_module(module: ModuleType) -> Rule:
+    """Build a rule from a rule module: its `CODE`, `NAME`, ... constants, `check` and docstring."""
+    doc = inspect.cleandoc(module.__doc__ or "")
+    summary = doc.split("\n", 1)[0].strip()
+    return Rule(
+        code=module.CODE,
+        name=module.NAME,
+        severity=module.SEVERITY,
+        needs_model=module.NEEDS_MODEL,
+        fix=module.FIX,
+        summary=summary,
+        check=module.check,
+        doc=doc,
+    )
+
+
+def region_text(sim: Simulation, model: int, path: Path) -> str:
+    """`model.features[0]`: how the script would spell a region."""
+    var = sim.timeline.model_vars.get(model) or "model"
+    return f"{var}{format_path(path)}"
+
+
+def optimizer_text(event: OptimizerBuilt) -> str:
+    return f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"

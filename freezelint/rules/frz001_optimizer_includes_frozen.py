@@ -1,0 +1,58 @@
+"""The optimizer is handed frozen parameters along with trainable ones.
+
+## What it does
+Finds an optimizer that, when it is built, is handed some frozen and some trainable parameters,
+when nothing later in the script unfreezes the frozen ones (an optimizer over everything plus
+later unfreezing is a valid progressive-unfreezing pattern and is not reported).
+
+## Why is this bad?
+`torch.optim` skips tensors whose `grad` is `None`, so this does not crash: it is waste and a
+trap. Optimizer state is kept for tensors that never train, a `zero_grad(set_to_none=False)` or
+a custom optimizer steps stale gradients, and weight decay in some optimizers still moves frozen
+weights.
+
+## Example
+```python
+model.features.requires_grad_(False)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+```
+
+## Use instead
+```python
+model.features.requires_grad_(False)
+optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
+```
+
+## Fix safety
+Safe: handing the optimizer only `p.requires_grad` parameters is exactly what the freeze meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.rules.base import optimizer_text
+from freezelint.rules.common import atoms_text, held_atoms, unfrozen_later
+from freezelint.simulate import Simulation
+
+CODE = "FRZ001"
+NAME = "optimizer-includes-frozen"
+SEVERITY = Severity.WARNING
+NEEDS_MODEL = "for predicate freezes and counts"
+FIX = "safe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for opt in sim.optimizers.values():
+        frozen = held_atoms(opt, "F")
+        trainable = held_atoms(opt, "T")
+        if not frozen or not trainable:
+            continue
+        if any(unfrozen_later(sim, opt.event, key) for key in frozen):
+            continue
+        yield Finding(
+            CODE, opt.event.node,
+            f"optimizer {optimizer_text(opt.event)} is handed frozen parameters "
+            f"({atoms_text(sim, frozen)}) along with trainable ones ({atoms_text(sim, trainable)})"
+            f" and nothing unfreezes them later; hand it only parameters with `requires_grad`")

@@ -1,0 +1,90 @@
+"""The optimizer is built before a submodule of its model is replaced.
+
+## What it does
+Finds an optimizer built over a model's parameters after which a submodule of that model is
+replaced (`model.fc = nn.Linear(...)`, `model.classifier[1] = ...`, `model.reset_classifier(n)`),
+with no optimizer built and no param group added afterwards that takes the new module.
+
+## Why is this bad?
+The optimizer holds the old module's tensors. The new head's parameters are in no optimizer: they
+get gradients but never update, so the classifier stays at its random initialisation while the
+loss still moves a little through the rest of the network.
+
+## Example
+```python
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+model.fc = nn.Linear(2048, 10)
+```
+
+## Use instead
+```python
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.fc = nn.Linear(2048, 10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+```
+
+## Fix safety
+Safe when the optimizer is not used in between and both statements are in one block: the
+optimizer moves below the replacement. Otherwise unsafe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
+from freezelint.rules.base import optimizer_text, region_text
+from freezelint.selection import Path, Selection, path_relation, regions
+from freezelint.simulate import Simulation
+
+CODE = "FRZ002"
+NAME = "optimizer-before-head-replacement"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "no (counts: yes)"
+FIX = "safe or unsafe"
+
+
+def covers(selection: Selection, model: int, path: Path) -> bool:
+    """Is region `path` of `model` certainly inside what the selection draws from?"""
+    return any(r.model == model and path_relation(r.path, path) in ("equal", "contains")
+               for r in regions(selection))
+
+
+def may_reach(selection: Selection, model: int, path: Path) -> bool:
+    return any(r.model == model and path_relation(r.path, path) != "disjoint"
+               for r in regions(selection))
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for event in sim.events:
+        if not isinstance(event, ModuleReplaced) or event.adds_params is False:
+            continue
+        for opt in sim.optimizers.values():
+            built = opt.event
+            if built.seq > event.seq or not any(
+                    covers(g.selection, event.model, event.path) for g in built.groups):
+                continue
+            if _taken_later(sim, event, built):
+                continue
+            yield Finding(
+                CODE, built.node,
+                f"optimizer {optimizer_text(built)} is built before "
+                f"`{region_text(sim, event.model, event.path)}` is replaced on line @L0: the new "
+                f"module's parameters are in no optimizer and never update; build the optimizer "
+                f"after the replacement", (event.anchor,))
+
+
+def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuilt) -> bool:
+    """Does an optimizer or param group that may run after the replacement take the new module?"""
+    for other in sim.events:
+        if not sim.may_follow(replaced, other):
+            continue
+        if isinstance(other, OptimizerBuilt) and any(
+                may_reach(g.selection, replaced.model, replaced.path) for g in other.groups):
+            return True
+        if isinstance(other, ParamGroupAdded) and may_reach(
+                other.group.selection, replaced.model, replaced.path):
+            return True
+    return False

@@ -1,0 +1,97 @@
+"""A freeze that covers a newly replaced module runs after the replacement.
+
+## What it does
+Finds a freeze of the whole model (or of a region that contains a replaced module) that runs
+after the module was replaced, when nothing re-enables the new module before the optimizer is
+built. Freezes done by a helper function of the same file count, at the helper's call.
+
+## Why is this bad?
+The new head is frozen with the backbone. Nothing in the network trains (or only what the script
+re-enabled elsewhere): the classifier stays at its random initialisation.
+
+## Example
+```python
+model = timm.create_model("efficientnet_b0", pretrained=True)
+model.classifier = nn.Linear(1280, 5)
+for p in model.parameters():
+    p.requires_grad = False
+optimizer = torch.optim.Adam(model.classifier.parameters())
+```
+
+## Use instead
+```python
+model = timm.create_model("efficientnet_b0", pretrained=True)
+for p in model.parameters():
+    p.requires_grad = False
+model.classifier = nn.Linear(1280, 5)
+optimizer = torch.optim.Adam(model.classifier.parameters())
+```
+
+## Fix safety
+Safe: `<head>.requires_grad_(True)` right after the freeze re-enables exactly the new module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
+from freezelint.rules.base import region_text
+from freezelint.selection import Region, Trainable, leaves, path_relation, regions
+from freezelint.simulate import Simulation
+
+CODE = "FRZ003"
+NAME = "freeze-after-head-replacement"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "no (counts: yes)"
+FIX = "safe"
+
+
+def _freezes(event: RequiresGradSet, model: int, path: tuple[str, ...]) -> bool:
+    """Does this freeze certainly cover region `path` of `model`?"""
+    if event.value is not False:
+        return False
+    for leaf in leaves(event.selection):
+        bases = [leaf] if isinstance(leaf, Region) else (
+            list(leaves(leaf.base)) if isinstance(leaf, Trainable) else [])
+        for base in bases:
+            if isinstance(base, Region) and base.model == model and path_relation(
+                    base.path, path) in ("equal", "contains"):
+                return True
+    return False
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    for replaced in sim.events:
+        if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is False:
+            continue
+        key = (replaced.model, replaced.path)
+        for freeze in sim.events[replaced.seq + 1:]:
+            if not isinstance(freeze, RequiresGradSet) or not _freezes(freeze, *key):
+                continue
+            if _reenabled(sim, freeze, key) or (id(freeze.anchor), key) in seen:
+                continue
+            seen.add((id(freeze.anchor), key))
+            head = region_text(sim, *key)
+            yield Finding(
+                CODE, freeze.anchor,
+                f"this freeze also freezes `{head}`, replaced on line @L0: the new module never "
+                f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
+                (replaced.anchor,))
+
+
+def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]) -> bool:
+    """Is the module re-enabled (or replaced again) before the next optimizer over its model?"""
+    for later in sim.events[freeze.seq + 1:]:
+        if isinstance(later, OptimizerBuilt) and key[0] in {
+                r.model for g in later.groups for r in regions(g.selection)}:
+            return False
+        if isinstance(later, RequiresGradSet) and later.value is not False \
+                and sim.touches(later.selection, key):
+            return True
+        if isinstance(later, ModuleReplaced) and later.model == key[0] and path_relation(
+                later.path, key[1]) in ("equal", "contains"):
+            return True
+    return False

@@ -1,0 +1,83 @@
+"""Trainable parameters are in no optimizer.
+
+## What it does
+Finds parameters that are trainable (`requires_grad=True`) when an optimizer over their model is
+built, that are in none of its param groups nor in any other optimizer, and that nothing adds or
+freezes later.
+
+## Why is this bad?
+They get gradients (time and memory on every step) but never update. Typical causes: an optimizer
+over the head only while the backbone was never frozen; param groups built from name filters
+that leave the stem or the final norm out.
+
+## Example
+```python
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.fc = nn.Linear(2048, 10)
+optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
+```
+
+## Use instead
+```python
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.requires_grad_(False)
+model.fc = nn.Linear(2048, 10)
+optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
+```
+
+## Fix safety
+Unsafe: whether the left-out parameters were meant to be frozen or trained is a guess; the
+message says which parameters are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import ModuleReplaced, RequiresGradSet
+from freezelint.rules.base import optimizer_text
+from freezelint.rules.common import atoms_text
+from freezelint.selection import Region
+from freezelint.simulate import Key, Simulation
+
+CODE = "FRZ006"
+NAME = "trainable-not-optimized"
+SEVERITY = Severity.WARNING
+NEEDS_MODEL = "yes, unless obvious"
+FIX = "unsafe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    if any(opt.opaque for opt in sim.optimizers.values()):
+        return  # parameters could be anywhere
+    held = {k for opt in sim.optimizers.values() for group in opt.groups for k in group}
+    reported: set[Key] = set()
+    for opt in sim.optimizers.values():
+        left_out: list[Key] = []
+        for key, atom in opt.built_state.items():
+            if (key[0] in opt.models() and atom.status == "T" and atom.nonempty
+                    and atom.gen >= 0 and (*key, atom.gen) not in held
+                    and key not in reported and not _changed_later(sim, opt.event, key)):
+                left_out.append(key)
+        if left_out:
+            reported.update(left_out)
+            yield Finding(
+                CODE, opt.event.node,
+                f"{atoms_text(sim, left_out)} {'is' if len(left_out) == 1 else 'are'} trainable "
+                f"but in no param group of optimizer {optimizer_text(opt.event)} nor any other "
+                f"optimizer: gradients are computed but never applied; freeze "
+                f"{'it' if len(left_out) == 1 else 'them'} or add a param group")
+
+
+def _changed_later(sim: Simulation, built, key: Key) -> bool:
+    for other in sim.events:
+        if other is built or not sim.may_follow(built, other):
+            continue
+        if isinstance(other, RequiresGradSet) and other.value is not True \
+                and sim.touches(other.selection, key):
+            return True
+        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path),
+                                                             key):
+            return True
+    return False

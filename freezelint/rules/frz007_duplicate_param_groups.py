@@ -1,0 +1,65 @@
+"""One parameter is in two param groups of one optimizer.
+
+## What it does
+Finds an optimizer (with the groups later added by `add_param_group`) in which two param groups
+share parameters, e.g. `{"params": model.parameters()}` next to
+`{"params": model.head.parameters(), "lr": 1e-3}`.
+
+## Why is this bad?
+`torch.optim` raises `ValueError: some parameters appear in more than one parameter group` when
+the optimizer is built (or the group is added): the script crashes, often after a long data
+loading start-up.
+
+## Example
+```python
+optimizer = torch.optim.AdamW([
+    {"params": model.parameters(), "lr": 1e-5},
+    {"params": model.head.parameters(), "lr": 1e-3},
+])
+```
+
+## Use instead
+```python
+head = set(model.head.parameters())
+optimizer = torch.optim.AdamW([
+    {"params": [p for p in model.parameters() if p not in head], "lr": 1e-5},
+    {"params": model.head.parameters(), "lr": 1e-3},
+])
+```
+
+## Fix safety
+Unsafe: excluding the narrower group's parameters from the broader one restructures the groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.rules.base import optimizer_text
+from freezelint.rules.common import atoms_text
+from freezelint.simulate import YES, Simulation
+
+CODE = "FRZ007"
+NAME = "duplicate-param-groups"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "yes, unless obvious"
+FIX = "unsafe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for opt in sim.optimizers.values():
+        for i, first in enumerate(opt.groups):
+            for j in range(i + 1, len(opt.groups)):
+                shared = []
+                for key, membership in first.items():
+                    atom = opt.built_state.get(key[:2])
+                    if membership == YES and opt.groups[j].get(key) == YES and atom is not None \
+                            and atom.nonempty and key[:2] not in shared:
+                        shared.append(key[:2])
+                if shared:
+                    yield Finding(
+                        CODE, opt.event.node,
+                        f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
+                        f"hold {atoms_text(sim, shared)}: torch.optim raises ValueError (some "
+                        f"parameters appear in more than one parameter group)")

@@ -1,0 +1,100 @@
+"""Parameters are unfrozen after the optimizer was built without them.
+
+## What it does
+Finds an unfreeze (`requires_grad_(True)`, `p.requires_grad = True` over a module's parameters)
+of parameters that were frozen when the optimizer of their model was built and that it therefore
+does not hold (it was given only trainable parameters, or another part of the model), when
+neither `add_param_group` nor a rebuilt optimizer picks them up afterwards.
+
+## Why is this bad?
+The "progressive unfreezing" does nothing: the unfrozen parameters get gradients (time and
+memory) but the optimizer never steps them.
+
+## Example
+```python
+model.requires_grad_(False)
+model.fc.requires_grad_(True)
+optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.01)
+for epoch in range(10):
+    if epoch == 5:
+        model.layer4.requires_grad_(True)
+```
+
+## Use instead
+```python
+for epoch in range(10):
+    if epoch == 5:
+        model.layer4.requires_grad_(True)
+        optimizer.add_param_group({"params": model.layer4.parameters()})
+```
+
+## Fix safety
+Safe: `optimizer.add_param_group({"params": ...})` right after the unfreeze adds exactly what was
+unfrozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
+from freezelint.rules.base import optimizer_text, region_text
+from freezelint.selection import Region, leaves
+from freezelint.simulate import YES, Simulation
+
+CODE = "FRZ008"
+NAME = "unfreeze-not-in-optimizer"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "no (counts: yes)"
+FIX = "safe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for event in sim.events:
+        if not isinstance(event, RequiresGradSet) or event.value is not True:
+            continue
+        snapshot = sim.before[event.seq]
+        for leaf in leaves(event.selection):
+            if not isinstance(leaf, Region):
+                continue
+            frozen = [key for key, certain in sim.atoms_under(leaf.model, leaf.path)
+                      if certain and key in snapshot.atoms and snapshot.atoms[key].status == "F"
+                      and snapshot.atoms[key].nonempty]
+            earlier = [o for o in sim.optimizers.values()
+                       if o.event.seq < event.seq and leaf.model in o.models()]
+            if not frozen or not earlier or any(o.opaque for o in earlier):
+                continue
+            missing = [key for key in frozen
+                       if not _held_before(snapshot, earlier, key)
+                       and not _taken_later(sim, event, key)]
+            if missing:
+                opt = earlier[-1].event
+                yield Finding(
+                    CODE, event.anchor,
+                    f"`{region_text(sim, leaf.model, leaf.path)}` is unfrozen after optimizer "
+                    f"{optimizer_text(opt)} was built on line @L0 without it: its parameters "
+                    f"get gradients but never update; add them with "
+                    f"`{opt.var or 'optimizer'}.add_param_group(...)`", (opt.node,))
+
+
+def _held_before(snapshot, optimizers, key) -> bool:
+    atom = snapshot.atoms[key]
+    for opt in optimizers:
+        for group in snapshot.optimizers.get(opt.event.optimizer, []):
+            if group.get((*key, atom.gen)) is not None:
+                return True
+    return False
+
+
+def _taken_later(sim: Simulation, unfreeze: RequiresGradSet, key) -> bool:
+    for other in sim.events:
+        if other is unfreeze or not sim.may_follow(unfreeze, other):
+            continue
+        if isinstance(other, OptimizerBuilt) and any(
+                sim.touches(g.selection, key) for g in other.groups):
+            return True
+        if isinstance(other, ParamGroupAdded) and sim.touches(other.group.selection, key) in (
+                YES, "maybe"):
+            return True
+    return False

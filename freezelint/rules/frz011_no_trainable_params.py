@@ -1,0 +1,65 @@
+"""The optimizer is handed no trainable parameter at all.
+
+## What it does
+Finds an optimizer none of whose parameters is trainable when it is built (including a filter
+that leaves nothing), when nothing unfreezes them later. It is reported beside the rule that
+explains the cause (a freeze after the head swap, a predicate that matches nothing, an optimizer
+built before the head swap), but not where an exhausted iterator (FRZ012) already explains it.
+
+## Why is this bad?
+The optimizer updates nothing. With a filter, `torch.optim` raises "optimizer got an empty
+parameter list"; without one, training runs and nothing learns.
+
+## Example
+```python
+model.requires_grad_(False)
+optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
+model.fc = nn.Linear(512, 10)
+```
+
+## Use instead
+```python
+model.requires_grad_(False)
+model.fc = nn.Linear(512, 10)
+optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
+```
+
+## Fix safety
+No fix of its own: the fix belongs to the rule that explains the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.rules.base import optimizer_text
+from freezelint.rules.common import unfrozen_later
+from freezelint.rules.frz012_exhausted_parameter_iterator import exhausted_groups
+from freezelint.simulate import Simulation
+
+CODE = "FRZ011"
+NAME = "no-trainable-params"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "for predicate freezes"
+FIX = "none"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for opt in sim.optimizers.values():
+        if opt.opaque or any(exhausted_groups(sim, opt.event)):
+            continue
+        keys = []
+        certain = True
+        for group in opt.groups:
+            for (model, path, gen), _ in group.items():
+                atom = opt.built_state.get((model, path))
+                if atom is None or atom.gen != gen or atom.status != "F":
+                    certain = False
+                keys.append((model, path))
+        if not certain or any(unfrozen_later(sim, opt.event, key) for key in keys):
+            continue
+        what = "no parameter" if not keys else "only frozen parameters"
+        yield Finding(CODE, opt.event.node,
+                      f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
+                      f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}")

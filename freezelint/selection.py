@@ -1,0 +1,152 @@
+"""Which parameters an event touches, as a small algebra instead of code.
+
+A selection is built by the extractor from expressions such as `model.features.parameters()`,
+`filter(lambda p: p.requires_grad, ...)` or a comprehension over `named_parameters()`. Without the
+model's parameter table only `Region` and `Trainable` can be reasoned about exactly; name predicates
+are kept as CST expressions for the verification stage and are "unknown" to the symbolic simulation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+# A module path inside a model: attribute names and index components ("0", "-1", "2:5", "*").
+Path = tuple[str, ...]
+
+# The path of a model's classifier where the script names it only through the library
+# (`model.reset_classifier(n)`, `model.get_classifier()`): its real name is library specific.
+HEAD = "<classifier>"
+# An index that is not a literal (`model.blocks[i]`).
+DYNAMIC = "*"
+
+
+def format_path(path: Path) -> str:
+    out = ""
+    for part in path:
+        if part == HEAD:
+            out += ".get_classifier()"
+        elif part[:1].isdigit() or part[:1] in "-:*":
+            out += f"[{part}]"
+        else:
+            out += f".{part}"
+    return out
+
+
+def _is_index(part: str) -> bool:
+    return part[:1].isdigit() or part[:1] in "-:*"
+
+
+def components_relation(a: str, b: str) -> str:
+    """'same', 'disjoint' or 'unknown' for two components under one parent."""
+    if a == b and a != DYNAMIC:
+        return "same"
+    if HEAD in (a, b):
+        return "unknown"
+    if _is_index(a) or _is_index(b):
+        if a.isdigit() and b.isdigit():
+            return "disjoint"
+        if _is_index(a) and _is_index(b):
+            return "unknown"
+        return "disjoint"  # an attribute and an index never name the same child
+    return "disjoint"
+
+
+def path_relation(a: Path, b: Path) -> str:
+    """How region `a` relates to region `b`: 'equal', 'contains' (a contains b), 'within'
+    (a within b), 'disjoint' or 'unknown'."""
+    for x, y in zip(a, b, strict=False):
+        rel = components_relation(x, y)
+        if rel == "disjoint":
+            return "disjoint"
+        if rel == "unknown":
+            return "unknown"
+    if len(a) == len(b):
+        return "equal"
+    return "contains" if len(a) < len(b) else "within"
+
+
+@dataclass(frozen=True)
+class Region:
+    """Every parameter of the submodule at `path` of model `model` (`()` is the whole model)."""
+
+    model: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class NameWhere:
+    """The parameters of `base` whose name satisfies `predicate` (a CST expression over the name
+    variable `name_var`), or its negation. `predicate=None` is a subset the extractor could not
+    describe (e.g. `list(model.children())[:-1]`)."""
+
+    base: Selection
+    predicate: cst.BaseExpression | None
+    name_var: str | None
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Trainable:
+    """The parameters of `base` that have `requires_grad=True` when the selection is taken."""
+
+    base: Selection
+
+
+@dataclass(frozen=True)
+class Union:
+    parts: tuple[Selection, ...]
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Parameters from somewhere the analysis cannot follow."""
+
+    why: str = ""
+
+
+Selection = Region | NameWhere | Trainable | Union | Opaque
+
+
+def union(*parts: Selection) -> Selection:
+    flat: list[Selection] = []
+    for part in parts:
+        if isinstance(part, Union):
+            flat.extend(part.parts)
+        else:
+            flat.append(part)
+    return flat[0] if len(flat) == 1 else Union(tuple(flat))
+
+
+def leaves(sel: Selection) -> Iterator[Selection]:
+    """The union's members (a non-union selection is its own single member)."""
+    if isinstance(sel, Union):
+        for part in sel.parts:
+            yield from leaves(part)
+    else:
+        yield sel
+
+
+def regions(sel: Selection) -> Iterator[Region]:
+    """Every region a selection draws from, filters included."""
+    for leaf in leaves(sel):
+        if isinstance(leaf, Region):
+            yield leaf
+        elif isinstance(leaf, NameWhere | Trainable):
+            yield from regions(leaf.base)
+
+
+def models(sel: Selection) -> set[int]:
+    return {r.model for r in regions(sel)}
+
+
+def is_opaque(sel: Selection) -> bool:
+    """True when some part of the selection comes from where the analysis cannot see."""
+    for leaf in leaves(sel):
+        if isinstance(leaf, Opaque):
+            return True
+        if isinstance(leaf, NameWhere | Trainable) and is_opaque(leaf.base):
+            return True
+    return False

@@ -1,0 +1,311 @@
+"""Symbolic simulation: replay a timeline over each model's named regions.
+
+Without a parameter table a model is cut into *atoms*: one per module path the script names (the
+whole model is `()`), each atom standing for the parameters under that path that no deeper named
+path covers. An atom has a status (trainable "T", frozen "F", unknown "?"), a generation (bumped
+when the module is replaced: new tensors) and whether it is known to hold any parameter. Name
+predicates and other subsets the analysis cannot describe make the atoms they may touch unknown:
+unknown never becomes a diagnostic.
+
+Emptiness is the one assumption: a path the script names on its own (frozen, replaced, handed
+to an optimizer) holds parameters, and a whole model minus one named part still holds some.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from freezelint.events import (
+    BranchArm,
+    BranchJoin,
+    Event,
+    ModelBuilt,
+    ModuleReplaced,
+    OptimizerBuilt,
+    ParamGroup,
+    ParamGroupAdded,
+    RequiresGradSet,
+    Timeline,
+)
+from freezelint.selection import (
+    NameWhere,
+    Opaque,
+    Path,
+    Region,
+    Selection,
+    Trainable,
+    leaves,
+    path_relation,
+    regions,
+)
+
+Key = tuple[int, Path]  # (model, atom path)
+YES, MAYBE = "yes", "maybe"
+
+
+@dataclass
+class Atom:
+    status: str  # "T" | "F" | "?"
+    gen: int  # -1 when unknown
+    nonempty: bool | None
+
+
+@dataclass
+class OptimizerState:
+    event: OptimizerBuilt
+    # Per param group: (model, path, generation) -> YES / MAYBE; added groups are appended.
+    groups: list[dict[tuple[int, Path, int], str]] = field(default_factory=list)
+    group_specs: list[ParamGroup] = field(default_factory=list)
+    opaque: bool = False  # some group draws from where the analysis cannot see
+    built_state: dict[Key, Atom] = field(default_factory=dict)
+
+    def holds(self, key: Key, gen: int) -> str | None:
+        best = None
+        for group in self.groups:
+            found = group.get((*key, gen))
+            if found == YES:
+                return YES
+            best = best or found
+        return best
+
+    def models(self) -> set[int]:
+        return {m for group in self.groups for (m, _, _) in group}
+
+
+@dataclass
+class Snapshot:
+    atoms: dict[Key, Atom]
+    optimizers: dict[int, list[dict[tuple[int, Path, int], str]]]
+
+
+class Simulation:
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.events = timeline.events
+        self.paths: dict[int, list[Path]] = {}
+        self.state: dict[Key, Atom] = {}
+        self.optimizers: dict[int, OptimizerState] = {}
+        self.before: list[Snapshot] = []
+        self._collect_paths()
+        self._run()
+
+    # -- atoms -------------------------------------------------------------------------------
+
+    def _collect_paths(self) -> None:
+        found: dict[int, set[Path]] = {m: {()} for m in self.timeline.models}
+        for event in self.events:
+            for region in _event_regions(event):
+                found.setdefault(region.model, {()}).add(region.path)
+        self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
+
+    def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
+        """Atoms inside region `path` of `model`, each with whether that is certain."""
+        out = []
+        for atom in self.paths.get(model, [()]):
+            rel = path_relation(path, atom)
+            if rel in ("equal", "contains"):
+                out.append(((model, atom), True))
+            elif rel == "unknown" or (rel == "within" and not self._covered(model, path, atom)):
+                # `path` lies inside this atom's own part (or may): part of it is touched.
+                out.append(((model, atom), False))
+        return out
+
+    def _covered(self, model: int, path: Path, atom: Path) -> bool:
+        """Is `path` (inside `atom`) covered by a deeper named atom? Then `atom` is untouched."""
+        return any(path_relation(other, path) in ("equal", "contains")
+                   and path_relation(atom, other) == "contains"
+                   for other in self.paths.get(model, []))
+
+    def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
+        deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
+        if not deeper:
+            return True if atom else has_params
+        if atom == ():
+            top = {p for p in deeper
+                   if not any(path_relation(q, p) == "contains" for q in deeper)}
+            return True if len(top) == 1 and has_params is not False else None
+        return None
+
+    # -- replay ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
+        for event in self.events:
+            self.before.append(Snapshot(
+                copy.deepcopy(self.state),
+                {i: copy.deepcopy(o.groups) for i, o in self.optimizers.items()}))
+            if isinstance(event, BranchArm):
+                if event.arm == 0:
+                    forks.append((event.ident, copy.deepcopy(self.state), []))
+                else:
+                    forks[-1][2].append(self.state)
+                    self.state = copy.deepcopy(forks[-1][1])
+            elif isinstance(event, BranchJoin) and forks:
+                _, _, arms = forks.pop()
+                self.state = _join([*arms, self.state])
+            elif isinstance(event, ModelBuilt):
+                spec = event.spec
+                status = "T" if spec.trainable else "?"
+                for atom in self.paths.get(event.model, [()]):
+                    self.state[(event.model, atom)] = Atom(
+                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params))
+            elif isinstance(event, RequiresGradSet):
+                self._set(event.selection, event.value)
+            elif isinstance(event, ModuleReplaced):
+                self._replace(event)
+            elif isinstance(event, OptimizerBuilt):
+                opt = OptimizerState(event)
+                for group in event.groups:
+                    self._add_group(opt, group)
+                opt.built_state = copy.deepcopy(self.state)
+                self.optimizers[event.optimizer] = opt
+            elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
+                self._add_group(self.optimizers[event.optimizer], event.group)
+
+    def atom(self, key: Key) -> Atom:
+        if key not in self.state:
+            self.state[key] = Atom("?", 0, None)
+        return self.state[key]
+
+    def _set(self, sel: Selection, value: bool | None) -> None:
+        new = "?" if value is None else ("T" if value else "F")
+        for leaf in leaves(sel):
+            if isinstance(leaf, Region):
+                for key, certain in self.atoms_under(leaf.model, leaf.path):
+                    atom = self.atom(key)
+                    atom.status = new if certain or atom.status == new else "?"
+            elif isinstance(leaf, Trainable) and value is not None:
+                if value:
+                    continue  # re-enabling what is already trainable changes nothing
+                for region in regions(leaf.base):
+                    for key, _ in self.atoms_under(region.model, region.path):
+                        atom = self.atom(key)
+                        atom.status = "F" if atom.status in ("T", "F") else "?"
+            elif isinstance(leaf, NameWhere | Trainable):
+                for region in regions(leaf.base):
+                    for key, _ in self.atoms_under(region.model, region.path):
+                        atom = self.atom(key)
+                        if atom.status != new:
+                            atom.status = "?"
+
+    def _replace(self, event: ModuleReplaced) -> None:
+        status = "T" if event.trainable else "?"
+        for key, certain in self.atoms_under(event.model, event.path):
+            atom = self.atom(key)
+            if certain and path_relation(event.path, key[1]) == "equal":
+                nonempty = event.adds_params if event.adds_params is False else (
+                    atom.nonempty if atom.nonempty is not None else event.adds_params)
+                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
+            elif certain:
+                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, None)
+            else:
+                self.state[key] = Atom("?", -1, atom.nonempty)
+
+    def _add_group(self, opt: OptimizerState, group: ParamGroup) -> None:
+        held: dict[tuple[int, Path, int], str] = {}
+        for leaf in leaves(group.selection):
+            self._hold(leaf, held, YES)
+            if _has_opaque(leaf):
+                opt.opaque = True
+        opt.groups.append(held)
+        opt.group_specs.append(group)
+
+    def _hold(self, sel: Selection, held: dict, membership: str) -> None:
+        if isinstance(sel, Region):
+            for key, certain in self.atoms_under(sel.model, sel.path):
+                atom = self.atom(key)
+                if atom.gen < 0:
+                    continue
+                m = membership if certain else MAYBE
+                if held.get((*key, atom.gen)) != YES:
+                    held[(*key, atom.gen)] = m
+        elif isinstance(sel, Trainable):
+            for region in regions(sel.base):
+                for key, certain in self.atoms_under(region.model, region.path):
+                    atom = self.atom(key)
+                    if atom.gen < 0 or atom.status == "F":
+                        continue
+                    exact = certain and atom.status == "T" and not _has_name_filter(sel.base)
+                    m = membership if exact else MAYBE
+                    if held.get((*key, atom.gen)) != YES:
+                        held[(*key, atom.gen)] = m
+        elif isinstance(sel, NameWhere):
+            for region in regions(sel.base):
+                self._hold(region, held, MAYBE)
+
+    # -- queries for rules -------------------------------------------------------------------
+
+    def touches(self, sel: Selection, key: Key) -> str | None:
+        """Does a selection (of a freeze or unfreeze) reach atom `key`? YES, MAYBE or None."""
+        best = None
+        for region in regions(sel):
+            for k, certain in self.atoms_under(region.model, region.path):
+                if k == key:
+                    exact = certain and isinstance(_leaf_holding(sel, region), Region)
+                    if exact:
+                        return YES
+                    best = MAYBE
+        return best
+
+    @staticmethod
+    def may_follow(first: Event, later: Event) -> bool:
+        """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it."""
+        if later.seq > first.seq:
+            return True
+        loops = {f.ident for f in first.ctx if f.kind == "loop"}
+        return any(f.kind == "loop" and f.ident in loops for f in later.ctx)
+
+
+def _leaf_holding(sel: Selection, region: Region) -> Selection | None:
+    for leaf in leaves(sel):
+        if leaf == region:
+            return leaf
+        if isinstance(leaf, NameWhere | Trainable) and region in set(regions(leaf.base)):
+            return leaf
+    return None
+
+
+def _has_opaque(sel: Selection) -> bool:
+    if isinstance(sel, Opaque):
+        return True
+    if isinstance(sel, NameWhere | Trainable):
+        return any(_has_opaque(leaf) for leaf in leaves(sel.base))
+    return False
+
+
+def _has_name_filter(sel: Selection) -> bool:
+    return any(isinstance(leaf, NameWhere) or (isinstance(leaf, Trainable)
+                                               and _has_name_filter(leaf.base))
+               for leaf in leaves(sel))
+
+
+def _event_regions(event: Event) -> list[Region]:
+    if isinstance(event, RequiresGradSet):
+        return list(regions(event.selection))
+    if isinstance(event, ModuleReplaced):
+        return [Region(event.model, event.path)]
+    if isinstance(event, OptimizerBuilt):
+        return [r for g in event.groups for r in regions(g.selection)]
+    if isinstance(event, ParamGroupAdded):
+        return list(regions(event.group.selection))
+    return []
+
+
+def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
+    out: dict[Key, Atom] = {}
+    for key in set().union(*states):
+        atoms = [s.get(key) for s in states]
+        if any(a is None for a in atoms):
+            present = next(a for a in atoms if a is not None)
+            out[key] = Atom("?", -1, present.nonempty)
+            continue
+        first = atoms[0]
+        assert first is not None
+        same = all(a == first for a in atoms)
+        out[key] = copy.copy(first) if same else Atom(
+            first.status if all(a.status == first.status for a in atoms) else "?",  # type: ignore[union-attr]
+            first.gen if all(a.gen == first.gen for a in atoms) else -1,  # type: ignore[union-attr]
+            first.nonempty if all(a.nonempty == first.nonempty for a in atoms) else None,  # type: ignore[union-attr]
+        )
+    return out

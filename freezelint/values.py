@@ -1,0 +1,95 @@
+"""The abstract values the extractor tracks for names and expressions.
+
+An expression evaluates to one of these, or to `None` when nothing about it matters for freezing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from freezelint.events import ParamGroup
+from freezelint.selection import Path, Region, Selection
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model, or a submodule (or single parameter) at `path` inside it, seen through
+    `wrappers` (DataParallel, compile...) that prefix its parameter names."""
+
+    model: int
+    path: Path = ()
+    wrappers: tuple[str, ...] = ()
+
+    @property
+    def region(self) -> Region:
+        return Region(self.model, self.path)
+
+    def child(self, part: str) -> ModelRef:
+        return ModelRef(self.model, (*self.path, part), self.wrappers)
+
+
+@dataclass(frozen=True)
+class Params:
+    """An iterable of parameters (`generator` for `.parameters()` and other one-shot iterators;
+    `named` when it yields `(name, param)` pairs). `binding` identifies the name it is bound to,
+    for exhausted-iterator tracking."""
+
+    selection: Selection
+    generator: bool = True
+    named: bool = False
+    binding: int | None = None
+
+
+@dataclass(frozen=True)
+class ParamItem:
+    """A loop variable over parameters; `name_var` is the loop's name variable, if any."""
+
+    selection: Selection
+    name_var: str | None = None
+
+
+@dataclass(frozen=True)
+class Modules:
+    """An iterable of submodules (`.children()`, `.modules()`...) of a region; `subset` when only
+    some of them are taken (a slice, a filter)."""
+
+    selection: Selection
+    named: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleItem:
+    """A loop variable over submodules: a part of `selection` the analysis cannot name."""
+
+    selection: Selection
+
+
+@dataclass(frozen=True)
+class Groups:
+    """A list of param groups (dicts), or a single group dict (`single`)."""
+
+    groups: tuple[ParamGroup, ...]
+    single: bool = False
+
+
+@dataclass(frozen=True)
+class OptimizerRef:
+    optimizer: int
+
+
+@dataclass(frozen=True)
+class Function:
+    node: cst.FunctionDef
+
+
+@dataclass(frozen=True)
+class TupleValue:
+    items: tuple[Value, ...]
+
+
+Value = (
+    ModelRef | Params | ParamItem | Modules | ModuleItem | Groups | OptimizerRef | Function
+    | TupleValue | None
+)
