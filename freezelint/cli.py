@@ -10,6 +10,7 @@ import json
 import re
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -121,6 +122,21 @@ def rule(code: str) -> None:
     click.echo(f"Severity: {found.severity.value}. Needs the model: {found.needs_model}. "
                f"Fix: {found.fix}.\n")
     click.echo(found.doc)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=str))
+def events(path: str) -> None:
+    """Print the freezing timeline freezelint extracts from a file (for debugging)."""
+    from freezelint.explain import describe
+
+    text, _, error = read_source(Path(path))
+    if text is None:
+        raise click.ClickException(f"{path}: {error}")
+    try:
+        click.echo("\n".join(describe(text)))
+    except Exception as exc:  # a syntax error, mostly
+        raise click.ClickException(f"{path}: {exc}") from exc
 
 
 def main() -> None:

@@ -1,0 +1,42 @@
+"""The fixture format: `x.py` beside `x.expected`, one `row:col CODE message` a line (blank lines
+and `#` comments ignored; an empty file means "no findings")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def fixture_scripts() -> list[Path]:
+    return sorted(FIXTURES.rglob("*.py"))
+
+
+def read_expected(script: Path) -> list[str]:
+    expected = script.with_suffix(".expected")
+    lines = expected.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def format_diagnostic(row: int, column: int, code: str, message: str) -> str:
+    return f"{row}:{column} {code} {message}"
+
+
+def current(script: Path) -> list[str]:
+    """What freezelint reports on a fixture now, in the fixture format."""
+    from freezelint.checker import check_source
+
+    text = script.read_text(encoding="utf-8")
+    return [format_diagnostic(d.row, d.column, d.code, d.message)
+            for d in check_source(text, str(script))]
+
+
+if __name__ == "__main__":
+    # `python -m tests.fixture_format fixtures/FRZ002/x.py ...`: print what freezelint reports,
+    # to review by hand before writing it into the `.expected` file.
+    import sys
+
+    for arg in sys.argv[1:]:
+        print(f"== {arg}")
+        for line in current(Path(arg)):
+            print(line)
