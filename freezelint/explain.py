@@ -47,7 +47,7 @@ def _group_text(group: ParamGroup, names: dict[int, str]) -> str:
     return f"{{{selection_text(group.selection, names)}{opts}}}"
 
 
-def event_text(event: Event, names: dict[int, str]) -> str:  # noqa: PLR0911
+def event_text(event: Event, names: dict[int, str]) -> str:
     def model(m: int, path: tuple[str, ...] = ()) -> str:
         return selection_text(Region(m, path), names)
 

@@ -40,14 +40,18 @@ class Params:
     generator: bool = True
     named: bool = False
     binding: int | None = None
+    enumerated: bool = False
 
 
 @dataclass(frozen=True)
 class ParamItem:
-    """A loop variable over parameters; `name_var` is the loop's name variable, if any."""
+    """A loop variable over parameters; `name_var` is the loop's name variable, if any, and
+    `index_vars` other per-iteration variables (`i` of `enumerate`): a condition on those picks
+    parameters the analysis cannot name."""
 
     selection: Selection
     name_var: str | None = None
+    index_vars: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

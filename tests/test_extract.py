@@ -146,7 +146,8 @@ model = timm.create_model("vit_base_patch16_224")
 params = [p for p in model.parameters() if p.requires_grad]
 o1 = torch.optim.SGD(params, lr=0.1, momentum=0.9)
 o2 = Opt(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)
-o3 = Opt([{"params": model.blocks.parameters(), "lr": 1e-5}, dict(params=model.head.parameters(), lr=1e-3)])
+o3 = Opt([{"params": model.blocks.parameters(), "lr": 1e-5},
+          dict(params=model.head.parameters(), lr=1e-3)])
 decay = [p for n, p in model.named_parameters() if "bias" not in n]
 o4 = torch.optim.AdamW(decay, lr=1e-4, weight_decay=0.05)
 o4.add_param_group({"params": model.norm.parameters()})
@@ -164,11 +165,11 @@ timeline 0
   6: OptimizerBuilt o1 = SGD[{trainable(model)}]
   7: OptimizerBuilt o2 = AdamW[{trainable(model)}]
   8: OptimizerBuilt o3 = AdamW[{model.blocks, lr=1e-5}, {model.head, lr=1e-3}]
-  10: OptimizerBuilt o4 = AdamW[{model where "bias" not in n}]
-  11: ParamGroupAdded o4 {model.norm}
-  12: OptimizerBuilt o1 = SGD[{(model.head + model.norm)}]
-  17: OptimizerBuilt o5 = SGD[{trainable(model)}]
-  18: OptimizerBuilt o6 = create_optimizer_v2[{trainable(model)}]
+  11: OptimizerBuilt o4 = AdamW[{model where "bias" not in n}]
+  12: ParamGroupAdded o4 {model.norm}
+  13: OptimizerBuilt o1 = SGD[{(model.head + model.norm)}]
+  18: OptimizerBuilt o5 = SGD[{trainable(model)}]
+  19: OptimizerBuilt o6 = create_optimizer_v2[{trainable(model)}]
 """,
     ),
     "modes_and_iterators": (

@@ -8,6 +8,7 @@ The statement walker (`statements.py`) builds on this class; both share the even
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,6 @@ from freezelint.selection import (
     union,
 )
 from freezelint.values import (
-    Function,
     Groups,
     ModelRef,
     ModuleItem,
@@ -105,10 +105,15 @@ def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
             and isinstance(node.value, cst.Name) and node.value.value == var)
 
 
+_MODULE_NAME = re.compile(
+    r"^(?:.*_)?(?:\w*model|\w*net|network|backbone|encoder|decoder|classifier|head|module"
+    r"|features|layer\d*|block\d*|stem|trunk|teacher|student)$"
+)
+
+
 def module_ish_name(name: str) -> bool:
-    last = name.rsplit(".", 1)[-1].lower()
-    return any(w in last for w in ("model", "net", "backbone", "encoder", "decoder", "classifier",
-                                   "module", "head", "features", "layer", "block"))
+    """Does a variable's name say it holds an `nn.Module` (`model`, `resnet`, `backbone`...)?"""
+    return bool(_MODULE_NAME.match(name.rsplit(".", 1)[-1].lower()))
 
 
 @dataclass
@@ -180,7 +185,7 @@ class ExpressionEvaluator:
 
     # -- expressions -------------------------------------------------------------------------
 
-    def eval(self, node: cst.BaseExpression | None, w: Walk) -> Value:  # noqa: C901, PLR0911, PLR0912
+    def eval(self, node: cst.BaseExpression | None, w: Walk) -> Value:
         if node is None:
             return None
         if isinstance(node, cst.Name):
@@ -340,7 +345,19 @@ class ExpressionEvaluator:
     def bind_loop_target(self, target: cst.BaseExpression, source: Value,
                          scope: Scope) -> str | None:
         """Bind a `for` target over parameters or modules; returns the item variable's name."""
-        if isinstance(source, Params):
+        if isinstance(source, Params) and source.enumerated:
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2 and isinstance(
+                    target.elements[0].value, cst.Name):
+                index = target.elements[0].value.value
+                scope.env[index] = None
+                inner = Params(source.selection, named=source.named)
+                item = self.bind_loop_target(target.elements[1].value, inner, scope)
+                found = scope.env.get(item) if item else None
+                if isinstance(found, ParamItem):
+                    scope.env[item] = ParamItem(found.selection, found.name_var,  # type: ignore[index]
+                                                frozenset({index}))
+                return item
+        elif isinstance(source, Params):
             if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 name_node, item_node = (e.value for e in target.elements)
                 if isinstance(name_node, cst.Name) and isinstance(item_node, cst.Name):
@@ -375,15 +392,20 @@ class ExpressionEvaluator:
             item = scope.lookup(var)[1]
             narrowed: Value = None
             if isinstance(item, ParamItem):
-                if var not in used and (item.name_var is None or item.name_var not in used):
+                if var not in used and (item.name_var is None or item.name_var not in used) \
+                        and not item.index_vars & used:
                     continue
-                if not negate and is_requires_grad_of(test, var):
+                if item.index_vars & used:
+                    narrowed = ParamItem(NameWhere(item.selection, None, None), item.name_var,
+                                         item.index_vars)
+                elif not negate and is_requires_grad_of(test, var):
                     narrowed = ParamItem(Trainable(item.selection), item.name_var)
                 elif item.name_var is not None and var not in used:
                     narrowed = ParamItem(
                         NameWhere(item.selection, test, item.name_var, negate), item.name_var)
                 else:
-                    narrowed = ParamItem(NameWhere(item.selection, None, None), item.name_var)
+                    narrowed = ParamItem(NameWhere(item.selection, None, None), item.name_var,
+                                         item.index_vars)
             elif isinstance(item, ModuleItem) and var in used:
                 narrowed = ModuleItem(NameWhere(item.selection, None, None))
             else:
@@ -402,7 +424,7 @@ class ExpressionEvaluator:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def eval_call(self, node: cst.Call, w: Walk) -> Value:  # noqa: C901, PLR0911, PLR0912
+    def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
         qual = self.imports.qualify(func)
         if qual is not None:
@@ -416,7 +438,7 @@ class ExpressionEvaluator:
                                            "children", "modules", "named_children",
                                            "named_modules", "reset_classifier"):
                 name = dotted(func.value)
-                if name is not None and "." not in name or (name or "").startswith("self."):
+                if (name is not None and "." not in name) or (name or "").startswith("self."):
                     recv = self.implicit_model(name, w, func.value)  # type: ignore[arg-type]
             handled, value = self._method_call(recv, method, node, w)
             if handled:
@@ -430,7 +452,13 @@ class ExpressionEvaluator:
                 trainable = None if "requires_grad" in body else True
                 return self.new_model(ModelSpec(None, func.value, trainable=trainable), w, node,
                                       None)
-        values = self._eval_args(node, w)
+        if qual is not None and node.args and node.args[0].keyword is None:
+            first = self.eval(node.args[0].value, w)
+            if self.is_optimizer_call(qual, node, first):
+                return self.build_optimizer(qual, node, w, first)
+            values = [first, *(self.eval(a.value, w) for a in node.args[1:])]
+        else:
+            values = self._eval_args(node, w)
         if qual and any(word in qual.rsplit(".", 1)[-1].lower() for word in _FREEZE_WORDS):
             for value in values:
                 if isinstance(value, ModelRef | ModuleItem):
@@ -441,7 +469,7 @@ class ExpressionEvaluator:
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]
 
-    def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:  # noqa: C901, PLR0911, PLR0912
+    def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         library = recognize.model_library(qual)
         if library is not None:
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)
@@ -493,12 +521,11 @@ class ExpressionEvaluator:
             values = self._eval_args(node, w)
             if values and isinstance(values[0], Params):
                 src = values[0]
-                if qual == "enumerate":
-                    return True, Params(src.selection, True, src.named, src.binding)
-                return True, Params(src.selection, True, src.named, src.binding)
+                return True, Params(src.selection, True, src.named, src.binding,
+                                    enumerated=qual == "enumerate")
             return True, None
-        if qual == "dict" and not node.args[:1] or qual == "dict" and all(
-                a.keyword is not None for a in node.args):
+        if (qual == "dict" and not node.args[:1]) or (qual == "dict" and all(
+                a.keyword is not None for a in node.args)):
             return True, self._group_dict(
                 [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node)
         if qual in _CONSUMERS:
@@ -547,7 +574,7 @@ class ExpressionEvaluator:
                        for a in node.args if a.keyword is not None)
         return ModelSpec(library, qual, name=name, kwargs=kwargs)
 
-    def _method_call(self, recv: Value, method: str, node: cst.Call,  # noqa: C901, PLR0911, PLR0912
+    def _method_call(self, recv: Value, method: str, node: cst.Call,
                      w: Walk) -> tuple[bool, Value]:
         if isinstance(recv, ModelRef):
             if method in ("parameters", "named_parameters"):
@@ -583,6 +610,9 @@ class ExpressionEvaluator:
                 key = literal_string(node.args[0].value)
                 return True, recv if key is None else ModelRef(
                     recv.model, (*recv.path, *key.split(".")), recv.wrappers)
+            if method == "apply" and len(node.args) == 1:
+                self._apply(recv, node.args[0].value, w, node)
+                return True, recv
             if method in recognize.SELF_RETURNING:
                 self._eval_args(node, w)
                 return True, recv
@@ -608,6 +638,19 @@ class ExpressionEvaluator:
             return True, None
         return False, None
 
+    def _apply(self, recv: ModelRef, fn: cst.BaseExpression, w: Walk, node: cst.Call) -> None:
+        """`model.apply(fn)` calls `fn` on every submodule: follow a helper of this file (or a
+        lambda) with its argument standing for those submodules."""
+        each = ModuleItem(recv.region)
+        if isinstance(fn, cst.Name) and fn.value in self.functions:
+            self.inline(self.functions[fn.value], node, w, [each])
+        elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
+            scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
+            self.eval(fn.body, Walk(scope, w.ctx, w.site))
+        elif any(word in (dotted(fn) or "").lower() for word in _FREEZE_WORDS):
+            self.emit(RequiresGradSet, w, node, selection=recv.region, value=None,
+                      how="unknown")
+
     def _bool_arg(self, node: cst.Call, default: bool) -> bool | None:
         if not node.args:
             return default
@@ -621,19 +664,22 @@ class ExpressionEvaluator:
         has_lr = any(a.keyword is not None and a.keyword.value == "lr" for a in node.args)
         return recognize.looks_like_optimizer(qual) or (has_lr and qual[:1].isupper())
 
-    def build_optimizer(self, qual: str, node: cst.Call, w: Walk) -> Value:
+    def build_optimizer(self, qual: str, node: cst.Call, w: Walk, first: Value = None) -> Value:
+        """An optimizer call; `first` is its first argument's value when already evaluated."""
         params_arg = None
         default_lr_zero = False
         for index, arg in enumerate(node.args):
             if (arg.keyword is None and index == 0) or (
                     arg.keyword is not None and arg.keyword.value in ("params", "model_or_params")):
                 params_arg = arg.value
+                if first is not None:
+                    continue
             elif arg.keyword is not None and arg.keyword.value == "lr":
                 default_lr_zero = is_zero(arg.value)
                 self.eval(arg.value, w)
             else:
                 self.eval(arg.value, w)
-        value = self.eval(params_arg, w)
+        value = first if first is not None else self.eval(params_arg, w)
         if qual in recognize.TIMM_OPTIMIZER_FACTORIES and isinstance(value, ModelRef):
             # timm builds its groups from the parameters that require grad.
             value = Params(Trainable(value.region), generator=False)
@@ -666,21 +712,25 @@ class ExpressionEvaluator:
 
     # -- helpers of the same file ------------------------------------------------------------
 
-    def inline(self, fn: cst.FunctionDef, call: cst.Call, w: Walk) -> Value:
+    def inline(self, fn: cst.FunctionDef, call: cst.Call, w: Walk,
+               given: list[Value] | None = None) -> Value:
+        """Follow a call to a function of this file with its arguments bound (`given`: the
+        positional values when the call is made for the script, as `model.apply(fn)` does)."""
         name = fn.name.value
-        values = self._eval_args(call, w)
+        values = given if given is not None else self._eval_args(call, w)
+        args = [cst.Arg(cst.Name("_"))] * len(values) if given is not None else call.args
         if name in self._inline_stack or len(self._inline_stack) >= 8:
             return None
         self.inlined.add(name)
         scope = Scope(parent=self.module_scope)
-        params = [p.name.value for p in fn.params.params]
-        positional = [v for v, a in zip(values, call.args, strict=True) if a.keyword is None]
+        params = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params)]
+        positional = [v for v, a in zip(values, args, strict=True) if a.keyword is None]
         for pname, value in zip(params, positional, strict=False):
             scope.env[pname] = value
-        for arg, value in zip(call.args, values, strict=True):
+        for arg, value in zip(args, values, strict=True):
             if arg.keyword is not None:
                 scope.env[arg.keyword.value] = value
-        for p in (*fn.params.params, *fn.params.kwonly_params):
+        for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
             scope.env.setdefault(p.name.value, None)
         self._inline_stack.append(name)
         try:

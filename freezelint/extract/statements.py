@@ -78,8 +78,12 @@ class Extractor(ExpressionEvaluator):
             (None, self.module.body, self.module_scope)]
         timelines: list[tuple[str | None, Timeline]] = []
         for fn in [*self.functions.values(), *methods]:
+            scope = Scope(parent=self.module_scope)
+            for param in (*fn.params.params, *fn.params.posonly_params,
+                          *fn.params.kwonly_params):
+                scope.env[param.name.value] = None  # unknown, and shadowing any global
             roots.append((fn.name.value if fn in self.functions.values() else None,
-                          fn.body.body, Scope(parent=self.module_scope)))
+                          fn.body.body, scope))
         for name, body, scope in roots:
             if name is not None and name in self.inlined:
                 continue
@@ -186,6 +190,10 @@ class Extractor(ExpressionEvaluator):
                           target=_code(target.value))
             else:
                 owner = self.eval(target.value, w)
+                name = dotted(target.value)
+                if owner is None and name is not None and module_ish_name(name) \
+                        and self._replaces_module(value_node, value):
+                    owner = self.implicit_model(name, w, target.value)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
                 else:
@@ -277,8 +285,7 @@ class Extractor(ExpressionEvaluator):
                           how="assign")
         elif owner is None:
             name = dotted(owner_node)
-            found = name is not None and w.scope.lookup(name)[0]
-            if name is not None and not found and module_ish_name(name):
+            if name is not None and module_ish_name(name):
                 self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute", target=name)
 
     def _resolve_pending(self) -> None:
@@ -298,7 +305,7 @@ class Extractor(ExpressionEvaluator):
                                                        site=old.site, kind="module-attribute",
                                                        target=text)
 
-    def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:  # noqa: C901
+    def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
         if isinstance(node, cst.If):
             self.if_statement(node, w)
         elif isinstance(node, cst.For):
@@ -375,17 +382,17 @@ class Extractor(ExpressionEvaluator):
     def for_statement(self, node: cst.For, w: Walk) -> None:
         source = self.eval(node.iter, w)
         self.consume(node.iter, source, w, "for loop")
-        if isinstance(source, Params | Modules) or (
-                isinstance(source, ModelRef) and source.path):
-            inner = w
-            saved = {}
-            item = self.bind_loop_target(node.target, source, w.scope)
-            if item is None:
-                inner = w.inner(Frame("loop", self.new_id()))
-            self.walk_block(node.body.body, inner)
-            self.restore(w.scope, saved)
+        over_items = isinstance(source, Params | Modules) or (
+            isinstance(source, ModelRef) and source.path)
+        item = self.bind_loop_target(node.target, source if over_items else None, w.scope)
+        if over_items and item is not None:
+            self.walk_block(node.body.body, w)
         else:
-            self.bind_loop_target(node.target, None, w.scope)
+            if over_items and "requires_grad" in _code(node.body):
+                # A loop over parameters the walker cannot follow: what it sets is unknown.
+                sel = source.region if isinstance(source, ModelRef) else source.selection  # type: ignore[union-attr]
+                self.emit(RequiresGradSet, w, node, selection=NameWhere(sel, None, None),
+                          value=None, how="assign")
             self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id())))
         if node.orelse is not None:
             self.walk_block(node.orelse.body.body, w)
