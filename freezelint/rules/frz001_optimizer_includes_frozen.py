@@ -13,12 +13,20 @@ weights.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.efficientnet_b0(weights="DEFAULT")
 model.features.requires_grad_(False)
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 ```
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.efficientnet_b0(weights="DEFAULT")
 model.features.requires_grad_(False)
 optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
 ```

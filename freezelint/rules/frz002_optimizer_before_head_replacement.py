@@ -12,6 +12,9 @@ loss still moves a little through the rest of the network.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 model.fc = nn.Linear(2048, 10)
@@ -19,6 +22,9 @@ model.fc = nn.Linear(2048, 10)
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.fc = nn.Linear(2048, 10)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)

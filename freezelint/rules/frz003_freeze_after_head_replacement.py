@@ -11,6 +11,10 @@ re-enabled elsewhere): the classifier stays at its random initialisation.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+import timm
 model = timm.create_model("efficientnet_b0", pretrained=True)
 model.classifier = nn.Linear(1280, 5)
 for p in model.parameters():
@@ -20,6 +24,10 @@ optimizer = torch.optim.Adam(model.classifier.parameters())
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+import timm
 model = timm.create_model("efficientnet_b0", pretrained=True)
 for p in model.parameters():
     p.requires_grad = False

@@ -12,6 +12,9 @@ the backbone is frozen: more memory, slower steps, and a different model than in
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.requires_grad = False
 for child in model.children():
@@ -20,6 +23,9 @@ for child in model.children():
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.requires_grad_(False)
 ```

@@ -12,6 +12,9 @@ that leave the stem or the final norm out.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.fc = nn.Linear(2048, 10)
 optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
@@ -19,6 +22,9 @@ optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
 model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.requires_grad_(False)
 model.fc = nn.Linear(2048, 10)

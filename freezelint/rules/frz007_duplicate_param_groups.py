@@ -12,6 +12,11 @@ loading start-up.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+import timm
+model = timm.create_model("vit_base_patch16_224", pretrained=True, num_classes=10)
 optimizer = torch.optim.AdamW([
     {"params": model.parameters(), "lr": 1e-5},
     {"params": model.head.parameters(), "lr": 1e-3},
@@ -20,6 +25,11 @@ optimizer = torch.optim.AdamW([
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+import timm
+model = timm.create_model("vit_base_patch16_224", pretrained=True, num_classes=10)
 head = set(model.head.parameters())
 optimizer = torch.optim.AdamW([
     {"params": [p for p in model.parameters() if p not in head], "lr": 1e-5},

@@ -12,6 +12,10 @@ memory) but the optimizer never steps them.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
 model.requires_grad_(False)
 model.fc.requires_grad_(True)
 optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.01)
@@ -22,6 +26,13 @@ for epoch in range(10):
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.requires_grad_(False)
+model.fc.requires_grad_(True)
+optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.01)
 for epoch in range(10):
     if epoch == 5:
         model.layer4.requires_grad_(True)

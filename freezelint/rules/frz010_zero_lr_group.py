@@ -11,6 +11,10 @@ move. Freezing is the way to hold parameters still.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.efficientnet_b0(weights="DEFAULT")
 optimizer = torch.optim.AdamW([
     {"params": model.features.parameters(), "lr": 0},
     {"params": model.classifier.parameters(), "lr": 1e-3},
@@ -19,6 +23,10 @@ optimizer = torch.optim.AdamW([
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.efficientnet_b0(weights="DEFAULT")
 model.features.requires_grad_(False)
 optimizer = torch.optim.AdamW(model.classifier.parameters(), lr=1e-3)
 ```

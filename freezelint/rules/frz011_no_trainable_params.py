@@ -12,6 +12,10 @@ parameter list"; without one, training runs and nothing learns.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet18(weights="DEFAULT")
 model.requires_grad_(False)
 optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
 model.fc = nn.Linear(512, 10)
@@ -19,6 +23,10 @@ model.fc = nn.Linear(512, 10)
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet18(weights="DEFAULT")
 model.requires_grad_(False)
 model.fc = nn.Linear(512, 10)
 optimizer = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)

@@ -12,6 +12,10 @@ nothing.
 
 ## Example
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet18(weights="DEFAULT")
 params = model.parameters()
 print(sum(p.numel() for p in params))
 optimizer = torch.optim.SGD(params, lr=0.01)
@@ -19,6 +23,10 @@ optimizer = torch.optim.SGD(params, lr=0.01)
 
 ## Use instead
 ```python
+import torch
+import torch.nn as nn
+import torchvision
+model = torchvision.models.resnet18(weights="DEFAULT")
 params = list(model.parameters())
 print(sum(p.numel() for p in params))
 optimizer = torch.optim.SGD(params, lr=0.01)
