@@ -205,17 +205,20 @@ class Simulation:
     def _add_group(self, opt: OptimizerState, group: ParamGroup) -> None:
         held: dict[tuple[int, Path, int], str] = {}
         for leaf in leaves(group.selection):
-            self._hold(leaf, held, YES)
-            if _has_opaque(leaf):
+            if not self._hold(leaf, held, YES) or _has_opaque(leaf):
                 opt.opaque = True
         opt.groups.append(held)
         opt.group_specs.append(group)
 
-    def _hold(self, sel: Selection, held: dict, membership: str) -> None:
+    def _hold(self, sel: Selection, held: dict, membership: str) -> bool:
+        """Record what a selection hands an optimizer; False when some of it cannot be told
+        (tensors of unknown generation after an uncertain replacement)."""
+        complete = True
         if isinstance(sel, Region):
             for key, certain in self.atoms_under(sel.model, sel.path):
                 atom = self.atom(key)
                 if atom.gen < 0:
+                    complete = False
                     continue
                 m = membership if certain else MAYBE
                 if held.get((*key, atom.gen)) != YES:
@@ -224,7 +227,10 @@ class Simulation:
             for region in regions(sel.base):
                 for key, certain in self.atoms_under(region.model, region.path):
                     atom = self.atom(key)
-                    if atom.gen < 0 or atom.status == "F":
+                    if atom.gen < 0:
+                        complete = False
+                        continue
+                    if atom.status == "F":
                         continue
                     exact = certain and atom.status == "T" and not _has_name_filter(sel.base)
                     m = membership if exact else MAYBE
@@ -232,7 +238,8 @@ class Simulation:
                         held[(*key, atom.gen)] = m
         elif isinstance(sel, NameWhere):
             for region in regions(sel.base):
-                self._hold(region, held, MAYBE)
+                complete = self._hold(region, held, MAYBE) and complete
+        return complete
 
     # -- queries for rules -------------------------------------------------------------------
 
@@ -295,11 +302,8 @@ def _event_regions(event: Event) -> list[Region]:
 def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
     out: dict[Key, Atom] = {}
     for key in set().union(*states):
-        atoms = [s.get(key) for s in states]
-        if any(a is None for a in atoms):
-            present = next(a for a in atoms if a is not None)
-            out[key] = Atom("?", -1, present.nonempty)
-            continue
+        # An arm that lacks the atom never built its model: the others decide its state.
+        atoms = [s[key] for s in states if key in s]
         first = atoms[0]
         assert first is not None
         same = all(a == first for a in atoms)

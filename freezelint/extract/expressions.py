@@ -101,6 +101,11 @@ def names_in(node: cst.CSTNode) -> set[str]:
 
 
 def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
+    """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
+    if (isinstance(node, cst.Comparison) and len(node.comparisons) == 1
+            and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
+            and literal_bool(node.comparisons[0].comparator) is True):
+        node = node.left
     return (isinstance(node, cst.Attribute) and node.attr.value == "requires_grad"
             and isinstance(node.value, cst.Name) and node.value.value == var)
 
