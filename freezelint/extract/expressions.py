@@ -100,6 +100,19 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return out
 
 
+def mentions_requires_grad(node: cst.CSTNode) -> bool:
+    """Does a subtree name `requires_grad` / `requires_grad_` anywhere?"""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            if cur.value in ("requires_grad", "requires_grad_"):
+                return True
+        else:
+            stack.extend(cur.children)
+    return False
+
+
 def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
     """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
     if (isinstance(node, cst.Comparison) and len(node.comparisons) == 1
@@ -162,6 +175,7 @@ class ExpressionEvaluator:
         self.inlined: set[str] = set()
         self._ids = itertools.count(1)
         self._inline_stack: list[str] = []
+        self._class_freezes: dict[str, bool] = {}  # class name -> its body sets requires_grad
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -453,8 +467,10 @@ class ExpressionEvaluator:
                 return self.inline(self.functions[func.value], node, w)
             if func.value in self.classes:
                 self._eval_args(node, w)
-                body = cst.Module(body=[self.classes[func.value]]).code
-                trainable = None if "requires_grad" in body else True
+                if func.value not in self._class_freezes:
+                    self._class_freezes[func.value] = mentions_requires_grad(
+                        self.classes[func.value])
+                trainable = None if self._class_freezes[func.value] else True
                 return self.new_model(ModelSpec(None, func.value, trainable=trainable), w, node,
                                       None)
         if qual is not None and node.args and node.args[0].keyword is None:

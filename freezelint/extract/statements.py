@@ -28,6 +28,7 @@ from freezelint.extract.expressions import (
     Scope,
     Walk,
     literal_bool,
+    mentions_requires_grad,
     module_ish_name,
     names_in,
 )
@@ -388,7 +389,7 @@ class Extractor(ExpressionEvaluator):
         if over_items and item is not None:
             self.walk_block(node.body.body, w)
         else:
-            if over_items and "requires_grad" in _code(node.body):
+            if over_items and mentions_requires_grad(node.body):
                 # A loop over parameters the walker cannot follow: what it sets is unknown.
                 sel = source.region if isinstance(source, ModelRef) else source.selection  # type: ignore[union-attr]
                 self.emit(RequiresGradSet, w, node, selection=NameWhere(sel, None, None),
