@@ -6,6 +6,7 @@ clean file costs one parse and one walk.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Collection
 
 import libcst as cst
@@ -27,7 +28,7 @@ def check_source(text: str, path: str, codes: Collection[str] | None = None) -> 
     except cst.ParserSyntaxError as error:
         if SYNTAX_ERROR not in selected:
             return []
-        return [_syntax_error(error, path)]
+        return [_syntax_error(error, text, path)]
     except RecursionError:
         if SYNTAX_ERROR not in selected:
             return []
@@ -74,8 +75,18 @@ def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagn
     return out
 
 
-def _syntax_error(error: cst.ParserSyntaxError, path: str) -> Diagnostic:
-    message = error.message.strip().splitlines()[0] if error.message.strip() else "invalid syntax"
+def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnostic:
+    """FRZ000 where the parser stopped. CPython's own parser (`ast.parse`: parsing only, nothing
+    runs) words it better ("expected ':'") and places it more precisely, so it is asked first."""
     row, column = error.raw_line, error.raw_column + 1
+    message = error.message.strip().splitlines()[0] if error.message.strip() else "invalid syntax"
+    try:
+        ast.parse(text)
+    except SyntaxError as py_error:
+        if py_error.lineno:
+            row, column = py_error.lineno, max(1, py_error.offset or 1)
+            message = py_error.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
     return Diagnostic(SYNTAX_ERROR, f"syntax error: {message}", path, row, column, row, column,
                       RULES[SYNTAX_ERROR].severity)

@@ -17,7 +17,7 @@ import click
 from freezelint import __version__, report
 from freezelint.checker import SYNTAX_ERROR, check_source
 from freezelint.diagnostics import Diagnostic
-from freezelint.discovery import iter_files, might_freeze, read_source
+from freezelint.files import iter_files, might_freeze, read_source
 from freezelint.rules import RULES
 
 _CODE_PREFIX = re.compile(r"^FRZ\d{0,3}$")
