@@ -32,11 +32,16 @@ def current(script: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    # `python -m tests.fixture_format fixtures/FRZ002/x.py ...`: print what freezelint reports,
-    # to review by hand before writing it into the `.expected` file.
+    # `python -m tests.fixture_format [--write] fixtures/FRZ002/x.py ...`: print what freezelint
+    # reports, to review by hand; `--write` then stores it as the `.expected` beside each script.
     import sys
 
-    for arg in sys.argv[1:]:
+    write = "--write" in sys.argv
+    for arg in (a for a in sys.argv[1:] if a != "--write"):
+        lines = current(Path(arg))
         print(f"== {arg}")
-        for line in current(Path(arg)):
+        for line in lines:
             print(line)
+        if write:
+            Path(arg).with_suffix(".expected").write_text(
+                "".join(f"{line}\n" for line in lines), encoding="utf-8")

@@ -134,8 +134,8 @@ if __name__ == "__main__":
 """,
         """\
 timeline 0
-  11: ModelBuilt net = torchvision:resnet18
-  11: RequiresGradSet net = False [branch]
+  8: ModelBuilt net = torchvision:resnet18
+  9: RequiresGradSet net = False [branch]
 """,
     ),
     "optimizers": (

@@ -755,7 +755,11 @@ class ExpressionEvaluator:
             scope.env.setdefault(p.name.value, None)
         self._inline_stack.append(name)
         try:
-            self.walk_block(fn.body.body, Walk(scope, w.ctx, w.site or call))
+            # A helper handed a model, parameters or an optimizer acts on them at its call:
+            # that is where its events point. An entry point (`main()`) keeps their own lines.
+            tracked = any(v is not None for v in values)
+            site = w.site or (call if tracked else None)
+            self.walk_block(fn.body.body, Walk(scope, w.ctx, site))
         finally:
             self._inline_stack.pop()
         returned = [r for r in scope.returns if r is not None]

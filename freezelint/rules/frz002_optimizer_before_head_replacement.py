@@ -75,7 +75,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             if _taken_later(sim, event, built):
                 continue
             yield Finding(
-                CODE, built.node,
+                CODE, built.anchor,
                 f"optimizer {optimizer_text(built)} is built before "
                 f"`{region_text(sim, event.model, event.path)}` is replaced on line @L0: the new "
                 f"module's parameters are in no optimizer and never update; build the optimizer "

@@ -69,7 +69,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if left_out:
             reported.update(left_out)
             yield Finding(
-                CODE, opt.event.node,
+                CODE, opt.event.anchor,
                 f"{atoms_text(sim, left_out)} {'is' if len(left_out) == 1 else 'are'} trainable "
                 f"but in no param group of optimizer {optimizer_text(opt.event)} nor any other "
                 f"optimizer: gradients are computed but never applied; freeze "

@@ -69,7 +69,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         shared.append(key[:2])
                 if shared:
                     yield Finding(
-                        CODE, opt.event.node,
+                        CODE, opt.event.anchor,
                         f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
                         f"hold {atoms_text(sim, shared)}: torch.optim raises ValueError (some "
                         f"parameters appear in more than one parameter group)")

@@ -86,7 +86,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     f"`{region_text(sim, leaf.model, leaf.path)}` is unfrozen after optimizer "
                     f"{optimizer_text(opt)} was built on line @L0 without it: its parameters "
                     f"get gradients but never update; add them with "
-                    f"`{opt.var or 'optimizer'}.add_param_group(...)`", (opt.node,))
+                    f"`{opt.var or 'optimizer'}.add_param_group(...)`", (opt.anchor,))
 
 
 def _held_before(snapshot, optimizers, key) -> bool:

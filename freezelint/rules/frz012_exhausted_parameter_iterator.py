@@ -75,7 +75,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 "`add_param_group`"
             used = "an earlier optimizer" if consumer.how == "optimizer" else \
                 f"`{consumer.how}`"
-            yield Finding(CODE, event.node,
+            yield Finding(CODE, event.anchor,
                           f"{what} is handed `{var}`, a parameter iterator already consumed by "
                           f"{used} on line @L0: it receives no parameters; bind "
                           f"`list(...)` instead", (consumer.node,))
