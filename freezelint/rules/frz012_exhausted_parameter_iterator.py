@@ -73,8 +73,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
             var = bound[binding].var if binding in bound else "the iterator"
             what = optimizer_text(event) if isinstance(event, OptimizerBuilt) else \
                 "`add_param_group`"
-            used = "an earlier optimizer" if consumer.how == "optimizer" else \
-                f"`{consumer.how}`"
+            used = {"optimizer": "an earlier optimizer", "for loop": "a `for` loop",
+                    "comprehension": "a comprehension"}.get(consumer.how, f"`{consumer.how}(...)`")
             yield Finding(CODE, event.anchor,
                           f"{what} is handed `{var}`, a parameter iterator already consumed by "
                           f"{used} on line @L0: it receives no parameters; bind "
