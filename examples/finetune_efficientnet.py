@@ -19,7 +19,7 @@ for param in model.parameters():
     param.requires_grad = False
 
 criterion = nn.CrossEntropyLoss()
-for step in range(3):
+for _ in range(3):
     x = torch.randn(4, 3, 224, 224)
     y = torch.randint(0, 5, (4,))
     optimizer.zero_grad()

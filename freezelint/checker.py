@@ -32,8 +32,18 @@ def check_source(text: str, path: str, codes: Collection[str] | None = None) -> 
     except RecursionError:
         if SYNTAX_ERROR not in selected:
             return []
-        return [Diagnostic(SYNTAX_ERROR, "file is too deeply nested to parse", path, 1, 1, 1, 1,
-                           RULES[SYNTAX_ERROR].severity)]
+        return [
+            Diagnostic(
+                SYNTAX_ERROR,
+                "file is too deeply nested to parse",
+                path,
+                1,
+                1,
+                1,
+                1,
+                RULES[SYNTAX_ERROR].severity,
+            )
+        ]
     findings = find(module, selected)
     return locate(module, findings, path)
 
@@ -65,12 +75,18 @@ def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagn
         message = finding.message
         for index, node in enumerate(finding.related):
             message = message.replace(f"@L{index}", str(positions[node].start.line))
-        out.append(Diagnostic(
-            code=finding.code, message=message, path=path,
-            row=where.start.line, column=where.start.column + 1,
-            end_row=where.end.line, end_column=where.end.column + 1,
-            severity=RULES[finding.code].severity,
-        ))
+        out.append(
+            Diagnostic(
+                code=finding.code,
+                message=message,
+                path=path,
+                row=where.start.line,
+                column=where.start.column + 1,
+                end_row=where.end.line,
+                end_column=where.end.column + 1,
+                severity=RULES[finding.code].severity,
+            )
+        )
     out.sort(key=Diagnostic.sort_key)
     return out
 
@@ -88,5 +104,13 @@ def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnos
             message = py_error.msg
     except (ValueError, RecursionError, MemoryError):
         pass
-    return Diagnostic(SYNTAX_ERROR, f"syntax error: {message}", path, row, column, row, column,
-                      RULES[SYNTAX_ERROR].severity)
+    return Diagnostic(
+        SYNTAX_ERROR,
+        f"syntax error: {message}",
+        path,
+        row,
+        column,
+        row,
+        column,
+        RULES[SYNTAX_ERROR].severity,
+    )

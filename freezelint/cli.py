@@ -30,10 +30,11 @@ def parse_codes(value: str | None) -> list[str]:
 def selected_codes(select: list[str], ignore: list[str]) -> set[str]:
     for entry in (*select, *ignore):
         if entry != "ALL" and not _CODE_PREFIX.match(entry):
-            raise click.UsageError(f"unknown rule selector `{entry}` (use codes like FRZ003, "
-                                   f"prefixes like FRZ00, or ALL)")
-    chosen = {c for c in RULES if not select or any(s == "ALL" or c.startswith(s)
-                                                    for s in select)}
+            raise click.UsageError(
+                f"unknown rule selector `{entry}` (use codes like FRZ003, "
+                f"prefixes like FRZ00, or ALL)"
+            )
+    chosen = {c for c in RULES if not select or any(s == "ALL" or c.startswith(s) for s in select)}
     return {c for c in chosen if not any(i == "ALL" or c.startswith(i) for i in ignore)}
 
 
@@ -48,10 +49,20 @@ def cli() -> None:
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: ALL).")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
 @click.option("--exclude", multiple=True, help="Extra gitignore-style patterns to skip.")
-@click.option("--output-format", type=click.Choice(report.FORMATS), default="full",
-              show_default=True, help="How to print diagnostics.")
-def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
-          exclude: tuple[str, ...], output_format: str) -> None:
+@click.option(
+    "--output-format",
+    type=click.Choice(report.FORMATS),
+    default="full",
+    show_default=True,
+    help="How to print diagnostics.",
+)
+def check(
+    paths: tuple[str, ...],
+    select: str | None,
+    ignore: str | None,
+    exclude: tuple[str, ...],
+    output_format: str,
+) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
     codes = selected_codes(parse_codes(select), parse_codes(ignore))
     diagnostics: list[Diagnostic] = []
@@ -66,9 +77,18 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         if text is None:
             if error and ("binary" in error or "decode" in error):
                 if SYNTAX_ERROR in codes:
-                    diagnostics.append(Diagnostic(SYNTAX_ERROR, f"cannot parse: {error}",
-                                                  found.display, 1, 1, 1, 1,
-                                                  RULES[SYNTAX_ERROR].severity))
+                    diagnostics.append(
+                        Diagnostic(
+                            SYNTAX_ERROR,
+                            f"cannot parse: {error}",
+                            found.display,
+                            1,
+                            1,
+                            1,
+                            1,
+                            RULES[SYNTAX_ERROR].severity,
+                        )
+                    )
             else:
                 click.echo(f"error: {found.display}: {error}", err=True)
                 failed = True
@@ -78,8 +98,11 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         try:
             found_here = check_source(text, found.display, codes)
         except Exception:  # one file's internal error must not stop the run
-            click.echo(f"error: internal error while checking {found.display}; please report "
-                       f"it:\n{traceback.format_exc()}", err=True)
+            click.echo(
+                f"error: internal error while checking {found.display}; please report "
+                f"it:\n{traceback.format_exc()}",
+                err=True,
+            )
             failed = True
             continue
         if found_here:
@@ -93,20 +116,32 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
 
 
 @cli.command()
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def rules(output_format: str) -> None:
     """List every rule: code, name, severity, whether it needs the model, and its fix."""
-    rows = [{"code": r.code, "name": r.name, "severity": r.severity.value,
-             "needs_model": r.needs_model, "fix": r.fix, "fixable": r.fixable,
-             "summary": r.summary} for r in RULES.values()]
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "severity": r.severity.value,
+            "needs_model": r.needs_model,
+            "fix": r.fix,
+            "fixable": r.fixable,
+            "summary": r.summary,
+        }
+        for r in RULES.values()
+    ]
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     click.echo(f"{'code':<8}{'name':<36}{'severity':<10}{'fix':<16}summary")
     for row in rows:
-        click.echo(f"{row['code']:<8}{row['name']:<36}{row['severity']:<10}{row['fix']:<16}"
-                   f"{row['summary']}")
+        click.echo(
+            f"{row['code']:<8}{row['name']:<36}{row['severity']:<10}{row['fix']:<16}"
+            f"{row['summary']}"
+        )
 
 
 @cli.command()
@@ -115,12 +150,15 @@ def rule(code: str) -> None:
     """Explain one rule (by code or name): what it does, why it is bad, example, fix."""
     wanted = code.strip()
     found = RULES.get(wanted.upper()) or next(
-        (r for r in RULES.values() if r.name == wanted.lower()), None)
+        (r for r in RULES.values() if r.name == wanted.lower()), None
+    )
     if found is None:
         raise click.UsageError(f"unknown rule `{code}`; `freezelint rules` lists them")
     click.echo(f"# {found.name} ({found.code})\n")
-    click.echo(f"Severity: {found.severity.value}. Needs the model: {found.needs_model}. "
-               f"Fix: {found.fix}.\n")
+    click.echo(
+        f"Severity: {found.severity.value}. Needs the model: {found.needs_model}. "
+        f"Fix: {found.fix}.\n"
+    )
     click.echo(found.doc)
 
 

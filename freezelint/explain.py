@@ -97,8 +97,9 @@ def describe(source: str) -> list[str]:
 def _timeline_lines(timeline: Timeline, positions) -> list[str]:
     names = dict(timeline.model_vars)
     # Optimizers are named by their variable too (negative keys keep them apart from models).
-    names.update({-e.optimizer: e.var for e in timeline.events
-                  if isinstance(e, OptimizerBuilt) and e.var})
+    names.update(
+        {-e.optimizer: e.var for e in timeline.events if isinstance(e, OptimizerBuilt) and e.var}
+    )
     lines = []
     for event in timeline.events:
         line = positions[event.anchor].start.line if event.anchor in positions else 0

@@ -12,9 +12,27 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache",
-                          ".ruff_cache", ".tox", ".nox", "node_modules", "build", "dist",
-                          "site-packages", ".eggs", ".venv", "venv", ".ipynb_checkpoints"})
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "build",
+        "dist",
+        "site-packages",
+        ".eggs",
+        ".venv",
+        "venv",
+        ".ipynb_checkpoints",
+    }
+)
 
 _MIGHT_FREEZE = re.compile(
     rb"requires_grad|optim|param_groups|freeze|parameters\(|\.train\(|\.eval\(|reset_classifier"
@@ -95,8 +113,12 @@ def _walk_dir(folder: Path, rules: list[_Patterns]) -> Iterator[Path]:
         except OSError:
             continue
         if is_dir:
-            if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or (
-                    path / "pyvenv.cfg").exists() or _ignored(rules, path, True):
+            if (
+                entry.name in SKIPPED_DIRS
+                or entry.name.endswith(".egg-info")
+                or (path / "pyvenv.cfg").exists()
+                or _ignored(rules, path, True)
+            ):
                 continue
             yield from _walk_dir(path, rules)
         elif is_file and entry.name.endswith(".py") and not _ignored(rules, path, False):
@@ -199,7 +221,7 @@ def _glob_regex(pattern: str, anchored: bool) -> str:
                 out += re.escape("[")
                 i += 1
             else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
                 if body.startswith("!"):
                     body = "^" + body[1:]
                 out += f"[{body}]"

@@ -11,10 +11,33 @@ import re
 # torch.nn layers that own no parameters: replacing a head with one of these removes parameters.
 PARAM_FREE_LAYERS = frozenset(
     {
-        "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "ReLU",
-        "ReLU6", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Hardswish",
-        "Hardsigmoid", "LeakyReLU", "ELU", "Mish", "Flatten", "Unflatten", "AdaptiveAvgPool1d",
-        "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d",
+        "Identity",
+        "Dropout",
+        "Dropout1d",
+        "Dropout2d",
+        "Dropout3d",
+        "AlphaDropout",
+        "ReLU",
+        "ReLU6",
+        "GELU",
+        "SiLU",
+        "Sigmoid",
+        "Tanh",
+        "Softmax",
+        "LogSoftmax",
+        "Hardswish",
+        "Hardsigmoid",
+        "LeakyReLU",
+        "ELU",
+        "Mish",
+        "Flatten",
+        "Unflatten",
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d",
+        "AdaptiveMaxPool2d",
+        "AvgPool2d",
+        "MaxPool2d",
         "Upsample",
     }
 )
@@ -27,13 +50,32 @@ WRAPPERS = {
     "torch.compile": "compile",
 }
 # The attribute through which each wrapper exposes the wrapped module (and its name prefix).
-WRAPPER_ATTRIBUTE = {"DataParallel": "module", "DistributedDataParallel": "module",
-                     "compile": "_orig_mod"}
+WRAPPER_ATTRIBUTE = {
+    "DataParallel": "module",
+    "DistributedDataParallel": "module",
+    "compile": "_orig_mod",
+}
 
 # Module methods that return the module itself.
 SELF_RETURNING = frozenset(
-    {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_",
-     "apply", "share_memory", "to_empty", "type", "xpu", "mps"}
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "train",
+        "eval",
+        "requires_grad_",
+        "apply",
+        "share_memory",
+        "to_empty",
+        "type",
+        "xpu",
+        "mps",
+    }
 )
 
 _OPTIMIZER_WORD = re.compile(
@@ -43,11 +85,19 @@ _OPTIMIZER_WORD = re.compile(
 )
 
 TIMM_OPTIMIZER_FACTORIES = frozenset(
-    {"timm.optim.create_optimizer_v2", "timm.optim.create_optimizer",
-     "timm.optim.optim_factory.create_optimizer_v2", "timm.optim.optim_factory.create_optimizer"}
+    {
+        "timm.optim.create_optimizer_v2",
+        "timm.optim.create_optimizer",
+        "timm.optim.optim_factory.create_optimizer_v2",
+        "timm.optim.optim_factory.create_optimizer",
+    }
 )
-TIMM_FREEZE = {"timm.utils.freeze": False, "timm.utils.model.freeze": False,
-               "timm.utils.unfreeze": True, "timm.utils.model.unfreeze": True}
+TIMM_FREEZE = {
+    "timm.utils.freeze": False,
+    "timm.utils.model.freeze": False,
+    "timm.utils.unfreeze": True,
+    "timm.utils.model.unfreeze": True,
+}
 
 _TORCHVISION_NOT_BUILDERS = frozenset(
     {"get_model_weights", "get_weight", "list_models", "get_model_builder"}
@@ -56,13 +106,18 @@ _TORCHVISION_NOT_BUILDERS = frozenset(
 
 def model_library(qualname: str) -> str | None:
     """The library whose model constructor `qualname` is, or None."""
-    if qualname in ("efficientnet_pytorch.EfficientNet.from_pretrained",
-                    "efficientnet_pytorch.EfficientNet.from_name",
-                    "efficientnet_pytorch.model.EfficientNet.from_pretrained",
-                    "efficientnet_pytorch.model.EfficientNet.from_name"):
+    if qualname in (
+        "efficientnet_pytorch.EfficientNet.from_pretrained",
+        "efficientnet_pytorch.EfficientNet.from_name",
+        "efficientnet_pytorch.model.EfficientNet.from_pretrained",
+        "efficientnet_pytorch.model.EfficientNet.from_name",
+    ):
         return "efficientnet_pytorch"
-    if qualname in ("timm.create_model", "timm.models.create_model",
-                    "timm.models._factory.create_model"):
+    if qualname in (
+        "timm.create_model",
+        "timm.models.create_model",
+        "timm.models._factory.create_model",
+    ):
         return "timm"
     if qualname.startswith("torchvision.models."):
         last = qualname.rsplit(".", 1)[1]
@@ -81,8 +136,12 @@ def is_torch_optimizer(qualname: str) -> bool:
 def looks_like_optimizer(qualname: str) -> bool:
     """A class from elsewhere (bitsandbytes, transformers, torch_optimizer...) named like one."""
     last = qualname.rsplit(".", 1)[-1]
-    return last[:1].isupper() and bool(_OPTIMIZER_WORD.search(last)) and "Scheduler" not in last \
+    return (
+        last[:1].isupper()
+        and bool(_OPTIMIZER_WORD.search(last))
+        and "Scheduler" not in last
         and "LR" not in last
+    )
 
 
 def nn_layer(qualname: str) -> str | None:

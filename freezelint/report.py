@@ -13,8 +13,9 @@ from freezelint.diagnostics import Diagnostic, Severity
 FORMATS = ("full", "concise", "json")
 
 
-def write(out: TextIO, diagnostics: Sequence[Diagnostic], fmt: str,
-          sources: Mapping[str, str]) -> None:
+def write(
+    out: TextIO, diagnostics: Sequence[Diagnostic], fmt: str, sources: Mapping[str, str]
+) -> None:
     if fmt == "json":
         json.dump([as_json(d) for d in diagnostics], out, indent=2)
         out.write("\n")
@@ -39,8 +40,7 @@ def frame(d: Diagnostic, source: str | None) -> str:
     width = max(1, end - start)
     gutter = str(d.row)
     pad = " " * len(gutter)
-    return (f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n"
-            f"{pad} |\n\n")
+    return f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n{pad} |\n\n"
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:

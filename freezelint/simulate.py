@@ -113,17 +113,18 @@ class Simulation:
 
     def _covered(self, model: int, path: Path, atom: Path) -> bool:
         """Is `path` (inside `atom`) covered by a deeper named atom? Then `atom` is untouched."""
-        return any(path_relation(other, path) in ("equal", "contains")
-                   and path_relation(atom, other) == "contains"
-                   for other in self.paths.get(model, []))
+        return any(
+            path_relation(other, path) in ("equal", "contains")
+            and path_relation(atom, other) == "contains"
+            for other in self.paths.get(model, [])
+        )
 
     def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
         deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
         if not deeper:
             return True if atom else has_params
         if atom == ():
-            top = {p for p in deeper
-                   if not any(path_relation(q, p) == "contains" for q in deeper)}
+            top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
             return True if len(top) == 1 and has_params is not False else None
         return None
 
@@ -132,9 +133,12 @@ class Simulation:
     def _run(self) -> None:
         forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
         for event in self.events:
-            self.before.append(Snapshot(
-                copy.deepcopy(self.state),
-                {i: copy.deepcopy(o.groups) for i, o in self.optimizers.items()}))
+            self.before.append(
+                Snapshot(
+                    copy.deepcopy(self.state),
+                    {i: copy.deepcopy(o.groups) for i, o in self.optimizers.items()},
+                )
+            )
             if isinstance(event, BranchArm):
                 if event.arm == 0:
                     forks.append((event.ident, copy.deepcopy(self.state), []))
@@ -149,7 +153,8 @@ class Simulation:
                 status = "T" if spec.trainable else "?"
                 for atom in self.paths.get(event.model, [()]):
                     self.state[(event.model, atom)] = Atom(
-                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params))
+                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
+                    )
             elif isinstance(event, RequiresGradSet):
                 self._set(event.selection, event.value)
             elif isinstance(event, ModuleReplaced):
@@ -194,8 +199,11 @@ class Simulation:
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
             if certain and path_relation(event.path, key[1]) == "equal":
-                nonempty = event.adds_params if event.adds_params is False else (
-                    atom.nonempty if atom.nonempty is not None else event.adds_params)
+                nonempty = (
+                    event.adds_params
+                    if event.adds_params is False
+                    else (atom.nonempty if atom.nonempty is not None else event.adds_params)
+                )
                 self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
             elif certain:
                 self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, None)
@@ -282,9 +290,10 @@ def _has_opaque(sel: Selection) -> bool:
 
 
 def _has_name_filter(sel: Selection) -> bool:
-    return any(isinstance(leaf, NameWhere) or (isinstance(leaf, Trainable)
-                                               and _has_name_filter(leaf.base))
-               for leaf in leaves(sel))
+    return any(
+        isinstance(leaf, NameWhere) or (isinstance(leaf, Trainable) and _has_name_filter(leaf.base))
+        for leaf in leaves(sel)
+    )
 
 
 def _event_regions(event: Event) -> list[Region]:
@@ -307,9 +316,13 @@ def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
         first = atoms[0]
         assert first is not None
         same = all(a == first for a in atoms)
-        out[key] = copy.copy(first) if same else Atom(
-            first.status if all(a.status == first.status for a in atoms) else "?",  # type: ignore[union-attr]
-            first.gen if all(a.gen == first.gen for a in atoms) else -1,  # type: ignore[union-attr]
-            first.nonempty if all(a.nonempty == first.nonempty for a in atoms) else None,  # type: ignore[union-attr]
+        out[key] = (
+            copy.copy(first)
+            if same
+            else Atom(
+                first.status if all(a.status == first.status for a in atoms) else "?",  # type: ignore[union-attr]
+                first.gen if all(a.gen == first.gen for a in atoms) else -1,  # type: ignore[union-attr]
+                first.nonempty if all(a.nonempty == first.nonempty for a in atoms) else None,  # type: ignore[union-attr]
+            )
         )
     return out

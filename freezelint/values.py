@@ -94,6 +94,14 @@ class TupleValue:
 
 
 Value = (
-    ModelRef | Params | ParamItem | Modules | ModuleItem | Groups | OptimizerRef | Function
-    | TupleValue | None
+    ModelRef
+    | Params
+    | ParamItem
+    | Modules
+    | ModuleItem
+    | Groups
+    | OptimizerRef
+    | Function
+    | TupleValue
+    | None
 )

@@ -27,8 +27,10 @@ def current(script: Path) -> list[str]:
     from freezelint.checker import check_source
 
     text = script.read_text(encoding="utf-8")
-    return [format_diagnostic(d.row, d.column, d.code, d.message)
-            for d in check_source(text, str(script))]
+    return [
+        format_diagnostic(d.row, d.column, d.code, d.message)
+        for d in check_source(text, str(script))
+    ]
 
 
 if __name__ == "__main__":
@@ -44,4 +46,5 @@ if __name__ == "__main__":
             print(line)
         if write:
             Path(arg).with_suffix(".expected").write_text(
-                "".join(f"{line}\n" for line in lines), encoding="utf-8")
+                "".join(f"{line}\n" for line in lines), encoding="utf-8"
+            )

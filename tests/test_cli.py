@@ -62,8 +62,9 @@ def test_missing_path_exits_2_and_still_checks_the_rest(tmp_path: Path) -> None:
 
 
 def test_syntax_error_is_reported_and_other_files_checked(tmp_path: Path) -> None:
-    (tmp_path / "a_broken.py").write_text("import torch\nfor p in model.parameters()\n"
-                                          "    p.requires_grad = False\n")
+    (tmp_path / "a_broken.py").write_text(
+        "import torch\nfor p in model.parameters()\n    p.requires_grad = False\n"
+    )
     (tmp_path / "b_bad.py").write_text(BAD)
     result = run("check", "--output-format", "concise", str(tmp_path))
     assert result.exit_code == 1
@@ -95,13 +96,16 @@ def test_json_shape(tmp_path: Path) -> None:
     assert set(item) >= {"message", "url"}
 
 
-@pytest.mark.parametrize(("flags", "expected"), [
-    (["--select", "FRZ004"], 1),
-    (["--select", "FRZ00"], 1),
-    (["--ignore", "FRZ004"], 0),
-    (["--select", "ALL", "--ignore", "FRZ0"], 0),
-    (["--select", "FRZ010"], 0),
-])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--select", "FRZ004"], 1),
+        (["--select", "FRZ00"], 1),
+        (["--ignore", "FRZ004"], 0),
+        (["--select", "ALL", "--ignore", "FRZ0"], 0),
+        (["--select", "FRZ010"], 0),
+    ],
+)
 def test_select_and_ignore(tmp_path: Path, flags: list[str], expected: int) -> None:
     (tmp_path / "bad.py").write_text(BAD)
     assert run("check", *flags, str(tmp_path / "bad.py")).exit_code == expected
@@ -122,8 +126,13 @@ def test_rules_and_rule() -> None:
     assert {r["code"] for r in rows} >= {"FRZ000", "FRZ002", "FRZ012"}
     doc = run("rule", "FRZ003")
     assert doc.exit_code == 0
-    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead",
-                    "## Fix safety"):
+    for section in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## Fix safety",
+    ):
         assert section in doc.output
     assert run("rule", "ineffective-freeze").exit_code == 0
     assert CliRunner().invoke(cli, ["rule", "FRZ999"]).exit_code == 2
@@ -147,11 +156,20 @@ def test_files_without_freezing_code_are_not_parsed(tmp_path: Path) -> None:
 def test_module_entry_point_never_imports_torch() -> None:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "freezelint", "check", str(EXAMPLE)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 1, result.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "libcst" in imported
-    assert not {m for m in imported if m.split(".")[0] in ("torch", "timm", "torchvision",
-                                                           "efficientnet_pytorch")}
+    assert not {
+        m
+        for m in imported
+        if m.split(".")[0] in ("torch", "timm", "torchvision", "efficientnet_pytorch")
+    }

@@ -22,18 +22,40 @@ def make(root: Path, *files: str) -> None:
 
 
 def test_walk_skips_default_folders_and_venvs(tmp_path: Path) -> None:
-    make(tmp_path, "a.py", "pkg/b.py", "pkg/c.txt", ".git/d.py", "build/e.py",
-         "node_modules/f.py", "x.egg-info/g.py", "env/h.py", "pkg/__pycache__/i.py")
+    make(
+        tmp_path,
+        "a.py",
+        "pkg/b.py",
+        "pkg/c.txt",
+        ".git/d.py",
+        "build/e.py",
+        "node_modules/f.py",
+        "x.egg-info/g.py",
+        "env/h.py",
+        "pkg/__pycache__/i.py",
+    )
     (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
     assert names(iter_files([str(tmp_path)]), tmp_path) == ["a.py", "pkg/b.py"]
 
 
 def test_gitignore_nested_negation_and_anchoring(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
-    make(tmp_path, "keep.py", "gen_a.py", "gen_keep.py", "sub/gen_b.py", "sub/local.py",
-         "logs/run.py", "sub/logs/other.py", "top.py", "sub/top.py", "deep/x/y/z.py")
-    (tmp_path / ".gitignore").write_text("# comment\ngen_*.py\n!gen_keep.py\n/top.py\nlogs/\n"
-                                         "deep/**/z.py\n")
+    make(
+        tmp_path,
+        "keep.py",
+        "gen_a.py",
+        "gen_keep.py",
+        "sub/gen_b.py",
+        "sub/local.py",
+        "logs/run.py",
+        "sub/logs/other.py",
+        "top.py",
+        "sub/top.py",
+        "deep/x/y/z.py",
+    )
+    (tmp_path / ".gitignore").write_text(
+        "# comment\ngen_*.py\n!gen_keep.py\n/top.py\nlogs/\ndeep/**/z.py\n"
+    )
     (tmp_path / "sub" / ".gitignore").write_text("local.py\n")
     got = names(iter_files([str(tmp_path)]), tmp_path)
     assert got == ["gen_keep.py", "keep.py", "sub/top.py"]
@@ -73,13 +95,16 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     assert names(iter_files([str(tmp_path)]), tmp_path) == ["a/b.py"]
 
 
-@pytest.mark.parametrize(("raw", "text", "error"), [
-    (b"", "", None),
-    (b"\xef\xbb\xbfx = 'caf\xc3\xa9'\n", "x = 'café'\n", None),
-    (b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", "# -*- coding: latin-1 -*-\nx = 'é'\n", None),
-    (b"x = '\xff\xfe'\n", None, "cannot decode"),
-    (b"requires_grad\x00", None, "binary file"),
-])
+@pytest.mark.parametrize(
+    ("raw", "text", "error"),
+    [
+        (b"", "", None),
+        (b"\xef\xbb\xbfx = 'caf\xc3\xa9'\n", "x = 'café'\n", None),
+        (b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", "# -*- coding: latin-1 -*-\nx = 'é'\n", None),
+        (b"x = '\xff\xfe'\n", None, "cannot decode"),
+        (b"requires_grad\x00", None, "binary file"),
+    ],
+)
 def test_read_source(tmp_path: Path, raw: bytes, text: str | None, error: str | None) -> None:
     path = tmp_path / "f.py"
     path.write_bytes(raw)

@@ -25,8 +25,10 @@ def test_every_fixture_has_expectations() -> None:
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_fixture(script: Path) -> None:
     text = script.read_text(encoding="utf-8")
-    got = [format_diagnostic(d.row, d.column, d.code, d.message)
-           for d in check_source(text, str(script))]
+    got = [
+        format_diagnostic(d.row, d.column, d.code, d.message)
+        for d in check_source(text, str(script))
+    ]
     assert got == read_expected(script)
 
 
@@ -47,13 +49,17 @@ def test_cli_over_the_fixture_folder() -> None:
     """`freezelint check fixtures/` reports exactly the expected findings and nothing else."""
     result = subprocess.run(
         [sys.executable, "-m", "freezelint", "check", str(FIXTURES), "--output-format", "json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1, result.stderr
     got: dict[str, list[str]] = {}
     for d in json.loads(result.stdout):
         got.setdefault(d["filename"], []).append(
-            format_diagnostic(d["location"]["row"], d["location"]["column"], d["code"],
-                              d["message"]))
+            format_diagnostic(
+                d["location"]["row"], d["location"]["column"], d["code"], d["message"]
+            )
+        )
     expected = {str(s): read_expected(s) for s in SCRIPTS if read_expected(s)}
     assert got == expected

@@ -54,10 +54,41 @@ from freezelint.values import (
 
 Ctx = tuple[Frame, ...]
 
-_CONSUMERS = frozenset({"list", "tuple", "sorted", "set", "sum", "any", "all", "max", "min",
-                        "len", "dict", "frozenset"})
-_BUILTIN_CALLS = frozenset({"int", "float", "str", "bool", "len", "round", "max", "min", "abs",
-                            "getattr", "isinstance", "print", "range", "type", "repr"})
+_CONSUMERS = frozenset(
+    {
+        "list",
+        "tuple",
+        "sorted",
+        "set",
+        "sum",
+        "any",
+        "all",
+        "max",
+        "min",
+        "len",
+        "dict",
+        "frozenset",
+    }
+)
+_BUILTIN_CALLS = frozenset(
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "len",
+        "round",
+        "max",
+        "min",
+        "abs",
+        "getattr",
+        "isinstance",
+        "print",
+        "range",
+        "type",
+        "repr",
+    }
+)
 _EMPTY: Selection = Union(())
 # Words in a function's name that say it may change `requires_grad` (a helper from another file).
 _FREEZE_WORDS = ("freeze", "requires_grad", "trainable", "set_grad")
@@ -115,12 +146,19 @@ def mentions_requires_grad(node: cst.CSTNode) -> bool:
 
 def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
     """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
-    if (isinstance(node, cst.Comparison) and len(node.comparisons) == 1
-            and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
-            and literal_bool(node.comparisons[0].comparator) is True):
+    if (
+        isinstance(node, cst.Comparison)
+        and len(node.comparisons) == 1
+        and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
+        and literal_bool(node.comparisons[0].comparator) is True
+    ):
         node = node.left
-    return (isinstance(node, cst.Attribute) and node.attr.value == "requires_grad"
-            and isinstance(node.value, cst.Name) and node.value.value == var)
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "requires_grad"
+        and isinstance(node.value, cst.Name)
+        and node.value.value == var
+    )
 
 
 _MODULE_NAME = re.compile(
@@ -233,8 +271,12 @@ class ExpressionEvaluator:
         if isinstance(node, cst.List | cst.Tuple):
             return self._sequence(node, w)
         if isinstance(node, cst.Dict):
-            entries = [(literal_string(e.key), e.value) if isinstance(e, cst.DictElement)
-                       else (None, e.value) for e in node.elements]
+            entries = [
+                (literal_string(e.key), e.value)
+                if isinstance(e, cst.DictElement)
+                else (None, e.value)
+                for e in node.elements
+            ]
             return self._group_dict(entries, w, node)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
             left, right = self.eval(node.left, w), self.eval(node.right, w)
@@ -275,8 +317,11 @@ class ExpressionEvaluator:
             lower = _int_literal(index.lower) if index.lower else None
             upper = _int_literal(index.upper) if index.upper else None
             part = f"{'' if lower is None else lower}:{'' if upper is None else upper}"
-            if index.step is not None or (index.lower and lower is None) or (
-                    index.upper and upper is None):
+            if (
+                index.step is not None
+                or (index.lower and lower is None)
+                or (index.upper and upper is None)
+            ):
                 part = DYNAMIC
         if isinstance(recv, ModelRef):
             return recv.child(part)
@@ -306,8 +351,12 @@ class ExpressionEvaluator:
                 return None
         return Params(union(*parts), generator=False)
 
-    def _group_dict(self, entries: list[tuple[str | None, cst.BaseExpression]],
-                    w: Walk, node: cst.CSTNode | None = None) -> Value:
+    def _group_dict(
+        self,
+        entries: list[tuple[str | None, cst.BaseExpression]],
+        w: Walk,
+        node: cst.CSTNode | None = None,
+    ) -> Value:
         params: Selection | None = None
         options: list[tuple[str, cst.BaseExpression]] = []
         iterator = None
@@ -337,8 +386,7 @@ class ExpressionEvaluator:
 
     # -- comprehensions ----------------------------------------------------------------------
 
-    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp,
-                       w: Walk) -> Value:
+    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, w: Walk) -> Value:
         comp = node.for_in
         source = self.eval(comp.iter, w)
         if isinstance(node, cst.ListComp | cst.SetComp):
@@ -361,20 +409,27 @@ class ExpressionEvaluator:
             return Params(value.selection, generator=False)
         return None
 
-    def bind_loop_target(self, target: cst.BaseExpression, source: Value,
-                         scope: Scope) -> str | None:
+    def bind_loop_target(
+        self, target: cst.BaseExpression, source: Value, scope: Scope
+    ) -> str | None:
         """Bind a `for` target over parameters or modules; returns the item variable's name."""
         if isinstance(source, Params) and source.enumerated:
-            if isinstance(target, cst.Tuple) and len(target.elements) == 2 and isinstance(
-                    target.elements[0].value, cst.Name):
+            if (
+                isinstance(target, cst.Tuple)
+                and len(target.elements) == 2
+                and isinstance(target.elements[0].value, cst.Name)
+            ):
                 index = target.elements[0].value.value
                 scope.env[index] = None
                 inner = Params(source.selection, named=source.named)
                 item = self.bind_loop_target(target.elements[1].value, inner, scope)
                 found = scope.env.get(item) if item else None
                 if isinstance(found, ParamItem):
-                    scope.env[item] = ParamItem(found.selection, found.name_var,  # type: ignore[index]
-                                                frozenset({index}))
+                    scope.env[item] = ParamItem(
+                        found.selection,
+                        found.name_var,  # type: ignore[index]
+                        frozenset({index}),
+                    )
                 return item
         elif isinstance(source, Params):
             if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
@@ -401,8 +456,9 @@ class ExpressionEvaluator:
             scope.env[name] = None
         return None
 
-    def refine(self, test: cst.BaseExpression, scope: Scope,
-               negate: bool) -> dict[str, tuple[bool, Value]]:
+    def refine(
+        self, test: cst.BaseExpression, scope: Scope, negate: bool
+    ) -> dict[str, tuple[bool, Value]]:
         """Narrow, in `scope`, the loop items a condition talks about. Returns what to put back
         (`restore`) once the guarded statements are walked."""
         used = names_in(test)
@@ -411,20 +467,26 @@ class ExpressionEvaluator:
             item = scope.lookup(var)[1]
             narrowed: Value = None
             if isinstance(item, ParamItem):
-                if var not in used and (item.name_var is None or item.name_var not in used) \
-                        and not item.index_vars & used:
+                if (
+                    var not in used
+                    and (item.name_var is None or item.name_var not in used)
+                    and not item.index_vars & used
+                ):
                     continue
                 if item.index_vars & used:
-                    narrowed = ParamItem(NameWhere(item.selection, None, None), item.name_var,
-                                         item.index_vars)
+                    narrowed = ParamItem(
+                        NameWhere(item.selection, None, None), item.name_var, item.index_vars
+                    )
                 elif not negate and is_requires_grad_of(test, var):
                     narrowed = ParamItem(Trainable(item.selection), item.name_var)
                 elif item.name_var is not None and var not in used:
                     narrowed = ParamItem(
-                        NameWhere(item.selection, test, item.name_var, negate), item.name_var)
+                        NameWhere(item.selection, test, item.name_var, negate), item.name_var
+                    )
                 else:
-                    narrowed = ParamItem(NameWhere(item.selection, None, None), item.name_var,
-                                         item.index_vars)
+                    narrowed = ParamItem(
+                        NameWhere(item.selection, None, None), item.name_var, item.index_vars
+                    )
             elif isinstance(item, ModuleItem) and var in used:
                 narrowed = ModuleItem(NameWhere(item.selection, None, None))
             else:
@@ -453,9 +515,16 @@ class ExpressionEvaluator:
         if isinstance(func, cst.Attribute):
             recv = self.eval(func.value, w)
             method = func.attr.value
-            if recv is None and method in ("parameters", "named_parameters", "requires_grad_",
-                                           "children", "modules", "named_children",
-                                           "named_modules", "reset_classifier"):
+            if recv is None and method in (
+                "parameters",
+                "named_parameters",
+                "requires_grad_",
+                "children",
+                "modules",
+                "named_children",
+                "named_modules",
+                "reset_classifier",
+            ):
                 name = dotted(func.value)
                 if (name is not None and "." not in name) or (name or "").startswith("self."):
                     recv = self.implicit_model(name, w, func.value)  # type: ignore[arg-type]
@@ -469,10 +538,12 @@ class ExpressionEvaluator:
                 self._eval_args(node, w)
                 if func.value not in self._class_freezes:
                     self._class_freezes[func.value] = mentions_requires_grad(
-                        self.classes[func.value])
+                        self.classes[func.value]
+                    )
                 trainable = None if self._class_freezes[func.value] else True
-                return self.new_model(ModelSpec(None, func.value, trainable=trainable), w, node,
-                                      None)
+                return self.new_model(
+                    ModelSpec(None, func.value, trainable=trainable), w, node, None
+                )
         if qual is not None and node.args and node.args[0].keyword is None:
             first = self.eval(node.args[0].value, w)
             if self.is_optimizer_call(qual, node, first):
@@ -509,15 +580,25 @@ class ExpressionEvaluator:
             if values and isinstance(values[0], ModelRef):
                 sel = self._timm_freeze_selection(values[0], node, w)
                 unfreeze = recognize.TIMM_FREEZE[qual]
-                self.emit(RequiresGradSet, w, node, selection=sel, value=unfreeze, how="call",
-                          swaps_norm=True)
+                self.emit(
+                    RequiresGradSet,
+                    w,
+                    node,
+                    selection=sel,
+                    value=unfreeze,
+                    how="call",
+                    swaps_norm=True,
+                )
             return True, None
         layer = recognize.nn_layer(qual)
         if layer is not None:
             self._eval_args(node, w)
             if layer == "Sequential":
-                has = None if not node.args else not all(
-                    _param_free_call(a.value, self.imports) for a in node.args)
+                has = (
+                    None
+                    if not node.args
+                    else not all(_param_free_call(a.value, self.imports) for a in node.args)
+                )
             else:
                 has = layer not in recognize.PARAM_FREE_LAYERS
             spec = ModelSpec("torch.nn", qual, name=layer, has_params=has)
@@ -527,28 +608,36 @@ class ExpressionEvaluator:
             if len(values) == 2 and isinstance(values[1], Params):
                 base = values[1].selection
                 fn = node.args[0].value
-                if (isinstance(fn, cst.Lambda) and len(fn.params.params) == 1
-                        and is_requires_grad_of(fn.body, fn.params.params[0].name.value)):
+                if (
+                    isinstance(fn, cst.Lambda)
+                    and len(fn.params.params) == 1
+                    and is_requires_grad_of(fn.body, fn.params.params[0].name.value)
+                ):
                     return True, Params(Trainable(base), generator=True)
                 return True, Params(NameWhere(base, None, None), generator=True)
             return True, None
         if qual in ("itertools.chain",):
             values = self._eval_args(node, w)
             if values and all(isinstance(v, Params) for v in values):
-                return True, Params(union(*(v.selection for v in values)),  # type: ignore[union-attr]
-                                    generator=True)
+                return True, Params(
+                    union(*(v.selection for v in values)),  # type: ignore[union-attr]
+                    generator=True,
+                )
             return True, None
         if qual in ("iter", "enumerate"):
             values = self._eval_args(node, w)
             if values and isinstance(values[0], Params):
                 src = values[0]
-                return True, Params(src.selection, True, src.named, src.binding,
-                                    enumerated=qual == "enumerate")
+                return True, Params(
+                    src.selection, True, src.named, src.binding, enumerated=qual == "enumerate"
+                )
             return True, None
-        if (qual == "dict" and not node.args[:1]) or (qual == "dict" and all(
-                a.keyword is not None for a in node.args)):
+        if (qual == "dict" and not node.args[:1]) or (
+            qual == "dict" and all(a.keyword is not None for a in node.args)
+        ):
             return True, self._group_dict(
-                [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node)
+                [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node
+            )
         if qual in _CONSUMERS:
             for arg in node.args:
                 value = self.eval(arg.value, w)
@@ -576,8 +665,13 @@ class ExpressionEvaluator:
         if isinstance(submodules, cst.List | cst.Tuple):
             names = [literal_string(e.value) for e in submodules.elements]
             if all(n is not None for n in names):
-                return union(*(ref.region.__class__(ref.model, (*ref.path, *n.split(".")))
-                               for n in names if n is not None))
+                return union(
+                    *(
+                        ref.region.__class__(ref.model, (*ref.path, *n.split(".")))
+                        for n in names
+                        if n is not None
+                    )
+                )
         return NameWhere(ref.region, None, None)
 
     def _spec(self, library: str, qual: str, node: cst.Call, w: Walk) -> ModelSpec:
@@ -591,12 +685,14 @@ class ExpressionEvaluator:
             name = literal_string(first.value) if first is not None else None
         else:
             name = qual.rsplit(".", 1)[1]
-        kwargs = tuple((a.keyword.value, cst.Module([]).code_for_node(a.value))
-                       for a in node.args if a.keyword is not None)
+        kwargs = tuple(
+            (a.keyword.value, cst.Module([]).code_for_node(a.value))
+            for a in node.args
+            if a.keyword is not None
+        )
         return ModelSpec(library, qual, name=name, kwargs=kwargs)
 
-    def _method_call(self, recv: Value, method: str, node: cst.Call,
-                     w: Walk) -> tuple[bool, Value]:
+    def _method_call(self, recv: Value, method: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if isinstance(recv, ModelRef):
             if method in ("parameters", "named_parameters"):
                 self._eval_args(node, w)
@@ -615,8 +711,14 @@ class ExpressionEvaluator:
                 values = self._eval_args(node, w)
                 adds = not (node.args and _int_literal(node.args[0].value) == 0)
                 del values
-                self.emit(ModuleReplaced, w, node, model=recv.model, path=(*recv.path, HEAD),
-                          adds_params=adds)
+                self.emit(
+                    ModuleReplaced,
+                    w,
+                    node,
+                    model=recv.model,
+                    path=(*recv.path, HEAD),
+                    adds_params=adds,
+                )
                 return True, None
             if method == "get_classifier":
                 return True, recv.child(HEAD)
@@ -624,13 +726,20 @@ class ExpressionEvaluator:
                 key = literal_string(node.args[0].value)
                 value = self.eval(node.args[1].value, w)
                 if key is not None and isinstance(value, ModelRef):
-                    self.emit(ModuleReplaced, w, node, model=recv.model, path=(*recv.path, key),
-                              adds_params=self.models[value.model].has_params)
+                    self.emit(
+                        ModuleReplaced,
+                        w,
+                        node,
+                        model=recv.model,
+                        path=(*recv.path, key),
+                        adds_params=self.models[value.model].has_params,
+                    )
                 return True, None
             if method in ("get_submodule",) and node.args:
                 key = literal_string(node.args[0].value)
                 return True, recv if key is None else ModelRef(
-                    recv.model, (*recv.path, *key.split(".")), recv.wrappers)
+                    recv.model, (*recv.path, *key.split(".")), recv.wrappers
+                )
             if method == "apply" and len(node.args) == 1:
                 self._apply(recv, node.args[0].value, w, node)
                 return True, recv
@@ -639,8 +748,9 @@ class ExpressionEvaluator:
                 return True, recv
             if any(word in method.lower() for word in _FREEZE_WORDS):
                 self._eval_args(node, w)
-                self.emit(RequiresGradSet, w, node, selection=recv.region, value=None,
-                          how="unknown")
+                self.emit(
+                    RequiresGradSet, w, node, selection=recv.region, value=None, how="unknown"
+                )
                 return True, None
             return False, None
         if isinstance(recv, ParamItem | ModuleItem):
@@ -653,8 +763,11 @@ class ExpressionEvaluator:
             return False, None
         if isinstance(recv, OptimizerRef) and method == "add_param_group" and node.args:
             value = self.eval(node.args[0].value, w)
-            group = value.groups[0] if isinstance(value, Groups) and value.groups else \
-                ParamGroup(self.selection_of(value), node.args[0].value)
+            group = (
+                value.groups[0]
+                if isinstance(value, Groups) and value.groups
+                else ParamGroup(self.selection_of(value), node.args[0].value)
+            )
             self.emit(ParamGroupAdded, w, node, optimizer=recv.optimizer, group=group)
             return True, None
         return False, None
@@ -669,8 +782,7 @@ class ExpressionEvaluator:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
             self.eval(fn.body, Walk(scope, w.ctx, w.site))
         elif any(word in (dotted(fn) or "").lower() for word in _FREEZE_WORDS):
-            self.emit(RequiresGradSet, w, node, selection=recv.region, value=None,
-                      how="unknown")
+            self.emit(RequiresGradSet, w, node, selection=recv.region, value=None, how="unknown")
 
     def _bool_arg(self, node: cst.Call, default: bool) -> bool | None:
         if not node.args:
@@ -691,7 +803,8 @@ class ExpressionEvaluator:
         default_lr_zero = False
         for index, arg in enumerate(node.args):
             if (arg.keyword is None and index == 0) or (
-                    arg.keyword is not None and arg.keyword.value in ("params", "model_or_params")):
+                arg.keyword is not None and arg.keyword.value in ("params", "model_or_params")
+            ):
                 params_arg = arg.value
                 if first is not None:
                     continue
@@ -706,35 +819,53 @@ class ExpressionEvaluator:
             value = Params(Trainable(value.region), generator=False)
         groups = self.groups_of(value, params_arg or node, default_lr_zero)
         ident = self.new_id()
-        self.emit(OptimizerBuilt, w, node, optimizer=ident, var=None, cls=qual.rsplit(".", 1)[1],
-                  groups=groups)
+        self.emit(
+            OptimizerBuilt,
+            w,
+            node,
+            optimizer=ident,
+            var=None,
+            cls=qual.rsplit(".", 1)[1],
+            groups=groups,
+        )
         for group in groups:
             if group.iterator is not None:
-                self.emit(IteratorConsumed, w, node, binding=group.iterator, var="",
-                          how="optimizer")
+                self.emit(
+                    IteratorConsumed, w, node, binding=group.iterator, var="", how="optimizer"
+                )
         return OptimizerRef(ident)
 
-    def groups_of(self, value: Value, node: cst.CSTNode,
-                  default_lr_zero: bool) -> tuple[ParamGroup, ...]:
+    def groups_of(
+        self, value: Value, node: cst.CSTNode, default_lr_zero: bool
+    ) -> tuple[ParamGroup, ...]:
         if isinstance(value, Groups):
             out = []
             for g in value.groups:
                 has_lr = any(k == "lr" for k, _ in g.options)
-                out.append(ParamGroup(g.selection, g.node, g.options,
-                                      g.lr_zero or (default_lr_zero and not has_lr), g.iterator))
+                out.append(
+                    ParamGroup(
+                        g.selection,
+                        g.node,
+                        g.options,
+                        g.lr_zero or (default_lr_zero and not has_lr),
+                        g.iterator,
+                    )
+                )
             return tuple(out)
         iterator = value.binding if isinstance(value, Params) and value.generator else None
         return (ParamGroup(self.selection_of(value), node, (), default_lr_zero, iterator),)
 
     def consume(self, node: cst.BaseExpression, value: Value, w: Walk, how: str) -> None:
         if isinstance(value, Params) and value.generator and value.binding is not None:
-            self.emit(IteratorConsumed, w, node, binding=value.binding,
-                      var=dotted(node) or "", how=how)
+            self.emit(
+                IteratorConsumed, w, node, binding=value.binding, var=dotted(node) or "", how=how
+            )
 
     # -- helpers of the same file ------------------------------------------------------------
 
-    def inline(self, fn: cst.FunctionDef, call: cst.Call, w: Walk,
-               given: list[Value] | None = None) -> Value:
+    def inline(
+        self, fn: cst.FunctionDef, call: cst.Call, w: Walk, given: list[Value] | None = None
+    ) -> Value:
         """Follow a call to a function of this file with its arguments bound (`given`: the
         positional values when the call is made for the script, as `model.apply(fn)` does)."""
         name = fn.name.value
@@ -784,8 +915,11 @@ def _visible_items(scope: Scope) -> set[str]:
 def _int_literal(node: cst.BaseExpression | None) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.value.replace("_", ""), 0)
-    if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
-            and isinstance(node.expression, cst.Integer)):
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
         return -int(node.expression.value.replace("_", ""), 0)
     return None
 

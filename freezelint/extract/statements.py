@@ -47,16 +47,66 @@ from freezelint.values import (
 )
 
 # Attribute names that are parameters, not modules, in the libraries freezelint knows.
-PARAMETER_NAMES = frozenset({"weight", "bias", "cls_token", "pos_embed", "dist_token",
-                             "mask_token", "pos_embedding", "class_embedding", "class_token",
-                             "positional_embedding", "logit_scale", "reg_token", "gamma"})
+PARAMETER_NAMES = frozenset(
+    {
+        "weight",
+        "bias",
+        "cls_token",
+        "pos_embed",
+        "dist_token",
+        "mask_token",
+        "pos_embedding",
+        "class_embedding",
+        "class_token",
+        "positional_embedding",
+        "logit_scale",
+        "reg_token",
+        "gamma",
+    }
+)
 # Attribute names that are modules in the libraries freezelint knows.
-MODULE_NAMES = frozenset({"features", "classifier", "fc", "_fc", "head", "heads", "blocks",
-                          "_blocks", "layer1", "layer2", "layer3", "layer4", "conv1", "bn1",
-                          "conv_stem", "bn2", "_conv_stem", "_bn0", "_bn1", "_conv_head",
-                          "conv_head", "stem", "stages", "backbone", "encoder", "decoder",
-                          "patch_embed", "norm", "pre_logits", "avgpool", "global_pool", "layers",
-                          "trunk", "neck", "embeddings", "pooler", "model", "module"})
+MODULE_NAMES = frozenset(
+    {
+        "features",
+        "classifier",
+        "fc",
+        "_fc",
+        "head",
+        "heads",
+        "blocks",
+        "_blocks",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "conv1",
+        "bn1",
+        "conv_stem",
+        "bn2",
+        "_conv_stem",
+        "_bn0",
+        "_bn1",
+        "_conv_head",
+        "conv_head",
+        "stem",
+        "stages",
+        "backbone",
+        "encoder",
+        "decoder",
+        "patch_embed",
+        "norm",
+        "pre_logits",
+        "avgpool",
+        "global_pool",
+        "layers",
+        "trunk",
+        "neck",
+        "embeddings",
+        "pooler",
+        "model",
+        "module",
+    }
+)
 
 
 class Extractor(ExpressionEvaluator):
@@ -76,15 +126,16 @@ class Extractor(ExpressionEvaluator):
                 self.classes[stmt.name.value] = stmt
                 methods.extend(s for s in stmt.body.body if isinstance(s, cst.FunctionDef))
         roots: list[tuple[str | None, list[cst.BaseStatement] | tuple, Scope]] = [
-            (None, self.module.body, self.module_scope)]
+            (None, self.module.body, self.module_scope)
+        ]
         timelines: list[tuple[str | None, Timeline]] = []
         for fn in [*self.functions.values(), *methods]:
             scope = Scope(parent=self.module_scope)
-            for param in (*fn.params.params, *fn.params.posonly_params,
-                          *fn.params.kwonly_params):
+            for param in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
                 scope.env[param.name.value] = None  # unknown, and shadowing any global
-            roots.append((fn.name.value if fn in self.functions.values() else None,
-                          fn.body.body, scope))
+            roots.append(
+                (fn.name.value if fn in self.functions.values() else None, fn.body.body, scope)
+            )
         for name, body, scope in roots:
             if name is not None and name in self.inlined:
                 continue
@@ -92,8 +143,9 @@ class Extractor(ExpressionEvaluator):
             self._pending = []
             self.walk_block(body, Walk(scope))
             self._resolve_pending()
-            timelines.append((name, Timeline(self.events, dict(self.models),
-                                              dict(self.model_vars))))
+            timelines.append(
+                (name, Timeline(self.events, dict(self.models), dict(self.model_vars)))
+            )
         return [t for name, t in timelines if name is None or name not in self.inlined]
 
     # -- statements --------------------------------------------------------------------------
@@ -128,14 +180,20 @@ class Extractor(ExpressionEvaluator):
 
     def expression_statement(self, node: cst.Expr, w: Walk) -> None:
         expr = node.value
-        if isinstance(expr, cst.Comparison) and isinstance(expr.left, cst.Attribute) \
-                and expr.left.attr.value == "requires_grad" and any(
-                    isinstance(c.operator, cst.Equal | cst.Is) for c in expr.comparisons):
-            self.emit(IneffectiveFreeze, w, node, kind="comparison",
-                      target=_code(expr))
+        if (
+            isinstance(expr, cst.Comparison)
+            and isinstance(expr.left, cst.Attribute)
+            and expr.left.attr.value == "requires_grad"
+            and any(isinstance(c.operator, cst.Equal | cst.Is) for c in expr.comparisons)
+        ):
+            self.emit(IneffectiveFreeze, w, node, kind="comparison", target=_code(expr))
             return
-        if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
-                and expr.func.attr.value in ("append", "extend") and len(expr.args) == 1):
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in ("append", "extend")
+            and len(expr.args) == 1
+        ):
             key = dotted(expr.func.value)
             found, current = w.scope.lookup(key) if key else (False, None)
             if found and isinstance(current, Params | Groups):
@@ -148,8 +206,9 @@ class Extractor(ExpressionEvaluator):
         """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up."""
         if isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
             new: Value = Params(union(current.selection, self.selection_of(item)), False)
-        elif isinstance(item, Groups) and (isinstance(current, Groups) or not
-                                          list(_leaves_of(current))):
+        elif isinstance(item, Groups) and (
+            isinstance(current, Groups) or not list(_leaves_of(current))
+        ):
             old = current.groups if isinstance(current, Groups) else ()
             new = Groups(old + item.groups)
         else:
@@ -173,8 +232,14 @@ class Extractor(ExpressionEvaluator):
         else:
             self._store(key, None, w)
 
-    def assign(self, target: cst.BaseExpression, value_node: cst.BaseExpression, value: Value,
-               w: Walk, stmt: cst.CSTNode) -> None:
+    def assign(
+        self,
+        target: cst.BaseExpression,
+        value_node: cst.BaseExpression,
+        value: Value,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:
         if isinstance(target, cst.Name):
             self.bind(target.value, value, w, stmt)
         elif isinstance(target, cst.Tuple | cst.List):
@@ -187,13 +252,18 @@ class Extractor(ExpressionEvaluator):
             if attr == "requires_grad":
                 self.requires_grad_assignment(target.value, value_node, w, stmt)
             elif attr == "requires_grad_":
-                self.emit(IneffectiveFreeze, w, stmt, kind="method-overwrite",
-                          target=_code(target.value))
+                self.emit(
+                    IneffectiveFreeze, w, stmt, kind="method-overwrite", target=_code(target.value)
+                )
             else:
                 owner = self.eval(target.value, w)
                 name = dotted(target.value)
-                if owner is None and name is not None and module_ish_name(name) \
-                        and self._replaces_module(value_node, value):
+                if (
+                    owner is None
+                    and name is not None
+                    and module_ish_name(name)
+                    and self._replaces_module(value_node, value)
+                ):
                     owner = self.implicit_model(name, w, target.value)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
@@ -212,8 +282,7 @@ class Extractor(ExpressionEvaluator):
         if isinstance(value, Params) and value.generator:
             binding = self.new_id()
             value = Params(value.selection, True, value.named, binding)
-            self.emit(IteratorBound, w, stmt, binding=binding, var=name,
-                      selection=value.selection)
+            self.emit(IteratorBound, w, stmt, binding=binding, var=name, selection=value.selection)
         if isinstance(value, OptimizerRef):
             for index in range(len(self.events) - 1, -1, -1):
                 built = self.events[index]
@@ -221,8 +290,7 @@ class Extractor(ExpressionEvaluator):
                     if built.var is None:
                         self.events[index] = replace(built, var=name)
                     break
-        if isinstance(value, ModelRef) and value.path == () and value.model not in \
-                self.model_vars:
+        if isinstance(value, ModelRef) and value.path == () and value.model not in self.model_vars:
             self.model_vars[value.model] = name
         w.scope.env[name] = value
 
@@ -234,8 +302,14 @@ class Extractor(ExpressionEvaluator):
             return name[:1].isupper()
         return False
 
-    def replace_module(self, ref: ModelRef, value_node: cst.BaseExpression, value: Value, w: Walk,
-                stmt: cst.CSTNode) -> None:
+    def replace_module(
+        self,
+        ref: ModelRef,
+        value_node: cst.BaseExpression,
+        value: Value,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:
         adds: bool | None = True
         trainable: bool | None = True
         if isinstance(value, ModelRef):
@@ -247,43 +321,60 @@ class Extractor(ExpressionEvaluator):
             # The module now lives inside the model: names bound to it follow it there.
             for scope_var, bound in list(w.scope.env.items()):
                 if isinstance(bound, ModelRef) and bound.model == value.model and value.path == ():
-                    w.scope.env[scope_var] = ModelRef(ref.model, ref.path + bound.path,
-                                                      ref.wrappers)
-        self.emit(ModuleReplaced, w, stmt, model=ref.model, path=ref.path, adds_params=adds,
-                  trainable=trainable)
+                    w.scope.env[scope_var] = ModelRef(
+                        ref.model, ref.path + bound.path, ref.wrappers
+                    )
+        self.emit(
+            ModuleReplaced,
+            w,
+            stmt,
+            model=ref.model,
+            path=ref.path,
+            adds_params=adds,
+            trainable=trainable,
+        )
 
-    def requires_grad_assignment(self, owner_node: cst.BaseExpression,
-                                 value_node: cst.BaseExpression, w: Walk,
-                                 stmt: cst.CSTNode) -> None:
+    def requires_grad_assignment(
+        self,
+        owner_node: cst.BaseExpression,
+        value_node: cst.BaseExpression,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:
         owner = self.eval(owner_node, w)
         value = literal_bool(value_node)
         if isinstance(owner, ParamItem):
-            if value is None and owner.name_var is not None \
-                    and owner.name_var in names_in(value_node) \
-                    and owner_node_name(owner_node) not in names_in(value_node):
+            if (
+                value is None
+                and owner.name_var is not None
+                and owner.name_var in names_in(value_node)
+                and owner_node_name(owner_node) not in names_in(value_node)
+            ):
                 for flag in (True, False):
                     sel = NameWhere(owner.selection, value_node, owner.name_var, not flag)
-                    self.emit(RequiresGradSet, w, stmt, selection=sel, value=flag,
-                              how="assign")
+                    self.emit(RequiresGradSet, w, stmt, selection=sel, value=flag, how="assign")
                 return
-            self.emit(RequiresGradSet, w, stmt, selection=owner.selection, value=value,
-                      how="assign")
+            self.emit(
+                RequiresGradSet, w, stmt, selection=owner.selection, value=value, how="assign"
+            )
         elif isinstance(owner, ModuleItem):
-            self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute",
-                      target=_code(owner_node))
+            self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node))
         elif isinstance(owner, ModelRef):
             last = owner.path[-1] if owner.path else None
             if last is None or not _is_attr(last) or last in MODULE_NAMES:
-                self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute",
-                          target=_code(owner_node))
+                self.emit(
+                    IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node)
+                )
             elif last in PARAMETER_NAMES:
-                self.emit(RequiresGradSet, w, stmt, selection=owner.region, value=value,
-                          how="assign")
+                self.emit(
+                    RequiresGradSet, w, stmt, selection=owner.region, value=value, how="assign"
+                )
             else:
                 # Module or parameter? Decided once the whole root is walked.
                 self._pending.append((len(self.events), owner, stmt, _code(owner_node)))
-                self.emit(RequiresGradSet, w, stmt, selection=owner.region, value=None,
-                          how="assign")
+                self.emit(
+                    RequiresGradSet, w, stmt, selection=owner.region, value=None, how="assign"
+                )
         elif owner is None:
             name = dotted(owner_node)
             if name is not None and module_ish_name(name):
@@ -302,9 +393,14 @@ class Extractor(ExpressionEvaluator):
         for index, ref, stmt, text in self._pending:
             if (ref.model, ref.path) in modules:
                 old = self.events[index]
-                self.events[index] = IneffectiveFreeze(node=stmt, ctx=old.ctx, seq=old.seq,
-                                                       site=old.site, kind="module-attribute",
-                                                       target=text)
+                self.events[index] = IneffectiveFreeze(
+                    node=stmt,
+                    ctx=old.ctx,
+                    seq=old.seq,
+                    site=old.site,
+                    kind="module-attribute",
+                    target=text,
+                )
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
         if isinstance(node, cst.If):
@@ -363,8 +459,9 @@ class Extractor(ExpressionEvaluator):
             return
         self.exclusive_arms([body for _, body in arms], node, w, [t for t, _ in arms])
 
-    def exclusive_arms(self, bodies: list, node: cst.CSTNode, w: Walk,
-                       tests: list | None = None) -> None:
+    def exclusive_arms(
+        self, bodies: list, node: cst.CSTNode, w: Walk, tests: list | None = None
+    ) -> None:
         ident = self.new_id()
         tests = tests or [None] * len(bodies)
         previous: list[cst.BaseExpression] = []
@@ -384,7 +481,8 @@ class Extractor(ExpressionEvaluator):
         source = self.eval(node.iter, w)
         self.consume(node.iter, source, w, "for loop")
         over_items = isinstance(source, Params | Modules) or (
-            isinstance(source, ModelRef) and source.path)
+            isinstance(source, ModelRef) and source.path
+        )
         item = self.bind_loop_target(node.target, source if over_items else None, w.scope)
         if over_items and item is not None:
             self.walk_block(node.body.body, w)
@@ -392,8 +490,14 @@ class Extractor(ExpressionEvaluator):
             if over_items and mentions_requires_grad(node.body):
                 # A loop over parameters the walker cannot follow: what it sets is unknown.
                 sel = source.region if isinstance(source, ModelRef) else source.selection  # type: ignore[union-attr]
-                self.emit(RequiresGradSet, w, node, selection=NameWhere(sel, None, None),
-                          value=None, how="assign")
+                self.emit(
+                    RequiresGradSet,
+                    w,
+                    node,
+                    selection=NameWhere(sel, None, None),
+                    value=None,
+                    how="assign",
+                )
             self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id())))
         if node.orelse is not None:
             self.walk_block(node.orelse.body.body, w)
@@ -414,8 +518,11 @@ def _is_attr(part: str) -> bool:
 
 
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:
-    return (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
-            and test.left.value == "__name__")
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == "__name__"
+    )
 
 
 def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
@@ -424,7 +531,8 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
         body = stmt.body.body
         last = body[-1] if body else None
         if isinstance(last, cst.SimpleStatementLine) and any(
-                isinstance(s, cst.Continue) for s in last.body):
+            isinstance(s, cst.Continue) for s in last.body
+        ):
             return stmt.test
     return None
 

@@ -15,8 +15,14 @@ def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     for group in opt.groups:
         for (model, path, gen), membership in group.items():
             atom = opt.built_state.get((model, path))
-            if (membership == YES and atom is not None and atom.gen == gen
-                    and atom.status == status and atom.nonempty and (model, path) not in out):
+            if (
+                membership == YES
+                and atom is not None
+                and atom.gen == gen
+                and atom.status == status
+                and atom.nonempty
+                and (model, path) not in out
+            ):
                 out.append((model, path))
     return out
 
@@ -26,11 +32,13 @@ def unfrozen_later(sim: Simulation, after: Event, key: Key) -> bool:
     for other in sim.events:
         if other is after or not sim.may_follow(after, other):
             continue
-        if isinstance(other, RequiresGradSet) and other.value is not False \
-                and sim.touches(other.selection, key):
+        if (
+            isinstance(other, RequiresGradSet)
+            and other.value is not False
+            and sim.touches(other.selection, key)
+        ):
             return True
-        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path),
-                                                             key):
+        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path), key):
             return True
     return False
 

@@ -60,7 +60,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if any(unfrozen_later(sim, opt.event, key) for key in frozen):
             continue
         yield Finding(
-            CODE, opt.event.anchor,
+            CODE,
+            opt.event.anchor,
             f"optimizer {optimizer_text(opt.event)} is handed frozen parameters "
             f"({atoms_text(sim, frozen)}) along with trainable ones ({atoms_text(sim, trainable)})"
-            f" and nothing unfreezes them later; hand it only parameters with `requires_grad`")
+            f" and nothing unfreezes them later; hand it only parameters with `requires_grad`",
+        )

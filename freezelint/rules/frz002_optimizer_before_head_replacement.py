@@ -54,13 +54,16 @@ FIX = "safe or unsafe"
 
 def covers(selection: Selection, model: int, path: Path) -> bool:
     """Is region `path` of `model` certainly inside what the selection draws from?"""
-    return any(r.model == model and path_relation(r.path, path) in ("equal", "contains")
-               for r in regions(selection))
+    return any(
+        r.model == model and path_relation(r.path, path) in ("equal", "contains")
+        for r in regions(selection)
+    )
 
 
 def may_reach(selection: Selection, model: int, path: Path) -> bool:
-    return any(r.model == model and path_relation(r.path, path) != "disjoint"
-               for r in regions(selection))
+    return any(
+        r.model == model and path_relation(r.path, path) != "disjoint" for r in regions(selection)
+    )
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -70,16 +73,20 @@ def check(sim: Simulation) -> Iterator[Finding]:
         for opt in sim.optimizers.values():
             built = opt.event
             if built.seq > event.seq or not any(
-                    covers(g.selection, event.model, event.path) for g in built.groups):
+                covers(g.selection, event.model, event.path) for g in built.groups
+            ):
                 continue
             if _taken_later(sim, event, built):
                 continue
             yield Finding(
-                CODE, built.anchor,
+                CODE,
+                built.anchor,
                 f"optimizer {optimizer_text(built)} is built before "
                 f"`{region_text(sim, event.model, event.path)}` is replaced on line @L0: the new "
                 f"module's parameters are in no optimizer and never update; build the optimizer "
-                f"after the replacement", (event.anchor,))
+                f"after the replacement",
+                (event.anchor,),
+            )
 
 
 def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuilt) -> bool:
@@ -88,9 +95,11 @@ def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuil
         if not sim.may_follow(replaced, other):
             continue
         if isinstance(other, OptimizerBuilt) and any(
-                may_reach(g.selection, replaced.model, replaced.path) for g in other.groups):
+            may_reach(g.selection, replaced.model, replaced.path) for g in other.groups
+        ):
             return True
         if isinstance(other, ParamGroupAdded) and may_reach(
-                other.group.selection, replaced.model, replaced.path):
+            other.group.selection, replaced.model, replaced.path
+        ):
             return True
     return False

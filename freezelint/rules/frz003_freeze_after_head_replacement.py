@@ -61,11 +61,17 @@ def _freezes(event: RequiresGradSet, model: int, path: tuple[str, ...]) -> bool:
     if event.value is not False:
         return False
     for leaf in leaves(event.selection):
-        bases = [leaf] if isinstance(leaf, Region) else (
-            list(leaves(leaf.base)) if isinstance(leaf, Trainable) else [])
+        bases = (
+            [leaf]
+            if isinstance(leaf, Region)
+            else (list(leaves(leaf.base)) if isinstance(leaf, Trainable) else [])
+        )
         for base in bases:
-            if isinstance(base, Region) and base.model == model and path_relation(
-                    base.path, path) in ("equal", "contains"):
+            if (
+                isinstance(base, Region)
+                and base.model == model
+                and path_relation(base.path, path) in ("equal", "contains")
+            ):
                 return True
     return False
 
@@ -76,7 +82,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is False:
             continue
         key = (replaced.model, replaced.path)
-        for freeze in sim.events[replaced.seq + 1:]:
+        for freeze in sim.events[replaced.seq + 1 :]:
             if not isinstance(freeze, RequiresGradSet) or not _freezes(freeze, *key):
                 continue
             if _reenabled(sim, freeze, key) or (id(freeze.anchor), key) in seen:
@@ -84,22 +90,31 @@ def check(sim: Simulation) -> Iterator[Finding]:
             seen.add((id(freeze.anchor), key))
             head = region_text(sim, *key)
             yield Finding(
-                CODE, freeze.anchor,
+                CODE,
+                freeze.anchor,
                 f"this freeze also freezes `{head}`, replaced on line @L0: the new module never "
                 f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
-                (replaced.anchor,))
+                (replaced.anchor,),
+            )
 
 
 def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]) -> bool:
     """Is the module re-enabled (or replaced again) before the next optimizer over its model?"""
-    for later in sim.events[freeze.seq + 1:]:
+    for later in sim.events[freeze.seq + 1 :]:
         if isinstance(later, OptimizerBuilt) and key[0] in {
-                r.model for g in later.groups for r in regions(g.selection)}:
+            r.model for g in later.groups for r in regions(g.selection)
+        }:
             return False
-        if isinstance(later, RequiresGradSet) and later.value is not False \
-                and sim.touches(later.selection, key):
+        if (
+            isinstance(later, RequiresGradSet)
+            and later.value is not False
+            and sim.touches(later.selection, key)
+        ):
             return True
-        if isinstance(later, ModuleReplaced) and later.model == key[0] and path_relation(
-                later.path, key[1]) in ("equal", "contains"):
+        if (
+            isinstance(later, ModuleReplaced)
+            and later.model == key[0]
+            and path_relation(later.path, key[1]) in ("equal", "contains")
+        ):
             return True
     return False

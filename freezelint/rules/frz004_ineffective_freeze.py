@@ -51,10 +51,10 @@ FIX = "safe"
 
 _MESSAGES = {
     "module-attribute": "`{t}.requires_grad = ...` sets a plain attribute on a module and "
-                        "freezes nothing; call `{t}.requires_grad_(...)`",
+    "freezes nothing; call `{t}.requires_grad_(...)`",
     "comparison": "`{t}` compares and throws the result away; use `=` to set `requires_grad`",
     "method-overwrite": "`{t}.requires_grad_ = ...` overwrites the method and freezes nothing; "
-                        "call `{t}.requires_grad_(...)`",
+    "call `{t}.requires_grad_(...)`",
 }
 
 

@@ -62,28 +62,38 @@ def check(sim: Simulation) -> Iterator[Finding]:
     for opt in sim.optimizers.values():
         left_out: list[Key] = []
         for key, atom in opt.built_state.items():
-            if (key[0] in opt.models() and atom.status == "T" and atom.nonempty
-                    and atom.gen >= 0 and (*key, atom.gen) not in held
-                    and key not in reported and not _changed_later(sim, opt.event, key)):
+            if (
+                key[0] in opt.models()
+                and atom.status == "T"
+                and atom.nonempty
+                and atom.gen >= 0
+                and (*key, atom.gen) not in held
+                and key not in reported
+                and not _changed_later(sim, opt.event, key)
+            ):
                 left_out.append(key)
         if left_out:
             reported.update(left_out)
             yield Finding(
-                CODE, opt.event.anchor,
+                CODE,
+                opt.event.anchor,
                 f"{atoms_text(sim, left_out)} {'is' if len(left_out) == 1 else 'are'} trainable "
                 f"but in no param group of optimizer {optimizer_text(opt.event)} nor any other "
                 f"optimizer: gradients are computed but never applied; freeze "
-                f"{'it' if len(left_out) == 1 else 'them'} or add a param group")
+                f"{'it' if len(left_out) == 1 else 'them'} or add a param group",
+            )
 
 
 def _changed_later(sim: Simulation, built, key: Key) -> bool:
     for other in sim.events:
         if other is built or not sim.may_follow(built, other):
             continue
-        if isinstance(other, RequiresGradSet) and other.value is not True \
-                and sim.touches(other.selection, key):
+        if (
+            isinstance(other, RequiresGradSet)
+            and other.value is not True
+            and sim.touches(other.selection, key)
+        ):
             return True
-        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path),
-                                                             key):
+        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path), key):
             return True
     return False

@@ -64,12 +64,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 shared = []
                 for key, membership in first.items():
                     atom = opt.built_state.get(key[:2])
-                    if membership == YES and opt.groups[j].get(key) == YES and atom is not None \
-                            and atom.nonempty and key[:2] not in shared:
+                    if (
+                        membership == YES
+                        and opt.groups[j].get(key) == YES
+                        and atom is not None
+                        and atom.nonempty
+                        and key[:2] not in shared
+                    ):
                         shared.append(key[:2])
                 if shared:
                     yield Finding(
-                        CODE, opt.event.anchor,
+                        CODE,
+                        opt.event.anchor,
                         f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
                         f"hold {atoms_text(sim, shared)}: torch.optim raises ValueError (some "
-                        f"parameters appear in more than one parameter group)")
+                        f"parameters appear in more than one parameter group)",
+                    )

@@ -69,24 +69,37 @@ def check(sim: Simulation) -> Iterator[Finding]:
         for leaf in leaves(event.selection):
             if not isinstance(leaf, Region):
                 continue
-            frozen = [key for key, certain in sim.atoms_under(leaf.model, leaf.path)
-                      if certain and key in snapshot.atoms and snapshot.atoms[key].status == "F"
-                      and snapshot.atoms[key].nonempty]
-            earlier = [o for o in sim.optimizers.values()
-                       if o.event.seq < event.seq and leaf.model in o.models()]
+            frozen = [
+                key
+                for key, certain in sim.atoms_under(leaf.model, leaf.path)
+                if certain
+                and key in snapshot.atoms
+                and snapshot.atoms[key].status == "F"
+                and snapshot.atoms[key].nonempty
+            ]
+            earlier = [
+                o
+                for o in sim.optimizers.values()
+                if o.event.seq < event.seq and leaf.model in o.models()
+            ]
             if not frozen or not earlier or any(o.opaque for o in earlier):
                 continue
-            missing = [key for key in frozen
-                       if not _held_before(snapshot, earlier, key)
-                       and not _taken_later(sim, event, key)]
+            missing = [
+                key
+                for key in frozen
+                if not _held_before(snapshot, earlier, key) and not _taken_later(sim, event, key)
+            ]
             if missing:
                 opt = earlier[-1].event
                 yield Finding(
-                    CODE, event.anchor,
+                    CODE,
+                    event.anchor,
                     f"`{region_text(sim, leaf.model, leaf.path)}` is unfrozen after optimizer "
                     f"{optimizer_text(opt)} was built on line @L0 without it: its parameters "
                     f"get gradients but never update; add them with "
-                    f"`{opt.var or 'optimizer'}.add_param_group(...)`", (opt.anchor,))
+                    f"`{opt.var or 'optimizer'}.add_param_group(...)`",
+                    (opt.anchor,),
+                )
 
 
 def _held_before(snapshot, optimizers, key) -> bool:
@@ -103,9 +116,12 @@ def _taken_later(sim: Simulation, unfreeze: RequiresGradSet, key) -> bool:
         if other is unfreeze or not sim.may_follow(unfreeze, other):
             continue
         if isinstance(other, OptimizerBuilt) and any(
-                sim.touches(g.selection, key) for g in other.groups):
+            sim.touches(g.selection, key) for g in other.groups
+        ):
             return True
         if isinstance(other, ParamGroupAdded) and sim.touches(other.group.selection, key) in (
-                YES, "maybe"):
+            YES,
+            "maybe",
+        ):
             return True
     return False

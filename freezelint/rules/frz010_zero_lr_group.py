@@ -50,8 +50,10 @@ SEVERITY = Severity.WARNING
 NEEDS_MODEL = "no"
 FIX = "unsafe"
 
-_WHY = ("still get gradients, optimizer state and, with weight decay or momentum, updates; "
-        "freeze them instead")
+_WHY = (
+    "still get gradients, optimizer state and, with weight decay or momentum, updates; "
+    "freeze them instead"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -59,9 +61,13 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if isinstance(event, OptimizerBuilt):
             for index, group in enumerate(event.groups):
                 if group.lr_zero:
-                    yield Finding(CODE, group.node,
-                                  f"param group {index} of {optimizer_text(event)} has lr 0: its "
-                                  f"parameters {_WHY}")
+                    yield Finding(
+                        CODE,
+                        group.node,
+                        f"param group {index} of {optimizer_text(event)} has lr 0: its "
+                        f"parameters {_WHY}",
+                    )
         elif isinstance(event, ParamGroupAdded) and event.group.lr_zero:
-            yield Finding(CODE, event.group.node,
-                          f"param group added with lr 0: its parameters {_WHY}")
+            yield Finding(
+                CODE, event.group.node, f"param group added with lr 0: its parameters {_WHY}"
+            )

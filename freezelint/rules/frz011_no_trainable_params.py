@@ -68,6 +68,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if not certain or any(unfrozen_later(sim, opt.event, key) for key in keys):
             continue
         what = "no parameter" if not keys else "only frozen parameters"
-        yield Finding(CODE, opt.event.anchor,
-                      f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
-                      f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}")
+        yield Finding(
+            CODE,
+            opt.event.anchor,
+            f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
+            f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}",
+        )

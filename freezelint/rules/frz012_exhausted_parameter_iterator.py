@@ -71,11 +71,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         for _, binding, consumer in exhausted_groups(sim, event):
             var = bound[binding].var if binding in bound else "the iterator"
-            what = optimizer_text(event) if isinstance(event, OptimizerBuilt) else \
-                "`add_param_group`"
-            used = {"optimizer": "an earlier optimizer", "for loop": "a `for` loop",
-                    "comprehension": "a comprehension"}.get(consumer.how, f"`{consumer.how}(...)`")
-            yield Finding(CODE, event.anchor,
-                          f"{what} is handed `{var}`, a parameter iterator already consumed by "
-                          f"{used} on line @L0: it receives no parameters; bind "
-                          f"`list(...)` instead", (consumer.node,))
+            what = (
+                optimizer_text(event) if isinstance(event, OptimizerBuilt) else "`add_param_group`"
+            )
+            used = {
+                "optimizer": "an earlier optimizer",
+                "for loop": "a `for` loop",
+                "comprehension": "a comprehension",
+            }.get(consumer.how, f"`{consumer.how}(...)`")
+            yield Finding(
+                CODE,
+                event.anchor,
+                f"{what} is handed `{var}`, a parameter iterator already consumed by "
+                f"{used} on line @L0: it receives no parameters; bind "
+                f"`list(...)` instead",
+                (consumer.node,),
+            )
