@@ -8,8 +8,6 @@ bug); the arms of an `if`/`else` are exclusive and are marked so that the simula
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import libcst as cst
 
 from freezelint.events import (
@@ -17,99 +15,27 @@ from freezelint.events import (
     BranchJoin,
     Frame,
     IneffectiveFreeze,
-    IteratorBound,
-    ModuleReplaced,
-    OptimizerBuilt,
     RequiresGradSet,
     Timeline,
 )
-from freezelint.extract.expressions import (
-    ExpressionEvaluator,
-    Scope,
-    Walk,
-    literal_bool,
+from freezelint.extract.assignments import AssignmentWalker, _code
+from freezelint.extract.scope import Scope, Walk
+from freezelint.extract.syntax import (
     mentions_requires_grad,
-    module_ish_name,
-    names_in,
 )
 from freezelint.imports import ImportTable, dotted
-from freezelint.selection import NameWhere, Region, union
+from freezelint.selection import (
+    NameWhere,
+)
 from freezelint.values import (
     Groups,
     ModelRef,
-    ModuleItem,
     Modules,
-    OptimizerRef,
-    ParamItem,
     Params,
-    TupleValue,
-    Value,
-)
-
-# Attribute names that are parameters, not modules, in the libraries freezelint knows.
-PARAMETER_NAMES = frozenset(
-    {
-        "weight",
-        "bias",
-        "cls_token",
-        "pos_embed",
-        "dist_token",
-        "mask_token",
-        "pos_embedding",
-        "class_embedding",
-        "class_token",
-        "positional_embedding",
-        "logit_scale",
-        "reg_token",
-        "gamma",
-    }
-)
-# Attribute names that are modules in the libraries freezelint knows.
-MODULE_NAMES = frozenset(
-    {
-        "features",
-        "classifier",
-        "fc",
-        "_fc",
-        "head",
-        "heads",
-        "blocks",
-        "_blocks",
-        "layer1",
-        "layer2",
-        "layer3",
-        "layer4",
-        "conv1",
-        "bn1",
-        "conv_stem",
-        "bn2",
-        "_conv_stem",
-        "_bn0",
-        "_bn1",
-        "_conv_head",
-        "conv_head",
-        "stem",
-        "stages",
-        "backbone",
-        "encoder",
-        "decoder",
-        "patch_embed",
-        "norm",
-        "pre_logits",
-        "avgpool",
-        "global_pool",
-        "layers",
-        "trunk",
-        "neck",
-        "embeddings",
-        "pooler",
-        "model",
-        "module",
-    }
 )
 
 
-class Extractor(ExpressionEvaluator):
+class Extractor(AssignmentWalker):
     def __init__(self, module: cst.Module, imports: ImportTable) -> None:
         super().__init__(module, imports)
         self.module_scope = Scope()
@@ -201,206 +127,6 @@ class Extractor(ExpressionEvaluator):
                 self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
                 return
         self.eval(expr, w)
-
-    def _grow(self, key: str, current: Params | Groups, item: Value, how: str, w: Walk) -> None:
-        """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up."""
-        if isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
-            new: Value = Params(union(current.selection, self.selection_of(item)), False)
-        elif isinstance(item, Groups) and (
-            isinstance(current, Groups) or not list(_leaves_of(current))
-        ):
-            old = current.groups if isinstance(current, Groups) else ()
-            new = Groups(old + item.groups)
-        else:
-            new = None
-        self._store(key, new, w)
-
-    def _store(self, key: str, value: Value, w: Walk) -> None:
-        scope: Scope | None = w.scope
-        while scope is not None and key not in scope.env:
-            scope = scope.parent
-        (scope or w.scope).env[key] = value
-
-    def aug_assign(self, node: cst.AugAssign, w: Walk) -> None:
-        value = self.eval(node.value, w)
-        key = dotted(node.target)
-        if key is None:
-            return
-        current = w.scope.lookup(key)[1]
-        if isinstance(node.operator, cst.AddAssign) and isinstance(current, Params | Groups):
-            self._grow(key, current, value, "extend", w)
-        else:
-            self._store(key, None, w)
-
-    def assign(
-        self,
-        target: cst.BaseExpression,
-        value_node: cst.BaseExpression,
-        value: Value,
-        w: Walk,
-        stmt: cst.CSTNode,
-    ) -> None:
-        if isinstance(target, cst.Name):
-            self.bind(target.value, value, w, stmt)
-        elif isinstance(target, cst.Tuple | cst.List):
-            items = value.items if isinstance(value, TupleValue) else ()
-            for index, element in enumerate(target.elements):
-                item = items[index] if index < len(items) else None
-                self.assign(element.value, value_node, item, w, stmt)
-        elif isinstance(target, cst.Attribute):
-            attr = target.attr.value
-            if attr == "requires_grad":
-                self.requires_grad_assignment(target.value, value_node, w, stmt)
-            elif attr == "requires_grad_":
-                self.emit(
-                    IneffectiveFreeze, w, stmt, kind="method-overwrite", target=_code(target.value)
-                )
-            else:
-                owner = self.eval(target.value, w)
-                name = dotted(target.value)
-                if (
-                    owner is None
-                    and name is not None
-                    and module_ish_name(name)
-                    and self._replaces_module(value_node, value)
-                ):
-                    owner = self.implicit_model(name, w, target.value)
-                if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
-                    self.replace_module(owner.child(attr), value_node, value, w, stmt)
-                else:
-                    key = dotted(target)
-                    if key is not None:
-                        self.bind(key, value, w, stmt)
-        elif isinstance(target, cst.Subscript):
-            owner = self.eval(target.value, w)
-            if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
-                child = self.eval(target, w)
-                if isinstance(child, ModelRef):
-                    self.replace_module(child, value_node, value, w, stmt)
-
-    def bind(self, name: str, value: Value, w: Walk, stmt: cst.CSTNode) -> None:
-        if isinstance(value, Params) and value.generator:
-            binding = self.new_id()
-            value = Params(value.selection, True, value.named, binding)
-            self.emit(IteratorBound, w, stmt, binding=binding, var=name, selection=value.selection)
-        if isinstance(value, OptimizerRef):
-            for index in range(len(self.events) - 1, -1, -1):
-                built = self.events[index]
-                if isinstance(built, OptimizerBuilt) and built.optimizer == value.optimizer:
-                    if built.var is None:
-                        self.events[index] = replace(built, var=name)
-                    break
-        if isinstance(value, ModelRef) and value.path == () and value.model not in self.model_vars:
-            self.model_vars[value.model] = name
-        w.scope.env[name] = value
-
-    def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
-        if isinstance(value, ModelRef):
-            return True
-        if isinstance(value_node, cst.Call):
-            name = (dotted(value_node.func) or "").rsplit(".", 1)[-1]
-            return name[:1].isupper()
-        return False
-
-    def replace_module(
-        self,
-        ref: ModelRef,
-        value_node: cst.BaseExpression,
-        value: Value,
-        w: Walk,
-        stmt: cst.CSTNode,
-    ) -> None:
-        adds: bool | None = True
-        trainable: bool | None = True
-        if isinstance(value, ModelRef):
-            spec = self.models.get(value.model)
-            if value.path == () and spec is not None:
-                adds, trainable = spec.has_params, spec.trainable
-            else:
-                adds = trainable = None
-            # The module now lives inside the model: names bound to it follow it there.
-            for scope_var, bound in list(w.scope.env.items()):
-                if isinstance(bound, ModelRef) and bound.model == value.model and value.path == ():
-                    w.scope.env[scope_var] = ModelRef(
-                        ref.model, ref.path + bound.path, ref.wrappers
-                    )
-        self.emit(
-            ModuleReplaced,
-            w,
-            stmt,
-            model=ref.model,
-            path=ref.path,
-            adds_params=adds,
-            trainable=trainable,
-        )
-
-    def requires_grad_assignment(
-        self,
-        owner_node: cst.BaseExpression,
-        value_node: cst.BaseExpression,
-        w: Walk,
-        stmt: cst.CSTNode,
-    ) -> None:
-        owner = self.eval(owner_node, w)
-        value = literal_bool(value_node)
-        if isinstance(owner, ParamItem):
-            if (
-                value is None
-                and owner.name_var is not None
-                and owner.name_var in names_in(value_node)
-                and owner_node_name(owner_node) not in names_in(value_node)
-            ):
-                for flag in (True, False):
-                    sel = NameWhere(owner.selection, value_node, owner.name_var, not flag)
-                    self.emit(RequiresGradSet, w, stmt, selection=sel, value=flag, how="assign")
-                return
-            self.emit(
-                RequiresGradSet, w, stmt, selection=owner.selection, value=value, how="assign"
-            )
-        elif isinstance(owner, ModuleItem):
-            self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node))
-        elif isinstance(owner, ModelRef):
-            last = owner.path[-1] if owner.path else None
-            if last is None or not _is_attr(last) or last in MODULE_NAMES:
-                self.emit(
-                    IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node)
-                )
-            elif last in PARAMETER_NAMES:
-                self.emit(
-                    RequiresGradSet, w, stmt, selection=owner.region, value=value, how="assign"
-                )
-            else:
-                # Module or parameter? Decided once the whole root is walked.
-                self._pending.append((len(self.events), owner, stmt, _code(owner_node)))
-                self.emit(
-                    RequiresGradSet, w, stmt, selection=owner.region, value=None, how="assign"
-                )
-        elif owner is None:
-            name = dotted(owner_node)
-            if name is not None and module_ish_name(name):
-                self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute", target=name)
-
-    def _resolve_pending(self) -> None:
-        """A `x.y.requires_grad = ...` whose `y` the root also uses as a module is ineffective."""
-        if not self._pending:
-            return
-        modules = {(e.model, e.path) for e in self.events if isinstance(e, ModuleReplaced)}
-        for e in self.events:
-            if isinstance(e, RequiresGradSet) and e.how == "call":
-                for leaf in _leaves_of(e.selection):
-                    if isinstance(leaf, Region):
-                        modules.add((leaf.model, leaf.path))
-        for index, ref, stmt, text in self._pending:
-            if (ref.model, ref.path) in modules:
-                old = self.events[index]
-                self.events[index] = IneffectiveFreeze(
-                    node=stmt,
-                    ctx=old.ctx,
-                    seq=old.seq,
-                    site=old.site,
-                    kind="module-attribute",
-                    target=text,
-                )
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
         if isinstance(node, cst.If):
@@ -503,20 +229,6 @@ class Extractor(ExpressionEvaluator):
             self.walk_block(node.orelse.body.body, w)
 
 
-def owner_node_name(node: cst.BaseExpression) -> str | None:
-    return node.value if isinstance(node, cst.Name) else None
-
-
-def _leaves_of(sel):
-    from freezelint.selection import leaves
-
-    return leaves(sel.selection if isinstance(sel, Params) else sel)
-
-
-def _is_attr(part: str) -> bool:
-    return part[:1].isalpha() or part[:1] == "_"
-
-
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:
     return (
         isinstance(test, cst.Comparison)
@@ -535,10 +247,6 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
         ):
             return stmt.test
     return None
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def extract(module: cst.Module, imports: ImportTable | None = None) -> list[Timeline]:

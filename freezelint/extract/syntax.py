@@ -1,0 +1,151 @@
+"""Small facts about CST nodes: literals, the names an expression reads, whether it
+mentions `requires_grad`, and which names say "this is a module"."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from freezelint import recognize
+from freezelint.imports import ImportTable
+from freezelint.selection import (
+    Selection,
+    Union,
+)
+
+CONSUMERS = frozenset(
+    {
+        "list",
+        "tuple",
+        "sorted",
+        "set",
+        "sum",
+        "any",
+        "all",
+        "max",
+        "min",
+        "len",
+        "dict",
+        "frozenset",
+    }
+)
+BUILTIN_CALLS = frozenset(
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "len",
+        "round",
+        "max",
+        "min",
+        "abs",
+        "getattr",
+        "isinstance",
+        "print",
+        "range",
+        "type",
+        "repr",
+    }
+)
+EMPTY: Selection = Union(())
+# Words in a function's name that say it may change `requires_grad` (a helper from another file).
+FREEZE_WORDS = ("freeze", "requires_grad", "trainable", "set_grad")
+
+
+def literal_bool(node: cst.BaseExpression | None) -> bool | None:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    return None
+
+
+def literal_string(node: cst.CSTNode | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def is_zero(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Integer | cst.Float):
+        try:
+            return float(node.value.replace("_", "")) == 0.0
+        except ValueError:
+            return False
+    return False
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    """Every plain name an expression reads (a small walk over expression children)."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            out.add(cur.value)
+        elif isinstance(cur, cst.Attribute):
+            stack.append(cur.value)
+        else:
+            stack.extend(cur.children)
+    return out
+
+
+def mentions_requires_grad(node: cst.CSTNode) -> bool:
+    """Does a subtree name `requires_grad` / `requires_grad_` anywhere?"""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            if cur.value in ("requires_grad", "requires_grad_"):
+                return True
+        else:
+            stack.extend(cur.children)
+    return False
+
+
+def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
+    """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
+    if (
+        isinstance(node, cst.Comparison)
+        and len(node.comparisons) == 1
+        and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
+        and literal_bool(node.comparisons[0].comparator) is True
+    ):
+        node = node.left
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "requires_grad"
+        and isinstance(node.value, cst.Name)
+        and node.value.value == var
+    )
+
+
+_MODULE_NAME = re.compile(
+    r"^(?:.*_)?(?:\w*model|\w*net|network|backbone|encoder|decoder|classifier|head|module"
+    r"|features|layer\d*|block\d*|stem|trunk|teacher|student)$"
+)
+
+
+def module_ish_name(name: str) -> bool:
+    """Does a variable's name say it holds an `nn.Module` (`model`, `resnet`, `backbone`...)?"""
+    return bool(_MODULE_NAME.match(name.rsplit(".", 1)[-1].lower()))
+
+
+def int_literal(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
+        return -int(node.expression.value.replace("_", ""), 0)
+    return None
+
+
+def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    layer = recognize.nn_layer(imports.qualify(node.func) or "")
+    return layer in recognize.PARAM_FREE_LAYERS
