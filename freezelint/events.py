@@ -138,6 +138,9 @@ class Timeline:
     events: list[Event] = field(default_factory=list)
     models: dict[int, ModelSpec] = field(default_factory=dict)
     model_vars: dict[int, str] = field(default_factory=dict)
+    # The file sets learning rates itself (`group["lr"] = ...`, OneCycleLR, CyclicLR): a literal
+    # lr of 0 at construction is then a starting value, not a freeze.
+    lr_scheduled: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -84,6 +84,9 @@ _OPTIMIZER_WORD = re.compile(
     re.IGNORECASE,
 )
 
+# Schedulers that set a group's lr from their own arguments rather than scaling the initial one.
+LR_SETTING_SCHEDULERS = frozenset({"OneCycleLR", "CyclicLR"})
+
 TIMM_OPTIMIZER_FACTORIES = frozenset(
     {
         "timm.optim.create_optimizer_v2",

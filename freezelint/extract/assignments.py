@@ -19,6 +19,7 @@ from freezelint.extract.calls import CallEvaluator
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     literal_bool,
+    literal_string,
     module_ish_name,
     names_in,
 )
@@ -175,6 +176,12 @@ class AssignmentWalker(CallEvaluator):
                     if key is not None:
                         self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
+            if (
+                len(target.slice) == 1
+                and isinstance(target.slice[0].slice, cst.Index)
+                and (literal_string(target.slice[0].slice.value) in ("lr", "initial_lr"))
+            ):
+                self.lr_scheduled = True
             owner = self.eval(target.value, w)
             if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                 child = self.eval(target, w)
@@ -198,9 +205,11 @@ class AssignmentWalker(CallEvaluator):
         w.scope.env[name] = value
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
+        """Is the assigned value a module: one the walker built, or an unknown class's instance?
+        (An optimizer, parameters or a plain value assigned to `self.x` are not.)"""
         if isinstance(value, ModelRef):
             return True
-        if isinstance(value_node, cst.Call):
+        if value is None and isinstance(value_node, cst.Call):
             name = (dotted(value_node.func) or "").rsplit(".", 1)[-1]
             return name[:1].isupper()
         return False

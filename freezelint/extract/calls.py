@@ -111,6 +111,8 @@ class CallEvaluator(ExpressionEvaluator):
         return [self.eval(arg.value, w) for arg in node.args]
 
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
+        if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
+            self.lr_scheduled = True
         library = recognize.model_library(qual)
         if library is not None:
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)

@@ -61,6 +61,7 @@ class ExpressionEvaluator:
         self.inlined: set[str] = set()
         self._ids = itertools.count(1)
         self._inline_stack: list[str] = []
+        self.lr_scheduled = False  # see Timeline.lr_scheduled
         self._class_freezes: dict[str, bool] = {}  # class name -> its body sets requires_grad
 
     # -- bookkeeping -------------------------------------------------------------------------

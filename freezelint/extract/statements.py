@@ -72,6 +72,8 @@ class Extractor(AssignmentWalker):
             timelines.append(
                 (name, Timeline(self.events, dict(self.models), dict(self.model_vars)))
             )
+        for _, timeline in timelines:
+            timeline.lr_scheduled = self.lr_scheduled
         return [t for name, t in timelines if name is None or name not in self.inlined]
 
     # -- statements --------------------------------------------------------------------------

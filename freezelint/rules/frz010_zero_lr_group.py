@@ -2,7 +2,9 @@
 
 ## What it does
 Finds param groups (a dict in the optimizer's list, an `add_param_group` call, or the optimizer's
-own `lr=0` for groups without their own `lr`) whose learning rate is the literal `0`.
+own `lr=0` for groups without their own `lr`) whose learning rate is the literal `0`. Files that
+set learning rates themselves (`group["lr"] = ...` in the training loop, `OneCycleLR`,
+`CyclicLR`) are not reported: there 0 is only the starting value.
 
 ## Why is this bad?
 Parameters with lr 0 still get gradients (time and memory), still get optimizer state (Adam keeps
@@ -57,6 +59,8 @@ _WHY = (
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
+    if sim.timeline.lr_scheduled:
+        return  # the script sets learning rates itself: 0 is only where it starts
     for event in sim.events:
         if isinstance(event, OptimizerBuilt):
             for index, group in enumerate(event.groups):
