@@ -359,7 +359,9 @@ class CallEvaluator(ExpressionEvaluator):
                 params_arg = arg.value
                 if first is not None:
                     continue
-            elif arg.keyword is not None and arg.keyword.value == "lr":
+            elif (arg.keyword is not None and arg.keyword.value == "lr") or (
+                arg.keyword is None and index == 1 and recognize.is_torch_optimizer(qual)
+            ):
                 default_lr_zero = is_zero(arg.value)
                 self.eval(arg.value, w)
             else:
