@@ -15,12 +15,12 @@ from pathlib import Path
 import click
 
 from freezelint import __version__, report
-from freezelint.checker import SYNTAX_ERROR, check_source
 from freezelint.diagnostics import Diagnostic
 from freezelint.files import iter_files, might_freeze, read_source
 from freezelint.rules import RULES
 
 _CODE_PREFIX = re.compile(r"^FRZ\d{0,3}$")
+SYNTAX_ERROR = "FRZ000"
 
 
 def parse_codes(value: str | None) -> list[str]:
@@ -95,6 +95,8 @@ def check(
             continue
         if not might_freeze(raw):
             continue
+        from freezelint.checker import check_source  # libcst loads only when a file needs it
+
         try:
             found_here = check_source(text, found.display, codes)
         except Exception:  # one file's internal error must not stop the run

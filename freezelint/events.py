@@ -8,11 +8,12 @@ function of the same file, the call's node (`site`), which is where a diagnostic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import libcst as cst
+from typing import TYPE_CHECKING, Any
 
 from freezelint.selection import Path, Selection
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclass(frozen=True)

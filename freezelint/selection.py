@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
+
 
 # A module path inside a model: attribute names and index components ("0", "-1", "2:5", "*").
 Path = tuple[str, ...]

@@ -6,11 +6,13 @@ An expression evaluates to one of these, or to `None` when nothing about it matt
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from freezelint.events import ParamGroup
 from freezelint.selection import Path, Region, Selection
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 @dataclass(frozen=True)
