@@ -188,6 +188,19 @@ class AssignmentWalker(CallEvaluator):
                 if isinstance(child, ModelRef):
                     self.replace_module(child, value_node, value, w, stmt)
 
+    def assign_attribute(
+        self,
+        owner: ModelRef,
+        attr: str,
+        value_node: cst.BaseExpression,
+        value: Value,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:
+        """`setattr(model, "fc", nn.Linear(...))`: the same as `model.fc = nn.Linear(...)`."""
+        if self._replaces_module(value_node, value):
+            self.replace_module(owner.child(attr), value_node, value, w, stmt)
+
     def bind(self, name: str, value: Value, w: Walk, stmt: cst.CSTNode) -> None:
         if isinstance(value, Params) and value.generator:
             binding = self.new_id()

@@ -154,6 +154,13 @@ class CallEvaluator(ExpressionEvaluator):
                 has = layer not in recognize.PARAM_FREE_LAYERS
             spec = ModelSpec("torch.nn", qual, name=layer, has_params=has)
             return True, self.new_model(spec, w, node, None)
+        if qual == "setattr" and len(node.args) == 3:
+            owner = self.eval(node.args[0].value, w)
+            key = literal_string(node.args[1].value)
+            value = self.eval(node.args[2].value, w)
+            if isinstance(owner, ModelRef) and key is not None:
+                self.assign_attribute(owner, key, node.args[2].value, value, w, node)
+            return True, None
         if qual in ("filter",):
             values = self._eval_args(node, w)
             if len(values) == 2 and isinstance(values[1], Params):
@@ -228,7 +235,7 @@ class CallEvaluator(ExpressionEvaluator):
     def _spec(self, library: str, qual: str, node: cst.Call, w: Walk) -> ModelSpec:
         self._eval_args(node, w)
         name = None
-        if library in ("timm", "efficientnet_pytorch"):
+        if library in ("timm", "efficientnet_pytorch") or qual == "torchvision.models.get_model":
             first = node.args[0] if node.args and node.args[0].keyword is None else None
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in ("model_name", "name"):

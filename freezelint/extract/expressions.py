@@ -365,3 +365,14 @@ class ExpressionEvaluator:
 
     def walk_block(self, body: Any, w: Walk) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def assign_attribute(
+        self,
+        owner: ModelRef,
+        attr: str,
+        value_node: cst.BaseExpression,
+        value: Value,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
