@@ -244,6 +244,31 @@ timeline 0
   11: IneffectiveFreeze module-attribute layer
 """,
     ),
+    "get_model_setattr_enumerate": (
+        """
+import torch, torchvision
+m = torchvision.models.get_model("resnet50", weights="DEFAULT")
+opt = torch.optim.SGD(m.parameters(), 0)
+setattr(m, "fc", torch.nn.Linear(2048, 3))
+m.fc = torch.nn.Identity()
+for i, (n, p) in enumerate(m.named_parameters()):
+    if i < 10:
+        p.requires_grad = False
+for x in m.named_parameters():
+    x[1].requires_grad = False
+""",
+        """\
+timeline 0
+  3: ModelBuilt m = torchvision:resnet50
+  4: OptimizerBuilt opt = SGD[{m}]
+  5: ModelBuilt #3 = torch.nn:Linear
+  5: ModuleReplaced m.fc params=True
+  6: ModelBuilt #4 = torch.nn:Identity
+  6: ModuleReplaced m.fc params=False
+  9: RequiresGradSet m where ? = False [branch]
+  10: RequiresGradSet m where ? = None
+""",
+    ),
 }
 
 
