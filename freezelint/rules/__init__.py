@@ -1,40 +1,20 @@
-"""The rule registry: every rule module, in code order. Adding a rule = one module + fixtures."""
+"""The rule registry: every `frzNNN_*` module of this package, in code order. Adding a rule is
+adding one module (with its docs and check) and its fixtures; nothing here changes."""
 
 from __future__ import annotations
 
-from freezelint.rules import (
-    frz000_syntax_error,
-    frz001_optimizer_includes_frozen,
-    frz002_optimizer_before_head_replacement,
-    frz003_freeze_after_head_replacement,
-    frz004_ineffective_freeze,
-    frz006_trainable_not_optimized,
-    frz007_duplicate_param_groups,
-    frz008_unfreeze_not_in_optimizer,
-    frz010_zero_lr_group,
-    frz011_no_trainable_params,
-    frz012_exhausted_parameter_iterator,
-)
+import importlib
+import pkgutil
+
 from freezelint.rules.base import Rule, rule_from_module
 
-RULES: dict[str, Rule] = {
-    rule.code: rule
-    for rule in map(
-        rule_from_module,
-        [
-            frz000_syntax_error,
-            frz001_optimizer_includes_frozen,
-            frz002_optimizer_before_head_replacement,
-            frz003_freeze_after_head_replacement,
-            frz004_ineffective_freeze,
-            frz006_trainable_not_optimized,
-            frz007_duplicate_param_groups,
-            frz008_unfreeze_not_in_optimizer,
-            frz010_zero_lr_group,
-            frz011_no_trainable_params,
-            frz012_exhausted_parameter_iterator,
-        ],
-    )
-}
+
+def _load() -> dict[str, Rule]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("frz"))
+    rules = [rule_from_module(importlib.import_module(f"{__name__}.{name}")) for name in names]
+    return {rule.code: rule for rule in rules}
+
+
+RULES: dict[str, Rule] = _load()
 
 __all__ = ["RULES", "Rule"]
