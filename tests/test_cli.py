@@ -143,6 +143,7 @@ def test_every_rule_documents_every_section() -> None:
     from freezelint.rules.base import DOC_SECTIONS
 
     for rule in RULES.values():
+        assert rule.code.startswith("FRZ") and len(rule.code) == 6
         for section in DOC_SECTIONS:
             assert f"## {section}" in rule.doc, (rule.code, section)
 
