@@ -24,6 +24,16 @@ class Frame:
     ident: int
 
 
+class _Unknown:
+    """An argument whose value is not known statically."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = _Unknown()
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """How a model was constructed, as far as it is known statically."""
@@ -33,6 +43,8 @@ class ModelSpec:
     name: str | None = None  # the architecture name ("efficientnet_b0") when it is a literal
     trainable: bool | None = True  # are all parameters trainable right after construction?
     has_params: bool | None = True
+    # Keyword arguments, each a constant or UNKNOWN ("*"/"**" for unresolved positional or
+    # unpacked arguments).
     kwargs: tuple[tuple[str, Any], ...] = ()
 
 

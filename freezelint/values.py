@@ -91,6 +91,14 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Const:
+    """A value known statically: a literal, a module constant, a simple f-string, a tuple of
+    those. Model constructor arguments are resolved through it."""
+
+    value: object
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Value, ...]
 
@@ -105,5 +113,6 @@ Value = (
     | OptimizerRef
     | Function
     | TupleValue
+    | Const
     | None
 )

@@ -9,6 +9,7 @@ import libcst as cst
 
 from freezelint import recognize
 from freezelint.events import (
+    UNKNOWN,
     IteratorConsumed,
     ModelSpec,
     ModelWrapped,
@@ -42,6 +43,7 @@ from freezelint.selection import (
     union,
 )
 from freezelint.values import (
+    Const,
     Groups,
     ModelRef,
     ModuleItem,
@@ -233,22 +235,39 @@ class CallEvaluator(ExpressionEvaluator):
         return NameWhere(ref.region, None, None)
 
     def _spec(self, library: str, qual: str, node: cst.Call, w: Walk) -> ModelSpec:
-        self._eval_args(node, w)
-        name = None
-        if library in ("timm", "efficientnet_pytorch") or qual == "torchvision.models.get_model":
-            first = node.args[0] if node.args and node.args[0].keyword is None else None
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value in ("model_name", "name"):
-                    first = arg
-            name = literal_string(first.value) if first is not None else None
-        else:
-            name = qual.rsplit(".", 1)[1]
-        kwargs = tuple(
-            (a.keyword.value, cst.Module([]).code_for_node(a.value))
-            for a in node.args
-            if a.keyword is not None
+        """The constructor call as far as it is known statically: the architecture name and the
+        keyword arguments (`UNKNOWN` where an argument is not a constant)."""
+        values = self._eval_args(node, w)
+        name: object = None
+        positional = [v for v, a in zip(values, node.args, strict=True) if a.keyword is None]
+        kwargs: list[tuple[str, object]] = []
+        for arg, value in zip(node.args, values, strict=True):
+            if arg.star:
+                kwargs.append(("**", UNKNOWN))
+            elif arg.keyword is not None:
+                if arg.keyword.value in ("model_name", "name"):
+                    name = value.value if isinstance(value, Const) else UNKNOWN
+                else:
+                    kwargs.append(
+                        (arg.keyword.value, value.value if isinstance(value, Const) else UNKNOWN)
+                    )
+        named_by_argument = library in ("timm", "efficientnet_pytorch") or (
+            qual == "torchvision.models.get_model"
         )
-        return ModelSpec(library, qual, name=name, kwargs=kwargs)
+        if named_by_argument and name is None:
+            first = positional[0] if positional else None
+            name = first.value if isinstance(first, Const) else UNKNOWN
+            positional = positional[1:]
+        elif not named_by_argument:
+            name = qual.rsplit(".", 1)[1]
+        if positional:
+            kwargs.append(("*", UNKNOWN))  # positional options: not resolved
+        return ModelSpec(
+            library,
+            qual,
+            name=name if isinstance(name, str) else None,
+            kwargs=tuple(kwargs),
+        )
 
     def _method_call(self, recv: Value, method: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if isinstance(recv, ModelRef):
@@ -448,7 +467,7 @@ class CallEvaluator(ExpressionEvaluator):
         try:
             # A helper handed a model, parameters or an optimizer acts on them at its call:
             # that is where its events point. An entry point (`main()`) keeps their own lines.
-            tracked = any(v is not None for v in values)
+            tracked = any(v is not None and not isinstance(v, Const) for v in values)
             site = w.site or (call if tracked else None)
             self.walk_block(fn.body.body, Walk(scope, w.ctx, site))
         finally:

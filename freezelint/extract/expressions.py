@@ -36,6 +36,7 @@ from freezelint.selection import (
     union,
 )
 from freezelint.values import (
+    Const,
     Groups,
     ModelRef,
     ModuleItem,
@@ -95,7 +96,21 @@ class ExpressionEvaluator:
         if node is None:
             return None
         if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return Const({"True": True, "False": False, "None": None}[node.value])
             return w.scope.lookup(node.value)[1]
+        if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
+            try:
+                return Const(node.evaluated_value)
+            except (ValueError, SyntaxError):  # pragma: no cover - odd literals
+                return None
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = self.eval(node.expression, w)
+            if isinstance(inner, Const) and isinstance(inner.value, int | float):
+                return Const(-inner.value)
+            return None
+        if isinstance(node, cst.FormattedString):
+            return self._fstring(node, w)
         if isinstance(node, cst.Attribute):
             key = dotted(node)
             if key is not None:
@@ -180,8 +195,23 @@ class ExpressionEvaluator:
             return Params(NameWhere(recv.selection, None, None), generator=False)
         return None
 
+    def _fstring(self, node: cst.FormattedString, w: Walk) -> Value:
+        """`f"efficientnet-b{N}"` with `N` a constant: a constant string."""
+        out = ""
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out += part.value
+                continue
+            value = self.eval(part.expression, w)
+            if not isinstance(value, Const) or part.format_spec or part.conversion:
+                return None
+            out += str(value.value)
+        return Const(out)
+
     def _sequence(self, node: cst.List | cst.Tuple, w: Walk) -> Value:
         items = [self.eval(e.value, w) for e in node.elements]
+        if items and all(isinstance(i, Const) for i in items):
+            return Const(tuple(i.value for i in items))  # type: ignore[union-attr]
         if isinstance(node, cst.Tuple):
             return TupleValue(tuple(items))
         if not items:

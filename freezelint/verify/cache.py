@@ -1,0 +1,51 @@
+"""The on-disk cache of parameter tables: one JSON file per (library version, spec), written
+atomically, rebuilt when unreadable. Reading it never imports torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from freezelint.verify.spec import VerifySpec
+from freezelint.verify.table import ParamTable
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("FREEZELINT_CACHE_DIR"):
+        return Path(os.environ["FREEZELINT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "freezelint"
+
+
+class TableCache:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, spec: VerifySpec, version: str) -> Path:
+        digest = hashlib.sha256(f"{version}\n{spec.key()}".encode()).hexdigest()[:32]
+        return self.folder / "tables" / f"{spec.library}-{digest}.json"
+
+    def get(self, spec: VerifySpec, version: str) -> ParamTable | str | None:
+        """The table, the error a build of this spec gave (a string), or None if not cached."""
+        try:
+            data = json.loads(self.path(spec, version).read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("error"), str):
+                return data["error"]
+            table = ParamTable.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or corrupt: rebuilt by the caller
+        return table if table.version == version else None
+
+    def put(self, spec: VerifySpec, version: str, data: dict) -> None:
+        path = self.path(spec, version)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs speed

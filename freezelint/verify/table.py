@@ -1,0 +1,84 @@
+"""A model's parameter table, as the worker reports it and the cache stores it (plain JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    shape: tuple[int, ...]
+    numel: int
+    module: str  # owning module path ("" for the model itself)
+    module_class: str
+
+
+@dataclass
+class ParamTable:
+    library: str
+    name: str
+    version: str
+    kwargs: dict[str, Any]
+    params: list[Parameter]
+    modules: list[tuple[str, str]]  # (path, class name), registration order, "" first
+    norms: list[str]  # BatchNorm-like modules with running statistics
+    classifier: str | None  # the head's module path, as the library defines it
+    _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
+
+    def label(self) -> str:
+        return f"{self.library} {self.name}"
+
+    def verified(self) -> dict[str, Any]:
+        """The JSON `verified` object of a finding backed by this table."""
+        return {
+            "library": self.library,
+            "constructor": self.name,
+            "version": self.version,
+            "kwargs": self.kwargs,
+        }
+
+    def children(self, path: str) -> list[str]:
+        """Direct child module paths of `path`, in registration order."""
+        depth = 0 if not path else path.count(".") + 1
+        prefix = f"{path}." if path else ""
+        return [m for m, _ in self.modules if m and m.startswith(prefix) and m.count(".") == depth]
+
+    def params_under(self, path: str) -> list[Parameter]:
+        if path not in self._by_prefix:
+            prefix = f"{path}." if path else ""
+            self._by_prefix[path] = [
+                p for p in self.params if not path or p.name.startswith(prefix) or p.name == path
+            ]
+        return self._by_prefix[path]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "library": self.library,
+            "name": self.name,
+            "version": self.version,
+            "kwargs": self.kwargs,
+            "params": [
+                [p.name, list(p.shape), p.numel, p.module, p.module_class] for p in self.params
+            ],
+            "modules": [list(m) for m in self.modules],
+            "norms": self.norms,
+            "classifier": self.classifier,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ParamTable:
+        if data.get("format") != 1:
+            raise ValueError("unknown table format")
+        return cls(
+            library=data["library"],
+            name=data["name"],
+            version=data["version"],
+            kwargs=dict(data["kwargs"]),
+            params=[Parameter(n, tuple(s), int(c), m, k) for n, s, c, m, k in data["params"]],
+            modules=[(m, k) for m, k in data["modules"]],
+            norms=list(data["norms"]),
+            classifier=data["classifier"],
+        )
