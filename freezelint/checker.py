@@ -16,12 +16,16 @@ from freezelint.diagnostics import Diagnostic, Finding
 from freezelint.extract import extract
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
+from freezelint.verify.resolve import Verifier
 
 SYNTAX_ERROR = "FRZ000"
 
 
-def check_source(text: str, path: str, codes: Collection[str] | None = None) -> list[Diagnostic]:
-    """Diagnostics for one file's text (`codes`: the selected rule codes; None means all)."""
+def check_source(
+    text: str, path: str, codes: Collection[str] | None = None, verifier: Verifier | None = None
+) -> list[Diagnostic]:
+    """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
+    With a `verifier`, models the script builds are checked against their parameter tables."""
     selected = set(RULES) if codes is None else set(codes)
     try:
         module = cst.parse_module(text)
@@ -44,18 +48,20 @@ def check_source(text: str, path: str, codes: Collection[str] | None = None) -> 
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    findings = find(module, selected)
+    findings = find(module, selected, verifier)
     return locate(module, findings, path)
 
 
-def find(module: cst.Module, selected: Collection[str]) -> list[Finding]:
+def find(
+    module: cst.Module, selected: Collection[str], verifier: Verifier | None = None
+) -> list[Finding]:
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
     findings: list[Finding] = []
     seen: set[tuple[str, int, str]] = set()
-    for timeline in extract(module):
-        if not timeline.events:
-            continue
-        sim = Simulation(timeline)
+    timelines = [t for t in extract(module) if t.events]
+    tables = verifier.tables_for(timelines) if verifier is not None else {}
+    for timeline in timelines:
+        sim = Simulation(timeline, {m: t for m, t in tables.items() if m in timeline.models})
         for rule in rules:
             for finding in rule.check(sim):
                 key = (finding.code, id(finding.node), finding.message)
@@ -85,6 +91,7 @@ def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagn
                 end_row=where.end.line,
                 end_column=where.end.column + 1,
                 severity=RULES[finding.code].severity,
+                verified=finding.verified,
             )
         )
     out.sort(key=Diagnostic.sort_key)

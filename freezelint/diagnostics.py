@@ -24,6 +24,7 @@ class Finding:
     message: str
     # Nodes the message refers to by line: "@L0" in the message becomes the first one's line.
     related: tuple[cst.CSTNode, ...] = ()
+    verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
 
 
 @dataclass(frozen=True)

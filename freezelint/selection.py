@@ -89,6 +89,10 @@ class NameWhere:
     predicate: cst.BaseExpression | None
     name_var: str | None
     negated: bool = False
+    # What the script sees of a name: `module.` etc. when iterating through a wrapper (names are
+    # relative to the base region), and the constants the predicate reads (`keys = ["fc"]`).
+    name_prefix: str = ""
+    env: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ to an optimizer) holds parameters, and a whole model minus one named part still 
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from freezelint.events import (
     BranchArm,
@@ -39,12 +39,14 @@ from freezelint.selection import (
     path_relation,
     regions,
 )
+from freezelint.verify.atoms import TableAtoms
+from freezelint.verify.table import ParamTable
 
 Key = tuple[int, Path]  # (model, atom path)
 YES, MAYBE = "yes", "maybe"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Atom:
     status: str  # "T" | "F" | "?"
     gen: int  # -1 when unknown
@@ -80,9 +82,11 @@ class Snapshot:
 
 
 class Simulation:
-    def __init__(self, timeline: Timeline) -> None:
+    def __init__(self, timeline: Timeline, tables: Mapping[int, ParamTable] | None = None) -> None:
         self.timeline = timeline
         self.events = timeline.events
+        # Models whose parameter table is known: one atom per parameter.
+        self.tables = {m: TableAtoms(m, t) for m, t in (tables or {}).items()}
         self.paths: dict[int, list[Path]] = {}
         self.state: dict[Key, Atom] = {}
         self.optimizers: dict[int, OptimizerState] = {}
@@ -97,10 +101,21 @@ class Simulation:
         for event in self.events:
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
+        for model, atoms in self.tables.items():
+            named = found.get(model, set())
+            # Keep a script path as an atom of its own only where it names no parameter (a
+            # replaced `Identity`, a typo): every other path resolves to parameters.
+            extra = {p for p in named if p and not atoms.under(p)}
+            found[model] = set(atoms.paths) | extra
         self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         """Atoms inside region `path` of `model`, each with whether that is certain."""
+        if model in self.tables:
+            found = [((model, atom), certain) for atom, certain in self.tables[model].under(path)]
+            if not found and path in self.paths.get(model, []):
+                found = [((model, path), True)]
+            return found
         out = []
         for atom in self.paths.get(model, [()]):
             rel = path_relation(path, atom)
@@ -120,6 +135,8 @@ class Simulation:
         )
 
     def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
+        if model in self.tables:
+            return True if self.tables[model].under(atom) else None
         deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
         if not deeper:
             return True if atom else has_params
@@ -135,16 +152,16 @@ class Simulation:
         for event in self.events:
             self.before.append(
                 Snapshot(
-                    copy.deepcopy(self.state),
-                    {i: copy.deepcopy(o.groups) for i, o in self.optimizers.items()},
+                    dict(self.state),
+                    {i: [dict(g) for g in o.groups] for i, o in self.optimizers.items()},
                 )
             )
             if isinstance(event, BranchArm):
                 if event.arm == 0:
-                    forks.append((event.ident, copy.deepcopy(self.state), []))
+                    forks.append((event.ident, dict(self.state), []))
                 else:
                     forks[-1][2].append(self.state)
-                    self.state = copy.deepcopy(forks[-1][1])
+                    self.state = dict(forks[-1][1])
             elif isinstance(event, BranchJoin) and forks:
                 _, _, arms = forks.pop()
                 self.state = _join([*arms, self.state])
@@ -163,7 +180,7 @@ class Simulation:
                 opt = OptimizerState(event)
                 for group in event.groups:
                     self._add_group(opt, group)
-                opt.built_state = copy.deepcopy(self.state)
+                opt.built_state = dict(self.state)
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
                 self._add_group(self.optimizers[event.optimizer], event.group)
@@ -179,20 +196,35 @@ class Simulation:
             if isinstance(leaf, Region):
                 for key, certain in self.atoms_under(leaf.model, leaf.path):
                     atom = self.atom(key)
-                    atom.status = new if certain or atom.status == new else "?"
+                    self._status(key, new if certain or atom.status == new else "?")
             elif isinstance(leaf, Trainable) and value is not None:
                 if value:
                     continue  # re-enabling what is already trainable changes nothing
                 for region in regions(leaf.base):
                     for key, _ in self.atoms_under(region.model, region.path):
-                        atom = self.atom(key)
-                        atom.status = "F" if atom.status in ("T", "F") else "?"
+                        status = self.atom(key).status
+                        self._status(key, "F" if status in ("T", "F") else "?")
             elif isinstance(leaf, NameWhere | Trainable):
+                exact = self._selected(leaf)
                 for region in regions(leaf.base):
                     for key, _ in self.atoms_under(region.model, region.path):
-                        atom = self.atom(key)
-                        if atom.status != new:
-                            atom.status = "?"
+                        chosen = exact.get(key)
+                        if chosen is True:
+                            self._status(key, new)
+                        elif chosen is None and self.atom(key).status != new:
+                            self._status(key, "?")
+
+    def _status(self, key: Key, status: str) -> None:
+        self.state[key] = replace(self.atom(key), status=status)
+
+    def _selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
+        """For a name predicate over a model with a table: which atoms it selects exactly."""
+        if not isinstance(leaf, NameWhere) or not isinstance(leaf.base, Region):
+            return {}
+        atoms = self.tables.get(leaf.base.model)
+        if atoms is None:
+            return {}
+        return {(leaf.base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
 
     def _replace(self, event: ModuleReplaced) -> None:
         status = "T" if event.trainable else "?"
@@ -245,8 +277,19 @@ class Simulation:
                     if held.get((*key, atom.gen)) != YES:
                         held[(*key, atom.gen)] = m
         elif isinstance(sel, NameWhere):
-            for region in regions(sel.base):
-                complete = self._hold(region, held, MAYBE) and complete
+            exact = self._selected(sel)
+            if not exact:
+                for region in regions(sel.base):
+                    complete = self._hold(region, held, MAYBE) and complete
+                return complete
+            for key, chosen in exact.items():
+                atom = self.atom(key)
+                if chosen is False or atom.gen < 0:
+                    complete = complete and atom.gen >= 0
+                    continue
+                m = membership if chosen else MAYBE
+                if held.get((*key, atom.gen)) != YES:
+                    held[(*key, atom.gen)] = m
         return complete
 
     # -- queries for rules -------------------------------------------------------------------
@@ -317,7 +360,7 @@ def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
         assert first is not None
         same = all(a == first for a in atoms)
         out[key] = (
-            copy.copy(first)
+            first
             if same
             else Atom(
                 first.status if all(a.status == first.status for a in atoms) else "?",  # type: ignore[union-attr]

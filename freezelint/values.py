@@ -43,6 +43,7 @@ class Params:
     named: bool = False
     binding: int | None = None
     enumerated: bool = False
+    name_prefix: str = ""  # names seen through wrappers start with this (`module.`)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ParamItem:
     selection: Selection
     name_var: str | None = None
     index_vars: frozenset[str] = frozenset()
+    name_prefix: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from freezelint.extract.syntax import (
 )
 from freezelint.imports import dotted
 from freezelint.selection import (
-    NameWhere,
     Region,
     leaves,
     union,
@@ -276,7 +275,7 @@ class AssignmentWalker(CallEvaluator):
                 and owner_node_name(owner_node) not in names_in(value_node)
             ):
                 for flag in (True, False):
-                    sel = NameWhere(owner.selection, value_node, owner.name_var, not flag)
+                    sel = self.name_where(owner, value_node, w.scope, not flag)
                     self.emit(RequiresGradSet, w, stmt, selection=sel, value=flag, how="assign")
                 return
             self.emit(

@@ -273,7 +273,12 @@ class CallEvaluator(ExpressionEvaluator):
         if isinstance(recv, ModelRef):
             if method in ("parameters", "named_parameters"):
                 self._eval_args(node, w)
-                return True, Params(recv.region, named=method == "named_parameters")
+                prefix = "".join(
+                    f"{recognize.WRAPPER_ATTRIBUTE[kind]}." for kind in reversed(recv.wrappers)
+                )
+                return True, Params(
+                    recv.region, named=method == "named_parameters", name_prefix=prefix
+                )
             if method in ("children", "modules", "named_children", "named_modules"):
                 return True, Modules(recv.region, named=method.startswith("named"))
             if method == "requires_grad_":

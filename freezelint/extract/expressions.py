@@ -300,7 +300,7 @@ class ExpressionEvaluator:
             ):
                 index = target.elements[0].value.value
                 scope.env[index] = None
-                inner = Params(source.selection, named=source.named)
+                inner = Params(source.selection, named=source.named, name_prefix=source.name_prefix)
                 item = self.bind_loop_target(target.elements[1].value, inner, scope)
                 found = scope.env.get(item) if item else None
                 if isinstance(found, ParamItem):
@@ -315,7 +315,9 @@ class ExpressionEvaluator:
                 name_node, item_node = (e.value for e in target.elements)
                 if isinstance(name_node, cst.Name) and isinstance(item_node, cst.Name):
                     scope.env[name_node.value] = None
-                    scope.env[item_node.value] = ParamItem(source.selection, name_node.value)
+                    scope.env[item_node.value] = ParamItem(
+                        source.selection, name_node.value, name_prefix=source.name_prefix
+                    )
                     return item_node.value
             elif not source.named and isinstance(target, cst.Name):
                 scope.env[target.value] = ParamItem(source.selection)
@@ -360,7 +362,9 @@ class ExpressionEvaluator:
                     narrowed = ParamItem(Trainable(item.selection), item.name_var)
                 elif item.name_var is not None and var not in used:
                     narrowed = ParamItem(
-                        NameWhere(item.selection, test, item.name_var, negate), item.name_var
+                        self.name_where(item, test, scope, negate),
+                        item.name_var,
+                        name_prefix=item.name_prefix,
                     )
                 else:
                     narrowed = ParamItem(
@@ -373,6 +377,18 @@ class ExpressionEvaluator:
             saved[var] = (var in scope.env, scope.env.get(var))
             scope.env[var] = narrowed
         return saved
+
+    def name_where(
+        self, item: ParamItem, test: cst.BaseExpression, scope: Scope, negate: bool
+    ) -> NameWhere:
+        """The parameters of a loop item whose name satisfies `test`, with the constants the
+        test reads (for the predicate interpreter)."""
+        env = []
+        for name in sorted(names_in(test) - {item.name_var}):
+            value = scope.lookup(name)[1]
+            if isinstance(value, Const):
+                env.append((name, value.value))
+        return NameWhere(item.selection, test, item.name_var, negate, item.name_prefix, tuple(env))
 
     @staticmethod
     def restore(scope: Scope, saved: dict[str, tuple[bool, Value]]) -> None:

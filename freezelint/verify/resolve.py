@@ -11,8 +11,9 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from freezelint.events import Timeline
 from freezelint.verify.cache import TableCache
-from freezelint.verify.spec import VerifySpec
+from freezelint.verify.spec import VerifySpec, verify_spec
 from freezelint.verify.table import ParamTable
 
 DISTRIBUTIONS = {
@@ -103,3 +104,37 @@ def _run_worker(specs: list[VerifySpec]) -> list[dict | Unverified]:
         else:
             out.append(Unverified(f"the model could not be built: {result.get('error')}", True))
     return out
+
+
+class Verifier:
+    """What a run of `freezelint check` uses to get tables: one cache, and the models it could
+    not verify (for the summary)."""
+
+    def __init__(self, cache: TableCache | None) -> None:
+        self.cache = cache
+        self.unverified: dict[str, str] = {}  # spec label -> reason
+        self.verified: set[str] = set()
+
+    def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
+        wanted: dict[int, VerifySpec] = {}
+        for timeline in timelines:
+            for model, spec in timeline.models.items():
+                if spec.library is None or spec.library == "torch.nn":
+                    continue
+                vspec, why = verify_spec(spec)
+                if vspec is None:
+                    self.unverified[f"{spec.library}:{spec.name or '?'}"] = why
+                else:
+                    wanted[model] = vspec
+        if not wanted:
+            return {}
+        found = resolve(list(wanted.values()), self.cache)
+        tables: dict[int, ParamTable] = {}
+        for model, vspec in wanted.items():
+            result = found[vspec]
+            if isinstance(result, ParamTable):
+                tables[model] = result
+                self.verified.add(vspec.label())
+            else:
+                self.unverified[vspec.label()] = result.reason
+        return tables

@@ -1,0 +1,113 @@
+"""A model's parameter table seen as simulation atoms: one atom per parameter. Resolves the
+script's module paths (negative indexes, slices, the library's classifier) to parameters and
+evaluates name predicates over the names the script would see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.selection import DYNAMIC, HEAD, NameWhere, Path, Region
+from freezelint.verify.table import ParamTable
+
+
+@dataclass
+class PredicateOutcome:
+    """What a name predicate did over the real names (for FRZ005 and FRZ013)."""
+
+    leaf: NameWhere
+    table: ParamTable
+    names: list[str]  # the names the predicate saw (wrapper prefix included)
+    matched: int = 0
+    raised: tuple[str, str] | None = None  # (first name it raises on, the error)
+    unsupported: bool = False
+
+
+@dataclass
+class TableAtoms:
+    model: int
+    table: ParamTable
+    outcomes: dict[int, PredicateOutcome] = field(default_factory=dict)
+    _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [tuple(p.name.split(".")) for p in self.table.params]
+
+    def numel(self, path: Path) -> int:
+        name = ".".join(path)
+        return next((p.numel for p in self.table.params if p.name == name), 0)
+
+    def resolve(self, path: Path) -> tuple[list[str], bool]:
+        """Concrete module (or parameter) paths a script path names, and whether that is exact."""
+        current, certain = [""], True
+        for part in path:
+            nxt: list[str] = []
+            for base in current:
+                if part == HEAD:
+                    if self.table.classifier is None:
+                        return [], False
+                    nxt.append(self.table.classifier)
+                elif part[:1].isdigit() or part[:1] in "-:*":
+                    children = self.table.children(base)
+                    if part == DYNAMIC:
+                        nxt.extend(children)
+                        certain = False
+                    elif ":" in part:
+                        lo, _, hi = part.partition(":")
+                        nxt.extend(
+                            children[slice(int(lo) if lo else None, int(hi) if hi else None)]
+                        )
+                    else:
+                        index = int(part)
+                        if -len(children) <= index < len(children):
+                            nxt.append(children[index])
+                else:
+                    nxt.append(f"{base}.{part}" if base else part)
+            current = nxt
+        return current, certain
+
+    def under(self, path: Path) -> list[tuple[Path, bool]]:
+        prefixes, certain = self.resolve(path)
+        out: dict[Path, bool] = {}
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                out[tuple(p.name.split("."))] = certain
+        return list(out.items())
+
+    def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
+        """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
+        key = id(leaf)
+        if key in self._membership:
+            return self._membership[key]
+        result: dict[Path, bool | None] = {}
+        base = leaf.base
+        if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
+            self._membership[key] = result
+            return result
+        prefixes, certain = self.resolve(base.path)
+        outcome = PredicateOutcome(leaf, self.table, [])
+        env = dict(leaf.env)
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                rel = p.name[len(prefix) + 1 :] if prefix else p.name
+                seen = leaf.name_prefix + rel
+                outcome.names.append(seen)
+                path = tuple(p.name.split("."))
+                try:
+                    value = bool(evaluate(leaf.predicate, {**env, leaf.name_var: seen}))
+                except Unsupported:
+                    outcome.unsupported = True
+                    result[path] = None
+                    continue
+                except PredicateRaised as error:
+                    if outcome.raised is None:
+                        outcome.raised = (seen, str(error))
+                    result[path] = None
+                    continue
+                outcome.matched += value
+                result[path] = (value != leaf.negated) if certain else None
+        self._membership[key] = result
+        # Kept per predicate as written (`matched` counts where it is true, negated or not).
+        self.outcomes.setdefault(id(leaf.predicate), outcome)
+        return result
