@@ -50,6 +50,18 @@ def cli() -> None:
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
 @click.option("--exclude", multiple=True, help="Extra gitignore-style patterns to skip.")
 @click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where parameter tables are cached (default: the user cache folder).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached parameter tables.")
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check findings against the real model's parameter table (needs the `verify` extra).",
+)
+@click.option(
     "--output-format",
     type=click.Choice(report.FORMATS),
     default="full",
@@ -61,10 +73,19 @@ def check(
     select: str | None,
     ignore: str | None,
     exclude: tuple[str, ...],
+    cache_dir: Path | None,
+    no_cache: bool,
+    verify: bool,
     output_format: str,
 ) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
     codes = selected_codes(parse_codes(select), parse_codes(ignore))
+    verifier = None
+    if verify:
+        from freezelint.verify.cache import TableCache, default_cache_dir
+        from freezelint.verify.resolve import Verifier
+
+        verifier = Verifier(None if no_cache else TableCache(cache_dir or default_cache_dir()))
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
     failed = False
@@ -98,7 +119,7 @@ def check(
         from freezelint.checker import check_source  # libcst loads only when a file needs it
 
         try:
-            found_here = check_source(text, found.display, codes)
+            found_here = check_source(text, found.display, codes, verifier)
         except Exception:  # one file's internal error must not stop the run
             click.echo(
                 f"error: internal error while checking {found.display}; please report "
@@ -112,6 +133,11 @@ def check(
             diagnostics.extend(found_here)
     diagnostics.sort(key=Diagnostic.sort_key)
     report.write(sys.stdout, diagnostics, output_format, sources)
+    if verifier is not None and verifier.unverified and output_format != "json":
+        count = len(verifier.unverified)
+        click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
+        for label, reason in sorted(verifier.unverified.items()):
+            click.echo(f"  {label}: {reason}", err=True)
     if failed:
         sys.exit(2)
     sys.exit(1 if diagnostics else 0)
