@@ -238,7 +238,10 @@ class Simulation:
                 )
                 self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
             elif certain:
-                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, None)
+                # A parameter of the replaced module (from the table): the new module has its
+                # own tensors, which are there exactly when it has parameters.
+                nonempty = event.adds_params if event.model in self.tables else None
+                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
             else:
                 self.state[key] = Atom("?", -1, atom.nonempty)
 

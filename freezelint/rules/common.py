@@ -6,7 +6,7 @@ from __future__ import annotations
 from freezelint.events import Event, ModuleReplaced, RequiresGradSet
 from freezelint.rules.base import region_text
 from freezelint.selection import Region
-from freezelint.simulate import YES, Key, OptimizerState, Simulation
+from freezelint.simulate import YES, Atom, Key, OptimizerState, Simulation
 
 
 def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
@@ -55,3 +55,68 @@ def atoms_text(sim: Simulation, keys: list[Key], limit: int = 3) -> str:
     if len(keys) > limit:
         parts.append(f"{len(keys) - limit} more")
     return ", ".join(parts)
+
+
+def tensors(
+    sim: Simulation, keys: list[Key], state: dict[Key, Atom]
+) -> tuple[int, int | None] | None:
+    """(tensor count, element count) of atoms, when every one comes from a parameter table.
+    The element count is None when a replaced module (size not in the table) is among them."""
+    if not keys or any(k[0] not in sim.tables for k in keys):
+        return None
+    if any(state.get(k, Atom("?", 0, None)).gen != 0 for k in keys):
+        return len(keys), None
+    return len(keys), sum(sim.tables[k[0]].numel(k[1]) for k in keys)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def count_text(part: tuple[int, int | None], whole: tuple[int, int | None]) -> str:
+    """`211 of 213 tensors (4.0M of 5.3M elements)`."""
+    text = f"{part[0]} of {whole[0]} tensors"
+    if part[1] is not None and whole[1] is not None:
+        return f"{text} ({elements(part[1], whole[1])} of {elements(whole[1], part[1])} elements)"
+    if part[1] is not None:
+        return f"{text} ({elements(part[1])} elements)"
+    return text
+
+
+def elements(count: int, other: int | None = None) -> str:
+    """`4.0M`; exact (`4,007,548`) when the compact form would read the same as `other`'s."""
+    compact = _compact(count)
+    if other is not None and other != count and _compact(other) == compact:
+        return f"{count:,}"
+    return compact
+
+
+def _compact(count: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f}{unit}"
+    return str(count)
+
+
+def modules_text(sim: Simulation, keys: list[Key], limit: int = 3) -> str:
+    """Name atoms by module, as a person would: `model.blocks`, `model.conv_stem`, 2 more."""
+    if any(k[0] not in sim.tables for k in keys):
+        return atoms_text(sim, keys, limit)
+    tops: dict[tuple[int, str], None] = {}
+    order = {
+        (m, path): i for m in {k[0] for k in keys} for i, path in enumerate(sim.tables[m].paths)
+    }
+    for model, path in sorted(keys, key=lambda k: order.get(k, len(order))):
+        tops[(model, path[0])] = None
+    parts = [f"`{region_text(sim, m, (top,))}`" for m, top in list(tops)[:limit]]
+    if len(tops) > limit:
+        parts.append(f"{len(tops) - limit} more")
+    return ", ".join(parts)
+
+
+def verified(sim: Simulation, keys: list[Key]) -> dict | None:
+    """The JSON `verified` object for a finding about these atoms (None if no table backs it)."""
+    for model, _ in keys:
+        if model in sim.tables:
+            return sim.tables[model].table.verified()
+    return None

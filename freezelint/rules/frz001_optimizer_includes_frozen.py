@@ -41,7 +41,15 @@ from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import atoms_text, held_atoms, unfrozen_later
+from freezelint.rules.common import (
+    atoms_text,
+    count_text,
+    held_atoms,
+    modules_text,
+    tensors,
+    unfrozen_later,
+    verified,
+)
 from freezelint.simulate import Simulation
 
 CODE = "FRZ001"
@@ -59,10 +67,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         if any(unfrozen_later(sim, opt.event, key) for key in frozen):
             continue
-        yield Finding(
-            CODE,
-            opt.event.anchor,
-            f"optimizer {optimizer_text(opt.event)} is handed frozen parameters "
-            f"({atoms_text(sim, frozen)}) along with trainable ones ({atoms_text(sim, trainable)})"
-            f" and nothing unfreezes them later; hand it only parameters with `requires_grad`",
-        )
+        what = optimizer_text(opt.event)
+        counted = tensors(sim, frozen, opt.built_state)
+        total = tensors(sim, frozen + trainable + held_atoms(opt, "?"), opt.built_state)
+        if counted and total:
+            message = (
+                f"{count_text(counted, total)} handed to optimizer {what} are frozen "
+                f"({modules_text(sim, frozen)}) and nothing unfreezes them later; hand it only "
+                f"parameters with `requires_grad`"
+            )
+        else:
+            message = (
+                f"optimizer {what} is handed frozen parameters ({atoms_text(sim, frozen)}) along "
+                f"with trainable ones ({atoms_text(sim, trainable)}) and nothing unfreezes them "
+                f"later; hand it only parameters with `requires_grad`"
+            )
+        yield Finding(CODE, opt.event.anchor, message, verified=verified(sim, frozen))

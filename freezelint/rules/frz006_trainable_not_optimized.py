@@ -43,7 +43,14 @@ from collections.abc import Iterator
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, RequiresGradSet
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import atoms_text
+from freezelint.rules.common import (
+    atoms_text,
+    elements,
+    modules_text,
+    plural,
+    tensors,
+    verified,
+)
 from freezelint.selection import Region
 from freezelint.simulate import Key, Simulation
 
@@ -74,13 +81,23 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 left_out.append(key)
         if left_out:
             reported.update(left_out)
+            counted = tensors(sim, left_out, opt.built_state)
+            if counted:
+                size = "" if counted[1] is None else f", {elements(counted[1])} elements"
+                what = (
+                    f"{plural(counted[0], 'trainable tensor')}{size} "
+                    f"({modules_text(sim, left_out)}) {'is' if counted[0] == 1 else 'are'}"
+                )
+            else:
+                verb = "is" if len(left_out) == 1 else "are"
+                what = f"{atoms_text(sim, left_out)} {verb} trainable but"
             yield Finding(
                 CODE,
                 opt.event.anchor,
-                f"{atoms_text(sim, left_out)} {'is' if len(left_out) == 1 else 'are'} trainable "
-                f"but in no param group of optimizer {optimizer_text(opt.event)} nor any other "
-                f"optimizer: gradients are computed but never applied; freeze "
-                f"{'it' if len(left_out) == 1 else 'them'} or add a param group",
+                f"{what} in no param group of optimizer {optimizer_text(opt.event)} nor any "
+                f"other optimizer: gradients are computed but never applied; freeze them or add "
+                f"a param group",
+                verified=verified(sim, left_out),
             )
 
 

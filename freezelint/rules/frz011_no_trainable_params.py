@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import unfrozen_later
+from freezelint.rules.common import modules_text, tensors, unfrozen_later, verified
 from freezelint.rules.frz012_exhausted_parameter_iterator import exhausted_groups
 from freezelint.simulate import Simulation
 
@@ -67,10 +67,18 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 keys.append((model, path))
         if not certain or any(unfrozen_later(sim, opt.event, key) for key in keys):
             continue
-        what = "no parameter" if not keys else "only frozen parameters"
+        keys = list(dict.fromkeys(keys))
+        counted = tensors(sim, keys, opt.built_state)
+        if not keys:
+            what = "no parameter"
+        elif counted:
+            what = f"{counted[0]} tensors, all frozen ({modules_text(sim, keys)})"
+        else:
+            what = "only frozen parameters"
         yield Finding(
             CODE,
             opt.event.anchor,
             f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
             f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}",
+            verified=verified(sim, keys),
         )
