@@ -128,6 +128,7 @@ class ModeSet(Event):
     model: int
     path: Path
     train: bool
+    partial: bool = False  # only some modules under `path` (a filtered `modules()` loop, apply)
 
 
 @dataclass(frozen=True, kw_only=True)

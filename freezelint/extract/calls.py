@@ -40,6 +40,7 @@ from freezelint.selection import (
     NameWhere,
     Selection,
     Trainable,
+    regions,
     union,
 )
 from freezelint.values import (
@@ -342,6 +343,19 @@ class CallEvaluator(ExpressionEvaluator):
                 return True, recv
             if isinstance(recv, ModuleItem) and method in ("parameters", "named_parameters"):
                 return True, Params(recv.selection, named=method == "named_parameters")
+            if isinstance(recv, ModuleItem) and method in ("train", "eval"):
+                train = method == "train" and self._bool_arg(node, default=True) is not False
+                for region in regions(recv.selection):
+                    self.emit(
+                        ModeSet,
+                        w,
+                        node,
+                        model=region.model,
+                        path=region.path,
+                        train=train,
+                        partial=True,
+                    )
+                return True, recv
             return False, None
         if isinstance(recv, OptimizerRef) and method == "add_param_group" and node.args:
             value = self.eval(node.args[0].value, w)
@@ -363,8 +377,17 @@ class CallEvaluator(ExpressionEvaluator):
         elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
             self.eval(fn.body, Walk(scope, w.ctx, w.site))
-        elif any(word in (dotted(fn) or "").lower() for word in FREEZE_WORDS):
-            self.emit(RequiresGradSet, w, node, selection=recv.region, value=None, how="unknown")
+        else:
+            name = (dotted(fn) or "").lower()
+            if any(word in name for word in FREEZE_WORDS):
+                self.emit(
+                    RequiresGradSet, w, node, selection=recv.region, value=None, how="unknown"
+                )
+            if any(word in name for word in ("bn", "norm", "eval", "freeze")):
+                # A helper from elsewhere that may put norm layers in eval mode.
+                self.emit(
+                    ModeSet, w, node, model=recv.model, path=recv.path, train=False, partial=True
+                )
 
     def _bool_arg(self, node: cst.Call, default: bool) -> bool | None:
         if not node.args:

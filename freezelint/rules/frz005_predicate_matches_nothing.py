@@ -1,0 +1,186 @@
+"""A name filter matches none of the model's parameters (or all of them).
+
+## What it does
+Evaluates each name-based selection used to freeze, unfreeze or build a param group
+(`'x' in name`, `name.startswith(...)`, regexes, `any(k in name for k in ...)`) over the real
+parameter names of the model the script builds, and reports a filter, or one of its
+sub-conditions, that matches no parameter, or a whole filter that matches every parameter.
+
+## Why is this bad?
+The freeze silently does nothing (or everything). Typical causes: the head has another name in
+this library (`_fc` in efficientnet-pytorch, `classifier` in timm's EfficientNet, `fc` in
+ResNets, `head` in ViTs), or the names carry a wrapper's prefix (`module.` under DataParallel
+or DDP, `_orig_mod.` under `torch.compile`).
+
+## Example
+```python
+import timm
+import torch
+model = timm.create_model("efficientnet_b0", pretrained=True, num_classes=5)
+for name, param in model.named_parameters():
+    if "fc" not in name:
+        param.requires_grad = False
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+```
+
+## Use instead
+```python
+import timm
+import torch
+model = timm.create_model("efficientnet_b0", pretrained=True, num_classes=5)
+for name, param in model.named_parameters():
+    if not name.startswith("classifier."):
+        param.requires_grad = False
+optimizer = torch.optim.Adam(
+    [p for p in model.parameters() if p.requires_grad], lr=1e-3
+)
+```
+
+## Fix safety
+Unsafe: the closest real name is a guess at what was meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+import libcst as cst
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.extract.syntax import names_in
+from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.simulate import Simulation
+from freezelint.verify.atoms import PredicateOutcome
+
+CODE = "FRZ005"
+NAME = "predicate-matches-nothing"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "yes"
+FIX = "unsafe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for atoms in sim.tables.values():
+        for outcome in atoms.outcomes.values():
+            if outcome.unsupported or outcome.raised or not outcome.names:
+                continue
+            yield from _check(outcome)
+
+
+def _check(outcome: PredicateOutcome) -> Iterator[Finding]:
+    leaf = outcome.leaf
+    assert leaf.predicate is not None and leaf.name_var is not None
+    env = dict(leaf.env)
+    reported = False
+    for atom, literal in _string_conditions(leaf.predicate, leaf.name_var):
+        # `'fc' not in name` is tested as `'fc' in name`: does the string occur at all?
+        negated = isinstance(atom, cst.Comparison) and isinstance(
+            atom.comparisons[0].operator, cst.NotIn
+        )
+        hits = 0
+        try:
+            for name in outcome.names:
+                hits += bool(evaluate(atom, {**env, leaf.name_var: name})) != negated
+        except (Unsupported, PredicateRaised):
+            continue
+        if hits == 0:
+            reported = True
+            yield Finding(
+                CODE,
+                atom,
+                f"'{literal}' matches none of the {_of(outcome)}; {_hint(outcome, literal)}",
+                verified=outcome.table.verified(),
+            )
+    if reported:
+        return
+    total = len(outcome.names)
+    if outcome.matched in (0, total):
+        what = "none" if outcome.matched == 0 else "all"
+        yield Finding(
+            CODE,
+            leaf.predicate,
+            f"this filter matches {what} of the {_of(outcome)}; {_hint(outcome, None)}",
+            verified=outcome.table.verified(),
+        )
+
+
+def _of(outcome: PredicateOutcome) -> str:
+    prefix = outcome.leaf.name_prefix
+    seen = f" as named through the wrapper (`{prefix}`...)" if prefix else ""
+    return f"{len(outcome.names)} parameters of {outcome.table.label()}{seen}"
+
+
+def _hint(outcome: PredicateOutcome, literal: str | None) -> str:
+    table = outcome.table
+    prefix = outcome.leaf.name_prefix
+    tops = [c for c in table.children("") if table.params_under(c)]
+    text = f"its top-level modules are {', '.join(tops[:8])}{', ...' if len(tops) > 8 else ''}"
+    if table.classifier:
+        text += f"; its head is '{prefix}{table.classifier}'"
+    if literal:
+        candidates = sorted({prefix + m for m, _ in table.modules if m})
+        wrapped = prefix + literal.lstrip(".")
+        close = [c for c in candidates if c == wrapped.rstrip(".")] if prefix else []
+        close = close or difflib.get_close_matches(literal, candidates, n=1, cutoff=0.5)
+        if close:
+            text += f"; closest name: '{close[0]}'"
+    return text
+
+
+def _string_conditions(node: cst.BaseExpression, var: str):
+    """Sub-conditions that test the name against one string (`'fc' in name`,
+    `name.startswith('fc')`, `re.match('fc', name)`), with that string."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.GeneratorExp | cst.ListComp | cst.Lambda):
+            continue
+        found = _condition(cur, var)
+        if found is not None:
+            yield cur, found
+            continue
+        if isinstance(cur, cst.UnaryOperation | cst.BooleanOperation):
+            stack.extend(c for c in cur.children if isinstance(c, cst.BaseExpression))
+            if isinstance(cur, cst.BooleanOperation):
+                stack.extend([cur.left, cur.right])
+
+
+def _condition(node: cst.CSTNode, var: str) -> str | None:
+    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        op = node.comparisons[0].operator
+        right = node.comparisons[0].comparator
+        if (
+            isinstance(op, cst.In | cst.NotIn)
+            and isinstance(right, cst.Name)
+            and right.value == var
+            and isinstance(node.left, cst.SimpleString)
+        ):
+            value = node.left.evaluated_value
+            return value if isinstance(value, str) else None
+        return None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.args:
+        owner = node.func.value
+        first = node.args[0].value
+        if (
+            isinstance(owner, cst.Name)
+            and owner.value == var
+            and node.func.attr.value in ("startswith", "endswith")
+            and isinstance(first, cst.SimpleString)
+        ):
+            value = first.evaluated_value
+            return value if isinstance(value, str) else None
+        if (
+            isinstance(owner, cst.Name)
+            and owner.value == "re"
+            and len(node.args) == 2
+            and var in names_in(node.args[1].value)
+            and isinstance(first, cst.SimpleString)
+        ):
+            value = first.evaluated_value
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return f"`{cst.Module([]).code_for_node(node)}`"

@@ -1,0 +1,123 @@
+"""Frozen BatchNorm layers are put back in training mode and keep updating their statistics.
+
+## What it does
+Finds a `.train()` call on a model (or submodule) holding BatchNorm layers whose parameters are
+all frozen at that point, when the script does not put those layers back in eval mode
+afterwards (`.eval()` on them, a `modules()` loop or `model.apply(fn)` that calls `.eval()`,
+`timm.utils.freeze`, which swaps them for FrozenBatchNorm2d).
+
+## Why is this bad?
+`requires_grad=False` stops the affine weights, not the running mean and variance: in training
+mode every forward pass still updates them. The "frozen" backbone drifts towards the new
+dataset's statistics, often with small fine-tuning batches, and results differ from what was
+meant (and from evaluation).
+
+## Example
+```python
+import torch
+import torchvision
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.requires_grad_(False)
+model.fc = torch.nn.Linear(2048, 10)
+model.train()
+```
+
+## Use instead
+```python
+import torch
+import torchvision
+model = torchvision.models.resnet50(weights="IMAGENET1K_V2")
+model.requires_grad_(False)
+model.fc = torch.nn.Linear(2048, 10)
+model.train()
+for module in model.modules():
+    if isinstance(module, torch.nn.BatchNorm2d):
+        module.eval()
+```
+
+## Fix safety
+Unsafe: putting the fully frozen BatchNorm layers in eval mode after `.train()` changes the
+model's behaviour on purpose; some recipes want the statistics to adapt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import ModeSet, RequiresGradSet
+from freezelint.rules.base import region_text
+from freezelint.rules.common import plural
+from freezelint.selection import Region, leaves
+from freezelint.simulate import Simulation
+
+CODE = "FRZ009"
+NAME = "frozen-batchnorm-updates"
+SEVERITY = Severity.WARNING
+NEEDS_MODEL = "yes"
+FIX = "unsafe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for event in sim.events:
+        if not isinstance(event, ModeSet) or not event.train or event.partial:
+            continue
+        atoms = sim.tables.get(event.model)
+        if atoms is None:
+            continue
+        state = sim.before[event.seq].atoms
+        prefixes, certain = atoms.resolve(event.path)
+        if not certain:
+            continue
+        frozen_norms = []
+        for norm in atoms.table.norms:
+            if not any(norm == p or norm.startswith(f"{p}.") or not p for p in prefixes):
+                continue
+            params = atoms.table.params_under(norm)
+            keys = [(event.model, tuple(p.name.split("."))) for p in params]
+            if keys and all(
+                (atom := state.get(k)) is not None and atom.status == "F" and atom.gen == 0
+                for k in keys
+            ):
+                frozen_norms.append(norm)
+        frozen_norms = [n for n in frozen_norms if not _swapped(sim, event, n)]
+        if not frozen_norms or _put_back_in_eval(sim, event, frozen_norms):
+            continue
+        where = sorted({n.split(".")[0] for n in frozen_norms})
+        shown = ", ".join(f"`{region_text(sim, event.model, (top,))}`" for top in where[:3])
+        more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+        yield Finding(
+            CODE,
+            event.anchor,
+            f"`.train()` puts {plural(len(frozen_norms), 'BatchNorm layer')} whose parameters "
+            f"are all frozen ({shown}{more}) in training mode: their running statistics keep "
+            f"changing; put them back in eval mode after `.train()`",
+            verified=atoms.table.verified(),
+        )
+
+
+def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
+    """Did `timm.utils.freeze` turn this layer into a FrozenBatchNorm2d before `.train()`?"""
+    for event in sim.events[: train.seq]:
+        if isinstance(event, RequiresGradSet) and event.swaps_norm and event.value is False:
+            for leaf in leaves(event.selection):
+                if isinstance(leaf, Region) and leaf.model == train.model:
+                    prefix = ".".join(leaf.path)
+                    if not prefix or norm == prefix or norm.startswith(f"{prefix}."):
+                        return True
+    return False
+
+
+def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool:
+    for event in sim.events:
+        if (
+            isinstance(event, ModeSet)
+            and not event.train
+            and event.model == train.model
+            and sim.may_follow(train, event)
+            and event is not train
+        ):
+            prefix = ".".join(event.path)
+            if not prefix or any(n == prefix or n.startswith(f"{prefix}.") for n in norms):
+                return True
+    return False

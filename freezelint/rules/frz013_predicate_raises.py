@@ -1,0 +1,61 @@
+"""A name filter raises on one of the model's real parameter names.
+
+## What it does
+Evaluates each name-based selection over the real parameter names, in the order the script
+would, and reports a filter that raises (e.g. `int(name.split('.')[1])` on `conv_stem.weight`),
+naming the first parameter that makes it raise and the exception.
+
+## Why is this bad?
+The script crashes at that line, usually after the data loaders and the model were set up: a
+slow way to find a typo, and on a cluster a lost job.
+
+## Example
+```python
+import timm
+model = timm.create_model("efficientnet_b0", pretrained=True)
+for name, param in model.named_parameters():
+    if int(name.split(".")[1]) < 3:
+        param.requires_grad = False
+```
+
+## Use instead
+```python
+import timm
+model = timm.create_model("efficientnet_b0", pretrained=True)
+for name, param in model.named_parameters():
+    if name.startswith("blocks.") and int(name.split(".")[1]) < 3:
+        param.requires_grad = False
+```
+
+## Fix safety
+Unsafe: guarding the parse changes which parameters the filter selects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.simulate import Simulation
+
+CODE = "FRZ013"
+NAME = "predicate-raises"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "yes"
+FIX = "unsafe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for atoms in sim.tables.values():
+        for outcome in atoms.outcomes.values():
+            if outcome.raised is None or outcome.leaf.predicate is None:
+                continue
+            name, error = outcome.raised
+            yield Finding(
+                CODE,
+                outcome.leaf.predicate,
+                f"this filter raises {error} on `{name}`, a parameter of "
+                f"{outcome.table.label()}: the script crashes here; guard the parse (e.g. check "
+                f"the prefix first)",
+                verified=outcome.table.verified(),
+            )
