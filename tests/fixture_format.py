@@ -23,13 +23,17 @@ def format_diagnostic(row: int, column: int, code: str, message: str) -> str:
 
 
 def current(script: Path) -> list[str]:
-    """What freezelint reports on a fixture now, in the fixture format."""
+    """What freezelint reports on a fixture now (verified, with the user's table cache), in the
+    fixture format."""
     from freezelint.checker import check_source
+    from freezelint.verify.cache import TableCache, default_cache_dir
+    from freezelint.verify.resolve import Verifier
 
     text = script.read_text(encoding="utf-8")
+    verifier = Verifier(TableCache(default_cache_dir()))
     return [
         format_diagnostic(d.row, d.column, d.code, d.message)
-        for d in check_source(text, str(script))
+        for d in check_source(text, str(script), None, verifier)
     ]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from freezelint.checker import check_source
 from freezelint.rules import RULES
+from freezelint.verify.resolve import Verifier
 
 
 def code_block(doc: str, section: str) -> str:
@@ -19,12 +20,13 @@ def code_block(doc: str, section: str) -> str:
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
-def test_example_triggers_the_rule(code: str) -> None:
-    found = {d.code for d in check_source(code_block(RULES[code].doc, "Example"), "example.py")}
+def test_example_triggers_the_rule(code: str, verifier: Verifier) -> None:
+    source = code_block(RULES[code].doc, "Example")
+    found = {d.code for d in check_source(source, "example.py", None, verifier)}
     assert code in found
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
-def test_use_instead_is_clean(code: str) -> None:
-    found = [d for d in check_source(code_block(RULES[code].doc, "Use instead"), "fixed.py")]
-    assert found == []
+def test_use_instead_is_clean(code: str, verifier: Verifier) -> None:
+    source = code_block(RULES[code].doc, "Use instead")
+    assert check_source(source, "fixed.py", None, verifier) == []

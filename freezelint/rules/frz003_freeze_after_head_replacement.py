@@ -100,6 +100,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
 
 def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]) -> bool:
     """Is the module re-enabled (or replaced again) before the next optimizer over its model?"""
+    atoms = [k for k, _ in sim.atoms_under(*key)] or [key]
     for later in sim.events[freeze.seq + 1 :]:
         if isinstance(later, OptimizerBuilt) and key[0] in {
             r.model for g in later.groups for r in regions(g.selection)
@@ -108,7 +109,7 @@ def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[s
         if (
             isinstance(later, RequiresGradSet)
             and later.value is not False
-            and sim.touches(later.selection, key)
+            and any(sim.touches(later.selection, atom) for atom in atoms)
         ):
             return True
         if (

@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import atoms_text
+from freezelint.rules.common import modules_text, plural, verified
 from freezelint.simulate import YES, Simulation
 
 CODE = "FRZ007"
@@ -73,10 +73,14 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     ):
                         shared.append(key[:2])
                 if shared:
+                    count = (
+                        f" ({plural(len(shared), 'tensor')})" if shared[0][0] in sim.tables else ""
+                    )
                     yield Finding(
                         CODE,
                         opt.event.anchor,
                         f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
-                        f"hold {atoms_text(sim, shared)}: torch.optim raises ValueError (some "
-                        f"parameters appear in more than one parameter group)",
+                        f"hold {modules_text(sim, shared)}{count}: torch.optim raises ValueError "
+                        f"(some parameters appear in more than one parameter group)",
+                        verified=verified(sim, shared),
                     )
