@@ -8,6 +8,8 @@ bug); the arms of an `if`/`else` are exclusive and are marked so that the simula
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from freezelint.events import (
@@ -21,6 +23,7 @@ from freezelint.events import (
 from freezelint.extract.assignments import AssignmentWalker, _code
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
+    assigned_names,
     mentions_requires_grad,
 )
 from freezelint.imports import ImportTable, dotted
@@ -31,6 +34,7 @@ from freezelint.values import (
     Groups,
     ModelRef,
     Modules,
+    ParamItem,
     Params,
 )
 
@@ -213,6 +217,13 @@ class Extractor(AssignmentWalker):
         )
         item = self.bind_loop_target(node.target, source if over_items else None, w.scope)
         if over_items and item is not None:
+            bound = w.scope.env.get(item)
+            if isinstance(bound, ParamItem):
+                # Names the body computes per parameter (`parts = name.split(".")`): a condition
+                # on them picks parameters the analysis cannot name.
+                w.scope.env[item] = replace(
+                    bound, index_vars=bound.index_vars | assigned_names(node.body)
+                )
             self.walk_block(node.body.body, w)
         else:
             if over_items and mentions_requires_grad(node.body):

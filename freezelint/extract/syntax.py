@@ -149,3 +149,26 @@ def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
         return False
     layer = recognize.nn_layer(imports.qualify(node.func) or "")
     return layer in recognize.PARAM_FREE_LAYERS
+
+
+def assigned_names(node: cst.CSTNode) -> frozenset[str]:
+    """Plain names a block assigns (`x = ...`, `x += ...`, `for x in`, `with ... as x`, walrus)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        targets: list[cst.CSTNode] = []
+        if isinstance(cur, cst.Assign):
+            targets = [t.target for t in cur.targets]
+        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For | cst.NamedExpr):
+            targets = [cur.target]
+        elif isinstance(cur, cst.AsName):
+            targets = [cur.name]
+        for target in targets:
+            if isinstance(target, cst.Name):
+                out.add(target.value)
+            elif isinstance(target, cst.Tuple | cst.List):
+                out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
+        if not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(cur.children)
+    return frozenset(out)

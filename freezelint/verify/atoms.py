@@ -107,6 +107,9 @@ class TableAtoms:
                     continue
                 outcome.matched += value
                 result[path] = (value != leaf.negated) if certain else None
+        if outcome.raised is not None:
+            # The script crashes at this filter: what it would have selected is moot.
+            result = dict.fromkeys(result, None)
         self._membership[key] = result
         # Kept per predicate as written (`matched` counts where it is true, negated or not).
         self.outcomes.setdefault(id(leaf.predicate), outcome)
