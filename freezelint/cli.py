@@ -191,6 +191,43 @@ def rule(code: str) -> None:
 
 
 @cli.command()
+@click.argument("spec")
+@click.option("--num-classes", type=int, help="Build the model with this many classes.")
+@click.option("--depth", type=int, default=1, show_default=True, help="Module tree depth.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-cache", is_flag=True)
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def inspect(
+    spec: str,
+    num_classes: int | None,
+    depth: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+    output_format: str,
+) -> None:
+    """Show a model's modules, parameters, classifier and BatchNorm layers.
+
+    SPEC is LIBRARY:NAME, e.g. timm:efficientnet_b0, torchvision:resnet50,
+    efficientnet_pytorch:efficientnet-b0. Built on the meta device: no weights, no network.
+    """
+    from freezelint.verify import inspect as inspection
+    from freezelint.verify.cache import TableCache, default_cache_dir
+    from freezelint.verify.resolve import resolve
+    from freezelint.verify.spec import VerifySpec
+
+    try:
+        wanted = VerifySpec.parse(spec, num_classes)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    cache = None if no_cache else TableCache(cache_dir or default_cache_dir())
+    result = resolve([wanted], cache)[wanted]
+    if not hasattr(result, "params"):
+        raise click.ClickException(f"{wanted.label()}: {result.reason}")  # type: ignore[union-attr]
+    data = inspection.report(result, depth)  # type: ignore[arg-type]
+    click.echo(json.dumps(data, indent=2) if output_format == "json" else inspection.text(data))
+
+
+@cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=str))
 def events(path: str) -> None:
     """Print the freezing timeline freezelint extracts from a file (for debugging)."""
