@@ -136,7 +136,7 @@ class Simulation:
 
     def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
         if model in self.tables:
-            return True if self.tables[model].under(atom) else None
+            return True if atom in self.tables[model].param_paths else None
         deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
         if not deeper:
             return True if atom else has_params

@@ -68,9 +68,10 @@ def check(sim: Simulation) -> Iterator[Finding]:
     reported: set[Key] = set()
     for opt in sim.optimizers.values():
         left_out: list[Key] = []
+        touched = opt.models()
         for key, atom in opt.built_state.items():
             if (
-                key[0] in opt.models()
+                key[0] in touched
                 and atom.status == "T"
                 and atom.nonempty
                 and atom.gen >= 0

@@ -30,13 +30,14 @@ class TableAtoms:
     outcomes: dict[int, PredicateOutcome] = field(default_factory=dict)
     _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
 
-    @property
-    def paths(self) -> list[Path]:
-        return [tuple(p.name.split(".")) for p in self.table.params]
+    def __post_init__(self) -> None:
+        self.paths: list[Path] = [tuple(p.name.split(".")) for p in self.table.params]
+        self.param_paths = frozenset(self.paths)
+        self._numel = {path: p.numel for path, p in zip(self.paths, self.table.params, strict=True)}
+        self._under: dict[Path, list[tuple[Path, bool]]] = {}
 
     def numel(self, path: Path) -> int:
-        name = ".".join(path)
-        return next((p.numel for p in self.table.params if p.name == name), 0)
+        return self._numel.get(path, 0)
 
     def resolve(self, path: Path) -> tuple[list[str], bool]:
         """Concrete module (or parameter) paths a script path names, and whether that is exact."""
@@ -68,12 +69,15 @@ class TableAtoms:
         return current, certain
 
     def under(self, path: Path) -> list[tuple[Path, bool]]:
-        prefixes, certain = self.resolve(path)
-        out: dict[Path, bool] = {}
-        for prefix in prefixes:
-            for p in self.table.params_under(prefix):
-                out[tuple(p.name.split("."))] = certain
-        return list(out.items())
+        """Parameters inside a script path, each with whether that is exact (cached)."""
+        if path not in self._under:
+            prefixes, certain = self.resolve(path)
+            out: dict[Path, bool] = {}
+            for prefix in prefixes:
+                for p in self.table.params_under(prefix):
+                    out[tuple(p.name.split("."))] = certain
+            self._under[path] = list(out.items())
+        return self._under[path]
 
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
         """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
