@@ -46,6 +46,9 @@ class ModelSpec:
     # Keyword arguments, each a constant or UNKNOWN ("*"/"**" for unresolved positional or
     # unpacked arguments).
     kwargs: tuple[tuple[str, Any], ...] = ()
+    # nn.Linear's (in_features, out_features, bias): ints, or the script's reference to another
+    # layer's size (a ModelRef to `...in_features`), or None; for the new head's numbers.
+    linear: tuple[Any, Any, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +87,7 @@ class ModuleReplaced(Event):
     path: Path
     adds_params: bool | None  # False for nn.Identity() and friends, None when unknown
     trainable: bool | None = True  # the new module's parameters' requires_grad
+    new_module: int | None = None  # the model id of the module put in, when built in view
 
 
 @dataclass(frozen=True, kw_only=True)

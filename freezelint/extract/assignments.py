@@ -236,6 +236,7 @@ class AssignmentWalker(CallEvaluator):
     ) -> None:
         adds: bool | None = True
         trainable: bool | None = True
+        new_module = value.model if isinstance(value, ModelRef) and value.path == () else None
         if isinstance(value, ModelRef):
             spec = self.models.get(value.model)
             if value.path == () and spec is not None:
@@ -256,6 +257,7 @@ class AssignmentWalker(CallEvaluator):
             path=ref.path,
             adds_params=adds,
             trainable=trainable,
+            new_module=new_module,
         )
 
     def requires_grad_assignment(

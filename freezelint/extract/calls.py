@@ -146,7 +146,7 @@ class CallEvaluator(ExpressionEvaluator):
             return True, None
         layer = recognize.nn_layer(qual)
         if layer is not None:
-            self._eval_args(node, w)
+            values = self._eval_args(node, w)
             if layer == "Sequential":
                 has = (
                     None
@@ -155,7 +155,8 @@ class CallEvaluator(ExpressionEvaluator):
                 )
             else:
                 has = layer not in recognize.PARAM_FREE_LAYERS
-            spec = ModelSpec("torch.nn", qual, name=layer, has_params=has)
+            linear = _linear_args(node, values) if layer == "Linear" else None
+            spec = ModelSpec("torch.nn", qual, name=layer, has_params=has, linear=linear)
             return True, self.new_model(spec, w, node, None)
         if qual == "setattr" and len(node.args) == 3:
             owner = self.eval(node.args[0].value, w)
@@ -502,3 +503,20 @@ class CallEvaluator(ExpressionEvaluator):
             self._inline_stack.pop()
         returned = [r for r in scope.returns if r is not None]
         return returned[0] if returned else None
+
+
+def _linear_args(node: cst.Call, values: list[Value]) -> tuple[object, object, object]:
+    """nn.Linear's sizes as the script gives them: constants, or `x.in_features` references."""
+    found: dict[str, object] = {}
+    names = ("in_features", "out_features", "bias")
+    for index, (arg, value) in enumerate(zip(node.args, values, strict=True)):
+        key = (
+            arg.keyword.value if arg.keyword is not None else (names[index] if index < 3 else None)
+        )
+        if key in names:
+            found[key] = (
+                value.value
+                if isinstance(value, Const)
+                else (value if isinstance(value, ModelRef) else None)
+            )
+    return found.get("in_features"), found.get("out_features"), found.get("bias", True)

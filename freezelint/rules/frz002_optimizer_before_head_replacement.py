@@ -42,8 +42,10 @@ from collections.abc import Iterator
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
 from freezelint.rules.base import optimizer_text, region_text
+from freezelint.rules.common import verified
 from freezelint.selection import Path, Selection, path_relation, regions
 from freezelint.simulate import Simulation
+from freezelint.values import ModelRef
 
 CODE = "FRZ002"
 NAME = "optimizer-before-head-replacement"
@@ -78,14 +80,16 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 continue
             if _taken_later(sim, event, built):
                 continue
+            size = _new_module_size(sim, event)
             yield Finding(
                 CODE,
                 built.anchor,
                 f"optimizer {optimizer_text(built)} is built before "
                 f"`{region_text(sim, event.model, event.path)}` is replaced on line @L0: the new "
-                f"module's parameters are in no optimizer and never update; build the optimizer "
-                f"after the replacement",
+                f"module's parameters{size} are in no optimizer and never update; build the "
+                f"optimizer after the replacement",
                 (event.anchor,),
+                verified=verified(sim, [(event.model, event.path)]),
             )
 
 
@@ -103,3 +107,32 @@ def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuil
         ):
             return True
     return False
+
+
+def _new_module_size(sim: Simulation, replaced: ModuleReplaced) -> str:
+    """` (2 tensors, 6,405 elements)` for an `nn.Linear` whose sizes are known."""
+    spec = sim.timeline.models.get(replaced.new_module) if replaced.new_module else None
+    if spec is None or spec.linear is None:
+        return ""
+    sizes = []
+    for value in spec.linear[:2]:
+        if isinstance(value, int):
+            sizes.append(value)
+        elif isinstance(value, ModelRef) and value.path and value.model in sim.tables:
+            attr, layer = value.path[-1], ".".join(value.path[:-1])
+            weight = next(
+                (
+                    p
+                    for p in sim.tables[value.model].table.params
+                    if p.name == f"{layer}.weight" and len(p.shape) == 2
+                ),
+                None,
+            )
+            if weight is None or attr not in ("in_features", "out_features"):
+                return ""
+            sizes.append(weight.shape[1] if attr == "in_features" else weight.shape[0])
+        else:
+            return ""
+    bias = spec.linear[2] is not False
+    elements = sizes[0] * sizes[1] + (sizes[1] if bias else 0)
+    return f" ({2 if bias else 1} tensor{'s' if bias else ''}, {elements:,} elements)"

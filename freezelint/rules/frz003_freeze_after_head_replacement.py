@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
 from freezelint.rules.base import region_text
+from freezelint.rules.common import verified
 from freezelint.selection import Region, Trainable, leaves, path_relation, regions
 from freezelint.simulate import Simulation
 
@@ -95,6 +96,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"this freeze also freezes `{head}`, replaced on line @L0: the new module never "
                 f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
                 (replaced.anchor,),
+                verified=verified(sim, [key]),
             )
 
 

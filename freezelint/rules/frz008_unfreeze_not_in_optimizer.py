@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
 from freezelint.rules.base import optimizer_text, region_text
+from freezelint.rules.common import verified
 from freezelint.selection import Region, leaves
 from freezelint.simulate import YES, Simulation
 
@@ -99,6 +100,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     f"get gradients but never update; add them with "
                     f"`{opt.var or 'optimizer'}.add_param_group(...)`",
                     (opt.anchor,),
+                    verified=verified(sim, missing),
                 )
 
 
