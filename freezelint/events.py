@@ -57,6 +57,11 @@ class Event:
     ctx: tuple[Frame, ...] = ()
     seq: int = 0
     site: cst.CSTNode | None = None
+    # For fixes: the statement of the function being read that does this (the helper call's
+    # statement for a helper's events), the block holding it, and the scope it runs in.
+    statement: cst.CSTNode | None = None
+    block: int = 0
+    scope: int = 0
 
     @property
     def conditional(self) -> bool:

@@ -324,6 +324,9 @@ class AssignmentWalker(CallEvaluator):
                     ctx=old.ctx,
                     seq=old.seq,
                     site=old.site,
+                    statement=old.statement,
+                    block=old.block,
+                    scope=old.scope,
                     kind="module-attribute",
                     target=text,
                 )

@@ -71,7 +71,16 @@ class ExpressionEvaluator:
         return next(self._ids)
 
     def emit(self, event_type: type[Event], w: Walk, node: cst.CSTNode, **kw: Any) -> Event:
-        event = event_type(node=node, ctx=w.ctx, seq=len(self.events), site=w.site, **kw)
+        event = event_type(
+            node=node,
+            ctx=w.ctx,
+            seq=len(self.events),
+            site=w.site,
+            statement=w.statement,
+            block=w.block,
+            scope=id(w.origin) if w.origin is not None else 0,
+            **kw,
+        )
         self.events.append(event)
         return event
 

@@ -41,9 +41,31 @@ class Walk:
     scope: Scope
     ctx: Ctx = ()
     site: cst.CSTNode | None = None
+    statement: cst.CSTNode | None = None  # the statement being walked (see Event.statement)
+    block: int = 0
+    origin: Scope | None = None  # the scope `statement` belongs to
+    pinned: bool = False  # inside a loop over parameters: the loop is the statement
 
     def inner(self, frame: Frame) -> Walk:
-        return Walk(self.scope, (*self.ctx, frame), self.site)
+        return Walk(
+            self.scope,
+            (*self.ctx, frame),
+            self.site,
+            self.statement,
+            self.block,
+            self.origin,
+            self.pinned,
+        )
+
+    def at(self, statement: cst.CSTNode, block: int) -> Walk:
+        """The walk for one statement of a block (a helper's statements keep the call's, and
+        the body of a loop over parameters keeps the loop)."""
+        if self.site is not None or self.pinned:
+            return self
+        return Walk(self.scope, self.ctx, None, statement, block, self.scope)
+
+    def pin(self) -> Walk:
+        return Walk(self.scope, self.ctx, self.site, self.statement, self.block, self.origin, True)
 
 
 def _visible_items(scope: Scope) -> set[str]:

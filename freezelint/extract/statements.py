@@ -84,12 +84,14 @@ class Extractor(AssignmentWalker):
 
     def walk_block(self, body, w: Walk) -> None:  # type: ignore[override]
         saved: list[dict] = []
+        block = id(body)
         for stmt in body:
+            sw = w.at(stmt, block)
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    self.small_statement(small, w)
+                    self.small_statement(small, sw)
             else:
-                self.compound_statement(stmt, w)
+                self.compound_statement(stmt, sw)
             guard = _continue_guard(stmt)
             if guard is not None:
                 saved.append(self.refine(guard, w.scope, negate=True))
@@ -224,7 +226,7 @@ class Extractor(AssignmentWalker):
                 w.scope.env[item] = replace(
                     bound, index_vars=bound.index_vars | assigned_names(node.body)
                 )
-            self.walk_block(node.body.body, w)
+            self.walk_block(node.body.body, w.pin())
         else:
             if over_items and mentions_requires_grad(node.body):
                 # A loop over parameters the walker cannot follow: what it sets is unknown.
