@@ -14,6 +14,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint.diagnostics import Diagnostic, Finding
 from freezelint.extract import extract
+from freezelint.fixes import Fix, FixContext
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
 from freezelint.verify.resolve import Verifier
@@ -49,7 +50,7 @@ def check_source(
             )
         ]
     findings = find(module, selected, verifier)
-    return locate(module, findings, path)
+    return locate(module, findings, path, text)
 
 
 def find(
@@ -71,10 +72,22 @@ def find(
     return findings
 
 
-def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagnostic]:
+def _build_fix(finding: Finding, context: FixContext) -> Fix | None:
+    if finding.fix is None:
+        return None
+    try:
+        return finding.fix(context)
+    except KeyError:  # a node without a position (synthesised): no fix rather than a wrong one
+        return None
+
+
+def locate(
+    module: cst.Module, findings: list[Finding], path: str, text: str = ""
+) -> list[Diagnostic]:
     if not findings:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    context = FixContext(text, positions)
     out = []
     for finding in findings:
         where = positions[finding.node]
@@ -92,6 +105,7 @@ def locate(module: cst.Module, findings: list[Finding], path: str) -> list[Diagn
                 end_column=where.end.column + 1,
                 severity=RULES[finding.code].severity,
                 verified=finding.verified,
+                fix=_build_fix(finding, context),
             )
         )
     out.sort(key=Diagnostic.sort_key)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import libcst as cst
 
+    from freezelint.fixes import Fix, FixBuilder
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -25,6 +27,7 @@ class Finding:
     # Nodes the message refers to by line: "@L0" in the message becomes the first one's line.
     related: tuple[cst.CSTNode, ...] = ()
     verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
+    fix: FixBuilder | None = None  # builds the fix once positions are known
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Diagnostic:
     end_column: int
     severity: Severity
     verified: dict[str, Any] | None = None
-    fix: dict[str, Any] | None = None
+    fix: Fix | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def sort_key(self) -> tuple[str, int, int, str]:

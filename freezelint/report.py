@@ -17,7 +17,7 @@ def write(
     out: TextIO, diagnostics: Sequence[Diagnostic], fmt: str, sources: Mapping[str, str]
 ) -> None:
     if fmt == "json":
-        json.dump([as_json(d) for d in diagnostics], out, indent=2)
+        json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], out, indent=2)
         out.write("\n")
         return
     for d in diagnostics:
@@ -53,14 +53,14 @@ def summary(diagnostics: Sequence[Diagnostic]) -> str:
     return f"Found {total} {noun}{extra}."
 
 
-def as_json(d: Diagnostic) -> dict:
+def as_json(d: Diagnostic, text: str = "") -> dict:
     """ruff's JSON shape, plus `severity` and `verified`."""
     return {
         "cell": None,
         "code": d.code,
         "end_location": {"column": d.end_column, "row": d.end_row},
         "filename": os.path.abspath(d.path),
-        "fix": d.fix,
+        "fix": d.fix.as_json(text) if d.fix is not None else None,
         "location": {"column": d.column, "row": d.row},
         "message": d.message,
         "noqa_row": d.row,

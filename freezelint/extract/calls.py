@@ -377,7 +377,7 @@ class CallEvaluator(ExpressionEvaluator):
             self.inline(self.functions[fn.value], node, w, [each])
         elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
-            self.eval(fn.body, Walk(scope, w.ctx, w.site))
+            self.eval(fn.body, Walk(scope, w.ctx, w.site, w.statement, w.block, w.origin))
         else:
             name = (dotted(fn) or "").lower()
             if any(word in name for word in FREEZE_WORDS):
@@ -498,7 +498,7 @@ class CallEvaluator(ExpressionEvaluator):
             # that is where its events point. An entry point (`main()`) keeps their own lines.
             tracked = any(v is not None and not isinstance(v, Const) for v in values)
             site = w.site or (call if tracked else None)
-            self.walk_block(fn.body.body, Walk(scope, w.ctx, site))
+            self.walk_block(fn.body.body, Walk(scope, w.ctx, site, w.statement, w.block, w.origin))
         finally:
             self._inline_stack.pop()
         returned = [r for r in scope.returns if r is not None]

@@ -3,7 +3,10 @@ event unfreezes them, and how to name a set of atoms in a message."""
 
 from __future__ import annotations
 
+import libcst as cst
+
 from freezelint.events import Event, ModuleReplaced, RequiresGradSet
+from freezelint.imports import dotted
 from freezelint.rules.base import region_text
 from freezelint.selection import Region
 from freezelint.simulate import YES, Atom, Key, OptimizerState, Simulation
@@ -120,3 +123,23 @@ def verified(sim: Simulation, keys: list[Key]) -> dict | None:
         if model in sim.tables:
             return sim.tables[model].table.verified()
     return None
+
+
+def params_expression(group_node: cst.CSTNode) -> cst.BaseExpression | None:
+    """The expression that gives a param group its parameters: the group itself when the
+    optimizer is handed an iterable, the `"params"` entry of a dict or `dict(params=...)`."""
+    if isinstance(group_node, cst.Dict):
+        for element in group_node.elements:
+            if (
+                isinstance(element, cst.DictElement)
+                and isinstance(element.key, cst.SimpleString)
+                and element.key.evaluated_value == "params"
+            ):
+                return element.value
+        return None
+    if isinstance(group_node, cst.Call) and dotted(group_node.func) == "dict":
+        for arg in group_node.args:
+            if arg.keyword is not None and arg.keyword.value == "params":
+                return arg.value
+        return None
+    return group_node if isinstance(group_node, cst.BaseExpression) else None

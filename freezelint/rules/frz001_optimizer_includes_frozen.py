@@ -40,17 +40,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
+from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
     atoms_text,
     count_text,
     held_atoms,
     modules_text,
+    params_expression,
     tensors,
     unfrozen_later,
     verified,
 )
-from freezelint.simulate import Simulation
+from freezelint.simulate import YES, OptimizerState, Simulation
 
 CODE = "FRZ001"
 NAME = "optimizer-includes-frozen"
@@ -82,4 +84,30 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"with trainable ones ({atoms_text(sim, trainable)}) and nothing unfreezes them "
                 f"later; hand it only parameters with `requires_grad`"
             )
-        yield Finding(CODE, opt.event.anchor, message, verified=verified(sim, frozen))
+        yield Finding(
+            CODE, opt.event.anchor, message, verified=verified(sim, frozen), fix=_fix(opt)
+        )
+
+
+def _fix(opt: OptimizerState):
+    """Hand each group holding frozen tensors only its parameters with `requires_grad`."""
+    if opt.event.site is not None:
+        return None  # the optimizer is built inside a helper handed the model
+    targets = []
+    for held, group in zip(opt.groups, opt.group_specs, strict=True):
+        if any(
+            m == YES and (a := opt.built_state.get(k[:2])) is not None and a.status == "F"
+            for k, m in held.items()
+        ):
+            expression = params_expression(group.node)
+            if expression is None:
+                return None
+            targets.append(expression)
+
+    def build(ctx: FixContext) -> Fix:
+        edits = tuple(
+            ctx.replace(e, f"[p for p in {ctx.code(e)} if p.requires_grad]") for e in targets
+        )
+        return Fix(SAFE, "Hand the optimizer only parameters with `requires_grad`", edits)
+
+    return build if targets else None

@@ -37,10 +37,14 @@ optimizer moves below the replacement. Otherwise unsafe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
+from freezelint.fixes import SAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import verified
 from freezelint.selection import Path, Selection, path_relation, regions
@@ -90,7 +94,41 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"optimizer after the replacement",
                 (event.anchor,),
                 verified=verified(sim, [(event.model, event.path)]),
+                fix=_fix(built, event),
             )
+
+
+def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
+    """Move the optimizer's statement right below the replacement, when both are statements of
+    one block, the optimizer is a statement of its own and nothing in between uses it."""
+    first, second = built.statement, replaced.statement
+    if (
+        built.site is not None
+        or replaced.site is not None
+        or built.var is None
+        or not isinstance(first, cst.SimpleStatementLine)
+        or not isinstance(second, cst.SimpleStatementLine)
+        or len(first.body) != 1
+        or built.block != replaced.block
+        or built.scope != replaced.scope
+        or built.ctx != replaced.ctx
+    ):
+        return None
+    var = built.var
+
+    def build(ctx: FixContext) -> Fix | None:
+        start, end = ctx.span(first)
+        between_start, between_end = ctx.lines.line_end(end), ctx.span(second)[0]
+        if between_start > between_end or re.search(
+            rf"\b{re.escape(var)}\b", ctx.text[between_start:between_end]
+        ):
+            return None  # the optimizer is used before the replacement
+        line_start = ctx.lines.starts[ctx.positions[first].start.line - 1]
+        remove = Edit(line_start, ctx.lines.line_end(end), "")
+        move = ctx.insert_after(second, ctx.text[start:end])
+        return Fix(SAFE, f"Build `{var}` after the replacement", (remove, move))
+
+    return build
 
 
 def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuilt) -> bool:

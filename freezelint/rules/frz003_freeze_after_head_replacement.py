@@ -43,8 +43,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
+from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
 from freezelint.selection import Region, Trainable, leaves, path_relation, regions
@@ -97,7 +100,37 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
                 (replaced.anchor,),
                 verified=verified(sim, [key]),
+                fix=_fix(replaced, freeze),
             )
+
+
+def _fix(replaced: ModuleReplaced, freeze: RequiresGradSet):
+    """Re-enable the new module right after the freeze, where the script can still name it."""
+    if replaced.site is not None or freeze.statement is None or replaced.scope != freeze.scope:
+        return None
+    node = replaced.node
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        head: cst.CSTNode = node.targets[0].target
+        suffix = ""
+    elif (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "reset_classifier"
+    ):
+        head, suffix = node.func.value, ".get_classifier()"
+    else:
+        return None
+    statement = freeze.statement
+
+    def build(ctx: FixContext) -> Fix:
+        code = f"{ctx.code(head)}{suffix}"
+        return Fix(
+            SAFE,
+            f"Re-enable `{code}` after the freeze",
+            (ctx.insert_after(statement, f"{code}.requires_grad_(True)"),),
+        )
+
+    return build
 
 
 def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]) -> bool:

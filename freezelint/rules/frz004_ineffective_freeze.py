@@ -39,8 +39,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import IneffectiveFreeze
+from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.simulate import Simulation
 
 CODE = "FRZ004"
@@ -61,4 +64,42 @@ _MESSAGES = {
 def check(sim: Simulation) -> Iterator[Finding]:
     for event in sim.events:
         if isinstance(event, IneffectiveFreeze):
-            yield Finding(CODE, event.node, _MESSAGES[event.kind].format(t=event.target))
+            yield Finding(
+                CODE,
+                event.node,
+                _MESSAGES[event.kind].format(t=event.target),
+                fix=_fix(event.node),
+            )
+
+
+def _fix(node: cst.CSTNode):
+    """`x.requires_grad = v` -> `x.requires_grad_(v)`; `==` -> `=`; `x.requires_grad_ = v` ->
+    `x.requires_grad_(v)`."""
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target = node.targets[0].target
+        if not isinstance(target, cst.Attribute):
+            return None
+
+        def build(ctx: FixContext) -> Fix:
+            owner, value = ctx.code(target.value), ctx.code(node.value)
+            return Fix(
+                SAFE,
+                f"Call `{owner}.requires_grad_({value})`",
+                (ctx.replace(node, f"{owner}.requires_grad_({value})"),),
+            )
+
+        return build
+    if isinstance(node, cst.Expr) and isinstance(node.value, cst.Comparison):
+        comparison = node.value
+        if len(comparison.comparisons) != 1:
+            return None
+
+        def build_assign(ctx: FixContext) -> Fix:
+            left = ctx.code(comparison.left)
+            right = ctx.code(comparison.comparisons[0].comparator)
+            return Fix(
+                SAFE, "Use `=` to set `requires_grad`", (ctx.replace(node, f"{left} = {right}"),)
+            )
+
+        return build_assign
+    return None

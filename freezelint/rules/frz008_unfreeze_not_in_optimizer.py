@@ -48,12 +48,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
+from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import verified
 from freezelint.selection import Region, leaves
-from freezelint.simulate import YES, Simulation
+from freezelint.simulate import YES, Atom, OptimizerState, Simulation
 
 CODE = "FRZ008"
 NAME = "unfreeze-not-in-optimizer"
@@ -101,7 +104,62 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     f"`{opt.var or 'optimizer'}.add_param_group(...)`",
                     (opt.anchor,),
                     verified=verified(sim, missing),
+                    fix=_fix(sim, event, leaf, earlier[-1]),
                 )
+
+
+def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: OptimizerState):
+    """`optimizer.add_param_group({"params": <what was unfrozen>.parameters()})` right after
+    the unfreeze, when the optimizer holds none of it (else the group would duplicate)."""
+    statement = unfreeze.statement
+    if opt.event.var is None or opt.event.scope != unfreeze.scope or statement is None:
+        return None
+    atoms = sim.atoms_under(region.model, region.path)
+    state = sim.before[unfreeze.seq].atoms
+    if any(opt.holds(key, state.get(key, Atom("?", 0, None)).gen) for key, _ in atoms):
+        return None
+    owner = _unfrozen_module(statement)
+    if owner is None:
+        return None
+    var = opt.event.var
+
+    def build(ctx: FixContext) -> Fix:
+        q = ctx.quote
+        line = f"{var}.add_param_group({{{q}params{q}: {ctx.code(owner)}.parameters()}})"
+        return Fix(
+            SAFE, f"Add the unfrozen parameters to `{var}`", (ctx.insert_after(statement, line),)
+        )
+
+    return build
+
+
+def _unfrozen_module(statement: cst.CSTNode) -> cst.BaseExpression | None:
+    """The module expression a statement unfreezes: `X.requires_grad_(True)`, `for p in
+    X.parameters(): ...`, or a helper of this file called as `helper(X)`."""
+    if (
+        isinstance(statement, cst.For)
+        and isinstance(statement.iter, cst.Call)
+        and isinstance(statement.iter.func, cst.Attribute)
+        and statement.iter.func.attr.value in ("parameters", "named_parameters")
+    ):
+        return statement.iter.func.value
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "requires_grad_"
+        ):
+            return call.func.value
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Name)
+            and len(call.args) == 1
+            and call.args[0].keyword is None
+        ):
+            return call.args[0].value
+    return None
 
 
 def _held_before(snapshot, optimizers, key) -> bool:

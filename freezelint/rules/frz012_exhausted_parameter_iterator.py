@@ -40,8 +40,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import IteratorBound, IteratorConsumed, OptimizerBuilt, ParamGroupAdded
+from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.simulate import Simulation
 
@@ -86,4 +89,22 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"{used} on line @L0: it receives no parameters; bind "
                 f"`list(...)` instead",
                 (consumer.node,),
+                fix=_fix(bound.get(binding)),
             )
+
+
+def _fix(bound: IteratorBound | None):
+    """Materialise the iterator where it is bound: `params = list(model.parameters())`."""
+    if bound is None or not isinstance(bound.node, cst.Assign):
+        return None
+    value = bound.node.value
+
+    def build(ctx: FixContext) -> Fix:
+        code = ctx.code(value)
+        if isinstance(value, cst.GeneratorExp) and code.startswith("(") and code.endswith(")"):
+            code = code[1:-1]
+        return Fix(
+            SAFE, f"Bind `list(...)` to `{bound.var}`", (ctx.replace(value, f"list({code})"),)
+        )
+
+    return build

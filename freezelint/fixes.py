@@ -1,0 +1,181 @@
+"""Fixes: text edits with an applicability, built by rules from positions, and the engine that
+applies them, re-checks and repeats until nothing fixable is left, never producing a file that
+does not parse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from freezelint.diagnostics import Diagnostic
+    from freezelint.verify.resolve import Verifier
+
+SAFE, UNSAFE = "safe", "unsafe"
+MAX_PASSES = 10
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int  # character offsets in the source text
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str
+    message: str
+    edits: tuple[Edit, ...]
+
+    def as_json(self, text: str) -> dict[str, Any]:
+        """ruff's shape: edits with 1-based rows and columns."""
+        lines = Lines(text)
+        return {
+            "applicability": self.applicability,
+            "message": self.message,
+            "edits": [
+                {
+                    "content": e.content,
+                    "location": lines.location(e.start),
+                    "end_location": lines.location(e.end),
+                }
+                for e in self.edits
+            ],
+        }
+
+
+class Lines:
+    """Offsets <-> rows and columns of a text (any line ending)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        for line in text.splitlines(keepends=True):
+            self.starts.append(self.starts[-1] + len(line))
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+
+    def offset(self, row: int, column: int) -> int:
+        return self.starts[row - 1] + column
+
+    def location(self, offset: int) -> dict[str, int]:
+        row = max(i for i, start in enumerate(self.starts) if start <= offset) + 1
+        row = min(row, len(self.starts) - 1) if len(self.starts) > 1 else 1
+        return {"row": row, "column": offset - self.starts[row - 1] + 1}
+
+    def line_end(self, offset: int) -> int:
+        """Offset just after the end of the line holding `offset` (its newline included)."""
+        for start in self.starts:
+            if start > offset:
+                return start
+        return len(self.text)
+
+
+class FixContext:
+    """What a fix builder may use: the source text and the position of any node."""
+
+    def __init__(self, text: str, positions: Any) -> None:
+        self.text = text
+        self.lines = Lines(text)
+        self.positions = positions
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        where = self.positions[node]
+        return (
+            self.lines.offset(where.start.line, where.start.column),
+            self.lines.offset(where.end.line, where.end.column),
+        )
+
+    def code(self, node: cst.CSTNode) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def indent(self, node: cst.CSTNode) -> str:
+        start, _ = self.span(node)
+        line_start = self.lines.starts[self.positions[node].start.line - 1]
+        return self.text[line_start:start]
+
+    @property
+    def quote(self) -> str:
+        """The file's own string quote."""
+        return "'" if self.text.count("'") > self.text.count('"') else '"'
+
+    def replace(self, node: cst.CSTNode, content: str) -> Edit:
+        start, end = self.span(node)
+        return Edit(start, end, content)
+
+    def insert_after(self, statement: cst.CSTNode, line: str) -> Edit:
+        """A new line, at the statement's indentation, right after the statement."""
+        _, end = self.span(statement)
+        at = self.lines.line_end(end)
+        prefix = "" if at == 0 or self.text[at - 1] == "\n" else self.lines.newline
+        return Edit(at, at, f"{prefix}{self.indent(statement)}{line}{self.lines.newline}")
+
+
+FixBuilder = Callable[[FixContext], Fix | None]
+
+
+def apply(text: str, fixes: list[Fix]) -> tuple[str, int]:
+    """Apply non-overlapping fixes (first come, first served); returns the text and how many."""
+    taken: list[Edit] = []
+    applied = 0
+    for fix in fixes:
+        if any(_overlaps(e, t) for e in fix.edits for t in taken):
+            continue
+        taken.extend(fix.edits)
+        applied += 1
+    for edit in sorted(taken, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[: edit.start] + edit.content + text[edit.end :]
+    return text, applied
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end or b.start == b.end:  # insertions: only the same point clashes
+        return a.start == b.start and a.end == b.end and a != b
+    return a.start < b.end and b.start < a.end
+
+
+@dataclass
+class FixResult:
+    text: str
+    fixed: int
+    remaining: list[Diagnostic]
+
+
+def fix_source(
+    text: str,
+    path: str,
+    codes: Collection[str] | None,
+    verifier: Verifier | None,
+    unsafe: bool,
+) -> FixResult:
+    """Apply fixes, re-check, repeat (bounded); a pass whose result does not parse is dropped."""
+    from freezelint.checker import check_source
+
+    fixed = 0
+    diagnostics = check_source(text, path, codes, verifier)
+    for _ in range(MAX_PASSES):
+        wanted = [
+            d.fix
+            for d in diagnostics
+            if d.fix is not None and (d.fix.applicability == SAFE or unsafe)
+        ]
+        if not wanted:
+            break
+        new_text, applied = apply(text, wanted)
+        if applied == 0 or new_text == text or not parses(new_text):
+            break
+        text, fixed = new_text, fixed + applied
+        diagnostics = check_source(text, path, codes, verifier)
+    return FixResult(text, fixed, diagnostics)
+
+
+def parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True
