@@ -6,9 +6,14 @@ internal error (a missing path is one).
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import re
+import stat
 import sys
+import tempfile
+import tokenize
 import traceback
 from pathlib import Path
 
@@ -61,6 +66,9 @@ def cli() -> None:
     show_default=True,
     help="Check findings against the real model's parameter table (needs the `verify` extra).",
 )
+@click.option("--fix", is_flag=True, help="Apply safe fixes, re-checking until none is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option(
     "--output-format",
     type=click.Choice(report.FORMATS),
@@ -76,6 +84,9 @@ def check(
     cache_dir: Path | None,
     no_cache: bool,
     verify: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     output_format: str,
 ) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
@@ -89,6 +100,7 @@ def check(
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
     failed = False
+    changed = fixed = 0
     for found in iter_files(paths or (".",), exclude=exclude):
         if found.error is not None:
             click.echo(f"error: {found.display}: {found.error}", err=True)
@@ -119,7 +131,21 @@ def check(
         from freezelint.checker import check_source  # libcst loads only when a file needs it
 
         try:
-            found_here = check_source(text, found.display, codes, verifier)
+            if fix or diff:
+                from freezelint.fixes import fix_source
+
+                result = fix_source(text, found.display, codes, verifier, unsafe_fixes)
+                if result.text != text:
+                    changed += 1
+                    fixed += result.fixed
+                    if diff:
+                        click.echo(unified_diff(found.display, text, result.text), nl=False)
+                    else:
+                        write_atomically(found.path, raw, result.text)
+                    text = result.text
+                found_here = result.remaining
+            else:
+                found_here = check_source(text, found.display, codes, verifier)
         except Exception:  # one file's internal error must not stop the run
             click.echo(
                 f"error: internal error while checking {found.display}; please report "
@@ -132,7 +158,13 @@ def check(
             sources[found.display] = text
             diagnostics.extend(found_here)
     diagnostics.sort(key=Diagnostic.sort_key)
-    report.write(sys.stdout, diagnostics, output_format, sources)
+    if diff:
+        if failed:
+            sys.exit(2)
+        sys.exit(1 if changed else 0)
+    report.write(
+        sys.stdout, diagnostics, output_format, sources, fixed if fix else None, unsafe_fixes
+    )
     if verifier is not None and verifier.unverified and output_format != "json":
         count = len(verifier.unverified)
         click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
@@ -141,6 +173,30 @@ def check(
     if failed:
         sys.exit(2)
     sys.exit(1 if diagnostics else 0)
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
+
+
+def write_atomically(path: Path, raw: bytes, text: str) -> None:
+    """Write `text` where `raw` was read: same encoding (BOM included), same file mode; a
+    temporary file renamed over the original, so a reader never sees half a file."""
+    encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
+    data = text.encode(encoding)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @cli.command()

@@ -14,17 +14,24 @@ FORMATS = ("full", "concise", "json")
 
 
 def write(
-    out: TextIO, diagnostics: Sequence[Diagnostic], fmt: str, sources: Mapping[str, str]
+    out: TextIO,
+    diagnostics: Sequence[Diagnostic],
+    fmt: str,
+    sources: Mapping[str, str],
+    fixed: int | None = None,
+    unsafe_fixes: bool = False,
 ) -> None:
+    """Diagnostics in `fmt`; `fixed` is how many fixes `--fix` applied (None without it)."""
     if fmt == "json":
         json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], out, indent=2)
         out.write("\n")
         return
     for d in diagnostics:
-        out.write(f"{d.path}:{d.row}:{d.column}: {d.code} {d.message}\n")
+        marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
+        out.write(f"{d.path}:{d.row}:{d.column}: {d.code} {marker}{d.message}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
-    out.write(summary(diagnostics) + "\n")
+    out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
 
 
 def frame(d: Diagnostic, source: str | None) -> str:
@@ -43,14 +50,32 @@ def frame(d: Diagnostic, source: str | None) -> str:
     return f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n{pad} |\n\n"
 
 
-def summary(diagnostics: Sequence[Diagnostic]) -> str:
+def summary(
+    diagnostics: Sequence[Diagnostic], fixed: int | None = None, unsafe_fixes: bool = False
+) -> str:
+    safe = sum(d.fix is not None and d.fix.applicability == "safe" for d in diagnostics)
+    unsafe = sum(d.fix is not None and d.fix.applicability == "unsafe" for d in diagnostics)
+    if fixed is not None:
+        remaining = len(diagnostics)
+        text = f"Fixed {fixed} finding{'s' if fixed != 1 else ''} ({remaining} remaining"
+        if unsafe and not unsafe_fixes:
+            text += f", {unsafe} need{'s' if unsafe == 1 else ''} --unsafe-fixes"
+        return text + ")." if remaining or fixed else "All checks passed!"
     if not diagnostics:
         return "All checks passed!"
     total = len(diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
     noun = "error" if total == 1 else "errors"
     extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-    return f"Found {total} {noun}{extra}."
+    text = f"Found {total} {noun}{extra}."
+    if safe:
+        text += f"\n[*] {safe} fixable with the `--fix` option"
+        if unsafe:
+            text += f" ({unsafe} more with `--unsafe-fixes`)"
+        text += "."
+    elif unsafe:
+        text += f"\n{unsafe} fixable with `--fix --unsafe-fixes`."
+    return text
 
 
 def as_json(d: Diagnostic, text: str = "") -> dict:

@@ -92,7 +92,14 @@ def test_json_shape(tmp_path: Path) -> None:
     assert item["filename"] == str(tmp_path / "bad.py")
     assert item["severity"] == "error"
     assert item["noqa_row"] == 3
-    assert item["verified"] is None and item["fix"] is None and item["cell"] is None
+    assert item["cell"] is None
+    assert item["verified"] is None  # FRZ004 needs no model table
+    assert item["fix"] == {
+        "applicability": "safe",
+        "message": "Call `model.requires_grad_(False)`",
+        "edits": [{"content": "model.requires_grad_(False)", "location": {"row": 3, "column": 1},
+                   "end_location": {"row": 3, "column": 28}}],
+    }
     assert set(item) >= {"message", "url"}
 
 
