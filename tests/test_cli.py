@@ -44,7 +44,7 @@ def test_example_findings_and_summary() -> None:
     codes = [line.split()[1] for line in result.output.splitlines() if ": FRZ" in line]
     assert codes == ["FRZ004", "FRZ002", "FRZ003"]
     assert "11 | model.requires_grad = False" in result.output
-    assert result.output.rstrip().endswith("Found 3 errors.")
+    assert "Found 3 errors.\n[*] 3 fixable with the `--fix` option." in result.output
 
 
 def test_clean_file_exits_zero(tmp_path: Path) -> None:
