@@ -65,6 +65,7 @@ class Modules:
 
     selection: Selection
     named: bool = False
+    children: bool = False  # direct children only: an index or slice names child modules
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,17 @@ def current(script: Path) -> list[str]:
     ]
 
 
+def fixed(script: Path) -> str:
+    """The script after `freezelint check --fix` (safe fixes, verified)."""
+    from freezelint.fixes import fix_source
+    from freezelint.verify.cache import TableCache, default_cache_dir
+    from freezelint.verify.resolve import Verifier
+
+    text = script.read_text(encoding="utf-8")
+    verifier = Verifier(TableCache(default_cache_dir()))
+    return fix_source(text, str(script), None, verifier, unsafe=False).text
+
+
 if __name__ == "__main__":
     # `python -m tests.fixture_format [--write] fixtures/FRZ002/x.py ...`: print what freezelint
     # reports, to review by hand; `--write` then stores it as the `.expected` beside each script.
@@ -52,3 +63,9 @@ if __name__ == "__main__":
             Path(arg).with_suffix(".expected").write_text(
                 "".join(f"{line}\n" for line in lines), encoding="utf-8"
             )
+            after = fixed(Path(arg))
+            target = Path(arg).with_suffix(".fixed")
+            if after != Path(arg).read_text(encoding="utf-8"):
+                target.write_text(after, encoding="utf-8")
+            elif target.exists():
+                target.unlink()

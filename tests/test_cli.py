@@ -97,8 +97,13 @@ def test_json_shape(tmp_path: Path) -> None:
     assert item["fix"] == {
         "applicability": "safe",
         "message": "Call `model.requires_grad_(False)`",
-        "edits": [{"content": "model.requires_grad_(False)", "location": {"row": 3, "column": 1},
-                   "end_location": {"row": 3, "column": 28}}],
+        "edits": [
+            {
+                "content": "model.requires_grad_(False)",
+                "location": {"row": 3, "column": 1},
+                "end_location": {"row": 3, "column": 28},
+            }
+        ],
     }
     assert set(item) >= {"message", "url"}
 

@@ -282,7 +282,11 @@ class CallEvaluator(ExpressionEvaluator):
                     recv.region, named=method == "named_parameters", name_prefix=prefix
                 )
             if method in ("children", "modules", "named_children", "named_modules"):
-                return True, Modules(recv.region, named=method.startswith("named"))
+                return True, Modules(
+                    recv.region,
+                    named=method.startswith("named"),
+                    children=method.endswith("children"),
+                )
             if method == "requires_grad_":
                 value = self._bool_arg(node, default=True)
                 self.emit(RequiresGradSet, w, node, selection=recv.region, value=value)

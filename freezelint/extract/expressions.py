@@ -31,6 +31,7 @@ from freezelint.selection import (
     DYNAMIC,
     NameWhere,
     Opaque,
+    Region,
     Selection,
     Trainable,
     union,
@@ -199,6 +200,10 @@ class ExpressionEvaluator:
         if isinstance(recv, ModelRef):
             return recv.child(part)
         if isinstance(recv, Modules):
+            if recv.children and isinstance(recv.selection, Region) and part != DYNAMIC:
+                # `list(model.children())[:-1]`: those children, as a path the table resolves.
+                region = recv.selection
+                return Modules(Region(region.model, (*region.path, part)), recv.named)
             return Modules(NameWhere(recv.selection, None, None), recv.named)
         if isinstance(recv, Params):
             return Params(NameWhere(recv.selection, None, None), generator=False)

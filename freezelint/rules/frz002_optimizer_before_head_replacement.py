@@ -46,7 +46,7 @@ from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
 from freezelint.fixes import SAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
-from freezelint.rules.common import verified
+from freezelint.rules.common import params_expression, verified
 from freezelint.selection import Path, Selection, path_relation, regions
 from freezelint.simulate import Simulation
 from freezelint.values import ModelRef
@@ -114,6 +114,11 @@ def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
         or built.ctx != replaced.ctx
     ):
         return None
+    if any(
+        isinstance(params_expression(group.node), cst.Name | cst.Attribute | None)
+        for group in built.groups
+    ):
+        return None  # parameters taken earlier (`params = [...]`): moving the call is not enough
     var = built.var
 
     def build(ctx: FixContext) -> Fix | None:

@@ -1,0 +1,162 @@
+"""The runtime oracle: run training scripts for real and report what happened to their
+parameters. Test-only code (freezelint itself never runs a script).
+
+`python -m tests.oracle SCRIPT...` runs each script (fresh module namespace, one process for
+all, so torch is imported once) with the model loaders patched to build the architecture
+without weights (timm `pretrained=False`, torchvision `weights=None`, efficientnet-pytorch
+`from_name`), records every model and optimizer it creates, snapshots the parameters at the
+first optimizer step, and prints one JSON object per script:
+
+- `error`: the exception the script raised, if any;
+- `frozen`: how many tensors are frozen at the end;
+- `trainable_outside`: trainable tensors (at the end) in no optimizer;
+- `frozen_inside`: frozen tensors (at the end) held by an optimizer;
+- `frozen_changed`: tensors frozen at the first step and at the end whose values changed;
+- `trainable_unchanged`: tensors in an optimizer that had a gradient at the first step and
+  never changed;
+- `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import runpy
+import sys
+import traceback
+from typing import Any
+
+STATE: dict[str, Any] = {"models": [], "optimizers": [], "snapshot": None}
+
+
+def _record(model: Any) -> Any:
+    STATE["models"].append(model)
+    return model
+
+
+def patch() -> None:
+    """Patch the loaders and torch.optim once per process; `run` resets what they record."""
+    import efficientnet_pytorch
+    import timm
+    import torch
+    import torchvision
+
+    create = timm.create_model
+
+    def create_model(name: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["pretrained"] = False
+        kwargs.pop("checkpoint_path", None)
+        return _record(create(name, *args, **kwargs))
+
+    timm.create_model = create_model
+    timm.models.create_model = create_model
+    for name in torchvision.models.list_models():
+        builder = getattr(torchvision.models, name, None)
+        if builder is None:
+            continue
+
+        def patched(*args: Any, _builder: Any = builder, **kwargs: Any) -> Any:
+            kwargs["weights"] = None
+            kwargs.pop("pretrained", None)
+            return _record(_builder(*args, **kwargs))
+
+        setattr(torchvision.models, name, patched)
+    get_model = torchvision.models.get_model
+
+    def patched_get_model(name: str, **kwargs: Any) -> Any:
+        kwargs["weights"] = None
+        return _record(get_model(name, **kwargs))
+
+    torchvision.models.get_model = patched_get_model
+    net = efficientnet_pytorch.EfficientNet
+
+    def from_pretrained(
+        cls: Any,
+        model_name: str,
+        weights_path: Any = None,
+        advprop: bool = False,
+        in_channels: int = 3,
+        num_classes: int = 1000,
+        **override: Any,
+    ) -> Any:
+        return _record(
+            net.from_name(model_name, in_channels=in_channels, num_classes=num_classes, **override)
+        )
+
+    net.from_pretrained = classmethod(from_pretrained)
+    init = torch.optim.Optimizer.__init__
+
+    def optimizer_init(self: Any, params: Any, defaults: Any) -> None:
+        init(self, params, defaults)
+        STATE["optimizers"].append(self)
+
+    torch.optim.Optimizer.__init__ = optimizer_init
+
+    def before_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+        if STATE["snapshot"] is None:
+            STATE["snapshot"] = {
+                id(p): (p.detach().clone(), p.requires_grad, p.grad is not None)
+                for model in STATE["models"]
+                for p in model.parameters()
+            }
+
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    register_optimizer_step_pre_hook(before_step)
+
+
+def run(script: str) -> dict[str, Any]:
+    import torch
+
+    torch.manual_seed(0)
+    STATE.update(models=[], optimizers=[], snapshot=None)
+    error = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit:
+        pass
+    except Exception as exc:  # the symptom we look for, reported rather than raised
+        error = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc(file=sys.stderr)
+    models, optimizers = STATE["models"], STATE["optimizers"]
+    held = {id(p) for opt in optimizers for group in opt.param_groups for p in group["params"]}
+    params = {id(p): p for model in models for p in model.parameters()}
+    snapshot = STATE["snapshot"] or {}
+    report = {
+        "error": error,
+        "models": len(models),
+        "optimizers": len(optimizers),
+        "stepped": bool(snapshot),
+        "frozen": sum(not p.requires_grad for p in params.values()),
+        "trainable_outside": sum(p.requires_grad and i not in held for i, p in params.items()),
+        "frozen_inside": sum(not p.requires_grad and i in held for i, p in params.items()),
+        "frozen_changed": 0,
+        "trainable_unchanged": 0,
+        "frozen_bn_training": 0,
+    }
+    for ident, (before, was_trainable, had_grad) in snapshot.items():
+        p = params.get(ident)
+        if p is None:
+            continue
+        same = torch.equal(before, p.detach())
+        if not was_trainable and not p.requires_grad and not same:  # frozen throughout
+            report["frozen_changed"] += 1
+        if was_trainable and had_grad and ident in held and same:
+            report["trainable_unchanged"] += 1
+    for model in models:
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.training:
+                own = list(module.parameters(recurse=False))
+                if own and not any(p.requires_grad for p in own):
+                    report["frozen_bn_training"] += 1
+    return report
+
+
+def main() -> None:
+    patch()
+    print(json.dumps({script: run(script) for script in sys.argv[1:]}))
+
+
+if __name__ == "__main__":
+    main()

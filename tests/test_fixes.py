@@ -1,0 +1,129 @@
+"""Fixes: each fixture's fixed output as written beside it (`x.fixed`), clean scripts untouched
+byte for byte, a second `--fix` a no-op, and the runtime oracle: every fixed fixture runs for
+real (loaders patched to build without weights) and its parameters behave as the fix says."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from freezelint.cli import cli
+from freezelint.fixes import fix_source, parses
+from freezelint.verify.resolve import Verifier
+from tests.fixture_format import FIXTURES, fixture_scripts, read_expected
+
+SCRIPTS = [s for s in fixture_scripts() if parses(s.read_text(encoding="utf-8"))]
+FIXED = [s for s in SCRIPTS if s.with_suffix(".fixed").exists()]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ids(path: Path) -> str:
+    return str(path.relative_to(FIXTURES))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+def test_fixed_output(script: Path, verifier: Verifier) -> None:
+    text = script.read_text(encoding="utf-8")
+    result = fix_source(text, str(script), None, verifier, unsafe=False)
+    expected = script.with_suffix(".fixed")
+    if not read_expected(script):
+        assert result.text == text  # clean scripts come back byte for byte
+    assert result.text == (expected.read_text(encoding="utf-8") if expected.exists() else text)
+    assert parses(result.text)
+    again = fix_source(result.text, str(script), None, verifier, unsafe=False)
+    assert again.text == result.text and again.fixed == 0  # a second --fix changes nothing
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """One oracle process for the original and the fixed version of every fixed fixture."""
+    folder = tmp_path_factory.mktemp("fixed")
+    paths = []
+    for script in FIXED:
+        after = folder / f"{script.parent.name}-{script.name}"
+        shutil.copy(script.with_suffix(".fixed"), after)
+        paths += [str(script), str(after)]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.oracle", *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    reports = json.loads(done.stdout)
+    return {
+        ids(s): (reports[str(s)], reports[str(folder / f"{s.parent.name}-{s.name}")]) for s in FIXED
+    }
+
+
+@pytest.mark.parametrize("script", FIXED, ids=ids)
+def test_runtime_oracle(script: Path, oracle: dict, verifier: Verifier) -> None:
+    before, after = oracle[ids(script)]
+    symptom = (
+        before["error"]
+        or before["trainable_outside"]
+        or before["frozen_inside"]
+        or before["trainable_unchanged"]
+        or before["frozen_changed"]
+        # an ineffective freeze: tensors the script meant to freeze were training
+        or before["frozen"] < after["frozen"]
+    )
+    assert symptom, f"no symptom before the fix: {before}"
+    assert after["error"] is None
+    assert after["frozen_changed"] == 0
+    assert after["trainable_unchanged"] == 0
+    remaining = fix_source(
+        script.with_suffix(".fixed").read_text(encoding="utf-8"),
+        str(script),
+        None,
+        verifier,
+        unsafe=False,
+    ).remaining
+    if not remaining:
+        assert after["trainable_outside"] == 0, after
+        assert after["frozen_inside"] == 0, after
+
+
+def test_diff_writes_nothing_and_fix_twice_is_a_no_op(tmp_path: Path, cache_dir: Path) -> None:
+    script = tmp_path / "train.py"
+    original = (ROOT / "examples" / "finetune_efficientnet.py").read_bytes()
+    script.write_bytes(original)
+    diff = CliRunner().invoke(cli, ["check", "--diff", "--cache-dir", str(cache_dir), str(script)])
+    assert diff.exit_code == 1
+    assert "+model.requires_grad_(False)" in diff.output
+    assert script.read_bytes() == original
+    first = CliRunner().invoke(cli, ["check", "--fix", "--cache-dir", str(cache_dir), str(script)])
+    assert first.exit_code == 0, first.output
+    assert "Fixed 4 findings (0 remaining)." in first.output
+    fixed = script.read_bytes()
+    second = CliRunner().invoke(cli, ["check", "--fix", "--cache-dir", str(cache_dir), str(script)])
+    assert second.exit_code == 0 and script.read_bytes() == fixed
+
+
+def test_fix_keeps_encoding_bom_line_endings_and_mode(tmp_path: Path, cache_dir: Path) -> None:
+    text = (ROOT / "examples" / "finetune_efficientnet.py").read_text(encoding="utf-8")
+    script = tmp_path / "train.py"
+    script.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    script.chmod(0o751)
+    result = CliRunner().invoke(cli, ["check", "--fix", "--cache-dir", str(cache_dir), str(script)])
+    assert result.exit_code == 0, result.output
+    data = script.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\r\n") == data.count(b"\n")
+    assert b"model.requires_grad_(False)\r\n" in data
+    assert script.stat().st_mode & 0o777 == 0o751
+
+
+def test_unparsable_file_is_never_written(tmp_path: Path) -> None:
+    script = tmp_path / "broken.py"
+    script.write_bytes(b"import torch\nmodel.requires_grad = False\nfor p in x\n")
+    before = script.read_bytes()
+    result = CliRunner().invoke(cli, ["check", "--fix", str(script)])
+    assert result.exit_code == 1 and "FRZ000" in result.output
+    assert script.read_bytes() == before
