@@ -115,7 +115,7 @@ timeline 0
   6: RequiresGradSet model where "fc" not in name = False [branch]
   10: RequiresGradSet model where not n.startswith("layer4") = False
   12: RequiresGradSet model.layer1 = False
-  15: RequiresGradSet model where ? = False
+  15: RequiresGradSet model[:-2] = False
   17: RequiresGradSet model = True
 """,
     ),
