@@ -127,3 +127,19 @@ def test_unparsable_file_is_never_written(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", "--fix", str(script)])
     assert result.exit_code == 1 and "FRZ000" in result.output
     assert script.read_bytes() == before
+
+
+def test_libcst_codemod(tmp_path: Path) -> None:
+    """The same fixes through `python -m libcst.tool codemod codemod.FixFreezing`."""
+    (tmp_path / ".libcst.codemod.yaml").write_text(
+        "generated_code_marker: '@generated'\nformatter: ['cat']\nblacklist_patterns: []\n"
+        "modules:\n- 'freezelint'\nrepo_root: '.'\n"
+    )
+    script = tmp_path / "train.py"
+    shutil.copy(ROOT / "examples" / "finetune_efficientnet.py", script)
+    subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "--no-format",
+                    "codemod.FixFreezing", "train.py"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    text = script.read_text()
+    assert "model.requires_grad_(False)" in text
+    assert "model.classifier.requires_grad_(True)" in text
