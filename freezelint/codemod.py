@@ -26,8 +26,9 @@ class FixFreezing(VisitorBasedCodemodCommand):
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
-        arg_parser.add_argument("--unsafe-fixes", action="store_true",
-                                help="Apply unsafe fixes too.")
+        arg_parser.add_argument(
+            "--unsafe-fixes", action="store_true", help="Apply unsafe fixes too."
+        )
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         from freezelint.verify.cache import TableCache, default_cache_dir

@@ -164,6 +164,7 @@ class Timeline:
     # The file sets learning rates itself (`group["lr"] = ...`, OneCycleLR, CyclicLR): a literal
     # lr of 0 at construction is then a starting value, not a freeze.
     lr_scheduled: bool = False
+    imported: frozenset[str] = frozenset()  # names the file's imports bind (`torch`, `nn`...)
 
 
 @dataclass(frozen=True, kw_only=True)

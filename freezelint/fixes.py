@@ -103,6 +103,28 @@ class FixContext:
         """The file's own string quote."""
         return "'" if self.text.count("'") > self.text.count('"') else '"'
 
+    @property
+    def indent_unit(self) -> str:
+        """The file's indentation step (four spaces unless it shows another)."""
+        for line in self.text.splitlines():
+            stripped = line.lstrip(" \t")
+            if stripped and line != stripped and not stripped.startswith("#"):
+                return line[: len(line) - len(stripped)]
+        return "    "
+
+    def insert_lines_after(self, statement: cst.CSTNode, lines: list[str]) -> Edit:
+        """Several new lines after a statement; each line's own leading indentation (in units
+        of four spaces) is re-expressed in the file's indentation step."""
+        base = self.indent(statement)
+        _, end = self.span(statement)
+        at = self.lines.line_end(end)
+        prefix = "" if at == 0 or self.text[at - 1] == "\n" else self.lines.newline
+        out = []
+        for line in lines:
+            depth = (len(line) - len(line.lstrip(" "))) // 4
+            out.append(f"{base}{self.indent_unit * depth}{line.lstrip(' ')}{self.lines.newline}")
+        return Edit(at, at, prefix + "".join(out))
+
     def replace(self, node: cst.CSTNode, content: str) -> Edit:
         start, end = self.span(node)
         return Edit(start, end, content)

@@ -37,15 +37,16 @@ def current(script: Path) -> list[str]:
     ]
 
 
-def fixed(script: Path) -> str:
-    """The script after `freezelint check --fix` (safe fixes, verified)."""
+def fixed(script: Path, unsafe: bool = False) -> str:
+    """The script after `freezelint check --fix` (safe fixes, verified; `--unsafe-fixes` too
+    with `unsafe`)."""
     from freezelint.fixes import fix_source
     from freezelint.verify.cache import TableCache, default_cache_dir
     from freezelint.verify.resolve import Verifier
 
     text = script.read_text(encoding="utf-8")
     verifier = Verifier(TableCache(default_cache_dir()))
-    return fix_source(text, str(script), None, verifier, unsafe=False).text
+    return fix_source(text, str(script), None, verifier, unsafe=unsafe).text
 
 
 if __name__ == "__main__":
@@ -63,9 +64,14 @@ if __name__ == "__main__":
             Path(arg).with_suffix(".expected").write_text(
                 "".join(f"{line}\n" for line in lines), encoding="utf-8"
             )
-            after = fixed(Path(arg))
-            target = Path(arg).with_suffix(".fixed")
-            if after != Path(arg).read_text(encoding="utf-8"):
-                target.write_text(after, encoding="utf-8")
-            elif target.exists():
-                target.unlink()
+            original = Path(arg).read_text(encoding="utf-8")
+            safe, unsafe = fixed(Path(arg)), fixed(Path(arg), unsafe=True)
+            for suffix, after, base in (
+                (".fixed", safe, original),
+                (".unsafe-fixed", unsafe, safe),
+            ):
+                target = Path(arg).with_suffix(suffix)
+                if after != base:
+                    target.write_text(after, encoding="utf-8")
+                elif target.exists():
+                    target.unlink()

@@ -19,12 +19,22 @@ from freezelint.verify.resolve import Verifier
 from tests.fixture_format import FIXTURES, fixture_scripts, read_expected
 
 SCRIPTS = [s for s in fixture_scripts() if parses(s.read_text(encoding="utf-8"))]
-FIXED = [s for s in SCRIPTS if s.with_suffix(".fixed").exists()]
+# (script, expected output, with unsafe fixes?) for every fixture a fix changes.
+FIXED = [
+    (s, s.with_suffix(suffix), suffix == ".unsafe-fixed")
+    for s in SCRIPTS
+    for suffix in (".fixed", ".unsafe-fixed")
+    if s.with_suffix(suffix).exists()
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ids(path: Path) -> str:
     return str(path.relative_to(FIXTURES))
+
+
+def case_id(case: tuple[Path, Path, bool]) -> str:
+    return ids(case[1])
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
@@ -38,39 +48,47 @@ def test_fixed_output(script: Path, verifier: Verifier) -> None:
     assert parses(result.text)
     again = fix_source(result.text, str(script), None, verifier, unsafe=False)
     assert again.text == result.text and again.fixed == 0  # a second --fix changes nothing
+    unsafe = fix_source(text, str(script), None, verifier, unsafe=True)
+    expected_unsafe = script.with_suffix(".unsafe-fixed")
+    assert unsafe.text == (
+        expected_unsafe.read_text(encoding="utf-8") if expected_unsafe.exists() else result.text
+    )
+    assert fix_source(unsafe.text, str(script), None, verifier, unsafe=True).text == unsafe.text
 
 
 @pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """One oracle process for the original and the fixed version of every fixed fixture."""
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, dict]]:
+    """One oracle process for the original and each fixed version of every fixed fixture."""
     folder = tmp_path_factory.mktemp("fixed")
-    paths = []
-    for script in FIXED:
-        after = folder / f"{script.parent.name}-{script.name}"
-        shutil.copy(script.with_suffix(".fixed"), after)
+    paths: list[str] = []
+    pairs: dict[str, tuple[str, str]] = {}
+    for script, expected, _ in FIXED:
+        after = folder / f"{script.parent.name}-{expected.name}.py"
+        shutil.copy(expected, after)
         paths += [str(script), str(after)]
+        pairs[ids(expected)] = (str(script), str(after))
     done = subprocess.run(
-        [sys.executable, "-m", "tests.oracle", *paths],
+        [sys.executable, "-m", "tests.oracle", *dict.fromkeys(paths)],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
     )
     reports = json.loads(done.stdout)
-    return {
-        ids(s): (reports[str(s)], reports[str(folder / f"{s.parent.name}-{s.name}")]) for s in FIXED
-    }
+    return {key: (reports[a], reports[b]) for key, (a, b) in pairs.items()}
 
 
-@pytest.mark.parametrize("script", FIXED, ids=ids)
-def test_runtime_oracle(script: Path, oracle: dict, verifier: Verifier) -> None:
-    before, after = oracle[ids(script)]
+@pytest.mark.parametrize("case", FIXED, ids=case_id)
+def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: Verifier) -> None:
+    script, expected, unsafe = case
+    before, after = oracle[ids(expected)]
     symptom = (
         before["error"]
         or before["trainable_outside"]
         or before["frozen_inside"]
         or before["trainable_unchanged"]
         or before["frozen_changed"]
+        or before["frozen_bn_training"]
         # an ineffective freeze: tensors the script meant to freeze were training
         or before["frozen"] < after["frozen"]
     )
@@ -78,16 +96,12 @@ def test_runtime_oracle(script: Path, oracle: dict, verifier: Verifier) -> None:
     assert after["error"] is None
     assert after["frozen_changed"] == 0
     assert after["trainable_unchanged"] == 0
-    remaining = fix_source(
-        script.with_suffix(".fixed").read_text(encoding="utf-8"),
-        str(script),
-        None,
-        verifier,
-        unsafe=False,
-    ).remaining
+    text = expected.read_text(encoding="utf-8")
+    remaining = fix_source(text, str(script), None, verifier, unsafe=unsafe).remaining
     if not remaining:
         assert after["trainable_outside"] == 0, after
         assert after["frozen_inside"] == 0, after
+        assert after["frozen_bn_training"] == 0 or not unsafe, after
 
 
 def test_diff_writes_nothing_and_fix_twice_is_a_no_op(tmp_path: Path, cache_dir: Path) -> None:
@@ -137,9 +151,20 @@ def test_libcst_codemod(tmp_path: Path) -> None:
     )
     script = tmp_path / "train.py"
     shutil.copy(ROOT / "examples" / "finetune_efficientnet.py", script)
-    subprocess.run([sys.executable, "-m", "libcst.tool", "codemod", "--no-format",
-                    "codemod.FixFreezing", "train.py"], cwd=tmp_path, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "libcst.tool",
+            "codemod",
+            "--no-format",
+            "codemod.FixFreezing",
+            "train.py",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     text = script.read_text()
     assert "model.requires_grad_(False)" in text
     assert "model.classifier.requires_grad_(True)" in text

@@ -76,8 +76,10 @@ class Extractor(AssignmentWalker):
             timelines.append(
                 (name, Timeline(self.events, dict(self.models), dict(self.model_vars)))
             )
+        imported = frozenset(k for k in self.imports.aliases if not k.startswith("*"))
         for _, timeline in timelines:
             timeline.lr_scheduled = self.lr_scheduled
+            timeline.imported = imported
         return [t for name, t in timelines if name is None or name not in self.inlined]
 
     # -- statements --------------------------------------------------------------------------

@@ -42,10 +42,14 @@ model's behaviour on purpose; some recipes want the statistics to adapt.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModeSet, RequiresGradSet
+from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import plural
 from freezelint.selection import Region, leaves
@@ -93,7 +97,43 @@ def check(sim: Simulation) -> Iterator[Finding]:
             f"are all frozen ({shown}{more}) in training mode: their running statistics keep "
             f"changing; put them back in eval mode after `.train()`",
             verified=atoms.table.verified(),
+            fix=_fix(sim, event),
         )
+
+
+def _fix(sim: Simulation, train: ModeSet):
+    """After `.train()`, put the BatchNorm layers whose parameters are all frozen back in eval
+    mode (decided at run time, so later unfreezing keeps working)."""
+    statement = train.statement
+    call = train.node
+    if (
+        train.site is not None
+        or statement is None
+        or not isinstance(call, cst.Call)
+        or not isinstance(call.func, cst.Attribute)
+        or "torch" not in sim.timeline.imported
+    ):
+        return None
+    owner = call.func.value
+
+    def build(ctx: FixContext) -> Fix:
+        model = ctx.code(owner)
+        words = set(re.findall(r"\w+", ctx.text))
+        var = next(n for n in ("module", "submodule", "bn_module", "_bn_module") if n not in words)
+        lines = [
+            f"for {var} in {model}.modules():",
+            f"    if isinstance({var}, torch.nn.modules.batchnorm._BatchNorm) and not any(",
+            f"        p.requires_grad for p in {var}.parameters()",
+            "    ):",
+            f"        {var}.eval()",
+        ]
+        return Fix(
+            UNSAFE,
+            "Put fully frozen BatchNorm layers back in eval mode after `.train()`",
+            (ctx.insert_lines_after(statement, lines),),
+        )
+
+    return build
 
 
 def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
