@@ -49,6 +49,7 @@ import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.extract.syntax import names_in
+from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.predicates import PredicateRaised, Unsupported, evaluate
 from freezelint.simulate import Simulation
 from freezelint.verify.atoms import PredicateOutcome
@@ -90,6 +91,7 @@ def _check(outcome: PredicateOutcome) -> Iterator[Finding]:
                 CODE,
                 atom,
                 f"'{literal}' matches none of the {_of(outcome)}; {_hint(outcome, literal)}",
+                fix=_fix(atom, literal, outcome),
                 verified=outcome.table.verified(),
             )
     if reported:
@@ -184,3 +186,47 @@ def _condition(node: cst.CSTNode, var: str) -> str | None:
 
 def _code(node: cst.CSTNode) -> str:
     return f"`{cst.Module([]).code_for_node(node)}`"
+
+
+HEAD_NAMES = frozenset({"fc", "_fc", "head", "heads", "classifier", "last_linear", "logits"})
+
+
+def _replacement(literal: str, outcome: PredicateOutcome) -> str | None:
+    """The real name the string most likely meant: the library's head for a head name, the
+    wrapper-prefixed name, or the closest module name."""
+    table, prefix = outcome.table, outcome.leaf.name_prefix
+    dot = "." if literal.endswith(".") else ""
+    bare = literal.rstrip(".")
+    modules = {m for m, _ in table.modules if m}
+    if bare in HEAD_NAMES and table.classifier:
+        return f"{prefix}{table.classifier}{dot}"
+    if prefix and bare in modules:
+        return f"{prefix}{bare}{dot}"
+    close = difflib.get_close_matches(bare, sorted(modules), n=1, cutoff=0.6)
+    return f"{prefix}{close[0]}{dot}" if close else None
+
+
+def _fix(atom: cst.CSTNode, literal: str, outcome: PredicateOutcome):
+    if isinstance(atom, cst.Comparison):
+        string = atom.left
+    elif (
+        isinstance(atom, cst.Call)
+        and isinstance(atom.func, cst.Attribute)
+        and atom.func.attr.value in ("startswith", "endswith")
+    ):
+        string = atom.args[0].value
+    else:
+        return None  # regexes: the name would need escaping; left to the user
+    new = _replacement(literal, outcome)
+    if new is None or not isinstance(string, cst.SimpleString) or "\\" in new:
+        return None
+
+    def build(ctx: FixContext) -> Fix:
+        code = ctx.code(string)
+        quote = code[-1]
+        start = code.index(quote)
+        return Fix(
+            UNSAFE, f"Use '{new}'", (ctx.replace(string, f"{code[:start]}{quote}{new}{quote}"),)
+        )
+
+    return build

@@ -36,7 +36,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
+from freezelint.fixes import UNSAFE, Fix, FixContext
+from freezelint.predicates import PredicateRaised, Unsupported, evaluate
 from freezelint.simulate import Simulation
+from freezelint.verify.atoms import PredicateOutcome
 
 CODE = "FRZ013"
 NAME = "predicate-raises"
@@ -58,4 +61,43 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"{outcome.table.label()}: the script crashes here; guard the parse (e.g. check "
                 f"the prefix first)",
                 verified=outcome.table.verified(),
+                fix=_fix(outcome),
             )
+
+
+def _fix(outcome: PredicateOutcome):
+    """Guard the filter with the prefixes of the modules it works on:
+    `name.startswith("blocks.") and (...)` (unsafe: the other names are then not selected)."""
+    leaf = outcome.leaf
+    predicate, var = leaf.predicate, leaf.name_var
+    if predicate is None or var is None:
+        return None
+    env = dict(leaf.env)
+    works: dict[str, bool] = {}
+    for name in outcome.names:
+        top = name[len(leaf.name_prefix) :].split(".")[0]
+        try:
+            evaluate(predicate, {**env, var: name})
+            works.setdefault(top, True)
+        except PredicateRaised:
+            works[top] = False
+        except Unsupported:
+            return None
+    good = [f"{leaf.name_prefix}{top}." for top, ok in works.items() if ok]
+    if not good or len(good) == len(works):
+        return None
+
+    def build(ctx: FixContext) -> Fix:
+        q = ctx.quote
+        prefixes = (
+            f"{q}{good[0]}{q}"
+            if len(good) == 1
+            else "(" + ", ".join(f"{q}{g}{q}" for g in good) + ")"
+        )
+        return Fix(
+            UNSAFE,
+            "Check the name's prefix before parsing it",
+            (ctx.replace(predicate, f"{var}.startswith({prefixes}) and ({ctx.code(predicate)})"),),
+        )
+
+    return build
