@@ -9,6 +9,7 @@ first optimizer step, and prints one JSON object per script:
 
 - `error`: the exception the script raised, if any;
 - `frozen`: how many tensors are frozen at the end;
+- `empty_groups`: param groups that hold no tensor (a name filter that matched nothing);
 - `trainable_outside`: trainable tensors (at the end) in no optimizer;
 - `frozen_inside`: frozen tensors (at the end) held by an optimizer;
 - `frozen_changed`: tensors frozen at the first step and at the end whose values changed;
@@ -129,6 +130,7 @@ def run(script: str) -> dict[str, Any]:
         "optimizers": len(optimizers),
         "stepped": bool(snapshot),
         "frozen": sum(not p.requires_grad for p in params.values()),
+        "empty_groups": sum(not g["params"] for opt in optimizers for g in opt.param_groups),
         "trainable_outside": sum(p.requires_grad and i not in held for i, p in params.items()),
         "frozen_inside": sum(not p.requires_grad and i in held for i, p in params.items()),
         "frozen_changed": 0,
