@@ -45,10 +45,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
+from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import modules_text, plural, verified
-from freezelint.simulate import YES, Simulation
+from freezelint.rules.common import modules_text, params_expression, plural, verified
+from freezelint.simulate import YES, OptimizerState, Simulation
 
 CODE = "FRZ007"
 NAME = "duplicate-param-groups"
@@ -83,4 +86,48 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         f"hold {modules_text(sim, shared)}{count}: torch.optim raises ValueError "
                         f"(some parameters appear in more than one parameter group)",
                         verified=verified(sim, shared),
+                        fix=_fix(opt, i, j),
                     )
+
+
+def _fix(opt: OptimizerState, i: int, j: int):
+    """Leave the narrower group's parameters out of the broader one."""
+    if opt.event.site is not None:
+        return None
+    wide, narrow = (i, j) if len(opt.groups[i]) >= len(opt.groups[j]) else (j, i)
+    wide_expression = params_expression(opt.group_specs[wide].node)
+    narrow_expression = params_expression(opt.group_specs[narrow].node)
+    if not (
+        isinstance(narrow_expression, cst.Call)
+        and isinstance(narrow_expression.func, cst.Attribute)
+        and narrow_expression.func.attr.value == "parameters"
+        and wide_expression is not None
+        and _inside(wide_expression, opt.event.node)
+    ):
+        return None
+
+    def build(ctx: FixContext) -> Fix:
+        wide_code, narrow_code = ctx.code(wide_expression), ctx.code(narrow_expression)
+        return Fix(
+            UNSAFE,
+            f"Leave `{narrow_code}` out of param group {wide}",
+            (
+                ctx.replace(
+                    wide_expression,
+                    f"[p for p in {wide_code} if not any(p is q for q in {narrow_code})]",
+                ),
+            ),
+        )
+
+    return build
+
+
+def _inside(node: cst.CSTNode, call: cst.CSTNode) -> bool:
+    """Is `node` part of the optimizer call (not of a later `add_param_group`)?"""
+    stack = [call]
+    while stack:
+        cur = stack.pop()
+        if cur is node:
+            return True
+        stack.extend(cur.children)
+    return False

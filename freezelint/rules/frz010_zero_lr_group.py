@@ -39,11 +39,16 @@ Unsafe: freezing changes what the optimizer holds and may change weight decay be
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+import libcst as cst
+
 from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, ParamGroupAdded
+from freezelint.events import OptimizerBuilt, ParamGroup, ParamGroupAdded
+from freezelint.fixes import UNSAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text
+from freezelint.rules.common import params_expression
 from freezelint.simulate import Simulation
 
 CODE = "FRZ010"
@@ -70,8 +75,92 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         group.node,
                         f"param group {index} of {optimizer_text(event)} has lr 0: its "
                         f"parameters {_WHY}",
+                        fix=_fix_in_list(event, group),
                     )
         elif isinstance(event, ParamGroupAdded) and event.group.lr_zero:
             yield Finding(
-                CODE, event.group.node, f"param group added with lr 0: its parameters {_WHY}"
+                CODE,
+                event.group.node,
+                f"param group added with lr 0: its parameters {_WHY}",
+                fix=_fix_added(event),
             )
+
+
+def _freeze_lines(ctx: FixContext, params: cst.CSTNode) -> list[str]:
+    words = set(re.findall(r"\w+", ctx.text))
+    var = next(n for n in ("param", "frozen_param", "_frozen_param") if n not in words)
+    return [f"for {var} in {ctx.code(params)}:", f"    {var}.requires_grad = False"]
+
+
+def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
+    """Freeze the group's parameters before the optimizer and drop the group from its list."""
+    params = params_expression(group.node)
+    statement = event.statement
+    groups = (
+        event.node.args[0].value if isinstance(event.node, cst.Call) and event.node.args else None
+    )
+    if (
+        params is None
+        or event.site is not None
+        or statement is None
+        or not isinstance(groups, cst.List)
+        or len(groups.elements) < 2
+        or not any(e.value is group.node for e in groups.elements)
+        or not _parameters_call(params)
+    ):
+        return None
+    kept = [e for e in groups.elements if e.value is not group.node]
+
+    def build(ctx: FixContext) -> Fix:
+        lines = _freeze_lines(ctx, params)
+        new_list = cst.Module([]).code_for_node(groups.with_changes(elements=kept))
+        start = ctx.lines.starts[ctx.positions[statement].start.line - 1]
+        indent = ctx.indent(statement)
+        nl = ctx.lines.newline
+        before = "".join(
+            f"{indent}{line.replace('    ', ctx.indent_unit, 1)}{nl}" for line in lines
+        )
+        return Fix(
+            UNSAFE,
+            "Freeze the group's parameters instead of lr 0",
+            (Edit(start, start, before), ctx.replace(groups, new_list)),
+        )
+
+    return build
+
+
+def _fix_added(event: ParamGroupAdded):
+    """`opt.add_param_group({"params": X, "lr": 0})` -> freeze X instead."""
+    params = params_expression(event.group.node)
+    statement = event.statement
+    if (
+        params is None
+        or event.site is not None
+        or not isinstance(statement, cst.SimpleStatementLine)
+        or len(statement.body) != 1
+        or not _parameters_call(params)
+    ):
+        return None
+
+    def build(ctx: FixContext) -> Fix:
+        lines = _freeze_lines(ctx, params)
+        body = (
+            f"{lines[0]}{ctx.lines.newline}{ctx.indent(statement)}{ctx.indent_unit}"
+            f"{lines[1].strip()}"
+        )
+        return Fix(
+            UNSAFE,
+            "Freeze these parameters instead of adding them with lr 0",
+            (ctx.replace(statement.body[0], body),),
+        )
+
+    return build
+
+
+def _parameters_call(node: cst.CSTNode) -> bool:
+    """`X.parameters()`: evaluating it again where the fix freezes is harmless."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "parameters"
+    )
