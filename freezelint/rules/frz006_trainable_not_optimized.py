@@ -38,10 +38,14 @@ message says which parameters are left out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, RequiresGradSet
+from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
     atoms_text,
@@ -52,7 +56,7 @@ from freezelint.rules.common import (
     verified,
 )
 from freezelint.selection import Region
-from freezelint.simulate import Key, Simulation
+from freezelint.simulate import Key, OptimizerState, Simulation
 
 CODE = "FRZ006"
 NAME = "trainable-not-optimized"
@@ -99,7 +103,58 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"other optimizer: gradients are computed but never applied; freeze them or add "
                 f"a param group",
                 verified=verified(sim, left_out),
+                fix=_fix(opt),
             )
+
+
+def _fix(opt: OptimizerState):
+    """Freeze what the optimizer leaves out, right after it is built (unsafe: it may have been
+    meant to train instead)."""
+    event = opt.event
+    roots = {_root(g.node) for g in event.groups}
+    if event.site is not None or event.var is None or event.statement is None or len(roots) != 1:
+        return None
+    root = roots.pop()
+    if root is None:
+        return None
+    var, statement = event.var, event.statement
+
+    def build(ctx: FixContext) -> Fix:
+        words = set(re.findall(r"\w+", ctx.text))
+        held = next(n for n in ("held", "optimized", "_optimized") if n not in words)
+        item = next(n for n in ("param", "left_out", "_left_out") if n not in words)
+        q = ctx.quote
+        lines = [
+            f"{held} = {{p for group in {var}.param_groups for p in group[{q}params{q}]}}",
+            f"for {item} in {root}.parameters():",
+            f"    if {item} not in {held}:",
+            f"        {item}.requires_grad = False",
+        ]
+        return Fix(
+            UNSAFE,
+            f"Freeze the parameters `{var}` leaves out",
+            (ctx.insert_lines_after(statement, lines),),
+        )
+
+    return build
+
+
+def _root(node: cst.CSTNode) -> str | None:
+    """The variable the parameters come from: `model` in `model.fc.parameters()`."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Call)
+            and isinstance(cur.func, cst.Attribute)
+            and cur.func.attr.value in ("parameters", "named_parameters")
+        ):
+            owner = cur.func.value
+            while isinstance(owner, cst.Attribute | cst.Subscript):
+                owner = owner.value
+            return owner.value if isinstance(owner, cst.Name) else None
+        stack.extend(cur.children)
+    return None
 
 
 def _changed_later(sim: Simulation, built, key: Key) -> bool:
