@@ -87,7 +87,7 @@ def locate(
     if not findings:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    context = FixContext(text, positions)
+    context = FixContext(text, positions, module)
     out = []
     for finding in findings:
         where = positions[finding.node]

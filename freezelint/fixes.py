@@ -77,10 +77,26 @@ class Lines:
 class FixContext:
     """What a fix builder may use: the source text and the position of any node."""
 
-    def __init__(self, text: str, positions: Any) -> None:
+    def __init__(self, text: str, positions: Any, module: cst.Module | None = None) -> None:
         self.text = text
         self.lines = Lines(text)
         self.positions = positions
+        self.module = module
+
+    def add_import(self, statement: str) -> Edit:
+        """`import torch` after the file's last top-level import (or its docstring); the same
+        edit from several fixes is applied once."""
+        at = 0
+        for node in self.module.body if self.module is not None else ():
+            if isinstance(node, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Import | cst.ImportFrom)
+                or (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString))
+                for small in node.body
+            ):
+                at = self.lines.line_end(self.span(node)[1])
+            elif at:
+                break
+        return Edit(at, at, f"{statement}{self.lines.newline}")
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         where = self.positions[node]
@@ -145,9 +161,10 @@ def apply(text: str, fixes: list[Fix]) -> tuple[str, int]:
     taken: list[Edit] = []
     applied = 0
     for fix in fixes:
-        if any(_overlaps(e, t) for e in fix.edits for t in taken):
+        fresh = [e for e in fix.edits if e not in taken]  # an import two fixes need: once
+        if any(_overlaps(e, t) for e in fresh for t in taken):
             continue
-        taken.extend(fix.edits)
+        taken.extend(fresh)
         applied += 1
     for edit in sorted(taken, key=lambda e: (e.start, e.end), reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]

@@ -111,10 +111,10 @@ def _fix(sim: Simulation, train: ModeSet):
         or statement is None
         or not isinstance(call, cst.Call)
         or not isinstance(call.func, cst.Attribute)
-        or "torch" not in sim.timeline.imported
     ):
         return None
     owner = call.func.value
+    needs_import = "torch" not in sim.timeline.imported
 
     def build(ctx: FixContext) -> Fix:
         model = ctx.code(owner)
@@ -127,10 +127,11 @@ def _fix(sim: Simulation, train: ModeSet):
             "    ):",
             f"        {var}.eval()",
         ]
+        edits = (ctx.insert_lines_after(statement, lines),)
+        if needs_import:
+            edits = (ctx.add_import("import torch"), *edits)
         return Fix(
-            UNSAFE,
-            "Put fully frozen BatchNorm layers back in eval mode after `.train()`",
-            (ctx.insert_lines_after(statement, lines),),
+            UNSAFE, "Put fully frozen BatchNorm layers back in eval mode after `.train()`", edits
         )
 
     return build
