@@ -99,7 +99,7 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
     assert after["trainable_unchanged"] == 0
     text = expected.read_text(encoding="utf-8")
     remaining = fix_source(text, str(script), None, verifier, unsafe=unsafe).remaining
-    if not remaining:
+    if not remaining and after["optimizers"]:
         assert after["trainable_outside"] == 0, after
         assert after["frozen_inside"] == 0, after
         assert after["empty_groups"] == 0, after
