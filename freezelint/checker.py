@@ -17,6 +17,7 @@ from freezelint.extract import extract
 from freezelint.fixes import Fix, FixContext
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
+from freezelint.suppressions import without_suppressed
 from freezelint.verify.resolve import Verifier
 
 SYNTAX_ERROR = "FRZ000"
@@ -50,7 +51,7 @@ def check_source(
             )
         ]
     findings = find(module, selected, verifier)
-    return locate(module, findings, path, text)
+    return without_suppressed(text, locate(module, findings, path, text))
 
 
 def find(
