@@ -66,6 +66,14 @@ def cli() -> None:
     show_default=True,
     help="Check findings against the real model's parameter table (needs the `verify` extra).",
 )
+@click.option("--statistics", is_flag=True, help="Count findings by rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes, re-checking until none is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -84,6 +92,9 @@ def check(
     cache_dir: Path | None,
     no_cache: bool,
     verify: bool,
+    statistics: bool,
+    exit_zero: bool,
+    output_file: Path | None,
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -162,17 +173,25 @@ def check(
         if failed:
             sys.exit(2)
         sys.exit(1 if changed else 0)
-    report.write(
-        sys.stdout, diagnostics, output_format, sources, fixed if fix else None, unsafe_fixes
-    )
-    if verifier is not None and verifier.unverified and output_format != "json":
+    out = output_file.open("w", encoding="utf-8") if output_file else sys.stdout
+    try:
+        if statistics:
+            out.write((report.statistics(diagnostics) or "All checks passed!") + "\n")
+        else:
+            report.write(
+                out, diagnostics, output_format, sources, fixed if fix else None, unsafe_fixes
+            )
+    finally:
+        if output_file:
+            out.close()
+    if verifier is not None and verifier.unverified and output_format == "full":
         count = len(verifier.unverified)
         click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
         for label, reason in sorted(verifier.unverified.items()):
             click.echo(f"  {label}: {reason}", err=True)
     if failed:
         sys.exit(2)
-    sys.exit(1 if diagnostics else 0)
+    sys.exit(1 if diagnostics and not exit_zero else 0)
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

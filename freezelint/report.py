@@ -10,7 +10,7 @@ from typing import TextIO
 
 from freezelint.diagnostics import Diagnostic, Severity
 
-FORMATS = ("full", "concise", "json")
+FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github")
 
 
 def write(
@@ -25,6 +25,20 @@ def write(
     if fmt == "json":
         json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], out, indent=2)
         out.write("\n")
+        return
+    if fmt == "json-lines":
+        for d in diagnostics:
+            out.write(json.dumps(as_json(d, sources.get(d.path, ""))) + "\n")
+        return
+    if fmt == "sarif":
+        from freezelint.sarif import sarif
+
+        json.dump(sarif(diagnostics, sources), out, indent=2)
+        out.write("\n")
+        return
+    if fmt == "github":
+        for d in diagnostics:
+            out.write(github(d) + "\n")
         return
     for d in diagnostics:
         marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
@@ -93,3 +107,36 @@ def as_json(d: Diagnostic, text: str = "") -> dict:
         "url": None,
         "verified": d.verified,
     }
+
+
+def _escape(text: str, properties: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if properties else text
+
+
+def github(d: Diagnostic) -> str:
+    """A GitHub Actions workflow annotation."""
+    level = "error" if d.severity is Severity.ERROR else "warning"
+    return (
+        f"::{level} title={_escape(d.code, True)},file={_escape(d.path, True)},"
+        f"line={d.row},col={d.column},endLine={d.end_row},endColumn={d.end_column}"
+        f"::{_escape(f'{d.code} {d.message}')}"
+    )
+
+
+def statistics(diagnostics: Sequence[Diagnostic]) -> str:
+    """One line a rule: count, code, fixable marker, name (`--statistics`)."""
+    from freezelint.rules import RULES
+
+    counts: dict[str, int] = {}
+    fixable: dict[str, bool] = {}
+    for d in diagnostics:
+        counts[d.code] = counts.get(d.code, 0) + 1
+        fixable[d.code] = fixable.get(d.code, False) or (
+            d.fix is not None and d.fix.applicability == "safe"
+        )
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "\n".join(
+        f"{n:>5}\t{code}\t{'[*]' if fixable[code] else '[ ]'}\t{RULES[code].name}"
+        for code, n in rows
+    )
