@@ -1,0 +1,66 @@
+"""The pre-commit hooks, through the real `pre-commit try-repo` on a temporary git repository:
+a bad file fails the hook, a good one passes, the fix hook fixes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = "import torchvision\nmodel = torchvision.models.resnet18()\nmodel.requires_grad = False\n"
+GOOD = "import torchvision\nmodel = torchvision.models.resnet18()\nmodel.requires_grad_(False)\n"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pre-commit") is None and not shutil.which("git"),
+    reason="pre-commit or git not available",
+)
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("project")
+    git(folder, "init", "-q")
+    git(folder, "config", "user.email", "ci@example.invalid")
+    git(folder, "config", "user.name", "ci")
+    (folder / "bad.py").write_text(BAD)
+    (folder / "good.py").write_text(GOOD)
+    git(folder, "add", ".")
+    return folder
+
+
+def try_repo(project: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(project.parent / "pre-commit-home"),
+        "FREEZELINT_CACHE_DIR": str(project.parent / "cache"),
+    }
+    return subprocess.run(
+        ["pre-commit", "try-repo", str(ROOT), hook, "--files", *files],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(project: Path) -> None:
+    bad = try_repo(project, "freezelint", "bad.py")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FRZ004" in bad.stdout
+    good = try_repo(project, "freezelint", "good.py")
+    assert good.returncode == 0, good.stdout + good.stderr
+
+
+def test_fix_hook_fixes(project: Path) -> None:
+    result = try_repo(project, "freezelint-fix", "bad.py")
+    assert result.returncode == 1  # files were modified: pre-commit fails the run
+    assert (project / "bad.py").read_text() == GOOD
