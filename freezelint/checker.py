@@ -24,7 +24,11 @@ SYNTAX_ERROR = "FRZ000"
 
 
 def check_source(
-    text: str, path: str, codes: Collection[str] | None = None, verifier: Verifier | None = None
+    text: str,
+    path: str,
+    codes: Collection[str] | None = None,
+    verifier: Verifier | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
 ) -> list[Diagnostic]:
     """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
     With a `verifier`, models the script builds are checked against their parameter tables."""
@@ -50,17 +54,20 @@ def check_source(
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    findings = find(module, selected, verifier)
+    findings = find(module, selected, verifier, aliases)
     return without_suppressed(text, locate(module, findings, path, text))
 
 
 def find(
-    module: cst.Module, selected: Collection[str], verifier: Verifier | None = None
+    module: cst.Module,
+    selected: Collection[str],
+    verifier: Verifier | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
 ) -> list[Finding]:
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
     findings: list[Finding] = []
     seen: set[tuple[str, int, str]] = set()
-    timelines = [t for t in extract(module) if t.events]
+    timelines = [t for t in extract(module, aliases=aliases) if t.events]
     tables = verifier.tables_for(timelines) if verifier is not None else {}
     for timeline in timelines:
         sim = Simulation(timeline, {m: t for m, t in tables.items() if m in timeline.models})

@@ -20,6 +20,8 @@ from pathlib import Path
 import click
 
 from freezelint import __version__, report
+from freezelint import config as config_module
+from freezelint.config import Config, ConfigError
 from freezelint.diagnostics import Diagnostic
 from freezelint.files import iter_files, might_freeze, read_source
 from freezelint.rules import RULES
@@ -32,14 +34,18 @@ def parse_codes(value: str | None) -> list[str]:
     return [v.strip().upper() for v in (value or "").split(",") if v.strip()]
 
 
-def selected_codes(select: list[str], ignore: list[str]) -> set[str]:
-    for entry in (*select, *ignore):
+def selected_codes(
+    select: list[str], ignore: list[str], extend: list[str] | None = None
+) -> set[str]:
+    extend = extend or []
+    for entry in (*select, *ignore, *extend):
         if entry != "ALL" and not _CODE_PREFIX.match(entry):
             raise click.UsageError(
                 f"unknown rule selector `{entry}` (use codes like FRZ003, "
                 f"prefixes like FRZ00, or ALL)"
             )
     chosen = {c for c in RULES if not select or any(s == "ALL" or c.startswith(s) for s in select)}
+    chosen |= {c for c in RULES if any(s == "ALL" or c.startswith(s) for s in extend)}
     return {c for c in chosen if not any(i == "ALL" or c.startswith(i) for i in ignore)}
 
 
@@ -52,7 +58,15 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: ALL).")
+@click.option("--extend-select", help="Rule codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Use this pyproject.toml or freezelint.toml.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--exclude", multiple=True, help="Extra gitignore-style patterns to skip.")
 @click.option(
     "--cache-dir",
@@ -87,7 +101,10 @@ def cli() -> None:
 def check(
     paths: tuple[str, ...],
     select: str | None,
+    extend_select: str | None,
     ignore: str | None,
+    config_path: Path | None,
+    isolated: bool,
     exclude: tuple[str, ...],
     cache_dir: Path | None,
     no_cache: bool,
@@ -101,7 +118,14 @@ def check(
     output_format: str,
 ) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
-    codes = selected_codes(parse_codes(select), parse_codes(ignore))
+    config = load_config(paths, config_path, isolated)
+    codes = selected_codes(
+        parse_codes(select) if select is not None else (config.select or []),
+        [*config.ignore, *parse_codes(ignore)],
+        [*config.extend_select, *parse_codes(extend_select)],
+    )
+    cache_dir = cache_dir or config.cache_dir
+    aliases = config.model_aliases
     verifier = None
     if verify:
         from freezelint.verify.cache import TableCache, default_cache_dir
@@ -112,7 +136,8 @@ def check(
     sources: dict[str, str] = {}
     failed = False
     changed = fixed = 0
-    for found in iter_files(paths or (".",), exclude=exclude):
+    excluded = [*config.exclude, *exclude]
+    for found in iter_files(paths or (".",), exclude=excluded, exclude_base=config.root):
         if found.error is not None:
             click.echo(f"error: {found.display}: {found.error}", err=True)
             failed = True
@@ -145,7 +170,14 @@ def check(
             if fix or diff:
                 from freezelint.fixes import fix_source
 
-                result = fix_source(text, found.display, codes, verifier, unsafe_fixes)
+                result = fix_source(
+                    text,
+                    found.display,
+                    file_codes(codes, config, found.display),
+                    verifier,
+                    unsafe_fixes,
+                    aliases,
+                )
                 if result.text != text:
                     changed += 1
                     fixed += result.fixed
@@ -156,7 +188,13 @@ def check(
                     text = result.text
                 found_here = result.remaining
             else:
-                found_here = check_source(text, found.display, codes, verifier)
+                found_here = check_source(
+                    text,
+                    found.display,
+                    file_codes(codes, config, found.display),
+                    verifier,
+                    aliases,
+                )
         except Exception:  # one file's internal error must not stop the run
             click.echo(
                 f"error: internal error while checking {found.display}; please report "
@@ -192,6 +230,26 @@ def check(
     if failed:
         sys.exit(2)
     sys.exit(1 if diagnostics and not exit_zero else 0)
+
+
+def load_config(paths: tuple[str, ...], explicit: Path | None, isolated: bool) -> Config:
+    """The configuration for this run: `--config`, else the nearest one above the first path."""
+    if isolated:
+        return Config()
+    try:
+        if explicit is not None:
+            return config_module.load(explicit)
+        found = config_module.find(Path(paths[0]) if paths else Path.cwd())
+        return config_module.load(found) if found else Config()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def file_codes(codes: set[str], config: Config, path: str) -> set[str]:
+    ignored = config.ignored_for(path)
+    if not ignored:
+        return codes
+    return {c for c in codes if not any(i == "ALL" or c.startswith(i) for i in ignored)}
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

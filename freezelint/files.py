@@ -59,10 +59,13 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def iter_files(paths: Sequence[str], exclude: Sequence[str] = ()) -> Iterator[Found]:
-    """The files to check: explicit files as given, folders walked for `*.py`, each file once."""
+def iter_files(
+    paths: Sequence[str], exclude: Sequence[str] = (), exclude_base: Path | None = None
+) -> Iterator[Found]:
+    """The files to check: explicit files as given, folders walked for `*.py`, each file once.
+    `exclude` patterns are gitignore-style, relative to `exclude_base` (default: the cwd)."""
     seen: set[Path] = set()
-    extra = _Patterns.parse(list(exclude), Path.cwd())
+    extra = _Patterns.parse(list(exclude), exclude_base or Path.cwd())
     for given in paths:
         path = Path(given)
         if path.is_file():

@@ -116,6 +116,10 @@ class CallEvaluator(ExpressionEvaluator):
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
             self.lr_scheduled = True
+        if qual in self.aliases:
+            self._eval_args(node, w)
+            library, name = self.aliases[qual]
+            return True, self.new_model(ModelSpec(library, qual, name=name), w, node, None)
         library = recognize.model_library(qual)
         if library is not None:
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)

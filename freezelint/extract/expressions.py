@@ -64,6 +64,7 @@ class ExpressionEvaluator:
         self._ids = itertools.count(1)
         self._inline_stack: list[str] = []
         self.lr_scheduled = False  # see Timeline.lr_scheduled
+        self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
         self._class_freezes: dict[str, bool] = {}  # class name -> its body sets requires_grad
 
     # -- bookkeeping -------------------------------------------------------------------------

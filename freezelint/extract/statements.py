@@ -266,6 +266,13 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     return None
 
 
-def extract(module: cst.Module, imports: ImportTable | None = None) -> list[Timeline]:
-    """Every timeline of a parsed module: the module body first, then uncalled functions."""
-    return Extractor(module, imports or ImportTable.of(module)).run()
+def extract(
+    module: cst.Module,
+    imports: ImportTable | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+) -> list[Timeline]:
+    """Every timeline of a parsed module: the module body first, then uncalled functions.
+    `aliases` maps a project's own model factories to a known architecture."""
+    extractor = Extractor(module, imports or ImportTable.of(module))
+    extractor.aliases = aliases or {}
+    return extractor.run()
