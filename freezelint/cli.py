@@ -22,9 +22,9 @@ import click
 from freezelint import __version__, report
 from freezelint import config as config_module
 from freezelint.config import Config, ConfigError
-from freezelint.diagnostics import Diagnostic
+from freezelint.diagnostics import Diagnostic, Severity
 from freezelint.files import iter_files, might_freeze, read_source
-from freezelint.rules import RULES
+from freezelint.rules import CODES
 
 _CODE_PREFIX = re.compile(r"^FRZ\d{0,3}$")
 SYNTAX_ERROR = "FRZ000"
@@ -44,8 +44,8 @@ def selected_codes(
                 f"unknown rule selector `{entry}` (use codes like FRZ003, "
                 f"prefixes like FRZ00, or ALL)"
             )
-    chosen = {c for c in RULES if not select or any(s == "ALL" or c.startswith(s) for s in select)}
-    chosen |= {c for c in RULES if any(s == "ALL" or c.startswith(s) for s in extend)}
+    chosen = {c for c in CODES if not select or any(s == "ALL" or c.startswith(s) for s in select)}
+    chosen |= {c for c in CODES if any(s == "ALL" or c.startswith(s) for s in extend)}
     return {c for c in chosen if not any(i == "ALL" or c.startswith(i) for i in ignore)}
 
 
@@ -155,7 +155,7 @@ def check(
                             1,
                             1,
                             1,
-                            RULES[SYNTAX_ERROR].severity,
+                            Severity.ERROR,
                         )
                     )
             else:
@@ -232,6 +232,12 @@ def check(
     sys.exit(1 if diagnostics and not exit_zero else 0)
 
 
+def _rules() -> dict:
+    from freezelint.rules import RULES
+
+    return RULES
+
+
 def load_config(paths: tuple[str, ...], explicit: Path | None, isolated: bool) -> Config:
     """The configuration for this run: `--config`, else the nearest one above the first path."""
     if isolated:
@@ -292,7 +298,7 @@ def rules(output_format: str) -> None:
             "fixable": r.fixable,
             "summary": r.summary,
         }
-        for r in RULES.values()
+        for r in _rules().values()
     ]
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -310,8 +316,9 @@ def rules(output_format: str) -> None:
 def rule(code: str) -> None:
     """Explain one rule (by code or name): what it does, why it is bad, example, fix."""
     wanted = code.strip()
-    found = RULES.get(wanted.upper()) or next(
-        (r for r in RULES.values() if r.name == wanted.lower()), None
+    rules = _rules()
+    found = rules.get(wanted.upper()) or next(
+        (r for r in rules.values() if r.name == wanted.lower()), None
     )
     if found is None:
         raise click.UsageError(f"unknown rule `{code}`; `freezelint rules` lists them")

@@ -7,11 +7,14 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt
 from freezelint.selection import Path, format_path
-from freezelint.simulate import Simulation
+
+if TYPE_CHECKING:
+    from freezelint.simulate import Simulation
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")
 
