@@ -186,3 +186,21 @@ def test_module_entry_point_never_imports_torch() -> None:
         for m in imported
         if m.split(".")[0] in ("torch", "timm", "torchvision", "efficientnet_pytorch")
     }
+
+
+def test_files_without_freezing_code_need_no_libcst(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x + 1\n")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "freezelint", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "libcst" not in imported and "torch" not in imported
