@@ -7,7 +7,7 @@ clean file costs one parse and one walk.
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -29,6 +29,7 @@ def check_source(
     codes: Collection[str] | None = None,
     verifier: Verifier | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
+    line_label: Callable[[int], str] = str,
 ) -> list[Diagnostic]:
     """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
     With a `verifier`, models the script builds are checked against their parameter tables."""
@@ -55,7 +56,7 @@ def check_source(
             )
         ]
     findings = find(module, selected, verifier, aliases)
-    return without_suppressed(text, locate(module, findings, path, text))
+    return without_suppressed(text, locate(module, findings, path, text, line_label))
 
 
 def find(
@@ -90,7 +91,11 @@ def _build_fix(finding: Finding, context: FixContext) -> Fix | None:
 
 
 def locate(
-    module: cst.Module, findings: list[Finding], path: str, text: str = ""
+    module: cst.Module,
+    findings: list[Finding],
+    path: str,
+    text: str = "",
+    line_label: Callable[[int], str] = str,
 ) -> list[Diagnostic]:
     if not findings:
         return []
@@ -101,7 +106,7 @@ def locate(
         where = positions[finding.node]
         message = finding.message
         for index, node in enumerate(finding.related):
-            message = message.replace(f"@L{index}", str(positions[node].start.line))
+            message = message.replace(f"@L{index}", line_label(positions[node].start.line))
         out.append(
             Diagnostic(
                 code=finding.code,

@@ -166,6 +166,28 @@ def check(
             continue
         from freezelint.checker import check_source  # libcst loads only when a file needs it
 
+        notebook = None
+        if found.path.suffix == ".ipynb":
+            from freezelint.notebooks import Notebook, NotebookError
+
+            try:
+                notebook = Notebook.parse(raw)
+            except NotebookError as error:
+                diagnostics.append(
+                    Diagnostic(
+                        SYNTAX_ERROR,
+                        f"cannot parse: {error}",
+                        found.display,
+                        1,
+                        1,
+                        1,
+                        1,
+                        Severity.ERROR,
+                    )
+                )
+                continue
+            text = notebook.text
+
         try:
             if fix or diff:
                 from freezelint.fixes import fix_source
@@ -177,14 +199,22 @@ def check(
                     verifier,
                     unsafe_fixes,
                     aliases,
+                    notebook.line_label if notebook is not None else str,
                 )
                 if result.text != text:
                     changed += 1
                     fixed += result.fixed
-                    if diff:
-                        click.echo(unified_diff(found.display, text, result.text), nl=False)
+                    before, after = raw.decode("utf-8", "replace"), result.text
+                    if notebook is not None:
+                        after = notebook.with_code(result.text).decode("utf-8")
                     else:
-                        write_atomically(found.path, raw, result.text)
+                        before = text
+                    if diff:
+                        click.echo(unified_diff(found.display, before, after), nl=False)
+                    elif notebook is not None:
+                        write_atomically(found.path, b"", after)
+                    else:
+                        write_atomically(found.path, raw, after)
                     text = result.text
                 found_here = result.remaining
             else:
@@ -194,6 +224,7 @@ def check(
                     file_codes(codes, config, found.display),
                     verifier,
                     aliases,
+                    notebook.line_label if notebook is not None else str,
                 )
         except Exception:  # one file's internal error must not stop the run
             click.echo(
@@ -203,9 +234,11 @@ def check(
             )
             failed = True
             continue
-        if found_here:
+        if notebook is not None:
+            found_here = [notebook.locate(d) for d in found_here]
+        elif found_here:
             sources[found.display] = text
-            diagnostics.extend(found_here)
+        diagnostics.extend(found_here)
     diagnostics.sort(key=Diagnostic.sort_key)
     if diff:
         if failed:

@@ -46,5 +46,5 @@ class Diagnostic:
     fix: Fix | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.row, self.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.extra.get("cell", 0), self.row, self.column, self.code)

@@ -124,7 +124,9 @@ def _walk_dir(folder: Path, rules: list[_Patterns]) -> Iterator[Path]:
             ):
                 continue
             yield from _walk_dir(path, rules)
-        elif is_file and entry.name.endswith(".py") and not _ignored(rules, path, False):
+        elif (
+            is_file and entry.name.endswith((".py", ".ipynb")) and not _ignored(rules, path, False)
+        ):
             yield path
 
 

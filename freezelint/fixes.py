@@ -191,12 +191,13 @@ def fix_source(
     verifier: Verifier | None,
     unsafe: bool,
     aliases: dict[str, tuple[str, str]] | None = None,
+    line_label: Callable[[int], str] = str,
 ) -> FixResult:
     """Apply fixes, re-check, repeat (bounded); a pass whose result does not parse is dropped."""
     from freezelint.checker import check_source
 
     fixed = 0
-    diagnostics = check_source(text, path, codes, verifier, aliases)
+    diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
     for _ in range(MAX_PASSES):
         wanted = [
             d.fix
@@ -209,7 +210,7 @@ def fix_source(
         if applied == 0 or new_text == text or not parses(new_text):
             break
         text, fixed = new_text, fixed + applied
-        diagnostics = check_source(text, path, codes, verifier, aliases)
+        diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
     return FixResult(text, fixed, diagnostics)
 
 

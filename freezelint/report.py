@@ -42,7 +42,8 @@ def write(
         return
     for d in diagnostics:
         marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
-        out.write(f"{d.path}:{d.row}:{d.column}: {d.code} {marker}{d.message}\n")
+        cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
+        out.write(f"{d.path}:{cell}{d.row}:{d.column}: {d.code} {marker}{d.message}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
     out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
@@ -95,7 +96,7 @@ def summary(
 def as_json(d: Diagnostic, text: str = "") -> dict:
     """ruff's JSON shape, plus `severity` and `verified`."""
     return {
-        "cell": None,
+        "cell": d.extra.get("cell"),
         "code": d.code,
         "end_location": {"column": d.end_column, "row": d.end_row},
         "filename": os.path.abspath(d.path),
