@@ -137,7 +137,11 @@ def check(
     failed = False
     changed = fixed = 0
     excluded = [*config.exclude, *exclude]
-    for found in iter_files(paths or (".",), exclude=excluded, exclude_base=config.root):
+    targets = list(iter_files(paths or (".",), exclude=excluded, exclude_base=config.root))
+    progress = sys.stderr.isatty() and len(targets) >= 50
+    for position, found in enumerate(targets, start=1):
+        if progress:
+            click.echo(f"\rChecking {position}/{len(targets)} files", err=True, nl=False)
         if found.error is not None:
             click.echo(f"error: {found.display}: {found.error}", err=True)
             failed = True
@@ -239,6 +243,8 @@ def check(
         elif found_here:
             sources[found.display] = text
         diagnostics.extend(found_here)
+    if progress:
+        click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
     diagnostics.sort(key=Diagnostic.sort_key)
     if diff:
         if failed:

@@ -40,13 +40,28 @@ def write(
         for d in diagnostics:
             out.write(github(d) + "\n")
         return
+    paint = _painter(out) if fmt == "full" else _plain
     for d in diagnostics:
         marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
         cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
-        out.write(f"{d.path}:{cell}{d.row}:{d.column}: {d.code} {marker}{d.message}\n")
+        where = paint(f"{d.path}:{cell}{d.row}:{d.column}:", "1")
+        code = paint(d.code, "1;31" if d.severity is Severity.ERROR else "1;33")
+        out.write(f"{where} {code} {marker}{d.message}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
     out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
+
+
+def _plain(text: str, style: str) -> str:
+    return text
+
+
+def _painter(out: TextIO):
+    """ANSI colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    isatty = getattr(out, "isatty", None)
+    if os.environ.get("NO_COLOR") or not (isatty and isatty()):
+        return _plain
+    return lambda text, style: f"\x1b[{style}m{text}\x1b[0m"
 
 
 def frame(d: Diagnostic, source: str | None) -> str:

@@ -1,0 +1,66 @@
+"""What a person sees in a terminal: colour (and NO_COLOR), and progress for many files on
+stderr while stdout stays parseable."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from freezelint import report
+from freezelint.checker import check_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = (ROOT / "examples" / "finetune_efficientnet.py").read_text()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    diagnostics = check_source(SOURCE, "train.py")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = Terminal()
+    report.write(out, diagnostics, "full", {})
+    assert "\x1b[1;31mFRZ004\x1b[0m" in out.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = Terminal()
+    report.write(out, diagnostics, "full", {})
+    assert "\x1b[" not in out.getvalue()
+    piped = io.StringIO()
+    monkeypatch.delenv("NO_COLOR")
+    report.write(piped, diagnostics, "full", {})
+    assert "\x1b[" not in piped.getvalue()
+
+
+def test_progress_on_a_terminal_goes_to_stderr(tmp_path: Path) -> None:
+    for index in range(60):
+        (tmp_path / f"train_{index}.py").write_text(
+            "import torchvision\nm = torchvision.models.resnet18()\nm.requires_grad_(False)\n"
+        )
+    primary, secondary = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "freezelint", "check", "--no-verify", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        check=False,
+        cwd=ROOT,
+    )
+    os.close(secondary)
+    seen = b""
+    try:
+        while chunk := os.read(primary, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(primary)
+    assert done.returncode == 0
+    assert done.stdout.decode().strip() == "All checks passed!"
+    assert b"Checking 60/60 files" in seen
