@@ -4,6 +4,7 @@ does not parse."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,17 @@ class FixContext:
         start, _ = self.span(node)
         line_start = self.lines.starts[self.positions[node].start.line - 1]
         return self.text[line_start:start]
+
+    def fresh_name(self, *candidates: str) -> str:
+        """The first candidate the file does not use as a word (else the first, numbered)."""
+        words = set(re.findall(r"\w+", self.text))
+        for name in candidates:
+            if name not in words:
+                return name
+        number = 1
+        while f"{candidates[0]}_{number}" in words:
+            number += 1
+        return f"{candidates[0]}_{number}"
 
     @property
     def quote(self) -> str:

@@ -38,7 +38,6 @@ message says which parameters are left out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -120,9 +119,8 @@ def _fix(opt: OptimizerState):
     var, statement = event.var, event.statement
 
     def build(ctx: FixContext) -> Fix:
-        words = set(re.findall(r"\w+", ctx.text))
-        held = next(n for n in ("held", "optimized", "_optimized") if n not in words)
-        item = next(n for n in ("param", "left_out", "_left_out") if n not in words)
+        held = ctx.fresh_name("held", "optimized")
+        item = ctx.fresh_name("param", "left_out")
         q = ctx.quote
         lines = [
             f"{held} = {{p for group in {var}.param_groups for p in group[{q}params{q}]}}",

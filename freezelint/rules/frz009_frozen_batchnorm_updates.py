@@ -42,7 +42,6 @@ model's behaviour on purpose; some recipes want the statistics to adapt.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -118,8 +117,7 @@ def _fix(sim: Simulation, train: ModeSet):
 
     def build(ctx: FixContext) -> Fix:
         model = ctx.code(owner)
-        words = set(re.findall(r"\w+", ctx.text))
-        var = next(n for n in ("module", "submodule", "bn_module", "_bn_module") if n not in words)
+        var = ctx.fresh_name("module", "submodule", "bn_module")
         lines = [
             f"for {var} in {model}.modules():",
             f"    if isinstance({var}, torch.nn.modules.batchnorm._BatchNorm) and not any(",

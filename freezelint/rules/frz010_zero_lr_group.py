@@ -39,7 +39,6 @@ Unsafe: freezing changes what the optimizer holds and may change weight decay be
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -87,8 +86,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
 
 
 def _freeze_lines(ctx: FixContext, params: cst.CSTNode) -> list[str]:
-    words = set(re.findall(r"\w+", ctx.text))
-    var = next(n for n in ("param", "frozen_param", "_frozen_param") if n not in words)
+    var = ctx.fresh_name("param", "frozen_param")
     return [f"for {var} in {ctx.code(params)}:", f"    {var}.requires_grad = False"]
 
 
