@@ -7,12 +7,14 @@ clean file costs one parse and one walk.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Collection
+from itertools import accumulate
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from freezelint.diagnostics import Diagnostic, Finding
+from freezelint.diagnostics import Diagnostic, Finding, Severity
 from freezelint.extract import extract
 from freezelint.fixes import Fix, FixContext
 from freezelint.rules import RULES
@@ -34,6 +36,9 @@ def check_source(
     """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
     With a `verifier`, models the script builds are checked against their parameter tables."""
     selected = set(RULES) if codes is None else set(codes)
+    too_deep = _too_deep(text, path)
+    if too_deep is not None:
+        return [too_deep] if SYNTAX_ERROR in selected else []
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -148,3 +153,38 @@ def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnos
         column,
         RULES[SYNTAX_ERROR].severity,
     )
+
+
+_BRACKET = re.compile(r"[()\[\]{}]")
+_DEPTH = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+MAX_NESTING = 200  # CPython's own limit ("too many nested parentheses")
+
+
+def _too_deep(text: str, path: str) -> Diagnostic | None:
+    """FRZ000 for bracket nesting deeper than CPython allows, found without the libcst parser
+    (whose native stack overflows on such input). Brackets inside strings can make the quick
+    count too high; CPython's parser (parse only) then has the last word."""
+    if text.count("(") + text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = max(accumulate(_DEPTH[c] for c in _BRACKET.findall(text)), default=0)
+    if depth <= MAX_NESTING:
+        return None
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        row, column = error.lineno or 1, max(1, error.offset or 1)
+        return Diagnostic(
+            SYNTAX_ERROR,
+            f"syntax error: {error.msg}",
+            path,
+            row,
+            column,
+            row,
+            column,
+            Severity.ERROR,
+        )
+    except (ValueError, RecursionError, MemoryError):
+        return Diagnostic(
+            SYNTAX_ERROR, "syntax error: too deeply nested", path, 1, 1, 1, 1, Severity.ERROR
+        )
+    return None

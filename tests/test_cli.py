@@ -204,3 +204,33 @@ def test_files_without_freezing_code_need_no_libcst(tmp_path: Path) -> None:
         if line.startswith("import time:")
     }
     assert "libcst" not in imported and "torch" not in imported
+
+
+def test_deeply_nested_input_is_frz000_not_a_crash(tmp_path: Path) -> None:
+    """libcst's native parser overflows its stack on ~2,000 nested brackets; CPython refuses more
+    than 200. freezelint reports FRZ000 as CPython would, and checks the other files."""
+    (tmp_path / "deep.py").write_text(
+        "import torch\nx = " + "(" * 3000 + "1" + ")" * 3000 + "\nopt = torch.optim.SGD([])\n"
+    )
+    (tmp_path / "fine.py").write_text(
+        "import torch\ns = '" + "(" * 300 + "'\nopt = torch.optim.SGD([], lr=0)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freezelint",
+            "check",
+            "--no-verify",
+            "--output-format",
+            "concise",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "deep.py:2:" in result.stdout and "FRZ000 syntax error: too many nested" in result.stdout
+    assert "fine.py:3:" in result.stdout  # brackets in a string are not nesting
