@@ -205,3 +205,37 @@ def test_inspect(cache_dir: Path) -> None:
     assert "blocks" in text.output and "BatchNorm" in text.output
     bad = CliRunner().invoke(cli, ["inspect", "keras:resnet"])
     assert bad.exit_code == 2
+
+
+def _hammer(folder: str, rounds: int) -> int:
+    """Write and read one cache entry over and over; count reads that were torn."""
+    from freezelint.verify.cache import TableCache as Cache
+
+    cache = Cache(Path(folder))
+    spec = VerifySpec.parse("timm:resnet18")
+    data = {
+        "format": 1,
+        "library": "timm",
+        "name": "resnet18",
+        "version": "1",
+        "kwargs": {},
+        "params": [[f"p{i}", [3, 3], 9, "m", "Conv2d"] for i in range(3000)],
+        "modules": [["", "Net"]],
+        "norms": [],
+        "classifier": "fc",
+    }
+    torn = 0
+    for _ in range(rounds):
+        cache.put(spec, "1", data)
+        got = cache.get(spec, "1")
+        torn += got is None or isinstance(got, str) or len(got.params) != 3000
+    return torn
+
+
+def test_concurrent_processes_never_corrupt_the_cache(tmp_path: Path) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        torn = pool.starmap(_hammer, [(str(tmp_path), 25)] * 4)
+    assert torn == [0, 0, 0, 0]
+    assert not list((tmp_path / "tables").glob(".tmp-*"))
