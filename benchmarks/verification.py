@@ -76,12 +76,18 @@ def main() -> None:
         resolved, imported = resolve_in_process(warm, args.repeat)
     print("| measurement | median | baseline | ratio |")
     print("|---|---|---|---|")
-    print(f"| first verification, efficientnet-b7 (`check`, empty cache) | {first:.2f} s | "
-          f"import torch+efficientnet_pytorch {torch_floor:.2f} s | {first / torch_floor:.2f}x |")
-    print(f"| cached `check` of the same script | {cached:.3f} s | `check --no-verify` "
-          f"{static:.3f} s | {cached / static:.2f}x |")
-    print(f"| cached table resolution, in process | {resolved * 1000:.1f} ms | python start "
-          f"{python_floor * 1000:.0f} ms | {resolved / python_floor:.3f}x |")
+    print(
+        f"| first verification, efficientnet-b7 (`check`, empty cache) | {first:.2f} s | "
+        f"import torch+efficientnet_pytorch {torch_floor:.2f} s | {first / torch_floor:.2f}x |"
+    )
+    print(
+        f"| cached `check` of the same script | {cached:.3f} s | `check --no-verify` "
+        f"{static:.3f} s | {cached / static:.2f}x |"
+    )
+    print(
+        f"| cached table resolution, in process | {resolved * 1000:.1f} ms | python start "
+        f"{python_floor * 1000:.0f} ms | {resolved / python_floor:.3f}x |"
+    )
     print(f"| torch imported by the cached path | {'yes' if imported else 'no'} | | |")
 
 

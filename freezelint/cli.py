@@ -6,15 +6,12 @@ internal error (a missing path is one).
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-import stat
 import sys
-import tempfile
-import tokenize
-import traceback
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
@@ -22,12 +19,14 @@ import click
 from freezelint import __version__, report
 from freezelint import config as config_module
 from freezelint.config import Config, ConfigError
-from freezelint.diagnostics import Diagnostic, Severity
-from freezelint.files import iter_files, might_freeze, read_source
+from freezelint.diagnostics import Diagnostic
+from freezelint.files import iter_files, read_source
 from freezelint.rules import CODES
+from freezelint.runner import FileResult, Options, run_file
 
 _CODE_PREFIX = re.compile(r"^FRZ\d{0,3}$")
 SYNTAX_ERROR = "FRZ000"
+POOL_THRESHOLD = 16  # files; fewer are checked in this process (no pool start-up cost)
 
 
 def parse_codes(value: str | None) -> list[str]:
@@ -126,123 +125,34 @@ def check(
     )
     cache_dir = cache_dir or config.cache_dir
     aliases = config.model_aliases
-    verifier = None
-    if verify:
-        from freezelint.verify.cache import TableCache, default_cache_dir
-        from freezelint.verify.resolve import Verifier
-
-        verifier = Verifier(None if no_cache else TableCache(cache_dir or default_cache_dir()))
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
     failed = False
     changed = fixed = 0
     excluded = [*config.exclude, *exclude]
     targets = list(iter_files(paths or (".",), exclude=excluded, exclude_base=config.root))
+    options = Options(
+        verify, cache_dir, no_cache, fix, unsafe_fixes, diff, tuple(sorted(aliases.items()))
+    )
+    tasks = [
+        (found, frozenset(file_codes(codes, config, found.display)), options) for found in targets
+    ]
     progress = sys.stderr.isatty() and len(targets) >= 50
-    for position, found in enumerate(targets, start=1):
+    unverified: dict[str, str] = {}
+    for position, result in enumerate(_results(tasks), start=1):
         if progress:
             click.echo(f"\rChecking {position}/{len(targets)} files", err=True, nl=False)
-        if found.error is not None:
-            click.echo(f"error: {found.display}: {found.error}", err=True)
+        for line in result.errors:
+            click.echo(f"error: {line}", err=True)
             failed = True
-            continue
-        text, raw, error = read_source(found.path)
-        if text is None:
-            if error and ("binary" in error or "decode" in error):
-                if SYNTAX_ERROR in codes:
-                    diagnostics.append(
-                        Diagnostic(
-                            SYNTAX_ERROR,
-                            f"cannot parse: {error}",
-                            found.display,
-                            1,
-                            1,
-                            1,
-                            1,
-                            Severity.ERROR,
-                        )
-                    )
-            else:
-                click.echo(f"error: {found.display}: {error}", err=True)
-                failed = True
-            continue
-        if not might_freeze(raw):
-            continue
-        from freezelint.checker import check_source  # libcst loads only when a file needs it
-
-        notebook = None
-        if found.path.suffix == ".ipynb":
-            from freezelint.notebooks import Notebook, NotebookError
-
-            try:
-                notebook = Notebook.parse(raw)
-            except NotebookError as error:
-                diagnostics.append(
-                    Diagnostic(
-                        SYNTAX_ERROR,
-                        f"cannot parse: {error}",
-                        found.display,
-                        1,
-                        1,
-                        1,
-                        1,
-                        Severity.ERROR,
-                    )
-                )
-                continue
-            text = notebook.text
-
-        try:
-            if fix or diff:
-                from freezelint.fixes import fix_source
-
-                result = fix_source(
-                    text,
-                    found.display,
-                    file_codes(codes, config, found.display),
-                    verifier,
-                    unsafe_fixes,
-                    aliases,
-                    notebook.line_label if notebook is not None else str,
-                )
-                if result.text != text:
-                    changed += 1
-                    fixed += result.fixed
-                    before, after = raw.decode("utf-8", "replace"), result.text
-                    if notebook is not None:
-                        after = notebook.with_code(result.text).decode("utf-8")
-                    else:
-                        before = text
-                    if diff:
-                        click.echo(unified_diff(found.display, before, after), nl=False)
-                    elif notebook is not None:
-                        write_atomically(found.path, b"", after)
-                    else:
-                        write_atomically(found.path, raw, after)
-                    text = result.text
-                found_here = result.remaining
-            else:
-                found_here = check_source(
-                    text,
-                    found.display,
-                    file_codes(codes, config, found.display),
-                    verifier,
-                    aliases,
-                    notebook.line_label if notebook is not None else str,
-                )
-        except Exception:  # one file's internal error must not stop the run
-            click.echo(
-                f"error: internal error while checking {found.display}; please report "
-                f"it:\n{traceback.format_exc()}",
-                err=True,
-            )
-            failed = True
-            continue
-        if notebook is not None:
-            found_here = [notebook.locate(d) for d in found_here]
-        elif found_here:
-            sources[found.display] = text
-        diagnostics.extend(found_here)
+        if result.diff:
+            click.echo(result.diff, nl=False)
+        changed += result.changed
+        fixed += result.fixed
+        unverified.update(result.unverified)
+        if result.source is not None and result.diagnostics:
+            sources[result.diagnostics[0].path] = result.source
+        diagnostics.extend(result.diagnostics)
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
     diagnostics.sort(key=Diagnostic.sort_key)
@@ -261,10 +171,10 @@ def check(
     finally:
         if output_file:
             out.close()
-    if verifier is not None and verifier.unverified and output_format == "full":
-        count = len(verifier.unverified)
+    if unverified and output_format == "full":
+        count = len(unverified)
         click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
-        for label, reason in sorted(verifier.unverified.items()):
+        for label, reason in sorted(unverified.items()):
             click.echo(f"  {label}: {reason}", err=True)
     if failed:
         sys.exit(2)
@@ -297,28 +207,15 @@ def file_codes(codes: set[str], config: Config, path: str) -> set[str]:
     return {c for c in codes if not any(i == "ALL" or c.startswith(i) for i in ignored)}
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
-    )
-    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
-
-
-def write_atomically(path: Path, raw: bytes, text: str) -> None:
-    """Write `text` where `raw` was read: same encoding (BOM included), same file mode; a
-    temporary file renamed over the original, so a reader never sees half a file."""
-    encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
-    data = text.encode(encoding)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _results(tasks: list) -> Iterator[FileResult]:
+    """Each file's result, in order: in this process for a few files, else over a pool of
+    processes (one per core)."""
+    cores = os.cpu_count() or 1
+    if len(tasks) < POOL_THRESHOLD or cores < 2:
+        yield from (run_file(*task) for task in tasks)
+        return
+    with ProcessPoolExecutor(max_workers=cores) as pool:
+        yield from pool.map(run_file, *zip(*tasks, strict=True), chunksize=4)
 
 
 @cli.command()

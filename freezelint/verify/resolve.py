@@ -112,6 +112,7 @@ class Verifier:
 
     def __init__(self, cache: TableCache | None) -> None:
         self.cache = cache
+        self._known: dict[VerifySpec, ParamTable | Unverified] = {}  # resolved in this run
         self.unverified: dict[str, str] = {}  # spec label -> reason
         self.verified: set[str] = set()
 
@@ -128,7 +129,10 @@ class Verifier:
                     wanted[model] = vspec
         if not wanted:
             return {}
-        found = resolve(list(wanted.values()), self.cache)
+        missing = [spec for spec in wanted.values() if spec not in self._known]
+        if missing:
+            self._known.update(resolve(missing, self.cache))
+        found = self._known
         tables: dict[int, ParamTable] = {}
         for model, vspec in wanted.items():
             result = found[vspec]

@@ -1,0 +1,111 @@
+"""Benchmark: freezelint against a bare libcst parse of the same files, in one run, as ratios.
+
+    python benchmarks/speed.py [--repeat 3]
+
+(a) a real source tree with few training scripts: the installed timm package's own source;
+(b) a folder of 300 training scripts that all freeze and build optimizers (made from this
+    repository's fixtures, model tables cached);
+(c) one file as pre-commit runs it, without and with a (cached) model.
+The baseline for (a) and (b) is `libcst.parse_module` over every file of the tree, in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE = """
+import sys, pathlib, libcst
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
+    try:
+        libcst.parse_module(path.read_bytes().decode("utf-8", "replace"))
+    except Exception:
+        pass
+"""
+
+
+def timed(command: list[str], repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def training_scripts(folder: Path, count: int) -> None:
+    sources = [
+        p
+        for p in sorted((ROOT / "fixtures").rglob("*.py"))
+        if "FRZ000" not in str(p) and "compile" not in p.name
+    ]
+    for index in range(count):
+        shutil.copy(sources[index % len(sources)], folder / f"train_{index:03}.py")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    py = sys.executable
+    import timm
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        # A copy outside any git repository (the installed one may sit in an ignored folder).
+        tree = Path(folder) / "timm"
+        shutil.copytree(Path(timm.__file__).parent, tree,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        cache = Path(folder) / "cache"
+        scripts = Path(folder) / "scripts"
+        scripts.mkdir()
+        training_scripts(scripts, 300)
+        check = [
+            py,
+            "-m",
+            "freezelint",
+            "check",
+            "--exit-zero",
+            "--output-format",
+            "concise",
+            "--cache-dir",
+            str(cache),
+        ]
+        subprocess.run([*check, str(scripts)], capture_output=True, check=False, cwd=ROOT)  # warm
+        for label, target in (
+            ("(a) timm source tree", tree),
+            ("(b) 300 training scripts", scripts),
+        ):
+            files = len(list(target.rglob("*.py")))
+            bare = timed([py, "-c", BARE, str(target)], args.repeat)
+            ours = timed([*check, str(target)], args.repeat)
+            rows.append((f"{label}, {files} files", ours, bare))
+        plain = Path(folder) / "plain.py"
+        plain.write_text("def f(x):\n    return x + 1\n")
+        model = ROOT / "examples" / "finetune_efficientnet.py"
+        one_plain = timed([*check, str(plain)], args.repeat)
+        one_model = timed([*check, str(model)], args.repeat)
+        start_up = timed([py, "-c", "pass"], args.repeat)
+    print("| measurement | freezelint | baseline | ratio |")
+    print("|---|---|---|---|")
+    for label, ours, bare in rows:
+        print(f"| {label} | {ours:.2f} s | bare libcst parse {bare:.2f} s | {ours / bare:.2f}x |")
+    print(
+        f"| one file, no model (pre-commit) | {one_plain:.3f} s | python start "
+        f"{start_up:.3f} s | {one_plain / start_up:.1f}x |"
+    )
+    print(
+        f"| one file, cached model (pre-commit) | {one_model:.3f} s | python start "
+        f"{start_up:.3f} s | {one_model / start_up:.1f}x |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Checking (and fixing) one file, as a function of plain data, so that many files can be spread
+over a process pool: read, decode, skip cheaply, notebook or script, check or fix, write."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+import tokenize
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from freezelint.diagnostics import Diagnostic, Severity
+from freezelint.files import Found, might_freeze, read_source
+
+SYNTAX_ERROR = "FRZ000"
+
+
+@dataclass(frozen=True)
+class Options:
+    verify: bool = True
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    aliases: tuple[tuple[str, tuple[str, str]], ...] = ()
+
+
+@dataclass
+class FileResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    source: str | None = None  # the checked text, for code frames
+    errors: list[str] = field(default_factory=list)  # one line each, for stderr
+    diff: str = ""
+    changed: bool = False
+    fixed: int = 0
+    unverified: dict[str, str] = field(default_factory=dict)
+
+
+_VERIFIERS: dict[Options, object] = {}
+
+
+def _verifier(options: Options):
+    """One verifier (and so one in-memory table memo) per process and set of options."""
+    if not options.verify:
+        return None
+    if options not in _VERIFIERS:
+        from freezelint.verify.cache import TableCache, default_cache_dir
+        from freezelint.verify.resolve import Verifier
+
+        cache = None if options.no_cache else TableCache(options.cache_dir or default_cache_dir())
+        _VERIFIERS[options] = Verifier(cache)
+    return _VERIFIERS[options]
+
+
+def _cannot_parse(found: Found, why: object) -> Diagnostic:
+    return Diagnostic(
+        SYNTAX_ERROR, f"cannot parse: {why}", found.display, 1, 1, 1, 1, Severity.ERROR
+    )
+
+
+def run_file(found: Found, codes: frozenset[str], options: Options) -> FileResult:
+    result = FileResult()
+    if found.error is not None:
+        result.errors.append(f"{found.display}: {found.error}")
+        return result
+    text, raw, error = read_source(found.path)
+    if text is None:
+        if error and ("binary" in error or "decode" in error):
+            if SYNTAX_ERROR in codes:
+                result.diagnostics.append(_cannot_parse(found, error))
+        else:
+            result.errors.append(f"{found.display}: {error}")
+        return result
+    if not might_freeze(raw):
+        return result
+    notebook = None
+    if found.path.suffix == ".ipynb":
+        from freezelint.notebooks import Notebook, NotebookError
+
+        try:
+            notebook = Notebook.parse(raw)
+        except NotebookError as problem:
+            result.diagnostics.append(_cannot_parse(found, problem))
+            return result
+        text = notebook.text
+    label = notebook.line_label if notebook is not None else str
+    verifier = _verifier(options)
+    aliases = dict(options.aliases)
+    try:
+        if options.fix or options.diff:
+            from freezelint.fixes import fix_source
+
+            fixed = fix_source(
+                text, found.display, codes, verifier, options.unsafe_fixes, aliases, label
+            )
+            if fixed.text != text:
+                result.changed, result.fixed = True, fixed.fixed
+                before, after = text, fixed.text
+                if notebook is not None:
+                    before = raw.decode("utf-8", "replace")
+                    after = notebook.with_code(fixed.text).decode("utf-8")
+                if options.diff:
+                    result.diff = unified_diff(found.display, before, after)
+                else:
+                    write_atomically(found.path, raw if notebook is None else b"", after)
+                text = fixed.text
+            found_here = fixed.remaining
+        else:
+            from freezelint.checker import check_source
+
+            found_here = check_source(text, found.display, codes, verifier, aliases, label)
+    except Exception:  # one file's internal error must not stop the run
+        result.errors.append(
+            f"internal error while checking {found.display}; please report "
+            f"it:\n{traceback.format_exc()}"
+        )
+        return result
+    if verifier is not None:
+        result.unverified = dict(verifier.unverified)
+    if notebook is not None:
+        result.diagnostics = [notebook.locate(d) for d in found_here]
+    else:
+        result.diagnostics = found_here
+        result.source = text if found_here else None
+    return result
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
+
+
+def write_atomically(path: Path, raw: bytes, text: str) -> None:
+    """Write `text` where `raw` was read: same encoding (BOM included), same file mode; a
+    temporary file renamed over the original, so a reader never sees half a file."""
+    encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
+    data = text.encode(encoding)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
