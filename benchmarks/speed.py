@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = """
@@ -29,15 +29,6 @@ for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.py")):
     except Exception:
         pass
 """
-
-
-def timed(command: list[str], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def training_scripts(folder: Path, count: int) -> None:
@@ -61,8 +52,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         # A copy outside any git repository (the installed one may sit in an ignored folder).
         tree = Path(folder) / "timm"
-        shutil.copytree(Path(timm.__file__).parent, tree,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            Path(timm.__file__).parent, tree, ignore=shutil.ignore_patterns("__pycache__")
+        )
         cache = Path(folder) / "cache"
         scripts = Path(folder) / "scripts"
         scripts.mkdir()

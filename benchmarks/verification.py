@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """\
@@ -28,15 +29,6 @@ for name, param in model.named_parameters():
         param.requires_grad = False
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 """
-
-
-def timed(command: list[str], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def resolve_in_process(cache: Path, repeat: int) -> tuple[float, bool]:
