@@ -123,7 +123,7 @@ def model_library(qualname: str) -> str | None:
     ):
         return "timm"
     if qualname.startswith("torchvision.models."):
-        last = qualname.rsplit(".", 1)[1]
+        last = qualname.rsplit(".", 1)[-1]
         if last.islower() and not last.startswith("_") and last not in _TORCHVISION_NOT_BUILDERS:
             return "torchvision"
     return None
@@ -150,7 +150,7 @@ def looks_like_optimizer(qualname: str) -> bool:
 def nn_layer(qualname: str) -> str | None:
     """`Linear` for `torch.nn.Linear` (and `torch.nn.modules.linear.Linear`), else None."""
     if qualname.startswith("torch.nn."):
-        last = qualname.rsplit(".", 1)[1]
+        last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper() and last not in ("Parameter", "Module", "DataParallel"):
             return last
     return None

@@ -265,7 +265,7 @@ class CallEvaluator(ExpressionEvaluator):
             name = first.value if isinstance(first, Const) else UNKNOWN
             positional = positional[1:]
         elif not named_by_argument:
-            name = qual.rsplit(".", 1)[1]
+            name = qual.rsplit(".", 1)[-1]
         if positional:
             kwargs.append(("*", UNKNOWN))  # positional options: not resolved
         return ModelSpec(
@@ -441,7 +441,7 @@ class CallEvaluator(ExpressionEvaluator):
             node,
             optimizer=ident,
             var=None,
-            cls=qual.rsplit(".", 1)[1],
+            cls=qual.rsplit(".", 1)[-1],
             groups=groups,
         )
         for group in groups:
