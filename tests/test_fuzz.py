@@ -59,3 +59,15 @@ def test_unimported_optimizer_name_regression() -> None:
     """Found by the fuzzer: an optimizer-looking class that was never imported."""
     source = "def make(net):\n    return Optimizer(net.parameters(), lr=3e-4)\n"
     assert check_source(source, "x.py") == []
+
+
+def test_fix_is_stable_when_the_optimizer_is_built_inside_the_freeze_loop() -> None:
+    """Found by the fuzzer: FRZ003's fix once kept adding the same line."""
+    source = (
+        "import torch\nfrom torchvision.models import efficientnet_b0\n"
+        "model = efficientnet_b0()\nmodel.classifier[1] = torch.nn.Linear(1280, 5)\n"
+        "for p in model.parameters():\n    p.requires_grad_(False)\n"
+        "    optimizer = torch.optim.SGD(model.classifier.parameters(), lr=0.01)\n"
+    )
+    fixed = fix_source(source, "x.py", None, None, unsafe=True)
+    assert fix_source(fixed.text, "x.py", None, None, unsafe=True).text == fixed.text

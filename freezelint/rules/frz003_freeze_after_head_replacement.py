@@ -100,13 +100,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
                 (replaced.anchor,),
                 verified=verified(sim, [key]),
-                fix=_fix(replaced, freeze),
+                fix=_fix(sim, replaced, freeze),
             )
 
 
-def _fix(replaced: ModuleReplaced, freeze: RequiresGradSet):
-    """Re-enable the new module right after the freeze, where the script can still name it."""
+def _fix(sim: Simulation, replaced: ModuleReplaced, freeze: RequiresGradSet):
+    """Re-enable the new module right after the freeze, where the script can still name it
+    (not when an optimizer is built inside the freezing statement itself: there is no "after")."""
     if replaced.site is not None or freeze.statement is None or replaced.scope != freeze.scope:
+        return None
+    if any(
+        isinstance(e, OptimizerBuilt) and e.statement is freeze.statement
+        for e in sim.events[freeze.seq + 1 :]
+    ):
         return None
     node = replaced.node
     if isinstance(node, cst.Assign) and len(node.targets) == 1:
