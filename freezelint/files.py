@@ -1,43 +1,49 @@
-"""Finding and reading the files to check: the folder walk (default excludes, virtual
-environments, `.gitignore`), decoding as Python does, and the byte pre-filter that skips files
-with no freezing code before they are parsed. Standard library only: this runs on every commit.
+"""File discovery: which files a run checks and how their bytes become text.
+
+This module owns the folder walk (ruff's default excluded directories, virtual environments,
+`.gitignore` and `.git/info/exclude` matching done here without calling git, extra `exclude`
+globs), the de-duplication of paths, the display form of a path, decoding a file the way Python
+does (BOM, PEP 263 declaration) and the byte pre-filter that skips files with no freezing code
+before they are parsed. Standard library only: it runs on the hot path of a pre-commit hook.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import stat
 import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-        ".nox",
-        "node_modules",
-        "build",
-        "dist",
-        "site-packages",
-        ".eggs",
-        ".venv",
-        "venv",
-        ".ipynb_checkpoints",
-    }
-)
+# ruff's default `exclude` directory names; `*.egg-info` and venvs (a `pyvenv.cfg`) are checked
+# separately. A directory given explicitly is walked even if its own name is in here.
+# fmt: off
+SKIPPED_DIRS = frozenset((
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
+    ".venv", ".vscode", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv",
+))
+# fmt: on
+
+NO_SUCH_FILE = "No such file or directory"
+BINARY_FILE = "binary file (contains NUL bytes)"
 
 _MIGHT_FREEZE = re.compile(
-    rb"requires_grad|optim|param_groups|freeze|parameters\(|\.train\(|\.eval\(|reset_classifier"
-    rb"|DataParallel|compile\("
+    rb"requires_grad|optim|param_groups|freeze|parameters\(|\.train\(|\.eval\("
+    rb"|reset_classifier|DataParallel|compile\("
 )
+
+
+@dataclass(frozen=True)
+class DiscoveredPath:
+    path: Path  # absolute (symlinks not resolved)
+    display: str  # as the user sees it: relative to the working directory if under it
+    explicit: bool  # named on the command line rather than found by walking a directory
+    error: str | None = None  # set when the path cannot be checked at all (caller exits 2)
 
 
 def might_freeze(raw: bytes) -> bool:
@@ -45,209 +51,273 @@ def might_freeze(raw: bytes) -> bool:
     return _MIGHT_FREEZE.search(raw) is not None
 
 
-@dataclass(frozen=True)
-class Found:
-    path: Path
-    display: str  # as the user sees it in output
-    error: str | None = None
-
-
-def _display(path: Path) -> str:
+def read_source(path: Path) -> tuple[str | None, bytes, str | None]:
+    """`(text, raw, error)`, decoded as Python decodes a source file. Never raises."""
     try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive
-        return str(path)
-
-
-def iter_files(
-    paths: Sequence[str], exclude: Sequence[str] = (), exclude_base: Path | None = None
-) -> Iterator[Found]:
-    """The files to check: explicit files as given, folders walked for `*.py`, each file once.
-    `exclude` patterns are gitignore-style, relative to `exclude_base` (default: the cwd)."""
-    seen: set[Path] = set()
-    extra = _Patterns.parse(list(exclude), exclude_base or Path.cwd())
-    for given in paths:
-        path = Path(given)
-        if path.is_file():
-            resolved = path.resolve()
-            if resolved not in seen:
-                seen.add(resolved)
-                yield Found(path, given)
-        elif path.is_dir():
-            for file in _walk(path, extra):
-                resolved = file.resolve()
-                if resolved not in seen:
-                    seen.add(resolved)
-                    yield Found(file, _display(file) if not path.is_absolute() else str(file))
-        else:
-            yield Found(path, given, "No such file or directory")
-
-
-def _walk(top: Path, extra: _Patterns) -> Iterator[Path]:
-    root = _git_root(top.resolve())
-    base_rules: list[_Patterns] = [extra]
-    if root is not None:
-        info = root / ".git" / "info" / "exclude"
-        base_rules.append(_Patterns.load(info, root))
-        # .gitignore files above the walked folder, from the repository root down.
-        cur = top.resolve()
-        chain = []
-        while True:
-            chain.append(cur)
-            if cur == root or cur.parent == cur:
-                break
-            cur = cur.parent
-        for folder in reversed(chain[1:]):
-            base_rules.append(_Patterns.load(folder / ".gitignore", folder))
-    yield from _walk_dir(top, base_rules)
-
-
-def _walk_dir(folder: Path, rules: list[_Patterns]) -> Iterator[Path]:
-    rules = [*rules, _Patterns.load(folder / ".gitignore", folder)]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, b"", exc.strerror or str(exc)
+    if not raw:
+        return "", raw, None
+    if b"\0" in raw:
+        return None, raw, BINARY_FILE
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        try:
-            is_dir = entry.is_dir(follow_symlinks=False)
-            is_file = entry.is_file()
-        except OSError:
-            continue
-        if is_dir:
-            if (
-                entry.name in SKIPPED_DIRS
-                or entry.name.endswith(".egg-info")
-                or (path / "pyvenv.cfg").exists()
-                or _ignored(rules, path, True)
-            ):
-                continue
-            yield from _walk_dir(path, rules)
-        elif (
-            is_file and entry.name.endswith((".py", ".ipynb")) and not _ignored(rules, path, False)
-        ):
-            yield path
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:  # unknown codec, BOM/declaration clash, or bad UTF-8 up front
+        if not str(exc.msg).startswith("invalid or missing encoding declaration"):
+            return None, raw, str(exc.msg)
+        encoding = "utf-8"  # decode below to report the actual bad byte
+    try:
+        return raw.decode(encoding), raw, None  # "utf-8-sig" drops the BOM
+    except (UnicodeDecodeError, LookupError) as exc:
+        label = "utf-8" if encoding == "utf-8-sig" else encoding
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
+        return None, raw, f"cannot decode as {label}: {reason}{where}"
 
 
-def _ignored(rules: list[_Patterns], path: Path, is_dir: bool) -> bool:
-    verdict = False
-    for patterns in rules:
-        result = patterns.match(path, is_dir)
-        if result is not None:
-            verdict = result
-    return verdict
-
-
-def _git_root(start: Path) -> Path | None:
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
+# --- gitignore patterns ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Rule:
+class _Pattern:
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool
+    anchored: bool  # had a slash before its end: relative to its base, not any-depth
+
+
+def _class(pat: str, start: int) -> tuple[str, int] | None:
+    """Translate the `[...]` at `pat[start]`: (regex, index after `]`), or None if unclosed."""
+    j = start + 1
+    if j < len(pat) and pat[j] in "!^":
+        j += 1
+    if j < len(pat) and pat[j] == "]":
+        j += 1
+    while j < len(pat) and pat[j] != "]":
+        j += 2 if pat[j] == "\\" else 1
+    if j >= len(pat):
+        return None
+    body = pat[start + 1 : j]
+    negate = body[:1] in ("!", "^")
+    chars = re.sub(r"\\(.)|([\\^[\]])", lambda m: "\\" + (m[1] or m[2]), body[negate:])
+    return ("[^/" + chars + "]" if negate else "(?!/)[" + chars + "]"), j + 1
+
+
+def _segment(seg: str) -> str:
+    out, i = [], 0
+    while i < len(seg):
+        c = seg[i]
+        if c == "*":
+            while i + 1 < len(seg) and seg[i + 1] == "*":
+                i += 1
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and (cls := _class(seg, i)) is not None:
+            out.append(cls[0])
+            i = cls[1] - 1
+        elif c == "\\" and i + 1 < len(seg):
+            i += 1
+            out.append(re.escape(seg[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _parse(line: str) -> _Pattern | None:
+    """One `.gitignore` line as a pattern, or None for blanks and comments."""
+    pat = line.rstrip(" ")
+    if pat != line and (len(pat) - len(pat.rstrip("\\"))) % 2:
+        pat += " "  # "foo\ " keeps its escaped trailing space
+    if not pat or pat.startswith("#"):
+        return None
+    negate = pat.startswith("!")
+    pat = pat[1:] if negate else pat
+    dir_only = pat.endswith("/")
+    pat = pat.rstrip("/")
+    anchored = "/" in pat
+    pat = pat.removeprefix("/")
+    if not pat:
+        return None
+    segments = pat.split("/")
+    parts = []
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == "**":
+            parts.append(".*" if last else "(?:.*/)?")
+        else:
+            parts.append(_segment(seg) + ("" if last else "/"))
+    regex = "".join(parts) if anchored else "(?:.*/)?" + "".join(parts)
+    try:
+        return _Pattern(re.compile(regex, re.DOTALL), negate, dir_only, anchored)
+    except re.error:  # e.g. a reversed range "[z-a]": git matches nothing with it either
+        return None
 
 
 @dataclass(frozen=True)
-class _Patterns:
-    """The patterns of one `.gitignore`, relative to its folder (last match wins)."""
+class _Rules:
+    """The patterns of one file (or of `exclude`), relative to the directory `base`."""
 
-    base: Path
-    rules: tuple[_Rule, ...]
+    base: str
+    patterns: tuple[_Pattern, ...]
+    anywhere: bool = False  # outside `base`, unanchored patterns still match the name
 
-    @classmethod
-    def load(cls, file: Path, base: Path) -> _Patterns:
+    def verdict(self, full: str, is_dir: bool) -> bool | None:
+        """True ignored, False re-included, None no pattern matches. Last match wins."""
+        prefix = self.base if self.base.endswith(os.sep) else self.base + os.sep
+        rel: str | None = None
+        if full.startswith(prefix):
+            rel = full[len(prefix) :].replace(os.sep, "/")
+        elif not self.anywhere:
+            return None
+        for pat in reversed(self.patterns):
+            if pat.dir_only and not is_dir:
+                continue
+            if rel is None and pat.anchored:
+                continue
+            subject = os.path.basename(full) if rel is None else rel
+            if pat.regex.fullmatch(subject):
+                return not pat.negate
+        return None
+
+
+def _rules(base: str, lines: Sequence[str], *, anywhere: bool = False) -> _Rules | None:
+    patterns = tuple(p for p in map(_parse, lines) if p is not None)
+    return _Rules(base, patterns, anywhere) if patterns else None
+
+
+def _load(base: str, file: str) -> _Rules | None:
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            return _rules(base, handle.read().splitlines())
+    except OSError:
+        return None
+
+
+def _repo_rules(root: str) -> list[_Rules]:
+    """`.git/info/exclude` of the repository whose work tree is `root` (`.git` may be a file)."""
+    git = os.path.join(root, ".git")
+    if os.path.isfile(git):
         try:
-            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+            with open(git, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline().strip()
         except OSError:
-            lines = []
-        return cls.parse(lines, base)
+            return []
+        if not first.startswith("gitdir:"):
+            return []
+        git = os.path.join(root, first.removeprefix("gitdir:").strip())
+    found = _load(root, os.path.join(git, "info", "exclude"))
+    return [found] if found else []
 
-    @classmethod
-    def parse(cls, lines: list[str], base: Path) -> _Patterns:
-        rules = []
-        for line in lines:
-            line = line.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            line = line[1:] if negate else line
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            anchored = "/" in line
-            line = line.lstrip("/")
-            if not line:
-                continue
-            rules.append(_Rule(re.compile(_glob_regex(line, anchored)), negate, dir_only))
-        return cls(base.resolve(), tuple(rules))
 
-    def match(self, path: Path, is_dir: bool) -> bool | None:
-        """True ignored, False re-included, None not mentioned."""
-        if not self.rules:
+def _git_root(directory: str) -> str | None:
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
             return None
+        directory = parent
+
+
+def _ignored(full: str, is_dir: bool, stack: Sequence[_Rules], extra: _Rules | None) -> bool:
+    """Ignored by git (deeper files override shallower ones) or by the `exclude` globs."""
+    if extra is not None and extra.verdict(full, is_dir):
+        return True
+    for rules in reversed(stack):
+        verdict = rules.verdict(full, is_dir)
+        if verdict is not None:
+            return verdict
+    return False
+
+
+# --- the walk --------------------------------------------------------------------------------
+
+
+def _skipped_dir(name: str, full: str) -> bool:
+    return (
+        name in SKIPPED_DIRS
+        or name.endswith(".egg-info")
+        or os.path.isfile(os.path.join(full, "pyvenv.cfg"))
+    )
+
+
+def _walk(top: str, extra: _Rules | None) -> Iterator[str]:
+    """`*.py` and `*.ipynb` files under `top`, sorted, minus default excludes, ignored and
+    excluded paths."""
+    stack: list[_Rules] = []
+    git_root = _git_root(top)
+    if git_root is not None:
+        stack += _repo_rules(git_root)
+        rel = os.path.relpath(top, git_root)
+        parts = [] if rel == os.curdir else rel.split(os.sep)
+        for depth in range(len(parts)):  # .gitignore files above `top`; top's own comes below
+            directory = os.path.join(git_root, *parts[:depth])
+            stack += filter(None, [_load(directory, os.path.join(directory, ".gitignore"))])
+    stacks: dict[str, list[_Rules]] = {top: stack}
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        here = stacks.pop(dirpath, [])
+        if dirpath != top and os.path.lexists(os.path.join(dirpath, ".git")):
+            here = _repo_rules(dirpath)  # a nested repository ignores its parent's rules
+        own = _load(dirpath, os.path.join(dirpath, ".gitignore"))
+        here = [*here, own] if own else here
+        kept = []
+        for name in sorted(dirnames):
+            full = os.path.join(dirpath, name)
+            if not _skipped_dir(name, full) and not _ignored(full, True, here, extra):
+                kept.append(name)
+                stacks[full] = here
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if (
+                name.endswith((".py", ".ipynb"))
+                and os.path.exists(full)
+                and not _ignored(full, False, here, extra)
+            ):
+                yield full
+
+
+def _display(full: str, cwd: str) -> str:
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    return full[len(prefix) :] if full.startswith(prefix) else full
+
+
+def iter_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    exclude: Sequence[str] = (),
+    exclude_base: str | os.PathLike[str] | None = None,
+) -> Iterator[DiscoveredPath]:
+    """The files to check, in order, each once. Explicit files are always yielded; directories
+    are walked for `*.py` and `*.ipynb` files honouring default excludes, `.gitignore` and
+    `exclude` (gitignore syntax, relative to `exclude_base`, default the working directory).
+    Missing paths come back with `error` set."""
+    cwd = os.getcwd()
+    base = os.path.abspath(exclude_base) if exclude_base is not None else cwd
+    # "./build" means "/build" (anchored); gitignore itself has no "./".
+    extra = _rules(base, [re.sub(r"^(!?)\./", r"\1/", p) for p in exclude], anywhere=True)
+    seen: set[str] = set()
+    for given in paths:
+        full = os.path.abspath(os.fspath(given))
         try:
-            rel = path.resolve().relative_to(self.base).as_posix()
-        except ValueError:
-            return None
-        verdict = None
-        for rule in self.rules:
-            if rule.dir_only and not is_dir:
-                continue
-            if rule.regex.match(rel):
-                verdict = not rule.negate
-        return verdict
-
-
-def _glob_regex(pattern: str, anchored: bool) -> str:
-    """A gitignore glob as a regex over a path relative to the .gitignore's folder."""
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out += "/.*"
-            i += 3
-        elif pattern[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif pattern[i] == "?":
-            out += "[^/]"
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out += re.escape("[")
-                i += 1
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out += f"[{body}]"
-                i = end + 1
+            is_dir = stat.S_ISDIR(os.stat(full).st_mode)
+        except FileNotFoundError:
+            error: str | None = NO_SUCH_FILE
+        except (OSError, ValueError) as exc:
+            error = getattr(exc, "strerror", None) or str(exc)
         else:
-            out += re.escape(pattern[i])
-            i += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    return f"^{prefix}{out}(?:/.*)?$"
-
-
-def read_source(path: Path) -> tuple[str | None, bytes, str | None]:
-    """(text, raw bytes, error): decoded as Python decodes source (BOM, coding declaration)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        return None, b"", error.strerror or str(error)
-    if b"\x00" in raw:
-        return None, raw, "binary file (contains NUL bytes)"
-    try:
-        encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)
-        return raw.decode(encoding), raw, None
-    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
-        return None, raw, f"cannot decode: {error}"
+            error = None
+        if error is not None:
+            if full not in seen:
+                seen.add(full)
+                yield DiscoveredPath(Path(full), _display(full, cwd), True, error)
+            continue
+        found = _walk(full, extra) if is_dir else iter([full])
+        for file in found:
+            key = os.path.realpath(file)  # does not raise on loops (non-strict)
+            if key not in seen:
+                seen.add(key)
+                yield DiscoveredPath(Path(file), _display(file, cwd), not is_dir)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from freezelint.diagnostics import Diagnostic, Severity
-from freezelint.files import Found, might_freeze, read_source
+from freezelint.files import DiscoveredPath, might_freeze, read_source
 
 SYNTAX_ERROR = "FRZ000"
 
@@ -56,13 +56,13 @@ def _verifier(options: Options):
     return _VERIFIERS[options]
 
 
-def _cannot_parse(found: Found, why: object) -> Diagnostic:
+def _cannot_parse(found: DiscoveredPath, why: object) -> Diagnostic:
     return Diagnostic(
         SYNTAX_ERROR, f"cannot parse: {why}", found.display, 1, 1, 1, 1, Severity.ERROR
     )
 
 
-def run_file(found: Found, codes: frozenset[str], options: Options) -> FileResult:
+def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> FileResult:
     result = FileResult()
     if found.error is not None:
         result.errors.append(f"{found.display}: {found.error}")
