@@ -32,9 +32,19 @@ SKIPPED_DIRS = frozenset((
 NO_SUCH_FILE = "No such file or directory"
 BINARY_FILE = "binary file (contains NUL bytes)"
 
+# Every rule needs a freeze or unfreeze (`requires_grad`, `freeze`) or an optimizer: `torch.optim`
+# or `timm.optim` (`optim`), param groups, or a class from elsewhere named like an optimizer (the
+# words of `recognize.looks_like_optimizer`, in a capitalised name). A file with none of them
+# cannot produce a finding and is not parsed. `tests/test_files.py` checks the word list against
+# recognize.py.
+OPTIMIZER_WORDS = (
+    "adam", "sgd", "rmsprop", "lion", "lamb", "adagrad", "adadelta", "adamax", "lbfgs", "lars",
+    "sophia", "prodigy", "shampoo", "muon", "adafactor", "radam", "nadam", "optim",
+)  # fmt: skip
 _MIGHT_FREEZE = re.compile(
-    rb"requires_grad|optim|param_groups|freeze|parameters\(|\.train\(|\.eval\("
-    rb"|reset_classifier|DataParallel|compile\("
+    rb"requires_grad|freeze|optim|param_group|\b(?=[A-Z])\w*?(?i:"
+    + "|".join(OPTIMIZER_WORDS).encode()
+    + rb")"
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import freezelint.files as files_module
 from freezelint.files import (
     SKIPPED_DIRS,
     DiscoveredPath,
@@ -435,24 +436,48 @@ def test_read_os_errors_are_returned(tmp_path: Path) -> None:
     "needle",
     [
         b"p.requires_grad = False",
+        b"m.requires_grad_(False)",
         b"torch.optim.SGD",
+        b"from torch import optim",
         b"opt.param_groups",
+        b"opt.add_param_group(g)",
         b"freeze(model)",
-        b"model.parameters()",
-        b"model.train()",
-        b"model.eval()",
-        b"m.reset_classifier(10)",
-        b"nn.DataParallel(m)",
-        b"torch.compile(m)",
+        b"timm.utils.unfreeze(model)",
+        b"bnb.AdamW8bit(params)",
+        b"from transformers import Adafactor",
+        b"opt = FusedLAMB(params)",
+        b"Lion(params)",
     ],
 )
 def test_might_freeze_finds_each_marker(needle: bytes) -> None:
     assert might_freeze(b"import x\n" + needle + b"\n")
 
 
-@pytest.mark.parametrize("raw", [b"", b"print('hello')\n", b"parameters = 1\n", b"train = 2\n"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"print('hello')\n",
+        b"parameters = 1\n",
+        b"train = 2\n",
+        # Without a freeze or an optimizer no rule can report anything, whatever else is there.
+        b"model = timm.create_model('resnet18')\nmodel.train()\nmodel.eval()\n",
+        b"model = nn.DataParallel(torch.compile(m))\nn = sum(p.numel() for p in m.parameters())\n",
+        b"m.reset_classifier(10)\nf = lambda x: x\nmillion = 10**6\n",
+    ],
+)
 def test_might_freeze_skips_unrelated_code(raw: bytes) -> None:
     assert not might_freeze(raw)
+
+
+def test_might_freeze_knows_every_optimizer_word_recognize_knows() -> None:
+    """The pre-filter may never skip a file holding a class `looks_like_optimizer` accepts."""
+    from freezelint import recognize
+
+    words = recognize._OPTIMIZER_WORD.pattern.split("|")
+    assert set(words) <= set(files_module.OPTIMIZER_WORDS)
+    for word in words:
+        assert might_freeze(b"x = lib." + word.capitalize().encode() + b"2(params)\n")
 
 
 def test_module_imports_only_the_standard_library() -> None:

@@ -20,6 +20,7 @@ from freezelint.events import (
 from freezelint.extract.scope import Scope, Walk, _visible_items
 from freezelint.extract.syntax import (
     EMPTY,
+    child_nodes,
     int_literal,
     is_requires_grad_of,
     is_zero,
@@ -159,7 +160,7 @@ class ExpressionEvaluator:
         if isinstance(node, cst.Lambda):
             return None
         # Evaluate children for their effects (a nested optimizer, a consumed iterator).
-        for child in node.children:
+        for child in child_nodes(node):
             if isinstance(child, cst.BaseExpression):
                 self.eval(child, w)
             elif isinstance(child, cst.Arg):

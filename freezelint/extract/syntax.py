@@ -1,8 +1,9 @@
-"""Small facts about CST nodes: literals, the names an expression reads, whether it
-mentions `requires_grad`, and which names say "this is a module"."""
+"""Small facts about CST nodes: their children, literals, the names an expression reads, whether
+it mentions `requires_grad`, and which names say "this is a module"."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import libcst as cst
@@ -76,6 +77,50 @@ def is_zero(node: cst.BaseExpression) -> bool:
     return False
 
 
+# Fields that hold only whitespace and punctuation: never walked.
+_PUNCTUATION = frozenset(
+    {
+        "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines",
+        "lines_after_decorators", "header", "footer", "comma", "semicolon", "equal", "colon",
+        "dot", "asynchronous", "trailing_whitespace", "newline", "default_indent",
+        "default_newline", "encoding", "star", "indent",
+    }
+)  # fmt: skip
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The syntactic children of a node, whitespace and punctuation left out, in field order.
+    libcst's own `children` rebuilds every child through a visitor (and validates it again):
+    it dominated the profile of large files."""
+    kind = type(node)
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if not f.name.startswith("whitespace") and f.name not in _PUNCTUATION
+        )
+        _CHILD_FIELDS[kind] = names
+    out: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if _is_node(value):
+            out.append(value)
+        elif type(value) is list or type(value) is tuple:
+            out.extend(v for v in value if _is_node(v))
+    return out
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every plain name an expression reads (a small walk over expression children)."""
     out: set[str] = set()
@@ -87,7 +132,7 @@ def names_in(node: cst.CSTNode) -> set[str]:
         elif isinstance(cur, cst.Attribute):
             stack.append(cur.value)
         else:
-            stack.extend(cur.children)
+            stack.extend(child_nodes(cur))
     return out
 
 
@@ -100,7 +145,7 @@ def mentions_requires_grad(node: cst.CSTNode) -> bool:
             if cur.value in ("requires_grad", "requires_grad_"):
                 return True
         else:
-            stack.extend(cur.children)
+            stack.extend(child_nodes(cur))
     return False
 
 
@@ -170,5 +215,5 @@ def assigned_names(node: cst.CSTNode) -> frozenset[str]:
             elif isinstance(target, cst.Tuple | cst.List):
                 out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
         if not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(cur.children)
+            stack.extend(child_nodes(cur))
     return frozenset(out)

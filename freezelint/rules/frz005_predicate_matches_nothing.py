@@ -48,7 +48,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
-from freezelint.extract.syntax import names_in
+from freezelint.extract.syntax import child_nodes, names_in
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.predicates import PredicateRaised, Unsupported, evaluate
 from freezelint.simulate import Simulation
@@ -143,7 +143,7 @@ def _string_conditions(node: cst.BaseExpression, var: str):
             yield cur, found
             continue
         if isinstance(cur, cst.UnaryOperation | cst.BooleanOperation):
-            stack.extend(c for c in cur.children if isinstance(c, cst.BaseExpression))
+            stack.extend(c for c in child_nodes(cur) if isinstance(c, cst.BaseExpression))
             if isinstance(cur, cst.BooleanOperation):
                 stack.extend([cur.left, cur.right])
 

@@ -44,6 +44,7 @@ import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, RequiresGradSet
+from freezelint.extract.syntax import child_nodes
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
@@ -151,7 +152,7 @@ def _root(node: cst.CSTNode) -> str | None:
             while isinstance(owner, cst.Attribute | cst.Subscript):
                 owner = owner.value
             return owner.value if isinstance(owner, cst.Name) else None
-        stack.extend(cur.children)
+        stack.extend(child_nodes(cur))
     return None
 
 

@@ -48,6 +48,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
+from freezelint.extract.syntax import child_nodes
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import modules_text, params_expression, plural, verified
@@ -129,5 +130,5 @@ def _inside(node: cst.CSTNode, call: cst.CSTNode) -> bool:
         cur = stack.pop()
         if cur is node:
             return True
-        stack.extend(cur.children)
+        stack.extend(child_nodes(cur))
     return False
