@@ -1,6 +1,6 @@
 """Checking one source text: parse, extract, simulate, run the selected rules, locate findings.
 
-Positions are computed (libcst's PositionProvider) only when there is something to report, so a
+Positions are computed (`positions.py`) only when there is something to report, so a
 clean file costs one parse and one walk.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Callable, Collection
 from itertools import accumulate
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint.diagnostics import Diagnostic, Finding, Severity
 from freezelint.extract import extract
 from freezelint.fixes import Fix, FixContext
+from freezelint.positions import positions as positions_of
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
 from freezelint.suppressions import without_suppressed
@@ -104,7 +104,7 @@ def locate(
 ) -> list[Diagnostic]:
     if not findings:
         return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = positions_of(module)
     context = FixContext(text, positions, module)
     out = []
     for finding in findings:

@@ -1,15 +1,17 @@
 """A small, safe interpreter for name predicates (`'fc' in name`, `name.startswith(...)`,
 `int(name.split('.')[1]) < 3`, `any(k in name for k in keys)`, `re.match(...)`).
 
-It evaluates a libcst expression over one parameter name and the constants the script defines,
-with no `eval`, no attribute access beyond a fixed set of `str` methods and no calls beyond a
-fixed set of builtins. Anything outside that raises `Unsupported`, which the caller treats as
-"unknown" (no diagnostic). An error the real code would raise too (IndexError from
-`split('.')[1]`, ValueError from `int('conv_stem')`) is re-raised as `PredicateRaised`.
+A libcst expression is compiled once into nested closures (`compile_predicate`), then run over
+each parameter name and the constants the script defines, with no `eval`, no attribute access
+beyond a fixed set of `str` methods and no calls beyond a fixed set of builtins. Anything outside
+that raises `Unsupported`, which the caller treats as "unknown" (no diagnostic). An error the
+real code would raise too (IndexError from `split('.')[1]`, ValueError from `int('conv_stem')`)
+is re-raised as `PredicateRaised`.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -63,161 +65,293 @@ class PredicateRaised(Exception):
         self.error = error
 
 
+Env = dict[str, Any]
+Fn = Callable[[Env], Any]
+Predicate = Callable[[Mapping[str, Any]], Any]
+
+
 def evaluate(node: cst.BaseExpression, env: Mapping[str, Any]) -> Any:
+    """The value of `node` in `env` (compiles it first: use `compile_predicate` for many names)."""
+    return compile_predicate(node)(env)
+
+
+def compile_predicate(node: cst.BaseExpression) -> Predicate:
+    """`node` as a function of the environment, raising `Unsupported` for what the interpreter
+    does not model and `PredicateRaised` for errors the script would raise too. What is
+    unsupported is only raised when evaluation reaches it, as in the script (`a or b()`)."""
     try:
-        return _eval(node, dict(env))
-    except (Unsupported, PredicateRaised):
-        raise
-    except RecursionError as error:
-        raise Unsupported("too deep") from error
-    except (IndexError, ValueError, TypeError, AttributeError, KeyError, re.error) as error:
-        raise PredicateRaised(error) from error
+        fn = _compile(node)
+    except RecursionError:
+        fn = _unsupported("too deep")
+
+    def run(env: Mapping[str, Any]) -> Any:
+        try:
+            return fn(env if isinstance(env, dict) else dict(env))
+        except (Unsupported, PredicateRaised):
+            raise
+        except RecursionError as error:
+            raise Unsupported("too deep") from error
+        except (IndexError, ValueError, TypeError, AttributeError, KeyError, re.error) as error:
+            raise PredicateRaised(error) from error
+
+    return run
 
 
-def _eval(node: cst.CSTNode, env: dict[str, Any]) -> Any:
-    if isinstance(node, cst.Name):
-        if node.value in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.value]
-        if node.value in env:
-            return env[node.value]
-        raise Unsupported(node.value)
-    if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
-        return node.evaluated_value
-    if isinstance(node, cst.FormattedString):
-        return "".join(
-            p.value if isinstance(p, cst.FormattedStringText) else _format(p, env)
-            for p in node.parts
-        )
-    if isinstance(node, cst.Tuple | cst.List | cst.Set):
-        items = [
-            _eval(e.value, env) for e in node.elements if not isinstance(e, cst.StarredElement)
-        ]
-        if len(items) != len(node.elements):
-            raise Unsupported("starred")
-        return set(items) if isinstance(node, cst.Set) else tuple(items)
-    if isinstance(node, cst.UnaryOperation):
-        value = _eval(node.expression, env)
-        if isinstance(node.operator, cst.Not):
-            return not value
-        if isinstance(node.operator, cst.Minus):
-            return -value
-        raise Unsupported("unary")
-    if isinstance(node, cst.BooleanOperation):
-        left = _eval(node.left, env)
-        if isinstance(node.operator, cst.And):
-            return left and _eval(node.right, env)
-        return left or _eval(node.right, env)
-    if isinstance(node, cst.Comparison):
-        return _compare(node, env)
-    if isinstance(node, cst.BinaryOperation):
-        left, right = _eval(node.left, env), _eval(node.right, env)
-        if isinstance(node.operator, cst.Add):
-            return left + right
-        if isinstance(node.operator, cst.Subtract):
-            return left - right
-        if isinstance(node.operator, cst.Modulo) and isinstance(left, int):
-            return left % right
-        raise Unsupported("operator")
-    if isinstance(node, cst.Subscript):
-        return _subscript(node, env)
-    if isinstance(node, cst.Call):
-        return _call(node, env)
-    if isinstance(node, cst.IfExp):
-        return _eval(node.body if _eval(node.test, env) else node.orelse, env)
-    raise Unsupported(type(node).__name__)
+def _unsupported(what: str) -> Fn:
+    def fn(env: Env) -> Any:
+        raise Unsupported(what)
+
+    return fn
 
 
-def _format(part: cst.FormattedStringExpression, env: dict[str, Any]) -> str:
-    if part.format_spec or part.conversion:
-        raise Unsupported("format spec")
-    return str(_eval(part.expression, env))
+def _then_unsupported(first: Fn, what: str) -> Fn:
+    """Evaluate `first` (its errors come first, as in the script), then refuse."""
+
+    def fn(env: Env) -> Any:
+        first(env)
+        raise Unsupported(what)
+
+    return fn
 
 
-def _compare(node: cst.Comparison, env: dict[str, Any]) -> bool:
-    left = _eval(node.left, env)
-    for target in node.comparisons:
-        right = _eval(target.comparator, env)
-        op = target.operator
-        if isinstance(op, cst.In):
-            ok = left in right
-        elif isinstance(op, cst.NotIn):
-            ok = left not in right
-        elif isinstance(op, cst.Equal):
-            ok = left == right
-        elif isinstance(op, cst.NotEqual):
-            ok = left != right
-        elif isinstance(op, cst.LessThan):
-            ok = left < right
-        elif isinstance(op, cst.LessThanEqual):
-            ok = left <= right
-        elif isinstance(op, cst.GreaterThan):
-            ok = left > right
-        elif isinstance(op, cst.GreaterThanEqual):
-            ok = left >= right
-        elif isinstance(op, cst.Is):
-            ok = left is right
-        elif isinstance(op, cst.IsNot):
-            ok = left is not right
+def _constant(value: Any) -> Fn:
+    return lambda env: value
+
+
+_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
+
+
+def _compile(node: cst.CSTNode) -> Fn:
+    compiler = _COMPILERS.get(type(node))
+    return compiler(node) if compiler is not None else _unsupported(type(node).__name__)
+
+
+def _name(node: cst.Name) -> Fn:
+    key = node.value
+    if key in _CONSTANT_NAMES:
+        return _constant(_CONSTANT_NAMES[key])
+
+    def fn(env: Env) -> Any:
+        if key in env:
+            return env[key]
+        raise Unsupported(key)
+
+    return fn
+
+
+def _literal(node: cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString) -> Fn:
+    try:
+        value = node.evaluated_value
+    except Exception as error:  # raised when reached, as the script would
+        caught = error
+
+        def fn(env: Env) -> Any:
+            raise caught
+
+        return fn
+    return _constant(value)
+
+
+def _fstring(node: cst.FormattedString) -> Fn:
+    parts: list[Fn] = []
+    for part in node.parts:
+        if isinstance(part, cst.FormattedStringText):
+            parts.append(_constant(part.value))
+        elif part.format_spec or part.conversion:
+            parts.append(_unsupported("format spec"))
         else:
-            raise Unsupported("comparison")
-        if not ok:
-            return False
-        left = right
-    return True
+            inner = _compile(part.expression)
+            parts.append(lambda env, inner=inner: str(inner(env)))
+    return lambda env: "".join(p(env) for p in parts)
 
 
-def _subscript(node: cst.Subscript, env: dict[str, Any]) -> Any:
-    value = _eval(node.value, env)
-    if not isinstance(value, str | tuple | list) or len(node.slice) != 1:
-        raise Unsupported("subscript")
+def _sequence(node: cst.Tuple | cst.List | cst.Set) -> Fn:
+    items = [_compile(e.value) for e in node.elements if not isinstance(e, cst.StarredElement)]
+    starred = len(items) != len(node.elements)
+    make = set if isinstance(node, cst.Set) else tuple
+
+    def fn(env: Env) -> Any:
+        values = [item(env) for item in items]
+        if starred:
+            raise Unsupported("starred")
+        return make(values)
+
+    return fn
+
+
+def _unary(node: cst.UnaryOperation) -> Fn:
+    inner = _compile(node.expression)
+    if isinstance(node.operator, cst.Not):
+        return lambda env: not inner(env)
+    if isinstance(node.operator, cst.Minus):
+        return lambda env: -inner(env)
+    return _then_unsupported(inner, "unary")
+
+
+def _boolean(node: cst.BooleanOperation) -> Fn:
+    left, right = _compile(node.left), _compile(node.right)
+    if isinstance(node.operator, cst.And):
+        return lambda env: left(env) and right(env)
+    return lambda env: left(env) or right(env)
+
+
+_COMPARISONS: dict[type, Callable[[Any, Any], bool]] = {
+    cst.In: lambda a, b: a in b,
+    cst.NotIn: lambda a, b: a not in b,
+    cst.Equal: operator.eq,
+    cst.NotEqual: operator.ne,
+    cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt,
+    cst.GreaterThanEqual: operator.ge,
+    cst.Is: operator.is_,
+    cst.IsNot: operator.is_not,
+}
+
+
+def _comparison(node: cst.Comparison) -> Fn:
+    first = _compile(node.left)
+    steps = [(_COMPARISONS.get(type(t.operator)), _compile(t.comparator)) for t in node.comparisons]
+
+    def fn(env: Env) -> bool:
+        left = first(env)
+        for compare, comparator in steps:
+            right = comparator(env)
+            if compare is None:
+                raise Unsupported("comparison")
+            if not compare(left, right):
+                return False
+            left = right
+        return True
+
+    return fn
+
+
+def _binary(node: cst.BinaryOperation) -> Fn:
+    left, right = _compile(node.left), _compile(node.right)
+    op = node.operator
+
+    def fn(env: Env) -> Any:
+        a, b = left(env), right(env)
+        if isinstance(op, cst.Add):
+            return a + b
+        if isinstance(op, cst.Subtract):
+            return a - b
+        if isinstance(op, cst.Modulo) and isinstance(a, int):
+            return a % b
+        raise Unsupported("operator")
+
+    return fn
+
+
+def _subscript(node: cst.Subscript) -> Fn:
+    value = _compile(node.value)
+    if len(node.slice) != 1:
+        return _then_unsupported(value, "subscript")
     index = node.slice[0].slice
     if isinstance(index, cst.Index):
-        return value[_eval(index.value, env)]
-    if isinstance(index, cst.Slice):
-        parts = [
-            None if p is None else _eval(p, env) for p in (index.lower, index.upper, index.step)
-        ]
-        return value[slice(*parts)]
-    raise Unsupported("slice")
+        key = _compile(index.value)
+        bounds = None
+    elif isinstance(index, cst.Slice):
+        parts = [None if p is None else _compile(p) for p in (index.lower, index.upper, index.step)]
+        key = None
+        bounds = parts
+    else:
+        return _then_unsupported(value, "slice")
+
+    def fn(env: Env) -> Any:
+        target = value(env)
+        if not isinstance(target, str | tuple | list):
+            raise Unsupported("subscript")
+        if bounds is None:
+            return target[key(env)]  # type: ignore[misc]
+        return target[slice(*[None if p is None else p(env) for p in bounds])]
+
+    return fn
 
 
-def _call(node: cst.Call, env: dict[str, Any]) -> Any:
+def _call(node: cst.Call) -> Fn:
     func = node.func
     if any(arg.keyword is not None or arg.star for arg in node.args):
-        raise Unsupported("keywords")
+        return _unsupported("keywords")
+    args = [_compile(a.value) for a in node.args]
     if isinstance(func, cst.Attribute):
-        owner = func.value
-        qual = f"{owner.value}.{func.attr.value}" if isinstance(owner, cst.Name) else ""
-        if qual in REGEX and "re" not in env:
-            args = [_eval(a.value, env) for a in node.args]
-            return REGEX[qual](*args) is not None
-        if func.attr.value in STR_METHODS:
-            target = _eval(owner, env)
-            if not isinstance(target, str):
-                raise Unsupported("method of a non-string")
-            args = [_eval(a.value, env) for a in node.args]
-            if func.attr.value == "join":
-                return target.join(args[0])
-            return getattr(target, func.attr.value)(*args)
-        raise Unsupported("method")
+        return _method(func, args)
     if isinstance(func, cst.Name) and func.value in BUILTINS:
+        builtin = BUILTINS[func.value]
         if (
             func.value in ("any", "all")
             and len(node.args) == 1
             and isinstance(node.args[0].value, cst.GeneratorExp | cst.ListComp)
         ):
-            return BUILTINS[func.value](_comprehension(node.args[0].value, env))
-        return BUILTINS[func.value](*[_eval(a.value, env) for a in node.args])
-    raise Unsupported("call")
+            items = _comprehension(node.args[0].value)
+            return lambda env: builtin(items(env))
+        return lambda env: builtin(*[a(env) for a in args])
+    return _unsupported("call")
 
 
-def _comprehension(node: cst.GeneratorExp | cst.ListComp, env: dict[str, Any]) -> list[Any]:
+def _method(func: cst.Attribute, args: list[Fn]) -> Fn:
+    owner = func.value
+    method = func.attr.value
+    qual = f"{owner.value}.{method}" if isinstance(owner, cst.Name) else ""
+    regex = REGEX.get(qual)
+    target = _compile(owner) if method in STR_METHODS else None
+
+    def fn(env: Env) -> Any:
+        if regex is not None and "re" not in env:
+            return regex(*[a(env) for a in args]) is not None
+        if target is None:
+            raise Unsupported("method")
+        receiver = target(env)
+        if not isinstance(receiver, str):
+            raise Unsupported("method of a non-string")
+        values = [a(env) for a in args]
+        if method == "join":
+            return receiver.join(values[0])
+        return getattr(receiver, method)(*values)
+
+    return fn
+
+
+def _if_expression(node: cst.IfExp) -> Fn:
+    test, body, orelse = _compile(node.test), _compile(node.body), _compile(node.orelse)
+    return lambda env: body(env) if test(env) else orelse(env)
+
+
+def _comprehension(node: cst.GeneratorExp | cst.ListComp) -> Fn:
     comp = node.for_in
     if comp.inner_for_in is not None or not isinstance(comp.target, cst.Name):
-        raise Unsupported("comprehension")
-    out = []
-    for item in _eval(comp.iter, env):
-        inner = {**env, comp.target.value: item}
-        if all(_eval(cond.test, inner) for cond in comp.ifs):
-            out.append(_eval(node.elt, inner))
-    return out
+        return _unsupported("comprehension")
+    source, element = _compile(comp.iter), _compile(node.elt)
+    conditions = [_compile(cond.test) for cond in comp.ifs]
+    var = comp.target.value
+
+    def fn(env: Env) -> list[Any]:
+        out = []
+        for item in source(env):
+            inner = {**env, var: item}
+            if all(cond(inner) for cond in conditions):
+                out.append(element(inner))
+        return out
+
+    return fn
+
+
+_COMPILERS: dict[type, Callable[[Any], Fn]] = {
+    cst.Name: _name,
+    cst.Integer: _literal,
+    cst.Float: _literal,
+    cst.SimpleString: _literal,
+    cst.ConcatenatedString: _literal,
+    cst.FormattedString: _fstring,
+    cst.Tuple: _sequence,
+    cst.List: _sequence,
+    cst.Set: _sequence,
+    cst.UnaryOperation: _unary,
+    cst.BooleanOperation: _boolean,
+    cst.Comparison: _comparison,
+    cst.BinaryOperation: _binary,
+    cst.Subscript: _subscript,
+    cst.Call: _call,
+    cst.IfExp: _if_expression,
+}

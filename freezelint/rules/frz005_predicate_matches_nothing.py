@@ -50,7 +50,7 @@ import libcst as cst
 from freezelint.diagnostics import Finding, Severity
 from freezelint.extract.syntax import child_nodes, names_in
 from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.simulate import Simulation
 from freezelint.verify.atoms import PredicateOutcome
 
@@ -80,9 +80,11 @@ def _check(outcome: PredicateOutcome) -> Iterator[Finding]:
             atom.comparisons[0].operator, cst.NotIn
         )
         hits = 0
+        condition = compile_predicate(atom)
         try:
             for name in outcome.names:
-                hits += bool(evaluate(atom, {**env, leaf.name_var: name})) != negated
+                env[leaf.name_var] = name
+                hits += bool(condition(env)) != negated
         except (Unsupported, PredicateRaised):
             continue
         if hits == 0:

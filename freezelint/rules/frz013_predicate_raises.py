@@ -37,7 +37,7 @@ from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.simulate import Simulation
 from freezelint.verify.atoms import PredicateOutcome
 
@@ -74,10 +74,12 @@ def _fix(outcome: PredicateOutcome):
         return None
     env = dict(leaf.env)
     works: dict[str, bool] = {}
+    run = compile_predicate(predicate)
     for name in outcome.names:
         top = name[len(leaf.name_prefix) :].split(".")[0]
         try:
-            evaluate(predicate, {**env, var: name})
+            env[var] = name
+            run(env)
             works.setdefault(top, True)
         except PredicateRaised:
             works[top] = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.selection import DYNAMIC, HEAD, NameWhere, Path, Region
 from freezelint.verify.table import ParamTable
 
@@ -92,6 +92,7 @@ class TableAtoms:
         prefixes, certain = self.resolve(base.path)
         outcome = PredicateOutcome(leaf, self.table, [])
         env = dict(leaf.env)
+        predicate = compile_predicate(leaf.predicate)
         for prefix in prefixes:
             for p in self.table.params_under(prefix):
                 rel = p.name[len(prefix) + 1 :] if prefix else p.name
@@ -99,7 +100,8 @@ class TableAtoms:
                 outcome.names.append(seen)
                 path = tuple(p.name.split("."))
                 try:
-                    value = bool(evaluate(leaf.predicate, {**env, leaf.name_var: seen}))
+                    env[leaf.name_var] = seen
+                    value = bool(predicate(env))
                 except Unsupported:
                     outcome.unsupported = True
                     result[path] = None
