@@ -7,6 +7,7 @@ internal error (a missing path is one).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import sys
@@ -214,8 +215,16 @@ def _results(tasks: list) -> Iterator[FileResult]:
     if len(tasks) < POOL_THRESHOLD or cores < 2:
         yield from (run_file(*task) for task in tasks)
         return
-    with ProcessPoolExecutor(max_workers=cores) as pool:
-        yield from pool.map(run_file, *zip(*tasks, strict=True), chunksize=4)
+    context = None
+    if sys.platform == "linux":
+        # Forked workers share what this process imported: load the checker (libcst and every
+        # rule) once here rather than once per worker.
+        from freezelint.runner import preload
+
+        preload(tasks[0][2])
+        context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+        yield from pool.map(run_file, *zip(*tasks, strict=True), chunksize=8)
 
 
 @cli.command()

@@ -4,7 +4,6 @@ for the extraction tests: one line an event, `line: Kind details [loop/branch fr
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from freezelint.events import (
     BranchArm,
@@ -24,6 +23,7 @@ from freezelint.events import (
     Timeline,
 )
 from freezelint.extract import extract
+from freezelint.positions import positions as positions_of
 from freezelint.selection import NameWhere, Opaque, Region, Selection, Trainable, Union, format_path
 
 
@@ -86,7 +86,7 @@ def describe(source: str) -> list[str]:
     """Every timeline of a source text, as lines of text."""
     module = cst.parse_module(source)
     timelines = extract(module)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = positions_of(module)
     out: list[str] = []
     for index, timeline in enumerate(timelines):
         out.append(f"timeline {index}")

@@ -56,6 +56,17 @@ def _verifier(options: Options):
     return _VERIFIERS[options]
 
 
+def preload(options: Options) -> None:
+    """Import everything checking a file needs (libcst, the extractor, every rule, the
+    verifier), so that processes forked after this share it."""
+    import freezelint.checker  # noqa: F401
+    from freezelint.rules import RULES
+
+    for code in RULES:
+        RULES[code]
+    _verifier(options)
+
+
 def _cannot_parse(found: DiscoveredPath, why: object) -> Diagnostic:
     return Diagnostic(
         SYNTAX_ERROR, f"cannot parse: {why}", found.display, 1, 1, 1, 1, Severity.ERROR

@@ -14,13 +14,14 @@ to an optimizer) holds parameters, and a whole model minus one named part still 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from freezelint.events import (
     BranchArm,
     BranchJoin,
     Event,
     ModelBuilt,
+    ModeSet,
     ModuleReplaced,
     OptimizerBuilt,
     ParamGroup,
@@ -90,7 +91,9 @@ class Simulation:
         self.paths: dict[int, list[Path]] = {}
         self.state: dict[Key, Atom] = {}
         self.optimizers: dict[int, OptimizerState] = {}
-        self.before: list[Snapshot] = []
+        # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
+        self.before: dict[int, Snapshot] = {}
+        self._under: dict[Key, list[tuple[Key, bool]]] = {}
         self._collect_paths()
         self._run()
 
@@ -110,7 +113,14 @@ class Simulation:
         self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
-        """Atoms inside region `path` of `model`, each with whether that is certain."""
+        """Atoms inside region `path` of `model`, each with whether that is certain (the atoms
+        are fixed once collected, so each answer is kept)."""
+        found = self._under.get((model, path))
+        if found is None:
+            found = self._under[(model, path)] = self._atoms_under(model, path)
+        return found
+
+    def _atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         if model in self.tables:
             found = [((model, atom), certain) for atom, certain in self.tables[model].under(path)]
             if not found and path in self.paths.get(model, []):
@@ -150,12 +160,11 @@ class Simulation:
     def _run(self) -> None:
         forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
         for event in self.events:
-            self.before.append(
-                Snapshot(
+            if isinstance(event, RequiresGradSet | ModeSet):
+                self.before[event.seq] = Snapshot(
                     dict(self.state),
                     {i: [dict(g) for g in o.groups] for i, o in self.optimizers.items()},
                 )
-            )
             if isinstance(event, BranchArm):
                 if event.arm == 0:
                     forks.append((event.ident, dict(self.state), []))
@@ -215,7 +224,9 @@ class Simulation:
                             self._status(key, "?")
 
     def _status(self, key: Key, status: str) -> None:
-        self.state[key] = replace(self.atom(key), status=status)
+        atom = self.atom(key)
+        if atom.status != status:
+            self.state[key] = Atom(status, atom.gen, atom.nonempty)
 
     def _selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
         """For a name predicate over a model with a table: which atoms it selects exactly."""

@@ -14,7 +14,7 @@ from freezelint.simulate import YES, Atom, Key, OptimizerState, Simulation
 
 def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     """Atoms certainly held by the optimizer, certainly non-empty, in `status` when built."""
-    out: list[Key] = []
+    out: dict[Key, None] = {}  # ordered, without repeats
     for group in opt.groups:
         for (model, path, gen), membership in group.items():
             atom = opt.built_state.get((model, path))
@@ -24,10 +24,9 @@ def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
                 and atom.gen == gen
                 and atom.status == status
                 and atom.nonempty
-                and (model, path) not in out
             ):
-                out.append((model, path))
-    return out
+                out[(model, path)] = None
+    return list(out)
 
 
 def unfrozen_later(sim: Simulation, after: Event, key: Key) -> bool:

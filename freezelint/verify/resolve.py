@@ -4,6 +4,7 @@ time-out all make the model "unverified", never a failed run."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -31,7 +32,9 @@ class Unverified:
     cacheable: bool = False  # the build itself failed: the same spec fails again
 
 
+@functools.cache
 def library_version(library: str) -> str | None:
+    """The installed version of a model library (None without it or torch), once per process."""
     try:
         metadata.version("torch")
         return metadata.version(DISTRIBUTIONS[library])

@@ -26,6 +26,8 @@ class ParamTable:
     norms: list[str]  # BatchNorm-like modules with running statistics
     classifier: str | None  # the head's module path, as the library defines it
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
+    # Derived once per table and process, shared by every file that builds this model.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def label(self) -> str:
         return f"{self.library} {self.name}"

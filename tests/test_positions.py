@@ -1,0 +1,40 @@
+"""freezelint's positions are libcst's PositionProvider ranges, node for node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from freezelint.positions import positions
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [
+    p.read_text(encoding="utf-8")
+    for p in sorted((ROOT / "fixtures").rglob("*.py"))
+    if "FRZ000" not in p.parts
+]
+EDGES = [
+    "",
+    "\n\n",
+    "x = 1",  # no trailing newline
+    "def f():\n    pass",
+    "x = 1\r\ny = (2,\r\n     3)\r\n",
+    "x = 1\ry = 2\r",
+    "if x:\n\tpass\n",
+    "a = 1 \\\n  + 2\n",
+    "# only a comment\n",
+    "s = '''\nmulti\nline'''; t = f'{s!r:>10}'\n",
+    "@dec\nclass C:\n    x: int = 1\n\n    async def m(self):\n        await g()\n",
+]
+
+
+@pytest.mark.parametrize("source", SOURCES + EDGES)
+def test_same_ranges_as_libcst(source: str) -> None:
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    got = positions(module)
+    assert set(got) == set(expected)
+    assert {node: got[node] for node in expected} == dict(expected)
