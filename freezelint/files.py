@@ -31,6 +31,7 @@ SKIPPED_DIRS = frozenset((
 
 NO_SUCH_FILE = "No such file or directory"
 BINARY_FILE = "binary file (contains NUL bytes)"
+NOT_A_FILE = "not a regular file"
 
 # Every rule needs a freeze or unfreeze (`requires_grad`, `freeze`) or an optimizer: `torch.optim`
 # or `timm.optim` (`optim`), param groups, or a class from elsewhere named like an optimizer (the
@@ -61,10 +62,19 @@ def might_freeze(raw: bytes) -> bool:
     return _MIGHT_FREEZE.search(raw) is not None
 
 
+def _nonblocking(path: str, flags: int) -> int:
+    # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
 def read_source(path: Path) -> tuple[str | None, bytes, str | None]:
-    """`(text, raw, error)`, decoded as Python decodes a source file. Never raises."""
+    """`(text, raw, error)`, decoded as Python decodes a source file. Never raises. Only regular
+    files are read: a FIFO or a device would block or never end."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb", opener=_nonblocking) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, b"", NOT_A_FILE
+            raw = handle.read()
     except OSError as exc:
         return None, b"", exc.strerror or str(exc)
     if not raw:
@@ -284,7 +294,7 @@ def _walk(top: str, extra: _Rules | None) -> Iterator[str]:
             full = os.path.join(dirpath, name)
             if (
                 name.endswith((".py", ".ipynb"))
-                and os.path.exists(full)
+                and os.path.isfile(full)  # follows links; not a dangling link, FIFO or socket
                 and not _ignored(full, False, here, extra)
             ):
                 yield full

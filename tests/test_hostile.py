@@ -99,3 +99,53 @@ def test_the_linted_code_is_never_executed(tmp_path: Path) -> None:
     ):
         run(*args, *([str(script)] if args[0] == "check" else []), cwd=tmp_path)
         assert not marker.exists(), args
+
+
+def test_a_path_that_vanishes_mid_run_is_an_error_line(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the walk, deleted before it is read: one line on stderr, exit 2, the rest
+    checked."""
+    from click.testing import CliRunner
+
+    from freezelint import cli as cli_module
+
+    walk = cli_module.iter_files
+
+    def walk_then_delete(*args, **kwargs):
+        found = list(walk(*args, **kwargs))
+        (tree / "real.py").unlink()
+        return iter(found)
+
+    monkeypatch.setattr(cli_module, "iter_files", walk_then_delete)
+    result = CliRunner().invoke(
+        cli_module.cli, ["check", "--no-verify", "--output-format", "concise", str(tree)]
+    )
+    assert result.exit_code == 2
+    assert f"error: {tree / 'real.py'}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert f"{tree / 'big.py'}:60002:1: FRZ004" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_never_read(tree: Path) -> None:
+    """A FIFO named like a script would block a reader forever: the walk skips it, and named
+    explicitly it is a one-line error."""
+    os.mkfifo(tree / "pipe.py")
+    walked = subprocess.run(
+        [sys.executable, "-m", "freezelint", "check", "--no-verify", str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert walked.returncode == 1 and "pipe.py" not in walked.stdout + walked.stderr
+    named = subprocess.run(
+        [sys.executable, "-m", "freezelint", "check", "--no-verify", str(tree / "pipe.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert named.returncode == 2
+    assert named.stderr.strip() == f"error: {tree / 'pipe.py'}: not a regular file"
