@@ -38,15 +38,13 @@ NOT_A_FILE = "not a regular file"
 # words of `recognize.looks_like_optimizer`, in a capitalised name). A file with none of them
 # cannot produce a finding and is not parsed. `tests/test_files.py` checks the word list against
 # recognize.py.
+_MARKERS = (b"requires_grad", b"freeze", b"optim", b"param_group")
 OPTIMIZER_WORDS = (
     "adam", "sgd", "rmsprop", "lion", "lamb", "adagrad", "adadelta", "adamax", "lbfgs", "lars",
     "sophia", "prodigy", "shampoo", "muon", "adafactor", "radam", "nadam", "optim",
 )  # fmt: skip
-_MIGHT_FREEZE = re.compile(
-    rb"requires_grad|freeze|optim|param_group|\b(?=[A-Z])\w*?(?i:"
-    + "|".join(OPTIMIZER_WORDS).encode()
-    + rb")"
-)
+_WORDS = tuple(w.encode() for w in OPTIMIZER_WORDS)
+_OPTIMIZER_NAME = re.compile(rb"\b(?=[A-Z])\w*?(?i:" + b"|".join(_WORDS) + rb")")
 
 
 @dataclass(frozen=True)
@@ -58,8 +56,12 @@ class DiscoveredPath:
 
 
 def might_freeze(raw: bytes) -> bool:
-    """The pre-filter: can this file hold anything freezelint looks at?"""
-    return _MIGHT_FREEZE.search(raw) is not None
+    """The pre-filter: can this file hold anything freezelint looks at? (Substring tests first:
+    a regular expression alternation over every word was a third of the cost on big trees.)"""
+    if any(marker in raw for marker in _MARKERS):
+        return True
+    lowered = raw.lower()
+    return any(w in lowered for w in _WORDS) and _OPTIMIZER_NAME.search(raw) is not None
 
 
 def _nonblocking(path: str, flags: int) -> int:

@@ -25,6 +25,7 @@ from freezelint.extract.syntax import (
     is_requires_grad_of,
     is_zero,
     literal_string,
+    literal_value,
     names_in,
 )
 from freezelint.imports import ImportTable, dotted
@@ -113,7 +114,7 @@ class ExpressionEvaluator:
             return w.scope.lookup(node.value)[1]
         if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
             try:
-                return Const(node.evaluated_value)
+                return Const(literal_value(node))
             except (ValueError, SyntaxError):  # pragma: no cover - odd literals
                 return None
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):

@@ -61,9 +61,32 @@ def literal_bool(node: cst.BaseExpression | None) -> bool | None:
     return None
 
 
+def literal_value(node: cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
+    """A literal's value. libcst's `evaluated_value` compiles every literal with
+    `ast.literal_eval`; the common forms (plain numbers, strings without prefix or escapes) are
+    read directly. Raises ValueError or SyntaxError for odd literals, as libcst does."""
+    text = getattr(node, "value", None)
+    if isinstance(node, cst.SimpleString) and text is not None and "\\" not in text:
+        quote = text[0]
+        if quote in "'\"":
+            width = 3 if text.startswith(quote * 3) and len(text) >= 6 else 1
+            return text[width:-width]
+    elif isinstance(node, cst.Integer) and text is not None:
+        try:
+            return int(text, 0)
+        except ValueError:
+            pass
+    elif isinstance(node, cst.Float) and text is not None and text[-1] not in "jJ":
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return node.evaluated_value
+
+
 def literal_string(node: cst.CSTNode | None) -> str | None:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = literal_value(node)
         return value if isinstance(value, str) else None
     return None
 
