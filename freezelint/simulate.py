@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from freezelint.events import (
     BranchArm,
@@ -47,8 +48,9 @@ Key = tuple[int, Path]  # (model, atom path)
 YES, MAYBE = "yes", "maybe"
 
 
-@dataclass(frozen=True)
-class Atom:
+class Atom(NamedTuple):
+    """One atom's state (a named tuple: the replay makes hundreds of thousands of them)."""
+
     status: str  # "T" | "F" | "?"
     gen: int  # -1 when unknown
     nonempty: bool | None
