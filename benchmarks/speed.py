@@ -7,11 +7,23 @@
     repository's fixtures, model tables cached);
 (c) one file as pre-commit runs it, without and with a (cached) model.
 The baseline for (a) and (b) is `libcst.parse_module` over every file of the tree, in one process.
+
+TorchFix and Fixit (both libcst-based linters) run over the same trees too when they can be found:
+their executables on PATH, or in the folder `FREEZELINT_BENCH_TOOLS` names. They pin libcst and
+click versions of their own, so install them apart:
+
+    python -m venv /tmp/tools && /tmp/tools/bin/pip install torchfix fixit
+    FREEZELINT_BENCH_TOOLS=/tmp/tools/bin python benchmarks/speed.py
+
+They check other things (TorchFix: deprecated torch APIs; Fixit: its default lint rules), so
+their rows say what a libcst linter usually costs, not who is faster at the same job.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -39,6 +51,26 @@ def training_scripts(folder: Path, count: int) -> None:
     ]
     for index in range(count):
         shutil.copy(sources[index % len(sources)], folder / f"train_{index:03}.py")
+
+
+def other_linters() -> list[tuple[str, list[str]]]:
+    """(name, command prefix) for TorchFix and Fixit where they are installed."""
+    folder = os.environ.get("FREEZELINT_BENCH_TOOLS")
+    found = []
+    for name, args in (("TorchFix", ["torchfix"]), ("Fixit", ["fixit", "lint"])):
+        exe = shutil.which(args[0], path=folder) if folder else shutil.which(args[0])
+        if exe:
+            found.append((name, [exe, *args[1:]]))
+    return found
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    return (
+        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
+        f"libcst {version('libcst')}"
+    )
 
 
 def main() -> None:
@@ -79,12 +111,16 @@ def main() -> None:
             bare = timed([py, "-c", BARE, str(target)], args.repeat)
             ours = timed([*check, str(target)], args.repeat)
             rows.append((f"{label}, {files} files", ours, bare))
+            for name, command in other_linters():
+                theirs = timed([*command, str(target)], args.repeat)
+                rows.append((f"{label}: {name} (other rules, for scale)", theirs, bare))
         plain = Path(folder) / "plain.py"
         plain.write_text("def f(x):\n    return x + 1\n")
         model = ROOT / "examples" / "finetune_efficientnet.py"
         one_plain = timed([*check, str(plain)], args.repeat)
         one_model = timed([*check, str(model)], args.repeat)
         start_up = timed([py, "-c", "pass"], args.repeat)
+    print(f"Machine: {machine()}. `python benchmarks/speed.py --repeat {args.repeat}`\n")
     print("| measurement | freezelint | baseline | ratio |")
     print("|---|---|---|---|")
     for label, ours, bare in rows:

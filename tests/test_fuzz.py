@@ -1,11 +1,15 @@
-"""Fuzzing: mutations of the fixture scripts (lines dropped, duplicated, swapped, re-indented).
+"""Fuzzing: mutations of the fixture scripts (lines dropped, duplicated, swapped, re-indented),
+arbitrary valid Python from hypothesmith, and fixture scripts with such Python spliced in.
 The analyser never raises; whatever parses comes out of `--fix --unsafe-fixes` still parsing,
-and a second fix changes nothing. FREEZELINT_FUZZ_EXAMPLES=2000 for a longer run."""
+a second fix changes nothing, and a file with nothing to report is left as it was.
+FREEZELINT_FUZZ_EXAMPLES=2000 for a longer run."""
 
 from __future__ import annotations
 
 import os
 
+import hypothesmith
+import libcst as cst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +57,48 @@ def test_analysis_and_fixes_never_break(source: str) -> None:
     assert parses(fixed.text)
     again = fix_source(fixed.text, "fuzz.py", None, None, unsafe=True)
     assert again.text == fixed.text
+
+
+def _holds_the_properties(source: str) -> None:
+    found = check_source(source, "fuzz.py")  # never raises
+    if not parses(source):
+        return
+    fixed = fix_source(source, "fuzz.py", None, None, unsafe=True)
+    assert parses(fixed.text)
+    if not [d for d in found if d.fix is not None]:
+        assert fixed.text == source  # nothing fixable: not a byte changed
+    again = fix_source(fixed.text, "fuzz.py", None, None, unsafe=True)
+    assert again.text == fixed.text
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=max(10, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@FUZZ_SETTINGS
+@given(hypothesmith.from_node())
+def test_arbitrary_python_never_breaks_the_analysis(source: str) -> None:
+    _holds_the_properties(source)
+
+
+@st.composite
+def spliced(draw: st.DrawFn) -> str:
+    """A fixture script with arbitrary statements put in at a statement boundary at module
+    level: the freezing code stays, odd syntax lands around it."""
+    lines = draw(st.sampled_from(SOURCES)).splitlines()
+    boundaries = [i for i, line in enumerate(lines) if line and not line[0].isspace()]
+    at = draw(st.sampled_from(boundaries or [0]))
+    snippet = draw(hypothesmith.from_node(cst.Module)).rstrip("\n")
+    return "\n".join([*lines[:at], *snippet.splitlines(), *lines[at:]]) + "\n"
+
+
+@FUZZ_SETTINGS
+@given(spliced())
+def test_fixture_scripts_with_arbitrary_python_spliced_in(source: str) -> None:
+    _holds_the_properties(source)
 
 
 def test_unimported_optimizer_name_regression() -> None:

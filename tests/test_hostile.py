@@ -149,3 +149,29 @@ def test_a_named_pipe_is_never_read(tree: Path) -> None:
     )
     assert named.returncode == 2
     assert named.stderr.strip() == f"error: {tree / 'pipe.py'}: not a regular file"
+
+
+def test_a_file_that_cannot_be_opened_is_an_error_line_even_as_root(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied, made to happen where the suite runs as root (which reads everything):
+    one line on stderr, exit 2, the other files checked."""
+    from click.testing import CliRunner
+
+    from freezelint import cli as cli_module
+    from freezelint import files as files_module
+
+    opener = files_module._nonblocking
+
+    def refuse(path: str, flags: int) -> int:
+        if path.endswith("real.py"):
+            raise PermissionError(13, "Permission denied", path)
+        return opener(path, flags)
+
+    monkeypatch.setattr(files_module, "_nonblocking", refuse)
+    result = CliRunner().invoke(
+        cli_module.cli, ["check", "--no-verify", "--output-format", "concise", str(tree)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: {tree / 'real.py'}: Permission denied"]
+    assert f"{tree / 'big.py'}:60002:1: FRZ004" in result.stdout
