@@ -110,6 +110,17 @@ class FixContext:
         start, end = self.span(node)
         return self.text[start:end]
 
+    def iterable_code(self, node: cst.CSTNode) -> str:
+        """The node's code to stand after `for x in` in a comprehension: its positions leave
+        its parentheses out, so a parenthesised expression, a generator expression (bare as a
+        call's only argument) or a conditional gets them back."""
+        code = self.code(node)
+        if getattr(node, "lpar", None) or isinstance(
+            node, cst.GeneratorExp | cst.IfExp | cst.Lambda | cst.NamedExpr | cst.Yield
+        ):
+            return f"({code})"
+        return code
+
     def indent(self, node: cst.CSTNode) -> str:
         start, _ = self.span(node)
         line_start = self.lines.starts[self.positions[node].start.line - 1]

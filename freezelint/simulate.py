@@ -21,6 +21,7 @@ from freezelint.events import (
     BranchArm,
     BranchJoin,
     Event,
+    IteratorConsumed,
     ModelBuilt,
     ModeSet,
     ModuleReplaced,
@@ -96,6 +97,7 @@ class Simulation:
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
         self._under: dict[Key, list[tuple[Key, bool]]] = {}
+        self.consumed: set[int] = set()  # bound parameter iterators used up so far
         self._collect_paths()
         self._run()
 
@@ -187,6 +189,8 @@ class Simulation:
                 self._set(event.selection, event.value)
             elif isinstance(event, ModuleReplaced):
                 self._replace(event)
+            elif isinstance(event, IteratorConsumed):
+                self.consumed.add(event.binding)
             elif isinstance(event, OptimizerBuilt):
                 opt = OptimizerState(event)
                 for group in event.groups:
@@ -216,7 +220,7 @@ class Simulation:
                         status = self.atom(key).status
                         self._status(key, "F" if status in ("T", "F") else "?")
             elif isinstance(leaf, NameWhere | Trainable):
-                exact = self._selected(leaf)
+                exact = self.selected(leaf)
                 for region in regions(leaf.base):
                     for key, _ in self.atoms_under(region.model, region.path):
                         chosen = exact.get(key)
@@ -230,7 +234,7 @@ class Simulation:
         if atom.status != status:
             self.state[key] = Atom(status, atom.gen, atom.nonempty)
 
-    def _selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
+    def selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
         """For a name predicate over a model with a table: which atoms it selects exactly."""
         if not isinstance(leaf, NameWhere) or not isinstance(leaf.base, Region):
             return {}
@@ -260,8 +264,11 @@ class Simulation:
 
     def _add_group(self, opt: OptimizerState, group: ParamGroup) -> None:
         held: dict[tuple[int, Path, int], str] = {}
+        # Drawn from an iterator already used up (FRZ012): it holds nothing, at least when the
+        # loop that used it up ran; what it would have held is held "maybe".
+        membership = MAYBE if group.iterator in self.consumed else YES
         for leaf in leaves(group.selection):
-            if not self._hold(leaf, held, YES) or _has_opaque(leaf):
+            if not self._hold(leaf, held, membership) or _has_opaque(leaf):
                 opt.opaque = True
         opt.groups.append(held)
         opt.group_specs.append(group)
@@ -293,7 +300,7 @@ class Simulation:
                     if held.get((*key, atom.gen)) != YES:
                         held[(*key, atom.gen)] = m
         elif isinstance(sel, NameWhere):
-            exact = self._selected(sel)
+            exact = self.selected(sel)
             if not exact:
                 for region in regions(sel.base):
                     complete = self._hold(region, held, MAYBE) and complete

@@ -35,7 +35,8 @@ class ModelRef:
 @dataclass(frozen=True)
 class Params:
     """An iterable of parameters (`generator` for `.parameters()` and other one-shot iterators;
-    `named` when it yields `(name, param)` pairs). `binding` identifies the name it is bound to,
+    `named` when it yields `(name, param)` pairs). `binding` identifies the bound iterator it
+    is (or draws from lazily, or was listed from after it was used up: then it is as empty),
     for exhausted-iterator tracking."""
 
     selection: Selection

@@ -269,6 +269,40 @@ timeline 0
   10: RequiresGradSet m where ? = None
 """,
     ),
+    "loops_over_listed_modules": (
+        # A list or tuple of submodules is looped over module by module (`*args` of a helper
+        # too); parameters by their names; a name that says neither is an unknown part.
+        """
+import torch, timm
+m = timm.create_model("resnet50")
+
+
+def freeze(*mods):
+    for mod in mods:
+        for p in mod.parameters():
+            p.requires_grad = False
+
+
+for layer in (m.conv1, m.layer1):
+    layer.requires_grad_(False)
+for layer in [m.layer2, m.layer3[0]]:
+    layer.requires_grad = False
+for t in [m.fc.weight, m.fc.bias]:
+    t.requires_grad = False
+for x in [m.layer4, m.odd]:
+    x.requires_grad = False
+freeze(m.bn1, m.get_classifier())
+""",
+        """\
+timeline 0
+  3: ModelBuilt m = timm:resnet50
+  13: RequiresGradSet (m.conv1 + m.layer1) = False
+  15: IneffectiveFreeze module-attribute layer
+  17: RequiresGradSet (m.fc.weight + m.fc.bias) = False
+  19: RequiresGradSet (m.layer4 + m.odd) where ? = False
+  20: RequiresGradSet (m.bn1 + m.get_classifier()) = False
+""",
+    ),
 }
 
 

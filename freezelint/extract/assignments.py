@@ -18,6 +18,8 @@ from freezelint.events import (
 from freezelint.extract.calls import CallEvaluator
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
+    MODULE_NAMES,
+    PARAMETER_NAMES,
     literal_bool,
     literal_string,
     module_ish_name,
@@ -38,67 +40,6 @@ from freezelint.values import (
     Params,
     TupleValue,
     Value,
-)
-
-PARAMETER_NAMES = frozenset(
-    {
-        "weight",
-        "bias",
-        "cls_token",
-        "pos_embed",
-        "dist_token",
-        "mask_token",
-        "pos_embedding",
-        "class_embedding",
-        "class_token",
-        "positional_embedding",
-        "logit_scale",
-        "reg_token",
-        "gamma",
-    }
-)
-# Attribute names that are modules in the libraries freezelint knows.
-MODULE_NAMES = frozenset(
-    {
-        "features",
-        "classifier",
-        "fc",
-        "_fc",
-        "head",
-        "heads",
-        "blocks",
-        "_blocks",
-        "layer1",
-        "layer2",
-        "layer3",
-        "layer4",
-        "conv1",
-        "bn1",
-        "conv_stem",
-        "bn2",
-        "_conv_stem",
-        "_bn0",
-        "_bn1",
-        "_conv_head",
-        "conv_head",
-        "stem",
-        "stages",
-        "backbone",
-        "encoder",
-        "decoder",
-        "patch_embed",
-        "norm",
-        "pre_logits",
-        "avgpool",
-        "global_pool",
-        "layers",
-        "trunk",
-        "neck",
-        "embeddings",
-        "pooler",
-        "model",
-        "module",
-    }
 )
 
 

@@ -52,6 +52,7 @@ from freezelint.values import (
     OptimizerRef,
     ParamItem,
     Params,
+    TupleValue,
     Value,
 )
 
@@ -350,7 +351,8 @@ class CallEvaluator(ExpressionEvaluator):
                 value = self._bool_arg(node, default=True)
                 self.emit(RequiresGradSet, w, node, selection=recv.selection, value=value)
                 return True, recv
-            if isinstance(recv, ModuleItem) and method in ("parameters", "named_parameters"):
+            if method in ("parameters", "named_parameters"):
+                # A parameter has no `.parameters()`: the item is a module.
                 return True, Params(recv.selection, named=method == "named_parameters")
             if isinstance(recv, ModuleItem) and method in ("train", "eval"):
                 train = method == "train" and self._bool_arg(node, default=True) is not False
@@ -468,7 +470,7 @@ class CallEvaluator(ExpressionEvaluator):
                     )
                 )
             return tuple(out)
-        iterator = value.binding if isinstance(value, Params) and value.generator else None
+        iterator = value.binding if isinstance(value, Params) else None
         return (ParamGroup(self.selection_of(value), node, (), default_lr_zero, iterator),)
 
     def consume(self, node: cst.BaseExpression, value: Value, w: Walk, how: str) -> None:
@@ -498,6 +500,12 @@ class CallEvaluator(ExpressionEvaluator):
         for arg, value in zip(args, values, strict=True):
             if arg.keyword is not None:
                 scope.env[arg.keyword.value] = value
+        star = fn.params.star_arg
+        if isinstance(star, cst.Param):
+            # `def freeze(*modules)`: the positional values left over, as a tuple.
+            extra = positional[len(params) :]
+            known = not any(a.star for a in args)
+            scope.env[star.name.value] = TupleValue(tuple(extra)) if known else None
         for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
             scope.env.setdefault(p.name.value, None)
         self._inline_stack.append(name)

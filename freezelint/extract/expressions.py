@@ -13,6 +13,7 @@ import libcst as cst
 from freezelint import recognize
 from freezelint.events import (
     Event,
+    IteratorConsumed,
     ModelBuilt,
     ModelSpec,
     ParamGroup,
@@ -27,6 +28,7 @@ from freezelint.extract.syntax import (
     literal_string,
     literal_value,
     names_in,
+    ref_kind,
 )
 from freezelint.imports import ImportTable, dotted
 from freezelint.selection import (
@@ -191,8 +193,8 @@ class ExpressionEvaluator:
                     return recv.child(key)  # ModuleDict["name"]
                 self.eval(index.value, w)
         elif isinstance(index, cst.Slice):
-            lower = int_literal(index.lower) if index.lower else None
-            upper = int_literal(index.upper) if index.upper else None
+            lower = self._int_of(index.lower, w) if index.lower else None
+            upper = self._int_of(index.upper, w) if index.upper else None
             part = f"{'' if lower is None else lower}:{'' if upper is None else upper}"
             if (
                 index.step is not None
@@ -210,6 +212,16 @@ class ExpressionEvaluator:
             return Modules(NameWhere(recv.selection, None, None), recv.named)
         if isinstance(recv, Params):
             return Params(NameWhere(recv.selection, None, None), generator=False)
+        return None
+
+    def _int_of(self, node: cst.BaseExpression, w: Walk) -> int | None:
+        """An integer known statically: a literal, or a constant (`-n` with `n = 2`)."""
+        literal = int_literal(node)
+        if literal is not None:
+            return literal
+        value = self.eval(node, w)
+        if isinstance(value, Const) and type(value.value) is int:
+            return value.value
         return None
 
     def _fstring(self, node: cst.FormattedString, w: Walk) -> Value:
@@ -235,6 +247,8 @@ class ExpressionEvaluator:
             return Params(EMPTY, generator=False)
         if all(isinstance(i, Groups) and i.single for i in items):
             return Groups(tuple(g for i in items for g in i.groups))  # type: ignore[union-attr]
+        if all(isinstance(i, ModelRef) for i in items):
+            return self.refs_iterable(items)  # type: ignore[arg-type]
         parts: list[Selection] = []
         for item in items:
             if isinstance(item, ModelRef):
@@ -246,6 +260,29 @@ class ExpressionEvaluator:
             else:
                 return None
         return Params(union(*parts), generator=False)
+
+    @staticmethod
+    def refs_iterable(refs: list[ModelRef]) -> Value:
+        """A list or tuple of the script's submodules (or parameters) to loop over: modules when
+        their names say so (`[model.conv1, model.layer1]`), parameters likewise
+        (`[model.cls_token, model.pos_embed]`), else a part the analysis cannot name."""
+        kinds = {ref_kind(r.path) for r in refs}
+        selection = union(*(r.region for r in refs))
+        if kinds == {"module"}:
+            return Modules(selection)
+        if kinds == {"param"}:
+            return Params(selection, generator=False)
+        return Params(NameWhere(selection, None, None), generator=False)
+
+    def iterable(self, value: Value) -> Value:
+        """What a `for` loop (or comprehension) iterates: a tuple of submodules as a list."""
+        if (
+            isinstance(value, TupleValue)
+            and value.items
+            and all(isinstance(i, ModelRef) for i in value.items)
+        ):
+            return self.refs_iterable(list(value.items))  # type: ignore[arg-type]
+        return value
 
     def _group_dict(
         self,
@@ -262,7 +299,7 @@ class ExpressionEvaluator:
             if key == "params":
                 found = self.eval(value, w)
                 params = self.selection_of(found)
-                if isinstance(found, Params) and found.generator:
+                if isinstance(found, Params):
                     iterator = found.binding
             else:
                 self.eval(value, w)
@@ -272,6 +309,10 @@ class ExpressionEvaluator:
         lr_zero = any(k == "lr" and is_zero(v) for k, v in options)
         group = ParamGroup(params, node or entries[0][1], tuple(options), lr_zero, iterator)
         return Groups((group,), single=True)
+
+    def consumed(self, binding: int) -> bool:
+        """Has the bound iterator `binding` been used up by an earlier statement?"""
+        return any(isinstance(e, IteratorConsumed) and e.binding == binding for e in self.events)
 
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):
@@ -284,7 +325,11 @@ class ExpressionEvaluator:
 
     def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, w: Walk) -> Value:
         comp = node.for_in
-        source = self.eval(comp.iter, w)
+        source = self.iterable(self.eval(comp.iter, w))
+        # The bound iterator the comprehension draws from, and whether it is already used up
+        # (a list drawn from it then is as empty as it is).
+        drawn = source.binding if isinstance(source, Params) and source.generator else None
+        spent = drawn is not None and self.consumed(drawn)
         if isinstance(node, cst.ListComp | cst.SetComp):
             self.consume(comp.iter, source, w, "comprehension")
         if comp.inner_for_in is not None or not isinstance(source, Params | Modules):
@@ -299,7 +344,9 @@ class ExpressionEvaluator:
         item = inner.env.get(item_var)
         elt = node.elt
         if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ParamItem):
-            return Params(item.selection, generator=isinstance(node, cst.GeneratorExp))
+            if isinstance(node, cst.GeneratorExp):
+                return Params(item.selection, generator=True, binding=drawn)
+            return Params(item.selection, generator=False, binding=drawn if spent else None)
         value = self.eval(elt, iw)
         if isinstance(value, Params):
             return Params(value.selection, generator=False)

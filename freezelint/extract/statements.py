@@ -214,7 +214,7 @@ class Extractor(AssignmentWalker):
         self.emit(BranchJoin, w, node, ident=ident)
 
     def for_statement(self, node: cst.For, w: Walk) -> None:
-        source = self.eval(node.iter, w)
+        source = self.iterable(self.eval(node.iter, w))
         self.consume(node.iter, source, w, "for loop")
         over_items = isinstance(source, Params | Modules) or (
             isinstance(source, ModelRef) and source.path

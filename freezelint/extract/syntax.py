@@ -51,6 +51,81 @@ BUILTIN_CALLS = frozenset(
     }
 )
 EMPTY: Selection = Union(())
+# Attribute names that are parameters (not modules) in the libraries freezelint knows.
+PARAMETER_NAMES = frozenset(
+    {
+        "weight",
+        "bias",
+        "cls_token",
+        "pos_embed",
+        "dist_token",
+        "mask_token",
+        "pos_embedding",
+        "class_embedding",
+        "class_token",
+        "positional_embedding",
+        "logit_scale",
+        "reg_token",
+        "gamma",
+    }
+)
+# Attribute names that are modules in the libraries freezelint knows.
+MODULE_NAMES = frozenset(
+    {
+        "features",
+        "classifier",
+        "fc",
+        "_fc",
+        "head",
+        "heads",
+        "blocks",
+        "_blocks",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "conv1",
+        "bn1",
+        "conv_stem",
+        "bn2",
+        "_conv_stem",
+        "_bn0",
+        "_bn1",
+        "_conv_head",
+        "conv_head",
+        "stem",
+        "stages",
+        "backbone",
+        "encoder",
+        "decoder",
+        "patch_embed",
+        "norm",
+        "pre_logits",
+        "avgpool",
+        "global_pool",
+        "layers",
+        "trunk",
+        "neck",
+        "embeddings",
+        "pooler",
+        "model",
+        "module",
+    }
+)
+
+
+def ref_kind(path: tuple[str, ...]) -> str | None:
+    """What the script's `x.y` at `path` is, by its name: "module", "param" or None (unknown).
+    The whole model, an index or slice of a container and the library's classifier are
+    modules."""
+    if not path:
+        return "module"
+    last = path[-1]
+    if not (last[:1].isalpha() or last[:1] == "_") or last in MODULE_NAMES:
+        return "module"
+    return "param" if last in PARAMETER_NAMES else None
+
+
 # Words in a function's name that say it may change `requires_grad` (a helper from another file).
 FREEZE_WORDS = ("freeze", "requires_grad", "trainable", "set_grad")
 

@@ -106,7 +106,8 @@ def _fix(opt: OptimizerState):
 
     def build(ctx: FixContext) -> Fix:
         edits = tuple(
-            ctx.replace(e, f"[p for p in {ctx.code(e)} if p.requires_grad]") for e in targets
+            ctx.replace(e, f"[p for p in {ctx.iterable_code(e)} if p.requires_grad]")
+            for e in targets
         )
         return Fix(SAFE, "Hand the optimizer only parameters with `requires_grad`", edits)
 

@@ -50,7 +50,7 @@ from freezelint.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
-from freezelint.selection import Region, Trainable, leaves, path_relation, regions
+from freezelint.selection import NameWhere, Region, Trainable, leaves, path_relation, regions
 from freezelint.simulate import Simulation
 
 CODE = "FRZ003"
@@ -60,11 +60,17 @@ NEEDS_MODEL = "no (counts: yes)"
 FIX = "safe"
 
 
-def _freezes(event: RequiresGradSet, model: int, path: tuple[str, ...]) -> bool:
-    """Does this freeze certainly cover region `path` of `model`?"""
+def _freezes(sim: Simulation, event: RequiresGradSet, model: int, path: tuple[str, ...]) -> bool:
+    """Does this freeze certainly cover region `path` of `model`? A name filter does when the
+    model's parameter table shows it selects every parameter there."""
     if event.value is not False:
         return False
     for leaf in leaves(event.selection):
+        if isinstance(leaf, NameWhere) and model in sim.tables:
+            chosen = sim.selected(leaf)
+            atoms = [k for k, _ in sim.atoms_under(model, path)]
+            if atoms and all(chosen.get(k) is True for k in atoms):
+                return True
         bases = (
             [leaf]
             if isinstance(leaf, Region)
@@ -87,7 +93,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         key = (replaced.model, replaced.path)
         for freeze in sim.events[replaced.seq + 1 :]:
-            if not isinstance(freeze, RequiresGradSet) or not _freezes(freeze, *key):
+            if not isinstance(freeze, RequiresGradSet) or not _freezes(sim, freeze, *key):
                 continue
             if _reenabled(sim, freeze, key) or (id(freeze.anchor), key) in seen:
                 continue

@@ -108,7 +108,7 @@ def _fix(opt: OptimizerState, i: int, j: int):
         return None
 
     def build(ctx: FixContext) -> Fix:
-        wide_code, narrow_code = ctx.code(wide_expression), ctx.code(narrow_expression)
+        wide_code, narrow_code = ctx.iterable_code(wide_expression), ctx.code(narrow_expression)
         return Fix(
             UNSAFE,
             f"Leave `{narrow_code}` out of param group {wide}",

@@ -54,8 +54,8 @@ from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
-from freezelint.rules.common import verified
-from freezelint.selection import Region, leaves
+from freezelint.rules.common import modules_text, verified
+from freezelint.selection import NameWhere, Region, leaves
 from freezelint.simulate import YES, Atom, OptimizerState, Simulation
 
 CODE = "FRZ008"
@@ -71,11 +71,17 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         snapshot = sim.before[event.seq]
         for leaf in leaves(event.selection):
-            if not isinstance(leaf, Region):
+            if isinstance(leaf, Region):
+                region, chosen = leaf, sim.atoms_under(leaf.model, leaf.path)
+            elif isinstance(leaf, NameWhere) and isinstance(leaf.base, Region):
+                # A name filter, over a model with a parameter table: what it certainly selects.
+                region = leaf.base
+                chosen = [(key, True) for key, picked in sim.selected(leaf).items() if picked]
+            else:
                 continue
             frozen = [
                 key
-                for key, certain in sim.atoms_under(leaf.model, leaf.path)
+                for key, certain in chosen
                 if certain
                 and key in snapshot.atoms
                 and snapshot.atoms[key].status == "F"
@@ -84,7 +90,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             earlier = [
                 o
                 for o in sim.optimizers.values()
-                if o.event.seq < event.seq and leaf.model in o.models()
+                if o.event.seq < event.seq and region.model in o.models()
             ]
             if not frozen or not earlier or any(o.opaque for o in earlier):
                 continue
@@ -95,17 +101,37 @@ def check(sim: Simulation) -> Iterator[Finding]:
             ]
             if missing:
                 opt = earlier[-1].event
+                what = (
+                    f"`{region_text(sim, leaf.model, leaf.path)}`"
+                    if isinstance(leaf, Region)
+                    else _named(sim, region.model, missing)
+                )
                 yield Finding(
                     CODE,
                     event.anchor,
-                    f"`{region_text(sim, leaf.model, leaf.path)}` is unfrozen after optimizer "
+                    f"{what} is unfrozen after optimizer "
                     f"{optimizer_text(opt)} was built on line @L0 without it: its parameters "
                     f"get gradients but never update; add them with "
                     f"`{opt.var or 'optimizer'}.add_param_group(...)`",
                     (opt.anchor,),
                     verified=verified(sim, missing),
-                    fix=_fix(sim, event, leaf, earlier[-1]),
+                    # A name filter's parameters have no module expression to add them by.
+                    fix=_fix(sim, event, leaf, earlier[-1]) if isinstance(leaf, Region) else None,
                 )
+
+
+def _named(sim: Simulation, model: int, keys: list) -> str:
+    """The parameters a name filter unfroze, by the module that holds exactly them (the
+    table's own paths), else as part of the modules they are in."""
+    paths = [path for _, path in keys]
+    common: tuple[str, ...] = ()
+    for parts in zip(*paths, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common = (*common, parts[0])
+    if common and {k for k, _ in sim.atoms_under(model, common)} == set(keys):
+        return f"`{region_text(sim, model, common)}`"
+    return f"part of {modules_text(sim, keys)}"
 
 
 def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: OptimizerState):

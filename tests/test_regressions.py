@@ -1,0 +1,75 @@
+"""Small regressions found while triaging fixtures, each checked statically (no model needed)."""
+
+from __future__ import annotations
+
+from freezelint.checker import check_source
+from freezelint.fixes import fix_source, parses
+
+
+def codes(source: str) -> list[str]:
+    return [d.code for d in check_source(source, "train.py")]
+
+
+def test_fix_wraps_a_generator_expression_it_iterates() -> None:
+    """The FRZ001 fix puts the handed expression after `for p in`: a generator expression (bare
+    as the call's only argument, or parenthesised) keeps its parentheses there."""
+    source = (
+        "import torch, torchvision\n"
+        "model = torchvision.models.resnet18()\n"
+        "model.layer1.requires_grad_(False)\n"
+        "a = torch.optim.SGD(p for p in model.parameters())\n"
+        "b = torch.optim.SGD(((p for p in model.parameters())), lr=0.1)\n"
+    )
+    fixed = fix_source(source, "train.py", None, None, unsafe=False).text
+    assert parses(fixed)
+    assert "SGD([p for p in (p for p in model.parameters()) if p.requires_grad])" in fixed
+    assert "SGD((([p for p in (p for p in model.parameters()) if p.requires_grad])), " in fixed
+
+
+def test_group_from_a_used_up_iterator_is_not_told() -> None:
+    """A generator over an iterator a loop used up hands the optimizer nothing: FRZ012, and no
+    FRZ001 about the frozen parameters it would have held."""
+    source = (
+        "import torch, torchvision\n"
+        "model = torchvision.models.resnet18()\n"
+        "model.layer1.requires_grad_(False)\n"
+        "named = model.named_parameters()\n"
+        "for name, p in named:\n"
+        "    print(name)\n"
+        "opt = torch.optim.SGD((p for _, p in named), lr=0.1)\n"
+    )
+    assert codes(source) == ["FRZ012"]
+
+
+def test_list_drawn_from_a_fresh_iterator_is_fine() -> None:
+    source = (
+        "import torch, torchvision\n"
+        "model = torchvision.models.resnet18()\n"
+        "named = model.named_parameters()\n"
+        "opt = torch.optim.SGD([p for _, p in named if p.requires_grad], lr=0.1)\n"
+    )
+    assert codes(source) == []
+
+
+def test_name_filter_unfreeze_is_named_by_its_module(verifier) -> None:
+    """FRZ008 on a name filter (with the model's table): the module holding exactly the
+    unfrozen parameters, else the modules they are part of."""
+    source = (
+        "import torch\n"
+        "from timm import create_model\n"
+        "model = create_model('resnet50', num_classes=5)\n"
+        "for name, param in model.named_parameters():\n"
+        "    param.requires_grad = name.startswith('fc.')\n"
+        "optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)\n"
+        "for name, param in model.named_parameters():\n"
+        "    if name.startswith('layer4.2.'):\n"
+        "        param.requires_grad = True\n"
+        "for name, param in model.named_parameters():\n"
+        "    if name.startswith('layer3.') and 'conv' in name:\n"
+        "        param.requires_grad = True\n"
+    )
+    found = [
+        d.message.split(" is unfrozen")[0] for d in check_source(source, "t.py", None, verifier)
+    ]
+    assert found == ["`model.layer4[2]`", "part of `model.layer3`"]
+    assert codes(source) == []  # without the table the filters are unknown: nothing
