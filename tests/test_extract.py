@@ -57,13 +57,13 @@ m2._orig_mod.module.fc.requires_grad_(True)
 """,
         """\
 timeline 0
-  4: ModelBuilt model = timm:efficientnet_b0
-  5: ModelWrapped model in DataParallel
-  6: RequiresGradSet model.classifier = False
-  7: ModelBuilt m2 = timm:resnet18
-  7: ModelWrapped m2 in DistributedDataParallel
-  7: ModelWrapped m2 in compile
-  8: RequiresGradSet m2.fc = True
+  4: ModelBuilt model.module = timm:efficientnet_b0
+  5: ModelWrapped model.module in DataParallel
+  6: RequiresGradSet model.module.classifier = False
+  7: ModelBuilt m2._orig_mod.module = timm:resnet18
+  7: ModelWrapped m2._orig_mod.module in DistributedDataParallel
+  7: ModelWrapped m2._orig_mod.module in compile
+  8: RequiresGradSet m2._orig_mod.module.fc = True
 """,
     ),
     "replacements": (

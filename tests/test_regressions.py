@@ -73,3 +73,33 @@ def test_name_filter_unfreeze_is_named_by_its_module(verifier) -> None:
     ]
     assert found == ["`model.layer4[2]`", "part of `model.layer3`"]
     assert codes(source) == []  # without the table the filters are unknown: nothing
+
+
+HELPER_SWAP = """\
+import torch
+from torch import nn
+from efficientnet_pytorch import EfficientNet
+
+
+def replace_head(net):
+    net._fc = nn.Linear(1280, 5){extra}
+
+
+model = EfficientNet.from_name("efficientnet-b0")
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+replace_head(model)
+"""
+
+
+def test_optimizer_moves_below_a_helper_that_swaps_the_head() -> None:
+    source = HELPER_SWAP.format(extra="")
+    fixed = fix_source(source, "t.py", None, None, unsafe=False).text
+    assert fixed.endswith(
+        "replace_head(model)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+
+
+def test_optimizer_stays_when_the_helper_names_it() -> None:
+    source = HELPER_SWAP.format(extra="\n    print(optimizer)")
+    assert codes(source) == ["FRZ002"]
+    assert fix_source(source, "t.py", None, None, unsafe=False).text == source

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import libcst as cst
 
+from freezelint import recognize
 from freezelint.events import (
     IneffectiveFreeze,
     IteratorBound,
@@ -153,8 +154,14 @@ class AssignmentWalker(CallEvaluator):
                     if built.var is None:
                         self.events[index] = replace(built, var=name)
                     break
-        if isinstance(value, ModelRef) and value.path == () and value.model not in self.model_vars:
-            self.model_vars[value.model] = name
+        if isinstance(value, ModelRef) and value.path == ():
+            # How messages spell the model: its first name, or, once that name is rebound to a
+            # wrapper of it (`model = nn.DataParallel(model)`), the wrapper's attribute too.
+            current = self.model_vars.get(value.model)
+            if current is None or (value.wrappers and current.split(".")[0] == name):
+                self.model_vars[value.model] = name + "".join(
+                    f".{recognize.WRAPPER_ATTRIBUTE[kind]}" for kind in reversed(value.wrappers)
+                )
         w.scope.env[name] = value
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:

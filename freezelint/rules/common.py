@@ -116,6 +116,21 @@ def modules_text(sim: Simulation, keys: list[Key], limit: int = 3) -> str:
     return ", ".join(parts)
 
 
+def module_text(sim: Simulation, model: int, keys: list[Key]) -> str | None:
+    """`model.layer4[2]`: the module (by the parameter table's own path) that holds exactly
+    these atoms of `model`, if there is one."""
+    if not keys or any(k[0] != model for k in keys):
+        return None
+    common: tuple[str, ...] = ()
+    for parts in zip(*(path for _, path in keys), strict=False):
+        if len(set(parts)) != 1:
+            break
+        common = (*common, parts[0])
+    if common and {k for k, _ in sim.atoms_under(model, common)} == set(keys):
+        return f"`{region_text(sim, model, common)}`"
+    return None
+
+
 def verified(sim: Simulation, keys: list[Key]) -> dict | None:
     """The JSON `verified` object for a finding about these atoms (None if no table backs it)."""
     for model, _ in keys:

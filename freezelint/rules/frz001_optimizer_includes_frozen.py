@@ -90,7 +90,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
 
 
 def _fix(opt: OptimizerState):
-    """Hand each group holding frozen tensors only its parameters with `requires_grad`."""
+    """Hand each group holding frozen tensors only its parameters with `requires_grad` (not
+    when a group holds nothing else)."""
     if opt.event.site is not None:
         return None  # the optimizer is built inside a helper handed the model
     targets = []
@@ -99,6 +100,13 @@ def _fix(opt: OptimizerState):
             m == YES and (a := opt.built_state.get(k[:2])) is not None and a.status == "F"
             for k, m in held.items()
         ):
+            if all(
+                m == YES and (a := opt.built_state.get(k[:2])) is not None and a.status == "F"
+                for k, m in held.items()
+            ):
+                # Every parameter of this group is frozen: filtering would leave an empty
+                # group, and whether the group or the freeze is the mistake is a guess.
+                return None
             expression = params_expression(group.node)
             if expression is None:
                 return None

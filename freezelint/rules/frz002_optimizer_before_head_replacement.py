@@ -104,7 +104,6 @@ def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
     first, second = built.statement, replaced.statement
     if (
         built.site is not None
-        or replaced.site is not None
         or built.var is None
         or not isinstance(first, cst.SimpleStatementLine)
         or not isinstance(second, cst.SimpleStatementLine)
@@ -124,16 +123,36 @@ def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
     def build(ctx: FixContext) -> Fix | None:
         start, end = ctx.span(first)
         between_start, between_end = ctx.lines.line_end(end), ctx.span(second)[0]
-        if between_start > between_end or re.search(
-            rf"\b{re.escape(var)}\b", ctx.text[between_start:between_end]
+        used = re.compile(rf"\b{re.escape(var)}\b")
+        if between_start > between_end or used.search(
+            ctx.text[between_start : ctx.span(second)[1]]
         ):
-            return None  # the optimizer is used before the replacement
+            return None  # the optimizer is used before (or by) the replacement
+        if replaced.site is not None and not _helper_leaves_alone(ctx, replaced, used):
+            return None
         line_start = ctx.lines.starts[ctx.positions[first].start.line - 1]
         remove = Edit(line_start, ctx.lines.line_end(end), "")
         move = ctx.insert_after(second, ctx.text[start:end])
         return Fix(SAFE, f"Build `{var}` after the replacement", (remove, move))
 
     return build
+
+
+def _helper_leaves_alone(ctx: FixContext, replaced: ModuleReplaced, used: re.Pattern) -> bool:
+    """The replacement is made by a top-level function of the file called at the statement
+    (itself, not a helper it calls) whose code never names the optimizer."""
+    site = replaced.site
+    if ctx.module is None or not isinstance(site, cst.Call) or not isinstance(site.func, cst.Name):
+        return False
+    helper = None
+    for stmt in ctx.module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == site.func.value:
+            helper = stmt  # the last definition is the one called
+    if helper is None:
+        return False
+    start, end = ctx.span(helper)
+    node_start, node_end = ctx.span(replaced.node)
+    return start <= node_start and node_end <= end and not used.search(ctx.text[start:end])
 
 
 def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuilt) -> bool:

@@ -50,8 +50,15 @@ import libcst as cst
 from freezelint.diagnostics import Finding, Severity
 from freezelint.extract.syntax import child_nodes
 from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import modules_text, params_expression, plural, verified
+from freezelint.rules.base import optimizer_text, region_text
+from freezelint.rules.common import (
+    module_text,
+    modules_text,
+    params_expression,
+    plural,
+    verified,
+)
+from freezelint.selection import Region
 from freezelint.simulate import YES, OptimizerState, Simulation
 
 CODE = "FRZ007"
@@ -84,38 +91,73 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         CODE,
                         opt.event.anchor,
                         f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
-                        f"hold {modules_text(sim, shared)}{count}: torch.optim raises ValueError "
+                        f"hold {_shared_text(sim, opt, (i, j), shared)}{count}: torch.optim "
+                        f"raises ValueError "
                         f"(some parameters appear in more than one parameter group)",
                         verified=verified(sim, shared),
                         fix=_fix(opt, i, j),
                     )
 
 
+def _shared_text(sim: Simulation, opt: OptimizerState, pair: tuple[int, int], shared) -> str:
+    """The shared tensors as the script names them: the narrower group's module when they are
+    all of it (`model.features[-1]`), else the module that holds exactly them, else the
+    top-level modules they are in."""
+    for index in sorted(pair, key=lambda k: len(opt.groups[k])):
+        selection = opt.group_specs[index].selection
+        if isinstance(selection, Region) and {
+            k for k, _ in sim.atoms_under(selection.model, selection.path)
+        } == set(shared):
+            return f"`{region_text(sim, selection.model, selection.path)}`"
+    return module_text(sim, shared[0][0], shared) or modules_text(sim, shared)
+
+
+def _overlap(first: dict, second: dict) -> bool:
+    return any(m == YES and second.get(key) == YES for key, m in first.items())
+
+
 def _fix(opt: OptimizerState, i: int, j: int):
-    """Leave the narrower group's parameters out of the broader one."""
+    """Leave the narrower groups' parameters out of the broader one (every group inside it at
+    once, so that one fix ends the duplication). None when that would leave the broader group
+    empty: which of two groups of the same tensors to keep is a guess."""
     if opt.event.site is not None:
         return None
-    wide, narrow = (i, j) if len(opt.groups[i]) >= len(opt.groups[j]) else (j, i)
+    wide = i if len(opt.groups[i]) >= len(opt.groups[j]) else j
+    narrow = [
+        k
+        for k in range(len(opt.groups))
+        if k != wide
+        and len(opt.groups[k]) <= len(opt.groups[wide])
+        and _overlap(opt.groups[wide], opt.groups[k])
+    ]
     wide_expression = params_expression(opt.group_specs[wide].node)
-    narrow_expression = params_expression(opt.group_specs[narrow].node)
+    narrow_expressions = [params_expression(opt.group_specs[k].node) for k in narrow]
     if not (
-        isinstance(narrow_expression, cst.Call)
-        and isinstance(narrow_expression.func, cst.Attribute)
-        and narrow_expression.func.attr.value == "parameters"
+        all(
+            isinstance(e, cst.Call)
+            and isinstance(e.func, cst.Attribute)
+            and e.func.attr.value == "parameters"
+            for e in narrow_expressions
+        )
         and wide_expression is not None
         and _inside(wide_expression, opt.event.node)
     ):
         return None
+    left_out = {key for k in narrow for key, m in opt.groups[k].items() if m == YES}
+    if all(m == YES and key in left_out for key, m in opt.groups[wide].items()):
+        return None
 
     def build(ctx: FixContext) -> Fix:
-        wide_code, narrow_code = ctx.iterable_code(wide_expression), ctx.code(narrow_expression)
+        wide_code = ctx.iterable_code(wide_expression)
+        codes = [ctx.code(e) for e in narrow_expressions]  # type: ignore[arg-type]
+        others = codes[0] if len(codes) == 1 else "[" + ", ".join(f"*{c}" for c in codes) + "]"
         return Fix(
             UNSAFE,
-            f"Leave `{narrow_code}` out of param group {wide}",
+            f"Leave {', '.join(f'`{c}`' for c in codes)} out of param group {wide}",
             (
                 ctx.replace(
                     wide_expression,
-                    f"[p for p in {wide_code} if not any(p is q for q in {narrow_code})]",
+                    f"[p for p in {wide_code} if not any(p is q for q in {others})]",
                 ),
             ),
         )

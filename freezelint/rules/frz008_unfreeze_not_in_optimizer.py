@@ -54,7 +54,7 @@ from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
-from freezelint.rules.common import modules_text, verified
+from freezelint.rules.common import module_text, modules_text, verified
 from freezelint.selection import NameWhere, Region, leaves
 from freezelint.simulate import YES, Atom, OptimizerState, Simulation
 
@@ -104,7 +104,10 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 what = (
                     f"`{region_text(sim, leaf.model, leaf.path)}`"
                     if isinstance(leaf, Region)
-                    else _named(sim, region.model, missing)
+                    else (
+                        module_text(sim, region.model, missing)
+                        or f"part of {modules_text(sim, missing)}"
+                    )
                 )
                 yield Finding(
                     CODE,
@@ -118,20 +121,6 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     # A name filter's parameters have no module expression to add them by.
                     fix=_fix(sim, event, leaf, earlier[-1]) if isinstance(leaf, Region) else None,
                 )
-
-
-def _named(sim: Simulation, model: int, keys: list) -> str:
-    """The parameters a name filter unfroze, by the module that holds exactly them (the
-    table's own paths), else as part of the modules they are in."""
-    paths = [path for _, path in keys]
-    common: tuple[str, ...] = ()
-    for parts in zip(*paths, strict=False):
-        if len(set(parts)) != 1:
-            break
-        common = (*common, parts[0])
-    if common and {k for k, _ in sim.atoms_under(model, common)} == set(keys):
-        return f"`{region_text(sim, model, common)}`"
-    return f"part of {modules_text(sim, keys)}"
 
 
 def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: OptimizerState):
