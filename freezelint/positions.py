@@ -77,7 +77,7 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self._cache: dict[cst.CSTNode, CodeRange] = {}
 
     def _position(self, token_index: int) -> CodePosition:
-        offset = self._offsets[min(token_index, len(self._offsets) - 1)]
+        offset = self._offsets[token_index]  # the trailing newline is kept: always in range
         line = bisect_right(self._line_starts, offset)
         return CodePosition(line, offset - self._line_starts[line - 1])
 

@@ -96,7 +96,6 @@ class Simulation:
         self.optimizers: dict[int, OptimizerState] = {}
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
-        self._under: dict[Key, list[tuple[Key, bool]]] = {}
         self.consumed: set[int] = set()  # bound parameter iterators used up so far
         self._collect_paths()
         self._run()
@@ -117,14 +116,7 @@ class Simulation:
         self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
-        """Atoms inside region `path` of `model`, each with whether that is certain (the atoms
-        are fixed once collected, so each answer is kept)."""
-        found = self._under.get((model, path))
-        if found is None:
-            found = self._under[(model, path)] = self._atoms_under(model, path)
-        return found
-
-    def _atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
+        """Atoms inside region `path` of `model`, each with whether that is certain."""
         if model in self.tables:
             found = [((model, atom), certain) for atom, certain in self.tables[model].under(path)]
             if not found and path in self.paths.get(model, []):

@@ -31,19 +31,10 @@ class TableAtoms:
     _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        memo = self.table.memo
-        if "paths" not in memo:
-            paths = [tuple(p.name.split(".")) for p in self.table.params]
-            memo["paths"] = paths
-            memo["param_paths"] = frozenset(paths)
-            memo["numel"] = {
-                path: p.numel for path, p in zip(paths, self.table.params, strict=True)
-            }
-            memo["under"] = {}  # what `under` answers depends on the table alone
-        self.paths: list[Path] = memo["paths"]
-        self.param_paths: frozenset[Path] = memo["param_paths"]
-        self._numel: dict[Path, int] = memo["numel"]
-        self._under: dict[Path, list[tuple[Path, bool]]] = memo["under"]
+        self.paths: list[Path] = self.table.paths
+        self.param_paths: frozenset[Path] = self.table.path_set
+        self._numel: dict[Path, int] = self.table.numel_by_path
+        self._under: dict[Path, list[tuple[Path, bool]]] = self.table.under_memo
 
     def numel(self, path: Path) -> int:
         return self._numel.get(path, 0)

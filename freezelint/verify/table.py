@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -26,8 +27,24 @@ class ParamTable:
     norms: list[str]  # BatchNorm-like modules with running statistics
     classifier: str | None  # the head's module path, as the library defines it
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
-    # Derived once per table and process, shared by every file that builds this model.
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # What TableAtoms.under answers depends on the table alone: kept here, so that it is worked
+    # out once per process for every file that builds this model (as the properties below).
+    under_memo: dict[tuple[str, ...], list[tuple[tuple[str, ...], bool]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    @cached_property
+    def paths(self) -> list[tuple[str, ...]]:
+        """Every parameter's name as a path, in table order."""
+        return [tuple(p.name.split(".")) for p in self.params]
+
+    @cached_property
+    def path_set(self) -> frozenset[tuple[str, ...]]:
+        return frozenset(self.paths)
+
+    @cached_property
+    def numel_by_path(self) -> dict[tuple[str, ...], int]:
+        return {path: p.numel for path, p in zip(self.paths, self.params, strict=True)}
 
     def label(self) -> str:
         return f"{self.library} {self.name}"
