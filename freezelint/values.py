@@ -96,10 +96,60 @@ class Function:
 
 @dataclass(frozen=True)
 class Const:
-    """A value known statically: a literal, a module constant, a simple f-string, a tuple of
-    those. Model constructor arguments are resolved through it."""
+    """A value known statically: a literal, a module constant, a parameter default, a simple
+    f-string or arithmetic, a tuple or dict of those. Model constructor arguments are resolved
+    through it. `source` names the command-line flag it is the default of: the user can pass
+    another value, so a condition on it is not decided (the default still names the model to
+    verify)."""
 
     value: object
+    source: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.source is None
+
+
+@dataclass(frozen=True)
+class Constructor:
+    """A model constructor named without being called (`net_fn = models.resnet50`,
+    `getattr(models, "resnet50")`, `models.__dict__["resnet50"]`)."""
+
+    qual: str
+
+
+@dataclass(frozen=True)
+class DictValue:
+    """A dict literal whose values are not all constants (`{"resnet": models.resnet18}`)."""
+
+    items: tuple[tuple[object, Value], ...]
+
+    def get(self, key: object) -> Value:
+        for k, v in self.items:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class ArgParser:
+    """An `argparse.ArgumentParser` (or one of its argument groups)."""
+
+    ident: int
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """What `parser.parse_args()` returns: each option's default, as a `Const` whose source is
+    the option's flag."""
+
+    options: tuple[tuple[str, Const], ...]
+
+    def get(self, name: str) -> Value:
+        for key, value in self.options:
+            if key == name:
+                return value
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,5 +168,9 @@ Value = (
     | Function
     | TupleValue
     | Const
+    | Constructor
+    | DictValue
+    | ArgParser
+    | Namespace
     | None
 )

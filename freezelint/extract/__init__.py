@@ -1,7 +1,8 @@
-"""Extraction: a parsed script -> ordered timelines of freezing events (see `statements`)."""
+"""Extraction: a parsed script -> timelines of freezing events, one per consistent path
+(see `statements` for the walk, `paths` for the paths)."""
 
 from __future__ import annotations
 
-from freezelint.extract.statements import extract
+from freezelint.extract.paths import RootPaths, extract, extract_paths
 
-__all__ = ["extract"]
+__all__ = ["RootPaths", "extract", "extract_paths"]

@@ -5,6 +5,8 @@ optimizer-like handed parameters), wrappers, `requires_grad_`, `.train()`, `add_
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from freezelint import recognize
@@ -20,7 +22,8 @@ from freezelint.events import (
     ParamGroupAdded,
     RequiresGradSet,
 )
-from freezelint.extract.expressions import ExpressionEvaluator
+from freezelint.extract.constants import call_method
+from freezelint.extract.expressions import ExpressionEvaluator, _const
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     BUILTIN_CALLS,
@@ -44,11 +47,14 @@ from freezelint.selection import (
     union,
 )
 from freezelint.values import (
+    ArgParser,
     Const,
+    Constructor,
     Groups,
     ModelRef,
     ModuleItem,
     Modules,
+    Namespace,
     OptimizerRef,
     ParamItem,
     Params,
@@ -56,11 +62,20 @@ from freezelint.values import (
     Value,
 )
 
+# Loops over at most this many known items are unrolled (`for phase in ["train", "val"]`).
+UNROLL_LIMIT = 16
+
 
 class CallEvaluator(ExpressionEvaluator):
+    parsers: dict[int, dict[str, Const]]
+    exited: bool
+
     def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
         qual = self.imports.qualify(func)
+        alias = self._constructor_alias(func, w)
+        if alias is not None:
+            qual = alias.qual
         if qual is not None:
             handled, value = self._known_call(qual, node, w)
             if handled:
@@ -68,6 +83,19 @@ class CallEvaluator(ExpressionEvaluator):
         if isinstance(func, cst.Attribute):
             recv = self.eval(func.value, w)
             method = func.attr.value
+            if isinstance(recv, Const):
+                args = self._eval_args(node, w)
+                if all(isinstance(a, Const) for a in args) and not any(
+                    a.keyword for a in node.args
+                ):
+                    return _const(
+                        lambda: call_method(recv.value, method, [a.value for a in args]),  # type: ignore[union-attr]
+                        recv,
+                        *args,  # type: ignore[arg-type]
+                    )
+                return None
+            if isinstance(recv, ArgParser):
+                return self._argparse(recv, method, node, w)
             if recv is None and method in (
                 "parameters",
                 "named_parameters",
@@ -114,6 +142,54 @@ class CallEvaluator(ExpressionEvaluator):
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]
 
+    def _constructor_alias(self, func: cst.BaseExpression, w: Walk) -> Constructor | None:
+        """`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`."""
+        if isinstance(func, cst.Name):
+            value = w.scope.lookup(func.value)[1]
+        elif isinstance(func, cst.Subscript | cst.Call):
+            value = self.eval(func, w)
+        else:
+            return None
+        return value if isinstance(value, Constructor) else None
+
+    def _argparse(self, parser: ArgParser, method: str, node: cst.Call, w: Walk) -> Value:
+        """Options of an `argparse` parser: their defaults, as constants the user can override."""
+        options = self.parsers.setdefault(parser.ident, {})
+        if method in ("add_argument_group", "add_mutually_exclusive_group"):
+            self._eval_args(node, w)
+            return parser
+        if method == "add_argument":
+            flags = [literal_string(a.value) for a in node.args if a.keyword is None]
+            kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            self._eval_args(node, w)
+            longest = next((f for f in flags if f and f.startswith("--")), None) or (
+                flags[0] if flags and flags[0] else None
+            )
+            dest = literal_string(kw["dest"]) if "dest" in kw else None
+            if dest is None and longest is not None:
+                dest = longest.lstrip("-").replace("-", "_")
+            if dest is None:
+                return None
+            action = literal_string(kw["action"]) if "action" in kw else None
+            if "default" in kw:
+                default = self.eval(kw["default"], w)
+                value = default.value if isinstance(default, Const) else None
+                known = isinstance(default, Const)
+            else:
+                value, known = {"store_true": False, "store_false": True}.get(action), True
+            if known:
+                options[dest] = Const(value, source=f"--{dest.replace('_', '-')}")
+            else:
+                options.pop(dest, None)
+            return None
+        if method in ("parse_args", "parse_known_args"):
+            self._eval_args(node, w)
+            space = Namespace(tuple(options.items()))
+            return space if method == "parse_args" else TupleValue((space, None))
+        self._eval_args(node, w)
+        return None
+
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
             self.lr_scheduled = True
@@ -126,6 +202,28 @@ class CallEvaluator(ExpressionEvaluator):
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)
         if recognize.is_torch_optimizer(qual) or qual in recognize.TIMM_OPTIMIZER_FACTORIES:
             return True, self.build_optimizer(qual, node, w)
+        if qual == "argparse.ArgumentParser":
+            self._eval_args(node, w)
+            return True, ArgParser(self.new_id())
+        if qual == "getattr" and len(node.args) >= 2:
+            values = self._eval_args(node, w)
+            owner, key = values[0], values[1]
+            if isinstance(key, Const) and isinstance(key.value, str):
+                if isinstance(owner, ModelRef) and len(node.args) == 2:
+                    return True, owner.child(key.value)
+                base = self.imports.qualify(node.args[0].value)
+                if owner is None and base is not None:
+                    return True, self.constructor_named(f"{base}.{key.value}")
+            return True, None
+        if qual == "range":
+            values = self._eval_args(node, w)
+            if values and all(isinstance(v, Const) and type(v.value) is int for v in values):
+                bounds = [v.value for v in values]  # type: ignore[union-attr]
+                if len(bounds) <= 3 and (len(bounds) < 3 or bounds[2] != 0):
+                    steps = range(*bounds)
+                    if len(steps) <= UNROLL_LIMIT:
+                        return True, Const(tuple(steps))
+            return True, None
         if qual in recognize.WRAPPERS:
             values = self._eval_args(node, w)
             inner = values[0] if values else None
@@ -387,7 +485,7 @@ class CallEvaluator(ExpressionEvaluator):
             self.inline(self.functions[fn.value], node, w, [each])
         elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
-            self.eval(fn.body, Walk(scope, w.ctx, w.site, w.statement, w.block, w.origin))
+            self.eval(fn.body, replace(w, scope=scope))
         else:
             name = (dotted(fn) or "").lower()
             if any(word in name for word in FREEZE_WORDS):
@@ -507,16 +605,20 @@ class CallEvaluator(ExpressionEvaluator):
             known = not any(a.star for a in args)
             scope.env[star.name.value] = TupleValue(tuple(extra)) if known else None
         for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
-            scope.env.setdefault(p.name.value, None)
+            if p.name.value not in scope.env:
+                # A parameter the call leaves out takes its default (a constant, mostly).
+                default = self.eval(p.default, w) if p.default is not None else None
+                scope.env[p.name.value] = default if isinstance(default, Const) else None
         self._inline_stack.append(name)
         try:
             # A helper handed a model, parameters or an optimizer acts on them at its call:
             # that is where its events point. An entry point (`main()`) keeps their own lines.
             tracked = any(v is not None and not isinstance(v, Const) for v in values)
             site = w.site or (call if tracked else None)
-            self.walk_block(fn.body.body, Walk(scope, w.ctx, site, w.statement, w.block, w.origin))
+            self.walk_block(fn.body.body, w.call(scope, site, call))
         finally:
             self._inline_stack.pop()
+            self.exited = False  # a `return` leaves the helper, not its caller
         returned = [r for r in scope.returns if r is not None]
         return returned[0] if returned else None
 

@@ -6,6 +6,7 @@ by `calls.CallEvaluator`, statements by `statements.Extractor`, both built on th
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -17,6 +18,14 @@ from freezelint.events import (
     ModelBuilt,
     ModelSpec,
     ParamGroup,
+)
+from freezelint.extract.constants import (
+    ConstMap,
+    NotConstant,
+    binary,
+    compare,
+    subscript,
+    truth,
 )
 from freezelint.extract.scope import Scope, Walk, _visible_items
 from freezelint.extract.syntax import (
@@ -42,10 +51,13 @@ from freezelint.selection import (
 )
 from freezelint.values import (
     Const,
+    Constructor,
+    DictValue,
     Groups,
     ModelRef,
     ModuleItem,
     Modules,
+    Namespace,
     ParamItem,
     Params,
     TupleValue,
@@ -70,6 +82,7 @@ class ExpressionEvaluator:
         self.lr_scheduled = False  # see Timeline.lr_scheduled
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
         self._class_freezes: dict[str, bool] = {}  # class name -> its body sets requires_grad
+        self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -113,7 +126,10 @@ class ExpressionEvaluator:
         if isinstance(node, cst.Name):
             if node.value in ("True", "False", "None"):
                 return Const({"True": True, "False": False, "None": None}[node.value])
-            return w.scope.lookup(node.value)[1]
+            found, value = w.scope.lookup(node.value)
+            if not found and node.value == "__name__":
+                return Const("__main__")  # the script is run, not imported
+            return value
         if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
             try:
                 return Const(literal_value(node))
@@ -133,6 +149,10 @@ class ExpressionEvaluator:
                 if found:
                     return value
             recv = self.eval(node.value, w)
+            if isinstance(recv, Namespace):
+                return recv.get(node.attr.value)
+            if recv is None:
+                return self.constructor(node)
             if isinstance(recv, ModelRef):
                 attr = node.attr.value
                 if recv.wrappers and attr == recognize.WRAPPER_ATTRIBUTE[recv.wrappers[-1]]:
@@ -157,9 +177,34 @@ class ExpressionEvaluator:
                 for e in node.elements
             ]
             return self._group_dict(entries, w, node)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        if isinstance(node, cst.BinaryOperation):
             left, right = self.eval(node.left, w), self.eval(node.right, w)
-            return self._concat(left, right)
+            if isinstance(left, Const) and isinstance(right, Const):
+                return _const(lambda: binary(node.operator, left.value, right.value), left, right)
+            if isinstance(node.operator, cst.Add):
+                return self._concat(left, right)
+            return None
+        if isinstance(node, cst.Comparison):
+            return self._comparison(node, w)
+        if isinstance(node, cst.BooleanOperation):
+            return self._boolean(node, w)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            inner = self.eval(node.expression, w)
+            if isinstance(inner, Const):
+                return _const(lambda: not truth(inner.value), inner)
+            return None
+        if isinstance(node, cst.IfExp):
+            test = self.eval(node.test, w)
+            if isinstance(test, Const) and test.decided:
+                try:
+                    taken = truth(test.value)
+                except NotConstant:
+                    taken = None
+                if taken is not None:
+                    return self.eval(node.body if taken else node.orelse, w)
+            self.eval(node.body, w)
+            self.eval(node.orelse, w)
+            return None
         if isinstance(node, cst.Lambda):
             return None
         # Evaluate children for their effects (a nested optimizer, a consumed iterator).
@@ -169,6 +214,62 @@ class ExpressionEvaluator:
             elif isinstance(child, cst.Arg):
                 self.eval(child.value, w)
         return None
+
+    def _comparison(self, node: cst.Comparison, w: Walk) -> Value:
+        left = self.eval(node.left, w)
+        operands = [left]
+        for target in node.comparisons:
+            operands.append(self.eval(target.comparator, w))
+        result: Const | None = Const(True)
+        for target, a, b in zip(node.comparisons, operands, operands[1:], strict=False):
+            op = target.operator
+            # A model, parameters or an optimizer the walker tracks is never None.
+            tracked = a is not None and not isinstance(a, Const)
+            if isinstance(op, cst.Is | cst.IsNot) and _is_none(b) and tracked:
+                result = _and(result, Const(isinstance(op, cst.IsNot)))
+                continue
+            if not isinstance(a, Const) or not isinstance(b, Const):
+                result = None
+                continue
+            result = _and(
+                result, _const(lambda a=a, b=b, op=op: compare(op, a.value, b.value), a, b)
+            )
+        return result
+
+    def _boolean(self, node: cst.BooleanOperation, w: Walk) -> Value:
+        left = self.eval(node.left, w)
+        is_and = isinstance(node.operator, cst.And)
+        if isinstance(left, Const) and left.decided:
+            try:
+                if truth(left.value) != is_and:
+                    return left  # short-circuit: the right side never runs
+            except NotConstant:
+                pass
+            else:
+                return self.eval(node.right, w)
+        right = self.eval(node.right, w)
+        if isinstance(right, Const) and right.decided:
+            try:
+                if truth(right.value) != is_and:
+                    return Const(not is_and)  # `x and False`, `x or True`
+            except NotConstant:
+                pass
+        if isinstance(left, Const) and isinstance(right, Const):
+            return _const(
+                lambda: right.value if truth(left.value) == is_and else left.value, left, right
+            )
+        return None
+
+    def constructor(self, node: cst.BaseExpression) -> Value:
+        """A model constructor named, not called (`models.resnet50`), or None."""
+        qual = self.imports.qualify(node)
+        return self.constructor_named(qual) if qual else None
+
+    @staticmethod
+    def constructor_named(qual: str) -> Value:
+        if qual.count(".") < 1 or qual.rsplit(".", 1)[-1] == "models":
+            return None
+        return Constructor(qual) if recognize.model_library(qual) is not None else None
 
     def _concat(self, left: Value, right: Value) -> Value:
         if isinstance(left, Params) and isinstance(right, Params):
@@ -182,6 +283,23 @@ class ExpressionEvaluator:
         if len(node.slice) != 1:
             return None
         index = node.slice[0].slice
+        if isinstance(index, cst.Index) and (
+            isinstance(recv, Const | DictValue)
+            or (recv is None and isinstance(node.value, cst.Attribute))
+        ):
+            key = self.eval(index.value, w)
+            if not isinstance(key, Const):
+                return None
+            if isinstance(recv, DictValue):
+                return recv.get(key.value)
+            if isinstance(recv, Const):
+                return _const(lambda: subscript(recv.value, key.value), recv, key)
+            # `models.__dict__[arch]`: the constructor of that name.
+            assert isinstance(node.value, cst.Attribute)
+            if node.value.attr.value == "__dict__" and isinstance(key.value, str):
+                owner = self.imports.qualify(node.value.value)
+                return self.constructor_named(f"{owner}.{key.value}") if owner else None
+            return None
         part = DYNAMIC
         if isinstance(index, cst.Index):
             literal = int_literal(index.value)
@@ -293,6 +411,10 @@ class ExpressionEvaluator:
         params: Selection | None = None
         options: list[tuple[str, cst.BaseExpression]] = []
         iterator = None
+        if all(key is not None for key, _ in entries) and not any(
+            k == "params" for k, _ in entries
+        ):
+            return self._config(entries, w)
         for key, value in entries:
             if key is None:
                 return None
@@ -309,6 +431,14 @@ class ExpressionEvaluator:
         lr_zero = any(k == "lr" and is_zero(v) for k, v in options)
         group = ParamGroup(params, node or entries[0][1], tuple(options), lr_zero, iterator)
         return Groups((group,), single=True)
+
+    def _config(self, entries: list[tuple[str | None, cst.BaseExpression]], w: Walk) -> Value:
+        """A dict used as a config (`{"arch": "resnet50", "freeze": True}`) or a table of
+        constructors (`{"resnet": models.resnet18}`)."""
+        items = [(key, self.eval(value, w)) for key, value in entries]
+        if all(isinstance(v, Const) and v.decided for _, v in items):
+            return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
+        return DictValue(tuple(items))
 
     def consumed(self, binding: int) -> bool:
         """Has the bound iterator `binding` been used up by an earlier statement?"""
@@ -335,7 +465,7 @@ class ExpressionEvaluator:
         if comp.inner_for_in is not None or not isinstance(source, Params | Modules):
             return None
         inner = Scope(parent=w.scope)
-        iw = Walk(inner, w.ctx, w.site)
+        iw = replace(w, scope=inner)
         item_var = self.bind_loop_target(comp.target, source, inner)
         for cond in comp.ifs:
             self.refine(cond.test, inner, negate=False)
@@ -486,3 +616,25 @@ class ExpressionEvaluator:
         stmt: cst.CSTNode,
     ) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+def _const(compute, *operands: Const) -> Const | None:
+    """The constant an operation gives, carrying a command-line flag of its operands (None
+    when the operation is not one `constants` evaluates)."""
+    try:
+        value = compute()
+    except NotConstant:
+        return None
+    source = next((o.source for o in operands if o.source is not None), None)
+    return Const(value, source)
+
+
+def _and(result: Const | None, part: Const | None) -> Const | None:
+    """Chained comparisons (`0 < i < 3`): all parts must hold."""
+    if result is None or part is None:
+        return None
+    return _const(lambda: truth(result.value) and truth(part.value), result, part)
+
+
+def _is_none(value: Value) -> bool:
+    return isinstance(value, Const) and value.value is None and value.decided

@@ -3,7 +3,7 @@ branches around the current statement."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -45,16 +45,22 @@ class Walk:
     block: int = 0
     origin: Scope | None = None  # the scope `statement` belongs to
     pinned: bool = False  # inside a loop over parameters: the loop is the statement
+    # Names whose value changes from one iteration of an enclosing loop to the next (a
+    # condition on them is no script path); None: any name may (a helper called in a loop).
+    variant: frozenset[str] | None = frozenset()
+    trail: tuple[int, ...] = ()  # the helper calls being followed (ids of their call nodes)
+    certain: bool = True  # every statement walked so far runs on this path
 
-    def inner(self, frame: Frame) -> Walk:
-        return Walk(
-            self.scope,
-            (*self.ctx, frame),
-            self.site,
-            self.statement,
-            self.block,
-            self.origin,
-            self.pinned,
+    @property
+    def in_loop(self) -> bool:
+        return self.pinned or any(f.kind == "loop" for f in self.ctx)
+
+    def inner(self, frame: Frame, variant: frozenset[str] = frozenset()) -> Walk:
+        return replace(
+            self,
+            ctx=(*self.ctx, frame),
+            certain=False,
+            variant=None if self.variant is None else self.variant | variant,
         )
 
     def at(self, statement: cst.CSTNode, block: int) -> Walk:
@@ -62,10 +68,26 @@ class Walk:
         the body of a loop over parameters keeps the loop)."""
         if self.site is not None or self.pinned:
             return self
-        return Walk(self.scope, self.ctx, None, statement, block, self.scope)
+        return replace(self, site=None, statement=statement, block=block, origin=self.scope)
 
-    def pin(self) -> Walk:
-        return Walk(self.scope, self.ctx, self.site, self.statement, self.block, self.origin, True)
+    def pin(self, variant: frozenset[str] = frozenset()) -> Walk:
+        return replace(
+            self,
+            pinned=True,
+            variant=None if self.variant is None else self.variant | variant,
+        )
+
+    def call(self, scope: Scope, site: cst.CSTNode | None, call: cst.CSTNode) -> Walk:
+        """The walk into a helper's body: its own scope, the caller's loops (a helper called
+        in a loop may see different values at each iteration)."""
+        return replace(
+            self,
+            scope=scope,
+            site=site,
+            pinned=False,
+            variant=None if self.in_loop else frozenset(),
+            trail=(*self.trail, id(call)),
+        )
 
 
 def _visible_items(scope: Scope) -> set[str]:

@@ -8,7 +8,8 @@ bug); the arms of an `if`/`else` are exclusive and are marked so that the simula
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -21,21 +22,28 @@ from freezelint.events import (
     Timeline,
 )
 from freezelint.extract.assignments import AssignmentWalker, _code
+from freezelint.extract.calls import UNROLL_LIMIT
+from freezelint.extract.constants import ConstMap, NotConstant, truth
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     assigned_names,
+    child_nodes,
     mentions_requires_grad,
+    names_in,
 )
 from freezelint.imports import ImportTable, dotted
 from freezelint.selection import (
     NameWhere,
 )
 from freezelint.values import (
+    Const,
     Groups,
     ModelRef,
+    ModuleItem,
     Modules,
     ParamItem,
     Params,
+    Value,
 )
 
 
@@ -44,10 +52,18 @@ class Extractor(AssignmentWalker):
         super().__init__(module, imports)
         self.module_scope = Scope()
         self._pending: list[tuple[int, ModelRef, cst.CSTNode, str]] = []
+        # Path sensitivity (`paths.explore`): the arm each branch takes in this run, whether
+        # undecided branches are joined instead (past the budget), and whether the path has
+        # left the function being walked (`return`, `raise`).
+        self.decisions: dict[tuple, int] = {}
+        self.join_all = False
+        self.exited = False
 
     # -- roots -------------------------------------------------------------------------------
 
-    def run(self) -> list[Timeline]:
+    def define(self) -> list[cst.FunctionDef]:
+        """Record the file's functions and classes; returns every top-level function and
+        method (the candidate roots besides the module body)."""
         methods: list[cst.FunctionDef] = []
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef):
@@ -55,32 +71,21 @@ class Extractor(AssignmentWalker):
             elif isinstance(stmt, cst.ClassDef):
                 self.classes[stmt.name.value] = stmt
                 methods.extend(s for s in stmt.body.body if isinstance(s, cst.FunctionDef))
-        roots: list[tuple[str | None, list[cst.BaseStatement] | tuple, Scope]] = [
-            (None, self.module.body, self.module_scope)
-        ]
-        timelines: list[tuple[str | None, Timeline]] = []
-        for fn in [*self.functions.values(), *methods]:
-            scope = Scope(parent=self.module_scope)
+        return [*self.functions.values(), *methods]
+
+    def walk_root(self, fn: cst.FunctionDef | None, globals_: dict[str, Value]) -> Timeline:
+        """One run over the module body (`fn` None) or a function nobody in the file calls
+        (its parameters unknown), with `self.decisions` fixing the arms of some branches."""
+        if fn is None:
+            body, scope = self.module.body, self.module_scope
+        else:
+            self.module_scope.env.update(globals_)
+            body, scope = fn.body.body, Scope(parent=self.module_scope)
             for param in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
                 scope.env[param.name.value] = None  # unknown, and shadowing any global
-            roots.append(
-                (fn.name.value if fn in self.functions.values() else None, fn.body.body, scope)
-            )
-        for name, body, scope in roots:
-            if name is not None and name in self.inlined:
-                continue
-            self.events = []
-            self._pending = []
-            self.walk_block(body, Walk(scope))
-            self._resolve_pending()
-            timelines.append(
-                (name, Timeline(self.events, dict(self.models), dict(self.model_vars)))
-            )
-        imported = frozenset(k for k in self.imports.aliases if not k.startswith("*"))
-        for _, timeline in timelines:
-            timeline.lr_scheduled = self.lr_scheduled
-            timeline.imported = imported
-        return [t for name, t in timelines if name is None or name not in self.inlined]
+        self.walk_block(body, Walk(scope))
+        self._resolve_pending()
+        return Timeline(self.events, dict(self.models), dict(self.model_vars))
 
     # -- statements --------------------------------------------------------------------------
 
@@ -88,6 +93,8 @@ class Extractor(AssignmentWalker):
         saved: list[dict] = []
         block = id(body)
         for stmt in body:
+            if self.exited:
+                break
             sw = w.at(stmt, block)
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -113,6 +120,10 @@ class Extractor(AssignmentWalker):
             self.expression_statement(node, w)
         elif isinstance(node, cst.Return):
             w.scope.returns.append(self.eval(node.value, w))
+            self.exited = not w.in_loop and w.certain
+        elif isinstance(node, cst.Raise):
+            self.eval(node.exc, w)
+            self.exited = not w.in_loop and w.certain
 
     def expression_statement(self, node: cst.Expr, w: Walk) -> None:
         expr = node.value
@@ -145,7 +156,8 @@ class Extractor(AssignmentWalker):
             self.for_statement(node, w)
         elif isinstance(node, cst.While):
             self.eval(node.test, w)
-            self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id())))
+            variant = self.enter_loop(node.body, w)
+            self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
             if node.orelse is not None:
                 self.walk_block(node.orelse.body.body, w)
         elif isinstance(node, cst.With):
@@ -155,13 +167,7 @@ class Extractor(AssignmentWalker):
                     w.scope.env[item.asname.name.value] = value
             self.walk_block(node.body.body, w)
         elif isinstance(node, cst.Try | cst.TryStar):
-            self.walk_block(node.body.body, w)
-            for handler in node.handlers:
-                self.walk_block(handler.body.body, w.inner(Frame("branch", self.new_id())))
-            if node.orelse is not None:
-                self.walk_block(node.orelse.body.body, w)
-            if node.finalbody is not None:
-                self.walk_block(node.finalbody.body.body, w)
+            self.try_statement(node, w)
         elif isinstance(node, cst.FunctionDef):
             if w.scope is not self.module_scope:
                 self.functions.setdefault(node.name.value, node)
@@ -169,52 +175,172 @@ class Extractor(AssignmentWalker):
             self.classes.setdefault(node.name.value, node)
         elif isinstance(node, cst.Match):
             self.eval(node.subject, w)
-            self.exclusive_arms([case.body.body for case in node.cases], node, w)
+            arms = [Arm(case.body.body, f"`case {_code(case.pattern)}`") for case in node.cases]
+            if not any(
+                isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases
+            ):
+                arms.append(Arm([], "no `case` matches"))
+            self.branch(node, arms, w)
 
     def if_statement(self, node: cst.If, w: Walk) -> None:
-        arms: list[tuple[cst.BaseExpression | None, list]] = []
+        """Decide what the code decides; fork the rest (see `branch`)."""
+        live: list[Arm] = []
+        previous: list[cst.BaseExpression] = []
         cur: cst.If | cst.Else | None = node
         while cur is not None:
-            if isinstance(cur, cst.If):
-                arms.append((cur.test, cur.body.body))
-                cur = cur.orelse
-            else:
-                arms.append((None, cur.body.body))
-                cur = None
-        for test, _ in arms:
-            if test is not None:
-                self.eval(test, w)
-        if len(arms) == 1:
-            test, body = arms[0]
-            saved = self.refine(test, w.scope, negate=False)  # type: ignore[arg-type]
-            if _is_main_guard(test):
-                self.walk_block(body, w)
-            else:
-                self.walk_block(body, w.inner(Frame("branch", self.new_id())))
+            if isinstance(cur, cst.Else):
+                live.append(Arm(cur.body.body, _otherwise(previous), negated=tuple(previous)))
+                break
+            decided = True if _is_main_guard(cur.test) else self.decide(cur.test, w)
+            if decided is not False:
+                live.append(Arm(cur.body.body, f"`{_code(cur.test)}`", cur.test, tuple(previous)))
+            if decided is True:
+                break
+            previous.append(cur.test)
+            cur = cur.orelse
+        else:
+            live.append(Arm([], _otherwise(previous), negated=tuple(previous)))
+        tests = [t for t in previous if t is not None]
+        if len(live) == 1:
+            self.walk_arm(live[0], w)
+        elif self.can_fork(tests, w):
+            self.branch(node, live, w)
+        elif len(live) == 2 and not live[1].body and live[0].test is not None:
+            # Inside a loop, on what changes at each iteration: taken as run.
+            saved = self.refine(live[0].test, w.scope, negate=False)
+            self.walk_block(live[0].body, w.inner(Frame("branch", self.new_id())))
             self.restore(w.scope, saved)
-            return
-        self.exclusive_arms([body for _, body in arms], node, w, [t for t, _ in arms])
+        else:
+            self.exclusive_arms(live, node, w)
 
-    def exclusive_arms(
-        self, bodies: list, node: cst.CSTNode, w: Walk, tests: list | None = None
-    ) -> None:
+    def decide(self, test: cst.BaseExpression, w: Walk) -> bool | None:
+        """True or False when the code fixes the condition's value; None otherwise."""
+        value = self.eval(test, w)
+        if isinstance(value, Const) and value.decided:
+            try:
+                return truth(value.value)
+            except NotConstant:
+                return None
+        return None
+
+    def can_fork(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
+        """Are the arms script paths? Not a condition on what changes at each iteration of a
+        loop around it (`if epoch == 5`, `if 'fc' in name`): those are taken per iteration."""
+        if w.variant is None:
+            return False
+        names = set().union(*(names_in(t) for t in tests))
+        if any(isinstance(w.scope.lookup(n)[1], ParamItem | ModuleItem) for n in names):
+            return False  # a filter over parameters or modules (`isinstance(m, nn.BatchNorm2d)`)
+        return not w.in_loop or not names & w.variant
+
+    def walk_arm(self, arm: Arm, w: Walk) -> None:
+        saved = [self.refine(t, w.scope, negate=True) for t in arm.negated]
+        if arm.test is not None:
+            saved.append(self.refine(arm.test, w.scope, negate=False))
+        for name, value in arm.binds:
+            saved.append({name: (name in w.scope.env, w.scope.env.get(name))})
+            w.scope.env[name] = value
+        self.walk_block(arm.body, w)
+        for entry in reversed(saved):
+            self.restore(w.scope, entry)
+
+    def branch(self, node: cst.CSTNode, arms: list[Arm], w: Walk) -> None:
+        """Exclusive arms that are script paths. A decision made for this run walks one arm;
+        otherwise the arms are walked to see whether they matter (events, bindings, an exit):
+        when they do, the run stops and is run again once per arm (`paths.explore`); when the
+        budget of paths is spent, they are joined as before."""
+        key = (id(node), w.trail)
+        choice = self.decisions.get(key)
+        if choice is not None and choice < len(arms):
+            self.walk_arm(arms[choice], w)
+            return
+        if self.join_all:
+            self.exclusive_arms(arms, node, w)
+            return
+        mark = len(self.events)
+        scopes = _scope_chain(w.scope)
+        before = [dict(scope.env) for scope in scopes]
+        exited = self.exited
+        after: list[list[dict]] = []
+        exits: list[bool] = []
+        for arm in arms:
+            self.exited = exited
+            self.walk_arm(arm, w)
+            after.append([dict(scope.env) for scope in scopes])
+            exits.append(self.exited)
+            for scope, env in zip(scopes, before, strict=True):
+                scope.env.clear()
+                scope.env.update(env)
+        matters = len(self.events) > mark or len(set(exits)) > 1
+        if not matters:
+            for index, scope in enumerate(scopes):
+                merged = _merge([envs[index] for envs in after])
+                if merged is None:
+                    matters = True
+                    break
+                scope.env.clear()
+                scope.env.update(merged)
+        if matters:
+            raise Fork(key, tuple(arm.label for arm in arms))
+        self.exited = exits[0] if exits else exited
+
+    def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:
+        """The `try` body running through (then `else`) and each handler are exclusive paths:
+        a handler runs instead of what raised. A name the body used as a module
+        (`x.parameters()`) is, in a handler for AttributeError, no module."""
+        body = list(node.body.body)
+        if node.orelse is not None:
+            body += list(node.orelse.body.body)
+        arms = [Arm(body, "the `try` block runs through")]
+        modules = _module_receivers(node.body)
+        for handler in node.handlers:
+            caught = _code(handler.type) if handler.type is not None else ""
+            binds: tuple[tuple[str, Value], ...] = ()
+            if not caught or any(e in caught for e in ("AttributeError", "TypeError", "Exception")):
+                binds = tuple((name, Const("<not a module>")) for name in sorted(modules))
+            label = f"`except {caught}` runs" if caught else "`except` runs"
+            arms.append(Arm(handler.body.body, label, binds=binds))
+        if self.can_fork([], w):
+            self.branch(node, arms, w)
+        else:
+            self.walk_block(body, w)
+            for arm in arms[1:]:
+                self.walk_arm(arm, replace(w, ctx=(*w.ctx, Frame("branch", self.new_id()))))
+        if node.finalbody is not None:
+            self.walk_block(node.finalbody.body.body, w)
+
+    def enter_loop(
+        self, body: cst.CSTNode, w: Walk, target: cst.CSTNode | None = None
+    ) -> frozenset[str]:
+        """Names a loop changes from one iteration to the next: a constant they held before
+        the loop no longer decides a condition inside it."""
+        variant = assigned_names(body) | (names_in(target) if target is not None else frozenset())
+        for name in variant:
+            found, value = w.scope.lookup(name)
+            if found and isinstance(value, Const):
+                self._store(name, None, w)
+        return frozenset(variant)
+
+    def exclusive_arms(self, arms: list[Arm], node: cst.CSTNode, w: Walk) -> None:
+        """Arms the simulation joins (inside a loop, or past the budget of paths)."""
         ident = self.new_id()
-        tests = tests or [None] * len(bodies)
-        previous: list[cst.BaseExpression] = []
-        for arm, (body, test) in enumerate(zip(bodies, tests, strict=True)):
-            self.emit(BranchArm, w, node, ident=ident, arm=arm, arms=len(bodies))
-            saved = [self.refine(t, w.scope, negate=True) for t in previous]
-            if test is not None:
-                saved.append(self.refine(test, w.scope, negate=False))
-            self.walk_block(body, w.inner(Frame("branch", ident)))
-            for entry in reversed(saved):
-                self.restore(w.scope, entry)
-            if test is not None:
-                previous.append(test)
+        for index, arm in enumerate(arms):
+            self.emit(BranchArm, w, node, ident=ident, arm=index, arms=len(arms))
+            self.walk_arm(arm, w.inner(Frame("branch", ident)))
         self.emit(BranchJoin, w, node, ident=ident)
 
     def for_statement(self, node: cst.For, w: Walk) -> None:
-        source = self.iterable(self.eval(node.iter, w))
+        value = self.eval(node.iter, w)
+        items = _unrollable(value)
+        if items is not None and isinstance(node.target, cst.Name):
+            # `for phase in ["train", "val"]`, `for i in range(3)`: each item in turn.
+            for item in items:
+                self._store(node.target.value, Const(item, value.source), w)  # type: ignore[union-attr]
+                self.walk_block(node.body.body, w)
+            if node.orelse is not None:
+                self.walk_block(node.orelse.body.body, w)
+            return
+        source = self.iterable(value)
         self.consume(node.iter, source, w, "for loop")
         over_items = isinstance(source, Params | Modules) or (
             isinstance(source, ModelRef) and source.path
@@ -228,7 +354,7 @@ class Extractor(AssignmentWalker):
                 w.scope.env[item] = replace(
                     bound, index_vars=bound.index_vars | assigned_names(node.body)
                 )
-            self.walk_block(node.body.body, w.pin())
+            self.walk_block(node.body.body, w.pin(self.enter_loop(node.body, w, node.target)))
         else:
             if over_items and mentions_requires_grad(node.body):
                 # A loop over parameters the walker cannot follow: what it sets is unknown.
@@ -241,9 +367,91 @@ class Extractor(AssignmentWalker):
                     value=None,
                     how="assign",
                 )
-            self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id())))
+            variant = self.enter_loop(node.body, w, node.target)
+            self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
         if node.orelse is not None:
             self.walk_block(node.orelse.body.body, w)
+
+
+class Fork(Exception):
+    """A run met a branch whose arms matter and that its decisions do not fix."""
+
+    def __init__(self, key: tuple, labels: tuple[str, ...]) -> None:
+        super().__init__(key)
+        self.key = key
+        self.labels = labels
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One exclusive arm: its statements, how a message names it, the condition that holds in
+    it (and those that do not), and names it binds (a handler's view of the `try` body)."""
+
+    body: Sequence[cst.BaseStatement]
+    label: str
+    test: cst.BaseExpression | None = None
+    negated: tuple[cst.BaseExpression, ...] = ()
+    binds: tuple[tuple[str, Value], ...] = ()
+
+
+def _otherwise(previous: list[cst.BaseExpression]) -> str:
+    if len(previous) == 1:
+        return f"not `{_code(previous[0])}`"
+    return "none of " + ", ".join(f"`{_code(t)}`" for t in previous) + " holds"
+
+
+def _scope_chain(scope: Scope) -> list[Scope]:
+    out = []
+    cur: Scope | None = scope
+    while cur is not None:
+        out.append(cur)
+        cur = cur.parent
+    return out
+
+
+def _merge(envs: list[dict]) -> dict | None:
+    """The bindings after arms that emitted nothing: equal ones kept, differing constants
+    unknown; None when the arms bind a model, parameters or an optimizer differently."""
+    out: dict = {}
+    for key in set().union(*envs):
+        values = [env.get(key) for env in envs]
+        first = values[0]
+        if all(v == first for v in values):
+            out[key] = first
+        elif all(v is None or isinstance(v, Const) for v in values):
+            out[key] = None
+        else:
+            return None
+    return out
+
+
+def _unrollable(value: Value) -> tuple | None:
+    if (
+        isinstance(value, Const)
+        and isinstance(value.value, tuple)
+        and not isinstance(value.value, ConstMap)
+        and 0 < len(value.value) <= UNROLL_LIMIT
+    ):
+        return value.value
+    return None
+
+
+def _module_receivers(body: cst.CSTNode) -> set[str]:
+    """Names a block calls module methods on (`x.parameters()`, `x.children()`)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Call)
+            and isinstance(cur.func, cst.Attribute)
+            and isinstance(cur.func.value, cst.Name)
+            and cur.func.attr.value
+            in ("parameters", "named_parameters", "children", "modules", "named_modules")
+        ):
+            out.add(cur.func.value.value)
+        stack.extend(child_nodes(cur))
+    return out
 
 
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:
@@ -264,15 +472,3 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
         ):
             return stmt.test
     return None
-
-
-def extract(
-    module: cst.Module,
-    imports: ImportTable | None = None,
-    aliases: dict[str, tuple[str, str]] | None = None,
-) -> list[Timeline]:
-    """Every timeline of a parsed module: the module body first, then uncalled functions.
-    `aliases` maps a project's own model factories to a known architecture."""
-    extractor = Extractor(module, imports or ImportTable.of(module))
-    extractor.aliases = aliases or {}
-    return extractor.run()

@@ -1,0 +1,131 @@
+"""Path-sensitive extraction: a script's consistent paths, each as its own timeline.
+
+A run walks one root (the module body, or a function nobody in the file calls) with some
+branches' arms fixed. A branch the code decides (a constant, a parameter default, a keyword
+argument at the call) walks one arm and is no fork. A branch it does not decide (a command-line
+flag, a config value) whose arms matter stops the run (`Fork`), which is then run again once per
+arm. So the arms of one `if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
+
+Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
+simulation always did (unknown where the arms differ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from freezelint.events import Timeline
+from freezelint.extract.statements import Extractor, Fork
+from freezelint.imports import ImportTable
+from freezelint.values import Const, Constructor, Namespace, Value
+
+PATH_LIMIT = 64
+
+Decision = tuple[tuple, int]  # (branch key, arm)
+
+
+@dataclass
+class Path:
+    """One consistent path through a root: its timeline and the undecided branches' arms."""
+
+    timeline: Timeline
+    decisions: tuple[Decision, ...] = ()
+
+
+@dataclass
+class RootPaths:
+    """Every path of one root, with how messages name each branch's arms."""
+
+    paths: list[Path] = field(default_factory=list)
+    labels: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
+    complete: bool = True  # False when the budget was spent and some branches were joined
+
+
+def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPaths, Extractor]:
+    """All paths of one root; `run(decisions, join_all)` walks it once. Also returns the
+    extractor of the first path (for what the module body leaves bound)."""
+    out = RootPaths()
+    stack: list[tuple[Decision, ...]] = [()]
+    first: Extractor | None = None
+    while stack:
+        decisions = stack.pop()
+        join_all = False
+        while True:
+            try:
+                extractor = run(dict(decisions), join_all)
+            except Fork as fork:
+                pending = len(out.paths) + len(stack) + len(fork.labels)
+                if pending > PATH_LIMIT:
+                    join_all, out.complete = True, False
+                    continue
+                out.labels[fork.key] = fork.labels
+                for arm in reversed(range(len(fork.labels))):
+                    stack.append((*decisions, (fork.key, arm)))
+                break
+            out.paths.append(Path(extractor.timeline, decisions))
+            first = first or extractor
+            break
+    assert first is not None
+    return out, first
+
+
+def extract_paths(
+    module: cst.Module,
+    imports: ImportTable | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+) -> list[RootPaths]:
+    """The paths of every root: the module body first, then the functions it does not call."""
+    table = imports or ImportTable.of(module)
+    roots_fns = Extractor(module, table).define()
+    lr_scheduled = False
+    inlined: set[str] = set()
+
+    def runner(fn: cst.FunctionDef | None, globals_: dict[str, Value]):
+        def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
+            nonlocal lr_scheduled
+            extractor = Extractor(module, table)
+            extractor.aliases = aliases or {}
+            extractor.define()
+            extractor.decisions = decisions
+            extractor.join_all = join_all
+            extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+            lr_scheduled = lr_scheduled or extractor.lr_scheduled
+            inlined.update(extractor.inlined)
+            return extractor
+
+        return run
+
+    body, first = explore(runner(None, {}))
+    roots = [body]
+    globals_ = {
+        k: v
+        for k, v in first.module_scope.env.items()
+        if isinstance(v, Const | Constructor | Namespace)
+    }
+    functions = set(first.functions.values())
+    walked: list[tuple[cst.FunctionDef, RootPaths]] = []
+    for fn in roots_fns:
+        if fn in functions and fn.name.value in inlined:
+            continue
+        walked.append((fn, explore(runner(fn, globals_))[0]))
+    # A function another root calls is walked there, with its arguments.
+    roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
+    imported = frozenset(k for k in table.aliases if not k.startswith("*"))
+    for root in roots:
+        for path in root.paths:
+            path.timeline.lr_scheduled = lr_scheduled
+            path.timeline.imported = imported
+    return roots
+
+
+def extract(
+    module: cst.Module,
+    imports: ImportTable | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+) -> list[Timeline]:
+    """Every path's timeline, roots in order (for `freezelint events` and tests).
+    `aliases` maps a project's own model factories to a known architecture."""
+    return [p.timeline for root in extract_paths(module, imports, aliases) for p in root.paths]
