@@ -9,12 +9,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from itertools import accumulate
 
 import libcst as cst
 
 from freezelint.diagnostics import Diagnostic, Finding, Severity
-from freezelint.extract import extract
+from freezelint.extract import RootPaths, extract_paths
 from freezelint.fixes import Fix, FixContext
 from freezelint.positions import positions as positions_of
 from freezelint.rules import RULES
@@ -70,20 +71,49 @@ def find(
     verifier: Verifier | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
 ) -> list[Finding]:
+    """The rules' findings over every consistent path of every root. A finding that holds on
+    some paths of a root but not all names the branch arms it needs (`when ...`); identical
+    findings from several paths are one."""
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
-    findings: list[Finding] = []
-    seen: set[tuple[str, int, str]] = set()
-    timelines = [t for t in extract(module, aliases=aliases) if t.events]
-    tables = verifier.tables_for(timelines) if verifier is not None else {}
-    for timeline in timelines:
-        sim = Simulation(timeline, {m: t for m, t in tables.items() if m in timeline.models})
-        for rule in rules:
-            for finding in rule.check(sim):
-                key = (finding.code, id(finding.node), finding.message)
-                if key not in seen:
-                    seen.add(key)
-                    findings.append(finding)
-    return findings
+    roots = extract_paths(module, aliases=aliases)
+    if verifier is not None:
+        # Resolve every path's models at once (one worker run for whatever is not cached).
+        verifier.tables_for([p.timeline for root in roots for p in root.paths])
+    findings: dict[tuple[str, int, str], Finding] = {}
+    for root in roots:
+        holds: dict[tuple[str, int, str], tuple[Finding, list[int]]] = {}
+        for index, path in enumerate(root.paths):
+            timeline = path.timeline
+            if not timeline.events:
+                continue
+            tables = verifier.tables_for([timeline]) if verifier is not None else {}
+            sim = Simulation(timeline, tables)
+            for rule in rules:
+                for finding in rule.check(sim):
+                    key = (finding.code, id(finding.node), finding.message)
+                    entry = holds.setdefault(key, (finding, []))
+                    if not entry[1] or entry[1][-1] != index:
+                        entry[1].append(index)
+        for key, (finding, where) in holds.items():
+            if key in findings:
+                continue
+            if len(where) < len(root.paths):
+                finding = replace(
+                    finding, message=f"{finding.message} (when {_condition(root, where)})"
+                )
+            findings[key] = finding
+    return list(findings.values())
+
+
+def _condition(root: RootPaths, where: list[int]) -> str:
+    """The branch arms the paths in `where` share (those of the first when they share none)."""
+    common = set(root.paths[where[0]].decisions)
+    for index in where[1:]:
+        common &= set(root.paths[index].decisions)
+    chosen = [d for d in root.paths[where[0]].decisions if d in common] or list(
+        root.paths[where[0]].decisions
+    )
+    return " and ".join(root.labels[key][arm] for key, arm in chosen) or "on some paths"
 
 
 def _build_fix(finding: Finding, context: FixContext) -> Fix | None:

@@ -135,7 +135,7 @@ if __name__ == "__main__":
         """\
 timeline 0
   8: ModelBuilt net = torchvision:resnet18
-  9: RequiresGradSet net = False [branch]
+  9: RequiresGradSet net = False
 """,
     ),
     "optimizers": (
@@ -200,7 +200,7 @@ timeline 0
 import torch, torchvision
 model = torchvision.models.resnet18()
 opt = torch.optim.SGD(filter(lambda p: p.requires_grad, model.parameters()), lr=0.1)
-for epoch in range(10):
+for epoch in range(epochs):
     if epoch == 3:
         model.layer4.requires_grad_(True)
     else:

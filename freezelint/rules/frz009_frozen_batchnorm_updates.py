@@ -4,7 +4,8 @@
 Finds a `.train()` call on a model (or submodule) holding BatchNorm layers whose parameters are
 all frozen at that point, when the script does not put those layers back in eval mode
 afterwards (`.eval()` on them, a `modules()` loop or `model.apply(fn)` that calls `.eval()`,
-`timm.utils.freeze`, which swaps them for FrozenBatchNorm2d).
+`timm.utils.freeze`, which swaps them for FrozenBatchNorm2d). An `.eval()` of the whole model
+for validation does not count: the statistics drift during the training steps before it.
 
 ## Why is this bad?
 `requires_grad=False` stops the affine weights, not the running mean and variance: in training
@@ -51,7 +52,7 @@ from freezelint.events import ModeSet, RequiresGradSet
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import plural
-from freezelint.selection import Region, leaves
+from freezelint.selection import Region, leaves, path_relation
 from freezelint.simulate import Simulation
 
 CODE = "FRZ009"
@@ -148,6 +149,10 @@ def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
 
 
 def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool:
+    """Is there an eval that puts these layers back before the training steps? One aimed at
+    them (a filtered `modules()` loop, `apply`, a submodule inside what `.train()` set). An
+    `.eval()` of everything `.train()` set is the validation phase: the statistics have
+    drifted during the training steps before it."""
     for event in sim.events:
         if (
             isinstance(event, ModeSet)
@@ -155,6 +160,7 @@ def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool
             and event.model == train.model
             and sim.may_follow(train, event)
             and event is not train
+            and (event.partial or path_relation(event.path, train.path) == "within")
         ):
             prefix = ".".join(event.path)
             if not prefix or any(n == prefix or n.startswith(f"{prefix}.") for n in norms):
