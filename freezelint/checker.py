@@ -95,7 +95,12 @@ def find(
                     if not entry[1] or entry[1][-1] != index:
                         entry[1].append(index)
         for key, (finding, where) in holds.items():
-            if key in findings:
+            if key in findings or all(
+                root.paths[i].raised or root.exceptional & set(root.paths[i].decisions)
+                for i in where
+            ):
+                # Only on error paths (an `except` handler ran, or the path ends raising): the
+                # recipe is what runs when nothing goes wrong.
                 continue
             if len(where) < len(root.paths):
                 finding = replace(

@@ -228,12 +228,15 @@ class Simulation:
 
     def selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
         """For a name predicate over a model with a table: which atoms it selects exactly."""
-        if not isinstance(leaf, NameWhere) or not isinstance(leaf.base, Region):
+        if not isinstance(leaf, NameWhere):
             return {}
-        atoms = self.tables.get(leaf.base.model)
-        if atoms is None:
+        base = leaf.base
+        while isinstance(base, NameWhere):
+            base = base.base
+        if not isinstance(base, Region) or base.model not in self.tables:
             return {}
-        return {(leaf.base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
+        atoms = self.tables[base.model]
+        return {(base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
 
     def _replace(self, event: ModuleReplaced) -> None:
         status = "T" if event.trainable else "?"

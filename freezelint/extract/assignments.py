@@ -60,6 +60,9 @@ class AssignmentWalker(CallEvaluator):
             new = None
         self._store(key, new, w)
 
+    def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:  # pragma: no cover
+        raise NotImplementedError  # statements.Extractor
+
     def _store(self, key: str, value: Value, w: Walk) -> None:
         scope: Scope | None = w.scope
         while scope is not None and key not in scope.env:
@@ -117,6 +120,7 @@ class AssignmentWalker(CallEvaluator):
                     if key is not None:
                         self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
+            self._forget_constant(target, w)
             if (
                 len(target.slice) == 1
                 and isinstance(target.slice[0].slice, cst.Index)

@@ -69,6 +69,7 @@ UNROLL_LIMIT = 16
 class CallEvaluator(ExpressionEvaluator):
     parsers: dict[int, dict[str, Const]]
     exited: bool
+    raised: bool
 
     def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
@@ -618,7 +619,7 @@ class CallEvaluator(ExpressionEvaluator):
             self.walk_block(fn.body.body, w.call(scope, site, call))
         finally:
             self._inline_stack.pop()
-            self.exited = False  # a `return` leaves the helper, not its caller
+            self.exited = self.raised  # a `return` leaves the helper, a `raise` the script
         returned = [r for r in scope.returns if r is not None]
         return returned[0] if returned else None
 

@@ -438,7 +438,9 @@ class ExpressionEvaluator:
         items = [(key, self.eval(value, w)) for key, value in entries]
         if all(isinstance(v, Const) and v.decided for _, v in items):
             return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
-        return DictValue(tuple(items))
+        if all(isinstance(v, Const | Constructor) for _, v in items):
+            return DictValue(tuple(items))
+        return None  # holds lists the script may fill in: not followed
 
     def consumed(self, binding: int) -> bool:
         """Has the bound iterator `binding` been used up by an earlier statement?"""

@@ -33,6 +33,7 @@ class Path:
 
     timeline: Timeline
     decisions: tuple[Decision, ...] = ()
+    raised: bool = False  # it ends in an exception or `sys.exit()`
 
 
 @dataclass
@@ -41,6 +42,7 @@ class RootPaths:
 
     paths: list[Path] = field(default_factory=list)
     labels: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
+    exceptional: set[Decision] = field(default_factory=set)  # arms that are `except` handlers
     complete: bool = True  # False when the budget was spent and some branches were joined
 
 
@@ -62,10 +64,13 @@ def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPat
                     join_all, out.complete = True, False
                     continue
                 out.labels[fork.key] = fork.labels
+                out.exceptional.update(
+                    (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
+                )
                 for arm in reversed(range(len(fork.labels))):
                     stack.append((*decisions, (fork.key, arm)))
                 break
-            out.paths.append(Path(extractor.timeline, decisions))
+            out.paths.append(Path(extractor.timeline, decisions, extractor.raised))
             first = first or extractor
             break
     assert first is not None

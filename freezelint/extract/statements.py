@@ -37,6 +37,7 @@ from freezelint.selection import (
 )
 from freezelint.values import (
     Const,
+    DictValue,
     Groups,
     ModelRef,
     ModuleItem,
@@ -58,6 +59,7 @@ class Extractor(AssignmentWalker):
         self.decisions: dict[tuple, int] = {}
         self.join_all = False
         self.exited = False
+        self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -123,7 +125,7 @@ class Extractor(AssignmentWalker):
             self.exited = not w.in_loop and w.certain
         elif isinstance(node, cst.Raise):
             self.eval(node.exc, w)
-            self.exited = not w.in_loop and w.certain
+            self.exited = self.raised = not w.in_loop and w.certain
 
     def expression_statement(self, node: cst.Expr, w: Walk) -> None:
         expr = node.value
@@ -147,7 +149,25 @@ class Extractor(AssignmentWalker):
                 item = self.eval(expr.args[0].value, w)
                 self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
                 return
+        if isinstance(expr, cst.Call) and dotted(expr.func) in EXITS:
+            self.exited = self.raised = not w.in_loop and w.certain
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in MUTATORS
+        ):
+            self._forget_constant(expr.func.value, w)
         self.eval(expr, w)
+
+    def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:
+        """A constant list or dict changed in place (`cfg["freeze"] = False`,
+        `layers.append(...)`) is no longer known."""
+        while isinstance(target, cst.Subscript | cst.Attribute):
+            target = target.value
+        if isinstance(target, cst.Name):
+            found, value = w.scope.lookup(target.value)
+            if found and isinstance(value, Const | DictValue):
+                self._store(target.value, None, w)
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
         if isinstance(node, cst.If):
@@ -231,7 +251,25 @@ class Extractor(AssignmentWalker):
         names = set().union(*(names_in(t) for t in tests))
         if any(isinstance(w.scope.lookup(n)[1], ParamItem | ModuleItem) for n in names):
             return False  # a filter over parameters or modules (`isinstance(m, nn.BatchNorm2d)`)
+        if any(self._asks_model(t, w) for t in tests):
+            return False
         return not w.in_loop or not names & w.variant
+
+    def _asks_model(self, test: cst.BaseExpression, w: Walk) -> bool:
+        """`hasattr(model, "fc")`, `isinstance(model, nn.DataParallel)`, `model.training`: a
+        fact about the model the analysis may not know, not a choice the script makes."""
+        stack: list[cst.CSTNode] = [test]
+        while stack:
+            cur = stack.pop()
+            asked = None
+            if isinstance(cur, cst.Call) and dotted(cur.func) in MODEL_QUESTIONS and cur.args:
+                asked = cur.args[0].value
+            elif isinstance(cur, cst.Attribute) and cur.attr.value == "training":
+                asked = cur.value
+            if dotted(asked) is not None and isinstance(self.eval(asked, w), ModelRef):
+                return True
+            stack.extend(child_nodes(cur))
+        return False
 
     def walk_arm(self, arm: Arm, w: Walk) -> None:
         saved = [self.refine(t, w.scope, negate=True) for t in arm.negated]
@@ -281,7 +319,7 @@ class Extractor(AssignmentWalker):
                 scope.env.clear()
                 scope.env.update(merged)
         if matters:
-            raise Fork(key, tuple(arm.label for arm in arms))
+            raise Fork(key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms))
         self.exited = exits[0] if exits else exited
 
     def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:
@@ -299,7 +337,7 @@ class Extractor(AssignmentWalker):
             if not caught or any(e in caught for e in ("AttributeError", "TypeError", "Exception")):
                 binds = tuple((name, Const("<not a module>")) for name in sorted(modules))
             label = f"`except {caught}` runs" if caught else "`except` runs"
-            arms.append(Arm(handler.body.body, label, binds=binds))
+            arms.append(Arm(handler.body.body, label, binds=binds, exceptional=True))
         if self.can_fork([], w):
             self.branch(node, arms, w)
         else:
@@ -373,13 +411,26 @@ class Extractor(AssignmentWalker):
             self.walk_block(node.orelse.body.body, w)
 
 
-class Fork(Exception):
-    """A run met a branch whose arms matter and that its decisions do not fix."""
+MODEL_QUESTIONS = frozenset({"hasattr", "isinstance", "getattr", "callable", "type"})
 
-    def __init__(self, key: tuple, labels: tuple[str, ...]) -> None:
+
+EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
+MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "pop", "remove", "clear", "setdefault", "sort"}
+)
+
+
+class Fork(Exception):
+    """A run met a branch whose arms matter and that its decisions do not fix. `exceptional`
+    marks the arms that run only when something raised (`except` handlers)."""
+
+    def __init__(
+        self, key: tuple, labels: tuple[str, ...], exceptional: tuple[bool, ...] = ()
+    ) -> None:
         super().__init__(key)
         self.key = key
         self.labels = labels
+        self.exceptional = exceptional or (False,) * len(labels)
 
 
 @dataclass(frozen=True)
@@ -392,6 +443,7 @@ class Arm:
     test: cst.BaseExpression | None = None
     negated: tuple[cst.BaseExpression, ...] = ()
     binds: tuple[tuple[str, Value], ...] = ()
+    exceptional: bool = False  # an `except` handler: runs only when the `try` body raised
 
 
 def _otherwise(previous: list[cst.BaseExpression]) -> str:

@@ -86,6 +86,12 @@ class TableAtoms:
             return self._membership[key]
         result: dict[Path, bool | None] = {}
         base = leaf.base
+        outer: dict[Path, bool | None] | None = None
+        if isinstance(base, NameWhere):
+            # A filter inside a filter (`elif` after an `if` in a parameter loop): both hold.
+            outer = self.membership(base)
+            while isinstance(base, NameWhere):
+                base = base.base
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
             self._membership[key] = result
             return result
@@ -116,6 +122,13 @@ class TableAtoms:
         if outcome.raised is not None:
             # The script crashes at this filter: what it would have selected is moot.
             result = dict.fromkeys(result, None)
+        if outer is not None:
+            result = {
+                path: False
+                if outer.get(path) is False or chosen is False
+                else (True if outer.get(path) and chosen else None)
+                for path, chosen in result.items()
+            }
         self._membership[key] = result
         # Kept per predicate as written (`matched` counts where it is true, negated or not).
         self.outcomes.setdefault(id(leaf.predicate), outcome)
