@@ -88,8 +88,11 @@ def find(
                 continue
             tables = verifier.tables_for([timeline]) if verifier is not None else {}
             sim = Simulation(timeline, tables)
+            via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
             for rule in rules:
                 for finding in rule.check(sim):
+                    if id(finding.node) in via and not finding.via:
+                        finding = replace(finding, via=via[id(finding.node)])
                     key = (finding.code, id(finding.node), finding.message)
                     entry = holds.setdefault(key, (finding, []))
                     if not entry[1] or entry[1][-1] != index:
@@ -147,6 +150,12 @@ def locate(
         message = finding.message
         for index, node in enumerate(finding.related):
             message = message.replace(f"@L{index}", line_label(positions[node].start.line))
+        if finding.via:
+            calls = ", then ".join(
+                f"`{_callee(call)}(...)` on line {line_label(positions[call].start.line)}"
+                for call in finding.via
+            )
+            message = f"{message} (reached through {calls})"
         out.append(
             Diagnostic(
                 code=finding.code,
@@ -163,6 +172,11 @@ def locate(
         )
     out.sort(key=Diagnostic.sort_key)
     return out
+
+
+def _callee(call: cst.CSTNode) -> str:
+    func = call.func if isinstance(call, cst.Call) else call
+    return cst.Module([]).code_for_node(func)
 
 
 def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnostic:

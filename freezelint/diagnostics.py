@@ -28,6 +28,7 @@ class Finding:
     related: tuple[cst.CSTNode, ...] = ()
     verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
     fix: FixBuilder | None = None  # builds the fix once positions are known
+    via: tuple[cst.CSTNode, ...] = ()  # the calls that brought the model here (see Event.via)
 
 
 @dataclass(frozen=True)

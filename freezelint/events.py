@@ -62,6 +62,9 @@ class Event:
     statement: cst.CSTNode | None = None
     block: int = 0
     scope: int = 0
+    # The calls that handed the model (or its parameters, or the optimizer) to the helper this
+    # event is in, outermost first: messages say where the model came from.
+    via: tuple[cst.CSTNode, ...] = ()
 
     @property
     def conditional(self) -> bool:
@@ -69,8 +72,9 @@ class Event:
 
     @property
     def anchor(self) -> cst.CSTNode:
-        """Where a diagnostic about this event points: the helper's call site, if any."""
-        return self.site if self.site is not None else self.node
+        """Where a diagnostic about this event points: at the code that does it, inside the
+        helper when it is in one (rules.md "Where a finding points")."""
+        return self.node
 
 
 @dataclass(frozen=True, kw_only=True)

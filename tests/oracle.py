@@ -15,7 +15,10 @@ first optimizer step, and prints one JSON object per script:
 - `frozen_changed`: tensors frozen at the first step and at the end whose values changed;
 - `trainable_unchanged`: tensors in an optimizer that had a gradient at the first step and
   never changed;
-- `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode.
+- `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode;
+- `frozen_bn_drifted`: BatchNorm layers with all parameters frozen at the first step and at the
+  end whose running statistics changed after the first step (trained in train mode, even if the
+  script ends in eval mode).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import sys
 import traceback
 from typing import Any
 
-STATE: dict[str, Any] = {"models": [], "optimizers": [], "snapshot": None}
+STATE: dict[str, Any] = {"models": [], "optimizers": [], "snapshot": None, "norms": {}}
 
 
 def _record(model: Any) -> Any:
@@ -100,17 +103,36 @@ def patch() -> None:
                 for model in STATE["models"]
                 for p in model.parameters()
             }
+            STATE["norms"] = {
+                id(m): m.running_mean.detach().clone()
+                for m in _frozen_norms(STATE["models"])
+                if m.running_mean is not None
+            }
 
     from torch.optim.optimizer import register_optimizer_step_pre_hook
 
     register_optimizer_step_pre_hook(before_step)
 
 
+def _frozen_norms(models: list[Any]) -> list[Any]:
+    """BatchNorm layers whose own parameters are all frozen."""
+    import torch
+
+    out = []
+    for model in models:
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                own = list(module.parameters(recurse=False))
+                if own and not any(p.requires_grad for p in own):
+                    out.append(module)
+    return out
+
+
 def run(script: str) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(0)
-    STATE.update(models=[], optimizers=[], snapshot=None)
+    STATE.update(models=[], optimizers=[], snapshot=None, norms={})
     error = None
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
@@ -146,12 +168,13 @@ def run(script: str) -> dict[str, Any]:
             report["frozen_changed"] += 1
         if was_trainable and had_grad and ident in held and same:
             report["trainable_unchanged"] += 1
-    for model in models:
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.training:
-                own = list(module.parameters(recurse=False))
-                if own and not any(p.requires_grad for p in own):
-                    report["frozen_bn_training"] += 1
+    norms = STATE["norms"]
+    report["frozen_bn_drifted"] = 0
+    for module in _frozen_norms(models):
+        report["frozen_bn_training"] += module.training
+        before_stats = norms.get(id(module))
+        if before_stats is not None and not torch.equal(before_stats, module.running_mean):
+            report["frozen_bn_drifted"] += 1
     return report
 
 

@@ -135,7 +135,7 @@ if __name__ == "__main__":
         """\
 timeline 0
   8: ModelBuilt net = torchvision:resnet18
-  9: RequiresGradSet net = False
+  6: RequiresGradSet net = False
 """,
     ),
     "optimizers": (
@@ -300,7 +300,7 @@ timeline 0
   15: IneffectiveFreeze module-attribute layer
   17: RequiresGradSet (m.fc.weight + m.fc.bias) = False
   19: RequiresGradSet (m.layer4 + m.odd) where ? = False
-  20: RequiresGradSet (m.bn1 + m.get_classifier()) = False
+  9: RequiresGradSet (m.bn1 + m.get_classifier()) = False
 """,
     ),
 }

@@ -89,6 +89,7 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
         or before["trainable_unchanged"]
         or before["frozen_changed"]
         or before["frozen_bn_training"]
+        or before["frozen_bn_drifted"]
         or before["empty_groups"]
         # an ineffective freeze: tensors the script meant to freeze were training
         or before["frozen"] < after["frozen"]
@@ -105,6 +106,7 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
         assert after["empty_groups"] == 0, after
     if unsafe and any(" FRZ009 " in line for line in read_expected(script)):
         assert after["frozen_bn_training"] == 0, after
+        assert after["frozen_bn_drifted"] == 0, after
 
 
 def test_diff_writes_nothing_and_fix_twice_is_a_no_op(tmp_path: Path, cache_dir: Path) -> None:

@@ -279,6 +279,7 @@ class AssignmentWalker(CallEvaluator):
                     statement=old.statement,
                     block=old.block,
                     scope=old.scope,
+                    via=old.via,
                     kind="module-attribute",
                     target=text,
                 )

@@ -98,6 +98,7 @@ class ExpressionEvaluator:
             statement=w.statement,
             block=w.block,
             scope=id(w.origin) if w.origin is not None else 0,
+            via=w.calls,
             **kw,
         )
         self.events.append(event)

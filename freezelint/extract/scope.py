@@ -50,6 +50,7 @@ class Walk:
     variant: frozenset[str] | None = frozenset()
     trail: tuple[int, ...] = ()  # the helper calls being followed (ids of their call nodes)
     certain: bool = True  # every statement walked so far runs on this path
+    calls: tuple[cst.CSTNode, ...] = ()  # the helper calls that handed a model here (Event.via)
 
     @property
     def in_loop(self) -> bool:
@@ -87,6 +88,7 @@ class Walk:
             pinned=False,
             variant=None if self.in_loop else frozenset(),
             trail=(*self.trail, id(call)),
+            calls=(*self.calls, call) if site is not None else self.calls,
         )
 
 
