@@ -79,9 +79,13 @@ def find(
     if verifier is not None:
         # Resolve every path's models at once (one worker run for whatever is not cached).
         verifier.tables_for([p.timeline for root in roots for p in root.paths])
-    findings: dict[tuple[str, int, str], Finding] = {}
+    findings: dict[tuple, Finding] = {}
+    reported: set[tuple[str, int]] = set()
     for root in roots:
-        holds: dict[tuple[str, int, str], tuple[Finding, list[int]]] = {}
+        # Per rule and line: the wordings of the first path it holds on (its numbers), each
+        # with the paths that word it so, and every path it holds on at all.
+        holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, list[int]]]]] = {}
+        anywhere: dict[tuple[str, int], list[int]] = {}
         for index, path in enumerate(root.paths):
             timeline = path.timeline
             if not timeline.events:
@@ -93,27 +97,37 @@ def find(
                 for finding in rule.check(sim):
                     if id(finding.node) in via and not finding.via:
                         finding = replace(finding, via=via[id(finding.node)])
-                    key = (finding.code, id(finding.node), finding.message)
-                    entry = holds.setdefault(key, (finding, []))
-                    if not entry[1] or entry[1][-1] != index:
-                        entry[1].append(index)
-        for key, (finding, where) in holds.items():
-            if key in findings or all(
+                    key = (finding.code, id(finding.node))
+                    first, wordings = holds.setdefault(key, (index, {}))
+                    paths = anywhere.setdefault(key, [])
+                    if not paths or paths[-1] != index:
+                        paths.append(index)
+                    if first == index:
+                        wordings.setdefault(finding.message, (finding, []))
+                    if finding.message in wordings:
+                        found = wordings[finding.message][1]
+                        if not found or found[-1] != index:
+                            found.append(index)
+        for key, (_, wordings) in holds.items():
+            if key in reported or all(
                 root.paths[i].raised or root.exceptional & set(root.paths[i].decisions)
-                for i in where
+                for i in anywhere[key]
             ):
                 # Only on error paths (an `except` handler ran, or the path ends raising): the
                 # recipe is what runs when nothing goes wrong.
                 continue
-            if len(where) < len(root.paths):
-                finding = replace(
-                    finding, message=f"{finding.message} (when {_condition(root, where)})"
-                )
-            findings[key] = finding
+            for finding, same in wordings.values():
+                if len(same) < len(root.paths):
+                    # Its numbers are those of the paths that word it so: name what they share.
+                    finding = replace(
+                        finding, message=f"{finding.message} (when {_condition(root, same)})"
+                    )
+                findings[(*key, finding.message)] = finding
+            reported.add(key)
     return list(findings.values())
 
 
-def _condition(root: RootPaths, where: list[int]) -> str:
+def _condition(root: RootPaths, where: list[int], limit: int = 3) -> str:
     """The branch arms the paths in `where` share (those of the first when they share none)."""
     common = set(root.paths[where[0]].decisions)
     for index in where[1:]:
@@ -121,7 +135,10 @@ def _condition(root: RootPaths, where: list[int]) -> str:
     chosen = [d for d in root.paths[where[0]].decisions if d in common] or list(
         root.paths[where[0]].decisions
     )
-    return " and ".join(root.labels[key][arm] for key, arm in chosen) or "on some paths"
+    parts = [root.labels[key][arm] for key, arm in chosen]
+    if len(parts) > limit:
+        parts = [*parts[:limit], f"{len(parts) - limit} more conditions"]
+    return " and ".join(parts) or "on some paths"
 
 
 def _build_fix(finding: Finding, context: FixContext) -> Fix | None:

@@ -396,8 +396,9 @@ class CallEvaluator(ExpressionEvaluator):
                 self.emit(RequiresGradSet, w, node, selection=recv.region, value=value)
                 return True, recv
             if method in ("train", "eval"):
-                mode = method == "train" and self._bool_arg(node, default=True) is not False
-                self.emit(ModeSet, w, node, model=recv.model, path=recv.path, train=mode)
+                flag = self._bool_arg(node, default=True) if method == "train" else False
+                if flag is not None:  # `.train(mode=was_training)`: which mode is unknown
+                    self.emit(ModeSet, w, node, model=recv.model, path=recv.path, train=flag)
                 return True, recv
             if method == "reset_classifier":
                 values = self._eval_args(node, w)

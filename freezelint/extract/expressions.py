@@ -535,16 +535,31 @@ class ExpressionEvaluator:
         return None
 
     def refine(
-        self, test: cst.BaseExpression, scope: Scope, negate: bool
+        self,
+        test: cst.BaseExpression,
+        scope: Scope,
+        negate: bool,
+        variant: frozenset[str] | None = frozenset(),
     ) -> dict[str, tuple[bool, Value]]:
         """Narrow, in `scope`, the loop items a condition talks about. Returns what to put back
-        (`restore`) once the guarded statements are walked."""
+        (`restore`) once the guarded statements are walked. A condition on something else that
+        changes per iteration (`count < freeze_index`, `variant`) picks items the analysis
+        cannot name."""
         used = names_in(test)
         saved: dict[str, tuple[bool, Value]] = {}
-        for var in _visible_items(scope):
+        items = _visible_items(scope)
+        names = set(items)
+        for var in items:
+            item = scope.lookup(var)[1]
+            if isinstance(item, ParamItem) and item.name_var is not None:
+                names.add(item.name_var)
+        per_iteration = bool(used & (variant or frozenset()) - names)
+        for var in items:
             item = scope.lookup(var)[1]
             narrowed: Value = None
-            if isinstance(item, ParamItem):
+            if per_iteration and isinstance(item, ParamItem | ModuleItem):
+                narrowed = type(item)(NameWhere(item.selection, None, None))  # type: ignore[call-arg]
+            elif isinstance(item, ParamItem):
                 if (
                     var not in used
                     and (item.name_var is None or item.name_var not in used)

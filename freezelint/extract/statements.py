@@ -226,8 +226,9 @@ class Extractor(AssignmentWalker):
         elif self.can_fork(tests, w):
             self.branch(node, live, w)
         elif len(live) == 2 and not live[1].body and live[0].test is not None:
-            # Inside a loop, on what changes at each iteration: taken as run.
-            saved = self.refine(live[0].test, w.scope, negate=False)
+            # Inside a loop, on what changes at each iteration: taken as run (for the items
+            # it holds for, when the loop is over parameters or modules).
+            saved = self.refine(live[0].test, w.scope, negate=False, variant=w.variant)
             self.walk_block(live[0].body, w.inner(Frame("branch", self.new_id())))
             self.restore(w.scope, saved)
         else:
