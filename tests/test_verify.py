@@ -88,7 +88,7 @@ def test_unknown_constructor_is_unverified_not_a_finding(verifier: Verifier) -> 
     "call",
     [
         "timm.create_model(args.arch)",
-        'timm.create_model("resnet18", num_classes=args.n)',
+        'timm.create_model("resnet18", in_chans=args.n)',
         'timm.create_model("resnet18", **cfg)',
         'timm.create_model("resnet18", some_new_option=3)',
     ],
@@ -99,6 +99,23 @@ def test_arguments_not_known_statically_make_it_unverified(call: str, tmp_path: 
     check_source(source, "x.py", None, verifier)
     assert verifier.unverified and not verifier.verified
     assert not (tmp_path / "tables").exists()  # no worker was started
+
+
+def test_a_computed_head_size_verifies_with_the_head_left_unsized(verifier: Verifier) -> None:
+    """`num_classes=len(classes)` changes only the head's shape: the model is verified with a
+    stand-in size, and counts that would include the head's elements leave them out."""
+    source = textwrap.dedent("""
+        import timm
+        import torch
+        classes = sorted(open("labels.txt").read().split())
+        model = timm.create_model("resnet18", pretrained=True, num_classes=len(classes))
+        model.requires_grad_(False)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """)
+    [finding] = check_source(source, "x.py", None, verifier)
+    assert finding.code == "FRZ011" and finding.verified is not None
+    assert finding.verified["kwargs"]["num_classes"] is None
+    assert "62 tensors" in finding.message
 
 
 def test_constants_and_fstrings_resolve(cache_dir: Path) -> None:

@@ -68,7 +68,8 @@ def tensors(
         return None
     if any(state.get(k, Atom("?", 0, None)).gen != 0 for k in keys):
         return len(keys), None
-    return len(keys), sum(sim.tables[k[0]].numel(k[1]) for k in keys)
+    counts = [sim.tables[k[0]].numel(k[1]) for k in keys]
+    return len(keys), None if None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 def plural(count: int, word: str) -> str:

@@ -190,8 +190,15 @@ def _new_module_size(sim: Simulation, replaced: ModuleReplaced) -> str:
                 ),
                 None,
             )
+            table = sim.tables[value.model].table
             if weight is None or attr not in ("in_features", "out_features"):
                 return ""
+            if (
+                attr == "out_features"
+                and table.head_unknown
+                and table.numel_by_path.get(tuple(weight.name.split("."))) is None
+            ):
+                return ""  # the head was built with a stand-in size
             sizes.append(weight.shape[1] if attr == "in_features" else weight.shape[0])
         else:
             return ""

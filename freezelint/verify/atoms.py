@@ -36,8 +36,12 @@ class TableAtoms:
         self._numel: dict[Path, int] = self.table.numel_by_path
         self._under: dict[Path, list[tuple[Path, bool]]] = self.table.under_memo
 
-    def numel(self, path: Path) -> int:
-        return self._numel.get(path, 0)
+    def numel(self, path: Path) -> int | None:
+        """A parameter's element count; None where the table does not know it (a head built
+        with a stand-in size)."""
+        if path not in self._numel:
+            return None if path in self.param_paths else 0
+        return self._numel[path]
 
     def resolve(self, path: Path) -> tuple[list[str], bool]:
         """Concrete module (or parameter) paths a script path names, and whether that is exact."""

@@ -140,7 +140,7 @@ class Verifier:
         for model, vspec in wanted.items():
             result = found[vspec]
             if isinstance(result, ParamTable):
-                tables[model] = result
+                tables[model] = result.with_unknown_head() if vspec.head_unknown else result
                 self.verified.add(vspec.label())
             else:
                 self.unverified[vspec.label()] = result.reason

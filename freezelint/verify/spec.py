@@ -68,11 +68,17 @@ IGNORED = {
 }
 
 
+# A head size the script computes (`num_classes=len(classes)`) changes only the head's shape:
+# the model is built with this stand-in, and the head's element counts are left unknown.
+HEAD_SIZE_STANDIN = 2
+
+
 @dataclass(frozen=True)
 class VerifySpec:
     library: str
     name: str
     kwargs: tuple[tuple[str, Any], ...] = ()
+    head_unknown: bool = False  # built with HEAD_SIZE_STANDIN for a `num_classes` not known
 
     def label(self) -> str:
         """`timm:efficientnet_b0` (with `num_classes=5` and friends when given)."""
@@ -105,12 +111,15 @@ def verify_spec(spec: ModelSpec) -> tuple[VerifySpec | None, str]:
     if not spec.name:
         return None, "the architecture name is not known statically"
     kept: list[tuple[str, Any]] = []
+    head_unknown = False
     for key, value in spec.kwargs:
         if key in IGNORED[spec.library]:
             continue
         if key not in SHAPING[spec.library]:
             return None, f"argument `{key}` is not one freezelint can pass on"
-        if value is UNKNOWN:
+        if value is UNKNOWN and key == "num_classes":
+            value, head_unknown = HEAD_SIZE_STANDIN, True
+        elif value is UNKNOWN:
             return None, f"argument `{key}` is not known statically"
         kept.append((key, value))
-    return VerifySpec(spec.library, spec.name, tuple(sorted(kept))), ""
+    return VerifySpec(spec.library, spec.name, tuple(sorted(kept)), head_unknown), ""

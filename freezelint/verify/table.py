@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -26,6 +26,9 @@ class ParamTable:
     modules: list[tuple[str, str]]  # (path, class name), registration order, "" first
     norms: list[str]  # BatchNorm-like modules with running statistics
     classifier: str | None  # the head's module path, as the library defines it
+    # Built with a stand-in head size (the script's `num_classes` is not known): the head's
+    # tensors are real, their sizes are not.
+    head_unknown: bool = False
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
     # What TableAtoms.under answers depends on the table alone: kept here, so that it is worked
     # out once per process for every file that builds this model (as the properties below).
@@ -44,7 +47,18 @@ class ParamTable:
 
     @cached_property
     def numel_by_path(self) -> dict[tuple[str, ...], int]:
-        return {path: p.numel for path, p in zip(self.paths, self.params, strict=True)}
+        """Element counts (the head's left out when its size is not known)."""
+        head = f"{self.classifier}." if self.head_unknown and self.classifier else None
+        return {
+            path: p.numel
+            for path, p in zip(self.paths, self.params, strict=True)
+            if head is None or not p.name.startswith(head)
+        }
+
+    def with_unknown_head(self) -> ParamTable:
+        """This table for a model whose `num_classes` the script computes."""
+        kwargs = {**self.kwargs, "num_classes": None}
+        return replace(self, kwargs=kwargs, head_unknown=True, _by_prefix={}, under_memo={})
 
     def label(self) -> str:
         return f"{self.library} {self.name}"
