@@ -109,22 +109,27 @@ def find(
                         if not found or found[-1] != index:
                             found.append(index)
         for key, (_, wordings) in holds.items():
-            if key in reported or all(
-                root.paths[i].raised or root.exceptional & set(root.paths[i].decisions)
-                for i in anywhere[key]
-            ):
+            if key in reported or all(_error_path(root, i) for i in anywhere[key]):
                 # Only on error paths (an `except` handler ran, or the path ends raising): the
                 # recipe is what runs when nothing goes wrong.
                 continue
+            normal = [i for i in range(len(root.paths)) if not _error_path(root, i)]
             for finding, same in wordings.values():
-                if len(same) < len(root.paths):
+                if not set(normal) <= set(same):
                     # Its numbers are those of the paths that word it so: name what they share.
+                    named = [i for i in same if i in normal] or same
                     finding = replace(
-                        finding, message=f"{finding.message} (when {_condition(root, same)})"
+                        finding, message=f"{finding.message} (when {_condition(root, named)})"
                     )
                 findings[(*key, finding.message)] = finding
             reported.add(key)
     return list(findings.values())
+
+
+def _error_path(root: RootPaths, index: int) -> bool:
+    """Does the path end raising, or run an `except` handler?"""
+    path = root.paths[index]
+    return path.raised or bool(root.exceptional & set(path.decisions))
 
 
 def _condition(root: RootPaths, where: list[int], limit: int = 3) -> str:

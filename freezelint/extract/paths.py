@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from freezelint.events import Timeline
+from freezelint.events import (
+    IneffectiveFreeze,
+    OptimizerBuilt,
+    ParamGroupAdded,
+    RequiresGradSet,
+    Timeline,
+)
 from freezelint.extract.statements import Extractor, Fork
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
 PATH_LIMIT = 64
+# Events some rule reads to find a mistake (a timeline without them has no finding on any path).
+FINDING_EVENTS = (RequiresGradSet, IneffectiveFreeze, OptimizerBuilt, ParamGroupAdded)
 
 Decision = tuple[tuple, int]  # (branch key, arm)
 
@@ -50,6 +58,12 @@ def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPat
     """All paths of one root; `run(decisions, join_all)` walks it once. Also returns the
     extractor of the first path (for what the module body leaves bound)."""
     out = RootPaths()
+    # First every branch joined, as one walk: most roots (a library's functions) have nothing
+    # a rule reads, or no branch that matters, and then that walk is their one path.
+    joined = run({}, True)
+    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
+        out.paths.append(Path(joined.timeline, (), joined.raised))
+        return out, joined
     stack: list[tuple[Decision, ...]] = [()]
     first: Extractor | None = None
     while stack:

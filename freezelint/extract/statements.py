@@ -58,6 +58,7 @@ class Extractor(AssignmentWalker):
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
         self.join_all = False
+        self.joined = False  # a branch whose arms matter was joined (in join_all mode)
         self.exited = False
         self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
 
@@ -294,7 +295,14 @@ class Extractor(AssignmentWalker):
             self.walk_arm(arms[choice], w)
             return
         if self.join_all:
+            mark = len(self.events)
+            scopes = _scope_chain(w.scope)
+            before = [dict(scope.env) for scope in scopes]
             self.exclusive_arms(arms, node, w)
+            self.joined = self.joined or (
+                any(not isinstance(e, BranchArm | BranchJoin) for e in self.events[mark:])
+                or any(scope.env != env for scope, env in zip(scopes, before, strict=True))
+            )
             return
         mark = len(self.events)
         scopes = _scope_chain(w.scope)

@@ -1,0 +1,271 @@
+"""Paths and values (issue 10): conditions the code decides walk one arm, undecided ones fork,
+arms are never mixed, error paths report nothing of their own, and what a finding needs is named
+in its message. Static checks (no model) unless a test says otherwise."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from freezelint.checker import check_source
+from freezelint.extract import extract_paths
+from freezelint.extract.paths import PATH_LIMIT
+from freezelint.verify.resolve import Verifier
+
+
+def codes(source: str, verifier: Verifier | None = None) -> list[str]:
+    text = textwrap.dedent(source)
+    return [f"{d.row} {d.code}" for d in check_source(text, "x.py", None, verifier)]
+
+
+def messages(source: str, verifier: Verifier | None = None) -> list[str]:
+    return [d.message for d in check_source(textwrap.dedent(source), "x.py", None, verifier)]
+
+
+def paths(source: str) -> int:
+    roots = extract_paths(cst.parse_module(textwrap.dedent(source)))
+    return len(roots[0].paths)
+
+
+FREEZE_ALL_THEN_ALL = """
+import torch, torchvision
+model = torchvision.models.resnet18()
+{guard}
+    model.requires_grad_(False)
+model.fc = torch.nn.Linear(512, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("prelude", "guard"),
+    [
+        ("", "if False:"),
+        ("FREEZE = False", "if FREEZE:"),
+        ("require_grad = True", "if not require_grad:"),
+        ('cfg = {"freeze": False}', 'if cfg["freeze"]:'),
+        ('cfg = {"arch": "vgg"}', 'if cfg.get("freeze", False):'),
+        ("n = 3", "if n * 2 > 10:"),
+        ('arch = "resnet18"', 'if arch.startswith("vgg"):'),
+        ('arch = "resnet18"', 'if arch in ("vgg11", "vgg16"):'),
+    ],
+)
+def test_a_condition_the_code_decides_walks_one_arm(prelude: str, guard: str) -> None:
+    source = prelude + FREEZE_ALL_THEN_ALL.format(guard=guard)
+    assert codes(source) == []
+    assert paths(source) == 1
+
+
+def test_an_undecided_condition_forks_and_names_itself() -> None:
+    source = FREEZE_ALL_THEN_ALL.format(guard="import sys\nif sys.argv[1] == 'freeze':")
+    assert paths(source) == 2
+    [message] = messages(source)
+    assert message.endswith("(when `sys.argv[1] == 'freeze'`)")
+
+
+def test_a_parameter_default_the_call_keeps_decides() -> None:
+    source = """
+    import torch, torchvision
+    def build(freeze=False):
+        net = torchvision.models.resnet18()
+        if freeze:
+            net.requires_grad_(False)
+            net.fc.requires_grad_(True)
+        return net
+    model = build()
+    other = build(freeze=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer2 = torch.optim.SGD(other.parameters(), lr=0.1)
+    """
+    assert codes(source) == ["12 FRZ001"]  # `other`, built with freeze=True
+
+
+def test_argparse_defaults_leave_conditions_open_both_ways() -> None:
+    source = """
+    import argparse, torch, torchvision
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--freeze", action="store_true")
+    parser.add_argument("--lr", type=float, default=0.1)
+    args = parser.parse_args()
+    model = torchvision.models.resnet18()
+    if args.freeze:
+        model.requires_grad_(False)
+        model.fc.requires_grad_(True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    """
+    assert paths(source) == 2
+    [message] = messages(source)
+    assert message.endswith("(when `args.freeze`)")
+
+
+def test_exclusive_arms_are_never_mixed() -> None:
+    # Mixed, the vgg arm's replacement then the resnet arm's freeze reads as FRZ003.
+    source = """
+    import sys, torch, torchvision
+    if sys.argv[1] == "vgg":
+        model = torchvision.models.vgg11()
+        model.classifier[6] = torch.nn.Linear(4096, 2)
+    else:
+        model = torchvision.models.resnet18()
+        model.requires_grad_(False)
+        model.fc = torch.nn.Linear(512, 2)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    """
+    assert codes(source) == []
+
+
+def test_every_arm_with_the_same_mistake_is_one_finding_without_condition() -> None:
+    source = """
+    import sys, torch, torchvision
+    if sys.argv[1] == "a":
+        model = torchvision.models.resnet18()
+    elif sys.argv[1] == "b":
+        model = torchvision.models.resnet34()
+    else:
+        model = torchvision.models.resnet50()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.fc = torch.nn.Linear(8, 2)
+    """
+    assert paths(source) == 3
+    [message] = messages(source)
+    assert "(when" not in message
+
+
+def test_a_raising_arm_ends_its_path() -> None:
+    source = """
+    import sys, torch, torchvision
+    model = torchvision.models.resnet18()
+    if len(sys.argv) < 2:
+        raise SystemExit("usage")
+    model.requires_grad_(False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """
+    # The raising path reports nothing of its own; the other one is the script.
+    assert codes(source) == ["7 FRZ011"]
+    assert "(when" not in messages(source)[0]
+
+
+def test_an_except_handler_is_an_alternative_and_sees_no_module() -> None:
+    source = """
+    import torch, torchvision
+    def freeze(x):
+        try:
+            for p in x.parameters():
+                p.requires_grad = False
+        except AttributeError:
+            x.requires_grad = False
+    model = torchvision.models.resnet18()
+    freeze(model.layer1)
+    freeze(model.fc.bias)
+    """
+    assert codes(source) == []
+
+
+def test_a_return_in_one_arm_ends_the_helper_on_that_path() -> None:
+    source = """
+    import sys, torch, torchvision
+    def get_model(name):
+        if name == "resnet":
+            return torchvision.models.resnet18()
+        model = torchvision.models.vgg11()
+        model.requires_grad_(False)
+        return model
+    model = get_model(sys.argv[1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """
+    [message] = messages(source)
+    assert message.startswith("optimizer `optimizer` (SGD) is handed only frozen")
+    assert message.endswith("""(when not `name == "resnet"`)""")
+
+
+def test_literal_loops_are_unrolled_and_decide_per_item() -> None:
+    source = """
+    import torch, torchvision
+    model = torchvision.models.resnet18()
+    model.requires_grad_(False)
+    model.fc = torch.nn.Linear(512, 2)
+    optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)
+    for epoch in range(epochs):
+        for phase in ["train", "val"]:
+            if phase == "train":
+                model.train()
+            else:
+                model.eval()
+    """
+    # Checked without the model: no table, no FRZ009, but one path and no join.
+    roots = extract_paths(cst.parse_module(textwrap.dedent(source)))
+    [path] = roots[0].paths
+    kinds = [type(e).__name__ for e in path.timeline.events]
+    assert "BranchArm" not in kinds
+    assert [e.train for e in path.timeline.events if type(e).__name__ == "ModeSet"] == [
+        True,
+        False,
+    ]
+
+
+def test_loop_conditions_on_what_changes_per_iteration_are_not_paths() -> None:
+    source = """
+    import torch, torchvision
+    model = torchvision.models.resnet18()
+    model.requires_grad_(False)
+    model.fc.requires_grad_(True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(epochs):
+        if epoch == 5:
+            model.layer4.requires_grad_(True)
+    """
+    assert paths(source) == 1
+    assert codes(source) == []  # the unfreeze at epoch 5 does run
+
+
+def test_constant_containers_changed_in_place_are_forgotten() -> None:
+    guard = 'cfg = {"freeze": False}\ncfg["freeze"] = True\nif cfg["freeze"]:'
+    source = FREEZE_ALL_THEN_ALL.format(guard=guard)
+    assert paths(source) == 2
+
+
+def test_questions_about_the_model_are_not_paths() -> None:
+    source = """
+    import torch, timm
+    model = timm.create_model("resnet18")
+    model.requires_grad_(False)
+    if hasattr(model, "get_classifier"):
+        model.get_classifier().requires_grad_(True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """
+    assert paths(source) == 1
+    assert all(code.endswith("FRZ001") for code in codes(source))
+
+
+def test_paths_are_bounded() -> None:
+    lines = ["import sys, torch, torchvision", "model = torchvision.models.resnet18()"]
+    for i in range(10):
+        lines += [f"if sys.argv[{i}] == 'x':", f"    model.layer{i % 4 + 1}.requires_grad_(False)"]
+    lines.append("optimizer = torch.optim.SGD(model.parameters(), lr=0.1)")
+    roots = extract_paths(cst.parse_module("\n".join(lines) + "\n"))
+    assert len(roots[0].paths) <= PATH_LIMIT
+    assert not roots[0].complete
+
+
+def test_constructor_aliases_are_verified(verifier: Verifier) -> None:
+    source = """
+    import torch
+    import torchvision.models as models
+    ARCHS = {"resnet": models.resnet18, "vgg": models.vgg11}
+    cfg = {"arch": "resnet", "classes": 5}
+    model = ARCHS[cfg["arch"]](pretrained=True, num_classes=cfg["classes"] * 2)
+    model.requires_grad_(False)
+    net = getattr(models, "resnet34")(num_classes=3)
+    net.requires_grad_(False)
+    other = models.__dict__["resnet50"]()
+    other.requires_grad_(False)
+    optimizer = torch.optim.SGD([*model.parameters(), *net.parameters(), *other.parameters()])
+    """
+    check_source(textwrap.dedent(source), "x.py", None, verifier)
+    assert {
+        "torchvision:resnet18(num_classes=10)",
+        "torchvision:resnet34(num_classes=3)",
+        "torchvision:resnet50",
+    } <= verifier.verified
