@@ -17,6 +17,10 @@ click versions of their own, so install them apart:
 
 They check other things (TorchFix: deprecated torch APIs; Fixit: its default lint rules), so
 their rows say what a libcst linter usually costs, not who is faster at the same job.
+
+To compare with another version of freezelint in the same run (a change's cost), point
+`FREEZELINT_BENCH_BASELINE` at a checkout of it (`git worktree add /tmp/base <rev>`): its rows
+are added beside this one's, over the same trees.
 """
 
 from __future__ import annotations
@@ -62,6 +66,16 @@ def other_linters() -> list[tuple[str, list[str]]]:
         if exe:
             found.append((name, [exe, *args[1:]]))
     return found
+
+
+# Runs the freezelint of another checkout (argv[1]) even where this one is installed editable.
+OTHER = """
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+sys.path.insert(0, sys.argv.pop(1))
+from freezelint.cli import main
+sys.exit(main())
+"""
 
 
 def machine() -> str:
@@ -111,6 +125,12 @@ def main() -> None:
             bare = timed([py, "-c", BARE, str(target)], args.repeat)
             ours = timed([*check, str(target)], args.repeat)
             rows.append((f"{label}, {files} files", ours, bare))
+            other = os.environ.get("FREEZELINT_BENCH_BASELINE")
+            if other:
+                base = [py, "-c", OTHER, other, *check[3:]]
+                subprocess.run([*base, str(target)], capture_output=True, check=False, cwd=ROOT)
+                theirs = timed([*base, str(target)], args.repeat)
+                rows.append((f"{label}: freezelint at {Path(other).name}", theirs, bare))
             for name, command in other_linters():
                 theirs = timed([*command, str(target)], args.repeat)
                 rows.append((f"{label}: {name} (other rules, for scale)", theirs, bare))

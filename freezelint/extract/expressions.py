@@ -124,26 +124,27 @@ class ExpressionEvaluator:
     def eval(self, node: cst.BaseExpression | None, w: Walk) -> Value:
         if node is None:
             return None
-        if isinstance(node, cst.Name):
+        kind = type(node)  # libcst's node classes are final: `is` beats an ABC isinstance
+        if kind is cst.Name:
             if node.value in ("True", "False", "None"):
                 return Const({"True": True, "False": False, "None": None}[node.value])
             found, value = w.scope.lookup(node.value)
             if not found and node.value == "__name__":
                 return Const("__main__")  # the script is run, not imported
             return value
-        if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
+        if kind in (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString):
             try:
                 return Const(literal_value(node))
             except (ValueError, SyntaxError):  # pragma: no cover - odd literals
                 return None
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Minus):
             inner = self.eval(node.expression, w)
             if isinstance(inner, Const) and isinstance(inner.value, int | float):
                 return Const(-inner.value)
             return None
-        if isinstance(node, cst.FormattedString):
+        if kind is cst.FormattedString:
             return self._fstring(node, w)
-        if isinstance(node, cst.Attribute):
+        if kind is cst.Attribute:
             key = dotted(node)
             if key is not None:
                 found, value = w.scope.lookup(key)
@@ -162,15 +163,15 @@ class ExpressionEvaluator:
                     return recv.child(attr) if attr in ("weight", "bias") else None
                 return recv.child(attr)
             return None
-        if isinstance(node, cst.Subscript):
+        if kind is cst.Subscript:
             return self._subscript(node, w)
-        if isinstance(node, cst.Call):
+        if kind is cst.Call:
             return self.eval_call(node, w)
-        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+        if kind in (cst.ListComp, cst.GeneratorExp, cst.SetComp):
             return self._comprehension(node, w)
-        if isinstance(node, cst.List | cst.Tuple):
+        if kind in (cst.List, cst.Tuple):
             return self._sequence(node, w)
-        if isinstance(node, cst.Dict):
+        if kind is cst.Dict:
             entries = [
                 (literal_string(e.key), e.value)
                 if isinstance(e, cst.DictElement)
@@ -178,23 +179,23 @@ class ExpressionEvaluator:
                 for e in node.elements
             ]
             return self._group_dict(entries, w, node)
-        if isinstance(node, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             left, right = self.eval(node.left, w), self.eval(node.right, w)
             if isinstance(left, Const) and isinstance(right, Const):
                 return _const(lambda: binary(node.operator, left.value, right.value), left, right)
             if isinstance(node.operator, cst.Add):
                 return self._concat(left, right)
             return None
-        if isinstance(node, cst.Comparison):
+        if kind is cst.Comparison:
             return self._comparison(node, w)
-        if isinstance(node, cst.BooleanOperation):
+        if kind is cst.BooleanOperation:
             return self._boolean(node, w)
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Not):
             inner = self.eval(node.expression, w)
             if isinstance(inner, Const):
                 return _const(lambda: not truth(inner.value), inner)
             return None
-        if isinstance(node, cst.IfExp):
+        if kind is cst.IfExp:
             test = self.eval(node.test, w)
             if isinstance(test, Const) and test.decided:
                 try:
@@ -206,7 +207,7 @@ class ExpressionEvaluator:
             self.eval(node.body, w)
             self.eval(node.orelse, w)
             return None
-        if isinstance(node, cst.Lambda):
+        if kind is cst.Lambda:
             return None
         # Evaluate children for their effects (a nested optimizer, a consumed iterator).
         for child in child_nodes(node):

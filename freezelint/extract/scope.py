@@ -69,7 +69,19 @@ class Walk:
         the body of a loop over parameters keeps the loop)."""
         if self.site is not None or self.pinned:
             return self
-        return replace(self, site=None, statement=statement, block=block, origin=self.scope)
+        return Walk(
+            self.scope,
+            self.ctx,
+            None,
+            statement,
+            block,
+            self.scope,
+            False,
+            self.variant,
+            self.trail,
+            self.certain,
+            self.calls,
+        )
 
     def pin(self, variant: frozenset[str] = frozenset()) -> Walk:
         return replace(

@@ -8,6 +8,7 @@ bug); the arms of an `if`/`else` are exclusive and are marked so that the simula
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -379,7 +380,11 @@ class Extractor(AssignmentWalker):
     def for_statement(self, node: cst.For, w: Walk) -> None:
         value = self.eval(node.iter, w)
         items = _unrollable(value)
-        if items is not None and isinstance(node.target, cst.Name):
+        if (
+            items is not None
+            and isinstance(node.target, cst.Name)
+            and _decides_on(node.body, node.target.value)
+        ):
             # `for phase in ["train", "val"]`, `for i in range(3)`: each item in turn.
             for item in items:
                 self._store(node.target.value, Const(item, value.source), w)  # type: ignore[union-attr]
@@ -497,7 +502,23 @@ def _unrollable(value: Value) -> tuple | None:
     return None
 
 
-def _module_receivers(body: cst.CSTNode) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _decides_on(body: cst.CSTNode, name: str) -> bool:
+    """Does a loop body branch on its loop variable (`if phase == "train"`)? Only then is the
+    loop worth running item by item."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.If | cst.IfExp) and name in names_in(cur.test):
+            return True
+        if isinstance(cur, cst.Match) and name in names_in(cur.subject):
+            return True
+        stack.extend(child_nodes(cur))
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _module_receivers(body: cst.CSTNode) -> frozenset[str]:
     """Names a block calls module methods on (`x.parameters()`, `x.children()`)."""
     out: set[str] = set()
     stack: list[cst.CSTNode] = [body]
@@ -512,7 +533,7 @@ def _module_receivers(body: cst.CSTNode) -> set[str]:
         ):
             out.add(cur.func.value.value)
         stack.extend(child_nodes(cur))
-    return out
+    return frozenset(out)
 
 
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:

@@ -4,6 +4,7 @@ it mentions `requires_grad`, and which names say "this is a module"."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import libcst as cst
@@ -294,6 +295,7 @@ def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
     return layer in recognize.PARAM_FREE_LAYERS
 
 
+@functools.lru_cache(maxsize=4096)  # a loop body is asked again at every run of its root
 def assigned_names(node: cst.CSTNode) -> frozenset[str]:
     """Plain names a block assigns (`x = ...`, `x += ...`, `for x in`, `with ... as x`, walrus)."""
     out: set[str] = set()
