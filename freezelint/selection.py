@@ -93,6 +93,9 @@ class NameWhere:
     # relative to the base region), and the constants the predicate reads (`keys = ["fc"]`).
     name_prefix: str = ""
     env: tuple[tuple[str, object], ...] = ()
+    # Instead of a predicate: the parameters at these positions of `base`'s parameter order,
+    # as a slice (`list(model.parameters())[:-k]`, `enumerate(...)` with `i < k`).
+    positions: tuple[int | None, int | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -269,3 +269,37 @@ def test_constructor_aliases_are_verified(verifier: Verifier) -> None:
         "torchvision:resnet34(num_classes=3)",
         "torchvision:resnet50",
     } <= verifier.verified
+
+
+ENUMERATE = (
+    "for i, p in enumerate(model.parameters()):\n    if {cond}:\n        p.requires_grad = False"
+)
+
+
+@pytest.mark.parametrize(
+    ("loop", "frozen"),
+    [
+        (
+            ENUMERATE.format(cond="i < k"),
+            10,
+        ),
+        (
+            ENUMERATE.format(cond="i >= k"),
+            52,
+        ),
+        (
+            ENUMERATE.format(cond="k > i"),
+            10,
+        ),
+        ("for p in list(model.parameters())[:-k]:\n    p.requires_grad = False", 52),
+        ("for p in list(model.parameters())[k:]:\n    p.requires_grad = False", 52),
+    ],
+)
+def test_positions_resolve_with_the_table(loop: str, frozen: int, verifier: Verifier) -> None:
+    source = (
+        "import torch, torchvision\nk = 10\nmodel = torchvision.models.resnet18()\n"
+        f"{loop}\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+    [message] = messages(source, verifier)
+    assert message.startswith(f"{frozen} of 62 tensors")
+    assert codes(source) == []  # without the table the positions are unknown

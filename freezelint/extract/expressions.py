@@ -331,6 +331,10 @@ class ExpressionEvaluator:
                 return Modules(Region(region.model, (*region.path, part)), recv.named)
             return Modules(NameWhere(recv.selection, None, None), recv.named)
         if isinstance(recv, Params):
+            span = _span(part)
+            if span is not None and isinstance(recv.selection, Region):
+                # `list(model.parameters())[:-2]`: positions the table resolves.
+                return Params(NameWhere(recv.selection, None, None, positions=span), False)
             return Params(NameWhere(recv.selection, None, None), generator=False)
         return None
 
@@ -552,8 +556,8 @@ class ExpressionEvaluator:
         names = set(items)
         for var in items:
             item = scope.lookup(var)[1]
-            if isinstance(item, ParamItem) and item.name_var is not None:
-                names.add(item.name_var)
+            if isinstance(item, ParamItem):
+                names |= item.index_vars | ({item.name_var} if item.name_var else set())
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -568,8 +572,12 @@ class ExpressionEvaluator:
                 ):
                     continue
                 if item.index_vars & used:
+                    # `for i, p in enumerate(model.parameters())` with `if i < k`.
+                    span = self._index_span(test, item, scope, negate)
                     narrowed = ParamItem(
-                        NameWhere(item.selection, None, None), item.name_var, item.index_vars
+                        NameWhere(item.selection, None, None, positions=span),
+                        item.name_var,
+                        item.index_vars,
                     )
                 elif not negate and is_requires_grad_of(test, var):
                     narrowed = ParamItem(Trainable(item.selection), item.name_var)
@@ -590,6 +598,40 @@ class ExpressionEvaluator:
             saved[var] = (var in scope.env, scope.env.get(var))
             scope.env[var] = narrowed
         return saved
+
+    def _index_span(
+        self, test: cst.BaseExpression, item: ParamItem, scope: Scope, negate: bool
+    ) -> tuple[int | None, int | None] | None:
+        """`i < k`, `i >= k`, `k > i` (and negated) over an enumerate index, with `k` known:
+        the positions it holds for, as a slice; None for anything else."""
+        if (
+            not isinstance(item.selection, Region)
+            or not isinstance(test, cst.Comparison)
+            or len(test.comparisons) != 1
+        ):
+            return None
+        left, right = test.left, test.comparisons[0].comparator
+        op = type(test.comparisons[0].operator)
+        flipped = {cst.LessThan: cst.GreaterThan, cst.GreaterThan: cst.LessThan}
+        flipped |= {
+            cst.LessThanEqual: cst.GreaterThanEqual,
+            cst.GreaterThanEqual: cst.LessThanEqual,
+        }
+        if isinstance(right, cst.Name) and right.value in item.index_vars:
+            left, right, op = right, left, flipped.get(op, op)
+        if not (isinstance(left, cst.Name) and left.value in item.index_vars):
+            return None
+        bound = self.eval(right, Walk(scope))
+        if not isinstance(bound, Const) or type(bound.value) is not int or bound.value < 0:
+            return None
+        k = bound.value
+        below = {cst.LessThan: k, cst.LessThanEqual: k + 1}
+        above = {cst.GreaterThanEqual: k, cst.GreaterThan: k + 1}
+        if op in below:
+            return (below[op], None) if negate else (None, below[op])
+        if op in above:
+            return (None, above[op]) if negate else (above[op], None)
+        return None
 
     def name_where(
         self, item: ParamItem, test: cst.BaseExpression, scope: Scope, negate: bool
@@ -657,3 +699,14 @@ def _and(result: Const | None, part: Const | None) -> Const | None:
 
 def _is_none(value: Value) -> bool:
     return isinstance(value, Const) and value.value is None and value.decided
+
+
+def _span(part: str) -> tuple[int | None, int | None] | None:
+    """A path component's positions as a slice: `"2"` -> (2, 3), `":-1"` -> (None, -1)."""
+    if part == DYNAMIC:
+        return None
+    if ":" in part:
+        lo, _, hi = part.partition(":")
+        return (int(lo) if lo else None, int(hi) if hi else None)
+    index = int(part)
+    return (index, index + 1 if index != -1 else None)

@@ -83,6 +83,19 @@ class TableAtoms:
             self._under[path] = list(out.items())
         return self._under[path]
 
+    def _positions(
+        self, base: Region, positions: tuple[int | None, int | None], negated: bool
+    ) -> dict[Path, bool | None]:
+        """The parameters of a region at the positions of a slice, in `parameters()` order."""
+        prefixes, certain = self.resolve(base.path)
+        params: dict[Path, None] = {}
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                params[tuple(p.name.split("."))] = None
+        order = list(params)
+        chosen = set(order[slice(*positions)])
+        return {path: ((path in chosen) != negated) if certain else None for path in order}
+
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
         """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
         key = id(leaf)
@@ -96,6 +109,10 @@ class TableAtoms:
             outer = self.membership(base)
             while isinstance(base, NameWhere):
                 base = base.base
+        if leaf.positions is not None and isinstance(base, Region) and outer is None:
+            result = self._positions(base, leaf.positions, leaf.negated)
+            self._membership[key] = result
+            return result
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
             self._membership[key] = result
             return result
