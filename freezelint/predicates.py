@@ -195,7 +195,7 @@ def _boolean(node: cst.BooleanOperation) -> Fn:
     return lambda env: left(env) or right(env)
 
 
-_COMPARISONS: dict[type, Callable[[Any, Any], bool]] = {
+COMPARISONS: dict[type, Callable[[Any, Any], bool]] = {
     cst.In: lambda a, b: a in b,
     cst.NotIn: lambda a, b: a not in b,
     cst.Equal: operator.eq,
@@ -211,7 +211,7 @@ _COMPARISONS: dict[type, Callable[[Any, Any], bool]] = {
 
 def _comparison(node: cst.Comparison) -> Fn:
     first = _compile(node.left)
-    steps = [(_COMPARISONS.get(type(t.operator)), _compile(t.comparator)) for t in node.comparisons]
+    steps = [(COMPARISONS.get(type(t.operator)), _compile(t.comparator)) for t in node.comparisons]
 
     def fn(env: Env) -> bool:
         left = first(env)

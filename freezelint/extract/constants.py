@@ -14,6 +14,8 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.predicates import COMPARISONS
+
 
 class NotConstant(Exception):
     """The operation is not one this module evaluates."""
@@ -41,13 +43,10 @@ class ConstMap(tuple):
         return any(k == key for k, _ in self)
 
 
+# The predicate interpreter's operators, with membership over constant containers and `is`
+# as the script means it for constants (`x is None`, `flag is True`).
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    cst.Equal: operator.eq,
-    cst.NotEqual: operator.ne,
-    cst.LessThan: operator.lt,
-    cst.LessThanEqual: operator.le,
-    cst.GreaterThan: operator.gt,
-    cst.GreaterThanEqual: operator.ge,
+    **COMPARISONS,
     cst.In: lambda a, b: a in _container(b),
     cst.NotIn: lambda a, b: a not in _container(b),
     cst.Is: lambda a, b: a is b if b is None or isinstance(b, bool) else a == b,
