@@ -113,14 +113,14 @@ def find(
                 # Only on error paths (an `except` handler ran, or the path ends raising): the
                 # recipe is what runs when nothing goes wrong.
                 continue
-            normal = [i for i in range(len(root.paths)) if not _error_path(root, i)]
+            normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
+            everywhere = normal <= set(anywhere[key])
             for finding, same in wordings.values():
-                if not set(normal) <= set(same):
+                if not normal <= set(same):
                     # Its numbers are those of the paths that word it so: name what they share.
-                    named = [i for i in same if i in normal] or same
-                    finding = replace(
-                        finding, message=f"{finding.message} (when {_condition(root, named)})"
-                    )
+                    when = _condition(root, [i for i in same if i in normal] or same)
+                    note = f"on every path; counted when {when}" if everywhere else f"when {when}"
+                    finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
             reported.add(key)
     return list(findings.values())
