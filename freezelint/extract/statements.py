@@ -211,17 +211,17 @@ class Extractor(AssignmentWalker):
         cur: cst.If | cst.Else | None = node
         while cur is not None:
             if isinstance(cur, cst.Else):
-                live.append(Arm(cur.body.body, _otherwise(previous), negated=tuple(previous)))
+                live.append(Arm(cur.body.body, None, negated=tuple(previous)))
                 break
             decided = True if _is_main_guard(cur.test) else self.decide(cur.test, w)
             if decided is not False:
-                live.append(Arm(cur.body.body, f"`{_code(cur.test)}`", cur.test, tuple(previous)))
+                live.append(Arm(cur.body.body, None, cur.test, tuple(previous)))
             if decided is True:
                 break
             previous.append(cur.test)
             cur = cur.orelse
         else:
-            live.append(Arm([], _otherwise(previous), negated=tuple(previous)))
+            live.append(Arm([], None, negated=tuple(previous)))
         tests = [t for t in previous if t is not None]
         if len(live) == 1:
             self.walk_arm(live[0], w)
@@ -453,11 +453,19 @@ class Arm:
     it (and those that do not), and names it binds (a handler's view of the `try` body)."""
 
     body: Sequence[cst.BaseStatement]
-    label: str
+    text: str | None  # how a message names it; None: from its condition (worked out if asked)
     test: cst.BaseExpression | None = None
     negated: tuple[cst.BaseExpression, ...] = ()
     binds: tuple[tuple[str, Value], ...] = ()
     exceptional: bool = False  # an `except` handler: runs only when the `try` body raised
+
+    @property
+    def label(self) -> str:
+        if self.text is not None:
+            return self.text
+        if self.test is not None:
+            return f"`{_code(self.test)}`"
+        return _otherwise(list(self.negated))
 
 
 def _otherwise(previous: list[cst.BaseExpression]) -> str:
