@@ -96,6 +96,9 @@ class NameWhere:
     # Instead of a predicate: the parameters at these positions of `base`'s parameter order,
     # as a slice (`list(model.parameters())[:-k]`, `enumerate(...)` with `i < k`).
     positions: tuple[int | None, int | None] | None = None
+    # Names the predicate reads that the loop body computes from the name first (see
+    # `values.ParamItem.derived`): worked out per parameter before the predicate.
+    derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
 
 
 @dataclass(frozen=True)

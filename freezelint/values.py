@@ -57,6 +57,9 @@ class ParamItem:
     name_var: str | None = None
     index_vars: frozenset[str] = frozenset()
     name_prefix: str = ""
+    # Names the loop body computes once from the parameter's name (`parts = name.split(".")`,
+    # `is_head = any(k in name for k in keys)`), with their expressions, in order.
+    derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,33 @@ def test_positions_resolve_with_the_table(loop: str, frozen: int, verifier: Veri
     [message] = messages(source, verifier)
     assert message.startswith(f"{frozen} of 62 tensors")
     assert codes(source) == []  # without the table the positions are unknown
+
+
+def test_names_computed_from_the_parameter_name_join_the_predicate(verifier: Verifier) -> None:
+    source = """
+    import torch, timm
+    model = timm.create_model("efficientnet_b0", num_classes=3)
+    for name, param in model.named_parameters():
+        parts = name.split(".")
+        is_head = parts[0] == "classifier"
+        if not is_head:
+            param.requires_grad = False
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    """
+    [message] = messages(source, verifier)
+    assert message.startswith("211 of 213 tensors")
+
+
+def test_a_name_computed_twice_stays_unknown(verifier: Verifier) -> None:
+    source = """
+    import torch, timm
+    model = timm.create_model("efficientnet_b0", num_classes=3)
+    for name, param in model.named_parameters():
+        is_head = name.startswith("classifier")
+        if "conv_head" in name:
+            is_head = True
+        if not is_head:
+            param.requires_grad = False
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    """
+    assert messages(source, verifier) == []

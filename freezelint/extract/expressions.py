@@ -558,6 +558,7 @@ class ExpressionEvaluator:
             item = scope.lookup(var)[1]
             if isinstance(item, ParamItem):
                 names |= item.index_vars | ({item.name_var} if item.name_var else set())
+                names |= {name for name, _ in item.derived}
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -565,10 +566,12 @@ class ExpressionEvaluator:
             if per_iteration and isinstance(item, ParamItem | ModuleItem):
                 narrowed = type(item)(NameWhere(item.selection, None, None))  # type: ignore[call-arg]
             elif isinstance(item, ParamItem):
+                derived = {name for name, _ in item.derived}
                 if (
                     var not in used
                     and (item.name_var is None or item.name_var not in used)
                     and not item.index_vars & used
+                    and not derived & used
                 ):
                     continue
                 if item.index_vars & used:
@@ -586,6 +589,7 @@ class ExpressionEvaluator:
                         self.name_where(item, test, scope, negate),
                         item.name_var,
                         name_prefix=item.name_prefix,
+                        derived=item.derived,
                     )
                 else:
                     narrowed = ParamItem(
@@ -638,12 +642,24 @@ class ExpressionEvaluator:
     ) -> NameWhere:
         """The parameters of a loop item whose name satisfies `test`, with the constants the
         test reads (for the predicate interpreter)."""
+        used = set(names_in(test))
+        derived = tuple((n, e) for n, e in item.derived if n in used or _reads(item.derived, n))
+        for _, expression in derived:
+            used |= names_in(expression)
         env = []
-        for name in sorted(names_in(test) - {item.name_var}):
+        for name in sorted(used - {item.name_var} - {n for n, _ in derived}):
             value = scope.lookup(name)[1]
             if isinstance(value, Const):
                 env.append((name, value.value))
-        return NameWhere(item.selection, test, item.name_var, negate, item.name_prefix, tuple(env))
+        return NameWhere(
+            item.selection,
+            test,
+            item.name_var,
+            negate,
+            item.name_prefix,
+            tuple(env),
+            derived=item.derived if derived else (),
+        )
 
     @staticmethod
     def restore(scope: Scope, saved: dict[str, tuple[bool, Value]]) -> None:
@@ -710,3 +726,8 @@ def _span(part: str) -> tuple[int | None, int | None] | None:
         return (int(lo) if lo else None, int(hi) if hi else None)
     index = int(part)
     return (index, index + 1 if index != -1 else None)
+
+
+def _reads(derived: tuple[tuple[str, cst.BaseExpression], ...], name: str) -> bool:
+    """Does a later derived name's expression read `name`?"""
+    return any(name in names_in(e) for n, e in derived if n != name)

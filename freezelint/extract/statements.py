@@ -401,10 +401,13 @@ class Extractor(AssignmentWalker):
         if over_items and item is not None:
             bound = w.scope.env.get(item)
             if isinstance(bound, ParamItem):
-                # Names the body computes per parameter (`parts = name.split(".")`): a condition
-                # on them picks parameters the analysis cannot name.
+                # Names the body computes per parameter: from the name alone, once, they are
+                # part of the name predicate (`is_head = 'fc' in name; if is_head:`); any other
+                # (assigned twice, in a nested block) picks parameters the analysis cannot name.
+                derived = _derived_from_name(node.body, bound.name_var)
+                computed = assigned_names(node.body) - {name for name, _ in derived}
                 w.scope.env[item] = replace(
-                    bound, index_vars=bound.index_vars | assigned_names(node.body)
+                    bound, index_vars=bound.index_vars | computed, derived=derived
                 )
             self.walk_block(node.body.body, w.pin(self.enter_loop(node.body, w, node.target)))
         else:
@@ -508,6 +511,49 @@ def _unrollable(value: Value) -> tuple | None:
     ):
         return value.value
     return None
+
+
+def _derived_from_name(
+    body: cst.BaseSuite, name_var: str | None
+) -> tuple[tuple[str, cst.BaseExpression], ...]:
+    """`x = <expression>` statements at the top of a loop body over named parameters, each the
+    only assignment of `x` in the body, whose expression reads the name (or an earlier one)."""
+    if name_var is None or not isinstance(body, cst.IndentedBlock):
+        return ()
+    counts: dict[str, int] = {}
+    found: list[tuple[str, cst.BaseExpression]] = []
+    for stmt in body.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
+                target = small.targets[0].target.value
+                reads = names_in(small.value)
+                if name_var in reads or reads & {n for n, _ in found}:
+                    found.append((target, small.value))
+    for name in _assignment_targets(body):
+        counts[name] = counts.get(name, 0) + 1
+    return tuple((n, e) for n, e in found if counts.get(n) == 1)
+
+
+def _assignment_targets(body: cst.CSTNode) -> list[str]:
+    """Every plain name a block assigns, once per assignment."""
+    out: list[str] = []
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Assign):
+            out += [t.target.value for t in cur.targets if isinstance(t.target, cst.Name)]
+        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For) and isinstance(
+            cur.target, cst.Name
+        ):
+            out.append(cur.target.value)
+        stack.extend(child_nodes(cur))
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

@@ -120,6 +120,7 @@ class TableAtoms:
         outcome = PredicateOutcome(leaf, self.table, [])
         env = dict(leaf.env)
         predicate = compile_predicate(leaf.predicate)
+        derived = [(name, compile_predicate(expression)) for name, expression in leaf.derived]
         for prefix in prefixes:
             for p in self.table.params_under(prefix):
                 rel = p.name[len(prefix) + 1 :] if prefix else p.name
@@ -128,6 +129,8 @@ class TableAtoms:
                 path = tuple(p.name.split("."))
                 try:
                     env[leaf.name_var] = seen
+                    for name, compute in derived:
+                        env[name] = compute(env)
                     value = bool(predicate(env))
                 except Unsupported:
                     outcome.unsupported = True
