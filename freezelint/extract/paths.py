@@ -24,7 +24,8 @@ from freezelint.events import (
     RequiresGradSet,
     Timeline,
 )
-from freezelint.extract.statements import Extractor, Fork
+from freezelint.extract.branches import Fork
+from freezelint.extract.statements import Extractor
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
