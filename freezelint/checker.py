@@ -16,6 +16,7 @@ import libcst as cst
 
 from freezelint.diagnostics import Diagnostic, Finding, Severity
 from freezelint.extract import RootPaths, extract_paths
+from freezelint.extract.syntax import code_of
 from freezelint.fixes import Fix, FixContext
 from freezelint.positions import positions as positions_of
 from freezelint.rules import RULES
@@ -84,8 +85,8 @@ def find(
     for root in roots:
         # Per rule and line: the wordings of the first path it holds on (its numbers), each
         # with the paths that word it so, and every path it holds on at all.
-        holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, list[int]]]]] = {}
-        anywhere: dict[tuple[str, int], list[int]] = {}
+        holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, set[int]]]]] = {}
+        anywhere: dict[tuple[str, int], set[int]] = {}
         for index, path in enumerate(root.paths):
             timeline = path.timeline
             if not timeline.events:
@@ -99,26 +100,22 @@ def find(
                         finding = replace(finding, via=via[id(finding.node)])
                     key = (finding.code, id(finding.node))
                     first, wordings = holds.setdefault(key, (index, {}))
-                    paths = anywhere.setdefault(key, [])
-                    if not paths or paths[-1] != index:
-                        paths.append(index)
+                    anywhere.setdefault(key, set()).add(index)
                     if first == index:
-                        wordings.setdefault(finding.message, (finding, []))
+                        wordings.setdefault(finding.message, (finding, set()))
                     if finding.message in wordings:
-                        found = wordings[finding.message][1]
-                        if not found or found[-1] != index:
-                            found.append(index)
+                        wordings[finding.message][1].add(index)
+        normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
         for key, (_, wordings) in holds.items():
-            if key in reported or all(_error_path(root, i) for i in anywhere[key]):
+            if key in reported or not anywhere[key] & normal:
                 # Only on error paths (an `except` handler ran, or the path ends raising): the
                 # recipe is what runs when nothing goes wrong.
                 continue
-            normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
-            everywhere = normal <= set(anywhere[key])
+            everywhere = normal <= anywhere[key]
             for finding, same in wordings.values():
-                if not normal <= set(same):
+                if not normal <= same:
                     # Its numbers are those of the paths that word it so: name what they share.
-                    when = _condition(root, [i for i in same if i in normal] or same)
+                    when = _condition(root, sorted(same & normal or same))
                     note = f"on every path; counted when {when}" if everywhere else f"when {when}"
                     finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
@@ -197,8 +194,7 @@ def locate(
 
 
 def _callee(call: cst.CSTNode) -> str:
-    func = call.func if isinstance(call, cst.Call) else call
-    return cst.Module([]).code_for_node(func)
+    return code_of(call.func if isinstance(call, cst.Call) else call)
 
 
 def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnostic:

@@ -23,6 +23,7 @@ from freezelint.events import (
     Timeline,
 )
 from freezelint.extract import extract
+from freezelint.extract.syntax import code_of
 from freezelint.positions import positions as positions_of
 from freezelint.selection import NameWhere, Opaque, Region, Selection, Trainable, Union, format_path
 
@@ -33,7 +34,7 @@ def selection_text(sel: Selection, names: dict[int, str]) -> str:
     if isinstance(sel, Trainable):
         return f"trainable({selection_text(sel.base, names)})"
     if isinstance(sel, NameWhere):
-        pred = "?" if sel.predicate is None else _code(sel.predicate)
+        pred = "?" if sel.predicate is None else code_of(sel.predicate)
         return f"{selection_text(sel.base, names)} where {'not ' if sel.negated else ''}{pred}"
     if isinstance(sel, Union):
         return "(" + " + ".join(selection_text(p, names) for p in sel.parts) + ")"
@@ -43,7 +44,7 @@ def selection_text(sel: Selection, names: dict[int, str]) -> str:
 
 
 def _group_text(group: ParamGroup, names: dict[int, str]) -> str:
-    opts = "".join(f", {k}={_code(v)}" for k, v in group.options)
+    opts = "".join(f", {k}={code_of(v)}" for k, v in group.options)
     return f"{{{selection_text(group.selection, names)}{opts}}}"
 
 
@@ -106,7 +107,3 @@ def _timeline_lines(timeline: Timeline, positions) -> list[str]:
         frames = "".join(f" [{f.kind}]" for f in event.ctx)
         lines.append(f"  {line}: {event_text(event, names)}{frames}")
     return lines
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)

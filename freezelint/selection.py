@@ -38,6 +38,14 @@ def format_path(path: Path) -> str:
     return out
 
 
+def part_slice(part: str) -> slice | None:
+    """The slice a path component such as `"2:"` or `":-1"` names (None if it is no slice)."""
+    if ":" not in part:
+        return None
+    lo, _, hi = part.partition(":")
+    return slice(int(lo) if lo else None, int(hi) if hi else None)
+
+
 def _is_index(part: str) -> bool:
     return part[:1].isdigit() or part[:1] in "-:*"
 

@@ -21,6 +21,7 @@ from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     MODULE_NAMES,
     PARAMETER_NAMES,
+    code_of,
     literal_bool,
     literal_string,
     module_ish_name,
@@ -101,7 +102,11 @@ class AssignmentWalker(CallEvaluator):
                 self.requires_grad_assignment(target.value, value_node, w, stmt)
             elif attr == "requires_grad_":
                 self.emit(
-                    IneffectiveFreeze, w, stmt, kind="method-overwrite", target=_code(target.value)
+                    IneffectiveFreeze,
+                    w,
+                    stmt,
+                    kind="method-overwrite",
+                    target=code_of(target.value),
                 )
             else:
                 owner = self.eval(target.value, w)
@@ -236,12 +241,14 @@ class AssignmentWalker(CallEvaluator):
                 RequiresGradSet, w, stmt, selection=owner.selection, value=value, how="assign"
             )
         elif isinstance(owner, ModuleItem):
-            self.emit(IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node))
+            self.emit(
+                IneffectiveFreeze, w, stmt, kind="module-attribute", target=code_of(owner_node)
+            )
         elif isinstance(owner, ModelRef):
             last = owner.path[-1] if owner.path else None
             if last is None or not _is_attr(last) or last in MODULE_NAMES:
                 self.emit(
-                    IneffectiveFreeze, w, stmt, kind="module-attribute", target=_code(owner_node)
+                    IneffectiveFreeze, w, stmt, kind="module-attribute", target=code_of(owner_node)
                 )
             elif last in PARAMETER_NAMES:
                 self.emit(
@@ -249,7 +256,7 @@ class AssignmentWalker(CallEvaluator):
                 )
             else:
                 # Module or parameter? Decided once the whole root is walked.
-                self._pending.append((len(self.events), owner, stmt, _code(owner_node)))
+                self._pending.append((len(self.events), owner, stmt, code_of(owner_node)))
                 self.emit(
                     RequiresGradSet, w, stmt, selection=owner.region, value=None, how="assign"
                 )
@@ -296,7 +303,3 @@ def _leaves_of(sel):
 
 def _is_attr(part: str) -> bool:
     return part[:1].isalpha() or part[:1] == "_"
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)

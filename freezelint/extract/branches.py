@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from freezelint.extract.assignments import _code
 from freezelint.extract.calls import UNROLL_LIMIT
 from freezelint.extract.constants import ConstMap
 from freezelint.extract.scope import Scope
-from freezelint.extract.syntax import child_nodes, names_in
+from freezelint.extract.syntax import child_nodes, code_of, names_in
 from freezelint.values import Const, Value
 
 MODEL_QUESTIONS = frozenset({"hasattr", "isinstance", "getattr", "callable", "type"})
@@ -57,14 +56,14 @@ class Arm:
         if self.text is not None:
             return self.text
         if self.test is not None:
-            return f"`{_code(self.test)}`"
+            return f"`{code_of(self.test)}`"
         return _otherwise(list(self.negated))
 
 
 def _otherwise(previous: list[cst.BaseExpression]) -> str:
     if len(previous) == 1:
-        return f"not `{_code(previous[0])}`"
-    return "none of " + ", ".join(f"`{_code(t)}`" for t in previous) + " holds"
+        return f"not `{code_of(previous[0])}`"
+    return "none of " + ", ".join(f"`{code_of(t)}`" for t in previous) + " holds"
 
 
 def _scope_chain(scope: Scope) -> list[Scope]:

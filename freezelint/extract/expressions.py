@@ -47,6 +47,7 @@ from freezelint.selection import (
     Region,
     Selection,
     Trainable,
+    part_slice,
     union,
 )
 from freezelint.values import (
@@ -721,9 +722,9 @@ def _span(part: str) -> tuple[int | None, int | None] | None:
     """A path component's positions as a slice: `"2"` -> (2, 3), `":-1"` -> (None, -1)."""
     if part == DYNAMIC:
         return None
-    if ":" in part:
-        lo, _, hi = part.partition(":")
-        return (int(lo) if lo else None, int(hi) if hi else None)
+    span = part_slice(part)
+    if span is not None:
+        return (span.start, span.stop)
     index = int(part)
     return (index, index + 1 if index != -1 else None)
 

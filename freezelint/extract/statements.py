@@ -20,7 +20,7 @@ from freezelint.events import (
     RequiresGradSet,
     Timeline,
 )
-from freezelint.extract.assignments import AssignmentWalker, _code
+from freezelint.extract.assignments import AssignmentWalker
 from freezelint.extract.branches import (
     EXITS,
     MODEL_QUESTIONS,
@@ -41,6 +41,7 @@ from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     assigned_names,
     child_nodes,
+    code_of,
     mentions_requires_grad,
     names_in,
 )
@@ -149,7 +150,7 @@ class Extractor(AssignmentWalker):
             and expr.left.attr.value == "requires_grad"
             and any(isinstance(c.operator, cst.Equal | cst.Is) for c in expr.comparisons)
         ):
-            self.emit(IneffectiveFreeze, w, node, kind="comparison", target=_code(expr))
+            self.emit(IneffectiveFreeze, w, node, kind="comparison", target=code_of(expr))
             return
         if (
             isinstance(expr, cst.Call)
@@ -209,7 +210,7 @@ class Extractor(AssignmentWalker):
             self.classes.setdefault(node.name.value, node)
         elif isinstance(node, cst.Match):
             self.eval(node.subject, w)
-            arms = [Arm(case.body.body, f"`case {_code(case.pattern)}`") for case in node.cases]
+            arms = [Arm(case.body.body, f"`case {code_of(case.pattern)}`") for case in node.cases]
             if not any(
                 isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases
             ):
@@ -234,10 +235,9 @@ class Extractor(AssignmentWalker):
             cur = cur.orelse
         else:
             live.append(Arm([], None, negated=tuple(previous)))
-        tests = [t for t in previous if t is not None]
         if len(live) == 1:
             self.walk_arm(live[0], w)
-        elif self.can_fork(tests, w):
+        elif self.can_fork(previous, w):
             self.branch(node, live, w)
         elif len(live) == 2 and not live[1].body and live[0].test is not None:
             # Inside a loop, on what changes at each iteration: taken as run (for the items
@@ -354,7 +354,7 @@ class Extractor(AssignmentWalker):
         arms = [Arm(body, "the `try` block runs through")]
         modules = _module_receivers(node.body)
         for handler in node.handlers:
-            caught = _code(handler.type) if handler.type is not None else ""
+            caught = code_of(handler.type) if handler.type is not None else ""
             binds: tuple[tuple[str, Value], ...] = ()
             if not caught or any(e in caught for e in ("AttributeError", "TypeError", "Exception")):
                 binds = tuple((name, Const("<not a module>")) for name in sorted(modules))

@@ -220,6 +220,11 @@ def _is_node(value: object) -> bool:
     return known
 
 
+def code_of(node: cst.CSTNode) -> str:
+    """A node's source text."""
+    return cst.Module([]).code_for_node(node)
+
+
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every plain name an expression reads (a small walk over expression children)."""
     out: set[str] = set()

@@ -48,7 +48,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
-from freezelint.extract.syntax import child_nodes, names_in
+from freezelint.extract.syntax import child_nodes, code_of, names_in
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.simulate import Simulation
@@ -187,7 +187,7 @@ def _condition(node: cst.CSTNode, var: str) -> str | None:
 
 
 def _code(node: cst.CSTNode) -> str:
-    return f"`{cst.Module([]).code_for_node(node)}`"
+    return f"`{code_of(node)}`"
 
 
 HEAD_NAMES = frozenset({"fc", "_fc", "head", "heads", "classifier", "last_linear", "logits"})

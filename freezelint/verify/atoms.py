@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
-from freezelint.selection import DYNAMIC, HEAD, NameWhere, Path, Region
+from freezelint.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
 from freezelint.verify.table import ParamTable
 
 
@@ -59,10 +59,7 @@ class TableAtoms:
                         nxt.extend(children)
                         certain = False
                     elif ":" in part:
-                        lo, _, hi = part.partition(":")
-                        nxt.extend(
-                            children[slice(int(lo) if lo else None, int(hi) if hi else None)]
-                        )
+                        nxt.extend(children[part_slice(part)])
                     else:
                         index = int(part)
                         if -len(children) <= index < len(children):
