@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from itertools import accumulate
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -19,10 +21,14 @@ from freezelint.extract import RootPaths, extract_paths
 from freezelint.extract.syntax import code_of
 from freezelint.fixes import Fix, FixContext
 from freezelint.positions import positions as positions_of
+from freezelint.project import ParsedModule, display
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
 from freezelint.suppressions import without_suppressed
 from freezelint.verify.resolve import Verifier
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
 
 SYNTAX_ERROR = "FRZ000"
 
@@ -62,8 +68,22 @@ def check_source(
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    findings = find(module, selected, verifier, aliases)
-    return without_suppressed(text, locate(module, findings, path, text, line_label))
+    file = Path(path).absolute() if path and Path(path).is_file() else None
+    findings, files = find(module, selected, verifier, aliases, file)
+    located = locate(module, findings, path, text, line_label, files)
+    here = [d for d in located if d.path == path]
+    # A finding in another file of the project (reached through an import) obeys that file's
+    # `# noqa` comments.
+    elsewhere = [d for d in located if d.path != path]
+    for parsed in files.values():
+        shown = display(parsed.path)
+        elsewhere = [
+            *[d for d in elsewhere if d.path != shown],
+            *without_suppressed(parsed.text, [d for d in elsewhere if d.path == shown]),
+        ]
+    out = without_suppressed(text, here) + elsewhere
+    out.sort(key=Diagnostic.sort_key)
+    return out
 
 
 def find(
@@ -71,12 +91,18 @@ def find(
     selected: Collection[str],
     verifier: Verifier | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
-) -> list[Finding]:
-    """The rules' findings over every consistent path of every root. A finding that holds on
+    file: Path | None = None,
+) -> tuple[list[Finding], dict[str, ParsedModule]]:
+    """The rules' findings over every consistent path of every root, and the project files
+    the walk read (`file`: the checked file's path, for its imports). A finding that holds on
     some paths of a root but not all names the branch arms it needs (`when ...`); identical
     findings from several paths are one."""
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
-    roots = extract_paths(module, aliases=aliases)
+    roots = extract_paths(module, aliases=aliases, path=file)
+    files: dict[str, ParsedModule] = {}
+    for root in roots:
+        for path in root.paths:
+            files.update(path.timeline.files)
     if verifier is not None:
         # Resolve every path's models at once (one worker run for whatever is not cached).
         verifier.tables_for([p.timeline for root in roots for p in root.paths])
@@ -120,7 +146,7 @@ def find(
                     finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
             reported.add(key)
-    return list(findings.values())
+    return list(findings.values()), files
 
 
 def _error_path(root: RootPaths, index: int) -> bool:
@@ -158,35 +184,55 @@ def locate(
     path: str,
     text: str = "",
     line_label: Callable[[int], str] = str,
+    files: dict[str, ParsedModule] | None = None,
 ) -> list[Diagnostic]:
     if not findings:
         return []
     positions = positions_of(module)
     context = FixContext(text, positions, module)
+    sources = [(path, positions, line_label)] + [
+        (display(parsed.path), positions_of(parsed.module), str)
+        for parsed in (files or {}).values()
+    ]
+
+    def place(node: cst.CSTNode) -> tuple[str, CodeRange, Callable[[int], str]]:
+        for shown, known, label in sources:
+            try:
+                return shown, known[node], label
+            except KeyError:
+                continue
+        raise KeyError(node)
+
+    def line_of(node: cst.CSTNode, here: str) -> str:
+        shown, where, label = place(node)
+        line = f"line {label(where.start.line)}"
+        return line if shown == here else f"{line} of {shown}"
+
     out = []
     for finding in findings:
-        where = positions[finding.node]
+        shown, where, _ = place(finding.node)
         message = finding.message
         for index, node in enumerate(finding.related):
-            message = message.replace(f"@L{index}", line_label(positions[node].start.line))
+            message = message.replace(f"line @L{index}", line_of(node, shown))
+            message = message.replace(f"@L{index}", place(node)[2](place(node)[1].start.line))
         if finding.via:
             calls = ", then ".join(
-                f"`{_callee(call)}(...)` on line {line_label(positions[call].start.line)}"
-                for call in finding.via
+                f"`{_callee(call)}(...)` on {line_of(call, shown)}" for call in finding.via
             )
             message = f"{message} (reached through {calls})"
         out.append(
             Diagnostic(
                 code=finding.code,
                 message=message,
-                path=path,
+                path=shown,
                 row=where.start.line,
                 column=where.start.column + 1,
                 end_row=where.end.line,
                 end_column=where.end.column + 1,
                 severity=RULES[finding.code].severity,
                 verified=finding.verified,
-                fix=_build_fix(finding, context),
+                # A fix edits the checked file only.
+                fix=_build_fix(finding, context) if shown == path else None,
             )
         )
     out.sort(key=Diagnostic.sort_key)

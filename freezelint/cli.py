@@ -152,11 +152,11 @@ def check(
         fixed += result.fixed
         unverified.update(result.unverified)
         if result.source is not None and result.diagnostics:
-            sources[result.diagnostics[0].path] = result.source
+            sources[result.path] = result.source
         diagnostics.extend(result.diagnostics)
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
-    diagnostics.sort(key=Diagnostic.sort_key)
+    diagnostics = _once(diagnostics, sources)
     if diff:
         if failed:
             sys.exit(2)
@@ -206,6 +206,19 @@ def file_codes(codes: set[str], config: Config, path: str) -> set[str]:
     if not ignored:
         return codes
     return {c for c in codes if not any(i == "ALL" or c.startswith(i) for i in ignored)}
+
+
+def _once(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagnostic]:
+    """Sorted, each once: two checked files reaching the same helper of a third (through
+    their imports) report its finding once; that file's text is read for code frames."""
+    seen: dict[tuple, Diagnostic] = {}
+    for d in diagnostics:
+        seen.setdefault((d.path, d.row, d.column, d.code, d.message), d)
+        if d.path not in sources:
+            text, _, _ = read_source(Path(d.path))
+            if text is not None:
+                sources[d.path] = text
+    return sorted(seen.values(), key=Diagnostic.sort_key)
 
 
 def _results(tasks: list) -> Iterator[FileResult]:

@@ -49,6 +49,12 @@ class ModelSpec:
     # nn.Linear's (in_features, out_features, bias): ints, or the script's reference to another
     # layer's size (a ModelRef to `...in_features`), or None; for the new head's numbers.
     linear: tuple[Any, Any, Any] | None = None
+    # A module made of parts (a user `nn.Module` subclass, an `nn.Sequential`): its submodules
+    # in registration order, each (attribute, spec); a None spec is a part the analysis cannot
+    # build (then the composite has no table). None: not a composite.
+    parts: tuple[tuple[str, ModelSpec | None], ...] | None = None
+    # Positional arguments of a `torch.nn` layer, each a constant or UNKNOWN.
+    args: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +103,9 @@ class ModuleReplaced(Event):
     adds_params: bool | None  # False for nn.Identity() and friends, None when unknown
     trainable: bool | None = True  # the new module's parameters' requires_grad
     new_module: int | None = None  # the model id of the module put in, when built in view
+    # A part a composite model is given for the first time (`self.backbone = ...` in its
+    # `__init__`): the tensors it brings are the module's own, not replacements.
+    added: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +178,9 @@ class Timeline:
     # lr of 0 at construction is then a starting value, not a freeze.
     lr_scheduled: bool = False
     imported: frozenset[str] = frozenset()  # names the file's imports bind (`torch`, `nn`...)
+    # The project files the walk read besides the checked one (`project.ParsedModule` by path):
+    # events in them point there.
+    files: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,6 +30,10 @@ class ImportTable:
 
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
+        # For the project's own modules (`project.resolve`): local name -> (module, level,
+        # the name imported from it, or None for `import module`), and `from m import *`s.
+        self.sources: dict[str, tuple[str, int, str | None]] = {}
+        self.stars: list[tuple[str, int]] = []
 
     @classmethod
     def of(cls, module: cst.Module) -> ImportTable:
@@ -46,11 +50,14 @@ class ImportTable:
                     name = _module_name(alias.name)
                     if alias.asname is not None:
                         self.aliases[dotted(alias.asname.name) or name] = name
+                        self.sources[dotted(alias.asname.name) or name] = (name, 0, None)
                     else:
                         # `import torch.nn` binds `torch`; `torch.nn.X` then qualifies as itself.
                         top = name.split(".")[0]
                         self.aliases.setdefault(top, top)
+                        self.sources.setdefault(top, (top, 0, None))
             elif isinstance(node, cst.ImportFrom):
+                self._sources_of(node)
                 if node.relative or node.module is None:
                     continue
                 base = _module_name(node.module)
@@ -64,6 +71,18 @@ class ImportTable:
                         self.aliases[local] = f"{base}.{name}"
             elif isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement | cst.Module):
                 stack.extend(_statement_children(node))
+
+    def _sources_of(self, node: cst.ImportFrom) -> None:
+        base = _module_name(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if isinstance(node.names, cst.ImportStar):
+            self.stars.append((base, level))
+            return
+        for alias in node.names:
+            name = _module_name(alias.name)
+            local = dotted(alias.asname.name) if alias.asname is not None else name
+            if local:
+                self.sources[local] = (base, level, name)
 
     def qualify(self, node: cst.CSTNode) -> str | None:
         """The qualified name of a Name/Attribute chain, via the import aliases; names that were

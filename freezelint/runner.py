@@ -34,6 +34,7 @@ class Options:
 class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source: str | None = None  # the checked text, for code frames
+    path: str = ""  # the checked file, as shown
     errors: list[str] = field(default_factory=list)  # one line each, for stderr
     diff: str = ""
     changed: bool = False
@@ -80,7 +81,7 @@ def _cannot_parse(found: DiscoveredPath, why: object) -> Diagnostic:
 
 
 def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> FileResult:
-    result = FileResult()
+    result = FileResult(path=found.display)
     if found.error is not None:
         result.errors.append(f"{found.display}: {found.error}")
         return result

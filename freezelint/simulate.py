@@ -239,23 +239,39 @@ class Simulation:
         return {(base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
 
     def _replace(self, event: ModuleReplaced) -> None:
-        status = "T" if event.trainable else "?"
+        fresh = "T" if event.trainable else "?"
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
+            status = self._carried(event, key[1]) or fresh
+            gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
             if certain and path_relation(event.path, key[1]) == "equal":
                 nonempty = (
                     event.adds_params
                     if event.adds_params is False
                     else (atom.nonempty if atom.nonempty is not None else event.adds_params)
                 )
-                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
+                self.state[key] = Atom(status, gen, nonempty)
             elif certain:
                 # A parameter of the replaced module (from the table): the new module has its
                 # own tensors, which are there exactly when it has parameters.
                 nonempty = event.adds_params if event.model in self.tables else None
-                self.state[key] = Atom(status, atom.gen + 1 if atom.gen >= 0 else -1, nonempty)
+                self.state[key] = Atom(status, gen, nonempty)
             else:
                 self.state[key] = Atom("?", -1, atom.nonempty)
+
+    def _carried(self, event: ModuleReplaced, path: Path) -> str | None:
+        """The status the module put in had at `path` (frozen before it was put in the model),
+        when it was built in view and its state is known."""
+        if event.new_module is None or event.new_module not in self.paths:
+            return None
+        rel = path[len(event.path) :]
+        found = {
+            self.state[(event.new_module, atom)].status
+            for atom in self.paths[event.new_module]
+            if (event.new_module, atom) in self.state
+            and (atom[: len(rel)] == rel or rel[: len(atom)] == atom)
+        }
+        return found.pop() if len(found) == 1 else ("?" if found else None)
 
     def _add_group(self, opt: OptimizerState, group: ParamGroup) -> None:
         held: dict[tuple[int, Path, int], str] = {}

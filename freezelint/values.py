@@ -156,6 +156,30 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class Instance:
+    """An object of one of the project's classes that is not a module (a `Trainer`): its
+    attributes live in the extractor's heap (`ObjectEvaluator.attributes`)."""
+
+    ident: int
+    cls: str
+
+
+@dataclass(frozen=True)
+class SuperRef:
+    """`super()` inside a method of class `cls`: `obj`'s methods, looked up past `cls`."""
+
+    obj: Instance | ModelRef
+    cls: str
+
+
+@dataclass(frozen=True)
+class ProjectModule:
+    """A module of the project bound by `import models` (its file's path)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Value, ...]
 
@@ -175,5 +199,8 @@ Value = (
     | DictValue
     | ArgParser
     | Namespace
+    | Instance
+    | SuperRef
+    | ProjectModule
     | None
 )

@@ -118,12 +118,14 @@ class AssignmentWalker(CallEvaluator):
                     and self._replaces_module(value_node, value)
                 ):
                     owner = self.implicit_model(name, w, target.value)
+                key = dotted(target)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
-                else:
-                    key = dotted(target)
-                    if key is not None:
-                        self.bind(key, value, w, stmt)
+                elif self.set_attribute(owner, attr, value):
+                    # `self.model = ...` on one of the project's objects: kept on the heap.
+                    self.name_value(key or attr, value)
+                elif key is not None:
+                    self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
             self._forget_constant(target, w)
             if (
@@ -156,6 +158,11 @@ class AssignmentWalker(CallEvaluator):
             binding = self.new_id()
             value = Params(value.selection, True, value.named, binding)
             self.emit(IteratorBound, w, stmt, binding=binding, var=name, selection=value.selection)
+        self.name_value(name, value)
+        w.scope.env[name] = value
+
+    def name_value(self, name: str, value: Value) -> None:
+        """How messages spell an optimizer or a model: the first name it is bound to."""
         if isinstance(value, OptimizerRef):
             for index in range(len(self.events) - 1, -1, -1):
                 built = self.events[index]
@@ -171,7 +178,6 @@ class AssignmentWalker(CallEvaluator):
                 self.model_vars[value.model] = name + "".join(
                     f".{recognize.WRAPPER_ATTRIBUTE[kind]}" for kind in reversed(value.wrappers)
                 )
-        w.scope.env[name] = value
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
         """Is the assigned value a module: one the walker built, or an unknown class's instance?
@@ -191,6 +197,12 @@ class AssignmentWalker(CallEvaluator):
         w: Walk,
         stmt: cst.CSTNode,
     ) -> None:
+        added = (
+            ref.model in self.parts
+            and len(ref.path) == 1
+            and ref.path[0] not in self.parts[ref.model]
+        )
+        self.record_part(ref, value)
         adds: bool | None = True
         trainable: bool | None = True
         new_module = value.model if isinstance(value, ModelRef) and value.path == () else None
@@ -215,6 +227,7 @@ class AssignmentWalker(CallEvaluator):
             adds_params=adds,
             trainable=trainable,
             new_module=new_module,
+            added=added,
         )
 
     def requires_grad_assignment(

@@ -23,7 +23,8 @@ from freezelint.events import (
     RequiresGradSet,
 )
 from freezelint.extract.constants import call_method
-from freezelint.extract.expressions import ExpressionEvaluator, _const
+from freezelint.extract.expressions import _const
+from freezelint.extract.follow_imports import ImportFollower
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     BUILTIN_CALLS,
@@ -34,7 +35,6 @@ from freezelint.extract.syntax import (
     is_zero,
     literal_bool,
     literal_string,
-    mentions_requires_grad,
     param_free_call,
 )
 from freezelint.imports import dotted
@@ -58,6 +58,8 @@ from freezelint.values import (
     OptimizerRef,
     ParamItem,
     Params,
+    ProjectModule,
+    SuperRef,
     TupleValue,
     Value,
 )
@@ -66,7 +68,7 @@ from freezelint.values import (
 UNROLL_LIMIT = 16
 
 
-class CallEvaluator(ExpressionEvaluator):
+class CallEvaluator(ImportFollower):
     parsers: dict[int, dict[str, Const]]
     exited: bool
     raised: bool
@@ -97,6 +99,17 @@ class CallEvaluator(ExpressionEvaluator):
                 return None
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
+            if isinstance(recv, ProjectModule):
+                member = self.module_member(recv, method)
+                if isinstance(member, cst.FunctionDef):
+                    return self.call_function(member, node, w)
+                if isinstance(member, cst.ClassDef):
+                    return self.construct(member, node, w)
+            handled, value = self.method_call(recv, method, node, w)
+            if handled:
+                return value
+            if isinstance(recv, SuperRef):
+                recv = recv.obj  # a method the project's classes do not define: torch's own
             if recv is None and method in (
                 "parameters",
                 "named_parameters",
@@ -114,18 +127,14 @@ class CallEvaluator(ExpressionEvaluator):
             if handled:
                 return value
         elif isinstance(func, cst.Name):
+            if not w.scope.lookup(func.value)[0]:
+                self.imported_name(func.value, w)
             if func.value in self.functions:
-                return self.inline(self.functions[func.value], node, w)
+                return self.call_function(self.functions[func.value], node, w)
             if func.value in self.classes:
-                self._eval_args(node, w)
-                if func.value not in self._class_freezes:
-                    self._class_freezes[func.value] = mentions_requires_grad(
-                        self.classes[func.value]
-                    )
-                trainable = None if self._class_freezes[func.value] else True
-                return self.new_model(
-                    ModelSpec(None, func.value, trainable=trainable), w, node, None
-                )
+                return self.construct(self.classes[func.value], node, w)
+            if func.value == "super" and not w.scope.lookup("super")[0]:
+                return self.super_of(node, w)
         if qual is not None and node.args and node.args[0].keyword is None:
             first = self.eval(node.args[0].value, w)
             if self.is_optimizer_call(qual, node, first):
@@ -260,8 +269,29 @@ class CallEvaluator(ExpressionEvaluator):
             else:
                 has = layer not in recognize.PARAM_FREE_LAYERS
             linear = _linear_args(node, values) if layer == "Linear" else None
-            spec = ModelSpec("torch.nn", qual, name=layer, has_params=has, linear=linear)
-            return True, self.new_model(spec, w, node, None)
+            args, kwargs = _layer_arguments(node, values)
+            spec = ModelSpec(
+                "torch.nn",
+                qual,
+                name=layer,
+                has_params=has,
+                linear=linear,
+                args=args,
+                kwargs=kwargs,
+            )
+            ref = self.new_model(spec, w, node, None)
+            if (
+                layer == "Sequential"
+                and values
+                and not kwargs
+                and all(isinstance(v, ModelRef) and not v.path and not v.wrappers for v in values)
+            ):
+                # `nn.Sequential(nn.Linear(...), nn.ReLU())`: a composite of those layers.
+                self.parts[ref.model] = {
+                    str(i): v.model  # type: ignore[union-attr]
+                    for i, v in enumerate(values)
+                }
+            return True, ref
         if qual == "setattr" and len(node.args) == 3:
             owner = self.eval(node.args[0].value, w)
             key = literal_string(node.args[1].value)
@@ -484,7 +514,7 @@ class CallEvaluator(ExpressionEvaluator):
         lambda) with its argument standing for those submodules."""
         each = ModuleItem(recv.region)
         if isinstance(fn, cst.Name) and fn.value in self.functions:
-            self.inline(self.functions[fn.value], node, w, [each])
+            self.call_function(self.functions[fn.value], node, w, [each])
         elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
             self.eval(fn.body, replace(w, scope=scope))
@@ -579,51 +609,6 @@ class CallEvaluator(ExpressionEvaluator):
                 IteratorConsumed, w, node, binding=value.binding, var=dotted(node) or "", how=how
             )
 
-    # -- helpers of the same file ------------------------------------------------------------
-
-    def inline(
-        self, fn: cst.FunctionDef, call: cst.Call, w: Walk, given: list[Value] | None = None
-    ) -> Value:
-        """Follow a call to a function of this file with its arguments bound (`given`: the
-        positional values when the call is made for the script, as `model.apply(fn)` does)."""
-        name = fn.name.value
-        values = given if given is not None else self._eval_args(call, w)
-        args = [cst.Arg(cst.Name("_"))] * len(values) if given is not None else call.args
-        if name in self._inline_stack or len(self._inline_stack) >= 8:
-            return None
-        self.inlined.add(name)
-        scope = Scope(parent=self.module_scope)
-        params = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params)]
-        positional = [v for v, a in zip(values, args, strict=True) if a.keyword is None]
-        for pname, value in zip(params, positional, strict=False):
-            scope.env[pname] = value
-        for arg, value in zip(args, values, strict=True):
-            if arg.keyword is not None:
-                scope.env[arg.keyword.value] = value
-        star = fn.params.star_arg
-        if isinstance(star, cst.Param):
-            # `def freeze(*modules)`: the positional values left over, as a tuple.
-            extra = positional[len(params) :]
-            known = not any(a.star for a in args)
-            scope.env[star.name.value] = TupleValue(tuple(extra)) if known else None
-        for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
-            if p.name.value not in scope.env:
-                # A parameter the call leaves out takes its default (a constant, mostly).
-                default = self.eval(p.default, w) if p.default is not None else None
-                scope.env[p.name.value] = default if isinstance(default, Const) else None
-        self._inline_stack.append(name)
-        try:
-            # A helper handed a model, parameters or an optimizer acts on them at its call:
-            # that is where its events point. An entry point (`main()`) keeps their own lines.
-            tracked = any(v is not None and not isinstance(v, Const) for v in values)
-            site = w.site or (call if tracked else None)
-            self.walk_block(fn.body.body, w.call(scope, site, call))
-        finally:
-            self._inline_stack.pop()
-            self.exited = self.raised  # a `return` leaves the helper, a `raise` the script
-        returned = [r for r in scope.returns if r is not None]
-        return returned[0] if returned else None
-
 
 def _linear_args(node: cst.Call, values: list[Value]) -> tuple[object, object, object]:
     """nn.Linear's sizes as the script gives them: constants, or `x.in_features` references."""
@@ -640,3 +625,20 @@ def _linear_args(node: cst.Call, values: list[Value]) -> tuple[object, object, o
                 else (value if isinstance(value, ModelRef) else None)
             )
     return found.get("in_features"), found.get("out_features"), found.get("bias", True)
+
+
+def _layer_arguments(
+    node: cst.Call, values: list[Value]
+) -> tuple[tuple[object, ...], tuple[tuple[str, object], ...]]:
+    """A `torch.nn` layer's arguments: constants, or UNKNOWN (`*`/`**` for unpacked ones)."""
+    args: list[object] = []
+    kwargs: list[tuple[str, object]] = []
+    for arg, value in zip(node.args, values, strict=True):
+        known = value.value if isinstance(value, Const) else UNKNOWN
+        if arg.star:
+            kwargs.append((arg.star, UNKNOWN))
+        elif arg.keyword is not None:
+            kwargs.append((arg.keyword.value, known))
+        else:
+            args.append(known)
+    return tuple(args), tuple(kwargs)

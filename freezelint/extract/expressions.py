@@ -27,7 +27,7 @@ from freezelint.extract.constants import (
     subscript,
     truth,
 )
-from freezelint.extract.scope import Scope, Walk, _visible_items
+from freezelint.extract.scope import ModuleContext, Scope, Walk, _visible_items
 from freezelint.extract.syntax import (
     EMPTY,
     child_nodes,
@@ -55,12 +55,14 @@ from freezelint.values import (
     Constructor,
     DictValue,
     Groups,
+    Instance,
     ModelRef,
     ModuleItem,
     Modules,
     Namespace,
     ParamItem,
     Params,
+    ProjectModule,
     TupleValue,
     Value,
 )
@@ -71,19 +73,33 @@ class ExpressionEvaluator:
 
     def __init__(self, module: cst.Module, imports: ImportTable) -> None:
         self.module = module
-        self.imports = imports
+        # The module being read (the checked file, or a project file its code calls into).
+        self.here = ModuleContext(imports, Scope())
         self.events: list[Event] = []
         self.models: dict[int, ModelSpec] = {}
         self.model_vars: dict[int, str] = {}
-        self.functions: dict[str, cst.FunctionDef] = {}
-        self.classes: dict[str, cst.ClassDef] = {}
         self.inlined: set[str] = set()
         self._ids = itertools.count(1)
         self._inline_stack: list[str] = []
         self.lr_scheduled = False  # see Timeline.lr_scheduled
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
-        self._class_freezes: dict[str, bool] = {}  # class name -> its body sets requires_grad
         self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
+
+    @property
+    def imports(self) -> ImportTable:
+        return self.here.imports
+
+    @property
+    def module_scope(self) -> Scope:
+        return self.here.scope
+
+    @property
+    def functions(self) -> dict[str, cst.FunctionDef]:
+        return self.here.functions
+
+    @property
+    def classes(self) -> dict[str, cst.ClassDef]:
+        return self.here.classes
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -131,7 +147,7 @@ class ExpressionEvaluator:
                 return Const({"True": True, "False": False, "None": None}[node.value])
             found, value = w.scope.lookup(node.value)
             if not found and node.value == "__name__":
-                return Const("__main__")  # the script is run, not imported
+                return Const(self.here.name)  # the checked file is run; others are imported
             return value
         if kind in (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString):
             try:
@@ -154,6 +170,13 @@ class ExpressionEvaluator:
             recv = self.eval(node.value, w)
             if isinstance(recv, Namespace):
                 return recv.get(node.attr.value)
+            if isinstance(recv, ProjectModule):
+                member = self.module_member(recv, node.attr.value)
+                return None if isinstance(member, cst.CSTNode) else member
+            if isinstance(recv, Instance | ModelRef):
+                found, value = self.attribute_of(recv, node.attr.value)
+                if found or isinstance(recv, Instance):
+                    return value
             if recv is None:
                 return self.constructor(node)
             if isinstance(recv, ModelRef):
@@ -673,10 +696,14 @@ class ExpressionEvaluator:
     # -- calls -------------------------------------------------------------------------------
 
     # Provided by the subclasses (calls.CallEvaluator, statements.Extractor).
-    module_scope: Scope
-
     def eval_call(self, node: cst.Call, w: Walk) -> Value:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def attribute_of(self, obj: Value, attr: str) -> tuple[bool, Value]:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def module_member(self, value: ProjectModule, attr: str) -> Any:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
 
     def consume(self, node: cst.BaseExpression, value: Value, w: Walk, how: str) -> None:
         raise NotImplementedError  # pragma: no cover - overridden

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import pathlib
 
 import libcst as cst
 
@@ -25,7 +26,8 @@ from freezelint.events import (
     Timeline,
 )
 from freezelint.extract.branches import Fork
-from freezelint.extract.statements import Extractor
+from freezelint.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
+from freezelint.extract.statements import Extractor, Root
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
@@ -96,17 +98,20 @@ def extract_paths(
     module: cst.Module,
     imports: ImportTable | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
+    path: pathlib.Path | None = None,
 ) -> list[RootPaths]:
-    """The paths of every root: the module body first, then the functions it does not call."""
+    """The paths of every root: the module body first, then the functions it does not call,
+    then its classes. `path`: the file's own, for imports of the project's other files."""
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False
     inlined: set[str] = set()
 
-    def runner(fn: cst.FunctionDef | None, globals_: dict[str, Value]):
+    def runner(fn: Root, globals_: dict[str, Value]):
         def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
             nonlocal lr_scheduled
             extractor = Extractor(module, table)
+            extractor.here.path = path
             extractor.aliases = aliases or {}
             extractor.define()
             extractor.decisions = decisions
@@ -133,6 +138,8 @@ def extract_paths(
         walked.append((fn, explore(runner(fn, globals_))[0]))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
+    for root_class in class_roots(first, inlined):
+        roots.append(explore(runner(root_class, globals_))[0])
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:
@@ -141,11 +148,42 @@ def extract_paths(
     return roots
 
 
+def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
+    """The file's classes as roots: each method no other root calls, after `__init__` (a
+    LightningModule's fit hooks together, in the framework's order); a class nobody builds and
+    without such methods, its `__init__` alone."""
+    out: list[ClassRoot] = []
+    for name, cls in extractor.classes.items():
+        if cls not in extractor.module.body:
+            continue
+        methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
+        alone = [
+            fn
+            for fn in methods
+            if fn.name.value != "__init__" and f"{name}.{fn.name.value}" not in inlined
+        ]
+        if extractor.is_lightning_class(cls):
+            hooks = [
+                found[0]
+                for hook in (*FIT_SETUP, *FIT_EPOCH)
+                if (found := extractor.find_method(cls, hook)) is not None
+            ]
+            if f"{name}.configure_optimizers" not in inlined:
+                out.append(ClassRoot(cls, tuple(hooks), fit=True))
+            alone = [fn for fn in alone if fn not in hooks]
+        out.extend(ClassRoot(cls, (fn,)) for fn in alone)
+        if not any(r.cls is cls for r in out) and f"{name}.__init__" not in inlined:
+            out.append(ClassRoot(cls, ()))
+    return out
+
+
 def extract(
     module: cst.Module,
     imports: ImportTable | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
+    path: pathlib.Path | None = None,
 ) -> list[Timeline]:
     """Every path's timeline, roots in order (for `freezelint events` and tests).
     `aliases` maps a project's own model factories to a known architecture."""
-    return [p.timeline for root in extract_paths(module, imports, aliases) for p in root.paths]
+    roots = extract_paths(module, imports, aliases, path)
+    return [p.timeline for root in roots for p in root.paths]

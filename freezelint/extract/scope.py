@@ -4,12 +4,14 @@ branches around the current statement."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import libcst as cst
 
 from freezelint.events import (
     Frame,
 )
+from freezelint.imports import ImportTable
 from freezelint.values import (
     ModuleItem,
     ParamItem,
@@ -17,6 +19,23 @@ from freezelint.values import (
 )
 
 Ctx = tuple[Frame, ...]
+
+
+@dataclass
+class ModuleContext:
+    """One module the walker reads: the checked file, or a project file it imports (its names
+    resolve through its own imports, globals, functions and classes)."""
+
+    imports: ImportTable
+    scope: Scope
+    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    classes: dict[str, cst.ClassDef] = field(default_factory=dict)
+    path: Path | None = None
+    name: str = "__main__"  # what `__name__` is there
+
+    @property
+    def main(self) -> bool:
+        return self.name == "__main__"
 
 
 @dataclass

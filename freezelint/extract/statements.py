@@ -37,6 +37,7 @@ from freezelint.extract.branches import (
     _unrollable,
 )
 from freezelint.extract.constants import NotConstant, truth
+from freezelint.extract.objects import ClassRoot
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     assigned_names,
@@ -61,11 +62,12 @@ from freezelint.values import (
     Value,
 )
 
+Root = cst.FunctionDef | ClassRoot | None
+
 
 class Extractor(AssignmentWalker):
     def __init__(self, module: cst.Module, imports: ImportTable) -> None:
         super().__init__(module, imports)
-        self.module_scope = Scope()
         self._pending: list[tuple[int, ModelRef, cst.CSTNode, str]] = []
         # Path sensitivity (`paths.explore`): the arm each branch takes in this run, whether
         # undecided branches are joined instead (past the budget), and whether the path has
@@ -79,30 +81,46 @@ class Extractor(AssignmentWalker):
     # -- roots -------------------------------------------------------------------------------
 
     def define(self) -> list[cst.FunctionDef]:
-        """Record the file's functions and classes; returns every top-level function and
-        method (the candidate roots besides the module body)."""
-        methods: list[cst.FunctionDef] = []
+        """Record the file's functions and classes; returns every top-level function (the
+        candidate roots besides the module body; classes are rooted by `class_roots`)."""
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef):
                 self.functions[stmt.name.value] = stmt
             elif isinstance(stmt, cst.ClassDef):
                 self.classes[stmt.name.value] = stmt
-                methods.extend(s for s in stmt.body.body if isinstance(s, cst.FunctionDef))
-        return [*self.functions.values(), *methods]
+        return list(self.functions.values())
 
-    def walk_root(self, fn: cst.FunctionDef | None, globals_: dict[str, Value]) -> Timeline:
-        """One run over the module body (`fn` None) or a function nobody in the file calls
-        (its parameters unknown), with `self.decisions` fixing the arms of some branches."""
-        if fn is None:
-            body, scope = self.module.body, self.module_scope
-        else:
+    def walk_root(self, root: Root, globals_: dict[str, Value]) -> Timeline:
+        """One run over the module body (`root` None), a function nobody in the file calls (its
+        parameters unknown) or a class (`ClassRoot`), with `self.decisions` fixing the arms of
+        some branches."""
+        if root is not None:
             self.module_scope.env.update(globals_)
-            body, scope = fn.body.body, Scope(parent=self.module_scope)
-            for param in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
-                scope.env[param.name.value] = None  # unknown, and shadowing any global
-        self.walk_block(body, Walk(scope))
+        if isinstance(root, ClassRoot):
+            self.walk_class(root, Walk(Scope(parent=self.module_scope)))
+        else:
+            if root is None:
+                body, scope = self.module.body, self.module_scope
+            else:
+                body, scope = root.body.body, Scope(parent=self.module_scope)
+                params = root.params
+                for param in (*params.params, *params.posonly_params, *params.kwonly_params):
+                    scope.env[param.name.value] = None  # unknown, and shadowing any global
+            self.walk_block(body, Walk(scope))
         self._resolve_pending()
-        return Timeline(self.events, dict(self.models), dict(self.model_vars))
+        self.finish_parts()
+        return Timeline(
+            self.events, dict(self.models), dict(self.model_vars), files=dict(self.files)
+        )
+
+    def walk_class(self, root: ClassRoot, w: Walk) -> None:
+        """An instance built with unknown arguments, then the root's methods in order; for a
+        LightningModule, `Trainer.fit`'s order (see `objects.FIT_SETUP`)."""
+        obj = self.construct(root.cls, root.cls, w, known_args=False)
+        for fn in root.methods:
+            if self.exited:
+                break
+            self.call_function(fn, fn, w, given=[], bound=obj, owner=root.cls, known_args=False)
 
     # -- statements --------------------------------------------------------------------------
 
@@ -138,6 +156,8 @@ class Extractor(AssignmentWalker):
         elif isinstance(node, cst.Return):
             w.scope.returns.append(self.eval(node.value, w))
             self.exited = not w.in_loop and w.certain
+        elif isinstance(node, cst.Import | cst.ImportFrom):
+            self.import_statement(node, w)
         elif isinstance(node, cst.Raise):
             self.eval(node.exc, w)
             self.exited = self.raised = not w.in_loop and w.certain
@@ -226,7 +246,8 @@ class Extractor(AssignmentWalker):
             if isinstance(cur, cst.Else):
                 live.append(Arm(cur.body.body, None, negated=tuple(previous)))
                 break
-            decided = True if _is_main_guard(cur.test) else self.decide(cur.test, w)
+            main = _is_main_guard(cur.test) and self.here.main
+            decided = True if main else self.decide(cur.test, w)
             if decided is not False:
                 live.append(Arm(cur.body.body, None, cur.test, tuple(previous)))
             if decided is True:

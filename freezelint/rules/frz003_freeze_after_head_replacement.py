@@ -52,6 +52,7 @@ from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
 from freezelint.selection import NameWhere, Region, Trainable, leaves, path_relation, regions
 from freezelint.simulate import Simulation
+from freezelint.verify.spec import LIBRARIES as MODEL_LIBRARIES
 
 CODE = "FRZ003"
 NAME = "freeze-after-head-replacement"
@@ -90,6 +91,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
     seen: set[tuple[int, tuple[str, ...]]] = set()
     for replaced in sim.events:
         if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is False:
+            continue
+        if _pretrained(sim, replaced):
             continue
         key = (replaced.model, replaced.path)
         for freeze in sim.events[replaced.seq + 1 :]:
@@ -166,3 +169,10 @@ def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[s
         ):
             return True
     return False
+
+
+def _pretrained(sim: Simulation, replaced: ModuleReplaced) -> bool:
+    """Is the module put in a library's model (`self.backbone = timm.create_model(...)` in a
+    wrapper's `__init__`)? Freezing it afterwards is the recipe, not a new head frozen."""
+    spec = sim.timeline.models.get(replaced.new_module) if replaced.new_module else None
+    return spec is not None and spec.library in MODEL_LIBRARIES
