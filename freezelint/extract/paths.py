@@ -12,9 +12,9 @@ simulation always did (unknown where the arms differ).
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import pathlib
 
 import libcst as cst
 
