@@ -1,6 +1,7 @@
 """Parameter tables for verification specs: from the cache, else from one worker process for all
-the missing ones. A library that is not installed, a spec the worker cannot build, a crash or a
-time-out all make the model "unverified", never a failed run."""
+the missing ones; a composite model's table put together from its parts' tables. A library that
+is not installed, a spec the worker cannot build, a crash or a time-out all make the model
+"unverified", never a failed run."""
 
 from __future__ import annotations
 
@@ -9,18 +10,22 @@ import json
 import os
 import subprocess
 import sys
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
 from freezelint.events import Timeline
 from freezelint.verify.cache import TableCache
-from freezelint.verify.spec import VerifySpec, verify_spec
+from freezelint.verify.layers import PARAM_FREE
+from freezelint.verify.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
 from freezelint.verify.table import ParamTable
 
 DISTRIBUTIONS = {
     "timm": "timm",
     "torchvision": "torchvision",
     "efficientnet_pytorch": "efficientnet-pytorch",
+    TORCH_NN: "torch",
 }
 WORKER_TIMEOUT = 180.0
 INSTALL_HINT = "pip install 'freezelint[verify]'"
@@ -42,7 +47,64 @@ def library_version(library: str) -> str | None:
         return None
 
 
+Spec = VerifySpec | CompositeSpec
+
+
 def resolve(
+    specs: list[VerifySpec] | list[Spec],
+    cache: TableCache | None,
+    known: Mapping[Spec, ParamTable | Unverified] | None = None,
+) -> dict[Spec, ParamTable | Unverified]:
+    """The table of each spec (a library model's or a layer's as built, stand-ins and all; a
+    composite's with its parts' unknown sizes marked), or why there is none. The parts of a
+    composite are resolved along with everything else (one worker run in all), except those
+    `known` already; the answer has them too."""
+    known = known or {}
+    wanted = list(dict.fromkeys(specs))
+    leaves = [
+        leaf
+        for spec in wanted
+        for leaf in (spec.leaves() if isinstance(spec, CompositeSpec) else (spec,))
+        if leaf not in known
+    ]
+    out: dict[Spec, ParamTable | Unverified] = dict(_resolve_leaves(leaves, cache))
+    for spec in wanted:
+        if isinstance(spec, CompositeSpec):
+            out[spec] = compose(spec, ChainMap(out, known))
+    return out
+
+
+def finish(spec: VerifySpec, table: ParamTable) -> ParamTable:
+    """The table a script's model gets from its spec's table: what was built with a stand-in
+    size has unknown element counts (a library model's head, all of a layer)."""
+    if not spec.standins:
+        return table
+    if spec.library == TORCH_NN:
+        return table.with_unknown(("",), spec.standins)
+    return table.with_unknown_head()
+
+
+def compose(
+    spec: CompositeSpec, known: Mapping[Spec, ParamTable | Unverified], path: str = ""
+) -> ParamTable | Unverified:
+    """A composite's table from its parts' (in `known`), or why a part has none."""
+    parts: list[tuple[str, ParamTable]] = []
+    for attr, part in spec.parts:
+        where = f"{path}{attr}"
+        if isinstance(part, CompositeSpec):
+            result = compose(part, known, f"{where}.")
+            if isinstance(result, Unverified):
+                return result
+        else:
+            leaf = known[part]
+            if isinstance(leaf, Unverified):
+                return Unverified(f"part `{where}` ({part.label()}): {leaf.reason}")
+            result = finish(part, leaf)
+        parts.append((attr, result))
+    return ParamTable.composed(spec.name, parts)
+
+
+def _resolve_leaves(
     specs: list[VerifySpec], cache: TableCache | None
 ) -> dict[VerifySpec, ParamTable | Unverified]:
     out: dict[VerifySpec, ParamTable | Unverified] = {}
@@ -50,9 +112,14 @@ def resolve(
     for spec in dict.fromkeys(specs):
         version = library_version(spec.library)
         if version is None:
-            out[spec] = Unverified(
-                f"torch or {DISTRIBUTIONS[spec.library]} is not installed ({INSTALL_HINT})"
-            )
+            dist = DISTRIBUTIONS[spec.library]
+            what = "torch" if dist == "torch" else f"torch or {dist}"
+            out[spec] = Unverified(f"{what} is not installed ({INSTALL_HINT})")
+            continue
+        if spec.library == TORCH_NN and spec.name in PARAM_FREE:
+            # No parameters, no submodules, whatever the arguments: nothing to build.
+            modules = [("", spec.name)]
+            out[spec] = ParamTable(TORCH_NN, spec.name, version, {}, [], modules, [], None)
             continue
         cached = cache.get(spec, version) if cache is not None else None
         if isinstance(cached, str):
@@ -115,32 +182,34 @@ class Verifier:
 
     def __init__(self, cache: TableCache | None) -> None:
         self.cache = cache
-        self._known: dict[VerifySpec, ParamTable | Unverified] = {}  # resolved in this run
+        self._known: dict[Spec, ParamTable | Unverified] = {}  # resolved in this run
         self.unverified: dict[str, str] = {}  # spec label -> reason
         self.verified: set[str] = set()
 
     def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
-        wanted: dict[int, VerifySpec] = {}
+        """The tables of the library models and composite models of these timelines (a
+        `torch.nn` layer gets one only as a part of a composite)."""
+        wanted: dict[int, Spec] = {}
         for timeline in timelines:
             for model, spec in timeline.models.items():
-                if spec.library is None or spec.library == "torch.nn":
+                if spec.parts is None and spec.library in (None, TORCH_NN):
                     continue
                 vspec, why = verify_spec(spec)
                 if vspec is None:
-                    self.unverified[f"{spec.library}:{spec.name or '?'}"] = why
+                    self.unverified[model_label(spec)] = why
                 else:
                     wanted[model] = vspec
         if not wanted:
             return {}
         missing = [spec for spec in wanted.values() if spec not in self._known]
         if missing:
-            self._known.update(resolve(missing, self.cache))
+            self._known.update(resolve(missing, self.cache, self._known))
         found = self._known
         tables: dict[int, ParamTable] = {}
         for model, vspec in wanted.items():
             result = found[vspec]
             if isinstance(result, ParamTable):
-                tables[model] = result.with_unknown_head() if vspec.head_unknown else result
+                tables[model] = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
                 self.verified.add(vspec.label())
             else:
                 self.unverified[vspec.label()] = result.reason

@@ -1,4 +1,5 @@
-"""A model's parameter table, as the worker reports it and the cache stores it (plain JSON)."""
+"""A model's parameter table, as the worker reports it and the cache stores it (plain JSON), and
+the table of a model made of parts, put together from its parts' tables (no torch)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ class ParamTable:
     modules: list[tuple[str, str]]  # (path, class name), registration order, "" first
     norms: list[str]  # BatchNorm-like modules with running statistics
     classifier: str | None  # the head's module path, as the library defines it
-    # Built with a stand-in head size (the script's `num_classes` is not known): the head's
-    # tensors are real, their sizes are not.
-    head_unknown: bool = False
+    # Module paths whose parameters' element counts are not known ("" for all of them): a head
+    # (or a layer) built with a stand-in size because the script computes it. The tensors are
+    # real, their sizes are not.
+    unknown: tuple[str, ...] = ()
+    # A composite model's parts' tables, each (attribute, table), in registration order.
+    parts: list[tuple[str, ParamTable]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
     # What TableAtoms.under answers depends on the table alone: kept here, so that it is worked
     # out once per process for every file that builds this model (as the properties below).
@@ -45,32 +49,118 @@ class ParamTable:
     def path_set(self) -> frozenset[tuple[str, ...]]:
         return frozenset(self.paths)
 
+    @property
+    def head_unknown(self) -> bool:
+        """Some element counts are not known (a head or a layer built with a stand-in size)."""
+        return bool(self.unknown)
+
     @cached_property
     def numel_by_path(self) -> dict[tuple[str, ...], int]:
-        """Element counts (the head's left out when its size is not known)."""
-        head = f"{self.classifier}." if self.head_unknown and self.classifier else None
+        """Element counts (those under an `unknown` path left out)."""
+        if "" in self.unknown:
+            return {}
+        prefixes = tuple(f"{path}." for path in self.unknown)
         return {
             path: p.numel
             for path, p in zip(self.paths, self.params, strict=True)
-            if head is None or not p.name.startswith(head)
+            if not p.name.startswith(prefixes)
         }
+
+    def with_unknown(self, paths: tuple[str, ...], args: tuple[str, ...]) -> ParamTable:
+        """This table with the element counts under `paths` unknown, built with stand-ins for
+        the arguments `args`."""
+        return replace(
+            self,
+            kwargs={**self.kwargs, **dict.fromkeys(args)},
+            unknown=tuple(dict.fromkeys(self.unknown + paths)),
+            _by_prefix={},
+            under_memo={},
+        )
 
     def with_unknown_head(self) -> ParamTable:
         """This table for a model whose `num_classes` the script computes."""
-        kwargs = {**self.kwargs, "num_classes": None}
-        return replace(self, kwargs=kwargs, head_unknown=True, _by_prefix={}, under_memo={})
+        head = (self.classifier,) if self.classifier else ()
+        return self.with_unknown(head, ("num_classes",))
 
     def label(self) -> str:
-        return f"{self.library} {self.name}"
+        """`timm efficientnet_b0`; a composite's class with what it is made of:
+        `MyNet (timm efficientnet_b0 + 2 layers)`."""
+        if self.parts is None:
+            return f"{self.library} {self.name}"
+        models, layers = self._contents()
+        if layers:
+            models.append(f"{layers} layer{'s' if layers != 1 else ''}")
+        return f"{self.name} ({' + '.join(models)})" if models else self.name
+
+    def _contents(self) -> tuple[list[str], int]:
+        """The library models (labels) and the number of `torch.nn` layers it is made of."""
+        models: list[str] = []
+        layers = 0
+        for _, part in self.parts or ():
+            if part.parts is not None:
+                inner, count = part._contents()
+                models += inner
+                layers += count
+            elif part.library == "torch.nn":
+                layers += 1
+            else:
+                models.append(part.label())
+        return models, layers
 
     def verified(self) -> dict[str, Any]:
-        """The JSON `verified` object of a finding backed by this table."""
-        return {
+        """The JSON `verified` object of a finding backed by this table (a composite's also
+        says what backed each part)."""
+        data = {
             "library": self.library,
             "constructor": self.name,
             "version": self.version,
             "kwargs": self.kwargs,
         }
+        if self.parts is not None:
+            data["parts"] = {attr: part.verified() for attr, part in self.parts}
+        return data
+
+    @classmethod
+    def composed(cls, name: str, parts: list[tuple[str, ParamTable]]) -> ParamTable:
+        """The table of a module of class `name` whose submodules are `parts` (and which holds
+        no parameter of its own): what `named_parameters()` and `named_modules()` give."""
+        params: list[Parameter] = []
+        modules: list[tuple[str, str]] = [("", name)]
+        norms: list[str] = []
+        unknown: list[str] = []
+        versions: dict[str, None] = {}
+        for attr, part in parts:
+
+            def at(path: str, attr: str = attr) -> str:
+                return f"{attr}.{path}" if path else attr
+
+            modules += [(at(path), kind) for path, kind in part.modules]
+            params += [
+                Parameter(at(p.name), p.shape, p.numel, at(p.module), p.module_class)
+                for p in part.params
+            ]
+            norms += [at(path) for path in part.norms]
+            unknown += [at(path) for path in part.unknown]
+            versions.update(dict.fromkeys(part._versions()))
+        return cls(
+            library="composite",
+            name=name,
+            version=", ".join(sorted(versions)),
+            kwargs={},
+            params=params,
+            modules=modules,
+            norms=norms,
+            classifier=None,
+            unknown=tuple(unknown),
+            parts=list(parts),
+        )
+
+    def _versions(self) -> list[str]:
+        """`timm 1.0.9`, `torch 2.4.0`: the libraries (and versions) behind this table."""
+        if self.parts is not None:
+            return self.version.split(", ") if self.version else []
+        library = "torch" if self.library == "torch.nn" else self.library
+        return [f"{library} {self.version}"]
 
     def children(self, path: str) -> list[str]:
         """Direct child module paths of `path`, in registration order."""

@@ -23,6 +23,7 @@ DISTRIBUTIONS = {
     "timm": "timm",
     "torchvision": "torchvision",
     "efficientnet_pytorch": "efficientnet-pytorch",
+    "torch.nn": "torch",
 }
 
 
@@ -76,6 +77,12 @@ def build(spec: dict[str, Any]) -> Any:
             from efficientnet_pytorch import EfficientNet
 
             return EfficientNet.from_name(name, **kwargs)
+        if library == "torch.nn":
+            from freezelint.verify.layers import LAYERS, PARAM_FREE
+
+            if name not in LAYERS and name not in PARAM_FREE:
+                raise ValueError(f"torch.nn.{name} is not a layer freezelint builds")
+            return getattr(torch.nn, name)(**kwargs)
     raise ValueError(f"unsupported library {library!r}")
 
 
@@ -87,6 +94,8 @@ def classifier_path(library: str, model: Any) -> str | None:
         return head if isinstance(head, str) else None
     if library == "efficientnet_pytorch":
         return "_fc"
+    if library == "torch.nn":
+        return None
     last = None
     for path, module in model.named_modules():
         if isinstance(module, torch.nn.Linear):
@@ -108,7 +117,8 @@ def table(spec: dict[str, Any]) -> dict[str, Any]:
     norms = [
         path
         for path, m in model.named_modules()
-        if isinstance(m, norm_types) or "BatchNorm" in type(m).__name__
+        if (isinstance(m, norm_types) or "BatchNorm" in type(m).__name__)
+        and getattr(m, "track_running_stats", True) is not False  # no statistics to update
     ]
     return {
         "format": 1,
