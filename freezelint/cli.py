@@ -212,8 +212,10 @@ def _once(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagno
     """Sorted, each once: two checked files reaching the same helper of a third (through
     their imports) report its finding once; that file's text is read for code frames."""
     seen: dict[tuple, Diagnostic] = {}
-    for d in diagnostics:
-        seen.setdefault((d.path, d.row, d.column, d.code, d.message), d)
+    for d in sorted(diagnostics, key=lambda d: (*d.sort_key(), len(d.message))):
+        # The same line and rule found from two entry points: the shorter wording (fewer
+        # conditions and call chains) is kept.
+        seen.setdefault((d.path, d.row, d.column, d.code), d)
         if d.path not in sources:
             text, _, _ = read_source(Path(d.path))
             if text is not None:

@@ -64,7 +64,19 @@ class AssignmentWalker(CallEvaluator):
     def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:  # pragma: no cover
         raise NotImplementedError  # statements.Extractor
 
+    def lookup_key(self, key: str, w: Walk) -> tuple[bool, Value]:
+        """A name, or `obj.attr` on one of the project's objects (`self.params`)."""
+        found, value = w.scope.lookup(key)
+        if found or "." not in key:
+            return found, value
+        owner, _, attr = key.rpartition(".")
+        return self.attribute_of(self.eval(cst.parse_expression(owner), w), attr)
+
     def _store(self, key: str, value: Value, w: Walk) -> None:
+        if "." in key and not w.scope.lookup(key)[0]:
+            owner, _, attr = key.rpartition(".")
+            if self.set_attribute(self.eval(cst.parse_expression(owner), w), attr, value):
+                return
         scope: Scope | None = w.scope
         while scope is not None and key not in scope.env:
             scope = scope.parent
@@ -75,7 +87,7 @@ class AssignmentWalker(CallEvaluator):
         key = dotted(node.target)
         if key is None:
             return
-        current = w.scope.lookup(key)[1]
+        current = self.lookup_key(key, w)[1]
         if isinstance(node.operator, cst.AddAssign) and isinstance(current, Params | Groups):
             self._grow(key, current, value, "extend", w)
         else:
@@ -91,6 +103,7 @@ class AssignmentWalker(CallEvaluator):
     ) -> None:
         if isinstance(target, cst.Name):
             self.bind(target.value, value, w, stmt)
+            self.note_copy(target, value_node, w)
         elif isinstance(target, cst.Tuple | cst.List):
             items = value.items if isinstance(value, TupleValue) else ()
             for index, element in enumerate(target.elements):
@@ -123,7 +136,10 @@ class AssignmentWalker(CallEvaluator):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
                 elif self.set_attribute(owner, attr, value):
                     # `self.model = ...` on one of the project's objects: kept on the heap.
+                    if value is None:
+                        self.unknown_part(owner, attr)
                     self.name_value(key or attr, value)
+                    self.note_copy(target, value_node, w)
                 elif key is not None:
                     self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
@@ -206,6 +222,10 @@ class AssignmentWalker(CallEvaluator):
         adds: bool | None = True
         trainable: bool | None = True
         new_module = value.model if isinstance(value, ModelRef) and value.path == () else None
+        if added and not isinstance(value, ModelRef):
+            # A part of a class the analysis does not know (`self.acc = Accuracy()`): whether
+            # it holds parameters, and whether they train, is unknown.
+            adds = trainable = None
         if isinstance(value, ModelRef):
             spec = self.models.get(value.model)
             if value.path == () and spec is not None:

@@ -133,7 +133,11 @@ class ExpressionEvaluator:
         """A module the script did not build in view (a function parameter, a global from a
         call we cannot follow): its parameters' state is unknown."""
         ref = self.new_model(ModelSpec(None, name, trainable=None, has_params=None), w, node, name)
-        w.scope.env[name] = ref
+        owner, _, attr = name.rpartition(".")
+        if not owner or not self.set_attribute(
+            self.eval(cst.parse_expression(owner), w), attr, ref
+        ):
+            w.scope.env[name] = ref  # (an object's attribute is kept on the object)
         return ref
 
     # -- expressions -------------------------------------------------------------------------
@@ -700,6 +704,9 @@ class ExpressionEvaluator:
         raise NotImplementedError
 
     def attribute_of(self, obj: Value, attr: str) -> tuple[bool, Value]:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def set_attribute(self, obj: Value, attr: str, value: Value) -> bool:  # pragma: no cover
         raise NotImplementedError  # objects.ObjectEvaluator
 
     def module_member(self, value: ProjectModule, attr: str) -> Any:  # pragma: no cover

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 import libcst as cst
 
 from freezelint import project
-from freezelint.extract.objects import ObjectEvaluator
+from freezelint.extract.assumptions import ConditionMemory
 from freezelint.extract.scope import ModuleContext, Scope, Walk
 from freezelint.values import ProjectModule, Value
 
 MAX_MODULES = 24  # project files followed per run
 
 
-class ImportFollower(ObjectEvaluator):
+class ImportFollower(ConditionMemory):
     def __init__(self, module: cst.Module, imports) -> None:  # type: ignore[no-untyped-def]
         super().__init__(module, imports)
         self.loaded: dict[str, ModuleContext | None] = {}  # path -> context (None: loading)
@@ -74,6 +74,9 @@ class ImportFollower(ObjectEvaluator):
             elif isinstance(stmt, cst.ClassDef):
                 ctx.classes[stmt.name.value] = stmt
                 self.home[id(stmt)] = ctx
+                for method in stmt.body.body:
+                    if isinstance(method, cst.FunctionDef):
+                        self.home[id(method)] = ctx
         self.files[key] = parsed
         exited, raised = self.exited, self.raised
         with self.inside(ctx):

@@ -215,6 +215,13 @@ class ObjectEvaluator(ExpressionEvaluator):
         part = value.model if isinstance(value, ModelRef) and not value.path else None
         self.parts[ref.model].setdefault(ref.path[0], part)
 
+    def unknown_part(self, obj: Value, attr: str) -> None:
+        """`self.x = <something unknown>` on a composite model: it may be a module or a
+        parameter the analysis cannot see, so the composite gets no parameter table."""
+        ident = _ident(obj)
+        if ident in self.parts:
+            self.parts[ident].setdefault(attr, None)
+
     def finish_parts(self) -> None:
         """Each composite model's spec, with its parts (once the root is walked)."""
         done: dict[int, ModelSpec] = {}

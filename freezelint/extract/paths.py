@@ -157,10 +157,13 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
         if cls not in extractor.module.body:
             continue
         methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
+        called = _self_calls(cls)
         alone = [
             fn
             for fn in methods
-            if fn.name.value != "__init__" and f"{name}.{fn.name.value}" not in inlined
+            if fn.name.value != "__init__"
+            and fn.name.value not in called
+            and f"{name}.{fn.name.value}" not in inlined
         ]
         if extractor.is_lightning_class(cls):
             hooks = [
@@ -175,6 +178,23 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
         if not any(r.cls is cls for r in out) and f"{name}.__init__" not in inlined:
             out.append(ClassRoot(cls, ()))
     return out
+
+
+def _self_calls(cls: cst.ClassDef) -> set[str]:
+    """Methods the class's own methods call (`self.freeze()`): walked where they are called."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [cls.body]
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == "self"
+        ):
+            found.add(node.func.attr.value)
+        stack.extend(node.children)
+    return found
 
 
 def extract(

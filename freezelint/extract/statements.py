@@ -179,7 +179,7 @@ class Extractor(AssignmentWalker):
             and len(expr.args) == 1
         ):
             key = dotted(expr.func.value)
-            found, current = w.scope.lookup(key) if key else (False, None)
+            found, current = self.lookup_key(key, w) if key else (False, None)
             if found and isinstance(current, Params | Groups):
                 item = self.eval(expr.args[0].value, w)
                 self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
@@ -270,14 +270,15 @@ class Extractor(AssignmentWalker):
             self.exclusive_arms(live, node, w)
 
     def decide(self, test: cst.BaseExpression, w: Walk) -> bool | None:
-        """True or False when the code fixes the condition's value; None otherwise."""
+        """True or False when the code fixes the condition's value, or this path already
+        assumed it (`walk_arm`); None otherwise."""
         value = self.eval(test, w)
         if isinstance(value, Const) and value.decided:
             try:
                 return truth(value.value)
             except NotConstant:
                 return None
-        return None
+        return self.assumed_truth(test, w)
 
     def can_fork(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
         """Are the arms script paths? Not a condition on what changes at each iteration of a
@@ -308,6 +309,12 @@ class Extractor(AssignmentWalker):
         return False
 
     def walk_arm(self, arm: Arm, w: Walk) -> None:
+        """Walk one arm; what its conditions say of unknown values holds from then on (on this
+        path: `if args.freeze:` taken, a later `if freeze:` on the same value is decided)."""
+        for test in arm.negated:
+            self.assume(test, False, w)
+        if arm.test is not None:
+            self.assume(arm.test, True, w)
         saved = [self.refine(t, w.scope, negate=True) for t in arm.negated]
         if arm.test is not None:
             saved.append(self.refine(arm.test, w.scope, negate=False))
@@ -328,39 +335,48 @@ class Extractor(AssignmentWalker):
         if choice is not None and choice < len(arms):
             self.walk_arm(arms[choice], w)
             return
+        # What an arm can change: the names in scope and the attributes of every object.
+        envs = [scope.env for scope in _scope_chain(w.scope)] + list(self.attributes.values())
         if self.join_all:
             mark = len(self.events)
-            scopes = _scope_chain(w.scope)
-            before = [dict(scope.env) for scope in scopes]
+            before = [dict(env) for env in envs]
             self.exclusive_arms(arms, node, w)
             self.joined = self.joined or (
                 any(not isinstance(e, BranchArm | BranchJoin) for e in self.events[mark:])
-                or any(scope.env != env for scope, env in zip(scopes, before, strict=True))
+                or any(env != old for env, old in zip(envs, before, strict=True))
             )
             return
         mark = len(self.events)
-        scopes = _scope_chain(w.scope)
-        before = [dict(scope.env) for scope in scopes]
+        before = [dict(env) for env in envs]
+        assumed = dict(self.assumed)
         exited = self.exited
         after: list[list[dict]] = []
         exits: list[bool] = []
         for arm in arms:
             self.exited = exited
-            self.walk_arm(arm, w)
-            after.append([dict(scope.env) for scope in scopes])
+            try:
+                self.walk_arm(arm, w)
+            except Fork:
+                # A branch inside this arm forks: the arms matter. This branch is decided
+                # first, the one inside on the path that takes this arm.
+                raise Fork(
+                    key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms)
+                ) from None
+            after.append([dict(env) for env in envs])
             exits.append(self.exited)
-            for scope, env in zip(scopes, before, strict=True):
-                scope.env.clear()
-                scope.env.update(env)
+            for env, old in zip(envs, before, strict=True):
+                env.clear()
+                env.update(old)
+            self.assumed = dict(assumed)
         matters = len(self.events) > mark or len(set(exits)) > 1
         if not matters:
-            for index, scope in enumerate(scopes):
-                merged = _merge([envs[index] for envs in after])
+            for index, env in enumerate(envs):
+                merged = _merge([states[index] for states in after])
                 if merged is None:
                     matters = True
                     break
-                scope.env.clear()
-                scope.env.update(merged)
+                env.clear()
+                env.update(merged)
         if matters:
             raise Fork(key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms))
         self.exited = exits[0] if exits else exited
@@ -405,9 +421,12 @@ class Extractor(AssignmentWalker):
     def exclusive_arms(self, arms: list[Arm], node: cst.CSTNode, w: Walk) -> None:
         """Arms the simulation joins (inside a loop, or past the budget of paths)."""
         ident = self.new_id()
+        assumed = dict(self.assumed)
         for index, arm in enumerate(arms):
             self.emit(BranchArm, w, node, ident=ident, arm=index, arms=len(arms))
+            self.assumed = dict(assumed)
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
+        self.assumed = assumed
         self.emit(BranchJoin, w, node, ident=ident)
 
     def for_statement(self, node: cst.For, w: Walk) -> None:
