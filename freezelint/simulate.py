@@ -108,10 +108,18 @@ class Simulation:
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
         for model, atoms in self.tables.items():
+            atoms.add_children(_added_children(self.events, model, atoms))
             named = found.get(model, set())
             # Keep a script path as an atom of its own only where it names no parameter (a
             # replaced `Identity`, a typo): every other path resolves to parameters.
-            extra = {p for p in named if p and not atoms.under(p)}
+            modules = atoms.table.module_set
+            # A path inside a module the model does not have (`model.model.head` on a model
+            # without `model`) is where the script raises: no atom, nothing to report.
+            extra = {
+                p
+                for p in named
+                if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
+            }
             found[model] = set(atoms.paths) | extra
         self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
 
@@ -371,6 +379,21 @@ def _has_name_filter(sel: Selection) -> bool:
         isinstance(leaf, NameWhere) or (isinstance(leaf, Trainable) and _has_name_filter(leaf.base))
         for leaf in leaves(sel)
     )
+
+
+def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[str, list[str]]:
+    """Modules put into `model` under names its table lacks, by parent, in order."""
+    modules = {m for m, _ in atoms.table.modules}
+    out: dict[str, list[str]] = {}
+    for event in events:
+        if not isinstance(event, ModuleReplaced) or event.model != model or not event.path:
+            continue
+        parent, name = ".".join(event.path[:-1]), event.path[-1]
+        full = f"{parent}.{name}" if parent else name
+        if parent in modules and full not in modules and name.isidentifier():
+            if name not in out.setdefault(parent, []):
+                out[parent].append(name)
+    return out
 
 
 def _event_regions(event: Event) -> list[Region]:

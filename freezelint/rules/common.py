@@ -64,8 +64,10 @@ def tensors(
 ) -> tuple[int, int | None] | None:
     """(tensor count, element count) of atoms, when every one comes from a parameter table.
     The element count is None when a replaced module (size not in the table) is among them."""
-    if not keys or any(k[0] not in sim.tables for k in keys):
-        return None
+    if not keys or any(
+        k[0] not in sim.tables or k[1] not in sim.tables[k[0]].param_paths for k in keys
+    ):
+        return None  # (a module added under a new name is one atom, not its tensors)
     if any(state.get(k, Atom("?", 0, None)).gen != 0 for k in keys):
         return len(keys), None
     counts = [sim.tables[k[0]].numel(k[1]) for k in keys]

@@ -30,7 +30,15 @@ class TableAtoms:
     outcomes: dict[int, PredicateOutcome] = field(default_factory=dict)
     _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
 
+    def add_children(self, added: dict[str, list[str]]) -> None:
+        """Modules the script adds under new names (`model.classifier = nn.Linear(...)` on a
+        model whose head is elsewhere): they come last among their parent's children."""
+        if added:
+            self.added = added
+            self._under = {}  # no longer the table's alone: not shared
+
     def __post_init__(self) -> None:
+        self.added: dict[str, list[str]] = {}
         self.paths: list[Path] = self.table.paths
         self.param_paths: frozenset[Path] = self.table.path_set
         self._numel: dict[Path, int] = self.table.numel_by_path
@@ -54,7 +62,9 @@ class TableAtoms:
                         return [], False
                     nxt.append(self.table.classifier)
                 elif part[:1].isdigit() or part[:1] in "-:*":
-                    children = self.table.children(base)
+                    children = self.table.children(base) + [
+                        f"{base}.{c}" if base else c for c in self.added.get(base, ())
+                    ]
                     if part == DYNAMIC:
                         nxt.extend(children)
                         certain = False
@@ -77,6 +87,11 @@ class TableAtoms:
             for prefix in prefixes:
                 for p in self.table.params_under(prefix):
                     out[tuple(p.name.split("."))] = certain
+                for parent, names in self.added.items():
+                    for name in names:
+                        full = f"{parent}.{name}" if parent else name
+                        if not prefix or full == prefix or full.startswith(f"{prefix}."):
+                            out[tuple(full.split("."))] = certain  # an added module's atom
             self._under[path] = list(out.items())
         return self._under[path]
 

@@ -46,6 +46,11 @@ class ParamTable:
         return [tuple(p.name.split(".")) for p in self.params]
 
     @cached_property
+    def module_set(self) -> frozenset[str]:
+        """Every module path (`""` for the model itself)."""
+        return frozenset(m for m, _ in self.modules)
+
+    @cached_property
     def path_set(self) -> frozenset[tuple[str, ...]]:
         return frozenset(self.paths)
 
