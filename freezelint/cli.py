@@ -127,6 +127,7 @@ def check(
     cache_dir = cache_dir or config.cache_dir
     aliases = config.model_aliases
     diagnostics: list[Diagnostic] = []
+    claimed: dict[tuple, str] = {}  # (path, row, column, code) -> the checked file reporting it
     sources: dict[str, str] = {}
     failed = False
     changed = fixed = 0
@@ -153,10 +154,10 @@ def check(
         unverified.update(result.unverified)
         if result.source is not None and result.diagnostics:
             sources[result.path] = result.source
-        diagnostics.extend(result.diagnostics)
+        diagnostics.extend(_not_yet_reported(result, claimed))
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
-    diagnostics = _once(diagnostics, sources)
+    diagnostics = _sorted_with_sources(diagnostics, sources)
     if diff:
         if failed:
             sys.exit(2)
@@ -208,19 +209,27 @@ def file_codes(codes: set[str], config: Config, path: str) -> set[str]:
     return {c for c in codes if not any(i == "ALL" or c.startswith(i) for i in ignored)}
 
 
-def _once(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagnostic]:
-    """Sorted, each once: two checked files reaching the same helper of a third (through
-    their imports) report its finding once; that file's text is read for code frames."""
-    seen: dict[tuple, Diagnostic] = {}
-    for d in sorted(diagnostics, key=lambda d: (*d.sort_key(), len(d.message))):
-        # The same line and rule found from two entry points: the shorter wording (fewer
-        # conditions and call chains) is kept.
-        seen.setdefault((d.path, d.row, d.column, d.code), d)
+def _not_yet_reported(result: FileResult, claimed: dict[tuple, str]) -> list[Diagnostic]:
+    """A finding in a file of the project that two checked files reach (through imports) is
+    reported by the first of them only."""
+    out = []
+    for d in result.diagnostics:
+        key = (d.path, d.row, d.column, d.code)
+        if claimed.setdefault(key, result.path) == result.path:
+            out.append(d)
+    return out
+
+
+def _sorted_with_sources(
+    diagnostics: list[Diagnostic], sources: dict[str, str]
+) -> list[Diagnostic]:
+    """Sorted; the text of a file reported through another's imports read for code frames."""
+    for d in diagnostics:
         if d.path not in sources:
             text, _, _ = read_source(Path(d.path))
             if text is not None:
                 sources[d.path] = text
-    return sorted(seen.values(), key=Diagnostic.sort_key)
+    return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
 def _results(tasks: list) -> Iterator[FileResult]:

@@ -181,6 +181,10 @@ class Timeline:
     # The project files the walk read besides the checked one (`project.ParsedModule` by path):
     # events in them point there.
     files: dict[str, Any] = field(default_factory=dict)
+    # Models a framework runs with callbacks not in view (a LightningModule walked in
+    # `Trainer.fit`'s order): those may freeze parameters (BaseFinetuning), so "trainable but
+    # in no optimizer" cannot be told.
+    unseen_callbacks: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

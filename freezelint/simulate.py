@@ -390,9 +390,9 @@ def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[
             continue
         parent, name = ".".join(event.path[:-1]), event.path[-1]
         full = f"{parent}.{name}" if parent else name
-        if parent in modules and full not in modules and name.isidentifier():
-            if name not in out.setdefault(parent, []):
-                out[parent].append(name)
+        known = out.setdefault(parent, []) if parent in modules else []
+        if parent in modules and full not in modules and name.isidentifier() and name not in known:
+            known.append(name)
     return out
 
 

@@ -152,6 +152,9 @@ class ExpressionEvaluator:
             found, value = w.scope.lookup(node.value)
             if not found and node.value == "__name__":
                 return Const(self.here.name)  # the checked file is run; others are imported
+            if not found and node.value in self.imports.sources:
+                self.imported_name(node.value, w)  # a project module's value, imported
+                return self.module_scope.env.get(node.value)
             return value
         if kind in (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString):
             try:
@@ -182,6 +185,10 @@ class ExpressionEvaluator:
                 if found or isinstance(recv, Instance):
                     return value
             if recv is None:
+                owner = dotted(node.value)
+                if owner in self.classes:
+                    # `Config.model_name`: a constant a class of the project sets in its body.
+                    return self.class_attribute(self.classes[owner], node.attr.value, w)
                 return self.constructor(node)
             if isinstance(recv, ModelRef):
                 attr = node.attr.value
@@ -711,6 +718,12 @@ class ExpressionEvaluator:
 
     def module_member(self, value: ProjectModule, attr: str) -> Any:  # pragma: no cover
         raise NotImplementedError  # follow_imports.ImportFollower
+
+    def imported_name(self, name: str, w: Walk) -> None:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def class_attribute(self, cls: cst.ClassDef, attr: str, w: Walk) -> Value:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
 
     def consume(self, node: cst.BaseExpression, value: Value, w: Walk, how: str) -> None:
         raise NotImplementedError  # pragma: no cover - overridden

@@ -69,6 +69,7 @@ class ObjectEvaluator(ExpressionEvaluator):
         self.instance_class: dict[int, cst.ClassDef] = {}
         self.parts: dict[int, dict[str, int | None]] = {}
         self._class_stack: list[cst.ClassDef] = []
+        self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
         self._module_class: dict[int, bool] = {}
 
     # -- classes -----------------------------------------------------------------------------
@@ -128,6 +129,25 @@ class ObjectEvaluator(ExpressionEvaluator):
                 found = self.find_method(local, name, False, depth + 1)
                 if found is not None:
                     return found
+        return None
+
+    def class_attribute(self, cls: cst.ClassDef, attr: str, w: Walk) -> Value:
+        """A constant the class body sets (`model_name = "resnet50"` in `class Config:`)."""
+        for stmt in cls.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                target = (
+                    small.targets[0].target
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1
+                    else small.target
+                    if isinstance(small, cst.AnnAssign)
+                    else None
+                )
+                if isinstance(target, cst.Name) and target.value == attr and small.value:
+                    with self.inside(self.home_of(cls)):
+                        value = self.eval(small.value, replace(w, scope=self.module_scope))
+                    return value if isinstance(value, Const) else None
         return None
 
     def class_of(self, value: Value) -> cst.ClassDef | None:
@@ -333,10 +353,15 @@ class ObjectEvaluator(ExpressionEvaluator):
             scope.env[star.name.value] = TupleValue(tuple(extra)) if known else None
         for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
             if p.name.value not in scope.env:
-                # A parameter the call leaves out takes its default (a constant, mostly); in a
-                # class walked as a root, any argument may have been given.
-                default = self.eval(p.default, w) if p.default is not None and known_args else None
-                scope.env[p.name.value] = default if isinstance(default, Const) else None
+                # A parameter the call leaves out takes its default (a constant, mostly).
+                default = self.eval(p.default, w) if p.default is not None else None
+                if not isinstance(default, Const):
+                    default = None
+                elif not known_args:
+                    # In a class walked as a root the caller may pass another value: the
+                    # default names a model, a condition on it stays open both ways.
+                    default = Const(default.value, default.source or f"`{p.name.value}`")
+                scope.env[p.name.value] = default
         return scope
 
 

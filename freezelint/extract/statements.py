@@ -37,7 +37,7 @@ from freezelint.extract.branches import (
     _unrollable,
 )
 from freezelint.extract.constants import NotConstant, truth
-from freezelint.extract.objects import ClassRoot
+from freezelint.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     assigned_names,
@@ -110,17 +110,30 @@ class Extractor(AssignmentWalker):
         self._resolve_pending()
         self.finish_parts()
         return Timeline(
-            self.events, dict(self.models), dict(self.model_vars), files=dict(self.files)
+            self.events,
+            dict(self.models),
+            dict(self.model_vars),
+            files=dict(self.files),
+            unseen_callbacks=frozenset(self.unseen_callbacks),
         )
 
     def walk_class(self, root: ClassRoot, w: Walk) -> None:
         """An instance built with unknown arguments, then the root's methods in order; for a
         LightningModule, `Trainer.fit`'s order (see `objects.FIT_SETUP`)."""
         obj = self.construct(root.cls, root.cls, w, known_args=False)
+        if root.fit and isinstance(obj, ModelRef):
+            # The Trainer's callbacks are not in view: one (`BaseFinetuning`) may freeze any
+            # part of the module before the optimizer is built.
+            self.unseen_callbacks.add(obj.model)
+        epoch = w.inner(Frame("loop", self.new_id()))
         for fn in root.methods:
             if self.exited:
                 break
-            self.call_function(fn, fn, w, given=[], bound=obj, owner=root.cls, known_args=False)
+            # The training hooks run once per epoch.
+            hook_w = epoch if root.fit and fn.name.value in FIT_EPOCH else w
+            self.call_function(
+                fn, fn, hook_w, given=[], bound=obj, owner=root.cls, known_args=False
+            )
 
     # -- statements --------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
         for key, atom in opt.built_state.items():
             if (
                 key[0] in touched
+                and key[0] not in sim.timeline.unseen_callbacks
                 and atom.status == "T"
                 and atom.nonempty
                 and atom.gen >= 0
