@@ -348,13 +348,23 @@ class Simulation:
                     best = MAYBE
         return best
 
-    @staticmethod
-    def may_follow(first: Event, later: Event) -> bool:
-        """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it."""
+    def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
+        """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;
+        not, for what it does to `model`, when each turn of that loop builds the model anew
+        (`for fold in folds: model = build(); ...`: the next turn acts on another model)."""
         if later.seq > first.seq:
             return True
         loops = {f.ident for f in first.ctx if f.kind == "loop"}
-        return any(f.kind == "loop" and f.ident in loops for f in later.ctx)
+        shared = {f.ident for f in later.ctx if f.kind == "loop" and f.ident in loops}
+        if not shared or model is None:
+            return bool(shared)
+        return not any(
+            isinstance(e, ModelBuilt)
+            and e.model == model
+            and e.seq <= later.seq
+            and any(f.kind == "loop" and f.ident in shared for f in e.ctx)
+            for e in self.events
+        )
 
 
 def _leaf_holding(sel: Selection, region: Region) -> Selection | None:

@@ -45,6 +45,13 @@ from freezelint.values import (
 )
 
 
+# Attributes of a layer that are sizes, not submodules.
+SIZE_ATTRIBUTES = frozenset(
+    {"in_features", "out_features", "num_features", "in_channels", "out_channels", "embed_dim"}
+)
+PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+
+
 class AssignmentWalker(CallEvaluator):
     _pending: list[tuple[int, ModelRef, cst.CSTNode, str]]
 
@@ -138,6 +145,11 @@ class AssignmentWalker(CallEvaluator):
                     # `self.model = ...` on one of the project's objects: kept on the heap.
                     if value is None:
                         self.unknown_part(owner, attr)
+                    if (
+                        isinstance(value_node, cst.Call)
+                        and self.imports.qualify(value_node.func) in PARAMETER_CLASSES
+                    ):
+                        self.own_params.add(owner.model if isinstance(owner, ModelRef) else 0)
                     self.name_value(key or attr, value)
                     self.note_copy(target, value_node, w)
                 elif key is not None:
@@ -199,8 +211,11 @@ class AssignmentWalker(CallEvaluator):
         """Is the assigned value a module: one the walker built, or an unknown class's instance?
         (An optimizer, parameters or a plain value assigned to `self.x` are not.)"""
         if isinstance(value, ModelRef):
-            return True
+            # `x.in_features` is a size, not a module.
+            return not (value.path and value.path[-1] in SIZE_ATTRIBUTES)
         if value is None and isinstance(value_node, cst.Call):
+            if self.imports.qualify(value_node.func) in PARAMETER_CLASSES:
+                return False  # a parameter of the module itself
             name = (dotted(value_node.func) or "").rsplit(".", 1)[-1]
             return name[:1].isupper()
         return False

@@ -147,8 +147,8 @@ def _assignment_targets(body: cst.CSTNode) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _decides_on(body: cst.CSTNode, name: str) -> bool:
-    """Does a loop body branch on its loop variable (`if phase == "train"`)? Only then is the
-    loop worth running item by item."""
+    """Does a loop body branch on its loop variable (`if phase == "train"`), or hand it to a
+    call? Only then is the loop worth running item by item."""
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
@@ -156,6 +156,8 @@ def _decides_on(body: cst.CSTNode, name: str) -> bool:
             return True
         if isinstance(cur, cst.Match) and name in names_in(cur.subject):
             return True
+        if isinstance(cur, cst.Call) and any(name in names_in(a.value) for a in cur.args):
+            return True  # (the function called may branch on it: `get_model(name)`)
         stack.extend(child_nodes(cur))
     return False
 

@@ -320,6 +320,22 @@ class CallEvaluator(ImportFollower):
                     generator=True,
                 )
             return True, None
+        if qual == "enumerate" and node.args and node.args[0].keyword is None:
+            values = self._eval_args(node, w)
+            items = values[0].value if isinstance(values[0], Const) else None
+            start = values[1] if len(values) > 1 else Const(0)
+            if (
+                isinstance(items, tuple)
+                and isinstance(start, Const)
+                and type(start.value) is int
+                and len(items) <= UNROLL_LIMIT
+            ):
+                pairs = tuple((start.value + i, item) for i, item in enumerate(items))
+                return True, Const(pairs, values[0].source)  # type: ignore[union-attr]
+            if values and isinstance(values[0], Params):
+                src = values[0]
+                return True, Params(src.selection, True, src.named, src.binding, enumerated=True)
+            return True, None
         if qual in ("iter", "enumerate"):
             values = self._eval_args(node, w)
             if values and isinstance(values[0], Params):

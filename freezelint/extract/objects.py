@@ -70,6 +70,7 @@ class ObjectEvaluator(ExpressionEvaluator):
         self.parts: dict[int, dict[str, int | None]] = {}
         self._class_stack: list[cst.ClassDef] = []
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
+        self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
         self._module_class: dict[int, bool] = {}
 
     # -- classes -----------------------------------------------------------------------------
@@ -182,6 +183,20 @@ class ObjectEvaluator(ExpressionEvaluator):
         elif isinstance(node, cst.Call):
             for arg in node.args:
                 self.eval(arg.value, w)
+        if ident in self.parts:
+            # Does the module hold parameters? Yes when a part it was given does.
+            held = [
+                self.models[p].has_params if p in self.models else None
+                for p in self.parts[ident].values()
+            ]
+            if ident in self.own_params:
+                held.append(True)
+            has = (
+                True
+                if True in held
+                else (False if held and all(h is False for h in held) else None)
+            )
+            self.models[ident] = replace(self.models[ident], has_params=has)
         return obj
 
     def method_call(self, recv: Value, method: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:

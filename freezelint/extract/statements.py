@@ -445,14 +445,14 @@ class Extractor(AssignmentWalker):
     def for_statement(self, node: cst.For, w: Walk) -> None:
         value = self.eval(node.iter, w)
         items = _unrollable(value)
-        if (
-            items is not None
-            and isinstance(node.target, cst.Name)
-            and _decides_on(node.body, node.target.value)
-        ):
-            # `for phase in ["train", "val"]`, `for i in range(3)`: each item in turn.
-            for item in items:
-                self._store(node.target.value, Const(item, value.source), w)  # type: ignore[union-attr]
+        targets = _unroll_targets(node.target, items)
+        if targets is not None and any(_decides_on(node.body, name) for name in targets):
+            # `for phase in ["train", "val"]`, `for i, name in enumerate(MODELS)`: each item
+            # in turn.
+            for item in items:  # type: ignore[union-attr]
+                parts = (item,) if len(targets) == 1 else item
+                for name, part in zip(targets, parts, strict=True):
+                    self._store(name, Const(part, value.source), w)  # type: ignore[union-attr]
                 self.walk_block(node.body.body, w)
             if node.orelse is not None:
                 self.walk_block(node.orelse.body.body, w)
@@ -491,3 +491,18 @@ class Extractor(AssignmentWalker):
             self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
         if node.orelse is not None:
             self.walk_block(node.orelse.body.body, w)
+
+
+def _unroll_targets(target: cst.BaseExpression, items: tuple | None) -> list[str] | None:
+    """The names a loop over known items binds (`x`, or `i, x` over pairs), or None."""
+    if items is None:
+        return None
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple) and all(
+        isinstance(e.value, cst.Name) for e in target.elements
+    ):
+        names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+        if all(isinstance(i, tuple) and len(i) == len(names) for i in items):
+            return names
+    return None

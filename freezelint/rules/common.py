@@ -32,7 +32,7 @@ def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
 def unfrozen_later(sim: Simulation, after: Event, key: Key) -> bool:
     """Can an unfreeze (or a replacement, which brings trainable tensors) reach `key` later?"""
     for other in sim.events:
-        if other is after or not sim.may_follow(after, other):
+        if other is after or not sim.may_follow(after, other, key[0]):
             continue
         if (
             isinstance(other, RequiresGradSet)

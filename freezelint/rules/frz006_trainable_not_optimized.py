@@ -159,7 +159,7 @@ def _root(node: cst.CSTNode) -> str | None:
 
 def _changed_later(sim: Simulation, built, key: Key) -> bool:
     for other in sim.events:
-        if other is built or not sim.may_follow(built, other):
+        if other is built or not sim.may_follow(built, other, key[0]):
             continue
         if (
             isinstance(other, RequiresGradSet)
