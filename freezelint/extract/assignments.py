@@ -44,7 +44,6 @@ from freezelint.values import (
     Value,
 )
 
-
 # Attributes of a layer that are sizes, not submodules.
 SIZE_ATTRIBUTES = frozenset(
     {"in_features", "out_features", "num_features", "in_channels", "out_channels", "embed_dim"}
