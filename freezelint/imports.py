@@ -72,6 +72,15 @@ class ImportTable:
             elif isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement | cst.Module):
                 stack.extend(_statement_children(node))
 
+    def with_star(self, other: ImportTable) -> ImportTable:
+        """This table after `from other import *`: the names other's imports bind, unless this
+        file binds them itself."""
+        merged = ImportTable()
+        merged.aliases = {**other.aliases, **self.aliases}
+        merged.sources = {**other.sources, **self.sources}
+        merged.stars = [*self.stars, *other.stars]
+        return merged
+
     def _sources_of(self, node: cst.ImportFrom) -> None:
         base = _module_name(node.module) if node.module is not None else ""
         level = len(node.relative)

@@ -105,6 +105,8 @@ class ImportFollower(ConditionMemory):
             if ctx is not None:
                 for name in _public(ctx):
                     self._bind_from(ctx, name, name, w)
+                # What its imports bind comes along too (`torch`, `models`, `nn`...).
+                self.here.imports = self.here.imports.with_star(ctx.imports)
             return
         for alias in node.names:
             name = _dotted(alias.name)

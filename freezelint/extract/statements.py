@@ -38,7 +38,7 @@ from freezelint.extract.branches import (
 )
 from freezelint.extract.constants import NotConstant, truth
 from freezelint.extract.objects import FIT_EPOCH, ClassRoot
-from freezelint.extract.scope import Scope, Walk
+from freezelint.extract.scope import Scope, Walk, _visible_items
 from freezelint.extract.syntax import (
     assigned_names,
     child_nodes,
@@ -279,6 +279,12 @@ class Extractor(AssignmentWalker):
             saved = self.refine(live[0].test, w.scope, negate=False, variant=w.variant)
             self.walk_block(live[0].body, w.inner(Frame("branch", self.new_id())))
             self.restore(w.scope, saved)
+        elif self._per_item(previous, w):
+            # `if "layer4" in name: ... else: ...` over parameters: each arm acts on the items
+            # its condition picks (the item is narrowed in it); together they cover them all.
+            ident = self.new_id()
+            for arm in live:
+                self.walk_arm(arm, w.inner(Frame("branch", ident)))
         else:
             self.exclusive_arms(live, node, w)
 
@@ -304,6 +310,19 @@ class Extractor(AssignmentWalker):
         if any(self._asks_model(t, w) for t in tests):
             return False
         return not w.in_loop or not names & w.variant
+
+    def _per_item(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
+        """Do the conditions pick among the items of a loop over parameters or modules?"""
+        names = set().union(*(names_in(t) for t in tests))
+        for var in _visible_items(w.scope):
+            item = w.scope.lookup(var)[1]
+            own = {var}
+            if isinstance(item, ParamItem):
+                own |= {item.name_var} if item.name_var else set()
+                own |= {n for n, _ in item.derived} | item.index_vars
+            if names & own:
+                return True
+        return False
 
     def _asks_model(self, test: cst.BaseExpression, w: Walk) -> bool:
         """`hasattr(model, "fc")`, `isinstance(model, nn.DataParallel)`, `model.training`: a
