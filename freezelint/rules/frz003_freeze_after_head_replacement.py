@@ -105,7 +105,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
             yield Finding(
                 CODE,
                 freeze.anchor,
-                f"this freeze also freezes `{head}`, replaced on line @L0: the new module never "
+                f"this freeze also freezes `{head}`, "
+                f"{'set' if replaced.added else 'replaced'} on line @L0: the new module never "
                 f"trains; re-enable it after the freeze with `{head}.requires_grad_(True)`",
                 (replaced.anchor,),
                 verified=verified(sim, [key]),

@@ -1,0 +1,178 @@
+"""Code as projects hold it: a model built and frozen in one file, the optimizer and the training
+loop in others (`from models import build_model`, relative imports, `from x import *`), checked
+through the real CLI, and the runtime truth of the same project from the runtime oracle."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from freezelint.cli import cli
+
+MODELS = """\
+import timm
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.backbone = timm.create_model("resnet18", pretrained=True, num_classes=0)
+        self.head = nn.Linear(512, n)
+
+    def freeze(self):
+        for p in self.backbone.parameters():
+            p.requires_grad = False
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def build_model():
+    net = Net()
+    net.freeze()
+    return net
+
+
+if __name__ == "__main__":
+    build_model().requires_grad_(True)  # not run on import
+"""
+
+OPTIM = """\
+import torch
+
+
+def make_optimizer(model, lr=1e-3):
+    return torch.optim.Adam(model.parameters(), lr=lr)
+"""
+
+TRAIN = """\
+import torch
+from models import build_model
+from optim_utils import make_optimizer
+
+model = build_model()
+optimizer = make_optimizer(model)
+for _ in range(2):
+    model.train()
+    loss = torch.nn.functional.cross_entropy(model(torch.randn(2, 3, 64, 64)), torch.tensor([0, 1]))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def _check(cache_dir: Path, *args: str) -> list[dict]:
+    result = CliRunner().invoke(
+        cli, ["check", "--output-format", "json", "--cache-dir", str(cache_dir), *args]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.output)
+
+
+def _found(diagnostics: list[dict], root: Path) -> set[tuple[str, int, str]]:
+    return {
+        (
+            Path(d["filename"]).resolve().relative_to(root.resolve()).as_posix(),
+            d["location"]["row"],
+            d["code"],
+        )
+        for d in diagnostics
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "optim_utils.py").write_text(OPTIM)
+    (tmp_path / "train.py").write_text(TRAIN)
+    return tmp_path
+
+
+def test_findings_point_into_the_files_the_mistakes_are_in(project: Path, cache_dir: Path) -> None:
+    found = _check(cache_dir, str(project))
+    assert _found(found, project) == {("optim_utils.py", 5, "FRZ001"), ("train.py", 8, "FRZ009")}
+    [frz001] = [d for d in found if d["code"] == "FRZ001"]
+    assert frz001["message"].startswith("60 of 62 tensors")
+    assert "`make_optimizer(...)` on line 6 of " in frz001["message"]
+    assert frz001["fix"] is None  # a fix edits the checked file only
+
+
+def test_each_finding_once_when_two_files_reach_it(project: Path, cache_dir: Path) -> None:
+    (project / "train_again.py").write_text(TRAIN)
+    found = _check(cache_dir, str(project))
+    assert [d["code"] for d in found if d["filename"].endswith("optim_utils.py")] == ["FRZ001"]
+
+
+def test_noqa_in_the_imported_file(project: Path, cache_dir: Path) -> None:
+    text = OPTIM.replace("lr=lr)", "lr=lr)  # noqa: FRZ001")
+    (project / "optim_utils.py").write_text(text)
+    assert ("optim_utils.py", 5, "FRZ001") not in _found(_check(cache_dir, str(project)), project)
+
+
+def test_relative_and_star_imports(tmp_path: Path, cache_dir: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "common.py").write_text("import torch\nimport torchvision\nfrom torch import nn\n")
+    # `models`, `nn`, `torch` come from common's imports, through the star import.
+    (package / "nets.py").write_text(
+        "from .common import *\n\n\ndef get():\n"
+        "    m = torchvision.models.resnet18(weights=None)\n"
+        "    m.requires_grad_(False)\n    m.fc = nn.Linear(512, 2)\n    return m\n"
+    )
+    (package / "train.py").write_text(
+        "import torch\nfrom .nets import get\n\nm = get()\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+    )
+    assert _found(_check(cache_dir, str(package / "train.py")), tmp_path) == {
+        ("pkg/train.py", 5, "FRZ001")
+    }
+
+
+def test_missing_files_and_cycles_are_not_followed(tmp_path: Path, cache_dir: Path) -> None:
+    (tmp_path / "a.py").write_text("from b import f\nimport torch\n\ndef g(m):\n    return f(m)\n")
+    (tmp_path / "b.py").write_text(
+        "from a import g\nfrom nowhere import h\n\ndef f(m):\n    return g(m)\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import torch, torchvision\nfrom a import g\n\nm = torchvision.models.resnet18()\n"
+        "m.requires_grad_(False)\nopt = torch.optim.SGD(g(m).parameters(), lr=0.1)\n"
+    )
+    assert _found(_check(cache_dir, str(tmp_path / "train.py")), tmp_path) == set()
+
+
+def test_an_imported_file_runs_without_its_main_block(tmp_path: Path, cache_dir: Path) -> None:
+    """`if __name__ == "__main__":` in an imported file is false: its unfreeze does not run."""
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "train.py").write_text(
+        "import torch\nfrom models import build_model\n\nnet = build_model()\n"
+        "opt = torch.optim.Adam(net.parameters())\n"
+    )
+    assert _found(_check(cache_dir, str(tmp_path / "train.py")), tmp_path) == {
+        ("train.py", 5, "FRZ001")
+    }
+
+
+def test_runtime_truth_of_the_project(project: Path) -> None:
+    """The oracle runs the project for real: the optimizer holds the 60 frozen tensors and the
+    frozen BatchNorm layers drift in training mode, as reported."""
+    env = {**os.environ, "PYTHONPATH": f"{project}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.oracle", str(project / "train.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+    )
+    report = json.loads(done.stdout)[str(project / "train.py")]
+    assert report["error"] is None
+    assert report["frozen_inside"] == 60
+    assert report["frozen_bn_drifted"] == 20
