@@ -129,7 +129,8 @@ def test_relative_and_star_imports(tmp_path: Path, cache_dir: Path) -> None:
         "    m.requires_grad_(False)\n    m.fc = nn.Linear(512, 2)\n    return m\n"
     )
     (package / "train.py").write_text(
-        "import torch\nfrom .nets import get\n\nm = get()\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "import torch\nfrom .nets import get\n\nm = get()\n"
+        "opt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
     )
     assert _found(_check(cache_dir, str(package / "train.py")), tmp_path) == {
         ("pkg/train.py", 5, "FRZ001")
