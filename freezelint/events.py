@@ -129,6 +129,9 @@ class ParamGroup:
     options: tuple[tuple[str, cst.BaseExpression], ...] = ()
     lr_zero: bool = False
     iterator: int | None = None  # the IteratorBound binding it was taken from, if any
+    # Only the parameters the optimizer does not hold yet (Lightning's
+    # `unfreeze_and_add_param_group` filters them so).
+    new_only: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +154,8 @@ class ModeSet(Event):
     path: Path
     train: bool
     partial: bool = False  # only some modules under `path` (a filtered `modules()` loop, apply)
+    # Set by a framework, not a `.train()` in the code: what does it (`trainer.fit(...)`).
+    implicit: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

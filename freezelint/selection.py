@@ -107,6 +107,9 @@ class NameWhere:
     # Names the predicate reads that the loop body computes from the name first (see
     # `values.ParamItem.derived`): worked out per parameter before the predicate.
     derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
+    # Instead of a predicate: the parameters of the BatchNorm layers in `base` (`negated`: all
+    # the others), as Lightning's `BaseFinetuning.freeze(..., train_bn=True)` treats them.
+    norms: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from freezelint.selection import (
     Region,
     Selection,
     Trainable,
+    Union,
     leaves,
     path_relation,
     regions,
@@ -289,6 +290,8 @@ class Simulation:
         for leaf in leaves(group.selection):
             if not self._hold(leaf, held, membership) or _has_opaque(leaf):
                 opt.opaque = True
+        if group.new_only:
+            held = {k: v for k, v in held.items() if opt.holds(k[:2], k[2]) != YES}
         opt.groups.append(held)
         opt.group_specs.append(group)
 
@@ -339,6 +342,8 @@ class Simulation:
     def touches(self, sel: Selection, key: Key) -> str | None:
         """Does a selection (of a freeze or unfreeze) reach atom `key`? YES, MAYBE or None."""
         best = None
+        if all(self._excludes(leaf, key) for leaf in leaves(sel)):
+            return None  # a filter over a model with a table that leaves this atom out
         for region in regions(sel):
             for k, certain in self.atoms_under(region.model, region.path):
                 if k == key:
@@ -347,6 +352,13 @@ class Simulation:
                         return YES
                     best = MAYBE
         return best
+
+    def _excludes(self, leaf: Selection, key: Key) -> bool:
+        """Does a filter (a name predicate, Lightning's BatchNorm split, under `Trainable` or
+        not) certainly leave `key` out?"""
+        while isinstance(leaf, Trainable) and not isinstance(leaf.base, Union):
+            leaf = leaf.base
+        return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
 
     def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
         """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;

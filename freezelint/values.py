@@ -180,6 +180,13 @@ class ProjectModule:
 
 
 @dataclass(frozen=True)
+class TrainerValue:
+    """A Lightning `Trainer`: its callbacks when all are in view (None: some are not)."""
+
+    callbacks: tuple[Value, ...] | None
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Value, ...]
 
@@ -202,5 +209,6 @@ Value = (
     | Instance
     | SuperRef
     | ProjectModule
+    | TrainerValue
     | None
 )

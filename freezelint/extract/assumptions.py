@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import libcst as cst
 
-from freezelint.extract.objects import ObjectEvaluator, _ident
+from freezelint.extract.lightning import LightningCalls
+from freezelint.extract.objects import _ident
 from freezelint.extract.scope import Scope, Walk
 from freezelint.values import Const, Value
 
 Key = tuple[object, ...]
 
 
-class ConditionMemory(ObjectEvaluator):
+class ConditionMemory(LightningCalls):
     def __init__(self, module: cst.Module, imports) -> None:  # type: ignore[no-untyped-def]
         super().__init__(module, imports)
         self.assumed: dict[Key, bool] = {}

@@ -25,6 +25,7 @@ from freezelint.events import (
 from freezelint.extract.constants import call_method
 from freezelint.extract.expressions import _const
 from freezelint.extract.follow_imports import ImportFollower
+from freezelint.extract.lightning import FINETUNING, TRAINERS
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     BUILTIN_CALLS,
@@ -60,6 +61,7 @@ from freezelint.values import (
     Params,
     ProjectModule,
     SuperRef,
+    TrainerValue,
     TupleValue,
     Value,
 )
@@ -99,6 +101,12 @@ class CallEvaluator(ImportFollower):
                 return None
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
+            if isinstance(recv, TrainerValue):
+                if method == "fit":
+                    self.fit(recv, node, w)
+                else:
+                    self._eval_args(node, w)
+                return None
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, method)
                 if isinstance(member, cst.FunctionDef):
@@ -212,6 +220,11 @@ class CallEvaluator(ImportFollower):
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)
         if recognize.is_torch_optimizer(qual) or qual in recognize.TIMM_OPTIMIZER_FACTORIES:
             return True, self.build_optimizer(qual, node, w)
+        if qual in TRAINERS:
+            return True, self.trainer(node, w)
+        owner, _, method = qual.rpartition(".")
+        if owner in FINETUNING:
+            return self.finetuning_call(method, node, w)
         if qual == "argparse.ArgumentParser":
             self._eval_args(node, w)
             return True, ArgParser(self.new_id())

@@ -60,6 +60,7 @@ from freezelint.values import (
     ModuleItem,
     Modules,
     Namespace,
+    OptimizerRef,
     ParamItem,
     Params,
     ProjectModule,
@@ -479,8 +480,8 @@ class ExpressionEvaluator:
         items = [(key, self.eval(value, w)) for key, value in entries]
         if all(isinstance(v, Const) and v.decided for _, v in items):
             return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
-        if all(isinstance(v, Const | Constructor) for _, v in items):
-            return DictValue(tuple(items))
+        if all(isinstance(v, Const | Constructor | OptimizerRef) for _, v in items):
+            return DictValue(tuple(items))  # (`{"optimizer": opt, ...}` from a Lightning hook too)
         return None  # holds lists the script may fill in: not followed
 
     def consumed(self, binding: int) -> bool:

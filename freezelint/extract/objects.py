@@ -87,6 +87,14 @@ class ObjectEvaluator(ExpressionEvaluator):
             out.append((home.imports.qualify(base.value), local))
         return out
 
+    def is_finetuning_class(self, cls: cst.ClassDef, depth: int = 0) -> bool:  # pragma: no cover
+        raise NotImplementedError  # lightning.LightningCalls
+
+    def finetuning_call(
+        self, method: str, node: cst.Call, w: Walk
+    ) -> tuple[bool, Value]:  # pragma: no cover
+        raise NotImplementedError  # lightning.LightningCalls
+
     def home_of(self, node: cst.CSTNode) -> ModuleContext | None:  # pragma: no cover
         raise NotImplementedError  # follow_imports.ImportFollower
 
@@ -210,6 +218,8 @@ class ObjectEvaluator(ExpressionEvaluator):
             found = self.find_method(cls, method) if cls is not None else None
             obj = recv
         if found is None:
+            if cls is not None and self.is_finetuning_class(cls):
+                return self.finetuning_call(method, node, w)  # BaseFinetuning's own
             return False, None
         fn, owner = found
         if any(dotted(d.decorator) in UNBOUND for d in fn.decorators):

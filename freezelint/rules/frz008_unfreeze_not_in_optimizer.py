@@ -101,9 +101,10 @@ def check(sim: Simulation) -> Iterator[Finding]:
             ]
             if missing:
                 opt = earlier[-1].event
+                whole = isinstance(leaf, Region) and len(missing) == len(frozen)
                 what = (
                     f"`{region_text(sim, leaf.model, leaf.path)}`"
-                    if isinstance(leaf, Region)
+                    if whole
                     else (
                         module_text(sim, region.model, missing)
                         or f"part of {modules_text(sim, missing)}"
@@ -119,7 +120,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     (opt.anchor,),
                     verified=verified(sim, missing),
                     # A name filter's parameters have no module expression to add them by.
-                    fix=_fix(sim, event, leaf, earlier[-1]) if isinstance(leaf, Region) else None,
+                    fix=_fix(sim, event, leaf, earlier[-1]) if whole else None,
                 )
 
 

@@ -90,12 +90,24 @@ def check(sim: Simulation) -> Iterator[Finding]:
         where = sorted({n.split(".")[0] for n in frozen_norms})
         shown = ", ".join(f"`{region_text(sim, event.model, (top,))}`" for top in where[:3])
         more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+        layers = f"{plural(len(frozen_norms), 'BatchNorm layer')} whose parameters are all frozen"
+        if event.implicit:
+            # Lightning's fit loop puts the module in training mode at every epoch.
+            message = (
+                f"`{event.implicit}` puts the module in training mode every epoch, with {layers} "
+                f"({shown}{more}): their running statistics keep changing; put them in eval mode "
+                f"in `on_train_epoch_start`, or freeze with `BaseFinetuning.freeze(..., "
+                f"train_bn=False)`"
+            )
+        else:
+            message = (
+                f"`.train()` puts {layers} ({shown}{more}) in training mode: their running "
+                f"statistics keep changing; put them back in eval mode after `.train()`"
+            )
         yield Finding(
             CODE,
             event.anchor,
-            f"`.train()` puts {plural(len(frozen_norms), 'BatchNorm layer')} whose parameters "
-            f"are all frozen ({shown}{more}) in training mode: their running statistics keep "
-            f"changing; put them back in eval mode after `.train()`",
+            message,
             verified=atoms.table.verified(),
             fix=_fix(sim, event),
         )
@@ -107,7 +119,8 @@ def _fix(sim: Simulation, train: ModeSet):
     statement = train.statement
     call = train.node
     if (
-        train.site is not None
+        train.implicit
+        or train.site is not None
         or statement is None
         or not isinstance(call, cst.Call)
         or not isinstance(call.func, cst.Attribute)

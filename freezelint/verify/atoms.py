@@ -108,6 +108,17 @@ class TableAtoms:
         chosen = set(order[slice(*positions)])
         return {path: ((path in chosen) != negated) if certain else None for path in order}
 
+    def _norms(self, base: Region, negated: bool) -> dict[Path, bool | None]:
+        """The parameters of the BatchNorm layers in a region (or, negated, all the others)."""
+        prefixes, certain = self.resolve(base.path)
+        norms = set(self.table.norms)
+        out: dict[Path, bool | None] = {}
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                chosen = (p.module in norms) != negated
+                out[tuple(p.name.split("."))] = chosen if certain else None
+        return out
+
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
         """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
         key = id(leaf)
@@ -123,6 +134,10 @@ class TableAtoms:
                 base = base.base
         if leaf.positions is not None and isinstance(base, Region) and outer is None:
             result = self._positions(base, leaf.positions, leaf.negated)
+            self._membership[key] = result
+            return result
+        if leaf.norms and isinstance(base, Region) and outer is None:
+            result = self._norms(base, leaf.negated)
             self._membership[key] = result
             return result
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
