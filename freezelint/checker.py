@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from freezelint.diagnostics import Diagnostic, Finding, Severity
+from freezelint.diagnostics import Diagnostic, Finding, Related, Severity
 from freezelint.extract import RootPaths, extract_paths
 from freezelint.extract.syntax import code_of
 from freezelint.fixes import Fix, FixContext
@@ -208,9 +208,23 @@ def locate(
         line = f"line {label(where.start.line)}"
         return line if shown == here else f"{line} of {shown}"
 
+    def related(node: cst.CSTNode, text: str) -> Related:
+        shown, where, _ = place(node)
+        return Related(
+            shown,
+            where.start.line,
+            where.start.column + 1,
+            where.end.line,
+            where.end.column + 1,
+            text,
+        )
+
     out = []
     for finding in findings:
         shown, where, _ = place(finding.node)
+        also = tuple(
+            related(call, f"`{_callee(call)}(...)` leads here") for call in finding.via
+        ) + tuple(related(node, "referred to by the message") for node in finding.related)
         message = finding.message
         for index, node in enumerate(finding.related):
             message = message.replace(f"line @L{index}", line_of(node, shown))
@@ -233,6 +247,7 @@ def locate(
                 verified=finding.verified,
                 # A fix edits the checked file only.
                 fix=_build_fix(finding, context) if shown == path else None,
+                related=also,
             )
         )
     out.sort(key=Diagnostic.sort_key)

@@ -32,6 +32,19 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place a diagnostic refers to: a call that led to the wrong code, the line its
+    message names (JSON `related`, SARIF `relatedLocations`)."""
+
+    path: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+    message: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """A finding located in a file (1-based rows, 1-based columns, as ruff reports them)."""
 
@@ -46,6 +59,7 @@ class Diagnostic:
     verified: dict[str, Any] | None = None
     fix: Fix | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         return (self.path, self.extra.get("cell", 0), self.row, self.column, self.code)

@@ -122,6 +122,15 @@ def as_json(d: Diagnostic, text: str = "") -> dict:
         "severity": d.severity.value,
         "url": None,
         "verified": d.verified,
+        "related": [
+            {
+                "filename": os.path.abspath(r.path),
+                "location": {"column": r.column, "row": r.row},
+                "end_location": {"column": r.end_column, "row": r.end_row},
+                "message": r.message,
+            }
+            for r in d.related
+        ],
     }
 
 

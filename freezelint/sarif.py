@@ -106,6 +106,23 @@ def sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> dict
             ],
             "partialFingerprints": {"freezelint/v1": _fingerprint(d, source)},
         }
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": index,
+                    "message": {"text": r.message},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(r.path), "uriBaseId": "%SRCROOT%"},
+                        "region": {
+                            "startLine": r.row,
+                            "startColumn": r.column,
+                            "endLine": r.end_row,
+                            "endColumn": r.end_column,
+                        },
+                    },
+                }
+                for index, r in enumerate(d.related)
+            ]
         fixes = _fixes(d, source)
         if fixes:
             result["fixes"] = fixes

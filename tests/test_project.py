@@ -103,6 +103,10 @@ def test_findings_point_into_the_files_the_mistakes_are_in(project: Path, cache_
     assert frz001["message"].startswith("60 of 62 tensors")
     assert "`make_optimizer(...)` on line 6 of " in frz001["message"]
     assert frz001["fix"] is None  # a fix edits the checked file only
+    [call] = frz001["related"]  # where the model was handed to the helper, as JSON says it
+    assert Path(call["filename"]).name == "train.py"
+    assert call["location"]["row"] == 6
+    assert call["message"] == "`make_optimizer(...)` leads here"
 
 
 def test_each_finding_once_when_two_files_reach_it(project: Path, cache_dir: Path) -> None:
