@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from freezelint.extract.calls import UNROLL_LIMIT
+from freezelint.extract.builtins import UNROLL_LIMIT
 from freezelint.extract.constants import ConstMap
 from freezelint.extract.scope import Scope
 from freezelint.extract.syntax import child_nodes, code_of, names_in

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from freezelint.events import UNKNOWN, ModelSpec
-from freezelint.extract.expressions import ExpressionEvaluator
+from freezelint.extract.loop_items import LoopItems
 from freezelint.extract.scope import ModuleContext, Scope, Walk
 from freezelint.imports import ImportTable, dotted
 from freezelint.values import Const, Instance, ModelRef, SuperRef, TupleValue, Value
@@ -55,7 +55,7 @@ class ClassRoot:
     fit: bool = False
 
 
-class ObjectEvaluator(ExpressionEvaluator):
+class ObjectEvaluator(LoopItems):
     """Calls into the project's functions and classes; `calls.CallEvaluator` builds on it."""
 
     exited: bool
