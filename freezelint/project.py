@@ -3,14 +3,17 @@
 `from models import build_model` in `train.py` names `models.py` (or `models/__init__.py`) when
 it is a file of the same project: found from the importing file's folder upwards, up to the
 project's root (the first folder holding `.git`, `pyproject.toml`, `setup.py` or `setup.cfg`;
-without one, at most `SEARCH_DEPTH` folders up). Relative imports (`from .nets import Net`)
-resolve from the importing file's package. A file is parsed (never imported, never run) once
-per process and kept while its modification time stays the same. A missing file, one that does
-not parse or an import cycle is simply not followed.
+without one, at most `SEARCH_DEPTH` folders up, and never above `site-packages`, where only the
+importing package's own modules count). Relative imports (`from .nets import Net`) resolve from
+the importing file's package. A file that is small or may matter (`MARKERS`) is parsed (never
+imported, never run) once per process and kept while its modification time stays the same;
+where an import leads is worked out once per process too. A missing file, one that does not
+parse or an import cycle is simply not followed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,25 @@ from freezelint.imports import ImportTable
 ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 SEARCH_DEPTH = 3
 MAX_BYTES = 1 << 20  # a bigger "module" is data, not training code
+# A file is parsed when it is small (a config, a helper module) or mentions what freezing code
+# is made of; a big file that mentions none of it (a library's layers) is not followed.
+SMALL = 4_000
+MARKERS = (
+    "requires_grad",
+    "freeze",
+    "optim",
+    "param_group",
+    "parameters(",
+    "create_model",
+    "from_pretrained",
+    "from_name",
+    "models.",
+    "torchvision",
+    "efficientnet",
+    "Lightning",
+    ".train(",
+    ".eval(",
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +74,9 @@ def parse_file(path: Path, name: str) -> ParsedModule | None:
     try:
         if path.stat().st_size <= MAX_BYTES:
             text = path.read_text(encoding="utf-8")
-            module = cst.parse_module(text)
-            parsed = ParsedModule(path, name, module, ImportTable.of(module), text)
+            if len(text) <= SMALL or any(marker in text for marker in MARKERS):
+                module = cst.parse_module(text)
+                parsed = ParsedModule(path, name, module, ImportTable.of(module), text)
     except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
         parsed = None
     _PARSED[path] = (stamp, parsed)
@@ -64,11 +87,16 @@ def _is_root(folder: Path) -> bool:
     return any((folder / marker).exists() for marker in ROOT_MARKERS)
 
 
+INSTALLED = ("site-packages", "dist-packages")
+
+
+@functools.lru_cache(maxsize=4096)
 def search_folders(importer: Path) -> list[Path]:
-    """Where absolute imports of `importer` are looked for, nearest first."""
+    """Where absolute imports of `importer` are looked for, nearest first. Never above an
+    installation folder (`site-packages`): above it is the standard library."""
     folder = importer.parent
     out = [folder]
-    if _is_root(folder):
+    if _is_root(folder) or folder.name in INSTALLED:
         return out
     for _ in range(SEARCH_DEPTH):
         parent = folder.parent
@@ -76,7 +104,7 @@ def search_folders(importer: Path) -> list[Path]:
             break
         folder = parent
         out.append(folder)
-        if _is_root(folder):
+        if _is_root(folder) or folder.name in INSTALLED:
             break
     return out
 
@@ -89,6 +117,7 @@ def _file_for(base: Path, parts: list[str]) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=16384)
 def resolve(module: str, level: int, importer: Path) -> Path | None:
     """The project file an import names (`from ..x.y import z`: `module` "x.y", `level` 2), or
     None when it is not one (a library, a missing file)."""
@@ -101,6 +130,8 @@ def resolve(module: str, level: int, importer: Path) -> Path | None:
     if not parts:
         return None
     for folder in search_folders(importer):
+        if folder.name in INSTALLED and importer.parts[len(folder.parts)] != parts[0]:
+            continue  # an installed package's own modules only, not its neighbours (torch)
         found = _file_for(folder, parts)
         if found is not None and found != importer:
             return found

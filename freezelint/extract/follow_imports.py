@@ -14,11 +14,38 @@ from contextlib import contextmanager
 import libcst as cst
 
 from freezelint import project
+from freezelint.events import UNKNOWN
 from freezelint.extract.assumptions import ConditionMemory
 from freezelint.extract.scope import ModuleContext, Scope, Walk
-from freezelint.values import ProjectModule, Value
+from freezelint.extract.syntax import code_of
+from freezelint.files import might_freeze
+from freezelint.values import Const, Constructor, DictValue, ProjectModule, Value
 
 MAX_MODULES = 24  # project files followed per run
+MAX_WALKED = 8  # of which at most this many have their top level walked
+# Statements of other files walked per run, and per checked file (all its runs together): a
+# project's own helpers take tens or hundreds; a library's source (a tree like timm's, each
+# file calling into builders and registries) would take without end. Past the budget, calls
+# into other files are unknown and their top level is read for definitions only.
+FUEL_PER_RUN = 3_000
+FUEL_PER_FILE = 30_000
+# What makes another file's function worth following when nothing tracked is handed to it.
+RELEVANT_MARKERS = (
+    "requires_grad",
+    "freeze",
+    "optim",
+    "param_group",
+    "parameters(",
+    "create_model",
+    "from_pretrained",
+    "from_name",
+    "models.",
+    ".train(",
+    ".eval(",
+)
+_RELEVANT: dict[int, bool] = {}  # id of a parsed function -> worth following (per process)
+# Per process: the constants of each parsed project file walked for definitions only.
+_CONSTANTS: dict[tuple[object, int], dict[str, Value]] = {}
 
 
 class ImportFollower(ConditionMemory):
@@ -27,6 +54,9 @@ class ImportFollower(ConditionMemory):
         self.loaded: dict[str, ModuleContext | None] = {}  # path -> context (None: loading)
         self.files: dict[str, project.ParsedModule] = {}  # the project files read, by path
         self.home: dict[int, ModuleContext] = {}  # id of a def -> the module defining it
+        self.walked = 0  # project files whose top level was walked in this run
+        # Statements of other files this run may still walk (see FUEL).
+        self.fuel = FUEL_PER_RUN
 
     @contextmanager
     def inside(self, ctx: ModuleContext | None) -> Iterator[None]:
@@ -78,44 +108,55 @@ class ImportFollower(ConditionMemory):
                     if isinstance(method, cst.FunctionDef):
                         self.home[id(method)] = ctx
         self.files[key] = parsed
-        exited, raised = self.exited, self.raised
-        with self.inside(ctx):
-            self.walk_block(parsed.module.body, Walk(ctx.scope))
-        self.exited, self.raised = exited, raised
+        if self.walked < MAX_WALKED and self.fuel > 0 and might_freeze(parsed.text.encode("utf-8")):
+            # A file that may freeze or build an optimizer: its top level runs as on import
+            # (a model built and frozen there is the importer's).
+            self.walked += 1
+            exited, raised = self.exited, self.raised
+            with self.inside(ctx):
+                self.walk_block(parsed.module.body, Walk(ctx.scope))
+            self.exited, self.raised = exited, raised
+        else:
+            # Any other file (model factories, configs, a library's own modules): its
+            # definitions and its constants, worked out once per process.
+            ctx.scope.env.update(self._constants(parsed, ctx))
         self.loaded[key] = ctx
         return ctx
 
+    def _constants(self, parsed: project.ParsedModule, ctx: ModuleContext) -> dict[str, Value]:
+        """The top-level names a file binds to constants (no call among them), once per file."""
+        key = (parsed.path, id(parsed.module))
+        if key not in _CONSTANTS:
+            found: dict[str, Value] = {}
+            with self.inside(ctx):
+                for stmt in parsed.module.body:
+                    if not isinstance(stmt, cst.SimpleStatementLine):
+                        continue
+                    for small in stmt.body:
+                        target, value = _simple_binding(small)
+                        if target is None or value is None or _has_call(value):
+                            continue
+                        bound = self.eval(value, Walk(ctx.scope))
+                        if isinstance(bound, Const | Constructor | DictValue):
+                            found[target] = ctx.scope.env[target] = bound
+            _CONSTANTS[key] = found
+        return _CONSTANTS[key]
+
     def import_statement(self, node: cst.Import | cst.ImportFrom, w: Walk) -> None:
-        """Bind what an import of the project's own files binds."""
-        if self.here.path is None:
+        """`from m import *` of a project file binds its names now; any other import of one
+        binds them when the code first uses them (`imported_name`), so that a file importing
+        much but using little reads little."""
+        if self.here.path is None or not isinstance(node, cst.ImportFrom):
             return
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                name = _dotted(alias.name)
-                ctx = self.load(name, 0)
-                if ctx is not None and ctx.path is not None:
-                    local = _dotted(alias.asname.name) if alias.asname else name.split(".")[0]
-                    if alias.asname or "." not in name:
-                        w.scope.env[local] = ProjectModule(str(ctx.path))
+        if not isinstance(node.names, cst.ImportStar):
             return
         base = _dotted(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        ctx = self.load(base, level)
-        if isinstance(node.names, cst.ImportStar):
-            if ctx is not None:
-                for name in _public(ctx):
-                    self._bind_from(ctx, name, name, w)
-                # What its imports bind comes along too (`torch`, `models`, `nn`...).
-                self.here.imports = self.here.imports.with_star(ctx.imports)
-            return
-        for alias in node.names:
-            name = _dotted(alias.name)
-            local = _dotted(alias.asname.name) if alias.asname is not None else name
-            if ctx is not None and self._bind_from(ctx, name, local, w):
-                continue
-            sub = self.load(f"{base}.{name}" if base else name, level)
-            if sub is not None and sub.path is not None:
-                w.scope.env[local] = ProjectModule(str(sub.path))
+        ctx = self.load(base, len(node.relative))
+        if ctx is not None:
+            for name in _public(ctx):
+                self._bind_from(ctx, name, name, w)
+            # What its imports bind comes along too (`torch`, `models`, `nn`...).
+            self.here.imports = self.here.imports.with_star(ctx.imports)
 
     def _bind_from(self, ctx: ModuleContext, name: str, local: str, w: Walk) -> bool:
         if name in ctx.functions:
@@ -143,8 +184,24 @@ class ImportFollower(ConditionMemory):
                 self.module_scope.env.setdefault(name, ProjectModule(str(ctx.path)))
             return
         ctx = self.load(module, level)
-        if ctx is not None:
-            self._bind_from(ctx, attr, name, Walk(self.module_scope))
+        if ctx is not None and self._bind_from(ctx, attr, name, Walk(self.module_scope)):
+            return
+        sub = self.load(f"{module}.{attr}" if module else attr, level)  # `from pkg import mod`
+        if sub is not None and sub.path is not None:
+            self.module_scope.env.setdefault(name, ProjectModule(str(sub.path)))
+
+    def worth_following(self, fn: cst.FunctionDef, values: list[Value], bound: Value) -> bool:
+        """Is a call into another file's function worth walking? When it is handed a model,
+        parameters, an optimizer or an object, or its code builds, freezes or optimizes."""
+        if bound is not UNKNOWN and bound is not None and not isinstance(bound, Const):
+            return True
+        if any(v is not None and not isinstance(v, Const) for v in values):
+            return True
+        key = id(fn)
+        if key not in _RELEVANT:
+            text = code_of(fn)
+            _RELEVANT[key] = any(marker in text for marker in RELEVANT_MARKERS)
+        return _RELEVANT[key]
 
     def module_member(self, value: ProjectModule, attr: str) -> Value | cst.CSTNode:
         """`models.build_model` / `models.Net` / `config.NET`: a def node, or a value."""
@@ -167,3 +224,27 @@ def _dotted(node: cst.BaseExpression) -> str:
 def _public(ctx: ModuleContext) -> list[str]:
     names = [*ctx.functions, *ctx.classes, *ctx.scope.env]
     return [n for n in dict.fromkeys(names) if not n.startswith("_") and "." not in n]
+
+
+def _simple_binding(
+    small: cst.BaseSmallStatement,
+) -> tuple[str | None, cst.BaseExpression | None]:
+    if (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+    ):
+        return small.targets[0].target.value, small.value
+    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+        return small.target.value, small.value
+    return None, None
+
+
+def _has_call(node: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Call | cst.Lambda | cst.ListComp | cst.DictComp | cst.GeneratorExp):
+            return True
+        stack.extend(cur.children)
+    return False

@@ -95,6 +95,13 @@ class ObjectEvaluator(LoopItems):
     ) -> tuple[bool, Value]:  # pragma: no cover
         raise NotImplementedError  # lightning.LightningCalls
 
+    fuel: int  # see follow_imports.ImportFollower
+
+    def worth_following(
+        self, fn: cst.FunctionDef, values: list[Value], bound: Value
+    ) -> bool:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
     def home_of(self, node: cst.CSTNode) -> ModuleContext | None:  # pragma: no cover
         raise NotImplementedError  # follow_imports.ImportFollower
 
@@ -315,8 +322,15 @@ class ObjectEvaluator(LoopItems):
             args = [cst.Arg(cst.Name("_"))] * len(values)
         if name in self._inline_stack or len(self._inline_stack) >= 8:
             return None
+        home = self.home_of(fn)
+        if (
+            home is not None
+            and not home.main
+            and (self.fuel <= 0 or not self.worth_following(fn, values, bound))
+        ):
+            return None  # another file's code, not worth (or past the budget of) a walk
         self.inlined.add(name)
-        with self.inside(self.home_of(fn)):
+        with self.inside(home):
             return self._walk_call(fn, call, w, args, values, bound, owner, known_args, name)
 
     def _walk_call(

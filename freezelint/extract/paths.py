@@ -26,6 +26,7 @@ from freezelint.events import (
     Timeline,
 )
 from freezelint.extract.branches import Fork
+from freezelint.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.extract.statements import Extractor, Root
 from freezelint.imports import ImportTable
@@ -106,17 +107,22 @@ def extract_paths(
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False
     inlined: set[str] = set()
+    fuel = FUEL_PER_FILE  # statements of other files all runs may still walk
 
     def runner(fn: Root, globals_: dict[str, Value]):
         def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
-            nonlocal lr_scheduled
+            nonlocal lr_scheduled, fuel
             extractor = Extractor(module, table)
             extractor.here.path = path
             extractor.aliases = aliases or {}
             extractor.define()
             extractor.decisions = decisions
             extractor.join_all = join_all
-            extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+            extractor.fuel = start = min(FUEL_PER_RUN, fuel)
+            try:
+                extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+            finally:
+                fuel -= start - max(extractor.fuel, 0)
             lr_scheduled = lr_scheduled or extractor.lr_scheduled
             inlined.update(extractor.inlined)
             return extractor

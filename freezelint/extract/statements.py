@@ -99,9 +99,12 @@ class Extractor(ConditionalWalker):
     def walk_block(self, body, w: Walk) -> None:  # type: ignore[override]
         saved: list[dict] = []
         block = id(body)
+        foreign = not self.here.main
         for stmt in body:
             if self.exited:
                 break
+            if foreign:
+                self.fuel -= 1  # statements of other files walked (follow_imports.FUEL)
             sw = w.at(stmt, block)
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
