@@ -181,3 +181,23 @@ def test_runtime_truth_of_the_project(project: Path) -> None:
     assert report["error"] is None
     assert report["frozen_inside"] == 60
     assert report["frozen_bn_drifted"] == 20
+
+
+def test_resolution_stays_inside_an_installed_package(tmp_path: Path) -> None:
+    """From a file in site-packages, only its own package's modules are the project: never a
+    neighbouring package (torch), never the standard library above."""
+    from freezelint.project import resolve
+
+    installed = tmp_path / "lib" / "site-packages"
+    (installed / "pkg" / "models").mkdir(parents=True)
+    (installed / "torch").mkdir()
+    (installed / "torch" / "__init__.py").write_text("")
+    (installed / "pkg" / "__init__.py").write_text("")
+    (installed / "pkg" / "layers.py").write_text("")
+    (tmp_path / "lib" / "os.py").write_text("")
+    importer = installed / "pkg" / "models" / "net.py"
+    importer.write_text("")
+    assert resolve("pkg.layers", 0, importer) == installed / "pkg" / "layers.py"
+    assert resolve("torch", 0, importer) is None
+    assert resolve("os", 0, importer) is None
+    assert resolve("layers", 2, importer) == installed / "pkg" / "layers.py"
