@@ -43,6 +43,7 @@ RELEVANT_MARKERS = (
     ".train(",
     ".eval(",
 )
+SHORT_FUNCTION = 40  # lines: a short function (a factory picking a class by name) is cheap
 _RELEVANT: dict[int, bool] = {}  # id of a parsed function -> worth following (per process)
 # Per process: the constants of each parsed project file walked for definitions only.
 _CONSTANTS: dict[tuple[object, int], dict[str, Value]] = {}
@@ -118,8 +119,15 @@ class ImportFollower(ConditionMemory):
             self.exited, self.raised = exited, raised
         else:
             # Any other file (model factories, configs, a library's own modules): its
-            # definitions and its constants, worked out once per process.
+            # definitions, its constants (worked out once per process) and what its star
+            # imports bring.
             ctx.scope.env.update(self._constants(parsed, ctx))
+            with self.inside(ctx):
+                for stmt in parsed.module.body:
+                    if isinstance(stmt, cst.SimpleStatementLine):
+                        for small in stmt.body:
+                            if isinstance(small, cst.ImportFrom):
+                                self.import_statement(small, Walk(ctx.scope))
         self.loaded[key] = ctx
         return ctx
 
@@ -192,7 +200,8 @@ class ImportFollower(ConditionMemory):
 
     def worth_following(self, fn: cst.FunctionDef, values: list[Value], bound: Value) -> bool:
         """Is a call into another file's function worth walking? When it is handed a model,
-        parameters, an optimizer or an object, or its code builds, freezes or optimizes."""
+        parameters, an optimizer or an object, when it is short, or when its code builds,
+        freezes or optimizes."""
         if bound is not UNKNOWN and bound is not None and not isinstance(bound, Const):
             return True
         if any(v is not None and not isinstance(v, Const) for v in values):
@@ -200,7 +209,9 @@ class ImportFollower(ConditionMemory):
         key = id(fn)
         if key not in _RELEVANT:
             text = code_of(fn)
-            _RELEVANT[key] = any(marker in text for marker in RELEVANT_MARKERS)
+            _RELEVANT[key] = text.count("\n") <= SHORT_FUNCTION or any(
+                marker in text for marker in RELEVANT_MARKERS
+            )
         return _RELEVANT[key]
 
     def module_member(self, value: ProjectModule, attr: str) -> Value | cst.CSTNode:
