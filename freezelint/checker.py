@@ -21,7 +21,7 @@ from freezelint.extract import RootPaths, extract_paths
 from freezelint.extract.syntax import code_of
 from freezelint.fixes import Fix, FixContext
 from freezelint.positions import positions as positions_of
-from freezelint.project import ParsedModule, display
+from freezelint.project import ParsedModule, display, parse_file
 from freezelint.rules import RULES
 from freezelint.simulate import Simulation
 from freezelint.suppressions import without_suppressed
@@ -47,8 +47,9 @@ def check_source(
     too_deep = _too_deep(text, path)
     if too_deep is not None:
         return [too_deep] if SYNTAX_ERROR in selected else []
+    file = Path(path).absolute() if path and Path(path).is_file() else None
     try:
-        module = cst.parse_module(text)
+        module = _parse(text, file)
     except cst.ParserSyntaxError as error:
         if SYNTAX_ERROR not in selected:
             return []
@@ -68,7 +69,6 @@ def check_source(
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    file = Path(path).absolute() if path and Path(path).is_file() else None
     findings, files = find(module, selected, verifier, aliases, file)
     located = locate(module, findings, path, text, line_label, files)
     here = [d for d in located if d.path == path]
@@ -84,6 +84,16 @@ def check_source(
     out = without_suppressed(text, here) + elsewhere
     out.sort(key=Diagnostic.sort_key)
     return out
+
+
+def _parse(text: str, file: Path | None) -> cst.Module:
+    """The text parsed; a file of the project other files import is parsed once per process
+    (the same tree serves both, `project.parse_file`)."""
+    if file is not None:
+        parsed = parse_file(file, "__main__")
+        if parsed is not None and parsed.text == text:
+            return parsed.module
+    return cst.parse_module(text)
 
 
 def find(

@@ -13,6 +13,7 @@ simulation always did (unknown where the arms differ).
 from __future__ import annotations
 
 import pathlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ from freezelint.extract.branches import Fork
 from freezelint.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.extract.statements import Extractor, Root
+from freezelint.extract.syntax import code_of
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
@@ -155,19 +157,22 @@ def extract_paths(
 
 
 def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
-    """The file's classes as roots: each method no other root calls, after `__init__` (a
-    LightningModule's fit hooks together, in the framework's order); a class nobody builds and
-    without such methods, its `__init__` alone."""
+    """The file's classes as roots: each method no other root calls and that does something
+    freezing cares about (itself or through the methods it calls), after `__init__`; a
+    LightningModule's fit hooks together, in the framework's order; a class nobody builds and
+    without such methods, its `__init__` alone when that acts."""
     out: list[ClassRoot] = []
     for name, cls in extractor.classes.items():
         if cls not in extractor.module.body:
             continue
         methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
-        called = _self_calls(cls)
+        calls, acting = _method_facts(methods)
+        called = set().union(*calls.values()) if calls else set()
         alone = [
             fn
             for fn in methods
             if fn.name.value != "__init__"
+            and fn.name.value in acting
             and fn.name.value not in called
             and f"{name}.{fn.name.value}" not in inlined
         ]
@@ -181,26 +186,47 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
                 out.append(ClassRoot(cls, tuple(hooks), fit=True))
             alone = [fn for fn in alone if fn not in hooks]
         out.extend(ClassRoot(cls, (fn,)) for fn in alone)
-        if not any(r.cls is cls for r in out) and f"{name}.__init__" not in inlined:
+        if (
+            not any(r.cls is cls for r in out)
+            and "__init__" in acting
+            and f"{name}.__init__" not in inlined
+        ):
             out.append(ClassRoot(cls, ()))
     return out
 
 
-def _self_calls(cls: cst.ClassDef) -> set[str]:
-    """Methods the class's own methods call (`self.freeze()`): walked where they are called."""
-    found: set[str] = set()
-    stack: list[cst.CSTNode] = [cls.body]
-    while stack:
-        node = stack.pop()
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name)
-            and node.func.value.value == "self"
-        ):
-            found.add(node.func.attr.value)
-        stack.extend(node.children)
-    return found
+# What a method must mention (itself, or a method of its class it calls) to be a root.
+ACTING = (
+    "requires_grad",
+    "freeze",
+    "optim",
+    "param_group",
+    "parameters(",
+    ".train(",
+    ".eval(",
+    "Trainer",
+)
+_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+
+
+def _method_facts(methods: list[cst.FunctionDef]) -> tuple[dict[str, set[str]], set[str]]:
+    """Per method, the methods of its class it calls (`self.freeze()`: walked there), and the
+    methods that act on freezing, themselves or through those calls."""
+    calls: dict[str, set[str]] = {}
+    acting: set[str] = set()
+    for fn in methods:
+        text = code_of(fn.body)
+        calls[fn.name.value] = set(_SELF_CALL.findall(text))
+        if any(marker in text for marker in ACTING):
+            acting.add(fn.name.value)
+    changed = True
+    while changed:
+        changed = False
+        for method, callees in calls.items():
+            if method not in acting and callees & acting:
+                acting.add(method)
+                changed = True
+    return calls, acting
 
 
 def extract(
