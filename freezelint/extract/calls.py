@@ -96,7 +96,14 @@ class CallEvaluator(MethodCalls):
             handled, value = self._method_call(recv, method, node, w)
             if handled:
                 return value
-        elif isinstance(func, cst.Name):
+        elif isinstance(func, cst.Name) and not (
+            # A class named like an optimizer (`RAdam`, `AdaBelief`) handed parameters is one,
+            # whoever defines it: no need to read it.
+            func.value not in self.classes
+            and recognize.looks_like_optimizer(func.value)
+            and node.args
+            and node.args[0].keyword is None
+        ):
             if not w.scope.lookup(func.value)[0]:
                 self.imported_name(func.value, w)
             if func.value in self.functions:

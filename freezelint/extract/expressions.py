@@ -113,8 +113,10 @@ class ExpressionEvaluator:
             found, value = w.scope.lookup(node.value)
             if not found and node.value == "__name__":
                 return Const(self.here.name)  # the checked file is run; others are imported
-            if not found and node.value in self.imports.sources:
-                self.imported_name(node.value, w)  # a project module's value, imported
+            if not found and node.value in self.imports.sources and not _class_like(node.value):
+                # A project module's value (`MODEL_NAME`, `config`), imported; a class named
+                # but not called here (`opt_class=AdaBelief`) is not worth reading its file.
+                self.imported_name(node.value, w)
                 return self.module_scope.env.get(node.value)
             return value
         if kind in (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString):
@@ -367,3 +369,8 @@ def _and(result: Const | None, part: Const | None) -> Const | None:
 
 def _is_none(value: Value) -> bool:
     return isinstance(value, Const) and value.value is None and value.decided
+
+
+def _class_like(name: str) -> bool:
+    """`AdaBelief`, `Net` (CamelCase), not `MODEL_NAME` or `config`."""
+    return name[:1].isupper() and not name.isupper()

@@ -17,33 +17,25 @@ from freezelint import project
 from freezelint.events import UNKNOWN
 from freezelint.extract.assumptions import ConditionMemory
 from freezelint.extract.scope import ModuleContext, Scope, Walk
-from freezelint.extract.syntax import code_of
+from freezelint.extract.syntax import mentions_freezing
 from freezelint.files import might_freeze
 from freezelint.values import Const, Constructor, DictValue, ProjectModule, Value
 
 MAX_MODULES = 24  # project files followed per run
 MAX_WALKED = 8  # of which at most this many have their top level walked
+# A project file bigger than this is not followed: training code's helpers, models and configs
+# are far smaller; a library's model zoo file is not (timm's are 30-150 KB).
+IMPORT_MAX_BYTES = 48_000
 # Statements of other files walked per run, and per checked file (all its runs together): a
 # project's own helpers take tens or hundreds; a library's source (a tree like timm's, each
 # file calling into builders and registries) would take without end. Past the budget, calls
 # into other files are unknown and their top level is read for definitions only.
 FUEL_PER_RUN = 3_000
 FUEL_PER_FILE = 30_000
-# What makes another file's function worth following when nothing tracked is handed to it.
-RELEVANT_MARKERS = (
-    "requires_grad",
-    "freeze",
-    "optim",
-    "param_group",
-    "parameters(",
-    "create_model",
-    "from_pretrained",
-    "from_name",
-    "models.",
-    ".train(",
-    ".eval(",
-)
-SHORT_FUNCTION = 40  # lines: a short function (a factory picking a class by name) is cheap
+# Names that say another file's function builds a model (it is followed even when handed
+# nothing tracked), besides those of freezing (`syntax.mentions_freezing`).
+BUILDERS = frozenset({"create_model", "from_pretrained", "from_name", "models", "timm"})
+SHORT_FUNCTION = 12  # statements: a short function (a factory picking a class by name)
 _RELEVANT: dict[int, bool] = {}  # id of a parsed function -> worth following (per process)
 # Per process: the constants of each parsed project file walked for definitions only.
 _CONSTANTS: dict[tuple[object, int], dict[str, Value]] = {}
@@ -92,7 +84,11 @@ class ImportFollower(ConditionMemory):
         if len(self.loaded) >= MAX_MODULES:
             return None
         name = module if not level else f"{'.' * level}{module}"
-        parsed = project.parse_file(path, name)
+        try:
+            too_big = path.stat().st_size > IMPORT_MAX_BYTES
+        except OSError:
+            too_big = True
+        parsed = None if too_big else project.parse_file(path, name)
         if parsed is None:
             self.loaded[key] = None
             return None
@@ -208,10 +204,7 @@ class ImportFollower(ConditionMemory):
             return True
         key = id(fn)
         if key not in _RELEVANT:
-            text = code_of(fn)
-            _RELEVANT[key] = text.count("\n") <= SHORT_FUNCTION or any(
-                marker in text for marker in RELEVANT_MARKERS
-            )
+            _RELEVANT[key] = _statements(fn) <= SHORT_FUNCTION or mentions_freezing(fn, BUILDERS)
         return _RELEVANT[key]
 
     def module_member(self, value: ProjectModule, attr: str) -> Value | cst.CSTNode:
@@ -259,3 +252,18 @@ def _has_call(node: cst.CSTNode) -> bool:
             return True
         stack.extend(cur.children)
     return False
+
+
+def _statements(fn: cst.FunctionDef) -> int:
+    """How many statements a function holds (nested ones included)."""
+    count = 0
+    stack: list[cst.CSTNode] = [fn.body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            count += 1
+        if isinstance(
+            cur, cst.BaseSuite | cst.BaseCompoundStatement | cst.Else | cst.ExceptHandler
+        ):
+            stack.extend(cur.children)
+    return count

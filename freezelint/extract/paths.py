@@ -13,7 +13,6 @@ simulation always did (unknown where the arms differ).
 from __future__ import annotations
 
 import pathlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from freezelint.extract.branches import Fork
 from freezelint.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.extract.statements import Extractor, Root
-from freezelint.extract.syntax import code_of
+from freezelint.extract.syntax import child_nodes, mentions_freezing
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
@@ -195,18 +194,35 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
     return out
 
 
-# What a method must mention (itself, or a method of its class it calls) to be a root.
+# What a method must mention (itself, or a method of its class it calls) to be a root: names
+# (of variables, attributes, functions) containing one of these.
 ACTING = (
     "requires_grad",
     "freeze",
     "optim",
     "param_group",
-    "parameters(",
-    ".train(",
-    ".eval(",
+    "parameters",
+    "train",
+    "eval",
     "Trainer",
 )
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+
+
+def _self_calls(body: cst.CSTNode) -> set[str]:
+    """The methods a body calls on `self`."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and isinstance(node.func.value, cst.Name)
+            and node.func.value.value == "self"
+        ):
+            found.add(node.func.attr.value)
+        stack.extend(child_nodes(node))
+    return found
 
 
 def _method_facts(methods: list[cst.FunctionDef]) -> tuple[dict[str, set[str]], set[str]]:
@@ -215,9 +231,8 @@ def _method_facts(methods: list[cst.FunctionDef]) -> tuple[dict[str, set[str]], 
     calls: dict[str, set[str]] = {}
     acting: set[str] = set()
     for fn in methods:
-        text = code_of(fn.body)
-        calls[fn.name.value] = set(_SELF_CALL.findall(text))
-        if any(marker in text for marker in ACTING):
+        calls[fn.name.value] = _self_calls(fn.body)
+        if mentions_freezing(fn.body):
             acting.add(fn.name.value)
     changed = True
     while changed:

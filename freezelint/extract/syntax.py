@@ -322,3 +322,32 @@ def assigned_names(node: cst.CSTNode) -> frozenset[str]:
         if not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
             stack.extend(child_nodes(cur))
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def identifiers(node: cst.CSTNode) -> frozenset[str]:
+    """Every name and attribute name in a subtree (cached: syntax trees do not change)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            found.add(cur.value)
+        stack.extend(child_nodes(cur))
+    return frozenset(found)
+
+
+# Names that say a piece of code freezes, unfreezes, builds an optimizer or sets a mode: exactly
+# these, or containing one of `MENTIONS_FREEZING_PARTS`.
+FREEZING_NAMES = frozenset(
+    {"parameters", "named_parameters", "train", "eval", "requires_grad_", "Trainer"}
+)
+FREEZING_PARTS = ("requires_grad", "freeze", "optim", "param_group")
+
+
+def mentions_freezing(node: cst.CSTNode, more: frozenset[str] = frozenset()) -> bool:
+    """Does a subtree name something freezing is made of (or one of `more`)?"""
+    words = identifiers(node)
+    return bool(words & (FREEZING_NAMES | more)) or any(
+        part in word for word in words for part in FREEZING_PARTS
+    )
