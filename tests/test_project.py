@@ -201,3 +201,30 @@ def test_resolution_stays_inside_an_installed_package(tmp_path: Path) -> None:
     assert resolve("torch", 0, importer) is None
     assert resolve("os", 0, importer) is None
     assert resolve("layers", 2, importer) == installed / "pkg" / "layers.py"
+
+
+def test_a_config_module_and_a_factory_in_a_package(tmp_path: Path, cache_dir: Path) -> None:
+    """`import Config` (a module, named like a class), a loop over its list of names, a factory
+    in another package whose star import brings the model class: each name is followed."""
+    (tmp_path / "Config.py").write_text("MODELS = ['effnet']\n")
+    (tmp_path / "Model").mkdir()
+    (tmp_path / "Model" / "Nets.py").write_text(
+        "import torchvision\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.backbone = torchvision.models.efficientnet_b0(weights=None)\n"
+        "        for p in self.backbone.parameters():\n            p.requires_grad = False\n"
+        "        self.backbone.classifier[1] = nn.Linear(1280, 3)\n"
+    )
+    (tmp_path / "Util").mkdir()
+    (tmp_path / "Util" / "Mapper.py").write_text(
+        "from Model.Nets import *\n\n\ndef get(name):\n    if name == 'effnet':\n"
+        "        return Net()\n    raise ValueError(name)\n"
+    )
+    (tmp_path / "Train.py").write_text(
+        "import torch\nimport Config\nfrom Util.Mapper import get\n\n"
+        "for name in Config.MODELS:\n    model = get(name)\n"
+        "    opt = torch.optim.Adam(model.parameters())\n"
+    )
+    found = _check(cache_dir, str(tmp_path / "Train.py"))
+    assert _found(found, tmp_path) == {("Train.py", 7, "FRZ001")}
+    assert found[0]["message"].startswith("211 of 213 tensors")

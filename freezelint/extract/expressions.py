@@ -113,7 +113,8 @@ class ExpressionEvaluator:
             found, value = w.scope.lookup(node.value)
             if not found and node.value == "__name__":
                 return Const(self.here.name)  # the checked file is run; others are imported
-            if not found and node.value in self.imports.sources and not _class_like(node.value):
+            source = self.imports.sources.get(node.value) if not found else None
+            if source is not None and not (source[2] is not None and _class_like(node.value)):
                 # A project module's value (`MODEL_NAME`, `config`), imported; a class named
                 # but not called here (`opt_class=AdaBelief`) is not worth reading its file.
                 self.imported_name(node.value, w)
