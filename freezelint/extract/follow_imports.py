@@ -30,8 +30,8 @@ IMPORT_MAX_BYTES = 48_000
 # project's own helpers take tens or hundreds; a library's source (a tree like timm's, each
 # file calling into builders and registries) would take without end. Past the budget, calls
 # into other files are unknown and their top level is read for definitions only.
-FUEL_PER_RUN = 3_000
-FUEL_PER_FILE = 30_000
+FUEL_PER_RUN = 1_500
+FUEL_PER_FILE = 10_000
 # Names that say another file's function builds a model (it is followed even when handed
 # nothing tracked), besides those of freezing (`syntax.mentions_freezing`).
 BUILDERS = frozenset({"create_model", "from_pretrained", "from_name", "models", "timm"})
