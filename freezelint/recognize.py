@@ -8,39 +8,11 @@ from __future__ import annotations
 
 import re
 
-# torch.nn layers that own no parameters: replacing a head with one of these removes parameters.
-PARAM_FREE_LAYERS = frozenset(
-    {
-        "Identity",
-        "Dropout",
-        "Dropout1d",
-        "Dropout2d",
-        "Dropout3d",
-        "AlphaDropout",
-        "ReLU",
-        "ReLU6",
-        "GELU",
-        "SiLU",
-        "Sigmoid",
-        "Tanh",
-        "Softmax",
-        "LogSoftmax",
-        "Hardswish",
-        "Hardsigmoid",
-        "LeakyReLU",
-        "ELU",
-        "Mish",
-        "Flatten",
-        "Unflatten",
-        "AdaptiveAvgPool1d",
-        "AdaptiveAvgPool2d",
-        "AdaptiveAvgPool3d",
-        "AdaptiveMaxPool2d",
-        "AvgPool2d",
-        "MaxPool2d",
-        "Upsample",
-    }
-)
+from freezelint.verify.layers import PARAM_FREE
+
+# torch.nn layers that own no parameters (replacing a head with one removes parameters): the
+# list verification uses, checked against torch by its tests.
+PARAM_FREE_LAYERS = PARAM_FREE
 
 WRAPPERS = {
     "torch.nn.DataParallel": "DataParallel",

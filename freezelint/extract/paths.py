@@ -194,20 +194,6 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
     return out
 
 
-# What a method must mention (itself, or a method of its class it calls) to be a root: names
-# (of variables, attributes, functions) containing one of these.
-ACTING = (
-    "requires_grad",
-    "freeze",
-    "optim",
-    "param_group",
-    "parameters",
-    "train",
-    "eval",
-    "Trainer",
-)
-
-
 def _self_calls(body: cst.CSTNode) -> set[str]:
     """The methods a body calls on `self`."""
     found: set[str] = set()
