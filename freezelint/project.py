@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,29 @@ def _is_root(folder: Path) -> bool:
 
 
 INSTALLED = ("site-packages", "dist-packages")
+# Top-level packages that are libraries wherever they are imported from: not looked for.
+LIBRARIES = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "timm",
+        "efficientnet_pytorch",
+        "lightning",
+        "pytorch_lightning",
+        "numpy",
+        "pandas",
+        "sklearn",
+        "scipy",
+        "PIL",
+        "cv2",
+        "matplotlib",
+        "tqdm",
+        "transformers",
+        "albumentations",
+        "wandb",
+        "yaml",
+    }
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -129,6 +153,10 @@ def resolve(module: str, level: int, importer: Path) -> Path | None:
         return _file_for(base, parts) if parts else _file_for(base, [])
     if not parts:
         return None
+    if (parts[0] in sys.stdlib_module_names or parts[0] in LIBRARIES) and parts[
+        0
+    ] not in importer.parts[:-1]:
+        return None  # a library, not the project (unless the importer is inside it)
     for folder in search_folders(importer):
         if folder.name in INSTALLED and importer.parts[len(folder.parts)] != parts[0]:
             continue  # an installed package's own modules only, not its neighbours (torch)
