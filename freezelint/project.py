@@ -27,7 +27,8 @@ ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 SEARCH_DEPTH = 3
 MAX_BYTES = 1 << 20  # a bigger "module" is data, not training code
 # A file is parsed when it is small (a config, a helper module) or mentions what freezing code
-# is made of; a big file that mentions none of it (a library's layers) is not followed.
+# is made of; a big file that mentions none of it (a library's layers, a model zoo file whose
+# only link to training is a `.train()` override) is not followed.
 SMALL = 4_000
 MARKERS = (
     "requires_grad",
@@ -38,12 +39,9 @@ MARKERS = (
     "create_model",
     "from_pretrained",
     "from_name",
-    "models.",
     "torchvision",
     "efficientnet",
     "Lightning",
-    ".train(",
-    ".eval(",
 )
 
 
