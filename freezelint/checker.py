@@ -238,7 +238,8 @@ def locate(
         message = finding.message
         for index, node in enumerate(finding.related):
             message = message.replace(f"line @L{index}", line_of(node, shown))
-            message = message.replace(f"@L{index}", place(node)[2](place(node)[1].start.line))
+            _, at, label = place(node)
+            message = message.replace(f"@L{index}", label(at.start.line))
         if finding.via:
             calls = ", then ".join(
                 f"`{_callee(call)}(...)` on {line_of(call, shown)}" for call in finding.via

@@ -76,12 +76,12 @@ class AssignmentWalker(CallEvaluator):
         if found or "." not in key:
             return found, value
         owner, _, attr = key.rpartition(".")
-        return self.attribute_of(self.eval(cst.parse_expression(owner), w), attr)
+        return self.attribute_of(self.eval_dotted(owner, w), attr)
 
     def _store(self, key: str, value: Value, w: Walk) -> None:
         if "." in key and not w.scope.lookup(key)[0]:
             owner, _, attr = key.rpartition(".")
-            if self.set_attribute(self.eval(cst.parse_expression(owner), w), attr, value):
+            if self.set_attribute(self.eval_dotted(owner, w), attr, value):
                 return
         scope: Scope | None = w.scope
         while scope is not None and key not in scope.env:

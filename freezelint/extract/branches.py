@@ -14,7 +14,7 @@ import libcst as cst
 from freezelint.extract.builtins import UNROLL_LIMIT
 from freezelint.extract.constants import ConstMap
 from freezelint.extract.scope import Scope
-from freezelint.extract.syntax import child_nodes, code_of, names_in
+from freezelint.extract.syntax import child_nodes, code_of, method_calls, names_in
 from freezelint.values import Const, Value
 
 MODEL_QUESTIONS = frozenset({"hasattr", "isinstance", "getattr", "callable", "type"})
@@ -162,23 +162,14 @@ def _decides_on(body: cst.CSTNode, name: str) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=1024)
+MODULE_METHODS = frozenset(
+    {"parameters", "named_parameters", "children", "modules", "named_modules"}
+)
+
+
 def _module_receivers(body: cst.CSTNode) -> frozenset[str]:
     """Names a block calls module methods on (`x.parameters()`, `x.children()`)."""
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        cur = stack.pop()
-        if (
-            isinstance(cur, cst.Call)
-            and isinstance(cur.func, cst.Attribute)
-            and isinstance(cur.func.value, cst.Name)
-            and cur.func.attr.value
-            in ("parameters", "named_parameters", "children", "modules", "named_modules")
-        ):
-            out.add(cur.func.value.value)
-        stack.extend(child_nodes(cur))
-    return frozenset(out)
+    return frozenset(name for name, method in method_calls(body) if method in MODULE_METHODS)
 
 
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:

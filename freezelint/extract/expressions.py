@@ -95,11 +95,17 @@ class ExpressionEvaluator:
         call we cannot follow): its parameters' state is unknown."""
         ref = self.new_model(ModelSpec(None, name, trainable=None, has_params=None), w, node, name)
         owner, _, attr = name.rpartition(".")
-        if not owner or not self.set_attribute(
-            self.eval(cst.parse_expression(owner), w), attr, ref
-        ):
+        if not owner or not self.set_attribute(self.eval_dotted(owner, w), attr, ref):
             w.scope.env[name] = ref  # (an object's attribute is kept on the object)
         return ref
+
+    def eval_dotted(self, text: str, w: Walk) -> Value:
+        """The value of a dotted name given as text (`self.model`)."""
+        head, *rest = text.split(".")
+        node: cst.BaseExpression = cst.Name(head)
+        for part in rest:
+            node = cst.Attribute(node, cst.Name(part))
+        return self.eval(node, w)
 
     # -- expressions -------------------------------------------------------------------------
 

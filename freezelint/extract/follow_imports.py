@@ -19,6 +19,7 @@ from freezelint.extract.assumptions import ConditionMemory
 from freezelint.extract.scope import ModuleContext, Scope, Walk
 from freezelint.extract.syntax import mentions_freezing
 from freezelint.files import might_freeze
+from freezelint.imports import dotted
 from freezelint.values import Const, Constructor, DictValue, ProjectModule, Value
 
 MAX_MODULES = 24  # project files followed per run
@@ -220,8 +221,6 @@ class ImportFollower(ConditionMemory):
 
 
 def _dotted(node: cst.BaseExpression) -> str:
-    from freezelint.imports import dotted
-
     return dotted(node) or ""
 
 

@@ -29,7 +29,7 @@ from freezelint.extract.branches import Fork
 from freezelint.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.extract.statements import Extractor, Root
-from freezelint.extract.syntax import child_nodes, mentions_freezing
+from freezelint.extract.syntax import mentions_freezing, method_calls
 from freezelint.imports import ImportTable
 from freezelint.values import Const, Constructor, Namespace, Value
 
@@ -194,30 +194,13 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
     return out
 
 
-def _self_calls(body: cst.CSTNode) -> set[str]:
-    """The methods a body calls on `self`."""
-    found: set[str] = set()
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and isinstance(node.func.value, cst.Name)
-            and node.func.value.value == "self"
-        ):
-            found.add(node.func.attr.value)
-        stack.extend(child_nodes(node))
-    return found
-
-
 def _method_facts(methods: list[cst.FunctionDef]) -> tuple[dict[str, set[str]], set[str]]:
     """Per method, the methods of its class it calls (`self.freeze()`: walked there), and the
     methods that act on freezing, themselves or through those calls."""
     calls: dict[str, set[str]] = {}
     acting: set[str] = set()
     for fn in methods:
-        calls[fn.name.value] = _self_calls(fn.body)
+        calls[fn.name.value] = {m for name, m in method_calls(fn.body) if name == "self"}
         if mentions_freezing(fn.body):
             acting.add(fn.name.value)
     changed = True

@@ -325,6 +325,23 @@ def assigned_names(node: cst.CSTNode) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=4096)
+def method_calls(node: cst.CSTNode) -> frozenset[tuple[str, str]]:
+    """`(name, method)` for every `name.method(...)` call in a subtree (cached)."""
+    found: set[tuple[str, str]] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Call)
+            and isinstance(cur.func, cst.Attribute)
+            and isinstance(cur.func.value, cst.Name)
+        ):
+            found.add((cur.func.value.value, cur.func.attr.value))
+        stack.extend(child_nodes(cur))
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=4096)
 def identifiers(node: cst.CSTNode) -> frozenset[str]:
     """Every name and attribute name in a subtree (cached: syntax trees do not change)."""
     found: set[str] = set()
@@ -338,7 +355,7 @@ def identifiers(node: cst.CSTNode) -> frozenset[str]:
 
 
 # Names that say a piece of code freezes, unfreezes, builds an optimizer or sets a mode: exactly
-# these, or containing one of `MENTIONS_FREEZING_PARTS`.
+# these, or containing one of `FREEZING_PARTS`.
 FREEZING_NAMES = frozenset(
     {"parameters", "named_parameters", "train", "eval", "requires_grad_", "Trainer"}
 )
