@@ -15,7 +15,7 @@ from freezelint.extract.builtins import UNROLL_LIMIT
 from freezelint.extract.constants import ConstMap
 from freezelint.extract.scope import Scope
 from freezelint.extract.syntax import child_nodes, code_of, method_calls, names_in
-from freezelint.values import Const, Value
+from freezelint.values import Const, ModelRef, Value
 
 MODEL_QUESTIONS = frozenset({"hasattr", "isinstance", "getattr", "callable", "type"})
 
@@ -84,11 +84,21 @@ def _merge(envs: list[dict]) -> dict | None:
         first = values[0]
         if all(v == first for v in values):
             out[key] = first
-        elif all(v is None or isinstance(v, Const) for v in values):
+        elif all(v is None or isinstance(v, Const) for v in values) or _one_attribute(values):
             out[key] = None
         else:
             return None
     return out
+
+
+def _one_attribute(values: list) -> bool:
+    """`if feature_dim is None: feature_dim = model.num_features`: one attribute of a model in
+    some arms, constants in the others; what it holds after them is not known (a later use of
+    it is unknown, never wrong). Two different parts (`model.fc`, `model.classifier`) fork."""
+    tracked = {v for v in values if v is not None and not isinstance(v, Const)}
+    return len(tracked) == 1 and all(
+        isinstance(v, ModelRef) and v.path and not v.wrappers for v in tracked
+    )
 
 
 def _unrollable(value: Value) -> tuple | None:

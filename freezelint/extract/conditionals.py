@@ -159,18 +159,19 @@ class ConditionalWalker(LoopWalker):
             before = [dict(env) for env in envs]
             self.exclusive_arms(arms, node, w)
             self.joined = self.joined or (
-                any(not isinstance(e, BranchArm | BranchJoin) for e in self.events[mark:])
+                _acted(self.events, mark)
                 or any(env != old for env, old in zip(envs, before, strict=True))
             )
             return
         mark = len(self.events)
         before = [dict(env) for env in envs]
         assumed = dict(self.assumed)
-        exited = self.exited
+        exited, raised = self.exited, self.raised
         after: list[list[dict]] = []
         exits: list[bool] = []
+        raises: list[bool] = []
         for arm in arms:
-            self.exited = exited
+            self.exited, self.raised = exited, raised
             try:
                 self.walk_arm(arm, w)
             except Fork:
@@ -181,14 +182,18 @@ class ConditionalWalker(LoopWalker):
                 ) from None
             after.append([dict(env) for env in envs])
             exits.append(self.exited)
+            raises.append(self.raised and not raised)
             for env, old in zip(envs, before, strict=True):
                 env.clear()
                 env.update(old)
             self.assumed = dict(assumed)
-        matters = len(self.events) > mark or len(set(exits)) > 1
+        # An arm that only raises (`if name not in known: raise ValueError`) ends an error
+        # path, which has no finding of its own (`checker.find`): the others go on.
+        going = [i for i, r in enumerate(raises) if not r] or list(range(len(arms)))
+        matters = _acted(self.events, mark) or len({exits[i] for i in going}) > 1
         if not matters:
             for index, env in enumerate(envs):
-                merged = _merge([states[index] for states in after])
+                merged = _merge([after[i][index] for i in going])
                 if merged is None:
                     matters = True
                     break
@@ -196,7 +201,9 @@ class ConditionalWalker(LoopWalker):
                 env.update(merged)
         if matters:
             raise Fork(key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms))
-        self.exited = exits[0] if exits else exited
+        del self.events[mark:]  # only the markers of arms joined inside, which did nothing
+        self.exited = exits[going[0]] if arms else exited
+        self.raised = raised or all(raises)
 
     def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:
         """The `try` body running through (then `else`) and each handler are exclusive paths:
@@ -214,7 +221,7 @@ class ConditionalWalker(LoopWalker):
                 binds = tuple((name, Const("<not a module>")) for name in sorted(modules))
             label = f"`except {caught}` runs" if caught else "`except` runs"
             arms.append(Arm(handler.body.body, label, binds=binds, exceptional=True))
-        if self.can_fork([], w):
+        if len(arms) > 1 and self.can_fork([], w):  # `try`/`finally` alone is no choice
             self.branch(node, arms, w)
         else:
             self.walk_block(body, w)
@@ -233,3 +240,8 @@ class ConditionalWalker(LoopWalker):
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
         self.assumed = assumed
         self.emit(BranchJoin, w, node, ident=ident)
+
+
+def _acted(events: list, mark: int) -> bool:
+    """Did anything happen since `mark` besides the markers of arms joined inside?"""
+    return any(not isinstance(e, BranchArm | BranchJoin) for e in events[mark:])

@@ -62,15 +62,21 @@ FIX = "safe"
 
 
 def _freezes(sim: Simulation, event: RequiresGradSet, model: int, path: tuple[str, ...]) -> bool:
-    """Does this freeze certainly cover region `path` of `model`? A name filter does when the
-    model's parameter table shows it selects every parameter there."""
+    """Does this freeze certainly cover region `path` of `model`, as part of something wider?
+    A name filter does when the model's parameter table shows it selects every parameter there
+    and some outside. A freeze of the new module alone (`self.query_embed.requires_grad_(False)`
+    right after building it) is meant."""
     if event.value is not False:
         return False
     for leaf in leaves(event.selection):
         if isinstance(leaf, NameWhere) and model in sim.tables:
             chosen = sim.selected(leaf)
             atoms = [k for k, _ in sim.atoms_under(model, path)]
-            if atoms and all(chosen.get(k) is True for k in atoms):
+            if (
+                atoms
+                and all(chosen.get(k) is True for k in atoms)
+                and any(v is True and k not in atoms for k, v in chosen.items())
+            ):
                 return True
         bases = (
             [leaf]
@@ -81,7 +87,7 @@ def _freezes(sim: Simulation, event: RequiresGradSet, model: int, path: tuple[st
             if (
                 isinstance(base, Region)
                 and base.model == model
-                and path_relation(base.path, path) in ("equal", "contains")
+                and path_relation(base.path, path) == "contains"
             ):
                 return True
     return False
