@@ -34,17 +34,21 @@ BINARY_FILE = "binary file (contains NUL bytes)"
 NOT_A_FILE = "not a regular file"
 
 # Every rule needs a freeze or unfreeze (`requires_grad`, `freeze`) or an optimizer: `torch.optim`
-# or `timm.optim` (`optim`), param groups, or a class from elsewhere named like an optimizer (the
-# words of `recognize.looks_like_optimizer`, in a capitalised name). A file with none of them
-# cannot produce a finding and is not parsed. `tests/test_files.py` checks the word list against
-# recognize.py.
-_MARKERS = (b"requires_grad", b"freeze", b"optim", b"param_group")
+# or `timm.optim` (`optim`, but not `optimized`, `optimization` or `optimal`, which comments of
+# model code are full of), param groups, or a class from elsewhere named like an optimizer (the
+# words of `recognize.looks_like_optimizer`, ending a capitalised name or followed by a capital:
+# `AdamW`, `FusedLAMB`, not `LambdaLayer`). A file with none of them cannot produce a finding and
+# is not parsed. `tests/test_files.py` checks the word list against recognize.py.
+_MARKERS = (b"requires_grad", b"freeze", b"param_group")
+_OPTIM = re.compile(rb"optim(?!al|um|i[sz](?:e|ed|es|ing|ations?)\b)")
 OPTIMIZER_WORDS = (
     "adam", "sgd", "rmsprop", "lion", "lamb", "adagrad", "adadelta", "adamax", "lbfgs", "lars",
     "sophia", "prodigy", "shampoo", "muon", "adafactor", "radam", "nadam", "optim",
 )  # fmt: skip
 _WORDS = tuple(w.encode() for w in OPTIMIZER_WORDS)
-_OPTIMIZER_NAME = re.compile(rb"\b(?=[A-Z])\w*?(?i:" + b"|".join(_WORDS) + rb")")
+_OPTIMIZER_NAME = re.compile(
+    rb"\b(?=[A-Z])\w*?(?i:" + b"|".join(_WORDS) + rb")(?:i[sz]ers?)?(?![a-z])"
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class DiscoveredPath:
 def might_freeze(raw: bytes) -> bool:
     """The pre-filter: can this file hold anything freezelint looks at? (Substring tests first:
     a regular expression alternation over every word was a third of the cost on big trees.)"""
-    if any(marker in raw for marker in _MARKERS):
+    if any(marker in raw for marker in _MARKERS) or (b"optim" in raw and _OPTIM.search(raw)):
         return True
     lowered = raw.lower()
     return any(w in lowered for w in _WORDS) and _OPTIMIZER_NAME.search(raw) is not None

@@ -50,11 +50,13 @@ SELF_RETURNING = frozenset(
     }
 )
 
-_OPTIMIZER_WORD = re.compile(
-    r"adam|sgd|rmsprop|lion|lamb|adagrad|adadelta|adamax|lbfgs|lars|sophia|prodigy|shampoo|muon"
-    r"|adafactor|radam|nadam|optim",
-    re.IGNORECASE,
-)
+OPTIMIZER_WORDS = (
+    "adam", "sgd", "rmsprop", "lion", "lamb", "adagrad", "adadelta", "adamax", "lbfgs", "lars",
+    "sophia", "prodigy", "shampoo", "muon", "adafactor", "radam", "nadam", "optim",
+)  # fmt: skip
+# A word of `OPTIMIZER_WORDS` that ends the name or a part of it (`AdamW`, `FusedLAMB`,
+# `Optimizer`; not `LambdaLayer` or `Lionel`).
+_OPTIMIZER_WORD = re.compile(r"(?i:" + "|".join(OPTIMIZER_WORDS) + r")(?:i[sz]ers?)?(?![a-z])")
 
 # Schedulers that set a group's lr from their own arguments rather than scaling the initial one.
 LR_SETTING_SCHEDULERS = frozenset({"OneCycleLR", "CyclicLR"})
