@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from freezelint.call_agreement import CallAgreement
 from freezelint.diagnostics import Diagnostic, Finding, Related, Severity
 from freezelint.extract import RootPaths, extract_paths
 from freezelint.extract.syntax import code_of
@@ -118,11 +119,13 @@ def find(
         verifier.tables_for([p.timeline for root in roots for p in root.paths])
     findings: dict[tuple, Finding] = {}
     reported: set[tuple[str, int]] = set()
+    agreement = CallAgreement()  # fixes inside helpers: every call must agree
     for root in roots:
         # Per rule and line: the wordings of the first path it holds on (its numbers), each
         # with the paths that word it so, and every path it holds on at all.
         holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, set[int]]]]] = {}
         anywhere: dict[tuple[str, int], set[int]] = {}
+        normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
         for index, path in enumerate(root.paths):
             timeline = path.timeline
             if not timeline.events:
@@ -130,18 +133,21 @@ def find(
             tables = verifier.tables_for([timeline]) if verifier is not None else {}
             sim = Simulation(timeline, tables)
             via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
-            for rule in rules:
-                for finding in rule.check(sim):
-                    if id(finding.node) in via and not finding.via:
-                        finding = replace(finding, via=via[id(finding.node)])
-                    key = (finding.code, id(finding.node))
-                    first, wordings = holds.setdefault(key, (index, {}))
-                    anywhere.setdefault(key, set()).add(index)
-                    if first == index:
-                        wordings.setdefault(finding.message, (finding, set()))
-                    if finding.message in wordings:
-                        wordings[finding.message][1].add(index)
-        normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
+            found = [finding for rule in rules for finding in rule.check(sim)]
+            if index in normal:
+                agreement.add_path(timeline, found)
+            for finding in found:
+                if finding.event is not None:
+                    finding = replace(finding, via=finding.event.via)
+                elif id(finding.node) in via and not finding.via:
+                    finding = replace(finding, via=via[id(finding.node)])
+                key = (finding.code, id(finding.node))
+                first, wordings = holds.setdefault(key, (index, {}))
+                anywhere.setdefault(key, set()).add(index)
+                if first == index:
+                    wordings.setdefault(finding.message, (finding, set()))
+                if finding.message in wordings:
+                    wordings[finding.message][1].add(index)
         for key, (_, wordings) in holds.items():
             if key in reported or not anywhere[key] & normal:
                 # Only on error paths (an `except` handler ran, or the path ends raising): the
@@ -156,6 +162,9 @@ def find(
                     finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
             reported.add(key)
+    for index, finding in findings.items():
+        if agreement.covers(index[:2]):
+            findings[index] = replace(finding, fix=agreement.fix(index[:2]))
     return list(findings.values()), files
 
 

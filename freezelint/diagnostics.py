@@ -29,6 +29,9 @@ class Finding:
     verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
     fix: FixBuilder | None = None  # builds the fix once positions are known
     via: tuple[cst.CSTNode, ...] = ()  # the calls that brought the model here (see Event.via)
+    # The event it is about (an `events.Event`): its calls are the finding's `via`, and a fix
+    # inside a helper must suit every run of it (`call_agreement`).
+    event: Any = None
 
 
 @dataclass(frozen=True)

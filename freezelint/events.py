@@ -68,6 +68,9 @@ class Event:
     statement: cst.CSTNode | None = None
     block: int = 0
     scope: int = 0
+    # The statement doing this in the code being read, a helper's own when the event is in one
+    # (`statement` is then the helper call's): where a fix inside the helper edits.
+    local: cst.CSTNode | None = None
     # The calls that handed the model (or its parameters, or the optimizer) to the helper this
     # event is in, outermost first: messages say where the model came from.
     via: tuple[cst.CSTNode, ...] = ()

@@ -221,20 +221,30 @@ def fix_source(
 
     fixed = 0
     diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
+    # A fix whose finding is still there after it was applied (the analysis does not see what
+    # it wrote) is not applied again: once, not once per pass.
+    done: set[tuple[str, str, tuple[str, ...]]] = set()
     for _ in range(MAX_PASSES):
         wanted = [
-            d.fix
+            (d.code, d.fix)
             for d in diagnostics
             if d.fix is not None and (d.fix.applicability == SAFE or unsafe)
         ]
+        wanted = [(code, fix) for code, fix in wanted if _identity(code, fix) not in done]
         if not wanted:
             break
-        new_text, applied = apply(text, wanted)
+        new_text, applied = apply(text, [fix for _, fix in wanted])
         if applied == 0 or new_text == text or not parses(new_text):
             break
+        done.update(_identity(code, fix) for code, fix in wanted)
         text, fixed = new_text, fixed + applied
         diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
     return FixResult(text, fixed, diagnostics)
+
+
+def _identity(code: str, fix: Fix) -> tuple[str, str, tuple[str, ...]]:
+    """A fix as it reads, wherever it lands (an earlier pass's edits move offsets)."""
+    return code, fix.message, tuple(e.content for e in fix.edits)
 
 
 def parses(text: str) -> bool:

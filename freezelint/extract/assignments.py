@@ -334,6 +334,7 @@ class AssignmentWalker(CallEvaluator):
                     block=old.block,
                     scope=old.scope,
                     via=old.via,
+                    local=old.local,
                     kind="module-attribute",
                     target=text,
                 )

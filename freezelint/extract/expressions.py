@@ -77,6 +77,7 @@ class ExpressionEvaluator:
             block=w.block,
             scope=id(w.origin) if w.origin is not None else 0,
             via=w.calls,
+            local=w.local,
             **kw,
         )
         self.events.append(event)

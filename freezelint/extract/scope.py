@@ -70,6 +70,7 @@ class Walk:
     trail: tuple[int, ...] = ()  # the helper calls being followed (ids of their call nodes)
     certain: bool = True  # every statement walked so far runs on this path
     calls: tuple[cst.CSTNode, ...] = ()  # the helper calls that handed a model here (Event.via)
+    local: cst.CSTNode | None = None  # the statement being walked, in a helper too (Event.local)
 
     @property
     def in_loop(self) -> bool:
@@ -86,8 +87,10 @@ class Walk:
     def at(self, statement: cst.CSTNode, block: int) -> Walk:
         """The walk for one statement of a block (a helper's statements keep the call's, and
         the body of a loop over parameters keeps the loop)."""
-        if self.site is not None or self.pinned:
+        if self.pinned:
             return self
+        if self.site is not None:
+            return replace(self, local=statement)
         return Walk(
             self.scope,
             self.ctx,
@@ -100,6 +103,7 @@ class Walk:
             self.trail,
             self.certain,
             self.calls,
+            statement,
         )
 
     def pin(self, variant: frozenset[str] = frozenset()) -> Walk:

@@ -85,15 +85,18 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"later; hand it only parameters with `requires_grad`"
             )
         yield Finding(
-            CODE, opt.event.anchor, message, verified=verified(sim, frozen), fix=_fix(opt)
+            CODE,
+            opt.event.anchor,
+            message,
+            verified=verified(sim, frozen),
+            fix=_fix(opt),
+            event=opt.event,
         )
 
 
 def _fix(opt: OptimizerState):
     """Hand each group holding frozen tensors only its parameters with `requires_grad` (not
     when a group holds nothing else)."""
-    if opt.event.site is not None:
-        return None  # the optimizer is built inside a helper handed the model
     targets = []
     for held, group in zip(opt.groups, opt.group_specs, strict=True):
         if any(

@@ -95,6 +95,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 (event.anchor,),
                 verified=verified(sim, [(event.model, event.path)]),
                 fix=_fix(built, event),
+                event=built,
             )
 
 

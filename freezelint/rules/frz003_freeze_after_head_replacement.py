@@ -117,6 +117,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 (replaced.anchor,),
                 verified=verified(sim, [key]),
                 fix=_fix(sim, replaced, freeze),
+                event=freeze,
             )
 
 

@@ -69,6 +69,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 event.node,
                 _MESSAGES[event.kind].format(t=event.target),
                 fix=_fix(event.node),
+                event=event,
             )
 
 

@@ -46,6 +46,7 @@ from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ModuleReplaced, RequiresGradSet
 from freezelint.extract.syntax import child_nodes
 from freezelint.fixes import UNSAFE, Fix, FixContext
+from freezelint.imports import dotted
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
     atoms_text,
@@ -105,6 +106,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"a param group",
                 verified=verified(sim, left_out),
                 fix=_fix(opt),
+                event=opt.event,
             )
 
 
@@ -113,12 +115,12 @@ def _fix(opt: OptimizerState):
     meant to train instead)."""
     event = opt.event
     roots = {_root(g.node) for g in event.groups}
-    if event.site is not None or event.var is None or event.statement is None or len(roots) != 1:
+    if event.var is None or not _assigns(event.local, event.var) or len(roots) != 1:
         return None
     root = roots.pop()
     if root is None:
         return None
-    var, statement = event.var, event.statement
+    var, statement = event.var, event.local  # inside the helper when the optimizer is built in one
 
     def build(ctx: FixContext) -> Fix:
         held = ctx.fresh_name("held", "optimized")
@@ -170,3 +172,19 @@ def _changed_later(sim: Simulation, built, key: Key) -> bool:
         if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path), key):
             return True
     return False
+
+
+def _assigns(statement: cst.CSTNode | None, var: str) -> bool:
+    """Is `statement` the assignment binding the optimizer to `var`? (Inside a helper that
+    returns it, `var` is the caller's name: there is no statement to insert after.)"""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    targets = (
+        [t.target for t in small.targets]
+        if isinstance(small, cst.Assign)
+        else [small.target]
+        if isinstance(small, cst.AnnAssign)
+        else []
+    )
+    return any(dotted(t) == var for t in targets)

@@ -96,6 +96,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         f"(some parameters appear in more than one parameter group)",
                         verified=verified(sim, shared),
                         fix=_fix(opt, i, j),
+                        event=opt.event,
                     )
 
 
@@ -120,8 +121,6 @@ def _fix(opt: OptimizerState, i: int, j: int):
     """Leave the narrower groups' parameters out of the broader one (every group inside it at
     once, so that one fix ends the duplication). None when that would leave the broader group
     empty: which of two groups of the same tensors to keep is a guess."""
-    if opt.event.site is not None:
-        return None
     wide = i if len(opt.groups[i]) >= len(opt.groups[j]) else j
     narrow = [
         k

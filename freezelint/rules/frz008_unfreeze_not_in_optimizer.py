@@ -121,6 +121,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     verified=verified(sim, missing),
                     # A name filter's parameters have no module expression to add them by.
                     fix=_fix(sim, event, leaf, earlier[-1]) if whole else None,
+                    event=event,
                 )
 
 

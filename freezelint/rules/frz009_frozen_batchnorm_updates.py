@@ -110,17 +110,17 @@ def check(sim: Simulation) -> Iterator[Finding]:
             message,
             verified=atoms.table.verified(),
             fix=_fix(sim, event),
+            event=event,
         )
 
 
 def _fix(sim: Simulation, train: ModeSet):
     """After `.train()`, put the BatchNorm layers whose parameters are all frozen back in eval
     mode (decided at run time, so later unfreezing keeps working)."""
-    statement = train.statement
+    statement = train.local  # inside the helper when `.train()` is in one
     call = train.node
     if (
         train.implicit
-        or train.site is not None
         or statement is None
         or not isinstance(call, cst.Call)
         or not isinstance(call.func, cst.Attribute)

@@ -75,6 +75,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                         f"param group {index} of {optimizer_text(event)} has lr 0: its "
                         f"parameters {_WHY}",
                         fix=_fix_in_list(event, group),
+                        event=event,
                     )
         elif isinstance(event, ParamGroupAdded) and event.group.lr_zero:
             yield Finding(
@@ -82,6 +83,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 event.group.node,
                 f"param group added with lr 0: its parameters {_WHY}",
                 fix=_fix_added(event),
+                event=event,
             )
 
 
@@ -93,13 +95,12 @@ def _freeze_lines(ctx: FixContext, params: cst.CSTNode) -> list[str]:
 def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
     """Freeze the group's parameters before the optimizer and drop the group from its list."""
     params = params_expression(group.node)
-    statement = event.statement
+    statement = event.local  # inside the helper when the optimizer is built in one
     groups = (
         event.node.args[0].value if isinstance(event.node, cst.Call) and event.node.args else None
     )
     if (
         params is None
-        or event.site is not None
         or statement is None
         or not isinstance(groups, cst.List)
         or len(groups.elements) < 2
@@ -107,11 +108,17 @@ def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
         or not _parameters_call(params)
     ):
         return None
-    kept = [e for e in groups.elements if e.value is not group.node]
+    values = [e.value for e in groups.elements]
+    index = next(i for i, v in enumerate(values) if v is group.node)
 
     def build(ctx: FixContext) -> Fix:
         lines = _freeze_lines(ctx, params)
-        new_list = cst.Module([]).code_for_node(groups.with_changes(elements=kept))
+        # The group's text goes, with the separator after it (before it, for the last one):
+        # the other groups keep their lines and indentation as written.
+        if index + 1 < len(values):
+            drop = Edit(ctx.span(values[index])[0], ctx.span(values[index + 1])[0], "")
+        else:
+            drop = Edit(ctx.span(values[index - 1])[1], ctx.span(values[index])[1], "")
         start = ctx.lines.starts[ctx.positions[statement].start.line - 1]
         indent = ctx.indent(statement)
         nl = ctx.lines.newline
@@ -121,7 +128,7 @@ def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
         return Fix(
             UNSAFE,
             "Freeze the group's parameters instead of lr 0",
-            (Edit(start, start, before), ctx.replace(groups, new_list)),
+            (Edit(start, start, before), drop),
         )
 
     return build
@@ -130,10 +137,9 @@ def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
 def _fix_added(event: ParamGroupAdded):
     """`opt.add_param_group({"params": X, "lr": 0})` -> freeze X instead."""
     params = params_expression(event.group.node)
-    statement = event.statement
+    statement = event.local
     if (
         params is None
-        or event.site is not None
         or not isinstance(statement, cst.SimpleStatementLine)
         or len(statement.body) != 1
         or not _parameters_call(params)

@@ -81,4 +81,5 @@ def check(sim: Simulation) -> Iterator[Finding]:
             f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
             f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}",
             verified=verified(sim, keys),
+            event=opt.event,
         )

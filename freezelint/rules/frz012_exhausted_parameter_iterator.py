@@ -90,6 +90,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"`list(...)` instead",
                 (consumer.node,),
                 fix=_fix(bound.get(binding)),
+                event=event,
             )
 
 
