@@ -125,6 +125,18 @@ class IneffectiveFreeze(Event):
     target: str  # the source text of what the statement touches
 
 
+@dataclass(frozen=True, kw_only=True)
+class SizeAttributeSet(Event):
+    """`model._fc.out_features = 200`: a size attribute of an existing layer of a library
+    model (or a `torch.nn` layer) assigned; the layer's tensors keep their shape."""
+
+    model: int
+    path: Path  # the layer whose attribute is assigned
+    attr: str
+    value: Any  # the number assigned, or UNKNOWN
+    target: str  # the layer's code (`model._fc`)
+
+
 @dataclass(frozen=True)
 class ParamGroup:
     selection: Selection

@@ -59,10 +59,21 @@ class DiscoveredPath:
     error: str | None = None  # set when the path cannot be checked at all (caller exits 2)
 
 
+# FRZ014 needs no freeze and no optimizer: a layer's size attribute assigned from outside the
+# layer (`model._fc.out_features = 200`; a class's own `self.num_classes = n` is not one).
+_RESIZE = re.compile(
+    rb"(?<!self)\.(?:out_features|in_features|num_classes|out_channels|in_channels)[ \t]*=(?!=)"
+)
+
+
 def might_freeze(raw: bytes) -> bool:
     """The pre-filter: can this file hold anything freezelint looks at? (Substring tests first:
     a regular expression alternation over every word was a third of the cost on big trees.)"""
     if any(marker in raw for marker in _MARKERS) or (b"optim" in raw and _OPTIM.search(raw)):
+        return True
+    if (b"_features" in raw or b"num_classes" in raw or b"_channels" in raw) and _RESIZE.search(
+        raw
+    ):
         return True
     lowered = raw.lower()
     return any(w in lowered for w in _WORDS) and _OPTIMIZER_NAME.search(raw) is not None

@@ -16,6 +16,7 @@ first optimizer step, and prints one JSON object per script:
 - `trainable_unchanged`: tensors in an optimizer that had a gradient at the first step and
   never changed;
 - `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode;
+- `outputs`: the last dimension of each recorded model's last output (its classes);
 - `frozen_bn_drifted`: BatchNorm layers with all parameters frozen at the first step and at the
   end whose running statistics changed after the first step (trained in train mode, even if the
   script ends in eval mode).
@@ -30,11 +31,25 @@ import sys
 import traceback
 from typing import Any
 
-STATE: dict[str, Any] = {"models": [], "optimizers": [], "snapshot": None, "norms": {}}
+STATE: dict[str, Any] = {
+    "models": [],
+    "optimizers": [],
+    "snapshot": None,
+    "norms": {},
+    "outputs": {},
+}
 
 
 def _record(model: Any) -> Any:
     STATE["models"].append(model)
+    index = len(STATE["models"]) - 1
+
+    def seen(module: Any, args: Any, output: Any) -> None:
+        shape = getattr(output, "shape", None)
+        if shape:
+            STATE["outputs"][index] = int(shape[-1])
+
+    model.register_forward_hook(seen)
     return model
 
 
@@ -132,7 +147,7 @@ def run(script: str) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(0)
-    STATE.update(models=[], optimizers=[], snapshot=None, norms={})
+    STATE.update(models=[], optimizers=[], snapshot=None, norms={}, outputs={})
     error = None
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
@@ -158,6 +173,9 @@ def run(script: str) -> dict[str, Any]:
         "frozen_changed": 0,
         "trainable_unchanged": 0,
         "frozen_bn_training": 0,
+        # The size of the last output of each model the script built (its classes, for a
+        # classifier), in the order built: what a resized head really gives.
+        "outputs": [STATE["outputs"].get(i) for i in range(len(models))],
     }
     for ident, (before, was_trainable, had_grad) in snapshot.items():
         p = params.get(ident)

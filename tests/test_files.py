@@ -451,6 +451,9 @@ def test_read_os_errors_are_returned(tmp_path: Path) -> None:
         b"from timm.optim import optim_factory",
         b"opt = Optimiser(params)",
         b"opt = PagedAdamW32bit(params)",
+        b"model._fc.out_features = 200",
+        b"model.classifier[1].in_features = 512",
+        b"model.num_classes=5",
     ],
 )
 def test_might_freeze_finds_each_marker(needle: bytes) -> None:
@@ -471,6 +474,8 @@ def test_might_freeze_finds_each_marker(needle: bytes) -> None:
         # Model code: words that only look like optimizers.
         b'"""An optimized attention; optimal for GPUs. Optimization notes."""\n',
         b"layer = LambdaLayer(dim)\nname = 'Lionel'\n",
+        # A class's own size attributes, and comparisons, are not a layer resized.
+        b"self.num_classes = num_classes\nself.out_features = n\nif m.out_features == 3: pass\n",
     ],
 )
 def test_might_freeze_skips_unrelated_code(raw: bytes) -> None:

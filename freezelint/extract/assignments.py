@@ -10,11 +10,13 @@ import libcst as cst
 
 from freezelint import recognize
 from freezelint.events import (
+    UNKNOWN,
     IneffectiveFreeze,
     IteratorBound,
     ModuleReplaced,
     OptimizerBuilt,
     RequiresGradSet,
+    SizeAttributeSet,
 )
 from freezelint.extract.calls import CallEvaluator
 from freezelint.extract.scope import Scope, Walk
@@ -34,6 +36,7 @@ from freezelint.selection import (
     union,
 )
 from freezelint.values import (
+    Const,
     Groups,
     ModelRef,
     ModuleItem,
@@ -49,6 +52,12 @@ SIZE_ATTRIBUTES = frozenset(
     {"in_features", "out_features", "num_features", "in_channels", "out_channels", "embed_dim"}
 )
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+# Size attributes a fine-tuning script assigns hoping to resize a layer (FRZ014), and the models
+# whose layers they belong to (a user's own class may define such attributes as it likes).
+LAYER_SIZES = frozenset(
+    {"in_features", "out_features", "num_classes", "in_channels", "out_channels"}
+)
+SIZED_LIBRARIES = frozenset({"timm", "torchvision", "efficientnet_pytorch", "torch.nn"})
 
 
 class AssignmentWalker(CallEvaluator):
@@ -129,6 +138,8 @@ class AssignmentWalker(CallEvaluator):
                 )
             else:
                 owner = self.eval(target.value, w)
+                if attr in LAYER_SIZES and isinstance(owner, ModelRef):
+                    self._size_assignment(owner, attr, value, target, w, stmt)
                 name = dotted(target.value)
                 if (
                     owner is None
@@ -166,6 +177,39 @@ class AssignmentWalker(CallEvaluator):
                 child = self.eval(target, w)
                 if isinstance(child, ModelRef):
                     self.replace_module(child, value_node, value, w, stmt)
+
+    def _size_assignment(
+        self,
+        owner: ModelRef,
+        attr: str,
+        value: Value,
+        target: cst.Attribute,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:
+        """`model.fc.out_features = 10` on a library model's layer (or a `torch.nn` layer, or
+        one inside a wrapper's library part): the attribute changes, the weight does not. A
+        composite's own attribute (`self.num_classes = n` in a wrapper's `__init__`) is not
+        one: it is the wrapper's to define."""
+        spec = self.models.get(owner.model)
+        path = owner.path
+        while spec is not None and spec.library == "composite" and path:
+            part = self.parts.get(owner.model, {}).get(path[0])
+            spec = self.models.get(part) if isinstance(part, int) else None
+            path = path[1:]
+        if spec is None or spec.library not in SIZED_LIBRARIES:
+            return
+        number = value.value if isinstance(value, Const) and isinstance(value.value, int) else None
+        self.emit(
+            SizeAttributeSet,
+            w,
+            stmt,
+            model=owner.model,
+            path=owner.path,
+            attr=attr,
+            value=UNKNOWN if number is None or isinstance(number, bool) else number,
+            target=code_of(target.value),
+        )
 
     def assign_attribute(
         self,
