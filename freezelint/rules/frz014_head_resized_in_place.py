@@ -67,6 +67,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
             # step with the new layer.
             continue
         layer = _layer(sim, event)
+        if not _wrong_size(sim, event, layer):
+            continue
         yield Finding(
             CODE,
             event.node,
@@ -75,6 +77,28 @@ def check(sim: Simulation) -> Iterator[Finding]:
             fix=_fix(sim, event, layer),
             event=event,
         )
+
+
+SIZE_ARGUMENTS = frozenset({"num_classes", "classes", "out_features", "n_classes"})
+
+
+def _wrong_size(
+    sim: Simulation, event: SizeAttributeSet, layer: tuple[str, str, dict] | None
+) -> bool:
+    """Is the layer certainly not of the assigned size? With its table: the size differs from
+    the number assigned (or the number is not known and the model was built with its default
+    head). Without one: the model was built with its default head (no `num_classes=`), so
+    the line meant to change it. `EfficientNet.from_pretrained(..., num_classes=n)` followed
+    by `net._fc.out_features = n` only repeats what is true."""
+    spec = sim.timeline.models.get(event.model)
+    sized = spec is None or any(key in SIZE_ARGUMENTS for key, _ in spec.kwargs)
+    if layer is not None and "weight" in layer[2] and len(layer[2]["weight"]) >= 2:
+        _, axis, _ = _WHAT[event.attr]
+        actual = layer[2]["weight"][axis]
+        if event.value is not UNKNOWN:
+            return event.value != actual
+        return not sized
+    return not sized and spec is not None and spec.library != "composite"
 
 
 def _replaced(sim: Simulation, event: SizeAttributeSet, after: bool) -> bool:
@@ -149,7 +173,6 @@ def _fix(sim: Simulation, event: SizeAttributeSet, layer: tuple[str, str, dict] 
         or layer[0] != ".".join(event.path)
         or layer[1] != "Linear"
         or event.attr not in ("in_features", "out_features")
-        or event.value is UNKNOWN
         or not isinstance(event.node, cst.Assign)
         or len(event.node.targets) != 1
     ):
