@@ -15,6 +15,7 @@ from pathlib import Path
 
 from freezelint.diagnostics import Diagnostic, Severity
 from freezelint.files import DiscoveredPath, might_freeze, read_source
+from freezelint.ipython_lines import IPythonExport
 
 SYNTAX_ERROR = "FRZ000"
 
@@ -105,6 +106,10 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
             result.diagnostics.append(_cannot_parse(found, problem))
             return result
         text = notebook.text
+    export = IPythonExport.of(text) if notebook is None else None
+    original = text
+    if export is not None:
+        text = export.text  # `!pip install ...` lines stood in for (ipython_lines.py)
     label = notebook.line_label if notebook is not None else str
     verifier = _verifier(options)
     aliases = dict(options.aliases)
@@ -121,11 +126,14 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
                 if notebook is not None:
                     before = raw.decode("utf-8", "replace")
                     after = notebook.with_code(fixed.text).decode("utf-8")
+                elif export is not None:
+                    before, after = original, export.restore(fixed.text)
                 if options.diff:
                     result.diff = unified_diff(found.display, before, after)
                 else:
                     write_atomically(found.path, raw if notebook is None else b"", after)
                 text = fixed.text
+                original = after
             found_here = fixed.remaining
         else:
             from freezelint.checker import check_source
@@ -143,7 +151,7 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
         result.diagnostics = [notebook.locate(d) for d in found_here]
     else:
         result.diagnostics = found_here
-        result.source = text if found_here else None
+        result.source = (original if export is not None else text) if found_here else None
     return result
 
 
