@@ -137,6 +137,25 @@ class SizeAttributeSet(Event):
     target: str  # the layer's code (`model._fc`)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SchedulerBuilt(Event):
+    """A `torch.optim.lr_scheduler` class built on an optimizer."""
+
+    scheduler: int
+    optimizer: int
+    cls: str  # "LambdaLR"
+    var: str | None  # how the script names it (`scheduler`, `self.scheduler`)
+    # Keyword arguments given as constants (`start_factor`, `factor`), for messages.
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulerStepped(Event):
+    """`scheduler.step()`."""
+
+    scheduler: int
+
+
 @dataclass(frozen=True)
 class ParamGroup:
     selection: Selection

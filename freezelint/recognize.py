@@ -61,6 +61,45 @@ _OPTIMIZER_WORD = re.compile(r"(?i:" + "|".join(OPTIMIZER_WORDS) + r")(?:i[sz]er
 # Schedulers that set a group's lr from their own arguments rather than scaling the initial one.
 LR_SETTING_SCHEDULERS = frozenset({"OneCycleLR", "CyclicLR"})
 
+# `torch.optim.lr_scheduler` classes by what `optimizer.add_param_group(...)` after them does at
+# the next `scheduler.step()` (measured with torch 2.14; tests/test_schedulers.py measures again
+# with the installed torch): raise (a list of one value per original group zipped against the
+# groups, or `initial_lr`/`max_lr` missing from the new group); run, but leave the new group's
+# lr multiplied at the end of a warm-up it was never scaled down for; run on.
+SCHEDULERS_RAISING = frozenset(
+    {
+        "LambdaLR",
+        "MultiplicativeLR",
+        "OneCycleLR",
+        "CyclicLR",
+        "CosineAnnealingWarmRestarts",
+        "SequentialLR",
+    }
+)
+# (the argument, its default): the new group's lr ends multiplied by 1 / that factor.
+SCHEDULERS_MISSCALING = {"LinearLR": ("start_factor", 1 / 3), "ConstantLR": ("factor", 1 / 3)}
+SCHEDULERS_COPING = frozenset(
+    {
+        "StepLR",
+        "MultiStepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "PolynomialLR",
+        "ReduceLROnPlateau",
+    }
+)
+_SCHEDULER_MODULES = ("torch.optim.lr_scheduler.", "torch.optim.")
+
+
+def torch_scheduler(qualname: str) -> str | None:
+    """`LambdaLR` for `torch.optim.lr_scheduler.LambdaLR`, else None."""
+    for prefix in _SCHEDULER_MODULES:
+        if qualname.startswith(prefix):
+            name = qualname[len(prefix) :]
+            if name in SCHEDULERS_RAISING | SCHEDULERS_COPING or name in SCHEDULERS_MISSCALING:
+                return name
+    return None
+
 TIMM_OPTIMIZER_FACTORIES = frozenset(
     {
         "timm.optim.create_optimizer_v2",

@@ -16,9 +16,11 @@ from freezelint.events import (
     ModuleReplaced,
     OptimizerBuilt,
     RequiresGradSet,
+    SchedulerBuilt,
     SizeAttributeSet,
 )
 from freezelint.extract.calls import CallEvaluator
+from freezelint.extract.schedulers import SchedulerRef
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
     MODULE_NAMES,
@@ -233,7 +235,15 @@ class AssignmentWalker(CallEvaluator):
         w.scope.env[name] = value
 
     def name_value(self, name: str, value: Value) -> None:
-        """How messages spell an optimizer or a model: the first name it is bound to."""
+        """How messages spell an optimizer, a scheduler or a model: the first name it is bound
+        to."""
+        if isinstance(value, SchedulerRef):
+            for index in range(len(self.events) - 1, -1, -1):
+                built = self.events[index]
+                if isinstance(built, SchedulerBuilt) and built.scheduler == value.scheduler:
+                    if built.var is None:
+                        self.events[index] = replace(built, var=name)
+                    break
         if isinstance(value, OptimizerRef):
             for index in range(len(self.events) - 1, -1, -1):
                 built = self.events[index]

@@ -15,7 +15,7 @@ from freezelint.events import UNKNOWN, ModelSpec, ModelWrapped, RequiresGradSet
 from freezelint.extract.constants import call_method
 from freezelint.extract.expressions import _const
 from freezelint.extract.lightning import FINETUNING, TRAINERS
-from freezelint.extract.methods import MethodCalls
+from freezelint.extract.schedulers import SchedulerCalls, SchedulerRef
 from freezelint.extract.scope import Walk
 from freezelint.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.imports import dotted
@@ -33,7 +33,7 @@ from freezelint.values import (
 )
 
 
-class CallEvaluator(MethodCalls):
+class CallEvaluator(SchedulerCalls):
     exited: bool
     raised: bool
 
@@ -63,6 +63,8 @@ class CallEvaluator(MethodCalls):
                 return None
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
+            if isinstance(recv, SchedulerRef):
+                return self.scheduler_method(recv, method, node, w)
             if isinstance(recv, TrainerValue):
                 if method == "fit":
                     self.fit(recv, node, w)
@@ -152,6 +154,9 @@ class CallEvaluator(MethodCalls):
             return True, self.new_model(self._spec(library, qual, node, w), w, node, None)
         if recognize.is_torch_optimizer(qual) or qual in recognize.TIMM_OPTIMIZER_FACTORIES:
             return True, self.build_optimizer(qual, node, w)
+        scheduler = recognize.torch_scheduler(qual)
+        if scheduler is not None:
+            return True, self.build_scheduler(scheduler, node, w)
         if qual in TRAINERS:
             return True, self.trainer(node, w)
         owner, _, method = qual.rpartition(".")

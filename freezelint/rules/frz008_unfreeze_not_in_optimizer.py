@@ -50,8 +50,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from freezelint import recognize
 from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
+from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet, SchedulerBuilt
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import module_text, modules_text, verified
@@ -116,7 +117,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     f"{what} is unfrozen after optimizer "
                     f"{optimizer_text(opt)} was built on line @L0 without it: its parameters "
                     f"get gradients but never update; add them with "
-                    f"`{opt.var or 'optimizer'}.add_param_group(...)`",
+                    f"`{opt.var or 'optimizer'}.add_param_group(...)`"
+                    f"{_rebuild(sim, opt, event)}",
                     (opt.anchor,),
                     verified=verified(sim, missing),
                     # A name filter's parameters have no module expression to add them by.
@@ -125,11 +127,33 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 )
 
 
+def _breaking_scheduler(
+    sim: Simulation, optimizer: OptimizerBuilt, before: RequiresGradSet
+) -> SchedulerBuilt | None:
+    """A scheduler built on the optimizer before the unfreeze that a new group breaks."""
+    for e in reversed(sim.events[: before.seq]):
+        if isinstance(e, SchedulerBuilt) and e.optimizer == optimizer.optimizer:
+            return None if e.cls in recognize.SCHEDULERS_COPING else e
+    return None
+
+
+def _rebuild(sim: Simulation, optimizer: OptimizerBuilt, unfreeze: RequiresGradSet) -> str:
+    scheduler = _breaking_scheduler(sim, optimizer, unfreeze)
+    if scheduler is None:
+        return ""
+    name = f"`{scheduler.var}` ({scheduler.cls})" if scheduler.var else f"`{scheduler.cls}`"
+    return f", then build scheduler {name} again (a group added after it breaks it, FRZ017)"
+
+
 def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: OptimizerState):
     """`optimizer.add_param_group({"params": <what was unfrozen>.parameters()})` right after
     the unfreeze, when the optimizer holds none of it (else the group would duplicate)."""
     statement = unfreeze.statement
     if opt.event.var is None or opt.event.scope != unfreeze.scope or statement is None:
+        return None
+    if _breaking_scheduler(sim, opt.event, unfreeze) is not None:
+        # A group added now would break that scheduler (FRZ017): rebuilding it is the
+        # script's to decide, so no fix.
         return None
     atoms = sim.atoms_under(region.model, region.path)
     state = sim.before[unfreeze.seq].atoms
