@@ -3,20 +3,14 @@
 ## What it does
 Evaluates each name test used to freeze, unfreeze or build a param group (`'fc' in name`,
 `name.startswith(...)`, `any(k in name for k in keys)`, an f-string per loop item) over the
-real parameter names of the model the script builds, and reports a test whose string names a
-module by its path from the model's root (or the model's head) and also matches names of
-other modules: the squeeze-excitation `fc1`/`fc2` of every block besides the head `fc`, every
-block's `conv1`/`bn1` besides the stem's, `blocks.10` and `blocks.11` besides `blocks.1`, the
-attention `talking_head1/2` besides the `head`. Reported only when those extra names change
-what the test selects, never when they all sit inside the intended module.
-
-What counts as "elsewhere" is narrow on purpose, so that a test meant for a kind of layer is
-left alone (`'norm' in name` over the final `norm` and every block's `norm1`/`norm2`):
-- a longer index after the string (`blocks.1` in `blocks.10`);
-- for the model's head (or a top-level `fc`/`head`/`classifier` of a model without a known
-  head), the string inside a longer name deeper in the model (`se.fc1`, `talking_head1`);
-- for a numbered top-level module (`conv1`, `bn1`), the same module name inside blocks whose
-  siblings (`conv2`, `bn2`) the test leaves out.
+real parameter names, and reports a test whose string is the path of a module from the
+model's root (or ends the head's path) and that also matches other modules: a longer index
+(`blocks.1` in `blocks.10`), the head's name inside a longer name deeper in the model (the
+squeeze-excitation `fc1`/`fc2` besides the head `fc`, `talking_head1` besides `head`), or a
+numbered top-level module's name in blocks whose siblings the test leaves out (every block's
+`conv1`/`bn1` besides the stem's). Only where those matches change what is selected; a test
+meant for a kind of layer (`'norm' in name`: the final `norm` and every `norm1`/`norm2`) is
+left alone.
 
 ## Why is this bad?
 The freeze (or unfreeze, or param group) covers more than meant, silently: the head trains
@@ -27,7 +21,7 @@ the first two blocks" also freezes the last two.
 ```python
 import timm
 import torch
-model = timm.create_model("seresnet50", pretrained=True, num_classes=10)
+model = timm.create_model("seresnet18", pretrained=True, num_classes=10)
 for name, param in model.named_parameters():
     param.requires_grad = "fc" in name
 optimizer = torch.optim.Adam(
@@ -39,7 +33,7 @@ optimizer = torch.optim.Adam(
 ```python
 import timm
 import torch
-model = timm.create_model("seresnet50", pretrained=True, num_classes=10)
+model = timm.create_model("seresnet18", pretrained=True, num_classes=10)
 for name, param in model.named_parameters():
     param.requires_grad = name.startswith("fc.")
 optimizer = torch.optim.Adam(
@@ -48,9 +42,9 @@ optimizer = torch.optim.Adam(
 ```
 
 ## Fix safety
-Unsafe: the fix anchors the test to the module's path (`name.startswith("fc.")`), which
-changes what the code selects. It is offered only where, on the real parameter table, the
-anchored test selects exactly the intended tensors and drops exactly the extra ones.
+Unsafe: anchoring the test to the module's path (`name.startswith("fc.")`) changes what the
+code selects. It is offered only where, on the real parameter table, the anchored test keeps
+exactly the intended tensors and drops exactly the extra ones.
 """
 
 from __future__ import annotations
@@ -64,10 +58,11 @@ import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import Event, OptimizerBuilt, ParamGroupAdded, RequiresGradSet
-from freezelint.extract.syntax import code_of, names_in
+from freezelint.extract.syntax import code_of
 from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
+from freezelint.predicates import compile_predicate
 from freezelint.rules.common import plural
+from freezelint.rules.name_tests import FAILED, IN_KINDS, NameTest, name_tests, rewrites
 from freezelint.selection import NameWhere, Region, Selection, Trainable, leaves
 from freezelint.simulate import Simulation
 from freezelint.verify.table import ParamTable
@@ -80,24 +75,6 @@ FIX = "unsafe"
 
 HEAD_NAMES = frozenset({"fc", "_fc", "head", "classifier", "last_linear", "logits"})
 HOLE = "__freezelint_test__"  # stands for the test inside its predicate
-IN_KINDS = frozenset({"in", "not in", "any in"})
-FAILED = (Unsupported, PredicateRaised)
-
-
-@dataclass(frozen=True)
-class Test:
-    """A sub-condition testing the name against strings: `K in name`, `K not in name`,
-    `name.startswith(K)` (K a string or a tuple), `any(k in name for k in K)`,
-    `any(name.startswith(k) for k in K)`."""
-
-    node: cst.BaseExpression
-    kind: str  # "in" | "not in" | "startswith" | "any in" | "any startswith"
-    key: cst.BaseExpression  # the string (tuple) expression, or the iterable of any()
-    var: str
-    target: cst.BaseExpression | None = None  # any()'s element (what its fix rewrites)
-
-    def hits(self, key: str, name: str) -> bool:
-        return key in name if self.kind in IN_KINDS else name.startswith(key)
 
 
 @dataclass
@@ -139,21 +116,20 @@ class Result:
 def check(sim: Simulation) -> Iterator[Finding]:
     pairs: dict[int, list[tuple[Event, NameWhere]]] = {}
     for event in sim.events:
-        for selection in _selections(event):
+        selections = (
+            [event.selection]
+            if isinstance(event, RequiresGradSet)
+            else [g.selection for g in event.groups]
+            if isinstance(event, OptimizerBuilt)
+            else [event.group.selection]
+            if isinstance(event, ParamGroupAdded)
+            else []
+        )
+        for selection in selections:
             for leaf in _name_leaves(selection):
                 pairs.setdefault(id(leaf.predicate), []).append((event, leaf))
     for found in pairs.values():
         yield from _check_predicate(sim, found)
-
-
-def _selections(event: Event) -> list[Selection]:
-    if isinstance(event, RequiresGradSet):
-        return [event.selection]
-    if isinstance(event, OptimizerBuilt):
-        return [group.selection for group in event.groups]
-    if isinstance(event, ParamGroupAdded):
-        return [event.group.selection]
-    return []
 
 
 def _name_leaves(selection: Selection) -> Iterator[NameWhere]:
@@ -200,7 +176,7 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
     uses = [_use(sim, event, leaf) for event, leaf in pairs]
     known = [use for use in uses if use is not None]
     inner = {name for name, _ in pairs[0][1].derived} | {var}
-    for test in _tests(predicate, var, inner) if known else ():
+    for test in name_tests(predicate, var, inner) if known else ():
         groups: dict[tuple, list[Use]] = {}
         for use in known:
             groups.setdefault(use.group, []).append(use)
@@ -219,58 +195,7 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
                 yield Finding(CODE, test.node, message, verified=verified, fix=fix, event=use.event)
 
 
-def _tests(predicate: cst.BaseExpression, var: str, inner: set[str]) -> Iterator[Test]:
-    """The name tests among the predicate's sub-conditions (through `and`, `or`, `not`)."""
-    stack: list[cst.BaseExpression] = [predicate]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.BooleanOperation):
-            stack += [node.right, node.left]
-        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-            stack.append(node.expression)
-        elif (test := _test(node, var)) is not None and not names_in(test.key) & inner:
-            yield test
-
-
-def _is_var(node: cst.CSTNode, var: str) -> bool:
-    return isinstance(node, cst.Name) and node.value == var
-
-
-def _test(node: cst.BaseExpression, var: str) -> Test | None:
-    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
-        op, right = node.comparisons[0].operator, node.comparisons[0].comparator
-        if isinstance(op, cst.In | cst.NotIn) and _is_var(right, var):
-            return Test(node, "in" if isinstance(op, cst.In) else "not in", node.left, var)
-        return None
-    if not isinstance(node, cst.Call) or len(node.args) != 1 or node.args[0].keyword:
-        return None
-    arg, func = node.args[0].value, node.func
-    if isinstance(func, cst.Attribute) and _is_var(func.value, var):
-        return Test(node, "startswith", arg, var) if func.attr.value == "startswith" else None
-    if not (_is_var(func, "any") and isinstance(arg, cst.GeneratorExp | cst.ListComp)):
-        return None
-    comp = arg.for_in
-    if comp.ifs or comp.inner_for_in is not None or not isinstance(comp.target, cst.Name):
-        return None
-    inner = _test(arg.elt, var) if isinstance(arg.elt, cst.Comparison | cst.Call) else None
-    if inner is None or not _is_var(inner.key, comp.target.value) or inner.kind == "not in":
-        return None
-    return Test(node, f"any {inner.kind}", comp.iter, var, target=arg.elt)
-
-
-def _keys(test: Test, use: Use) -> list[str] | None:
-    try:
-        value = compile_predicate(test.key)(dict(use.leaf.env))
-    except FAILED:
-        return None
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, tuple | list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    return None
-
-
-def _module(test: Test, use: Use, key: str, name: str) -> str | None:
+def _module(test: NameTest, use: Use, key: str, name: str) -> str | None:
     """The module a key names by its path (from the names' root, or the model's head) that
     holds `name`, if any."""
     core = key.rstrip(".")
@@ -297,7 +222,7 @@ def _head_like(use: Use, module: str) -> bool:
     )
 
 
-def _elsewhere(test: Test, use: Use, key: str, name: str, own: set[str]) -> bool:
+def _elsewhere(test: NameTest, use: Use, key: str, name: str, own: set[str]) -> bool:
     """Is this match of `key` (whose own modules are `own`) in another module, rather than in
     a module of the same kind the test may well mean?"""
     prefix, core = use.leaf.name_prefix, key.rstrip(".")
@@ -323,7 +248,7 @@ def _elsewhere(test: Test, use: Use, key: str, name: str, own: set[str]) -> bool
     return False
 
 
-def _unselected_sibling(test: Test, use: Use, parent: str, core: str, stem: str) -> bool:
+def _unselected_sibling(test: NameTest, use: Use, parent: str, core: str, stem: str) -> bool:
     prefix = use.leaf.name_prefix
     rel = parent[len(prefix) :] if prefix and parent.startswith(prefix) else parent
     for child in use.table.children(f"{use.base}.{rel}" if use.base else rel):
@@ -336,11 +261,11 @@ def _unselected_sibling(test: Test, use: Use, parent: str, core: str, stem: str)
     return False
 
 
-def _analyse(test: Test, holed: Callable, uses: list[Use]) -> Result | None:
+def _analyse(test: NameTest, holed: Callable, uses: list[Use]) -> Result | None:
     intended: dict[str, None] = {}
     modules: dict[str, None] = {}
     for use in uses:
-        keys = _keys(test, use)
+        keys = test.keys(dict(use.leaf.env))
         if keys is None:
             return None
         use.keys = keys
@@ -367,33 +292,38 @@ def _analyse(test: Test, holed: Callable, uses: list[Use]) -> Result | None:
     before: set[str] = set()
     after: set[str] = set()
     for use in uses:
-        chosen = _selected(holed, test, use, lambda i, n: False)
-        if chosen is None or not chosen or len(chosen) == len(use.names):
+        chosen = _selected(holed, use, test, False)
+        fixed = _selected(holed, use, test, True)
+        if chosen is None or fixed is None or len(chosen) in (0, len(use.names)):
             return None  # raises, or selects nothing or everything: FRZ013's or FRZ005's
-        fixed = _selected(holed, test, use, lambda i, n, u=use: n in u.extra[i])
-        if fixed is None:
-            return None
         before |= chosen
         after |= fixed
     extra = {n: None for n in uses[0].names if n in before ^ after}
     return Result(uses, intended, modules, extra, after)
 
 
-def _selected(holed: Callable, test: Test, use: Use, dropped: Callable) -> set[str] | None:
-    """What a filter selects with each key's matches on `dropped(key index, name)` names taken
-    away (None: it raises, or uses what the interpreter does not model)."""
+def _selected(
+    run: Callable, use: Use, test: NameTest | None = None, corrected: bool = False
+) -> set[str] | None:
+    """What a filter selects (with the test's value given to the predicate, without its extra
+    matches when `corrected`); None where it raises or leaves the interpreter."""
     out = set()
     for name, env in zip(use.names, use.envs, strict=True):
-        hit = any(test.hits(k, name) and not dropped(i, name) for i, k in enumerate(use.keys))
+        if test is not None:
+            hit = any(
+                test.hits(k, name) and not (corrected and name in use.extra[i])
+                for i, k in enumerate(use.keys)
+            )
+            env = {**env, HOLE: hit != (test.kind == "not in")}
         try:
-            if bool(holed({**env, HOLE: hit != (test.kind == "not in")})) != use.leaf.negated:
+            if bool(run(env)) != use.leaf.negated:
                 out.add(name)
         except FAILED:
             return None
     return out
 
 
-def _message(test: Test, result: Result) -> str:
+def _message(test: NameTest, result: Result) -> str:
     code = code_of(test.node)
     subject = f"`{code}`" if len(code) <= 60 and "\n" not in code else "this name test"
     modules, extra = list(result.modules), list(result.extra)
@@ -410,17 +340,15 @@ def _few(items: list[str], limit: int = 3) -> str:
     return f"{text}, {len(items) - limit} more" if len(items) > limit else text
 
 
-Rewrite = Callable[[str, str], str]  # (text before the key, quote) -> the new code
-
-
-def _fix(test: Test, predicate: cst.BaseExpression, results: list[Result]):
+def _fix(test: NameTest, predicate: cst.BaseExpression, results: list[Result]):
     """Anchor the test to the intended module's path, when that selects, on the real table,
     exactly what the filters select without the extra matches."""
-    targets = _targets(test, [use for result in results for use in result.uses])
+    uses = [use for result in results for use in result.uses]
+    targets = rewrites(test, {len(u.keys) for u in uses}, lambda i: any(u.extra[i] for u in uses))
     if targets is None:
         return None
     heads: list[set[str]] = [set() for _ in targets]
-    for use in (use for result in results for use in result.uses):
+    for use in uses:
         for index, (key, found) in enumerate(zip(use.keys, use.modules, strict=True)):
             core = key.rstrip(".")
             heads[index if len(targets) > 1 else 0].update(
@@ -445,15 +373,8 @@ def _fix(test: Test, predicate: cst.BaseExpression, results: list[Result]):
         return None
     run = compile_predicate(fixed)
     for result in results:
-        chosen: set[str] = set()
-        for use in result.uses:
-            for name, env in zip(use.names, use.envs, strict=True):
-                try:
-                    if bool(run(env)) != use.leaf.negated:
-                        chosen.add(name)
-                except FAILED:
-                    return None
-        if chosen != result.corrected:
+        chosen = [_selected(run, use) for use in result.uses]
+        if None in chosen or set().union(*chosen) != result.corrected:  # type: ignore[arg-type]
             return None
 
     def build(ctx: FixContext) -> Fix:
@@ -461,42 +382,3 @@ def _fix(test: Test, predicate: cst.BaseExpression, results: list[Result]):
         return Fix(UNSAFE, "Anchor the name test to the module's path", edits)
 
     return build
-
-
-def _targets(test: Test, uses: list[Use]) -> list[tuple[cst.CSTNode, Rewrite | None]] | None:
-    """What the fix rewrites: each node with how (None: left as it is)."""
-    var, key = test.var, test.key
-    if test.kind in ("in", "not in"):
-        neg = "not " if test.kind == "not in" else ""
-        return [(test.node, lambda h, q: f"{neg}{var}.startswith({_anchored(key, h, q)})")]
-    elt = test.target
-    if elt is not None:
-        item = elt.left if isinstance(elt, cst.Comparison) else elt.args[0].value  # type: ignore[union-attr]
-        return [(elt, lambda h, q: f"{var}.startswith({_anchored(item, h, q)})")]
-    if not isinstance(key, cst.Tuple):
-        return (
-            [(key, lambda h, q: _anchored(key, h, q))]
-            if all(len(u.keys) == 1 for u in uses)
-            else None
-        )
-    values = [e.value for e in key.elements if isinstance(e, cst.Element)]
-    if len(values) != len(key.elements) or any(len(u.keys) != len(values) for u in uses):
-        return None
-    return [
-        (v, (lambda h, q, v=v: _anchored(v, h, q)) if any(u.extra[i] for u in uses) else None)
-        for i, v in enumerate(values)
-    ]
-
-
-def _anchored(node: cst.BaseExpression, head: str, quote: str) -> str:
-    """The key as the module's path and a dot: `"fc."`, `f"blocks.{i}."`, `KEY + "."`."""
-    code = code_of(node)
-    if isinstance(node, cst.SimpleString | cst.FormattedString) and not node.lpar:
-        start = next(i for i, c in enumerate(code) if c in "'\"")
-        width = 3 if code[start : start + 3] in ('"""', "'''") else 1
-        body = code[start + width : len(code) - width]
-        dot = "" if body.endswith(".") else "."
-        return f"{code[: start + width]}{head}{body}{dot}{code[len(code) - width :]}"
-    simple = isinstance(node, cst.Name | cst.Attribute | cst.Subscript | cst.Call)
-    lead = f"{quote}{head}{quote} + " if head else ""
-    return f"{lead}{code if simple else f'({code})'} + {quote}.{quote}"
