@@ -71,6 +71,9 @@ class Event:
     # The statement doing this in the code being read, a helper's own when the event is in one
     # (`statement` is then the helper call's): where a fix inside the helper edits.
     local: cst.CSTNode | None = None
+    # The calls followed to reach `local` (ids of their nodes): events with the same trail run
+    # in the same function body.
+    trail: tuple[int, ...] = ()
     # The calls that handed the model (or its parameters, or the optimizer) to the helper this
     # event is in, outermost first: messages say where the model came from.
     via: tuple[cst.CSTNode, ...] = ()

@@ -389,6 +389,7 @@ class AssignmentWalker(CallEvaluator):
                     scope=old.scope,
                     via=old.via,
                     local=old.local,
+                    trail=old.trail,
                     kind="module-attribute",
                     target=text,
                 )

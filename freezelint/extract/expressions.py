@@ -78,6 +78,7 @@ class ExpressionEvaluator:
             scope=id(w.origin) if w.origin is not None else 0,
             via=w.calls,
             local=w.local,
+            trail=w.trail,
             **kw,
         )
         self.events.append(event)
