@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt
+from freezelint.events import OptimizerBuilt, SchedulerBuilt
 from freezelint.selection import Path, format_path
 
 if TYPE_CHECKING:
@@ -58,4 +58,8 @@ def region_text(sim: Simulation, model: int, path: Path) -> str:
 
 
 def optimizer_text(event: OptimizerBuilt) -> str:
+    return f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"
+
+
+def scheduler_text(event: SchedulerBuilt) -> str:
     return f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"

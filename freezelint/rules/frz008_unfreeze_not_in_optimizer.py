@@ -54,7 +54,7 @@ from freezelint import recognize
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet, SchedulerBuilt
 from freezelint.fixes import SAFE, Fix, FixContext
-from freezelint.rules.base import optimizer_text, region_text
+from freezelint.rules.base import optimizer_text, region_text, scheduler_text
 from freezelint.rules.common import module_text, modules_text, verified
 from freezelint.selection import NameWhere, Region, leaves
 from freezelint.simulate import YES, Atom, OptimizerState, Simulation
@@ -141,7 +141,7 @@ def _rebuild(sim: Simulation, optimizer: OptimizerBuilt, unfreeze: RequiresGradS
     scheduler = _breaking_scheduler(sim, optimizer, unfreeze)
     if scheduler is None:
         return ""
-    name = f"`{scheduler.var}` ({scheduler.cls})" if scheduler.var else f"`{scheduler.cls}`"
+    name = scheduler_text(scheduler)
     return f", then build scheduler {name} again (a group added after it breaks it, FRZ017)"
 
 

@@ -67,6 +67,7 @@ from collections.abc import Iterator
 from freezelint import recognize
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ParamGroupAdded, SchedulerBuilt, SchedulerStepped
+from freezelint.rules.base import scheduler_text
 from freezelint.simulate import Simulation
 
 CODE = "FRZ017"
@@ -120,7 +121,7 @@ def stale_scheduler(sim: Simulation, added: ParamGroupAdded) -> SchedulerBuilt |
 
 
 def _message(built: SchedulerBuilt) -> str:
-    name = f"`{built.var}` ({built.cls})" if built.var else f"`{built.cls}`"
+    name = scheduler_text(built)
     advice = "build the scheduler again after adding the group, or add the group before building it"
     if built.cls in recognize.SCHEDULERS_RAISING:
         return (

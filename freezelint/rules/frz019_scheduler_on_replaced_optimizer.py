@@ -66,6 +66,7 @@ from freezelint.events import OptimizerBuilt, SchedulerBuilt, SchedulerStepped
 from freezelint.extract.syntax import code_of, names_in
 from freezelint.fixes import UNSAFE, Fix, FixContext
 from freezelint.imports import dotted
+from freezelint.rules.base import scheduler_text
 from freezelint.simulate import Simulation
 
 CODE = "FRZ019"
@@ -95,7 +96,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             if (id(new.node), id(built.node)) in seen:
                 continue
             seen.add((id(new.node), id(built.node)))
-            name = f"`{built.var}` ({built.cls})" if built.var else f"`{built.cls}`"
+            name = scheduler_text(built)
             yield Finding(
                 CODE,
                 new.anchor,
