@@ -33,6 +33,15 @@ def selection_text(sel: Selection, names: dict[int, str]) -> str:
         return f"{names.get(sel.model, f'#{sel.model}')}{format_path(sel.path)}"
     if isinstance(sel, Trainable):
         return f"trainable({selection_text(sel.base, names)})"
+    if isinstance(sel, NameWhere) and sel.modules is not None:
+        mf = sel.modules
+        tests = " and ".join(f"{'not ' if neg else ''}({code_of(t)})" for t, neg in mf.tests)
+        for name, quals in mf.classes:
+            kinds = " | ".join(quals)
+            test = f"type(_) in ({kinds})" if "type_is" in name else f"isinstance(_, {kinds})"
+            tests = tests.replace(name, test)
+        own = "" if mf.recurse else ", own parameters"
+        return f"{selection_text(sel.base, names)}.{mf.walk}() where {tests}{own}"
     if isinstance(sel, NameWhere):
         pred = "?" if sel.predicate is None else code_of(sel.predicate)
         return f"{selection_text(sel.base, names)} where {'not ' if sel.negated else ''}{pred}"

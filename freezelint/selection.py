@@ -110,6 +110,34 @@ class NameWhere:
     # Instead of a predicate: the parameters of the BatchNorm layers in `base` (`negated`: all
     # the others), as Lightning's `BaseFinetuning.freeze(..., train_bn=True)` treats them.
     norms: bool = False
+    # Instead of a predicate: the parameters of the modules a filtered loop over `modules()` or
+    # `children()` of `base` picks (see `ModuleFilter`).
+    modules: ModuleFilter | None = None
+
+
+# In a module filter's conditions: what `type(m).__name__` / `m.__class__.__name__` reads.
+CLASS_NAME = "__class_name__"
+
+
+@dataclass(frozen=True)
+class ModuleFilter:
+    """The modules a loop over `modules()` / `named_modules()` (the region's own module
+    first, then every module inside it) or `children()` picks with conditions on the module's
+    name and class (`not isinstance(m, nn.BatchNorm2d)`, `"fc" not in name`), taken with all
+    their parameters (`recurse`: `requires_grad_`, `parameters()`) or only their own."""
+
+    walk: str  # "modules" | "children"
+    # The conditions (each negated or not) that all hold for a picked module; over `name_var`
+    # and the placeholders standing for `isinstance(m, ...)` tests.
+    tests: tuple[tuple[cst.BaseExpression, bool], ...]
+    name_var: str | None  # the loop's name variable, when the conditions read it
+    # Placeholder name -> the qualified names of the classes its `isinstance` test names.
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    env: tuple[tuple[str, object], ...] = ()  # the constants the conditions read
+    recurse: bool = True
+    loop: int = 0  # the loop (one per walk of it): its filters act module by module together
+    # The `m.parameters()` call that takes the parameters recursively, if that is how.
+    call: cst.CSTNode | None = None
 
 
 @dataclass(frozen=True)

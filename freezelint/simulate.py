@@ -44,6 +44,7 @@ from freezelint.selection import (
     regions,
 )
 from freezelint.verify.atoms import TableAtoms
+from freezelint.verify.module_loops import changed_modules, loop_of, loop_outcome
 from freezelint.verify.table import ParamTable
 
 Key = tuple[int, Path]  # (model, atom path)
@@ -98,6 +99,12 @@ class Simulation:
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
         self.consumed: set[int] = set()  # bound parameter iterators used up so far
+        # The freezes of one filtered loop over modules (`if ...: m.requires_grad_(True)
+        # else: m.requires_grad_(False)`): they act module by module, together.
+        self.loops: dict[int, list[RequiresGradSet]] = {}
+        for event in self.events:
+            if isinstance(event, RequiresGradSet) and loop_of(event):
+                self.loops.setdefault(loop_of(event), []).append(event)
         self._collect_paths()
         self._run()
 
@@ -110,6 +117,7 @@ class Simulation:
                 found.setdefault(region.model, {()}).add(region.path)
         for model, atoms in self.tables.items():
             atoms.add_children(_added_children(self.events, model, atoms))
+            atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
             named = found.get(model, set())
             # Keep a script path as an atom of its own only where it names no parameter (a
             # replaced `Identity`, a typo): every other path resolves to parameters.
@@ -187,7 +195,11 @@ class Simulation:
                         status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
                     )
             elif isinstance(event, RequiresGradSet):
-                self._set(event.selection, event.value)
+                group = self.loops.get(loop_of(event), [event])
+                if len(group) == 1:
+                    self._set(event.selection, event.value)
+                elif event is group[0]:
+                    self._set_loop(group)
             elif isinstance(event, ModuleReplaced):
                 self._replace(event)
             elif isinstance(event, IteratorConsumed):
@@ -229,6 +241,31 @@ class Simulation:
                             self._status(key, new)
                         elif chosen is None and self.atom(key).status != new:
                             self._status(key, "?")
+
+    def _set_loop(self, group: list[RequiresGradSet]) -> None:
+        """The freezes of one filtered loop over modules, run module by module (the loop
+        visits a module's containers before it: the deepest picked module sets it last)."""
+        leaves_ = [e.selection for e in group]
+        base = leaves_[0].base  # type: ignore[union-attr]
+        atoms = self.tables.get(base.model)
+        loops = [
+            atoms.module_loop(leaf)  # type: ignore[arg-type]
+            if atoms is not None and leaf.base == base  # type: ignore[union-attr]
+            else None
+            for leaf in leaves_
+        ]
+        if atoms is None or None in loops or any(e.ctx != group[0].ctx for e in group):
+            for event in group:
+                self._set(event.selection, None)
+            return
+        statuses = ["?" if e.value is None else ("T" if e.value else "F") for e in group]
+        outcome = loop_outcome(zip(loops, statuses, strict=True))  # type: ignore[arg-type]
+        for key, _ in self.atoms_under(base.model, base.path):
+            status = outcome.get(key[1])
+            if status is not None:
+                self._status(key, status)
+            elif key[1] not in atoms.param_paths:
+                self._status(key, "?")  # a module the script added: not in the loop's table
 
     def _status(self, key: Key, status: str) -> None:
         atom = self.atom(key)

@@ -70,13 +70,19 @@ class Modules:
     selection: Selection
     named: bool = False
     children: bool = False  # direct children only: an index or slice names child modules
+    wrapped: bool = False  # seen through a wrapper (DataParallel...): one more module level
 
 
 @dataclass(frozen=True)
 class ModuleItem:
-    """A loop variable over submodules: a part of `selection` the analysis cannot name."""
+    """A loop variable over submodules: a part of `selection` the analysis cannot name, or,
+    for a loop over `modules()` / `children()` of a region (`walk`), the modules its
+    conditions pick (`selection.ModuleFilter`)."""
 
     selection: Selection
+    walk: str = ""  # "modules" | "children" | "" (another iterable of modules)
+    name_var: str | None = None  # the name a `named_modules()` / `named_children()` loop binds
+    loop: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import libcst as cst
 
 from freezelint.events import IteratorConsumed
 from freezelint.extract.containers import ContainerEvaluator
+from freezelint.extract.module_filters import module_filter
 from freezelint.extract.scope import Scope, Walk, _visible_items
 from freezelint.extract.syntax import is_requires_grad_of, names_in
 from freezelint.selection import NameWhere, Region, Trainable
@@ -89,11 +90,21 @@ class LoopItems(ContainerEvaluator):
                 scope.env[target.value] = ParamItem(source.selection)
                 return target.value
         elif isinstance(source, Modules):
-            node = target
+            node, name_var = target, None
             if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
                 node = target.elements[1].value
+                first = target.elements[0].value
+                name_var = first.value if isinstance(first, cst.Name) else None
             if isinstance(node, cst.Name):
-                scope.env[node.value] = ModuleItem(source.selection)
+                walk = ""
+                if isinstance(source.selection, Region) and not source.wrapped:
+                    # `modules()` / `children()` of a region: conditions pick among them.
+                    walk = "children" if source.children else "modules"
+                if name_var is not None:
+                    scope.env[name_var] = None
+                scope.env[node.value] = ModuleItem(
+                    source.selection, walk, name_var if walk else None, self.new_id()
+                )
                 return node.value
         elif isinstance(source, ModelRef) and isinstance(target, cst.Name):
             # Iterating a Sequential / ModuleList yields its child modules.
@@ -123,6 +134,8 @@ class LoopItems(ContainerEvaluator):
             if isinstance(item, ParamItem):
                 names |= item.index_vars | ({item.name_var} if item.name_var else set())
                 names |= {name for name, _ in item.derived}
+            elif isinstance(item, ModuleItem) and item.name_var:
+                names.add(item.name_var)
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -159,8 +172,18 @@ class LoopItems(ContainerEvaluator):
                     narrowed = ParamItem(
                         NameWhere(item.selection, None, None), item.name_var, item.index_vars
                     )
-            elif isinstance(item, ModuleItem) and var in used:
-                narrowed = ModuleItem(NameWhere(item.selection, None, None))
+            elif isinstance(item, ModuleItem) and (var in used or item.name_var in used):
+                narrowed = replace(
+                    item,
+                    selection=module_filter(
+                        item,
+                        var,
+                        test,
+                        negate,
+                        self.imports.qualify,
+                        lambda name: scope.lookup(name)[1],
+                    ),
+                )
             else:
                 continue
             saved[var] = (var in scope.env, scope.env.get(var))

@@ -14,10 +14,11 @@ import libcst as cst
 from freezelint import recognize
 from freezelint.events import ModeSet, ModuleReplaced, ParamGroup, ParamGroupAdded, RequiresGradSet
 from freezelint.extract.builtins import BuiltinCalls
+from freezelint.extract.module_filters import with_call, without_recursion
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import FREEZE_WORDS, int_literal, literal_bool, literal_string
 from freezelint.imports import dotted
-from freezelint.selection import HEAD, regions
+from freezelint.selection import HEAD, NameWhere, regions
 from freezelint.values import (
     Groups,
     ModelRef,
@@ -48,6 +49,7 @@ class MethodCalls(BuiltinCalls):
                     recv.region,
                     named=method.startswith("named"),
                     children=method.endswith("children"),
+                    wrapped=bool(recv.wrappers),
                 )
             if method == "requires_grad_":
                 value = self._bool_arg(node, default=True)
@@ -111,7 +113,20 @@ class MethodCalls(BuiltinCalls):
                 return True, recv
             if method in ("parameters", "named_parameters"):
                 # A parameter has no `.parameters()`: the item is a module.
-                return True, Params(recv.selection, named=method == "named_parameters")
+                selection = recv.selection
+                if isinstance(recv, ModuleItem):
+                    recurse = _recurse_arg(node, 1 if method == "named_parameters" else 0)
+                    filtered = isinstance(selection, NameWhere) and selection.modules is not None
+                    if recurse is False and filtered:
+                        selection = without_recursion(selection, node)
+                    elif recurse is False and recv.walk != "modules":
+                        # Each child's own parameters (or each listed module's): not named.
+                        selection = NameWhere(selection, None, None)
+                    elif recurse is None:
+                        selection = NameWhere(selection, None, None)
+                    else:
+                        selection = with_call(selection, node)
+                return True, Params(selection, named=method == "named_parameters")
             if isinstance(recv, ModuleItem) and method in ("train", "eval"):
                 train = method == "train" and self._bool_arg(node, default=True) is not False
                 for region in regions(recv.selection):
@@ -162,3 +177,16 @@ class MethodCalls(BuiltinCalls):
         if not node.args:
             return default
         return literal_bool(node.args[0].value)
+
+
+def _recurse_arg(node: cst.Call, position: int) -> bool | None:
+    """The `recurse` argument of `parameters()` (first) or `named_parameters()` (second):
+    True by default, None when it is not a literal."""
+    for index, arg in enumerate(node.args):
+        if arg.star:
+            return None
+        if (arg.keyword is None and index == position) or (
+            arg.keyword is not None and arg.keyword.value == "recurse"
+        ):
+            return literal_bool(arg.value)
+    return True

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
+from freezelint.verify.module_loops import ModuleLoop
 from freezelint.verify.table import ParamTable
 
 
@@ -39,6 +40,8 @@ class TableAtoms:
 
     def __post_init__(self) -> None:
         self.added: dict[str, list[str]] = {}
+        # Modules the script swaps for one the table does not describe (see `ModuleLoop`).
+        self.changed: frozenset[str] = frozenset()
         self.paths: list[Path] = self.table.paths
         self.param_paths: frozenset[Path] = self.table.path_set
         self._numel: dict[Path, int] = self.table.numel_by_path
@@ -119,6 +122,16 @@ class TableAtoms:
                 out[tuple(p.name.split("."))] = chosen if certain else None
         return out
 
+    def module_loop(self, leaf: NameWhere) -> ModuleLoop | None:
+        """A filtered loop over the modules of the leaf's region, when the region is one
+        module of the table."""
+        if leaf.modules is None or not isinstance(leaf.base, Region):
+            return None
+        prefixes, certain = self.resolve(leaf.base.path)
+        if not certain or len(prefixes) != 1 or prefixes[0] not in self.table.module_set:
+            return None
+        return ModuleLoop(self.table, prefixes[0], leaf.modules, self.changed)
+
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
         """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
         key = id(leaf)
@@ -138,6 +151,11 @@ class TableAtoms:
             return result
         if leaf.norms and isinstance(base, Region) and outer is None:
             result = self._norms(base, leaf.negated)
+            self._membership[key] = result
+            return result
+        if leaf.modules is not None:
+            loop = self.module_loop(leaf)
+            result = loop.selected() if loop is not None else {}
             self._membership[key] = result
             return result
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:

@@ -12,6 +12,10 @@ from pathlib import Path
 from freezelint.verify.spec import VerifySpec
 from freezelint.verify.table import ParamTable
 
+# What a cached table holds; part of each entry's key, so that a table written before a new
+# field (2: the module classes' bases) is built again rather than read without it.
+SCHEMA = 2
+
 
 def default_cache_dir() -> Path:
     if os.environ.get("FREEZELINT_CACHE_DIR"):
@@ -25,7 +29,8 @@ class TableCache:
         self.folder = folder
 
     def path(self, spec: VerifySpec, version: str) -> Path:
-        digest = hashlib.sha256(f"{version}\n{spec.key()}".encode()).hexdigest()[:32]
+        key = f"{SCHEMA}\n{version}\n{spec.key()}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.folder / "tables" / f"{spec.library}-{digest}.json"
 
     def get(self, spec: VerifySpec, version: str) -> ParamTable | str | None:

@@ -31,6 +31,9 @@ class ParamTable:
     # (or a layer) built with a stand-in size because the script computes it. The tensors are
     # real, their sizes are not.
     unknown: tuple[str, ...] = ()
+    # Each module class's bases, itself first, as qualified names (`torch.nn.modules.
+    # batchnorm.BatchNorm2d`), by class name (None: not known); for `isinstance` tests.
+    classes: dict[str, list[str] | None] = field(default_factory=dict)
     # A composite model's parts' tables, each (attribute, table), in registration order.
     parts: list[tuple[str, ParamTable]] | None = field(default=None, repr=False)
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
@@ -134,7 +137,11 @@ class ParamTable:
         norms: list[str] = []
         unknown: list[str] = []
         versions: dict[str, None] = {}
+        classes: dict[str, list[str] | None] = {}
         for attr, part in parts:
+            for kind, bases in part.classes.items():
+                if classes.setdefault(kind, bases) != bases:
+                    classes[kind] = None
 
             def at(path: str, attr: str = attr) -> str:
                 return f"{attr}.{path}" if path else attr
@@ -157,6 +164,7 @@ class ParamTable:
             norms=norms,
             classifier=None,
             unknown=tuple(unknown),
+            classes=classes,
             parts=list(parts),
         )
 
@@ -194,6 +202,7 @@ class ParamTable:
             "modules": [list(m) for m in self.modules],
             "norms": self.norms,
             "classifier": self.classifier,
+            "classes": self.classes,
         }
 
     @classmethod
@@ -209,4 +218,5 @@ class ParamTable:
             modules=[(m, k) for m, k in data["modules"]],
             norms=list(data["norms"]),
             classifier=data["classifier"],
+            classes=dict(data.get("classes") or {}),
         )

@@ -114,6 +114,11 @@ def table(spec: dict[str, Any]) -> dict[str, Any]:
     for name, p in model.named_parameters():
         owner = name.rsplit(".", 1)[0] if "." in name else ""
         params.append([name, list(p.shape), p.numel(), owner, owner_class.get(owner, "")])
+    classes: dict[str, list[str] | None] = {}
+    for _, m in model.named_modules():
+        mro = [f"{k.__module__}.{k.__qualname__}" for k in type(m).__mro__ if k is not object]
+        if classes.setdefault(type(m).__name__, mro) != mro:
+            classes[type(m).__name__] = None  # two classes of one name: not told apart
     norms = [
         path
         for path, m in model.named_modules()
@@ -130,6 +135,7 @@ def table(spec: dict[str, Any]) -> dict[str, Any]:
         "modules": [list(m) for m in modules],
         "norms": norms,
         "classifier": classifier_path(spec["library"], model),
+        "classes": classes,
     }
 
 

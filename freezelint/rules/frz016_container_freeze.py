@@ -1,0 +1,219 @@
+"""A freeze of "every module except some kind" also runs on the containers, and recurses.
+
+## What it does
+Finds a loop over `modules()` / `named_modules()` (or `children()`) that freezes every module
+its condition picks (`if not isinstance(m, nn.BatchNorm2d)`, `if "fc" not in name`) with
+`m.requires_grad_(False)` or `for p in m.parameters(): ...`, where the model itself or a
+container module is picked too and holds the layers the condition leaves out. Checked on the
+model's real module tree: the message says how many of those layers' tensors end up frozen.
+
+## Why is this bad?
+`modules()` yields the model itself first, then every container (`layer1`, `blocks.0`...), and
+they are "not BatchNorm" (their names do not contain "fc") either. `requires_grad_` and
+`parameters()` reach every parameter inside the module they are called on, so the model's own
+turn freezes everything, the layers meant to stay trainable with the rest. Nothing fails: those
+layers just never train.
+
+## Example
+```python
+import torch
+import torchvision
+model = torchvision.models.resnet18(weights="IMAGENET1K_V1")
+for m in model.modules():
+    if not isinstance(m, torch.nn.BatchNorm2d):
+        m.requires_grad_(False)
+```
+
+## Use instead
+```python
+import torch
+import torchvision
+model = torchvision.models.resnet18(weights="IMAGENET1K_V1")
+for m in model.modules():
+    if not isinstance(m, torch.nn.BatchNorm2d):
+        for p in m.parameters(recurse=False):
+            p.requires_grad_(False)
+```
+
+## Fix safety
+Safe: freezing each picked module's own parameters (`m.parameters(recurse=False)`) is exactly
+what the condition says; the modules it leaves out keep their state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from freezelint.diagnostics import Finding, Severity
+from freezelint.events import RequiresGradSet
+from freezelint.fixes import SAFE, Fix, FixContext
+from freezelint.rules.base import region_text
+from freezelint.rules.common import count_text, elements, plural, tensors
+from freezelint.selection import ModuleFilter, NameWhere, Region
+from freezelint.simulate import Atom, Key, Simulation
+
+CODE = "FRZ016"
+NAME = "container-freeze"
+SEVERITY = Severity.ERROR
+NEEDS_MODEL = "yes"
+FIX = "safe"
+
+
+def check(sim: Simulation) -> Iterator[Finding]:
+    for event in sim.events:
+        sel = event.selection if isinstance(event, RequiresGradSet) else None
+        if (
+            not isinstance(sel, NameWhere)
+            or sel.modules is None
+            or not sel.modules.recurse
+            or not isinstance(sel.base, Region)
+            or event.value is not False  # type: ignore[union-attr]
+            or sel.base.model not in sim.tables
+        ):
+            continue
+        model = sel.base.model
+        loop = sim.tables[model].module_loop(sel)
+        if loop is None:
+            continue
+        reached = loop.selected()
+        kept = [path for path, left_out in loop.kept().items() if left_out]
+        state = _settled(sim, event)
+        frozen = [
+            path
+            for path in kept
+            if reached.get(path) and state.get((model, path), Atom("?", 0, None)).status == "F"
+        ]
+        if not frozen:
+            continue
+        owners = {p.name: p.module for p in loop.params()}
+        holders: dict[str, None] = {}
+        layers: dict[str, None] = {}
+        for path in frozen:
+            owner = owners[".".join(path)]
+            layers[owner] = None
+            outer = next(m for m in loop.acting_on(owner) if loop.picked[m])
+            holders[outer] = None
+        part = tensors(sim, [(model, p) for p in frozen], state)
+        whole = tensors(sim, [(model, p) for p in kept], state)
+        if part is None or whole is None:
+            continue
+        var = _item_code(event.node, sel.modules)  # type: ignore[arg-type]
+        how = f"`{var}.parameters()`" if sel.modules.call is not None else "`requires_grad_`"
+        advice = f"freeze each module's own parameters with `{var}.parameters(recurse=False)`"
+        if sel.modules.walk == "children":
+            # Each child's own parameters would leave the insides of the containers trainable.
+            advice = f"loop over `modules()` and {advice}"
+        every = {owners[".".join(path)] for path in kept}
+        if len(every) == 1:
+            which = "the layer"
+        elif len(layers) == len(every):
+            which = f"the {len(every)} layers"
+        else:
+            which = f"{len(layers)} of the {len(every)} layers"
+        if part[0] == whole[0]:
+            size = f" ({elements(part[1])} elements)" if part[1] is not None else ""
+            counts = ("both tensors" if part[0] == 2 else f"all {plural(part[0], 'tensor')}") + size
+        else:
+            counts = count_text(part, whole)
+        message = (
+            f"the loop also picks {_holders_text(sim, model, loop.root, list(holders))}, and "
+            f"{how} reaches every parameter inside: {which} the condition leaves out "
+            f"({_layers_text(sim, model, list(layers))}) {'ends' if len(every) == 1 else 'end'} "
+            f"up frozen, {counts}; {advice}"
+        )
+        yield Finding(
+            CODE,
+            event.anchor,
+            message,
+            verified=sim.tables[model].table.verified(),
+            fix=_fix(event, sel.modules) if sel.modules.walk == "modules" else None,  # type: ignore[arg-type]
+            event=event,
+        )
+
+
+def _settled(sim: Simulation, event: RequiresGradSet) -> dict[Key, Atom]:
+    """The state the freeze leaves for training: when the next optimizer is built, or at the
+    end of the script when none is built after it."""
+    later = [o for o in sim.optimizers.values() if o.event.seq > event.seq]
+    if later:
+        return min(later, key=lambda o: o.event.seq).built_state
+    return sim.state
+
+
+def _holders_text(sim: Simulation, model: int, root: str, holders: list[str]) -> str:
+    if root in holders:
+        name = region_text(sim, model, tuple(root.split(".")) if root else ())
+        return f"`{name}` itself"
+    shown = [f"`{region_text(sim, model, tuple(h.split('.')))}`" for h in holders[:3]]
+    if len(holders) > 3:
+        shown.append(f"{len(holders) - 3} more")
+    return f"the container{'s' if len(holders) > 1 else ''} {', '.join(shown)}"
+
+
+def _layers_text(sim: Simulation, model: int, layers: list[str]) -> str:
+    shown = [f"`{region_text(sim, model, tuple(m.split('.')) if m else ())}`" for m in layers[:3]]
+    if len(layers) > 3:
+        shown.append(f"{len(layers) - 3} more")
+    return ", ".join(shown)
+
+
+def _item_code(node: cst.CSTNode, mf: ModuleFilter) -> str:
+    """The loop item's name as the script writes it (`m`)."""
+    call = mf.call if mf.call is not None else node
+    if (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and isinstance(call.func.value, cst.Name)
+    ):
+        return call.func.value.value
+    return "m"
+
+
+def _fix(event: RequiresGradSet, mf: ModuleFilter):  # type: ignore[no-untyped-def]
+    """`m.parameters()` -> `m.parameters(recurse=False)`; a `m.requires_grad_(False)` on a
+    line of its own -> a loop over `m.parameters(recurse=False)` doing the same."""
+    if mf.call is not None:
+        call = mf.call
+
+        def build_recurse(ctx: FixContext) -> Fix | None:
+            code = ctx.code(call)
+            if not code.endswith("()"):
+                return None
+            return Fix(
+                SAFE,
+                "Freeze each module's own parameters (`recurse=False`)",
+                (ctx.replace(call, code[:-1] + "recurse=False)"),),
+            )
+
+        return build_recurse
+    call = event.node
+    if not (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "requires_grad_"
+        and isinstance(call.func.value, cst.Name)
+    ):
+        return None
+    item = call.func.value.value
+
+    def build(ctx: FixContext) -> Fix | None:
+        _, end = ctx.span(call)
+        indent = ctx.indent(call)
+        rest = ctx.text[end : ctx.lines.line_end(end)].strip()
+        if indent.strip() or (rest and not rest.startswith("#")):
+            return None  # not a statement of its own line
+        args = ctx.code(call)[len(ctx.code(call.func)) :]
+        param = ctx.fresh_name("p", "param", "parameter")
+        text = (
+            f"for {param} in {item}.parameters(recurse=False):{ctx.lines.newline}"
+            f"{indent}{ctx.indent_unit}{param}.requires_grad_{args}"
+        )
+        return Fix(
+            SAFE,
+            "Freeze each module's own parameters (`recurse=False`)",
+            (ctx.replace(call, text),),
+        )
+
+    return build
