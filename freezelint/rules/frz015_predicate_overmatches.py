@@ -75,6 +75,8 @@ FIX = "unsafe"
 
 HEAD_NAMES = frozenset({"fc", "_fc", "head", "classifier", "last_linear", "logits"})
 HOLE = "__freezelint_test__"  # stands for the test inside its predicate
+# An auxiliary classifier (`aux1.fc1` in GoogLeNet) is a head too: its layers are meant.
+AUXILIARY = re.compile(r"(^|\.)aux", re.IGNORECASE)
 
 
 @dataclass
@@ -236,7 +238,7 @@ def _elsewhere(test: NameTest, use: Use, key: str, name: str, own: set[str]) -> 
                 return True  # `blocks.1` in `blocks.10...`
             continue
         whole = before.endswith(".") and after[:1] in ("", ".")
-        if head and not whole:
+        if head and not whole and not AUXILIARY.search(before):
             return True  # the head's name inside another name: `se.fc1`, `talking_head1`
         if (
             whole
