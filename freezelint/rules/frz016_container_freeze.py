@@ -51,8 +51,9 @@ from freezelint.events import RequiresGradSet
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import count_text, elements, plural, tensors
-from freezelint.selection import ModuleFilter, NameWhere, Region
+from freezelint.selection import ModuleFilter, NameWhere, Path, Region
 from freezelint.simulate import Atom, Key, Simulation
+from freezelint.verify.module_loops import ModuleLoop
 
 CODE = "FRZ016"
 NAME = "container-freeze"
@@ -78,7 +79,10 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if loop is None:
             continue
         reached = loop.selected()
-        kept = [path for path, left_out in loop.kept().items() if left_out]
+        left_out = loop.kept()
+        kept = [path for path, out in left_out.items() if out]
+        if not kept or _whole_blocks(loop, left_out):
+            continue
         state = _settled(sim, event)
         frozen = [
             path
@@ -131,6 +135,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
             fix=_fix(event, sel.modules) if sel.modules.walk == "modules" else None,  # type: ignore[arg-type]
             event=event,
         )
+
+
+def _whole_blocks(loop: ModuleLoop, left_out: dict[Path, bool | None]) -> bool:
+    """Does the loop pick a module that holds no parameter the condition would keep it for,
+    only ones of modules it leaves out (`if name in ["layer1", "layer2"]`, `isinstance(m,
+    nn.Sequential)`)? Then freezing whole blocks is what it means: recursion is relied on."""
+    for module in loop.order:
+        if not loop.picked[module]:
+            continue
+        inside = [tuple(p.name.split(".")) for p in loop.table.params_under(module)]
+        if inside and all(left_out.get(path) is not False for path in inside):
+            return True
+    return False
 
 
 def _settled(sim: Simulation, event: RequiresGradSet) -> dict[Key, Atom]:

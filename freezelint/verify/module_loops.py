@@ -39,6 +39,7 @@ class ModuleLoop:
         else:
             inner = [m for m, _ in self.table.modules if m and m.startswith(prefix)]
             self.order = [self.root, *inner]
+        self.tests = [(compile_predicate(test), negated) for test, negated in self.mf.tests]
         self.picked = {m: self.truth(m) for m in self.order}
 
     def seen_name(self, module: str) -> str:
@@ -63,9 +64,9 @@ class ModuleLoop:
                 asked = bases[:1] if name.startswith("__type_is_") else bases
                 env[name] = any(_same_class(q, b) for q in quals for b in asked)
         result: bool | None = True
-        for test, negated in self.mf.tests:
+        for test, negated in self.tests:
             try:
-                value = bool(compile_predicate(test)(env)) != negated
+                value = bool(test(env)) != negated
             except (Unsupported, PredicateRaised):
                 result = None
                 continue
