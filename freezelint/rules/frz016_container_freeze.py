@@ -48,12 +48,12 @@ import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import RequiresGradSet
-from freezelint.fixes import SAFE, Fix, FixContext
+from freezelint.fixes import SAFE, Fix, FixBuilder, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import count_text, elements, plural, tensors
 from freezelint.selection import ModuleFilter, NameWhere, Path, Region
 from freezelint.simulate import Atom, Key, Simulation
-from freezelint.verify.module_loops import ModuleLoop
+from freezelint.verify.module_loops import ModuleLoop, loop_of
 
 CODE = "FRZ016"
 NAME = "container-freeze"
@@ -64,17 +64,18 @@ FIX = "safe"
 
 def check(sim: Simulation) -> Iterator[Finding]:
     for event in sim.events:
-        sel = event.selection if isinstance(event, RequiresGradSet) else None
+        if not isinstance(event, RequiresGradSet) or event.value is not False:
+            continue
+        sel = event.selection
         if (
             not isinstance(sel, NameWhere)
             or sel.modules is None
             or not sel.modules.recurse
             or not isinstance(sel.base, Region)
-            or event.value is not False  # type: ignore[union-attr]
             or sel.base.model not in sim.tables
         ):
             continue
-        model = sel.base.model
+        model, mf = sel.base.model, sel.modules
         loop = sim.tables[model].module_loop(sel)
         if loop is None:
             continue
@@ -83,58 +84,69 @@ def check(sim: Simulation) -> Iterator[Finding]:
         kept = [path for path, out in left_out.items() if out]
         if not kept or _whole_blocks(loop, left_out):
             continue
-        state = _settled(sim, event)
+        after, state = _after(sim, event), _settled(sim, event)
         frozen = [
             path
             for path in kept
-            if reached.get(path) and state.get((model, path), Atom("?", 0, None)).status == "F"
+            if reached.get(path)
+            and all(s.get((model, path), Atom("?", 0, None)).status == "F" for s in (after, state))
         ]
-        if not frozen:
-            continue
-        owners = {p.name: p.module for p in loop.params()}
-        holders: dict[str, None] = {}
-        layers: dict[str, None] = {}
-        for path in frozen:
-            owner = owners[".".join(path)]
-            layers[owner] = None
-            outer = next(m for m in loop.acting_on(owner) if loop.picked[m])
-            holders[outer] = None
         part = tensors(sim, [(model, p) for p in frozen], state)
         whole = tensors(sim, [(model, p) for p in kept], state)
-        if part is None or whole is None:
+        if not frozen or part is None or whole is None:
             continue
-        var = _item_code(event.node, sel.modules)  # type: ignore[arg-type]
-        how = f"`{var}.parameters()`" if sel.modules.call is not None else "`requires_grad_`"
-        advice = f"freeze each module's own parameters with `{var}.parameters(recurse=False)`"
-        if sel.modules.walk == "children":
-            # Each child's own parameters would leave the insides of the containers trainable.
-            advice = f"loop over `modules()` and {advice}"
-        every = {owners[".".join(path)] for path in kept}
-        if len(every) == 1:
-            which = "the layer"
-        elif len(layers) == len(every):
-            which = f"the {len(every)} layers"
-        else:
-            which = f"{len(layers)} of the {len(every)} layers"
-        if part[0] == whole[0]:
-            size = f" ({elements(part[1])} elements)" if part[1] is not None else ""
-            counts = ("both tensors" if part[0] == 2 else f"all {plural(part[0], 'tensor')}") + size
-        else:
-            counts = count_text(part, whole)
-        message = (
-            f"the loop also picks {_holders_text(sim, model, loop.root, list(holders))}, and "
-            f"{how} reaches every parameter inside: {which} the condition leaves out "
-            f"({_layers_text(sim, model, list(layers))}) {'ends' if len(every) == 1 else 'end'} "
-            f"up frozen, {counts}; {advice}"
-        )
         yield Finding(
             CODE,
             event.anchor,
-            message,
+            _message(sim, event, loop, kept, frozen, (part, whole)),
             verified=sim.tables[model].table.verified(),
-            fix=_fix(event, sel.modules) if sel.modules.walk == "modules" else None,  # type: ignore[arg-type]
+            fix=_fix(event, mf) if mf.walk == "modules" else None,
             event=event,
         )
+
+
+def _message(
+    sim: Simulation,
+    event: RequiresGradSet,
+    loop: ModuleLoop,
+    kept: list[Path],
+    frozen: list[Path],
+    counts: tuple[tuple[int, int | None], tuple[int, int | None]],
+) -> str:
+    model, mf = event.selection.base.model, loop.mf  # type: ignore[union-attr]
+    owners = {p.name: p.module for p in loop.params()}
+    holders: dict[str, None] = {}  # the outermost picked module over each frozen kept layer
+    layers: dict[str, None] = {}
+    for path in frozen:
+        owner = owners[".".join(path)]
+        layers[owner] = None
+        holders[next(m for m in loop.acting_on(owner) if loop.picked[m])] = None
+    var = _item_code(event.node, mf)
+    how = f"`{var}.parameters()`" if mf.call is not None else "`requires_grad_`"
+    advice = f"freeze each module's own parameters with `{var}.parameters(recurse=False)`"
+    if mf.walk == "children":
+        # Each child's own parameters would leave the insides of the containers trainable.
+        advice = f"loop over `modules()` and {advice}"
+    every = {owners[".".join(path)] for path in kept}
+    if len(every) == 1:
+        which = "the layer"
+    elif len(layers) == len(every):
+        which = f"the {len(every)} layers"
+    else:
+        which = f"{len(layers)} of the {len(every)} layers"
+    part, whole = counts
+    if part[0] == whole[0]:
+        size = f" ({elements(part[1])} elements)" if part[1] is not None else ""
+        number = "both tensors" if part[0] == 2 else f"all {plural(part[0], 'tensor')}"
+        amount = number + size
+    else:
+        amount = count_text(part, whole)
+    return (
+        f"the loop also picks {_holders_text(sim, model, loop.root, list(holders))}, and "
+        f"{how} reaches every parameter inside: {which} the condition leaves out "
+        f"({_layers_text(sim, model, list(layers))}) {'ends' if len(every) == 1 else 'end'} "
+        f"up frozen, {amount}; {advice}"
+    )
 
 
 def _whole_blocks(loop: ModuleLoop, left_out: dict[Path, bool | None]) -> bool:
@@ -148,6 +160,13 @@ def _whole_blocks(loop: ModuleLoop, left_out: dict[Path, bool | None]) -> bool:
         if inside and all(left_out.get(path) is not False for path in inside):
             return True
     return False
+
+
+def _after(sim: Simulation, event: RequiresGradSet) -> dict[Key, Atom]:
+    """The state right after the loop (all its freezes, `if`/`else` arms together)."""
+    last = max(e.seq for e in sim.loops.get(loop_of(event), [event]))
+    later = [seq for seq in sim.before if seq > last]
+    return sim.before[min(later)].atoms if later else sim.state
 
 
 def _settled(sim: Simulation, event: RequiresGradSet) -> dict[Key, Atom]:
@@ -188,7 +207,7 @@ def _item_code(node: cst.CSTNode, mf: ModuleFilter) -> str:
     return "m"
 
 
-def _fix(event: RequiresGradSet, mf: ModuleFilter):  # type: ignore[no-untyped-def]
+def _fix(event: RequiresGradSet, mf: ModuleFilter) -> FixBuilder | None:
     """`m.parameters()` -> `m.parameters(recurse=False)`; a `m.requires_grad_(False)` on a
     line of its own -> a loop over `m.parameters(recurse=False)` doing the same."""
     if mf.call is not None:
