@@ -228,6 +228,11 @@ class Simulation:
             elif isinstance(leaf, Trainable) and value is not None:
                 if value:
                     continue  # re-enabling what is already trainable changes nothing
+                if any(isinstance(inner, NameWhere) for inner in leaves(leaf.base)):
+                    # The trainable ones among a filter's parameters (`if "fc" not in name:
+                    # if p.requires_grad:`): freezing them is freezing what the filter picks.
+                    self._set(leaf.base, False)
+                    continue
                 for region in regions(leaf.base):
                     for key, _ in self.atoms_under(region.model, region.path):
                         status = self.atom(key).status
