@@ -126,7 +126,7 @@ class ModuleFilter:
     name and class (`not isinstance(m, nn.BatchNorm2d)`, `"fc" not in name`), taken with all
     their parameters (`recurse`: `requires_grad_`, `parameters()`) or only their own."""
 
-    walk: str  # "modules" | "children"
+    walk: str  # "modules" | "children" | "apply" (the modules, each after its children)
     # The conditions (each negated or not) that all hold for a picked module; over `name_var`
     # and the placeholders standing for `isinstance(m, ...)` tests.
     tests: tuple[tuple[cst.BaseExpression, bool], ...]

@@ -80,7 +80,7 @@ class ModuleItem:
     conditions pick (`selection.ModuleFilter`)."""
 
     selection: Selection
-    walk: str = ""  # "modules" | "children" | "" (another iterable of modules)
+    walk: str = ""  # "modules" | "children" | "apply" | "" (another iterable of modules)
     name_var: str | None = None  # the name a `named_modules()` / `named_children()` loop binds
     loop: int = 0
 

@@ -155,7 +155,8 @@ class MethodCalls(BuiltinCalls):
     def _apply(self, recv: ModelRef, fn: cst.BaseExpression, w: Walk, node: cst.Call) -> None:
         """`model.apply(fn)` calls `fn` on every submodule: follow a helper of this file (or a
         lambda) with its argument standing for those submodules."""
-        each = ModuleItem(recv.region)
+        # Called on every module, the model itself too (children before their parents).
+        each = ModuleItem(recv.region, "" if recv.wrappers else "apply", None, self.new_id())
         if isinstance(fn, cst.Name) and fn.value in self.functions:
             self.call_function(self.functions[fn.value], node, w, [each])
         elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:

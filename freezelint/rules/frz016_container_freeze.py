@@ -1,11 +1,12 @@
 """A freeze of "every module except some kind" also runs on the containers, and recurses.
 
 ## What it does
-Finds a loop over `modules()` / `named_modules()` (or `children()`) that freezes every module
-its condition picks (`if not isinstance(m, nn.BatchNorm2d)`, `if "fc" not in name`) with
-`m.requires_grad_(False)` or `for p in m.parameters(): ...`, where the model itself or a
-container module is picked too and holds the layers the condition leaves out. Checked on the
-model's real module tree: the message says how many of those layers' tensors end up frozen.
+Finds a loop over `modules()` / `named_modules()` (or `children()`, or a function handed to
+`model.apply`) that freezes every module its condition picks (`if not isinstance(m,
+nn.BatchNorm2d)`, `if "fc" not in name`) with `m.requires_grad_(False)` or `for p in
+m.parameters(): ...`, where the model itself or a container module is picked too and holds the
+layers the condition leaves out. Checked on the model's real module tree: the message says how
+many of those layers' tensors end up frozen.
 
 ## Why is this bad?
 `modules()` yields the model itself first, then every container (`layer1`, `blocks.0`...), and
@@ -100,7 +101,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             event.anchor,
             _message(sim, event, loop, kept, frozen, (part, whole)),
             verified=sim.tables[model].table.verified(),
-            fix=_fix(event, mf) if mf.walk == "modules" else None,
+            fix=_fix(event, mf) if mf.walk != "children" else None,
             event=event,
         )
 
@@ -127,6 +128,7 @@ def _message(
     if mf.walk == "children":
         # Each child's own parameters would leave the insides of the containers trainable.
         advice = f"loop over `modules()` and {advice}"
+    subject = "`apply` also runs it on" if mf.walk == "apply" else "the loop also picks"
     every = {owners[".".join(path)] for path in kept}
     if len(every) == 1:
         which = "the layer"
@@ -142,7 +144,7 @@ def _message(
     else:
         amount = count_text(part, whole)
     return (
-        f"the loop also picks {_holders_text(sim, model, loop.root, list(holders))}, and "
+        f"{subject} {_holders_text(sim, model, loop.root, list(holders))}, and "
         f"{how} reaches every parameter inside: {which} the condition leaves out "
         f"({_layers_text(sim, model, list(layers))}) {'ends' if len(every) == 1 else 'end'} "
         f"up frozen, {amount}; {advice}"

@@ -2,7 +2,8 @@
 
 `for m in model.modules(): if not isinstance(m, nn.BatchNorm2d): m.requires_grad_(False)`
 visits the model itself first, then every module inside it in registration order (what
-`named_modules()` yields); the condition is asked of each, and `requires_grad_` (like
+`named_modules()` yields; `model.apply(fn)` visits the same modules, each after the modules
+inside it); the condition is asked of each, and `requires_grad_` (like
 `m.parameters()`) reaches every parameter under a picked module, not only its own. So a
 parameter is set by each picked module on its way from the root, the deepest last: the model
 itself is "not BatchNorm" too, and freezes the BatchNorm layers with the rest.
@@ -126,6 +127,8 @@ def loop_outcome(loops: Iterable[tuple[ModuleLoop, str]]) -> dict[Path, str]:
         for index, (loop, status) in enumerate(loops):
             for module in loop.acting(p):
                 depth = -1 if module == loop.root else module.count(".")
+                if loop.mf.walk == "apply":
+                    depth = -depth  # `model.apply(fn)` calls `fn` on the children first
                 steps.append((depth, index, loop.picked[module], status))
         current: str | None = None
         for _, _, picked, status in sorted(steps, key=lambda s: (s[0], s[1])):
