@@ -145,7 +145,7 @@ def _name_leaves(selection: Selection) -> Iterator[NameWhere]:
 def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     """The names a filter sees, when its model has a table and its region is exact."""
     base = leaf.base
-    if not isinstance(base, Region) or leaf.positions is not None or leaf.norms:
+    if not isinstance(base, Region) or leaf.positions is not None or leaf.norms or leaf.modules:
         return None
     atoms = sim.tables.get(base.model)
     if atoms is None or any(atoms.added.values()):
