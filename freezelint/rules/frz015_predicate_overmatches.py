@@ -229,7 +229,11 @@ def _elsewhere(test: NameTest, use: Use, key: str, name: str, own: set[str]) -> 
     a module of the same kind the test may well mean?"""
     prefix, core = use.leaf.name_prefix, key.rstrip(".")
     numbered = re.fullmatch(r"(.*\D)\d+", core)
-    head = "." not in core and any(_head_like(use, m) for m in own)
+    top = name[len(prefix) :].split(".")[0]
+    # (Inside the head's own top-level module, `head.fc_norm` is the head's too.)
+    head = "." not in core and any(
+        _head_like(use, m) and m[len(prefix) :].split(".")[0] != top for m in own
+    )
     starts = [m.start() for m in re.finditer(re.escape(key), name)]
     for start in starts if test.kind in IN_KINDS else [0]:
         before, after = name[:start], name[start + len(key) :]
