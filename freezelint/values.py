@@ -83,6 +83,9 @@ class ModuleItem:
     walk: str = ""  # "modules" | "children" | "apply" | "" (another iterable of modules)
     name_var: str | None = None  # the name a `named_modules()` / `named_children()` loop binds
     loop: int = 0
+    # Names the loop body computes once from the module or its name (`classname =
+    # m.__class__.__name__`), with their expressions, in order.
+    derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
 
 
 @dataclass(frozen=True)

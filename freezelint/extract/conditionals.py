@@ -105,8 +105,9 @@ class ConditionalWalker(LoopWalker):
             if isinstance(item, ParamItem):
                 own |= {item.name_var} if item.name_var else set()
                 own |= {n for n, _ in item.derived} | item.index_vars
-            elif isinstance(item, ModuleItem) and item.name_var:
-                own.add(item.name_var)
+            elif isinstance(item, ModuleItem):
+                own |= {item.name_var} if item.name_var else set()
+                own |= {n for n, _ in item.derived}
             if names & own:
                 return True
         return False

@@ -134,8 +134,9 @@ class LoopItems(ContainerEvaluator):
             if isinstance(item, ParamItem):
                 names |= item.index_vars | ({item.name_var} if item.name_var else set())
                 names |= {name for name, _ in item.derived}
-            elif isinstance(item, ModuleItem) and item.name_var:
-                names.add(item.name_var)
+            elif isinstance(item, ModuleItem):
+                names |= {item.name_var} if item.name_var else set()
+                names |= {name for name, _ in item.derived}
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -172,7 +173,9 @@ class LoopItems(ContainerEvaluator):
                     narrowed = ParamItem(
                         NameWhere(item.selection, None, None), item.name_var, item.index_vars
                     )
-            elif isinstance(item, ModuleItem) and (var in used or item.name_var in used):
+            elif isinstance(item, ModuleItem) and (
+                var in used or item.name_var in used or {n for n, _ in item.derived} & used
+            ):
                 narrowed = replace(
                     item,
                     selection=module_filter(

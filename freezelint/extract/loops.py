@@ -16,7 +16,7 @@ from freezelint.extract.branches import _decides_on, _derived_from_name, _unroll
 from freezelint.extract.scope import Walk
 from freezelint.extract.syntax import assigned_names, mentions_requires_grad, names_in
 from freezelint.selection import NameWhere
-from freezelint.values import Const, ModelRef, Modules, ParamItem, Params
+from freezelint.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params
 
 
 class LoopWalker(AssignmentWalker):
@@ -54,6 +54,13 @@ class LoopWalker(AssignmentWalker):
                 w.scope.env[item] = replace(
                     bound, index_vars=bound.index_vars | computed, derived=derived
                 )
+            elif isinstance(bound, ModuleItem) and bound.walk:
+                # `classname = m.__class__.__name__`, `is_bn = isinstance(m, ...)`: part of the
+                # conditions on the module.
+                derived = _derived_from_name(node.body, item)
+                if bound.name_var is not None:
+                    derived += _derived_from_name(node.body, bound.name_var)
+                w.scope.env[item] = replace(bound, derived=derived)
             self.walk_block(node.body.body, w.pin(self.enter_loop(node.body, w, node.target)))
         else:
             if over_items and mentions_requires_grad(node.body):

@@ -36,6 +36,9 @@ def module_filter(
     if not item.walk or not isinstance(base, Region):
         return unknown
     known = before.classes if before is not None else ()
+    for name, expression in reversed(item.derived):
+        # `classname = m.__class__.__name__; if classname.find("BatchNorm") == -1:`
+        test = _substitute(test, name, expression)
     rewriter = _Placeholders(var, qualify, len(known))
     rewritten = test.visit(rewriter)
     if not isinstance(rewritten, cst.BaseExpression) or var in names_in(rewritten):
@@ -175,6 +178,26 @@ class _Placeholders(cst.CSTTransformer):
         ):
             return cst.Name(CLASS_NAME)
         return updated
+
+
+def _substitute(
+    test: cst.BaseExpression, name: str, expression: cst.BaseExpression
+) -> cst.BaseExpression:
+    """`test` with the plain name `name` read as `expression` (parenthesised)."""
+
+    class Substitute(cst.CSTTransformer):
+        def leave_Attribute(
+            self, original: cst.Attribute, updated: cst.Attribute
+        ) -> cst.BaseExpression:
+            return updated.with_changes(attr=original.attr)  # `x.name`: not the name
+
+        def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+            if original.value != name:
+                return updated
+            return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    result = test.visit(Substitute())
+    return result if isinstance(result, cst.BaseExpression) else test
 
 
 def _class_nodes(node: cst.BaseExpression) -> list[cst.BaseExpression]:
