@@ -25,7 +25,16 @@ from freezelint.events import (
 from freezelint.extract import extract
 from freezelint.extract.syntax import code_of
 from freezelint.positions import positions as positions_of
-from freezelint.selection import NameWhere, Opaque, Region, Selection, Trainable, Union, format_path
+from freezelint.selection import (
+    CLASS_NAME,
+    NameWhere,
+    Opaque,
+    Region,
+    Selection,
+    Trainable,
+    Union,
+    format_path,
+)
 
 
 def selection_text(sel: Selection, names: dict[int, str]) -> str:
@@ -40,6 +49,7 @@ def selection_text(sel: Selection, names: dict[int, str]) -> str:
             kinds = " | ".join(quals)
             test = f"type(_) in ({kinds})" if "type_is" in name else f"isinstance(_, {kinds})"
             tests = tests.replace(name, test)
+        tests = tests.replace(CLASS_NAME, "type(_).__name__")
         own = "" if mf.recurse else ", own parameters"
         return f"{selection_text(sel.base, names)}.{mf.walk}() where {tests}{own}"
     if isinstance(sel, NameWhere):
