@@ -100,6 +100,7 @@ def torch_scheduler(qualname: str) -> str | None:
                 return name
     return None
 
+
 TIMM_OPTIMIZER_FACTORIES = frozenset(
     {
         "timm.optim.create_optimizer_v2",
