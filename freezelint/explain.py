@@ -20,6 +20,9 @@ from freezelint.events import (
     ParamGroup,
     ParamGroupAdded,
     RequiresGradSet,
+    SchedulerBuilt,
+    SchedulerStepped,
+    SizeAttributeSet,
     Timeline,
 )
 from freezelint.extract import extract
@@ -91,6 +94,12 @@ def event_text(event: Event, names: dict[int, str]) -> str:
         return f"ParamGroupAdded {owner} {_group_text(event.group, names)}"
     if isinstance(event, ModeSet):
         return f"ModeSet {model(event.model, event.path)} {'train' if event.train else 'eval'}"
+    if isinstance(event, SizeAttributeSet):
+        return f"SizeAttributeSet {model(event.model, event.path)}.{event.attr} = {event.value}"
+    if isinstance(event, SchedulerBuilt):
+        return f"SchedulerBuilt {event.var or '?'} = {event.cls}(optimizer #{event.optimizer})"
+    if isinstance(event, SchedulerStepped):
+        return f"SchedulerStepped #{event.scheduler}"
     if isinstance(event, IteratorBound):
         return f"IteratorBound {event.var}"
     if isinstance(event, IteratorConsumed):

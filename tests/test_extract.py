@@ -86,6 +86,7 @@ timeline 0
   6: ModelBuilt #3 = torch.nn:Identity
   6: ModuleReplaced m.blocks[0] params=False
   7: ModuleReplaced m.get_classifier() params=True
+  8: SizeAttributeSet m.num_classes = 7
   9: RequiresGradSet (m.blocks + m.conv_stem) = False
   10: RequiresGradSet m = True
 """,
