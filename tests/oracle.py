@@ -16,6 +16,7 @@ first optimizer step, and prints one JSON object per script:
 - `trainable_unchanged`: tensors in an optimizer that had a gradient at the first step and
   never changed;
 - `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode;
+- `lr_moved`: per optimizer, whether a scheduler moved its learning rates;
 - `outputs`: the last dimension of each recorded model's last output (its classes);
 - `frozen_bn_drifted`: BatchNorm layers with all parameters frozen at the first step and at the
   end whose running statistics changed after the first step (trained in train mode, even if the
@@ -37,6 +38,7 @@ STATE: dict[str, Any] = {
     "snapshot": None,
     "norms": {},
     "outputs": {},
+    "lrs": [],
 }
 
 
@@ -108,6 +110,7 @@ def patch() -> None:
     def optimizer_init(self: Any, params: Any, defaults: Any) -> None:
         init(self, params, defaults)
         STATE["optimizers"].append(self)
+        STATE["lrs"].append([group.get("lr") for group in self.param_groups])
 
     torch.optim.Optimizer.__init__ = optimizer_init
 
@@ -147,7 +150,7 @@ def run(script: str) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(0)
-    STATE.update(models=[], optimizers=[], snapshot=None, norms={}, outputs={})
+    STATE.update(models=[], optimizers=[], snapshot=None, norms={}, outputs={}, lrs=[])
     error = None
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
@@ -176,6 +179,12 @@ def run(script: str) -> dict[str, Any]:
         # The size of the last output of each model the script built (its classes, for a
         # classifier), in the order built: what a resized head really gives.
         "outputs": [STATE["outputs"].get(i) for i in range(len(models))],
+        # Per optimizer built, whether its groups' learning rates moved from what they were
+        # built with (a scheduler drives it).
+        "lr_moved": [
+            [g.get("lr") for g in opt.param_groups][: len(first)] != first
+            for opt, first in zip(optimizers, STATE["lrs"], strict=True)
+        ],
     }
     for ident, (before, was_trainable, had_grad) in snapshot.items():
         p = params.get(ident)

@@ -88,17 +88,27 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
     if resized:
         assert 1000 in before["outputs"], before
         assert 1000 not in after["outputs"] and after["outputs"] != before["outputs"], after
-    symptom = resized or (
-        before["error"]
-        or before["trainable_outside"]
-        or before["frozen_inside"]
-        or before["trainable_unchanged"]
-        or before["frozen_changed"]
-        or before["frozen_bn_training"]
-        or before["frozen_bn_drifted"]
-        or before["empty_groups"]
-        # an ineffective freeze: tensors the script meant to freeze were training
-        or before["frozen"] < after["frozen"]
+    # FRZ019: the optimizer that replaced the scheduled one keeps the lr it was built with;
+    # fixed, the scheduler built again on it moves it.
+    rescheduled = any(" FRZ019 " in line for line in read_expected(script))
+    if rescheduled:
+        assert before["lr_moved"][-1] is False, before
+        assert after["lr_moved"][-1] is True, after
+    symptom = (
+        resized
+        or rescheduled
+        or (
+            before["error"]
+            or before["trainable_outside"]
+            or before["frozen_inside"]
+            or before["trainable_unchanged"]
+            or before["frozen_changed"]
+            or before["frozen_bn_training"]
+            or before["frozen_bn_drifted"]
+            or before["empty_groups"]
+            # an ineffective freeze: tensors the script meant to freeze were training
+            or before["frozen"] < after["frozen"]
+        )
     )
     assert symptom, f"no symptom before the fix: {before}"
     assert after["error"] is None
