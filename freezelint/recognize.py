@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from freezelint.files import OPTIMIZER_WORDS
 from freezelint.verify.layers import PARAM_FREE
 
 # torch.nn layers that own no parameters (replacing a head with one removes parameters): the
@@ -50,10 +51,6 @@ SELF_RETURNING = frozenset(
     }
 )
 
-OPTIMIZER_WORDS = (
-    "adam", "sgd", "rmsprop", "lion", "lamb", "adagrad", "adadelta", "adamax", "lbfgs", "lars",
-    "sophia", "prodigy", "shampoo", "muon", "adafactor", "radam", "nadam", "optim",
-)  # fmt: skip
 # A word of `OPTIMIZER_WORDS` that ends the name or a part of it (`AdamW`, `FusedLAMB`,
 # `Optimizer`; not `LambdaLayer` or `Lionel`).
 _OPTIMIZER_WORD = re.compile(r"(?i:" + "|".join(OPTIMIZER_WORDS) + r")(?:i[sz]ers?)?(?![a-z])")

@@ -238,19 +238,9 @@ class AssignmentWalker(CallEvaluator):
         """How messages spell an optimizer, a scheduler or a model: the first name it is bound
         to."""
         if isinstance(value, SchedulerRef):
-            for index in range(len(self.events) - 1, -1, -1):
-                built = self.events[index]
-                if isinstance(built, SchedulerBuilt) and built.scheduler == value.scheduler:
-                    if built.var is None:
-                        self.events[index] = replace(built, var=name)
-                    break
+            self._name_built(SchedulerBuilt, "scheduler", value.scheduler, name)
         if isinstance(value, OptimizerRef):
-            for index in range(len(self.events) - 1, -1, -1):
-                built = self.events[index]
-                if isinstance(built, OptimizerBuilt) and built.optimizer == value.optimizer:
-                    if built.var is None:
-                        self.events[index] = replace(built, var=name)
-                    break
+            self._name_built(OptimizerBuilt, "optimizer", value.optimizer, name)
         if isinstance(value, ModelRef) and value.path == ():
             # How messages spell the model: its first name, or, once that name is rebound to a
             # wrapper of it (`model = nn.DataParallel(model)`), the wrapper's attribute too.
@@ -259,6 +249,15 @@ class AssignmentWalker(CallEvaluator):
                 self.model_vars[value.model] = name + "".join(
                     f".{recognize.WRAPPER_ATTRIBUTE[kind]}" for kind in reversed(value.wrappers)
                 )
+
+    def _name_built(self, kind: type, field: str, ident: int, name: str) -> None:
+        """Give the event that built optimizer (or scheduler) `ident` its first name."""
+        for index in range(len(self.events) - 1, -1, -1):
+            built = self.events[index]
+            if isinstance(built, kind) and getattr(built, field) == ident:
+                if built.var is None:
+                    self.events[index] = replace(built, var=name)
+                return
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
         """Is the assigned value a module: one the walker built, or an unknown class's instance?

@@ -7,6 +7,7 @@ anything else about the module picks modules the analysis cannot name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import libcst as cst
 
@@ -70,31 +71,20 @@ def module_filter(
 def without_recursion(selection: Selection, call: cst.CSTNode) -> Selection:
     """What `m.parameters(recurse=False)` gives for a loop item picked by a module filter:
     each picked module's own parameters."""
-    if isinstance(selection, NameWhere) and selection.modules is not None:
-        mf = selection.modules
-        return NameWhere(
-            selection.base,
-            None,
-            None,
-            modules=ModuleFilter(
-                mf.walk, mf.tests, mf.name_var, mf.classes, mf.env, False, mf.loop, call
-            ),
-        )
-    return selection
+    return _through(selection, call, recurse=False)
 
 
 def with_call(selection: Selection, call: cst.CSTNode) -> Selection:
     """A module filter's selection taken recursively through `call` (`m.parameters()`)."""
+    return _through(selection, call)
+
+
+def _through(selection: Selection, call: cst.CSTNode, recurse: bool | None = None) -> Selection:
+    """The filter's parameters taken through `call` (only each module's own: `recurse`)."""
     if isinstance(selection, NameWhere) and selection.modules is not None:
         mf = selection.modules
-        return NameWhere(
-            selection.base,
-            None,
-            None,
-            modules=ModuleFilter(
-                mf.walk, mf.tests, mf.name_var, mf.classes, mf.env, mf.recurse, mf.loop, call
-            ),
-        )
+        changed = replace(mf, call=call, recurse=mf.recurse if recurse is None else recurse)
+        return NameWhere(selection.base, None, None, modules=changed)
     return selection
 
 

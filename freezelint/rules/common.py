@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from freezelint.events import Event, ModuleReplaced, RequiresGradSet
+from freezelint import recognize
+from freezelint.events import Event, ModuleReplaced, RequiresGradSet, SchedulerBuilt
 from freezelint.imports import dotted
 from freezelint.rules.base import region_text
 from freezelint.selection import Region
@@ -160,3 +161,12 @@ def params_expression(group_node: cst.CSTNode) -> cst.BaseExpression | None:
                 return arg.value
         return None
     return group_node if isinstance(group_node, cst.BaseExpression) else None
+
+
+def breaking_scheduler(sim: Simulation, optimizer: int, before: Event) -> SchedulerBuilt | None:
+    """The last scheduler built on `optimizer` before `before`, when a param group added then
+    breaks it (it raises at its next step, or over-scales the new group: FRZ017)."""
+    for event in reversed(sim.events[: before.seq]):
+        if isinstance(event, SchedulerBuilt) and event.optimizer == optimizer:
+            return None if event.cls in recognize.SCHEDULERS_COPING else event
+    return None

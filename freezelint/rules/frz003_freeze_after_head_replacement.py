@@ -71,7 +71,7 @@ def _freezes(sim: Simulation, event: RequiresGradSet, model: int, path: tuple[st
     for leaf in leaves(event.selection):
         if isinstance(leaf, NameWhere) and model in sim.tables:
             chosen = sim.selected(leaf)
-            atoms = [k for k, _ in sim.atoms_under(model, path)]
+            atoms = {k for k, _ in sim.atoms_under(model, path)}
             if (
                 atoms
                 and all(chosen.get(k) is True for k in atoms)

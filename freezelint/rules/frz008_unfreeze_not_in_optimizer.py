@@ -50,12 +50,11 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint import recognize
 from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet, SchedulerBuilt
+from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text, scheduler_text
-from freezelint.rules.common import module_text, modules_text, verified
+from freezelint.rules.common import breaking_scheduler, module_text, modules_text, verified
 from freezelint.selection import NameWhere, Region, leaves
 from freezelint.simulate import YES, Atom, OptimizerState, Simulation
 
@@ -127,18 +126,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 )
 
 
-def _breaking_scheduler(
-    sim: Simulation, optimizer: OptimizerBuilt, before: RequiresGradSet
-) -> SchedulerBuilt | None:
-    """A scheduler built on the optimizer before the unfreeze that a new group breaks."""
-    for e in reversed(sim.events[: before.seq]):
-        if isinstance(e, SchedulerBuilt) and e.optimizer == optimizer.optimizer:
-            return None if e.cls in recognize.SCHEDULERS_COPING else e
-    return None
-
-
 def _rebuild(sim: Simulation, optimizer: OptimizerBuilt, unfreeze: RequiresGradSet) -> str:
-    scheduler = _breaking_scheduler(sim, optimizer, unfreeze)
+    scheduler = breaking_scheduler(sim, optimizer.optimizer, unfreeze)
     if scheduler is None:
         return ""
     name = scheduler_text(scheduler)
@@ -151,7 +140,7 @@ def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: Optimi
     statement = unfreeze.statement
     if opt.event.var is None or opt.event.scope != unfreeze.scope or statement is None:
         return None
-    if _breaking_scheduler(sim, opt.event, unfreeze) is not None:
+    if breaking_scheduler(sim, opt.event.optimizer, unfreeze) is not None:
         # A group added now would break that scheduler (FRZ017): rebuilding it is the
         # script's to decide, so no fix.
         return None

@@ -68,6 +68,7 @@ from freezelint import recognize
 from freezelint.diagnostics import Finding, Severity
 from freezelint.events import ParamGroupAdded, SchedulerBuilt, SchedulerStepped
 from freezelint.rules.base import scheduler_text
+from freezelint.rules.common import breaking_scheduler
 from freezelint.simulate import Simulation
 
 CODE = "FRZ017"
@@ -98,14 +99,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
 def stale_scheduler(sim: Simulation, added: ParamGroupAdded) -> SchedulerBuilt | None:
     """The scheduler built on this optimizer before the group was added, that does not cope
     with a new group, is not built again after it, and is stepped after it."""
-    before = [
-        e
-        for e in sim.events[: added.seq]
-        if isinstance(e, SchedulerBuilt) and e.optimizer == added.optimizer
-    ]
-    if not before or before[-1].cls in recognize.SCHEDULERS_COPING:
+    built = breaking_scheduler(sim, added.optimizer, added)
+    if built is None:
         return None
-    built = before[-1]
     if any(
         isinstance(e, SchedulerBuilt) and e.optimizer == added.optimizer
         for e in sim.events[added.seq + 1 :]

@@ -81,7 +81,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
     for built in sim.events:
         if not isinstance(built, SchedulerBuilt):
             continue
-        old = _optimizer(sim, built.optimizer)
+        state = sim.optimizers.get(built.optimizer)
+        old = state.event if state is not None else None
         if old is None or old.var is None:
             continue
         for new in sim.events[built.seq + 1 :]:
@@ -107,13 +108,6 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 fix=_fix(sim, built, new),
                 event=new,
             )
-
-
-def _optimizer(sim: Simulation, ident: int) -> OptimizerBuilt | None:
-    for event in sim.events:
-        if isinstance(event, OptimizerBuilt) and event.optimizer == ident:
-            return event
-    return None
 
 
 def _scheduled(sim: Simulation, new: OptimizerBuilt) -> bool:
