@@ -12,6 +12,8 @@ first optimizer step, and prints one JSON object per script:
 - `empty_groups`: param groups that hold no tensor (a name filter that matched nothing);
 - `trainable_outside`: trainable tensors (at the end) in no optimizer;
 - `frozen_inside`: frozen tensors (at the end) held by an optimizer;
+- `untrainable_optimizers`: optimizers holding no trainable tensor at the end (only frozen
+  ones, or the tensors of a module replaced since);
 - `frozen_changed`: tensors frozen at the first step and at the end whose values changed;
 - `trainable_unchanged`: tensors in an optimizer that had a gradient at the first step and
   never changed;
@@ -173,6 +175,10 @@ def run(script: str) -> dict[str, Any]:
         "empty_groups": sum(not g["params"] for opt in optimizers for g in opt.param_groups),
         "trainable_outside": sum(p.requires_grad and i not in held for i, p in params.items()),
         "frozen_inside": sum(not p.requires_grad and i in held for i, p in params.items()),
+        "untrainable_optimizers": sum(
+            not any(p.requires_grad for group in opt.param_groups for p in group["params"])
+            for opt in optimizers
+        ),
         "frozen_changed": 0,
         "trainable_unchanged": 0,
         "frozen_bn_training": 0,

@@ -94,6 +94,9 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
     if rescheduled:
         assert before["lr_moved"][-1] is False, before
         assert after["lr_moved"][-1] is True, after
+    # FRZ011: an optimizer ends up with nothing trainable (only frozen or replaced tensors).
+    if any(" FRZ011 " in line for line in read_expected(script)):
+        assert before["untrainable_optimizers"] or before["error"], before
     symptom = (
         resized
         or rescheduled
@@ -120,6 +123,7 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
         assert after["trainable_outside"] == 0, after
         assert after["frozen_inside"] == 0, after
         assert after["empty_groups"] == 0, after
+        assert after["untrainable_optimizers"] == 0, after
     if unsafe and any(" FRZ009 " in line for line in read_expected(script)):
         assert after["frozen_bn_training"] == 0, after
         assert after["frozen_bn_drifted"] == 0, after

@@ -30,8 +30,10 @@ def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     return list(out)
 
 
-def unfrozen_later(sim: Simulation, after: Event, key: Key) -> bool:
-    """Can an unfreeze (or a replacement, which brings trainable tensors) reach `key` later?"""
+def unfrozen_later(sim: Simulation, after: Event, key: Key, replaced: bool = True) -> bool:
+    """Can an unfreeze (or, with `replaced`, a replacement, which brings trainable tensors) reach
+    `key` later? An optimizer keeps the tensors it was handed, so for what it holds a
+    replacement unfreezes nothing (`replaced=False`)."""
     for other in sim.events:
         if other is after or not sim.may_follow(after, other, key[0]):
             continue
@@ -41,7 +43,11 @@ def unfrozen_later(sim: Simulation, after: Event, key: Key) -> bool:
             and sim.touches(other.selection, key)
         ):
             return True
-        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path), key):
+        if (
+            replaced
+            and isinstance(other, ModuleReplaced)
+            and sim.touches(Region(other.model, other.path), key)
+        ):
             return True
     return False
 

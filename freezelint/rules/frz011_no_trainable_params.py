@@ -41,10 +41,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from freezelint.diagnostics import Finding, Severity
+from freezelint.events import Event, ModuleReplaced
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import modules_text, tensors, unfrozen_later, verified
 from freezelint.rules.frz012_exhausted_parameter_iterator import exhausted_groups
-from freezelint.simulate import Simulation
+from freezelint.selection import Region
+from freezelint.simulate import Key, Simulation
 
 CODE = "FRZ011"
 NAME = "no-trainable-params"
@@ -65,14 +67,17 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 if atom is None or atom.gen != gen or atom.status != "F":
                     certain = False
                 keys.append((model, path))
-        if not certain or any(unfrozen_later(sim, opt.event, key) for key in keys):
+        if not certain or any(unfrozen_later(sim, opt.event, key, replaced=False) for key in keys):
             continue
         keys = list(dict.fromkeys(keys))
         counted = tensors(sim, keys, opt.built_state)
+        replaced = _replaced_later(sim, opt.event, keys)
+        lines = (replaced.node,) if replaced is not None else ()
+        old = ", the module replaced on line @L0" if replaced is not None else ""
         if not keys:
             what = "no parameter"
         elif counted:
-            what = f"{counted[0]} tensors, all frozen ({modules_text(sim, keys)})"
+            what = f"{counted[0]} tensors, all frozen ({modules_text(sim, keys)}{old})"
         else:
             what = "only frozen parameters"
         yield Finding(
@@ -80,6 +85,20 @@ def check(sim: Simulation) -> Iterator[Finding]:
             opt.event.anchor,
             f"optimizer {optimizer_text(opt.event)} is handed {what}: it updates "
             f"nothing{' (torch.optim raises on an empty list)' if not keys else ''}",
+            lines,
             verified=verified(sim, keys),
             event=opt.event,
         )
+
+
+def _replaced_later(sim: Simulation, built: Event, keys: list[Key]) -> ModuleReplaced | None:
+    """The replacement, after the optimizer is built, of the module whose old tensors it
+    holds (the optimizer keeps the old ones: FRZ002 tells about the new)."""
+    for event in sim.events:
+        if (
+            isinstance(event, ModuleReplaced)
+            and sim.may_follow(built, event, event.model)
+            and all(sim.touches(Region(event.model, event.path), key) for key in keys)
+        ):
+            return event
+    return None
