@@ -88,6 +88,29 @@ class Region:
 
 
 @dataclass(frozen=True)
+class PositionBound:
+    """The integer literal that sets one end of a positional selection, as the script writes
+    it (`10` in `i < 10`, `-2` in `[:-2]`): the position is the literal plus `shift` (`i <= k`
+    stops at `k + 1`, a counter incremented first is one ahead of the index), or, for a
+    negative literal of a slice, the region's tensor count plus the literal."""
+
+    node: cst.BaseExpression
+    end: str  # "start" | "stop": the end of `NameWhere.positions` it sets
+    shift: int = 0
+
+    def position(self, value: int, count: int) -> int:
+        """The position a literal `value` sets, in a region of `count` tensors."""
+        return count + value if value < 0 else value + self.shift
+
+    def literal(self, position: int, count: int, negative: bool) -> int | None:
+        """The literal that sets `position` (written negative when the script's is)."""
+        value = position - count if negative else position - self.shift
+        if (value < 0) != negative or (negative and value == 0):
+            return None
+        return value
+
+
+@dataclass(frozen=True)
 class NameWhere:
     """The parameters of `base` whose name satisfies `predicate` (a CST expression over the name
     variable `name_var`), or its negation. `predicate=None` is a subset the extractor could not
@@ -104,6 +127,8 @@ class NameWhere:
     # Instead of a predicate: the parameters at these positions of `base`'s parameter order,
     # as a slice (`list(model.parameters())[:-k]`, `enumerate(...)` with `i < k`).
     positions: tuple[int | None, int | None] | None = None
+    # The literal the script writes for an end of `positions`, when it writes one (for fixes).
+    bound: PositionBound | None = None
     # Names the predicate reads that the loop body computes from the name first (see
     # `values.ParamItem.derived`): worked out per parameter before the predicate.
     derived: tuple[tuple[str, cst.BaseExpression], ...] = ()

@@ -45,6 +45,7 @@ class Params:
     binding: int | None = None
     enumerated: bool = False
     name_prefix: str = ""  # names seen through wrappers start with this (`module.`)
+    start: int | None = 0  # the first index `enumerate` counts from (None: not known)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class ParamItem:
     # Names the loop body computes once from the parameter's name (`parts = name.split(".")`,
     # `is_head = any(k in name for k in keys)`), with their expressions, in order.
     derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
+    # The per-iteration variables whose value at the i-th parameter is known to be `i` plus an
+    # offset: `enumerate`'s index (its start), a counter the loop body increments by one
+    # (`count += 1`); a condition on one picks parameters by position.
+    counters: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

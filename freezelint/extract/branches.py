@@ -200,3 +200,27 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
         ):
             return stmt.test
     return None
+
+
+def _break_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
+    """`if i >= k: break` (no else, `i` a name compared upward: `>=`, `>`, `k <= i`): the
+    rest of the loop body runs for the iterations before the first one where it holds, which
+    for a counter of the loop are exactly those where `not cond` holds."""
+    if not isinstance(stmt, cst.If) or stmt.orelse is not None:
+        return None
+    body = stmt.body.body
+    last = body[-1] if body else None
+    if not isinstance(last, cst.SimpleStatementLine) or not any(
+        isinstance(s, cst.Break) for s in last.body
+    ):
+        return None
+    test = stmt.test
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    op = test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(op, cst.GreaterThan | cst.GreaterThanEqual) and isinstance(test.left, cst.Name):
+        return test
+    if isinstance(op, cst.LessThan | cst.LessThanEqual) and isinstance(right, cst.Name):
+        return test
+    return None

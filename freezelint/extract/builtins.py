@@ -140,7 +140,11 @@ class BuiltinCalls(OptimizerBuilder):
                 return True, Const(pairs, values[0].source)  # type: ignore[union-attr]
             if values and isinstance(values[0], Params):
                 src = values[0]
-                return True, Params(src.selection, True, src.named, src.binding, enumerated=True)
+                known = isinstance(start, Const) and type(start.value) is int
+                first = start.value if known else None  # type: ignore[union-attr]
+                return True, Params(
+                    src.selection, True, src.named, src.binding, enumerated=True, start=first
+                )
             return True, None
         if qual in ("iter", "enumerate"):
             values = self._eval_args(node, w)

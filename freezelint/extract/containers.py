@@ -14,7 +14,16 @@ from freezelint.extract.constants import ConstMap, subscript
 from freezelint.extract.expressions import ExpressionEvaluator, _const
 from freezelint.extract.scope import Walk
 from freezelint.extract.syntax import EMPTY, int_literal, is_zero, literal_string, ref_kind
-from freezelint.selection import DYNAMIC, NameWhere, Opaque, Region, Selection, part_slice, union
+from freezelint.selection import (
+    DYNAMIC,
+    NameWhere,
+    Opaque,
+    PositionBound,
+    Region,
+    Selection,
+    part_slice,
+    union,
+)
 from freezelint.values import (
     Const,
     Constructor,
@@ -188,7 +197,10 @@ class ContainerEvaluator(ExpressionEvaluator):
             span = _span(part)
             if span is not None and isinstance(recv.selection, Region):
                 # `list(model.parameters())[:-2]`: positions the table resolves.
-                return Params(NameWhere(recv.selection, None, None, positions=span), False)
+                bound = _slice_bound(index)
+                return Params(
+                    NameWhere(recv.selection, None, None, positions=span, bound=bound), False
+                )
             return Params(NameWhere(recv.selection, None, None), generator=False)
         return None
 
@@ -212,3 +224,14 @@ def _span(part: str) -> tuple[int | None, int | None] | None:
         return (span.start, span.stop)
     index = int(part)
     return (index, index + 1 if index != -1 else None)
+
+
+def _slice_bound(index: cst.BaseSlice) -> PositionBound | None:
+    """The literal that sets a one-ended slice's end (`10` in `[:10]`, `-2` in `[-2:]`)."""
+    if not isinstance(index, cst.Slice) or index.step is not None:
+        return None
+    if index.lower is None and int_literal(index.upper) is not None:
+        return PositionBound(index.upper, "stop")  # type: ignore[arg-type]
+    if index.upper is None and int_literal(index.lower) is not None:
+        return PositionBound(index.lower, "start")  # type: ignore[arg-type]
+    return None

@@ -14,8 +14,8 @@ from freezelint.events import IteratorConsumed
 from freezelint.extract.containers import ContainerEvaluator
 from freezelint.extract.module_filters import module_filter
 from freezelint.extract.scope import Scope, Walk, _visible_items
-from freezelint.extract.syntax import is_requires_grad_of, names_in
-from freezelint.selection import NameWhere, Region, Trainable
+from freezelint.extract.syntax import int_literal, is_requires_grad_of, names_in
+from freezelint.selection import NameWhere, PositionBound, Region, Trainable
 from freezelint.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
 
 
@@ -75,6 +75,7 @@ class LoopItems(ContainerEvaluator):
                         found.selection,
                         found.name_var,  # type: ignore[index]
                         frozenset({index}),
+                        counters=((index, source.start),) if source.start is not None else (),
                     )
                 return item
         elif isinstance(source, Params):
@@ -154,9 +155,9 @@ class LoopItems(ContainerEvaluator):
                     continue
                 if item.index_vars & used:
                     # `for i, p in enumerate(model.parameters())` with `if i < k`.
-                    span = self._index_span(test, item, scope, negate)
+                    span, bound = self._index_span(test, item, scope, negate)
                     narrowed = ParamItem(
-                        NameWhere(item.selection, None, None, positions=span),
+                        NameWhere(item.selection, None, None, positions=span, bound=bound),
                         item.name_var,
                         item.index_vars,
                     )
@@ -195,15 +196,17 @@ class LoopItems(ContainerEvaluator):
 
     def _index_span(
         self, test: cst.BaseExpression, item: ParamItem, scope: Scope, negate: bool
-    ) -> tuple[int | None, int | None] | None:
-        """`i < k`, `i >= k`, `k > i` (and negated) over an enumerate index, with `k` known:
-        the positions it holds for, as a slice; None for anything else."""
+    ) -> tuple[tuple[int | None, int | None] | None, PositionBound | None]:
+        """`i < k`, `i >= k`, `k > i` (and negated) over a counter of the loop (`enumerate`'s
+        index, `count += 1`), with `k` known: the positions it holds for, as a slice, and the
+        literal that sets them when `k` is one; None for anything else."""
         if (
             not isinstance(item.selection, Region)
             or not isinstance(test, cst.Comparison)
             or len(test.comparisons) != 1
         ):
-            return None
+            return None, None
+        counters = dict(item.counters)
         left, right = test.left, test.comparisons[0].comparator
         op = type(test.comparisons[0].operator)
         flipped = {cst.LessThan: cst.GreaterThan, cst.GreaterThan: cst.LessThan}
@@ -211,21 +214,30 @@ class LoopItems(ContainerEvaluator):
             cst.LessThanEqual: cst.GreaterThanEqual,
             cst.GreaterThanEqual: cst.LessThanEqual,
         }
-        if isinstance(right, cst.Name) and right.value in item.index_vars:
+        if isinstance(right, cst.Name) and right.value in counters:
             left, right, op = right, left, flipped.get(op, op)
-        if not (isinstance(left, cst.Name) and left.value in item.index_vars):
-            return None
+        if not (isinstance(left, cst.Name) and left.value in counters):
+            return None, None
         bound = self.eval(right, Walk(scope))
-        if not isinstance(bound, Const) or type(bound.value) is not int or bound.value < 0:
-            return None
-        k = bound.value
-        below = {cst.LessThan: k, cst.LessThanEqual: k + 1}
-        above = {cst.GreaterThanEqual: k, cst.GreaterThan: k + 1}
+        if not isinstance(bound, Const) or type(bound.value) is not int:
+            return None, None
+        # The counter is the parameter's index plus `offset`: `count < k` is `i < k - offset`.
+        offset = counters[left.value]
+        k = bound.value - offset
+        if k < 0:
+            return None, None
+        below = {cst.LessThan: 0, cst.LessThanEqual: 1}
+        above = {cst.GreaterThanEqual: 0, cst.GreaterThan: 1}
+        literal = int_literal(right) is not None and int_literal(right) >= 0  # type: ignore[operator]
         if op in below:
-            return (below[op], None) if negate else (None, below[op])
+            shift = below[op] - offset
+            at = PositionBound(right, "start" if negate else "stop", shift) if literal else None
+            return ((k + below[op], None) if negate else (None, k + below[op])), at
         if op in above:
-            return (None, above[op]) if negate else (above[op], None)
-        return None
+            shift = above[op] - offset
+            at = PositionBound(right, "stop" if negate else "start", shift) if literal else None
+            return ((None, k + above[op]) if negate else (k + above[op], None)), at
+        return None, None
 
     def name_where(
         self, item: ParamItem, test: cst.BaseExpression, scope: Scope, negate: bool

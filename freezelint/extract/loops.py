@@ -14,9 +14,15 @@ from freezelint.events import Frame, RequiresGradSet
 from freezelint.extract.assignments import AssignmentWalker
 from freezelint.extract.branches import _decides_on, _derived_from_name, _unrollable
 from freezelint.extract.scope import Walk
-from freezelint.extract.syntax import assigned_names, mentions_requires_grad, names_in
+from freezelint.extract.syntax import (
+    assigned_names,
+    child_nodes,
+    int_literal,
+    mentions_requires_grad,
+    names_in,
+)
 from freezelint.selection import NameWhere
-from freezelint.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params
+from freezelint.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
 
 
 class LoopWalker(AssignmentWalker):
@@ -51,8 +57,16 @@ class LoopWalker(AssignmentWalker):
                 # (assigned twice, in a nested block) picks parameters the analysis cannot name.
                 derived = _derived_from_name(node.body, bound.name_var)
                 computed = assigned_names(node.body) - {name for name, _ in derived}
+                counters = bound.counters + tuple(
+                    (name, offset)
+                    for name in sorted(computed)
+                    if (offset := _counter(node.body, name, w.scope.lookup(name)[1])) is not None
+                )
                 w.scope.env[item] = replace(
-                    bound, index_vars=bound.index_vars | computed, derived=derived
+                    bound,
+                    index_vars=bound.index_vars | computed,
+                    derived=derived,
+                    counters=counters,
                 )
             elif isinstance(bound, ModuleItem) and bound.walk:
                 # `classname = m.__class__.__name__`, `is_bn = isinstance(m, ...)`: part of the
@@ -112,3 +126,59 @@ def _unroll_targets(target: cst.BaseExpression, items: tuple | None) -> list[str
         if all(isinstance(i, tuple) and len(i) == len(names) for i in items):
             return names
     return None
+
+
+def _counter(body: cst.BaseSuite, name: str, before: Value) -> int | None:
+    """How far ahead of the parameter's index a counter the loop body increments is
+    (`count = 0` before the loop, `count += 1` in it): its value before the loop, plus one when
+    the increment is the body's first statement; as it is when the increment is the last (and
+    no `continue` can skip it). None when `name` is no such counter."""
+    if not isinstance(before, Const) or type(before.value) is not int:
+        return None
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    steps = [i for i, stmt in enumerate(statements) if _increments(stmt, name)]
+    if len(steps) != 1 or any(
+        name in assigned_names(stmt) for i, stmt in enumerate(statements) if i != steps[0]
+    ):
+        return None
+    if steps[0] == 0:
+        return before.value + 1
+    if steps[0] == len(statements) - 1 and not _has_continue(body):
+        return before.value
+    return None
+
+
+def _increments(stmt: cst.CSTNode, name: str) -> bool:
+    """`name += 1` (or `name = name + 1`) as a statement line of its own."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.AugAssign):
+        return (
+            isinstance(small.target, cst.Name)
+            and small.target.value == name
+            and isinstance(small.operator, cst.AddAssign)
+            and int_literal(small.value) == 1
+        )
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+        return (
+            isinstance(target, cst.Name)
+            and target.value == name
+            and isinstance(value, cst.BinaryOperation)
+            and isinstance(value.operator, cst.Add)
+            and isinstance(value.left, cst.Name)
+            and value.left.value == name
+            and int_literal(value.right) == 1
+        )
+    return False
+
+
+def _has_continue(node: cst.CSTNode) -> bool:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Continue):
+            return True
+        stack.extend(child_nodes(cur))
+    return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from freezelint.events import Frame, IneffectiveFreeze, Timeline
-from freezelint.extract.branches import EXITS, MUTATORS, Arm, _continue_guard
+from freezelint.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
 from freezelint.extract.conditionals import ConditionalWalker
 from freezelint.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.extract.scope import Scope, Walk
@@ -111,7 +111,7 @@ class Extractor(ConditionalWalker):
                     self.small_statement(small, sw)
             else:
                 self.compound_statement(stmt, sw)
-            guard = _continue_guard(stmt)
+            guard = _continue_guard(stmt) or _break_guard(stmt)
             if guard is not None:
                 saved.append(self.refine(guard, w.scope, negate=True))
         for entry in reversed(saved):
