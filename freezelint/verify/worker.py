@@ -10,9 +10,11 @@ arguments the parent resolved statically.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
@@ -56,6 +58,43 @@ def _sandbox() -> None:
     sys.addaudithook(refuse)
 
 
+# Configurations some builders compute with torch before building any layer: torchvision's
+# RegNet works out its stage widths with `torch.arange(...)`, `torch.round(...).tolist()`; under
+# the meta device those few numbers have no data ("Cannot copy out of meta tensor"). Each
+# (module, class, classmethod) here runs on the CPU (a few dozen numbers); every layer and
+# parameter is still built on the meta device.
+HOST_SIDE = (("torchvision.models.regnet", "BlockParams", "from_init_params"),)
+
+
+@contextlib.contextmanager
+def _host_side_config() -> Iterator[None]:
+    import importlib
+
+    import torch
+
+    saved: list[tuple[type, str, Any]] = []
+    try:
+        for module_name, owner, method in HOST_SIDE:
+            try:
+                cls = getattr(importlib.import_module(module_name), owner)
+                original = cls.__dict__[method]
+            except (ImportError, AttributeError, KeyError):
+                continue  # another version of the library: nothing to do
+            if not isinstance(original, classmethod):
+                continue
+
+            def on_cpu(klass: type, *args: Any, _func: Any = original.__func__, **kw: Any) -> Any:
+                with torch.device("cpu"):
+                    return _func(klass, *args, **kw)
+
+            setattr(cls, method, classmethod(on_cpu))
+            saved.append((cls, method, original))
+        yield
+    finally:
+        for cls, method, original in reversed(saved):
+            setattr(cls, method, original)
+
+
 def build(spec: dict[str, Any]) -> Any:
     import torch
 
@@ -72,7 +111,8 @@ def build(spec: dict[str, Any]) -> Any:
 
             if name not in torchvision.models.list_models():
                 raise ValueError(f"torchvision has no model builder named {name!r}")
-            return torchvision.models.get_model(name, weights=None, **kwargs)
+            with _host_side_config():
+                return torchvision.models.get_model(name, weights=None, **kwargs)
         if library == "efficientnet_pytorch":
             from efficientnet_pytorch import EfficientNet
 
