@@ -15,6 +15,10 @@ from freezelint.verify.table import ParamTable
 # What a cached table holds; part of each entry's key, so that a table written before a new
 # field (2: the module classes' bases) is built again rather than read without it.
 SCHEMA = 2
+# What the worker can build, kept with each cached build error: an error cached before the
+# worker learned to build that model (2: torchvision's RegNet) is not believed, the model is
+# built again.
+BUILDS = 2
 
 
 def default_cache_dir() -> Path:
@@ -38,7 +42,7 @@ class TableCache:
         try:
             data = json.loads(self.path(spec, version).read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("error"), str):
-                return data["error"]
+                return data["error"] if data.get("builds") == BUILDS else None
             table = ParamTable.from_json(data)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or corrupt: rebuilt by the caller

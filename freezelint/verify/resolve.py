@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from freezelint.events import Timeline
-from freezelint.verify.cache import TableCache
+from freezelint.verify.cache import BUILDS, TableCache
 from freezelint.verify.layers import PARAM_FREE
 from freezelint.verify.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
 from freezelint.verify.table import ParamTable
@@ -138,7 +138,7 @@ def _resolve_leaves(
                 out[spec] = ParamTable.from_json(result)
             else:
                 if result.cacheable and cache is not None:
-                    cache.put(spec, version, {"error": result.reason})
+                    cache.put(spec, version, {"error": result.reason, "builds": BUILDS})
                 out[spec] = result
     return out
 
