@@ -20,6 +20,9 @@ first optimizer step, and prints one JSON object per script:
 - `frozen_bn_training`: BatchNorm layers with all parameters frozen left in training mode;
 - `lr_moved`: per optimizer, whether a scheduler moved its learning rates;
 - `outputs`: the last dimension of each recorded model's last output (its classes);
+- `split_modules`: modules (other than a model itself and plain containers: `nn.Sequential`,
+  `nn.ModuleList`, `nn.ModuleDict` and their subclasses) with some tensors frozen and others
+  trainable, at the first step (at the end when nothing steps), as `model index:path`;
 - `frozen_bn_drifted`: BatchNorm layers with all parameters frozen at the first step and at the
   end whose running statistics changed after the first step (trained in train mode, even if the
   script ends in eval mode).
@@ -148,6 +151,25 @@ def _frozen_norms(models: list[Any]) -> list[Any]:
     return out
 
 
+def _split_modules(models: list[Any], snapshot: dict[int, Any]) -> list[str]:
+    """Modules that are not containers whose tensors are partly frozen (see the docstring)."""
+    import torch
+
+    containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
+    out = []
+    for index, model in enumerate(models):
+        for path, module in model.named_modules():
+            if not path or isinstance(module, containers):
+                continue
+            trainable = {
+                snapshot[id(p)][1] if id(p) in snapshot else p.requires_grad
+                for p in module.parameters()
+            }
+            if trainable == {True, False}:
+                out.append(f"{index}:{path}")
+    return out
+
+
 def run(script: str) -> dict[str, Any]:
     import torch
 
@@ -201,6 +223,7 @@ def run(script: str) -> dict[str, Any]:
             report["frozen_changed"] += 1
         if was_trainable and had_grad and ident in held and same:
             report["trainable_unchanged"] += 1
+    report["split_modules"] = _split_modules(models, snapshot)
     norms = STATE["norms"]
     report["frozen_bn_drifted"] = 0
     for module in _frozen_norms(models):

@@ -97,9 +97,17 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
     # FRZ011: an optimizer ends up with nothing trainable (only frozen or replaced tensors).
     if any(" FRZ011 " in line for line in read_expected(script)):
         assert before["untrainable_optimizers"] or before["error"], before
+    # FRZ018: a positional freeze splits a module (part of a block's tensors frozen); with the
+    # unsafe fix it cuts at a module boundary.
+    split = any(" FRZ018 " in line for line in read_expected(script))
+    if split:
+        assert before["split_modules"], before
+        if unsafe:
+            assert after["split_modules"] == [], after
     symptom = (
         resized
         or rescheduled
+        or split
         or (
             before["error"]
             or before["trainable_outside"]
