@@ -203,6 +203,17 @@ class IteratorBound(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ParamsListed(Event):
+    """A list of parameters bound to a name (`params = list(model.parameters())`, a
+    comprehension): it holds the tensors of that moment, whatever is replaced or unfrozen
+    before it is handed on."""
+
+    binding: int
+    var: str
+    selection: Selection
+
+
+@dataclass(frozen=True, kw_only=True)
 class IteratorConsumed(Event):
     binding: int
     var: str

@@ -19,6 +19,7 @@ from freezelint.events import (
     OptimizerBuilt,
     ParamGroup,
     ParamGroupAdded,
+    ParamsListed,
     RequiresGradSet,
     SchedulerBuilt,
     SchedulerStepped,
@@ -102,6 +103,8 @@ def event_text(event: Event, names: dict[int, str]) -> str:
         return f"SchedulerStepped #{event.scheduler}"
     if isinstance(event, IteratorBound):
         return f"IteratorBound {event.var}"
+    if isinstance(event, ParamsListed):
+        return f"ParamsListed {event.var} = {selection_text(event.selection, names)}"
     if isinstance(event, IteratorConsumed):
         return f"IteratorConsumed {event.var or '#' + str(event.binding)} by {event.how}"
     if isinstance(event, BranchArm):

@@ -28,6 +28,7 @@ from freezelint.events import (
     OptimizerBuilt,
     ParamGroup,
     ParamGroupAdded,
+    ParamsListed,
     RequiresGradSet,
     Timeline,
 )
@@ -99,6 +100,8 @@ class Simulation:
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
         self.consumed: set[int] = set()  # bound parameter iterators used up so far
+        # Bound parameter lists: what each held when bound, and whether that is fully known.
+        self.listed: dict[int, tuple[dict[tuple[int, Path, int], str], bool]] = {}
         # The freezes of one filtered loop over modules (`if ...: m.requires_grad_(True)
         # else: m.requires_grad_(False)`): they act module by module, together.
         self.loops: dict[int, list[RequiresGradSet]] = {}
@@ -204,6 +207,10 @@ class Simulation:
                 self._replace(event)
             elif isinstance(event, IteratorConsumed):
                 self.consumed.add(event.binding)
+            elif isinstance(event, ParamsListed):
+                listed: dict[tuple[int, Path, int], str] = {}
+                complete = all(self._hold(leaf, listed, YES) for leaf in leaves(event.selection))
+                self.listed[event.binding] = (listed, complete)
             elif isinstance(event, OptimizerBuilt):
                 opt = OptimizerState(event)
                 for group in event.groups:
@@ -329,9 +336,17 @@ class Simulation:
         # Drawn from an iterator already used up (FRZ012): it holds nothing, at least when the
         # loop that used it up ran; what it would have held is held "maybe".
         membership = MAYBE if group.iterator in self.consumed else YES
-        for leaf in leaves(group.selection):
-            if not self._hold(leaf, held, membership) or _has_opaque(leaf):
+        if group.iterator in self.listed:
+            # A list bound earlier: the tensors it held then, not those its expression would
+            # name now (a head replaced or unfrozen since is not in it).
+            listed, complete = self.listed[group.iterator]
+            held.update(listed)
+            if not complete or any(_has_opaque(leaf) for leaf in leaves(group.selection)):
                 opt.opaque = True
+        else:
+            for leaf in leaves(group.selection):
+                if not self._hold(leaf, held, membership) or _has_opaque(leaf):
+                    opt.opaque = True
         if group.new_only:
             held = {k: v for k, v in held.items() if opt.holds(k[:2], k[2]) != YES}
         opt.groups.append(held)

@@ -163,9 +163,11 @@ o6 = timm.optim.create_optimizer_v2(model, "adamw", lr=1e-3)
         """\
 timeline 0
   4: ModelBuilt model = timm:vit_base_patch16_224
+  5: ParamsListed params = trainable(model)
   6: OptimizerBuilt o1 = SGD[{trainable(model)}]
   7: OptimizerBuilt o2 = AdamW[{trainable(model)}]
   8: OptimizerBuilt o3 = AdamW[{model.blocks, lr=1e-5}, {model.head, lr=1e-3}]
+  10: ParamsListed decay = model where "bias" not in n
   11: OptimizerBuilt o4 = AdamW[{model where "bias" not in n}]
   12: ParamGroupAdded o4 {model.norm}
   13: OptimizerBuilt o1 = SGD[{(model.head + model.norm)}]

@@ -15,6 +15,7 @@ from freezelint.events import (
     IteratorBound,
     ModuleReplaced,
     OptimizerBuilt,
+    ParamsListed,
     RequiresGradSet,
     SchedulerBuilt,
     SizeAttributeSet,
@@ -23,6 +24,7 @@ from freezelint.extract.calls import CallEvaluator
 from freezelint.extract.schedulers import SchedulerRef
 from freezelint.extract.scope import Scope, Walk
 from freezelint.extract.syntax import (
+    EMPTY,
     MODULE_NAMES,
     PARAMETER_NAMES,
     code_of,
@@ -231,6 +233,11 @@ class AssignmentWalker(CallEvaluator):
             binding = self.new_id()
             value = Params(value.selection, True, value.named, binding)
             self.emit(IteratorBound, w, stmt, binding=binding, var=name, selection=value.selection)
+        elif isinstance(value, Params) and value.binding is None and value.selection != EMPTY:
+            binding = self.new_id()
+            self.listed.add(binding)
+            value = replace(value, binding=binding)
+            self.emit(ParamsListed, w, stmt, binding=binding, var=name, selection=value.selection)
         self.name_value(name, value)
         w.scope.env[name] = value
 

@@ -40,6 +40,8 @@ class ExpressionEvaluator:
         self.models: dict[int, ModelSpec] = {}
         self.model_vars: dict[int, str] = {}
         self.inlined: set[str] = set()
+        # The bindings of parameter lists (`ParamsListed`): handing one on consumes nothing.
+        self.listed: set[int] = set()
         self._ids = itertools.count(1)
         self._inline_stack: list[str] = []
         self.lr_scheduled = False  # see Timeline.lr_scheduled

@@ -61,7 +61,7 @@ class OptimizerBuilder(ImportFollower):
             groups=groups,
         )
         for group in groups:
-            if group.iterator is not None:
+            if group.iterator is not None and group.iterator not in self.listed:
                 self.emit(
                     IteratorConsumed, w, node, binding=group.iterator, var="", how="optimizer"
                 )

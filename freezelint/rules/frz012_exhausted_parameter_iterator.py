@@ -33,7 +33,12 @@ optimizer = torch.optim.SGD(params, lr=0.01)
 ```
 
 ## Fix safety
-Safe: `list(...)` where the iterator is bound keeps every later use working.
+Safe: `list(...)` where the iterator is bound keeps every later use working. Where a module
+the iterator draws from is replaced between the binding and the optimizer (a new head), a list
+would hold the old module, so the fix instead makes the same call again where the optimizer is
+given it (`SGD(model.parameters(), ...)`): what the iterator would have yielded unconsumed. That
+one is offered only when both run in one function body and no name the call reads is bound anew
+in between.
 """
 
 from __future__ import annotations
@@ -43,9 +48,18 @@ from collections.abc import Iterator
 import libcst as cst
 
 from freezelint.diagnostics import Finding, Severity
-from freezelint.events import IteratorBound, IteratorConsumed, OptimizerBuilt, ParamGroupAdded
+from freezelint.events import (
+    IteratorBound,
+    IteratorConsumed,
+    ModuleReplaced,
+    OptimizerBuilt,
+    ParamGroup,
+    ParamGroupAdded,
+)
+from freezelint.extract.syntax import code_of, literal_string, names_in
 from freezelint.fixes import SAFE, Fix, FixContext
-from freezelint.rules.base import optimizer_text
+from freezelint.rules.base import optimizer_text, region_text
+from freezelint.selection import regions
 from freezelint.simulate import Simulation
 
 CODE = "FRZ012"
@@ -72,7 +86,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
     for event in sim.events:
         if not isinstance(event, OptimizerBuilt | ParamGroupAdded):
             continue
-        for _, binding, consumer in exhausted_groups(sim, event):
+        groups = event.groups if isinstance(event, OptimizerBuilt) else (event.group,)
+        for index, binding, consumer in exhausted_groups(sim, event):
             var = bound[binding].var if binding in bound else "the iterator"
             what = (
                 optimizer_text(event) if isinstance(event, OptimizerBuilt) else "`add_param_group`"
@@ -82,19 +97,46 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 "for loop": "a `for` loop",
                 "comprehension": "a comprehension",
             }.get(consumer.how, f"`{consumer.how}(...)`")
+            binder = bound.get(binding)
+            replaced = _replaced_between(sim, binder, event) if binder is not None else None
+            if replaced is None:
+                advice, fix = "bind `list(...)` instead", _listed(binder)
+            else:
+                # A list bound there would hold the module replaced since: the optimizer
+                # should get the parameters the model has now, from the same call made again.
+                call = code_of(binder.node.value) if isinstance(binder.node, cst.Assign) else ""
+                old = region_text(sim, replaced.model, replaced.path)
+                advice = (
+                    f"`list(...)` where it is bound would hold the old `{old}`, replaced on "
+                    f"line @L1; hand it `{call or var}` again here"
+                )
+                fix = _called_again(binder, event, groups[index])
             yield Finding(
                 CODE,
                 event.anchor,
                 f"{what} is handed `{var}`, a parameter iterator already consumed by "
-                f"{used} on line @L0: it receives no parameters; bind "
-                f"`list(...)` instead",
-                (consumer.node,),
-                fix=_fix(bound.get(binding)),
+                f"{used} on line @L0: it receives no parameters; {advice}",
+                (consumer.node,) if replaced is None else (consumer.node, replaced.node),
+                fix=fix,
                 event=event,
             )
 
 
-def _fix(bound: IteratorBound | None):
+def _replaced_between(
+    sim: Simulation, binder: IteratorBound, event: OptimizerBuilt | ParamGroupAdded
+) -> ModuleReplaced | None:
+    """A replacement of a module the iterator draws from, after it is bound and before the
+    optimizer gets it."""
+    for other in sim.events[binder.seq + 1 : event.seq]:
+        if isinstance(other, ModuleReplaced) and any(
+            region.model == other.model and other.path[: len(region.path)] == region.path
+            for region in regions(binder.selection)
+        ):
+            return other
+    return None
+
+
+def _listed(bound: IteratorBound | None):
     """Materialise the iterator where it is bound: `params = list(model.parameters())`."""
     if bound is None or not isinstance(bound.node, cst.Assign):
         return None
@@ -109,3 +151,89 @@ def _fix(bound: IteratorBound | None):
         )
 
     return build
+
+
+def _called_again(bound: IteratorBound, event: OptimizerBuilt | ParamGroupAdded, group: ParamGroup):
+    """Hand the optimizer the bound call made again (`SGD(model.parameters(), ...)`), where
+    both run in one function body and nothing the call reads is bound anew in between."""
+    if not isinstance(bound.node, cst.Assign) or bound.trail != event.trail:
+        return None
+    value = bound.node.value
+    handed = _handed(group.node, bound.var)
+    if handed is None or isinstance(value, cst.GeneratorExp):
+        return None
+    names = names_in(value)
+
+    def build(ctx: FixContext) -> Fix | None:
+        start, end = ctx.span(bound.node)[1], ctx.span(handed)[0]
+        if start >= end or _rebinds(ctx, names, start, end):
+            return None
+        return Fix(
+            SAFE,
+            f"Hand the optimizer `{ctx.code(value)}` again",
+            (ctx.replace(handed, ctx.code(value)),),
+        )
+
+    return build
+
+
+def _handed(node: cst.CSTNode, var: str) -> cst.Name | None:
+    """The name `var` where the group hands it: the group itself or its `"params"` entry."""
+    if isinstance(node, cst.Name) and node.value == var:
+        return node
+    if isinstance(node, cst.Dict):
+        for element in node.elements:
+            if (
+                isinstance(element, cst.DictElement)
+                and literal_string(element.key) == "params"
+                and isinstance(element.value, cst.Name)
+                and element.value.value == var
+            ):
+                return element.value
+    return None
+
+
+def _rebinds(ctx: FixContext, names: set[str], start: int, end: int) -> bool:
+    """Is one of `names` bound anew between the offsets `start` and `end` (`model = ...`; not
+    `model.fc = ...`, which changes what the call returns, as the fix means)?"""
+    if ctx.module is None:
+        return True
+    stack = list(_assigned(ctx.module))
+    while stack:
+        target = stack.pop()
+        if isinstance(target, cst.Tuple | cst.List):
+            stack.extend(element.value for element in target.elements)
+        elif (
+            isinstance(target, cst.Name)
+            and target.value in names
+            and start <= ctx.span(target)[0] < end
+        ):
+            return True
+    return False
+
+
+def _assigned(module: cst.Module) -> Iterator[cst.CSTNode]:
+    """Every assignment target of the module (`x = ...`, `x += ...`, `for x in`, `as x`)."""
+    targets: list[cst.CSTNode] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            targets.append(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            targets.append(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            targets.append(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            targets.append(node.target)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            targets.append(node.name)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            targets.append(node.target)
+
+    module.visit(Collect())
+    yield from targets
