@@ -5,6 +5,7 @@ does not parse."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -237,9 +238,23 @@ def fix_source(
         if applied == 0 or new_text == text or not parses(new_text):
             break
         done.update(_identity(code, fix) for code, fix in wanted)
-        text, fixed = new_text, fixed + applied
-        diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
+        checked = check_source(new_text, path, codes, verifier, aliases, line_label)
+        if _breaks(diagnostics, checked):
+            break  # judged on the whole script, this pass made it worse: not written
+        text, fixed, diagnostics = new_text, fixed + applied, checked
     return FixResult(text, fixed, diagnostics)
+
+
+# Findings of a script that raises or trains nothing: a pass of fixes that adds one is dropped,
+# whatever each of its edits meant (a list bound before a head swap, then filtered, left an
+# optimizer with an empty list).
+BREAKING = frozenset({"FRZ011", "FRZ012", "FRZ013", "FRZ017"})
+
+
+def _breaks(before: list[Diagnostic], after: list[Diagnostic]) -> bool:
+    counts = Counter(d.code for d in before if d.code in BREAKING)
+    counts.subtract(d.code for d in after if d.code in BREAKING)
+    return any(n < 0 for n in counts.values())
 
 
 def _identity(code: str, fix: Fix) -> tuple[str, str, tuple[str, ...]]:

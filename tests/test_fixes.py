@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from freezelint import fixes
 from freezelint.cli import cli
 from freezelint.fixes import fix_source, parses
 from freezelint.verify.resolve import Verifier
@@ -135,6 +136,29 @@ def test_runtime_oracle(case: tuple[Path, Path, bool], oracle: dict, verifier: V
     if unsafe and any(" FRZ009 " in line for line in read_expected(script)):
         assert after["frozen_bn_training"] == 0, after
         assert after["frozen_bn_drifted"] == 0, after
+
+
+def test_a_pass_that_breaks_the_whole_script_is_not_written(
+    monkeypatch: pytest.MonkeyPatch, verifier: Verifier
+) -> None:
+    """Each edit may look right alone; the pass is judged on the script it gives. Here the edits
+    are made to hand the optimizer an empty list (as a `list(...)` bound before a head swap and
+    then filtered by `requires_grad` once did): the re-check finds FRZ011, so nothing is
+    written and the original finding stays."""
+    script = FIXTURES / "FRZ001" / "freeze_all_but_head_timm.py"
+    text = script.read_text(encoding="utf-8")
+    real_apply = fixes.apply
+
+    def emptying(source: str, wanted: list) -> tuple[str, int]:
+        fixed, applied = real_apply(source, wanted)
+        return fixed.replace("[p for p in model.parameters() if p.requires_grad]", "[]"), applied
+
+    monkeypatch.setattr(fixes, "apply", emptying)
+    result = fix_source(text, str(script), None, verifier, unsafe=True)
+    assert result.text == text and result.fixed == 0
+    assert [d.code for d in result.remaining] == ["FRZ001"]
+    monkeypatch.setattr(fixes, "BREAKING", frozenset())  # without the judgement: written
+    assert fix_source(text, str(script), None, verifier, unsafe=True).text != text
 
 
 def test_diff_writes_nothing_and_fix_twice_is_a_no_op(tmp_path: Path, cache_dir: Path) -> None:
