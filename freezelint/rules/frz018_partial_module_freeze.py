@@ -212,10 +212,11 @@ def _span_text(start: int, stop: int, count: int, noun: bool = True) -> str:
 
 
 def _alternatives(start: int, stop: int, count: int, cut: Cut) -> list[tuple[int, int]]:
-    """The selections with the cut end moved to the block's boundaries (none left empty)."""
+    """The selections with the cut end moved to the block's boundaries (none left empty),
+    the smaller first."""
     ends = [(start, cut.lower), (start, cut.upper)] if cut.at == stop else []
     ends += [(cut.lower, stop), (cut.upper, stop)] if cut.at == start else []
-    return [(a, b) for a, b in ends if a < b]
+    return sorted(((a, b) for a, b in ends if a < b), key=lambda ends: ends[1] - ends[0])
 
 
 def _message(
