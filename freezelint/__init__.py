@@ -3,3 +3,8 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+# The run-time audit: torch is imported when it is called, not here.
+from freezelint.runtime_audit import AuditFinding, FreezeError, audit
+
+__all__ = ["AuditFinding", "FreezeError", "__version__", "audit"]

@@ -1,0 +1,317 @@
+"""The run-time checks behind `freezelint.audit`: what the live objects hold, read once.
+
+Imported only when `audit` is called (it imports torch). Each check mirrors a static rule and
+words its finding the same way, with the counts of the real tensors: FRZ001, FRZ002, FRZ006,
+FRZ007, FRZ009, FRZ010, FRZ011, FRZ014, FRZ017 and FRZ019.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from freezelint import recognize
+from freezelint.runtime_audit import AuditFinding
+
+# Wrappers whose parameter names gain a prefix (`module.`), and the attribute users write.
+_PREFIXING = ("DataParallel", "DistributedDataParallel")
+
+
+@dataclass
+class Tree:
+    """Every parameter of the audited models, named as the user writes them."""
+
+    names: dict[int, str] = field(default_factory=dict)  # id(param) -> "model.fc.weight"
+    params: dict[int, nn.Parameter] = field(default_factory=dict)
+    roots: list[tuple[str, nn.Module]] = field(default_factory=list)  # (spelling, unwrapped)
+
+    @classmethod
+    def of(cls, models: list[Any]) -> Tree:
+        tree = cls()
+        for index, model in enumerate(models):
+            spelling = "model" if len(models) == 1 else f"models[{index}]"
+            module = model
+            while True:
+                kind = type(module).__name__
+                if kind in _PREFIXING and isinstance(getattr(module, "module", None), nn.Module):
+                    spelling, module = f"{spelling}.module", module.module
+                elif kind == "OptimizedModule" and hasattr(module, "_orig_mod"):
+                    module = module._orig_mod  # torch.compile: attributes read through
+                else:
+                    break
+            tree.roots.append((spelling, module))
+            for name, param in module.named_parameters():
+                tree.names.setdefault(id(param), f"{spelling}{_path_text(name)}")
+                tree.params.setdefault(id(param), param)
+        return tree
+
+    def module_of(self, ident: int) -> str:
+        return self.names[ident].rsplit(".", 1)[0]
+
+    def modules_text(self, idents: list[int], limit: int = 3) -> tuple[str, tuple[str, ...]]:
+        """`model.conv_stem`, `model.blocks`, 2 more: the top-level modules holding them."""
+        tops: dict[str, None] = {}
+        for ident in idents:
+            name = self.names.get(ident)
+            if name is not None:
+                tops[_top(name, self.roots)] = None
+        shown = [f"`{t}`" for t in list(tops)[:limit]]
+        if len(tops) > limit:
+            shown.append(f"{len(tops) - limit} more")
+        return ", ".join(shown), tuple(tops)
+
+
+def _path_text(name: str) -> str:
+    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split("."))
+
+
+def _top(name: str, roots: list[tuple[str, nn.Module]]) -> str:
+    """The root's child holding a parameter: `model.blocks[3].conv.weight` -> `model.blocks`."""
+    for spelling, _ in roots:
+        if name.startswith(spelling + ".") or name.startswith(spelling + "["):
+            rest = name[len(spelling) :]
+            end = min((i for i in (rest.find(".", 1), rest.find("[", 1)) if i > 0), default=-1)
+            return spelling + (rest if end < 0 else rest[:end])
+    return name
+
+
+def _unwrap_optimizer(optimizer: Any) -> Any:
+    """Lightning hands `LightningOptimizer`s: the torch optimizer is inside."""
+    return getattr(optimizer, "_optimizer", optimizer)
+
+
+def _held(optimizer: Any) -> list[nn.Parameter]:
+    seen: dict[int, nn.Parameter] = {}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
+def _elements(params: list[nn.Parameter]) -> int:
+    return sum(p.numel() for p in params)
+
+
+def _finding(code: str, message: str, modules: tuple[str, ...] = ()) -> AuditFinding:
+    from freezelint.rules import RULES
+
+    rule = RULES[code]
+    return AuditFinding(code, rule.name, rule.severity, message, modules)
+
+
+def run_checks(
+    models: list[Any], optimizers: list[Any], schedulers: list[Any]
+) -> list[AuditFinding]:
+    tree = Tree.of(models)
+    optimizers = [_unwrap_optimizer(o) for o in optimizers]
+    labels = [
+        f"the optimizer ({type(o).__name__})"
+        if len(optimizers) == 1
+        else f"optimizer #{i + 1} ({type(o).__name__})"
+        for i, o in enumerate(optimizers)
+    ]
+    findings: list[AuditFinding] = []
+    findings += _optimizer_checks(tree, optimizers, labels)
+    findings += _norm_checks(tree)
+    findings += _size_checks(tree)
+    findings += _scheduler_checks(optimizers, labels, schedulers)
+    return findings
+
+
+def _optimizer_checks(
+    tree: Tree, optimizers: list[Any], labels: list[str]
+) -> Iterator[AuditFinding]:
+    holders: dict[int, list[int]] = {}
+    stale_total = 0
+    for index, (optimizer, label) in enumerate(zip(optimizers, labels, strict=True)):
+        held = _held(optimizer)
+        for p in held:
+            holders.setdefault(id(p), []).append(index)
+        inside = [p for p in held if id(p) in tree.names]
+        stale = [p for p in held if id(p) not in tree.names]
+        stale_total += len(stale)
+        frozen = [p for p in inside if not p.requires_grad]
+        trainable = [p for p in inside if p.requires_grad]
+        if not trainable:
+            parts = [f"{len(frozen)} frozen"] if frozen else []
+            if stale:
+                parts.append(f"{len(stale)} of a module replaced since")
+            what = (
+                f"{len(held)} tensors, none trainable ({', '.join(parts)})" if held else "nothing"
+            )
+            text, modules = tree.modules_text([id(p) for p in frozen])
+            where = f" ({text})" if text else ""
+            yield _finding("FRZ011", f"{label} holds {what}{where}: it updates nothing", modules)
+        elif frozen:
+            text, modules = tree.modules_text([id(p) for p in frozen])
+            yield _finding(
+                "FRZ001",
+                f"{len(frozen)} of {len(held)} tensors ({_elements(frozen):,} of "
+                f"{_elements(held):,} elements) handed to {label} are frozen ({text}); hand it "
+                f"only parameters with `requires_grad` (or unfreeze them later, as progressive "
+                f"unfreezing does)",
+                modules,
+            )
+        for number, group in enumerate(optimizer.param_groups):
+            if group.get("lr") == 0 and group["params"]:
+                ids = [id(p) for p in group["params"]]
+                text, modules = tree.modules_text(ids)
+                yield _finding(
+                    "FRZ010",
+                    f"param group {number} of {label} has lr 0 ({len(ids)} tensors, {text}): "
+                    f"they still get gradients and optimizer state; freeze them instead",
+                    modules,
+                )
+    if not optimizers:
+        return
+    outside = [i for i, p in tree.params.items() if p.requires_grad and i not in holders]
+    if outside:
+        text, modules = tree.modules_text(outside)
+        if stale_total:
+            yield _finding(
+                "FRZ002",
+                f"the optimizers hold {stale_total} tensors the model no longer has while "
+                f"{len(outside)} trainable tensors of it ({text}) are in none: a module was "
+                f"replaced after the optimizer was built; build the optimizer after the "
+                f"replacement",
+                modules,
+            )
+        else:
+            yield _finding(
+                "FRZ006",
+                f"{len(outside)} trainable tensors ({text}) are in no param group of the "
+                f"optimizers given: gradients are computed but never applied; freeze them or "
+                f"add a param group",
+                modules,
+            )
+    shared = [i for i, owners in holders.items() if len(set(owners)) > 1]
+    if shared:
+        owners = sorted({o for i in shared for o in holders[i]})
+        text, modules = tree.modules_text(shared)
+        yield _finding(
+            "FRZ007",
+            f"{len(shared)} tensors ({text}) are in {' and '.join(labels[o] for o in owners)}: "
+            f"each step updates them more than once",
+            modules,
+        )
+
+
+def _norm_checks(tree: Tree) -> Iterator[AuditFinding]:
+    for spelling, root in tree.roots:
+        if not root.training:
+            continue
+        drifting = [
+            spelling + _path_text(name) if name else spelling
+            for name, module in root.named_modules()
+            if isinstance(module, _BatchNorm)
+            and module.training
+            and module.track_running_stats
+            and any(True for _ in module.parameters(recurse=False))
+            and not any(p.requires_grad for p in module.parameters(recurse=False))
+        ]
+        if drifting:
+            shown = ", ".join(f"`{n}`" for n in drifting[:3])
+            more = f", {len(drifting) - 3} more" if len(drifting) > 3 else ""
+            yield _finding(
+                "FRZ009",
+                f"{len(drifting)} BatchNorm layers with all parameters frozen are in training "
+                f"mode ({shown}{more}): their running statistics change with every batch; put "
+                f"them in eval mode after `model.train()`",
+                tuple(drifting),
+            )
+
+
+def _size_checks(tree: Tree) -> Iterator[AuditFinding]:
+    for spelling, root in tree.roots:
+        for name, module in root.named_modules():
+            said = _said_shape(module)
+            if said is None:
+                continue
+            real = tuple(module.weight.shape[:2])
+            if said != real:
+                where = spelling + _path_text(name) if name else spelling
+                attrs = (
+                    ("out_features", "in_features")
+                    if isinstance(module, nn.Linear)
+                    else ("out_channels", "in_channels")
+                )
+                wrong = ", ".join(
+                    f"{attr}={value}"
+                    for attr, value, actual in zip(attrs, said, real, strict=True)
+                    if value != actual
+                )
+                yield _finding(
+                    "FRZ014",
+                    f"`{where}` says {wrong} but its weight is "
+                    f"{' x '.join(str(n) for n in module.weight.shape)}: the layer still computes "
+                    f"{real[0]} outputs; replace the layer instead of setting the attribute",
+                    (where,),
+                )
+
+
+def _said_shape(module: nn.Module) -> tuple[int, int] | None:
+    """What a layer's size attributes say its weight's first two dimensions are."""
+    weight = getattr(module, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() < 2:
+        return None
+    if isinstance(module, nn.Linear):
+        return module.out_features, module.in_features
+    if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
+        return module.out_channels, module.in_channels // module.groups
+    return None
+
+
+def _scheduler_checks(
+    optimizers: list[Any], labels: list[str], schedulers: list[Any]
+) -> Iterator[AuditFinding]:
+    given = {id(o): label for o, label in zip(optimizers, labels, strict=True)}
+    for scheduler in schedulers:
+        scheduler = getattr(scheduler, "scheduler", scheduler)  # Lightning's config
+        cls = type(scheduler).__name__
+        optimizer = _unwrap_optimizer(getattr(scheduler, "optimizer", None))
+        if optimizer is None:
+            continue
+        if optimizers and id(optimizer) not in given:
+            yield _finding(
+                "FRZ019",
+                f"the scheduler ({cls}) drives an optimizer ({type(optimizer).__name__}) that "
+                f"is not among those given: the optimizer that trains keeps its learning rate; "
+                f"build the scheduler again on it",
+            )
+            continue
+        label = given.get(id(optimizer), f"its optimizer ({type(optimizer).__name__})")
+        groups = len(optimizer.param_groups)
+        covered = _covered(scheduler, optimizer)
+        if covered is None or covered >= groups:
+            continue
+        if cls in recognize.SCHEDULERS_RAISING:
+            yield _finding(
+                "FRZ017",
+                f"the scheduler ({cls}) covers {covered} of the {groups} param groups of "
+                f"{label}: its next `step()` raises; build the scheduler again after "
+                f"`add_param_group`",
+            )
+        elif cls in recognize.SCHEDULERS_MISSCALING:
+            yield _finding(
+                "FRZ017",
+                f"the scheduler ({cls}) covers {covered} of the {groups} param groups of "
+                f"{label}: the groups added since are not warmed up as the first are and end "
+                f"above their lr; build the scheduler again after `add_param_group`",
+            )
+
+
+def _covered(scheduler: Any, optimizer: Any) -> int | None:
+    """How many param groups the scheduler's state covers (None: it keeps none per group)."""
+    if type(scheduler).__name__ == "SequentialLR":
+        inner = [_covered(s, optimizer) for s in getattr(scheduler, "_schedulers", ())]
+        known = [n for n in inner if n is not None]
+        return min(known) if known else None
+    if type(scheduler).__name__ == "OneCycleLR":
+        return sum(1 for g in optimizer.param_groups if "initial_lr" in g and "max_lr" in g)
+    base = getattr(scheduler, "base_lrs", None)
+    return len(base) if isinstance(base, list) else None
