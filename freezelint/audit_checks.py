@@ -29,6 +29,8 @@ class Tree:
     names: dict[int, str] = field(default_factory=dict)  # id(param) -> "model.fc.weight"
     params: dict[int, nn.Parameter] = field(default_factory=dict)
     roots: list[tuple[str, nn.Module]] = field(default_factory=list)  # (spelling, unwrapped)
+    # id(param) -> (root index, *name parts): where it is, for grouping by module.
+    params_path: dict[int, tuple] = field(default_factory=dict)
 
     @classmethod
     def of(cls, models: list[Any]) -> Tree:
@@ -48,18 +50,21 @@ class Tree:
             for name, param in module.named_parameters():
                 tree.names.setdefault(id(param), f"{spelling}{_path_text(name)}")
                 tree.params.setdefault(id(param), param)
+                tree.params_path.setdefault(id(param), (index, *name.split(".")))
         return tree
 
-    def module_of(self, ident: int) -> str:
-        return self.names[ident].rsplit(".", 1)[0]
-
     def modules_text(self, idents: list[int], limit: int = 3) -> tuple[str, tuple[str, ...]]:
-        """`model.conv_stem`, `model.blocks`, 2 more: the top-level modules holding them."""
+        """`model.conv_stem`, `model.blocks`, 2 more: the deepest module holding them all
+        (`model.net.layer1` inside a wrapper), else the root's children that hold them."""
+        paths = [self.params_path[i] for i in idents if i in self.params_path]
+        modules = [path[:-1] for path in paths]
+        common = 0
+        while all(len(m) > common and m[common] == modules[0][common] for m in modules):
+            common += 1
         tops: dict[str, None] = {}
-        for ident in idents:
-            name = self.names.get(ident)
-            if name is not None:
-                tops[_top(name, self.roots)] = None
+        for root, *parts in modules:
+            spelling = self.roots[root][0]
+            tops[spelling + _path_text(".".join(parts[: max(common, 1)]))] = None
         shown = [f"`{t}`" for t in list(tops)[:limit]]
         if len(tops) > limit:
             shown.append(f"{len(tops) - limit} more")
@@ -68,16 +73,6 @@ class Tree:
 
 def _path_text(name: str) -> str:
     return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split("."))
-
-
-def _top(name: str, roots: list[tuple[str, nn.Module]]) -> str:
-    """The root's child holding a parameter: `model.blocks[3].conv.weight` -> `model.blocks`."""
-    for spelling, _ in roots:
-        if name.startswith(spelling + ".") or name.startswith(spelling + "["):
-            rest = name[len(spelling) :]
-            end = min((i for i in (rest.find(".", 1), rest.find("[", 1)) if i > 0), default=-1)
-            return spelling + (rest if end < 0 else rest[:end])
-    return name
 
 
 def _unwrap_optimizer(optimizer: Any) -> Any:
