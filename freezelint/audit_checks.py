@@ -64,7 +64,7 @@ class Tree:
         tops: dict[str, None] = {}
         for root, *parts in modules:
             spelling = self.roots[root][0]
-            tops[spelling + _path_text(".".join(parts[: max(common, 1)]))] = None
+            tops[spelling + _path_text(".".join(parts[: max(common - 1, 1)]))] = None
         shown = [f"`{t}`" for t in list(tops)[:limit]]
         if len(tops) > limit:
             shown.append(f"{len(tops) - limit} more")
