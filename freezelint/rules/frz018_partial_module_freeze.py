@@ -100,22 +100,28 @@ def check(sim: Simulation) -> Iterator[Finding]:
             found = cuts(atoms.table, root, leaf.positions)
         except Unknown:
             continue
-        for cut in found:
-            if (model, root, cut.at) in reported:
-                continue  # the other arm of `if i < k: ... else: ...`: the same cut
-            if not _split(sim, event, model, params, cut) or _moved(
-                sim, event, atoms, root, params, cut, leaf.positions
-            ):
-                continue
-            reported.add((model, root, cut.at))
-            yield Finding(
-                CODE,
-                event.anchor,
-                _message(sim, event, leaf, params, cut),
-                verified=atoms.table.verified(),
-                fix=_fix(event, leaf, len(params), cut),
-                event=event,
-            )
+        split = [
+            cut
+            for cut in found
+            if (model, root, cut.at) not in reported  # the other arm of `if i < k: ... else:`
+            and _split(sim, event, model, params, cut)
+            and not _moved(sim, event, atoms, root, params, cut, leaf.positions)
+        ]
+        if not split:
+            continue
+        reported.update((model, root, cut.at) for cut in split)
+        message = _message(sim, event, leaf, params, split[0])
+        if len(split) > 1:  # a slice with both ends inside blocks (`[2:10]`)
+            other = region_text(sim, model, tuple(split[1].block.split(".")))
+            message += f"; its other end splits `{other}` too"
+        yield Finding(
+            CODE,
+            event.anchor,
+            message,
+            verified=atoms.table.verified(),
+            fix=_fix(event, leaf, len(params), split[0]) if len(split) == 1 else None,
+            event=event,
+        )
 
 
 def _settled(sim: Simulation, event: RequiresGradSet) -> dict[Key, Atom]:
