@@ -56,6 +56,9 @@ def selection_text(sel: Selection, names: dict[int, str]) -> str:
         tests = tests.replace(CLASS_NAME, "type(_).__name__")
         own = "" if mf.recurse else ", own parameters"
         return f"{selection_text(sel.base, names)}.{mf.walk}() where {tests}{own}"
+    if isinstance(sel, NameWhere) and sel.positions is not None:
+        start, stop = ("" if end is None else str(end) for end in sel.positions)
+        return f"{selection_text(sel.base, names)} tensors [{start}:{stop}]"
     if isinstance(sel, NameWhere):
         pred = "?" if sel.predicate is None else code_of(sel.predicate)
         return f"{selection_text(sel.base, names)} where {'not ' if sel.negated else ''}{pred}"

@@ -268,7 +268,7 @@ timeline 0
   5: ModuleReplaced m.fc params=True
   6: ModelBuilt #4 = torch.nn:Identity
   6: ModuleReplaced m.fc params=False
-  9: RequiresGradSet m where ? = False [branch]
+  9: RequiresGradSet m tensors [:10] = False [branch]
   10: RequiresGradSet m where ? = None
 """,
     ),
