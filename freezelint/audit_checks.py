@@ -58,6 +58,8 @@ class Tree:
         (`model.net.layer1` inside a wrapper), else the root's children that hold them."""
         paths = [self.params_path[i] for i in idents if i in self.params_path]
         modules = [path[:-1] for path in paths]
+        if not modules:
+            return "", ()
         common = 0
         while all(len(m) > common and m[common] == modules[0][common] for m in modules):
             common += 1
