@@ -169,8 +169,8 @@ def _moved(
     for other in sim.events:
         if other.seq >= event.seq:
             break
-        if not isinstance(other, ModuleReplaced) or other.model != atoms.model:
-            continue
+        if not isinstance(other, ModuleReplaced) or other.model != atoms.model or other.added:
+            continue  # (a part a wrapper is built with is in its table already)
         paths, certain = atoms.resolve(other.path)
         if not certain or len(paths) != 1:
             return True

@@ -4,12 +4,12 @@
 `parameters()` yields a module's own tensors, then those of each child in registration order,
 depth first: every module's tensors are contiguous. A position `k` of a region (tensors
 `[0, k)` on one side, the rest on the other) splits each module holding tensors on both sides:
-the modules holding both tensor `k - 1` and tensor `k`. Among them, the region's own module and
-plain containers (`nn.Sequential`, `nn.ModuleList`, `nn.ModuleDict` and their subclasses, such
-as torchvision's `Conv2dNormActivation`) only hold their children in turn: a cut between two of
-their children is a block boundary. Any other module has its own `forward` using the tensors
-together (a conv and its BatchNorm in a ResNet `BasicBlock`, a layer's weight and bias): the
-cut splits it.
+the modules holding both tensor `k - 1` and tensor `k`. Among them, the region's own module
+(and a library model a wrapper holds: a model too) and plain containers (`nn.Sequential`,
+`nn.ModuleList`, `nn.ModuleDict` and their subclasses, such as torchvision's
+`Conv2dNormActivation`) only hold their children in turn: a cut between two of their children
+is a block boundary. Any other module has its own `forward` using the tensors together (a conv
+and its BatchNorm in a ResNet `BasicBlock`, a layer's weight and bias): the cut splits it.
 """
 
 from __future__ import annotations
@@ -59,6 +59,18 @@ def container(table: ParamTable, module: str) -> bool:
     return any(base in CONTAINERS for base in bases)
 
 
+def model_parts(table: ParamTable, prefix: str = "") -> set[str]:
+    """The paths of the library models a composite is made of (`backbone` in a wrapper): like
+    the model itself, splitting one is what a positional freeze is for, not a cut in a block."""
+    out: set[str] = set()
+    for attr, part in table.parts or ():
+        if part.parts is not None:
+            out |= model_parts(part, f"{prefix}{attr}.")
+        elif part.library != "torch.nn":
+            out.add(f"{prefix}{attr}")
+    return out
+
+
 def split_modules(table: ParamTable, root: str, left: Parameter, right: Parameter) -> list[str]:
     """The modules below `root` holding both tensors, outermost first."""
     a = left.module.split(".") if left.module else []
@@ -78,7 +90,12 @@ def cut_at(table: ParamTable, root: str, params: list[Parameter], at: int) -> Cu
     if not 0 < at < len(params):
         return None
     left, right = params[at - 1], params[at]
-    blocks = [m for m in split_modules(table, root, left, right) if not container(table, m)]
+    models = model_parts(table)
+    blocks = [
+        m
+        for m in split_modules(table, root, left, right)
+        if m not in models and not container(table, m)
+    ]
     if not blocks:
         return None
     block = blocks[0]
