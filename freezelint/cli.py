@@ -178,6 +178,11 @@ def check(
         click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
         for label, reason in sorted(unverified.items()):
             click.echo(f"  {label}: {reason}", err=True)
+        click.echo(
+            "Check them at run time: `freezelint.audit(model, optimizer)` in the script, or the "
+            "Lightning callback `freezelint.lightning.FreezeAudit()` (README: At run time).",
+            err=True,
+        )
     if failed:
         sys.exit(2)
     sys.exit(1 if diagnostics and not exit_zero else 0)
