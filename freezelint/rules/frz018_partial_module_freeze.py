@@ -232,7 +232,7 @@ def _message(
     start, stop = span(leaf.positions, count)  # type: ignore[arg-type]
     verb = "unfreeze" if event.value else "freeze"
     table = sim.tables[model].table
-    kinds = dict(table.modules)
+    kinds = table.module_kinds
     region = region_text(sim, model, leaf.base.path)  # type: ignore[union-attr]
     block = region_text(sim, model, tuple(cut.block.split(".")))
     where = f"`{block}` ({kinds.get(cut.block, '?')})"

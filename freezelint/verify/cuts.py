@@ -52,7 +52,7 @@ class Cut:
 
 def container(table: ParamTable, module: str) -> bool:
     """Is `module` a plain container (raises `Unknown` when its class is not known)?"""
-    kind = dict(table.modules).get(module)
+    kind = table.module_kinds.get(module)
     bases = table.classes.get(kind) if kind is not None else None
     if bases is None:
         raise Unknown(module)

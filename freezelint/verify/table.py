@@ -54,6 +54,11 @@ class ParamTable:
         return frozenset(m for m, _ in self.modules)
 
     @cached_property
+    def module_kinds(self) -> dict[str, str]:
+        """Each module path's class name."""
+        return dict(self.modules)
+
+    @cached_property
     def path_set(self) -> frozenset[tuple[str, ...]]:
         return frozenset(self.paths)
 
