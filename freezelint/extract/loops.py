@@ -57,7 +57,8 @@ class LoopWalker(AssignmentWalker):
                 # (assigned twice, in a nested block) picks parameters the analysis cannot name.
                 derived = _derived_from_name(node.body, bound.name_var)
                 computed = assigned_names(node.body) - {name for name, _ in derived}
-                counters = bound.counters + tuple(
+                # (`enumerate`'s index stops being one where the body assigns it.)
+                counters = tuple(c for c in bound.counters if c[0] not in computed) + tuple(
                     (name, offset)
                     for name in sorted(computed)
                     if (offset := _counter(node.body, name, w.scope.lookup(name)[1])) is not None
