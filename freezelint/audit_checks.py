@@ -124,17 +124,22 @@ def _optimizer_checks(
     tree: Tree, optimizers: list[Any], labels: list[str]
 ) -> Iterator[AuditFinding]:
     holders: dict[int, list[int]] = {}
-    stale_total = 0
-    for index, (optimizer, label) in enumerate(zip(optimizers, labels, strict=True)):
-        held = _held(optimizer)
-        for p in held:
+    for index, optimizer in enumerate(optimizers):
+        for p in _held(optimizer):
             holders.setdefault(id(p), []).append(index)
+    stale_total = sum(1 for i in holders if i not in tree.names)
+    outside = [i for i, p in tree.params.items() if p.requires_grad and i not in holders]
+    for optimizer, label in zip(optimizers, labels, strict=True):
+        held = _held(optimizer)
         inside = [p for p in held if id(p) in tree.names]
         stale = [p for p in held if id(p) not in tree.names]
-        stale_total += len(stale)
         frozen = [p for p in inside if not p.requires_grad]
         trainable = [p for p in inside if p.requires_grad]
-        if not trainable:
+        # Trainable tensors of a module replaced since, with the new module's in no optimizer:
+        # FRZ002 tells that mistake (as the static rules do: FRZ011 beside FRZ002 only where
+        # the old tensors were frozen).
+        explained = outside and any(p.requires_grad for p in stale)
+        if not trainable and not explained:
             parts = [f"{len(frozen)} frozen"] if frozen else []
             if stale:
                 parts.append(f"{len(stale)} of a module replaced since")
@@ -155,7 +160,9 @@ def _optimizer_checks(
                 modules,
             )
         for number, group in enumerate(optimizer.param_groups):
-            if group.get("lr") == 0 and group["params"]:
+            # The lr it was given: a scheduler keeps it as `initial_lr` and may start the
+            # group at 0 on purpose (a warm-up).
+            if group.get("initial_lr", group.get("lr")) == 0 and group["params"]:
                 ids = [id(p) for p in group["params"]]
                 text, modules = tree.modules_text(ids)
                 yield _finding(
@@ -166,7 +173,6 @@ def _optimizer_checks(
                 )
     if not optimizers:
         return
-    outside = [i for i, p in tree.params.items() if p.requires_grad and i not in holders]
     if outside:
         text, modules = tree.modules_text(outside)
         if stale_total:
@@ -225,6 +231,7 @@ def _norm_checks(tree: Tree) -> Iterator[AuditFinding]:
 
 def _size_checks(tree: Tree) -> Iterator[AuditFinding]:
     for spelling, root in tree.roots:
+        yield from _classes_checks(spelling, root)
         for name, module in root.named_modules():
             said = _said_shape(module)
             if said is None:
@@ -249,6 +256,40 @@ def _size_checks(tree: Tree) -> Iterator[AuditFinding]:
                     f"{real[0]} outputs; replace the layer instead of setting the attribute",
                     (where,),
                 )
+
+
+def _classes_checks(spelling: str, root: nn.Module) -> Iterator[AuditFinding]:
+    """`model.num_classes = n` on a timm model: the attribute changes, its classifier does not.
+    Only where the classifier still has the size the model's pretrained configuration gives
+    and the attribute says another: a classifier replaced by hand (`model.fc = nn.Linear(512,
+    5)`) leaves the attribute behind, which is harmless."""
+    for name, module in root.named_modules():
+        said = getattr(module, "num_classes", None)
+        getter = getattr(module, "get_classifier", None)
+        config = getattr(module, "pretrained_cfg", None)
+        if type(said) is not int or said <= 0 or not callable(getter):
+            continue
+        if not isinstance(config, dict) or type(config.get("num_classes")) is not int:
+            continue
+        try:
+            head = getter()
+        except Exception:  # a model whose classifier cannot be named this way
+            continue
+        if not isinstance(head, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):
+            continue
+        real = head.weight.shape[0]
+        if real == said or real != config["num_classes"]:
+            continue
+        where = spelling + _path_text(name) if name else spelling
+        inner = next((n for n, m in module.named_modules() if m is head), "")
+        layer = where + _path_text(inner) if inner else where
+        yield _finding(
+            "FRZ014",
+            f"`{where}` says num_classes={said} but its classifier `{layer}` is "
+            f"{' x '.join(str(n) for n in head.weight.shape)}: the model still computes {real} "
+            f"outputs; resize it with `reset_classifier({said})` instead of setting the attribute",
+            (where,),
+        )
 
 
 def _said_shape(module: nn.Module) -> tuple[int, int] | None:

@@ -78,6 +78,17 @@ def test_nothing_trainable_frz011_and_head_replaced_after_the_optimizer_frz002()
     assert freezelint.audit(model, torch.optim.Adam(model.classifier.parameters())) == []
 
 
+def test_trainable_head_replaced_after_the_optimizer_is_frz002_alone() -> None:
+    """The optimizer holds only the old head's tensors, trainable: FRZ002 tells the mistake and
+    FRZ011 stays out, as in the static rules (FRZ011 beside FRZ002 only for frozen ones)."""
+    model = frozen_but(resnet18(), "fc.").eval()
+    optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)
+    model.fc = nn.Linear(512, 10)
+    assert codes(freezelint.audit(model, optimizer)) == ["FRZ002"]
+    model.fc.requires_grad_(False)  # nothing left for FRZ002 to tell: the optimizer updates nothing
+    assert codes(freezelint.audit(model, optimizer)) == ["FRZ011"]
+
+
 def test_trainable_left_out_frz006_and_shared_frz007() -> None:
     model = frozen_but(effnet_pytorch(), "_fc").eval()
     model._conv_head.requires_grad_(True)
@@ -118,6 +129,19 @@ def test_zero_lr_group_frz010() -> None:
     assert freezelint.audit(model, optimizer) == []
 
 
+def test_a_warm_up_from_lr_0_is_not_frz010() -> None:
+    """A scheduler that starts a group at 0 keeps the lr it was given as `initial_lr`: that one
+    is checked."""
+    model = frozen_but(resnet18(), "fc.").eval()
+    optimizer = torch.optim.AdamW(model.fc.parameters(), lr=1e-3)
+    torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.0 if step < 1 else 1.0)
+    assert optimizer.param_groups[0]["lr"] == 0
+    assert freezelint.audit(model, optimizer) == []
+    zero = torch.optim.AdamW(model.fc.parameters(), lr=0.0)
+    torch.optim.lr_scheduler.LambdaLR(zero, lambda step: 1.0)
+    assert codes(freezelint.audit(model, zero)) == ["FRZ010"]
+
+
 def test_head_resized_by_attribute_frz014_through_data_parallel() -> None:
     model = resnet18().eval()
     model.fc.out_features = 10
@@ -126,6 +150,22 @@ def test_head_resized_by_attribute_frz014_through_data_parallel() -> None:
     assert "says out_features=10 but its weight is 1000 x 512" in finding.message
     model.fc = nn.Linear(512, 10)
     assert freezelint.audit(nn.DataParallel(model), torch.optim.SGD(model.parameters(), 0.1)) == []
+
+
+def test_num_classes_set_on_a_timm_model_frz014() -> None:
+    import timm
+
+    model = timm.create_model("resnet18", pretrained=False).eval()
+    model.num_classes = 3
+    [finding] = freezelint.audit(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert finding.code == "FRZ014" and finding.modules == ("model",)
+    assert "says num_classes=3 but its classifier `model.fc` is 1000 x 512" in finding.message
+    model.reset_classifier(3)
+    assert freezelint.audit(model, torch.optim.SGD(model.parameters(), lr=0.1)) == []
+    # A head replaced by hand leaves the attribute behind (1000): harmless, not reported.
+    model.fc = nn.Linear(512, 5)
+    model.num_classes = 1000
+    assert freezelint.audit(model, torch.optim.SGD(model.parameters(), lr=0.1)) == []
 
 
 @pytest.mark.parametrize(
