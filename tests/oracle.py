@@ -4,8 +4,8 @@ parameters. Test-only code (freezelint itself never runs a script).
 `python -m tests.oracle SCRIPT...` runs each script (fresh module namespace, one process for
 all, so torch is imported once) with the model loaders patched to build the architecture
 without weights (timm `pretrained=False`, torchvision `weights=None`, efficientnet-pytorch
-`from_name`), records every model and optimizer it creates, snapshots the parameters at the
-first optimizer step, and prints one JSON object per script:
+`from_name`), records every model, optimizer and LR scheduler it creates, snapshots the
+parameters at the first optimizer step, and prints one JSON object per script:
 
 - `error`: the exception the script raised, if any;
 - `frozen`: how many tensors are frozen at the end;
@@ -25,26 +25,50 @@ first optimizer step, and prints one JSON object per script:
   trainable, at the first step (at the end when nothing steps), as `model index:path`;
 - `frozen_bn_drifted`: BatchNorm layers with all parameters frozen at the first step and at the
   end whose running statistics changed after the first step (trained in train mode, even if the
-  script ends in eval mode).
+  script ends in eval mode);
+- `audit`: the sorted distinct codes `freezelint.audit(models, *optimizers,
+  schedulers=schedulers)` finds at the first optimizer step (the state training uses), or as the
+  script ends when it never steps; None when it built no model. The models are the outermost
+  modules holding the recorded ones (the user's wrapper, the LightningModule); at the step, only
+  the models, optimizers and schedulers the script still holds (one it dropped, like an
+  optimizer bound anew, is not handed over).
+
+`python -m tests.oracle --audit-only SCRIPT...` reports only `error`, `models`, `optimizers`,
+`stepped`, `audit` and `meta`, fast: each script runs on the meta device (no arithmetic; a few
+slow meta kernels replaced by shape-only ones) and stops at its first optimizer step, once
+audited. A script the meta device cannot carry (it moves the model to the CPU, as Lightning
+does) runs again for real (`meta` false), stopping there too. On the fixtures, the `audit` it
+gives is the one the full run gives.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import runpy
 import sys
 import traceback
+import weakref
 from typing import Any
 
 STATE: dict[str, Any] = {
     "models": [],
     "optimizers": [],
+    "schedulers": [],
+    "parents": {},
+    "audit": None,
+    "stop": False,
     "snapshot": None,
     "norms": {},
     "outputs": {},
     "lrs": [],
 }
+
+
+class StopScript(BaseException):
+    """Ends a script at its first optimizer step (`--audit-only`); a BaseException, so that the
+    script's own `except Exception` does not catch it."""
 
 
 def _record(model: Any) -> Any:
@@ -118,9 +142,31 @@ def patch() -> None:
         STATE["lrs"].append([group.get("lr") for group in self.param_groups])
 
     torch.optim.Optimizer.__init__ = optimizer_init
+    from torch.optim import lr_scheduler
+
+    for cls in (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau):
+
+        def scheduler_init(self: Any, *args: Any, _init: Any = cls.__init__, **kwargs: Any) -> None:
+            _init(self, *args, **kwargs)
+            if not any(s is self for s in STATE["schedulers"]):
+                STATE["schedulers"].append(self)
+
+        cls.__init__ = scheduler_init
+
+    def registered(parent: Any, name: str, child: Any) -> None:
+        if child is not None:  # weakly: a module the script drops is gone for `_live`
+            STATE["parents"].setdefault(id(child), []).append(weakref.ref(parent))
+
+    from torch.nn.modules.module import register_module_module_registration_hook
+
+    register_module_module_registration_hook(registered)
 
     def before_step(optimizer: Any, args: Any, kwargs: Any) -> None:
         if STATE["snapshot"] is None:
+            STATE["audit"] = _audit(running=True)
+            if STATE["stop"]:
+                STATE["snapshot"] = {}
+                raise StopScript
             STATE["snapshot"] = {
                 id(p): (p.detach().clone(), p.requires_grad, p.grad is not None)
                 for model in STATE["models"]
@@ -151,6 +197,56 @@ def _frozen_norms(models: list[Any]) -> list[Any]:
     return out
 
 
+def _roots(models: list[Any]) -> list[Any]:
+    """The outermost modules holding the recorded models (a user's wrapper, a LightningModule,
+    DataParallel), each once: the model the script trains, whose other parameters (a head beside
+    the backbone) the optimizers hold too."""
+    parents = STATE["parents"]
+    roots: dict[int, Any] = {}
+    todo, seen = list(models), set()
+    while todo:
+        module = todo.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        holders = [
+            parent
+            for parent in (ref() for ref in parents.get(id(module), ()))
+            if parent is not None and any(child is module for child in parent._modules.values())
+        ]
+        if holders:
+            todo += holders
+        else:
+            roots.setdefault(id(module), module)
+    return list(roots.values())
+
+
+def _live(recorded: list[Any]) -> list[Any]:
+    """What the running script still holds of what was recorded: a model, optimizer or
+    scheduler it dropped (`optimizer = SGD(...)` bound anew) is referenced by the record
+    alone."""
+    # References to each: the record's list, `obj` here, getrefcount's argument.
+    return [obj for obj in recorded if sys.getrefcount(obj) > 3]
+
+
+def _audit(running: bool) -> list[str] | None:
+    """The codes `freezelint.audit` finds on the models (as the script holds them), with the
+    optimizers and schedulers built so far; None before any model is built. While the script
+    runs, only what it still holds; once it has ended (its functions' locals are gone by then),
+    everything it built."""
+    from freezelint import audit
+
+    if not STATE["models"]:
+        return None
+    held = _live if running else list
+    found = audit(
+        _roots(held(STATE["models"])),
+        *held(STATE["optimizers"]),
+        schedulers=held(STATE["schedulers"]),
+    )
+    return sorted({f.code for f in found})
+
+
 def _split_modules(models: list[Any], snapshot: dict[int, Any]) -> list[str]:
     """Modules that are not containers whose tensors are partly frozen (see the docstring)."""
     import torch
@@ -170,20 +266,48 @@ def _split_modules(models: list[Any], snapshot: dict[int, Any]) -> list[str]:
     return out
 
 
-def run(script: str) -> dict[str, Any]:
+def _execute(script: str, meta: bool, stop: bool) -> str | None:
+    """Run the script in a fresh namespace (on the meta device with `meta`, until its first
+    optimizer step with `stop`); the exception it raised, if any."""
     import torch
 
     torch.manual_seed(0)
-    STATE.update(models=[], optimizers=[], snapshot=None, norms={}, outputs={}, lrs=[])
+    STATE.update(
+        models=[],
+        optimizers=[],
+        schedulers=[],
+        parents={},
+        audit=None,
+        stop=stop,
+        snapshot=None,
+        norms={},
+        outputs={},
+        lrs=[],
+    )
+    device = contextlib.ExitStack()
+    if meta:
+        from freezelint.verify.worker import _host_side_config
+
+        device.enter_context(torch.device("meta"))
+        device.enter_context(_host_side_config())
     error = None
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
+        with device, contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
             runpy.run_path(script, run_name="__main__")
-    except SystemExit:
+    except (SystemExit, StopScript):
         pass
     except Exception as exc:  # the symptom we look for, reported rather than raised
         error = f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
+    if STATE["snapshot"] is None:  # it never stepped: the audit as it ends
+        STATE["audit"] = _audit(running=False)
+    return error
+
+
+def run(script: str) -> dict[str, Any]:
+    import torch
+
+    error = _execute(script, meta=False, stop=False)
     models, optimizers = STATE["models"], STATE["optimizers"]
     held = {id(p) for opt in optimizers for group in opt.param_groups for p in group["params"]}
     params = {id(p): p for model in models for p in model.parameters()}
@@ -231,12 +355,71 @@ def run(script: str) -> dict[str, Any]:
         before_stats = norms.get(id(module))
         if before_stats is not None and not torch.equal(before_stats, module.running_mean):
             report["frozen_bn_drifted"] += 1
+    report["audit"] = STATE["audit"]
     return report
+
+
+_SHAPES_ONLY: list[Any] = []  # the library holding the kernels below, registered once
+
+
+def _shapes_only_kernels() -> None:
+    """On the meta device, a few ops run torch's Python decompositions, dozens of steps each:
+    BatchNorm's forward and backward (most of a meta training step) and `normal_` (most of a
+    model's initialisation). Their meta kernels here give the same shapes at once; the meta
+    device computes no values anyway."""
+    import torch
+
+    if _SHAPES_ONLY:
+        return
+    library = torch.library.Library("aten", "IMPL")
+
+    def norm_forward(x: Any, *args: Any) -> Any:
+        channels = (x.shape[1],)
+        return torch.empty_like(x), x.new_empty(channels), x.new_empty(channels)
+
+    def norm_backward(grad: Any, x: Any, *args: Any) -> Any:
+        mask, channels = args[-1], (x.shape[1],)
+        return (
+            torch.empty_like(x) if mask[0] else None,
+            x.new_empty(channels) if mask[1] else None,
+            x.new_empty(channels) if mask[2] else None,
+        )
+
+    def normal(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+        return tensor
+
+    library.impl("native_batch_norm", norm_forward, "Meta")
+    library.impl("native_batch_norm_backward", norm_backward, "Meta")
+    library.impl("normal_", normal, "Meta")
+    _SHAPES_ONLY.append(library)
+
+
+def run_audit_only(script: str) -> dict[str, Any]:
+    """Only what `audit` needs, fast: the script runs on the meta device (no arithmetic) and
+    stops at its first optimizer step, once audited. A script the meta device cannot carry (it
+    reads a value back, moves the model to the CPU) runs again for real, stopping there too."""
+    _shapes_only_kernels()
+    meta = True
+    error = _execute(script, meta=True, stop=True)
+    if error and re.search(r"\bmeta\b", error, re.IGNORECASE):
+        meta = False
+        error = _execute(script, meta=False, stop=True)
+    return {
+        "error": error,
+        "models": len(STATE["models"]),
+        "optimizers": len(STATE["optimizers"]),
+        "stepped": STATE["snapshot"] is not None,
+        "meta": meta,
+        "audit": STATE["audit"],
+    }
 
 
 def main() -> None:
     patch()
-    print(json.dumps({script: run(script) for script in sys.argv[1:]}))
+    args = sys.argv[1:]
+    runner = run_audit_only if "--audit-only" in args else run
+    scripts = [a for a in args if a != "--audit-only"]
+    print(json.dumps({script: runner(script) for script in scripts}))
 
 
 if __name__ == "__main__":
