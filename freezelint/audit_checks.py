@@ -90,6 +90,10 @@ def _held(optimizer: Any) -> list[nn.Parameter]:
     return list(seen.values())
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def _elements(params: list[nn.Parameter]) -> int:
     return sum(p.numel() for p in params)
 
@@ -144,7 +148,9 @@ def _optimizer_checks(
             if stale:
                 parts.append(f"{len(stale)} of a module replaced since")
             what = (
-                f"{len(held)} tensors, none trainable ({', '.join(parts)})" if held else "nothing"
+                f"{_count(len(held), 'tensor')}, none trainable ({', '.join(parts)})"
+                if held
+                else "nothing"
             )
             text, modules = tree.modules_text([id(p) for p in frozen])
             where = f" ({text})" if text else ""
@@ -167,8 +173,9 @@ def _optimizer_checks(
                 text, modules = tree.modules_text(ids)
                 yield _finding(
                     "FRZ010",
-                    f"param group {number} of {label} has lr 0 ({len(ids)} tensors, {text}): "
-                    f"they still get gradients and optimizer state; freeze them instead",
+                    f"param group {number} of {label} has lr 0 "
+                    f"({_count(len(ids), 'tensor')}, {text}): they still get gradients and "
+                    f"optimizer state; freeze them instead",
                     modules,
                 )
     if not optimizers:
@@ -178,16 +185,16 @@ def _optimizer_checks(
         if stale_total:
             yield _finding(
                 "FRZ002",
-                f"the optimizers hold {stale_total} tensors the model no longer has while "
-                f"{len(outside)} trainable tensors of it ({text}) are in none: a module was "
-                f"replaced after the optimizer was built; build the optimizer after the "
+                f"the optimizers hold {_count(stale_total, 'tensor')} the model no longer has "
+                f"while {_count(len(outside), 'trainable tensor')} of it ({text}) are in none: a "
+                f"module was replaced after the optimizer was built; build the optimizer after the "
                 f"replacement",
                 modules,
             )
         else:
             yield _finding(
                 "FRZ006",
-                f"{len(outside)} trainable tensors ({text}) are in no param group of the "
+                f"{_count(len(outside), 'trainable tensor')} ({text}) are in no param group of the "
                 f"optimizers given: gradients are computed but never applied; freeze them or "
                 f"add a param group",
                 modules,
@@ -198,8 +205,8 @@ def _optimizer_checks(
         text, modules = tree.modules_text(shared)
         yield _finding(
             "FRZ007",
-            f"{len(shared)} tensors ({text}) are in {' and '.join(labels[o] for o in owners)}: "
-            f"each step updates them more than once",
+            f"{_count(len(shared), 'tensor')} ({text}) are in "
+            f"{' and '.join(labels[o] for o in owners)}: each step updates them more than once",
             modules,
         )
 
