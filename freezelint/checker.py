@@ -41,14 +41,17 @@ def check_source(
     verifier: Verifier | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
     line_label: Callable[[int], str] = str,
+    importer: Path | None = None,
 ) -> list[Diagnostic]:
     """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
-    With a `verifier`, models the script builds are checked against their parameter tables."""
+    With a `verifier`, models the script builds are checked against their parameter tables.
+    Its imports are followed from `path` when that is a file, or from `importer` (a buffer
+    read from standard input for a file not saved yet)."""
     selected = set(RULES) if codes is None else set(codes)
     too_deep = _too_deep(text, path)
     if too_deep is not None:
         return [too_deep] if SYNTAX_ERROR in selected else []
-    file = Path(path).absolute() if path and Path(path).is_file() else None
+    file = Path(path).absolute() if path and Path(path).is_file() else importer
     try:
         module = _parse(text, file)
     except cst.ParserSyntaxError as error:
@@ -74,7 +77,7 @@ def check_source(
     located = locate(module, findings, path, text, line_label, files)
     here = [d for d in located if d.path == path]
     # A finding in another file of the project (reached through an import) obeys that file's
-    # `# noqa` comments.
+    # suppression comments.
     elsewhere = [d for d in located if d.path != path]
     for parsed in files.values():
         shown = display(parsed.path)

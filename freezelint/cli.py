@@ -21,7 +21,7 @@ from freezelint import __version__, report
 from freezelint import config as config_module
 from freezelint.config import Config, ConfigError
 from freezelint.diagnostics import Diagnostic
-from freezelint.files import iter_files, read_source
+from freezelint.files import DiscoveredPath, iter_files, read_source
 from freezelint.rules import CODES
 from freezelint.runner import FileResult, Options, run_file
 
@@ -98,6 +98,12 @@ def cli() -> None:
     show_default=True,
     help="How to print diagnostics.",
 )
+@click.option(
+    "--stdin-filename",
+    help="Read the file from standard input (or `-` as the path) and report it as this path; "
+    "configuration and project imports are resolved from it. With --fix, the fixed text goes "
+    "to standard output and the diagnostics to standard error.",
+)
 def check(
     paths: tuple[str, ...],
     select: str | None,
@@ -116,8 +122,14 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     output_format: str,
+    stdin_filename: str | None,
 ) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be checked with other paths")
+    stdin = paths == ("-",) or (not paths and stdin_filename is not None)
+    if stdin:
+        paths = (stdin_filename or "-",)
     config = load_config(paths, config_path, isolated)
     codes = selected_codes(
         parse_codes(select) if select is not None else (config.select or []),
@@ -132,7 +144,11 @@ def check(
     failed = False
     changed = fixed = 0
     excluded = [*config.exclude, *exclude]
-    targets = list(iter_files(paths or (".",), exclude=excluded, exclude_base=config.root))
+    if stdin:
+        display = paths[0]
+        targets = [DiscoveredPath(Path(os.path.abspath(display)), display, explicit=True)]
+    else:
+        targets = list(iter_files(paths or (".",), exclude=excluded, exclude_base=config.root))
     options = Options(
         verify, cache_dir, no_cache, fix, unsafe_fixes, diff, tuple(sorted(aliases.items()))
     )
@@ -141,7 +157,14 @@ def check(
     ]
     progress = sys.stderr.isatty() and len(targets) >= 50
     unverified: dict[str, str] = {}
-    for position, result in enumerate(_results(tasks), start=1):
+    if stdin:
+        found, file_set, _ = tasks[0]
+        results: Iterator[FileResult] = iter(
+            [run_file(found, file_set, options, stdin=sys.stdin.buffer.read())]
+        )
+    else:
+        results = _results(tasks)
+    for position, result in enumerate(results, start=1):
         if progress:
             click.echo(f"\rChecking {position}/{len(targets)} files", err=True, nl=False)
         for line in result.errors:
@@ -149,6 +172,9 @@ def check(
             failed = True
         if result.diff:
             click.echo(result.diff, nl=False)
+        if result.output is not None:
+            sys.stdout.write(result.output)  # stdin --fix: the text, fixed or not
+            sys.stdout.flush()
         changed += result.changed
         fixed += result.fixed
         unverified.update(result.unverified)
@@ -162,9 +188,13 @@ def check(
         if failed:
             sys.exit(2)
         sys.exit(1 if changed else 0)
-    out = output_file.open("w", encoding="utf-8") if output_file else sys.stdout
+    # With --fix on standard input, standard output carries the text: the report goes to stderr.
+    stream = sys.stderr if stdin and fix else sys.stdout
+    out = output_file.open("w", encoding="utf-8") if output_file else stream
     try:
-        if statistics:
+        if failed and not diagnostics and output_format in ("full", "concise"):
+            pass  # after an error line, never "All checks passed!"
+        elif statistics:
             out.write((report.statistics(diagnostics) or "All checks passed!") + "\n")
         else:
             report.write(

@@ -94,6 +94,12 @@ def read_source(path: Path) -> tuple[str | None, bytes, str | None]:
             raw = handle.read()
     except OSError as exc:
         return None, b"", exc.strerror or str(exc)
+    return decode_source(raw)
+
+
+def decode_source(raw: bytes) -> tuple[str | None, bytes, str | None]:
+    """`(text, raw, error)`: bytes decoded as Python decodes a source file (a file's, or what
+    was read from standard input)."""
     if not raw:
         return "", raw, None
     if b"\0" in raw:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from freezelint.diagnostics import Diagnostic
     from freezelint.verify.resolve import Verifier
 
@@ -216,12 +218,13 @@ def fix_source(
     unsafe: bool,
     aliases: dict[str, tuple[str, str]] | None = None,
     line_label: Callable[[int], str] = str,
+    importer: Path | None = None,
 ) -> FixResult:
     """Apply fixes, re-check, repeat (bounded); a pass whose result does not parse is dropped."""
     from freezelint.checker import check_source
 
     fixed = 0
-    diagnostics = check_source(text, path, codes, verifier, aliases, line_label)
+    diagnostics = check_source(text, path, codes, verifier, aliases, line_label, importer)
     # A fix whose finding is still there after it was applied (the analysis does not see what
     # it wrote) is not applied again: once, not once per pass.
     done: set[tuple[str, str, tuple[str, ...]]] = set()
@@ -238,7 +241,7 @@ def fix_source(
         if applied == 0 or new_text == text or not parses(new_text):
             break
         done.update(_identity(code, fix) for code, fix in wanted)
-        checked = check_source(new_text, path, codes, verifier, aliases, line_label)
+        checked = check_source(new_text, path, codes, verifier, aliases, line_label, importer)
         if _breaks(diagnostics, checked):
             break  # judged on the whole script, this pass made it worse: not written
         text, fixed, diagnostics = new_text, fixed + applied, checked

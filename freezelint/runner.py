@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from freezelint.diagnostics import Diagnostic, Severity
-from freezelint.files import DiscoveredPath, might_freeze, read_source
+from freezelint.files import DiscoveredPath, decode_source, might_freeze, read_source
 from freezelint.ipython_lines import IPythonExport
 
 SYNTAX_ERROR = "FRZ000"
@@ -41,6 +41,8 @@ class FileResult:
     changed: bool = False
     fixed: int = 0
     unverified: dict[str, str] = field(default_factory=dict)
+    # Read from standard input with --fix: the text to write to standard output (fixed or not).
+    output: str | None = None
 
 
 _VERIFIERS: dict[Options, object] = {}
@@ -81,12 +83,25 @@ def _cannot_parse(found: DiscoveredPath, why: object) -> Diagnostic:
     )
 
 
-def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> FileResult:
+def run_file(
+    found: DiscoveredPath, codes: frozenset[str], options: Options, stdin: bytes | None = None
+) -> FileResult:
+    """Check (or fix) one file; with `stdin`, those bytes as if they were the file's, and a fix
+    goes to `FileResult.output` instead of the file."""
+    result = run_source(found, codes, options, stdin)
+    if stdin is not None and options.fix and result.output is None:
+        result.output = decode_source(stdin)[0] if not result.errors else None
+    return result
+
+
+def run_source(
+    found: DiscoveredPath, codes: frozenset[str], options: Options, stdin: bytes | None
+) -> FileResult:
     result = FileResult(path=found.display)
-    if found.error is not None:
+    if found.error is not None and stdin is None:
         result.errors.append(f"{found.display}: {found.error}")
         return result
-    text, raw, error = read_source(found.path)
+    text, raw, error = read_source(found.path) if stdin is None else decode_source(stdin)
     if text is None:
         if error and ("binary" in error or "decode" in error):
             if SYNTAX_ERROR in codes:
@@ -111,6 +126,8 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
     if export is not None:
         text = export.text  # `!pip install ...` lines stood in for (ipython_lines.py)
     label = notebook.line_label if notebook is not None else str
+    # A buffer from standard input: its imports are followed from the file it stands for.
+    importer = found.path if stdin is not None and found.display != "-" else None
     verifier = _verifier(options)
     aliases = dict(options.aliases)
     try:
@@ -118,7 +135,7 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
             from freezelint.fixes import fix_source
 
             fixed = fix_source(
-                text, found.display, codes, verifier, options.unsafe_fixes, aliases, label
+                text, found.display, codes, verifier, options.unsafe_fixes, aliases, label, importer
             )
             if fixed.text != text:
                 result.changed, result.fixed = True, fixed.fixed
@@ -130,6 +147,8 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
                     before, after = original, export.restore(fixed.text)
                 if options.diff:
                     result.diff = unified_diff(found.display, before, after)
+                elif stdin is not None:
+                    result.output = after
                 else:
                     write_atomically(found.path, raw if notebook is None else b"", after)
                 text = fixed.text
@@ -138,7 +157,9 @@ def run_file(found: DiscoveredPath, codes: frozenset[str], options: Options) -> 
         else:
             from freezelint.checker import check_source
 
-            found_here = check_source(text, found.display, codes, verifier, aliases, label)
+            found_here = check_source(
+                text, found.display, codes, verifier, aliases, label, importer
+            )
     except Exception:  # one file's internal error must not stop the run
         result.errors.append(
             f"internal error while checking {found.display}; please report "
