@@ -1,9 +1,11 @@
 """The pre-commit hooks, through the real `pre-commit try-repo` on a temporary git repository:
-a bad file fails the hook, a good one passes, the fix hook fixes."""
+a bad file fails the hook, a good one passes, the fix hook fixes; and the README's two
+configurations, copied as a user copies them, run with the real `pre-commit run`."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,3 +66,56 @@ def test_fix_hook_fixes(project: Path) -> None:
     result = try_repo(project, "freezelint-fix", "bad.py")
     assert result.returncode == 1  # files were modified: pre-commit fails the run
     assert (project / "bad.py").read_text() == GOOD
+
+
+def readme_configs() -> list[str]:
+    """The YAML blocks of the README's pre-commit section, as written there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+
+
+def run_config(project: Path, config: str, *files: str) -> subprocess.CompletedProcess[str]:
+    """`pre-commit run` with this configuration on fresh copies of the bad and good scripts
+    (the fix hook's test rewrites `bad.py`)."""
+    (project / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    (project / "readme_bad.py").write_text(BAD)
+    (project / "readme_good.py").write_text(GOOD)
+    git(project, "add", ".")
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(project.parent / "pre-commit-home"),
+        "FREEZELINT_CACHE_DIR": str(project.parent / "cache"),
+    }
+    return subprocess.run(
+        ["pre-commit", "run", "--files", *files],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_the_readme_local_hook_as_written(project: Path) -> None:
+    local, _ = readme_configs()
+    assert "repo: local" in local
+    bad = run_config(project, local, "readme_bad.py")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FRZ004" in bad.stdout
+    assert run_config(project, local, "readme_good.py").returncode == 0
+
+
+def test_the_readme_hosted_hook_with_this_repository_as_the_url(project: Path) -> None:
+    """The hosted form with its two placeholders filled in: this checkout stands for the URL,
+    its HEAD commit for the rev (the hooks it declares are the committed ones)."""
+    _, hosted = readme_configs()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    config = hosted.replace("https://git.example.com/your-team/freezelint", str(ROOT))
+    config = config.replace("0123abcd", head)
+    assert config != hosted
+    bad = run_config(project, config, "readme_bad.py")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FRZ004" in bad.stdout
