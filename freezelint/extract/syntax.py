@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -300,27 +301,32 @@ def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
     return layer in recognize.PARAM_FREE_LAYERS
 
 
+def assignment_targets(node: cst.CSTNode, nested: bool = False) -> Iterator[cst.CSTNode]:
+    """The target of every assignment in a subtree (`x = ...`, `x += ...`, `for x in`, `with
+    ... as x`, walrus), as written (a name, a tuple, an attribute...); inside nested functions
+    and classes too when `nested`."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Assign):
+            yield from (t.target for t in cur.targets)
+        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For | cst.NamedExpr):
+            yield cur.target
+        elif isinstance(cur, cst.AsName):
+            yield cur.name
+        if nested or not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(child_nodes(cur))
+
+
 @functools.lru_cache(maxsize=4096)  # a loop body is asked again at every run of its root
 def assigned_names(node: cst.CSTNode) -> frozenset[str]:
     """Plain names a block assigns (`x = ...`, `x += ...`, `for x in`, `with ... as x`, walrus)."""
     out: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        cur = stack.pop()
-        targets: list[cst.CSTNode] = []
-        if isinstance(cur, cst.Assign):
-            targets = [t.target for t in cur.targets]
-        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For | cst.NamedExpr):
-            targets = [cur.target]
-        elif isinstance(cur, cst.AsName):
-            targets = [cur.name]
-        for target in targets:
-            if isinstance(target, cst.Name):
-                out.add(target.value)
-            elif isinstance(target, cst.Tuple | cst.List):
-                out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
-        if not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            stack.extend(child_nodes(cur))
+    for target in assignment_targets(node):
+        if isinstance(target, cst.Name):
+            out.add(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
     return frozenset(out)
 
 

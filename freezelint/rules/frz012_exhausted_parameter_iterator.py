@@ -56,7 +56,7 @@ from freezelint.events import (
     ParamGroup,
     ParamGroupAdded,
 )
-from freezelint.extract.syntax import code_of, literal_string, names_in
+from freezelint.extract.syntax import assignment_targets, code_of, literal_string, names_in
 from freezelint.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.selection import regions
@@ -198,7 +198,7 @@ def _rebinds(ctx: FixContext, names: set[str], start: int, end: int) -> bool:
     `model.fc = ...`, which changes what the call returns, as the fix means)?"""
     if ctx.module is None:
         return True
-    stack = list(_assigned(ctx.module))
+    stack = list(assignment_targets(ctx.module, nested=True))
     while stack:
         target = stack.pop()
         if isinstance(target, cst.Tuple | cst.List):
@@ -210,30 +210,3 @@ def _rebinds(ctx: FixContext, names: set[str], start: int, end: int) -> bool:
         ):
             return True
     return False
-
-
-def _assigned(module: cst.Module) -> Iterator[cst.CSTNode]:
-    """Every assignment target of the module (`x = ...`, `x += ...`, `for x in`, `as x`)."""
-    targets: list[cst.CSTNode] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            targets.append(node.target)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            targets.append(node.target)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            targets.append(node.target)
-
-        def visit_For(self, node: cst.For) -> None:
-            targets.append(node.target)
-
-        def visit_AsName(self, node: cst.AsName) -> None:
-            targets.append(node.name)
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            targets.append(node.target)
-
-    module.visit(Collect())
-    yield from targets
