@@ -88,20 +88,24 @@ def run_file(
 ) -> FileResult:
     """Check (or fix) one file; with `stdin`, those bytes as if they were the file's, and a fix
     goes to `FileResult.output` instead of the file."""
-    result = run_source(found, codes, options, stdin)
-    if stdin is not None and options.fix and result.output is None:
-        result.output = decode_source(stdin)[0] if not result.errors else None
+    if found.error is not None and stdin is None:
+        return FileResult(path=found.display, errors=[f"{found.display}: {found.error}"])
+    read = read_source(found.path) if stdin is None else decode_source(stdin)
+    result = run_source(found, codes, options, read, stdin is not None)
+    if stdin is not None and options.fix and result.output is None and not result.errors:
+        result.output = read[0]  # nothing fixed (or nothing to check): the text as it came
     return result
 
 
 def run_source(
-    found: DiscoveredPath, codes: frozenset[str], options: Options, stdin: bytes | None
+    found: DiscoveredPath,
+    codes: frozenset[str],
+    options: Options,
+    read: tuple[str | None, bytes, str | None],
+    stdin: bool,
 ) -> FileResult:
     result = FileResult(path=found.display)
-    if found.error is not None and stdin is None:
-        result.errors.append(f"{found.display}: {found.error}")
-        return result
-    text, raw, error = read_source(found.path) if stdin is None else decode_source(stdin)
+    text, raw, error = read
     if text is None:
         if error and ("binary" in error or "decode" in error):
             if SYNTAX_ERROR in codes:
@@ -127,7 +131,7 @@ def run_source(
         text = export.text  # `!pip install ...` lines stood in for (ipython_lines.py)
     label = notebook.line_label if notebook is not None else str
     # A buffer from standard input: its imports are followed from the file it stands for.
-    importer = found.path if stdin is not None and found.display != "-" else None
+    importer = found.path if stdin and found.display != "-" else None
     verifier = _verifier(options)
     aliases = dict(options.aliases)
     try:
@@ -147,7 +151,7 @@ def run_source(
                     before, after = original, export.restore(fixed.text)
                 if options.diff:
                     result.diff = unified_diff(found.display, before, after)
-                elif stdin is not None:
+                elif stdin:
                     result.output = after
                 else:
                     write_atomically(found.path, raw if notebook is None else b"", after)
