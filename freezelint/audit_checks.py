@@ -74,7 +74,8 @@ class Tree:
 
 
 def _path_text(name: str) -> str:
-    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split("."))
+    """`blocks.0.conv` -> `.blocks[0].conv` (to follow the root's spelling); `` -> ``."""
+    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in name.split(".") if p)
 
 
 def _unwrap_optimizer(optimizer: Any) -> Any:
@@ -127,14 +128,14 @@ def run_checks(
 def _optimizer_checks(
     tree: Tree, optimizers: list[Any], labels: list[str]
 ) -> Iterator[AuditFinding]:
+    helds = [_held(optimizer) for optimizer in optimizers]
     holders: dict[int, list[int]] = {}
-    for index, optimizer in enumerate(optimizers):
-        for p in _held(optimizer):
+    for index, held in enumerate(helds):
+        for p in held:
             holders.setdefault(id(p), []).append(index)
     stale_total = sum(1 for i in holders if i not in tree.names)
     outside = [i for i, p in tree.params.items() if p.requires_grad and i not in holders]
-    for optimizer, label in zip(optimizers, labels, strict=True):
-        held = _held(optimizer)
+    for optimizer, label, held in zip(optimizers, labels, helds, strict=True):
         inside = [p for p in held if id(p) in tree.names]
         stale = [p for p in held if id(p) not in tree.names]
         frozen = [p for p in inside if not p.requires_grad]
@@ -216,7 +217,7 @@ def _norm_checks(tree: Tree) -> Iterator[AuditFinding]:
         if not root.training:
             continue
         drifting = [
-            spelling + _path_text(name) if name else spelling
+            spelling + _path_text(name)
             for name, module in root.named_modules()
             if isinstance(module, _BatchNorm)
             and module.training
@@ -245,7 +246,7 @@ def _size_checks(tree: Tree) -> Iterator[AuditFinding]:
                 continue
             real = tuple(module.weight.shape[:2])
             if said != real:
-                where = spelling + _path_text(name) if name else spelling
+                where = spelling + _path_text(name)
                 attrs = (
                     ("out_features", "in_features")
                     if isinstance(module, nn.Linear)
@@ -287,9 +288,9 @@ def _classes_checks(spelling: str, root: nn.Module) -> Iterator[AuditFinding]:
         real = head.weight.shape[0]
         if real == said or real != config["num_classes"]:
             continue
-        where = spelling + _path_text(name) if name else spelling
+        where = spelling + _path_text(name)
         inner = next((n for n, m in module.named_modules() if m is head), "")
-        layer = where + _path_text(inner) if inner else where
+        layer = where + _path_text(inner)
         yield _finding(
             "FRZ014",
             f"`{where}` says num_classes={said} but its classifier `{layer}` is "
