@@ -386,5 +386,19 @@ def events(path: str) -> None:
         raise click.ClickException(f"{path}: {exc}") from exc
 
 
+@cli.command()
+def server() -> None:
+    """Run the language server over standard input and output (for editors: README, In the
+    editor). Needs the `server` extra: pip install 'freezelint[server]'."""
+    try:
+        from freezelint.lsp.server import main as serve
+    except ImportError as error:
+        raise click.ClickException(
+            f"the language server needs pygls ({error.name} is not installed): "
+            "pip install 'freezelint[server]'"
+        ) from error
+    serve()
+
+
 def main() -> None:
     cli(prog_name="freezelint")

@@ -12,10 +12,14 @@ import tokenize
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from freezelint.diagnostics import Diagnostic, Severity
 from freezelint.files import DiscoveredPath, decode_source, might_freeze, read_source
 from freezelint.ipython_lines import IPythonExport
+
+if TYPE_CHECKING:
+    from freezelint.verify.resolve import Verifier
 
 SYNTAX_ERROR = "FRZ000"
 
@@ -84,14 +88,19 @@ def _cannot_parse(found: DiscoveredPath, why: object) -> Diagnostic:
 
 
 def run_file(
-    found: DiscoveredPath, codes: frozenset[str], options: Options, stdin: bytes | None = None
+    found: DiscoveredPath,
+    codes: frozenset[str],
+    options: Options,
+    stdin: bytes | None = None,
+    verifier: Verifier | None = None,
 ) -> FileResult:
     """Check (or fix) one file; with `stdin`, those bytes as if they were the file's, and a fix
-    goes to `FileResult.output` instead of the file."""
+    goes to `FileResult.output` instead of the file. `verifier` stands in for the one the options
+    describe (the language server's, which never blocks on a model build)."""
     if found.error is not None and stdin is None:
         return FileResult(path=found.display, errors=[f"{found.display}: {found.error}"])
     read = read_source(found.path) if stdin is None else decode_source(stdin)
-    result = run_source(found, codes, options, read, stdin is not None)
+    result = run_source(found, codes, options, read, stdin is not None, verifier)
     if stdin is not None and options.fix and result.output is None and not result.errors:
         result.output = read[0]  # nothing fixed (or nothing to check): the text as it came
     return result
@@ -103,6 +112,7 @@ def run_source(
     options: Options,
     read: tuple[str | None, bytes, str | None],
     stdin: bool,
+    verifier: Verifier | None = None,
 ) -> FileResult:
     result = FileResult(path=found.display)
     text, raw, error = read
@@ -132,7 +142,8 @@ def run_source(
     label = notebook.line_label if notebook is not None else str
     # A buffer from standard input: its imports are followed from the file it stands for.
     importer = found.path if stdin and found.display != "-" else None
-    verifier = _verifier(options)
+    if verifier is None:
+        verifier = _verifier(options)
     aliases = dict(options.aliases)
     try:
         if options.fix or options.diff:

@@ -54,11 +54,13 @@ def resolve(
     specs: list[VerifySpec] | list[Spec],
     cache: TableCache | None,
     known: Mapping[Spec, ParamTable | Unverified] | None = None,
+    build: bool = True,
 ) -> dict[Spec, ParamTable | Unverified]:
     """The table of each spec (a library model's or a layer's as built, stand-ins and all; a
     composite's with its parts' unknown sizes marked), or why there is none. The parts of a
     composite are resolved along with everything else (one worker run in all), except those
-    `known` already; the answer has them too."""
+    `known` already; the answer has them too. With `build` false no worker is run: a spec
+    needing a build (itself or a part) is left out of the answer."""
     known = known or {}
     wanted = list(dict.fromkeys(specs))
     leaves = [
@@ -67,9 +69,11 @@ def resolve(
         for leaf in (spec.leaves() if isinstance(spec, CompositeSpec) else (spec,))
         if leaf not in known
     ]
-    out: dict[Spec, ParamTable | Unverified] = dict(_resolve_leaves(leaves, cache))
+    out: dict[Spec, ParamTable | Unverified] = dict(_resolve_leaves(leaves, cache, build))
     for spec in wanted:
-        if isinstance(spec, CompositeSpec):
+        if isinstance(spec, CompositeSpec) and all(
+            leaf in out or leaf in known for leaf in spec.leaves()
+        ):
             out[spec] = compose(spec, ChainMap(out, known))
     return out
 
@@ -105,7 +109,7 @@ def compose(
 
 
 def _resolve_leaves(
-    specs: list[VerifySpec], cache: TableCache | None
+    specs: list[VerifySpec], cache: TableCache | None, build: bool = True
 ) -> dict[VerifySpec, ParamTable | Unverified]:
     out: dict[VerifySpec, ParamTable | Unverified] = {}
     missing: list[tuple[VerifySpec, str]] = []
@@ -128,7 +132,7 @@ def _resolve_leaves(
             out[spec] = cached
         else:
             missing.append((spec, version))
-    if missing:
+    if missing and build:
         for (spec, version), result in zip(
             missing, _run_worker([s for s, _ in missing]), strict=True
         ):
@@ -180,11 +184,26 @@ class Verifier:
     """What a run of `freezelint check` uses to get tables: one cache, and the models it could
     not verify (for the summary)."""
 
-    def __init__(self, cache: TableCache | None) -> None:
+    # What a model whose table is being built elsewhere (`build=False`) is reported as.
+    PENDING = "being verified in the background"
+
+    def __init__(self, cache: TableCache | None, build: bool = True) -> None:
         self.cache = cache
+        self.build = build  # else only cached tables are used, the rest are left `pending`
         self._known: dict[Spec, ParamTable | Unverified] = {}  # resolved in this run
         self.unverified: dict[str, str] = {}  # spec label -> reason
         self.verified: set[str] = set()
+        self.pending: set[Spec] = set()  # needed a build that `build=False` did not run
+
+    def build(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
+        """Build (a worker process) and cache these specs' tables; for another thread to
+        `learn` from. Reads what is known without changing it."""
+        return resolve(specs, self.cache, dict(self._known))
+
+    def learn(self, found: Mapping[Spec, ParamTable | Unverified]) -> None:
+        """Take tables resolved elsewhere (a background build) as known."""
+        self._known.update(found)
+        self.pending.difference_update(found)
 
     def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
         """The tables of the library models and composite models of these timelines (a
@@ -203,12 +222,15 @@ class Verifier:
             return {}
         missing = [spec for spec in wanted.values() if spec not in self._known]
         if missing:
-            self._known.update(resolve(missing, self.cache, self._known))
+            self._known.update(resolve(missing, self.cache, self._known, self.build))
         found = self._known
         tables: dict[int, ParamTable] = {}
         for model, vspec in wanted.items():
-            result = found[vspec]
-            if isinstance(result, ParamTable):
+            result = found.get(vspec)
+            if result is None:  # not cached, not built (`build=False`)
+                self.pending.add(vspec)
+                self.unverified[vspec.label()] = self.PENDING
+            elif isinstance(result, ParamTable):
                 tables[model] = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
                 self.verified.add(vspec.label())
             else:

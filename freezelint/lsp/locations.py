@@ -1,0 +1,90 @@
+"""Places in a text as LSP wants them: lines split on `\\n`, `\\r\\n` and `\\r` only, and
+columns in the code units the client negotiated (UTF-16 unless it chose UTF-8 or UTF-32); and
+the smallest line-wise edits that turn one text into another."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its line ending (LSP's notion of a line)."""
+    return _LINE.findall(text)
+
+
+def _units(chars: str, encoding: str) -> int:
+    if encoding == types.PositionEncodingKind.Utf32:
+        return len(chars)
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(chars.encode("utf-8"))
+    return len(chars.encode("utf-16-le")) // 2
+
+
+def _chars(line: str, units: int, encoding: str) -> int:
+    """How many characters of `line` the first `units` code units cover."""
+    if encoding == types.PositionEncodingKind.Utf32:
+        return min(units, len(line))
+    count = 0
+    for index, char in enumerate(line):
+        count += _units(char, encoding)
+        if count > units:
+            return index
+    return len(line)
+
+
+@dataclass
+class Located:
+    """A text whose offsets and (row, column) places become LSP positions."""
+
+    text: str
+    encoding: str = types.PositionEncodingKind.Utf16
+
+    def __post_init__(self) -> None:
+        self.lines = split_lines(self.text)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def _line(self, index: int) -> str:
+        return self.lines[index].rstrip("\r\n") if index < len(self.lines) else ""
+
+    def position(self, row: int, column: int) -> types.Position:
+        """0-based row, 0-based column in characters -> an LSP position."""
+        line = self._line(row)
+        return types.Position(row, _units(line[: max(column, 0)], self.encoding))
+
+    def at(self, offset: int) -> types.Position:
+        row = max(bisect_right(self.starts, offset) - 1, 0)
+        if row >= len(self.lines):  # the very end (after a final newline)
+            return types.Position(len(self.lines), 0)
+        return self.position(row, offset - self.starts[row])
+
+    def offset(self, position: types.Position) -> int:
+        if position.line >= len(self.lines):
+            return len(self.text)
+        line = self._line(position.line)
+        return self.starts[position.line] + _chars(line, position.character, self.encoding)
+
+    def edit(self, start: int, end: int, content: str) -> types.TextEdit:
+        return types.TextEdit(types.Range(self.at(start), self.at(end)), content)
+
+
+def changes(before: str, after: str) -> list[tuple[int, int, str]]:
+    """Line-wise edits `(start, end, content)` (offsets into `before`) that make `after`."""
+    old, new = split_lines(before), split_lines(after)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))
+    out = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            out.append((starts[i1], starts[i2], "".join(new[j1:j2])))
+    return out

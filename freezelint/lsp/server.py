@@ -1,0 +1,448 @@
+"""The language server: keeps each open document's latest check, re-checks it after a change
+(debounced), on save and when the settings or a configuration file change, publishes its
+diagnostics, and answers code actions with its fixes.
+
+Checks run one at a time in a worker thread, so the editor's requests are answered while a
+file is checked. A model whose table is not cached is never built on the way: the check goes on
+without it, the model is built in a background thread, and open documents are checked again
+when its table arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from freezelint import __version__
+from freezelint.lsp.documents import (
+    Cell,
+    Checked,
+    Document,
+    check,
+    diagnostics_by_uri,
+    fix_all_edits,
+    fix_edits,
+    is_safe,
+    located,
+)
+from freezelint.lsp.locations import Located
+from freezelint.lsp.rule_docs import RuleDocs
+from freezelint.lsp.selection import Selections
+from freezelint.lsp.settings import Settings
+from freezelint.verify.resolve import Verifier
+
+FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.freezelint"
+CONFIG_FILES = ("**/pyproject.toml", "**/freezelint.toml")
+log = logging.getLogger(__name__)
+
+
+class FreezelintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "freezelint",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=types.NotebookDocumentSyncOptions(
+                notebook_selector=[
+                    types.NotebookDocumentFilterWithCells(
+                        cells=[types.NotebookCellLanguage(language="python")], notebook="*"
+                    )
+                ],
+                save=True,
+            ),
+        )
+        self.settings = Settings()
+        self.selections = Selections()
+        self.docs = RuleDocs()
+        self.checks = ThreadPoolExecutor(1, thread_name_prefix="freezelint-check")
+        self.results: dict[str, Checked] = {}  # document (or notebook) URI -> latest check
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.building: set = set()  # specs being built in the background
+        self.told: set[str] = set()  # messages already shown
+
+    # --- the documents -------------------------------------------------------------------
+
+    def owner(self, uri: str) -> str:
+        """The checked document a text document belongs to (a cell's notebook, or itself)."""
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        return notebook.uri if notebook is not None else uri
+
+    def snapshot(self, uri: str) -> Document | None:
+        """The document as it is now, or None when it is closed or not Python."""
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is not None:
+            cells = []
+            for cell in notebook.cells:
+                text = self.workspace.text_documents.get(cell.document)
+                code = cell.kind == types.NotebookCellKind.Code and text is not None
+                cells.append(Cell(cell.document, text.source if text else "", code))
+            return Document(uri, self.path_of(uri), notebook.version, cells=tuple(cells))
+        text = self.workspace.text_documents.get(uri)
+        if text is None or not is_python(uri, text.language_id):
+            return None
+        return Document(uri, self.path_of(uri), text.version, text.source)
+
+    def path_of(self, uri: str) -> Path:
+        path = to_fs_path(uri) if urlparse(uri).scheme == "file" else None
+        if path:
+            return Path(path)
+        root = self.workspace.root_path
+        name = Path(urlparse(uri).path).name or "untitled.py"
+        return Path(root or Path.cwd()) / name
+
+    def open_uris(self) -> list[str]:
+        cells = {
+            cell.document
+            for notebook in self.workspace.notebook_documents.values()
+            for cell in notebook.cells
+        }
+        texts = [uri for uri in self.workspace.text_documents if uri not in cells]
+        return [*texts, *self.workspace.notebook_documents]
+
+    # --- settings --------------------------------------------------------------------------
+
+    def configure(self, value: object) -> None:
+        self.settings, problems = Settings.read(value, self.settings)
+        self.docs = RuleDocs(
+            Path(self.settings.cache_dir) if self.settings.cache_dir else None,
+            self.settings.rule_docs,
+        )
+        for problem in problems:
+            self.tell(problem)
+
+    async def pull_settings(self) -> bool:
+        """Ask the client for the `freezelint` section, if it answers such requests."""
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return False
+        try:
+            answer = await self.workspace_configuration_async(
+                types.ConfigurationParams([types.ConfigurationItem(section="freezelint")])
+            )
+        except Exception as error:  # a client that fails the request keeps the settings
+            log.warning("workspace/configuration failed: %s", error)
+            return False
+        if answer and answer[0] is not None:
+            self.configure(answer[0])
+        return True
+
+    async def watch_configuration_files(self) -> None:
+        """Ask to hear of configuration files changing (the client watches, if it can)."""
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        if not (watched and watched.dynamic_registration):
+            return  # a changed file's modification time is noticed at the next check anyway
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            [types.FileSystemWatcher(glob_pattern=pattern) for pattern in CONFIG_FILES]
+        )
+        registration = types.Registration(
+            "freezelint-configuration", types.WORKSPACE_DID_CHANGE_WATCHED_FILES, options
+        )
+        try:
+            await self.client_register_capability_async(types.RegistrationParams([registration]))
+        except Exception as error:
+            log.warning("cannot watch configuration files: %s", error)
+
+    # --- checking ------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float = 0.0) -> None:
+        """Check `uri` after `delay` seconds, replacing a check already waiting for it."""
+        waiting = self.timers.pop(uri, None)
+        if waiting is not None:
+            waiting.cancel()
+        loop = asyncio.get_running_loop()
+        self.timers[uri] = loop.call_later(delay, lambda: loop.create_task(self.refresh(uri)))
+
+    def schedule_all(self, delay: float = 0.0) -> None:
+        for uri in self.open_uris():
+            self.schedule(uri, delay)
+
+    async def refresh(self, uri: str) -> None:
+        self.timers.pop(uri, None)
+        document = self.snapshot(uri)
+        if document is None:
+            return
+        checked, problems, verifier = await asyncio.get_running_loop().run_in_executor(
+            self.checks, self.check_now, document, False
+        )
+        for problem in problems:
+            self.tell(problem)
+        current = self.snapshot(uri)
+        if current is None or current.version != document.version:
+            return  # changed meanwhile: its own check is on the way
+        self.results[uri] = checked
+        self.publish(checked)
+        if verifier is not None and verifier.pending:
+            self.build_missing(verifier)
+
+    def check_now(
+        self, document: Document, fix: bool
+    ) -> tuple[Checked, list[str], Verifier | None]:
+        """In the check thread: the document's selection, then its check (or fix-all)."""
+        codes, options, verifier, problems = self.selections.of(document.path, self.settings)
+        if fix:
+            options = replace(options, fix=True, unsafe_fixes=False)
+        return check(document, codes, options, verifier), problems, verifier
+
+    async def current(self, uri: str) -> Checked | None:
+        """The check of the document as it is now (checked now if the last one is stale)."""
+        document = self.snapshot(uri)
+        if document is None:
+            return None
+        checked = self.results.get(uri)
+        if checked is not None and checked.document == document:
+            return checked
+        checked, _, _ = await asyncio.get_running_loop().run_in_executor(
+            self.checks, self.check_now, document, False
+        )
+        return checked
+
+    def publish(self, checked: Checked) -> None:
+        encoding = self.encoding()
+        for uri, found in diagnostics_by_uri(checked, encoding, self.docs.link).items():
+            text = self.workspace.text_documents.get(uri)
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri, found, text.version if text else None)
+            )
+        for error in checked.errors:
+            self.tell(error, types.MessageType.Error)
+
+    def clear(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Show a message once (a bad setting is not repeated at every keystroke)."""
+        self.window_log_message(types.LogMessageParams(kind, f"freezelint: {message}"))
+        if message not in self.told:
+            self.told.add(message)
+            self.window_show_message(types.ShowMessageParams(kind, f"freezelint: {message}"))
+
+    # --- background verification ----------------------------------------------------------
+
+    def build_missing(self, verifier: Verifier) -> None:
+        """Build, in the background, the tables the last check had to go without; check every
+        open document again when they arrive."""
+        wanted = [spec for spec in verifier.pending if spec not in self.building]
+        if not wanted:
+            return
+        self.building.update(wanted)
+        labels = ", ".join(sorted(spec.label() for spec in wanted))
+        self.window_log_message(
+            types.LogMessageParams(types.MessageType.Info, f"freezelint: verifying {labels}")
+        )
+        loop = asyncio.get_running_loop()
+
+        def build() -> None:
+            found = verifier.build(wanted)  # a worker process; may take seconds
+            loop.call_soon_threadsafe(lambda: loop.create_task(self.built(verifier, found)))
+
+        # A daemon thread: an editor closing while a model builds does not wait for it.
+        threading.Thread(target=build, name="freezelint-build", daemon=True).start()
+
+    async def built(self, verifier, found) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.checks, verifier.learn, found)
+        self.building.difference_update(found)
+        self.window_log_message(
+            types.LogMessageParams(types.MessageType.Info, "freezelint: verified; re-checking")
+        )
+        self.schedule_all()
+
+    # --- code actions ----------------------------------------------------------------------
+
+    async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        owner = self.owner(uri)
+        checked = await self.current(owner)
+        if checked is None:
+            return []
+        only = params.context.only
+        actions: list[types.CodeAction] = []
+        if wanted(types.CodeActionKind.QuickFix, only):
+            actions += self.quick_fixes(checked, uri, params.range)
+        fixable = any(d.fix is not None and is_safe(d.fix) for d in checked.diagnostics)
+        if wanted(FIX_ALL, only) and (fixable or only):
+            fixed, _, _ = await asyncio.get_running_loop().run_in_executor(
+                self.checks, self.check_now, checked.document, True
+            )
+            edits = fix_all_edits(fixed)
+            if edits:
+                actions.append(
+                    types.CodeAction(
+                        "freezelint: fix all safe fixes",
+                        kind=FIX_ALL,
+                        edit=self.workspace_edit(checked.document, edits),
+                    )
+                )
+        return actions
+
+    def quick_fixes(
+        self, checked: Checked, uri: str, wanted_range: types.Range
+    ) -> list[types.CodeAction]:
+        out = []
+        for where, d, shown in located(checked, self.encoding(), self.docs.link):
+            if where != uri or d.fix is None or not overlaps(shown.range, wanted_range):
+                continue
+            safe = is_safe(d.fix)
+            if not safe and not self.settings.unsafe_fixes:
+                continue
+            edits = fix_edits(checked, d.fix)
+            if not edits:
+                continue
+            title = f"freezelint ({d.code}): {d.fix.message}" + ("" if safe else " (unsafe fix)")
+            out.append(
+                types.CodeAction(
+                    title,
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[shown],
+                    is_preferred=safe,
+                    edit=self.workspace_edit(checked.document, edits),
+                )
+            )
+        return out
+
+    def workspace_edit(
+        self, document: Document, edits: dict[str, list[tuple[int, int, str]]]
+    ) -> types.WorkspaceEdit:
+        texts = document.texts()
+        encoding = self.encoding()
+        by_uri = {}
+        for uri, found in edits.items():
+            located = Located(texts[uri], encoding)
+            by_uri[uri] = [located.edit(*edit) for edit in found]
+        capabilities = self.client_capabilities.workspace
+        edit_caps = capabilities.workspace_edit if capabilities else None
+        if edit_caps and edit_caps.document_changes:
+            versions = {uri: doc.version for uri, doc in self.workspace.text_documents.items()}
+            return types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        types.OptionalVersionedTextDocumentIdentifier(uri, versions.get(uri)),
+                        text_edits,
+                    )
+                    for uri, text_edits in by_uri.items()
+                ]
+            )
+        return types.WorkspaceEdit(changes=by_uri)
+
+
+def wanted(kind: str, only: list[str] | None) -> bool:
+    """An action of `kind` is wanted when no kinds are asked for, or `kind` is one of them or
+    below one (`source.fixAll` covers `source.fixAll.freezelint`)."""
+    return not only or any(kind == o or kind.startswith(f"{o}.") for o in only)
+
+
+def overlaps(a: types.Range, b: types.Range) -> bool:
+    def key(p: types.Position) -> tuple[int, int]:
+        return (p.line, p.character)
+
+    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+
+def is_python(uri: str, language: str | None) -> bool:
+    if language:
+        return language == "python"
+    return uri.endswith((".py", ".pyi"))
+
+
+# --- the protocol ------------------------------------------------------------------------------
+
+
+def create() -> FreezelintServer:
+    """A server with every handler registered."""
+    server = FreezelintServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: FreezelintServer, params: types.InitializeParams) -> None:
+        ls.configure(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: FreezelintServer, params: types.InitializedParams) -> None:
+        await ls.watch_configuration_files()
+        await ls.pull_settings()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: FreezelintServer, params: types.DidOpenTextDocumentParams) -> None:
+        if ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is None:
+            ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FreezelintServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(ls.owner(params.text_document.uri), ls.settings.debounce / 1000)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: FreezelintServer, params: types.DidSaveTextDocumentParams) -> None:
+        # Other open files may import this one: they are checked again too.
+        ls.schedule_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: FreezelintServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.results.pop(params.text_document.uri, None)
+        ls.clear([params.text_document.uri])
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_open(ls: FreezelintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_change(
+        ls: FreezelintServer, params: types.DidChangeNotebookDocumentParams
+    ) -> None:
+        ls.schedule(params.notebook_document.uri, ls.settings.debounce / 1000)
+        structure = params.change.cells.structure if params.change.cells else None
+        if structure is not None and structure.did_close:
+            ls.clear([cell.uri for cell in structure.did_close])
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_save(ls: FreezelintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        ls.schedule_all()
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_close(ls: FreezelintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.results.pop(params.notebook_document.uri, None)
+        ls.clear([cell.uri for cell in params.cell_text_documents])
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(
+        ls: FreezelintServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        if not await ls.pull_settings():
+            ls.configure(params.settings)
+        ls.schedule_all()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def files_changed(ls: FreezelintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.selections.forget()
+        ls.schedule_all()
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
+    )
+    async def code_action(
+        ls: FreezelintServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction]:
+        return await ls.code_actions(params)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: FreezelintServer, params: None) -> None:
+        for waiting in ls.timers.values():
+            waiting.cancel()
+        ls.checks.shutdown(wait=False, cancel_futures=True)
+
+    return server
+
+
+def main() -> None:
+    create().start_io()
