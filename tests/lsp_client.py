@@ -27,9 +27,12 @@ class Client:
         env: dict[str, str] | None = None,
         capabilities: dict | None = None,
         settings: Any = None,
+        command: list[str] | None = None,
     ) -> None:
+        # `command` starts another server command line (an editor snippet's); by default the
+        # freezelint of this interpreter.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "freezelint", "server"],
+            command or [sys.executable, "-m", "freezelint", "server"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
