@@ -91,10 +91,12 @@ class Notebook:
             if current is not None:
                 current.append(line)
         data = json.loads(json.dumps(self.data))
+        last = max(cells, default=0)
         for number, lines in cells.items():
             cell = data["cells"][number - 1]
             code = "\n".join(lines)
-            code = code[:-1] if code.endswith("\n") else code  # the program's last newline
+            if number == last and code.endswith("\n"):
+                code = code[:-1]  # the program's last newline (no other cell has one of its own)
             original = cell.get("source", "")
             original_text = "".join(original) if isinstance(original, list) else original
             if not original_text.endswith("\n"):

@@ -85,3 +85,22 @@ def test_broken_notebook_json_is_frz000(tmp_path: Path) -> None:
     path.write_text('{"cells": [ "requires_grad"')
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 1 and "FRZ000" in result.output
+
+
+def test_fix_keeps_the_final_newline_of_cells_it_does_not_change(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torchvision\n\n"),
+        nbformat.v4.new_code_cell("m = torchvision.models.resnet18()\n"),
+        nbformat.v4.new_code_cell("m.requires_grad = False\n"),
+    ]
+    path = tmp_path / "trailing.ipynb"
+    nbformat.write(nb, path)
+    result = CliRunner().invoke(cli, ["check", "--fix", "--no-verify", str(path)])
+    assert result.exit_code == 0, result.output
+    after = nbformat.read(path, 4)
+    assert [cell.source for cell in after.cells] == [
+        "import torchvision\n\n",
+        "m = torchvision.models.resnet18()\n",
+        "m.requires_grad_(False)\n",
+    ]
