@@ -37,7 +37,7 @@ from freezelint.lsp.locations import Located
 from freezelint.lsp.rule_docs import RuleDocs
 from freezelint.lsp.selection import Selections
 from freezelint.lsp.settings import Settings
-from freezelint.verify.resolve import Verifier
+from freezelint.verify.resolve import Unverified, Verifier
 
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.freezelint"
 CONFIG_FILES = ("**/pyproject.toml", "**/freezelint.toml")
@@ -245,7 +245,11 @@ class FreezelintServer(LanguageServer):
         loop = asyncio.get_running_loop()
 
         def build() -> None:
-            found = verifier.build(wanted)  # a worker process; may take seconds
+            try:
+                found = verifier.build_tables(wanted)  # a worker process; may take seconds
+            except Exception as error:  # never leave the models pending for ever
+                reason = Unverified(f"the verification failed: {error}")
+                found = dict.fromkeys(wanted, reason)
             loop.call_soon_threadsafe(lambda: loop.create_task(self.built(verifier, found)))
 
         # A daemon thread: an editor closing while a model builds does not wait for it.

@@ -195,7 +195,7 @@ class Verifier:
         self.verified: set[str] = set()
         self.pending: set[Spec] = set()  # needed a build that `build=False` did not run
 
-    def build(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
+    def build_tables(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
         """Build (a worker process) and cache these specs' tables; for another thread to
         `learn` from. Reads what is known without changing it."""
         return resolve(specs, self.cache, dict(self._known))

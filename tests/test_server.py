@@ -1,0 +1,474 @@
+"""`freezelint server` driven over stdio by a minimal LSP client, as an editor drives it:
+diagnostics on open, change and save, the same codes and places `freezelint check` reports;
+quick fixes whose edits are the CLI's fixes; fix-all equal to `check --fix`; settings and
+configuration files re-read; notebook cells; models verified in the background."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.lsp_client import Client, apply_edits
+
+pytest.importorskip("pygls")
+
+FROZEN_ATTRIBUTE = """\
+import torch
+import torch.nn as nn
+import torchvision
+
+model = torchvision.models.resnet18(weights="DEFAULT")
+model.fc = nn.Linear(512, 5)
+for m in model.modules():
+    if isinstance(m, nn.BatchNorm2d):
+        m.requires_grad = False
+optimizer = torch.optim.Adam(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)
+"""
+
+TIMM_FC = """\
+import timm
+import torch
+
+model = timm.create_model("efficientnet_b0", pretrained=True, num_classes=5)
+for name, param in model.named_parameters():
+    if "fc" not in name:
+        param.requires_grad = False
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+"""
+
+ZERO_LR = """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(weights="DEFAULT")
+model.requires_grad_(False)
+model.fc.requires_grad_(True)
+optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
+optimizer.add_param_group({"params": model.layer4.parameters(), "lr": 0})
+"""
+
+
+def cli_json(path: Path, cache: Path, *args: str) -> list[dict]:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "freezelint", "check", "--output-format", "json"),
+            *("--cache-dir", str(cache), *args, str(path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)
+
+
+def cli_fix(path: Path, cache: Path) -> str:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "freezelint", "check", "--fix", "--cache-dir", str(cache)),
+            *("--stdin-filename", str(path), "-"),
+        ],
+        input=path.read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout
+
+
+def lsp_range(row: int, column: int, end_row: int, end_column: int) -> dict:
+    return {
+        "start": {"line": row - 1, "character": column - 1},
+        "end": {"line": end_row - 1, "character": end_column - 1},
+    }
+
+
+def cli_edits(edits: list[dict]) -> list[dict]:
+    """The CLI's fix edits (1-based rows and columns) as LSP text edits."""
+    return [
+        {
+            "range": lsp_range(
+                e["location"]["row"],
+                e["location"]["column"],
+                e["end_location"]["row"],
+                e["end_location"]["column"],
+            ),
+            "newText": e["content"],
+        }
+        for e in edits
+    ]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def server(project: Path, cache_dir: Path) -> Iterator[Client]:
+    client = Client(project, capabilities={"workspace": {"workspaceEdit": {}}})
+    client.initialize(project, {"cacheDir": str(cache_dir)})
+    yield client
+    try:
+        assert client.stop() == 0, client.stderr()
+    finally:
+        client.kill()
+
+
+def edits_of(action: dict, uri: str) -> list[dict]:
+    edit = action["edit"]
+    if "documentChanges" in edit:
+        return [e for change in edit["documentChanges"] for e in change["edits"]]
+    return edit["changes"][uri]
+
+
+def code_actions(client: Client, uri: str, where: dict, only: list[str] | None = None) -> list:
+    context: dict = {"diagnostics": []}
+    if only is not None:
+        context["only"] = only
+    params = {"textDocument": {"uri": uri}, "range": where, "context": context}
+    return client.request("textDocument/codeAction", params)
+
+
+# --- the handshake -------------------------------------------------------------------------
+
+
+def test_initialize_advertises_what_the_server_does(project: Path) -> None:
+    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
+    try:
+        answer = client.initialize(project)
+        assert answer["serverInfo"]["name"] == "freezelint"
+        capabilities = answer["capabilities"]
+        assert capabilities["textDocumentSync"]["change"] == 2  # incremental
+        assert capabilities["textDocumentSync"]["save"] is not None
+        kinds = capabilities["codeActionProvider"]["codeActionKinds"]
+        assert kinds == ["quickfix", "source.fixAll.freezelint"]
+        selector = capabilities["notebookDocumentSync"]["notebookSelector"][0]
+        assert selector["cells"] == [{"language": "python"}]
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
+def test_without_pygls_the_command_says_how_to_install_it() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['pygls'] = None; sys.argv = ['freezelint', 'server']; "
+            "from freezelint.cli import main; main()",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "pip install 'freezelint[server]'" in done.stderr
+
+
+# --- diagnostics ---------------------------------------------------------------------------
+
+
+def test_diagnostics_on_open_are_what_the_cli_reports(
+    server: Client, project: Path, cache_dir: Path
+) -> None:
+    path = project / "train.py"
+    path.write_text(TIMM_FC, encoding="utf-8")
+    uri = server.open(path)
+    published = server.diagnostics(uri, version=1)
+    expected = cli_json(path, cache_dir)
+    assert [d["code"] for d in published] == [d["code"] for d in expected] == ["FRZ005", "FRZ011"]
+    for got, want in zip(published, expected, strict=True):
+        assert got["range"] == lsp_range(
+            want["location"]["row"],
+            want["location"]["column"],
+            want["end_location"]["row"],
+            want["end_location"]["column"],
+        )
+        assert got["message"] == want["message"]
+        assert got["severity"] == 1  # error
+        assert got["source"] == "freezelint"
+    # The model was verified: the message has the real table's numbers.
+    assert "213 parameters of timm efficientnet_b0" in published[0]["message"]
+    # The rule's documentation is a page the link opens.
+    page = Path(published[0]["codeDescription"]["href"].removeprefix("file://"))
+    assert page.read_text(encoding="utf-8").startswith("# predicate-matches-nothing (FRZ005)")
+
+
+def test_a_change_is_checked_again_and_only_its_version_is_published(
+    server: Client, project: Path
+) -> None:
+    path = project / "train.py"
+    path.write_text(TIMM_FC, encoding="utf-8")
+    uri = server.open(path)
+    assert [d["code"] for d in server.diagnostics(uri, version=1)] == ["FRZ005", "FRZ011"]
+    # `"fc"` -> `"classifier"`, typed one edit at a time faster than the debounce.
+    row = TIMM_FC.splitlines().index('    if "fc" not in name:')
+    start = {"line": row, "character": 7}
+    server.change(uri, 2, [{"range": {"start": start, "end": start}, "text": '"classifier"'}])
+    server.change(
+        uri,
+        3,
+        [
+            {
+                "range": {
+                    "start": {"line": row, "character": 19},
+                    "end": {"line": row, "character": 23},
+                },
+                "text": "",
+            }
+        ],
+    )
+    # The name filter now keeps the head: left is the optimizer handed the frozen tensors.
+    assert [d["code"] for d in server.diagnostics(uri, version=3)] == ["FRZ001"]
+    versions = [
+        n["params"].get("version")
+        for n in server.notifications
+        if n["method"] == "textDocument/publishDiagnostics"
+    ]
+    assert versions == [1, 3]  # version 2 never reached the editor
+    # A full-text change too.
+    server.change(uri, 4, [{"text": TIMM_FC}])
+    assert [d["code"] for d in server.diagnostics(uri, version=4)] == ["FRZ005", "FRZ011"]
+    # Closing clears them.
+    server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert server.diagnostics(uri) == []
+
+
+def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path) -> None:
+    text = FROZEN_ATTRIBUTE.replace(
+        "        m.requires_grad = False", '        label = "🙂é"; m.requires_grad = False'
+    )
+    row = text.splitlines().index('        label = "🙂é"; m.requires_grad = False')
+    # 8 spaces, `label = "` (9), then 🙂 (2 UTF-16 units, 4 UTF-8 bytes), é (1, 2), `"; ` (3).
+    for encoding, character in (("utf-16", 23), ("utf-8", 26), ("utf-32", 22)):
+        client = Client(project, capabilities={"general": {"positionEncodings": [encoding]}})
+        try:
+            answer = client.initialize(project, {"cacheDir": str(cache_dir)})
+            assert answer["capabilities"]["positionEncoding"] == encoding
+            path = project / "train.py"
+            path.write_text(text, encoding="utf-8")
+            uri = client.open(path)
+            (found,) = client.diagnostics(uri)
+            assert found["code"] == "FRZ004"
+            assert found["range"]["start"] == {"line": row, "character": character}
+            assert client.stop() == 0
+        finally:
+            client.kill()
+
+
+# --- fixes ---------------------------------------------------------------------------------
+
+
+def test_a_quick_fix_is_the_cli_s_fix_and_fix_all_is_check_fix(
+    server: Client, project: Path, cache_dir: Path
+) -> None:
+    path = project / "train.py"
+    path.write_text(FROZEN_ATTRIBUTE, encoding="utf-8")
+    uri = server.open(path)
+    (found,) = server.diagnostics(uri)
+    assert found["code"] == "FRZ004" and found["data"] == {"fix": "safe"}
+    actions = code_actions(server, uri, found["range"])
+    quick = [a for a in actions if a["kind"] == "quickfix"]
+    (fix_all,) = [a for a in actions if a["kind"] == "source.fixAll.freezelint"]
+    assert len(quick) == 1 and quick[0]["isPreferred"] is True
+    assert quick[0]["title"] == "freezelint (FRZ004): Call `m.requires_grad_(False)`"
+    assert quick[0]["diagnostics"][0]["code"] == "FRZ004"
+    (want,) = cli_json(path, cache_dir)
+    assert edits_of(quick[0], uri) == cli_edits(want["fix"]["edits"])
+    assert apply_edits(FROZEN_ATTRIBUTE, edits_of(fix_all, uri)) == cli_fix(path, cache_dir)
+    # Asked for fix-all alone (as on save), it comes alone.
+    (alone,) = code_actions(server, uri, found["range"], only=["source.fixAll"])
+    assert alone["kind"] == "source.fixAll.freezelint"
+    # Nowhere near the diagnostic: no quick fix.
+    far = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}
+    assert [a["kind"] for a in code_actions(server, uri, far)] == ["source.fixAll.freezelint"]
+
+
+def test_unsafe_fixes_are_marked_and_can_be_turned_off(
+    server: Client, project: Path, cache_dir: Path
+) -> None:
+    path = project / "train.py"
+    path.write_text(ZERO_LR, encoding="utf-8")
+    uri = server.open(path)
+    published = server.diagnostics(uri)
+    (zero,) = [d for d in published if d["code"] == "FRZ010"]
+    assert zero["data"] == {"fix": "unsafe"}
+    actions = code_actions(server, uri, zero["range"])
+    (quick,) = [a for a in actions if a["kind"] == "quickfix"]
+    assert quick["title"].endswith("(unsafe fix)") and quick["isPreferred"] is False
+    want = next(d for d in cli_json(path, cache_dir) if d["code"] == "FRZ010")
+    assert edits_of(quick, uri) == cli_edits(want["fix"]["edits"])
+    # No safe fix in the file: no fix-all (it would change nothing).
+    assert all(a["kind"] == "quickfix" for a in actions)
+    server.notify(
+        "workspace/didChangeConfiguration", {"settings": {"freezelint": {"unsafeFixes": False}}}
+    )
+    server.diagnostics(uri)
+    assert code_actions(server, uri, zero["range"]) == []
+
+
+# --- settings and configuration files ------------------------------------------------------
+
+
+def test_settings_and_configuration_files_are_read_again(server: Client, project: Path) -> None:
+    path = project / "train.py"
+    path.write_text(FROZEN_ATTRIBUTE + ZERO_LR.split("\n", 4)[4], encoding="utf-8")
+    uri = server.open(path)
+    assert "FRZ004" in {d["code"] for d in server.diagnostics(uri)}
+    server.notify(
+        "workspace/didChangeConfiguration", {"settings": {"freezelint": {"ignore": ["FRZ004"]}}}
+    )
+    assert "FRZ004" not in {d["code"] for d in server.diagnostics(uri)}
+    # A bad setting is said once, and the rest still apply.
+    server.notify(
+        "workspace/didChangeConfiguration",
+        {"settings": {"freezelint": {"ignore": ["FRZ004"], "selekt": ["FRZ010"]}}},
+    )
+    shown = server.wait_for("window/showMessage")
+    assert "unknown setting `selekt`" in shown["message"]
+    assert "FRZ004" not in {d["code"] for d in server.diagnostics(uri)}
+    # The project's configuration file changes: what it ignores is ignored from then on.
+    (project / "pyproject.toml").write_text(
+        '[tool.freezelint]\nignore = ["FRZ010"]\n', encoding="utf-8"
+    )
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        {"changes": [{"uri": (project / "pyproject.toml").as_uri(), "type": 1}]},
+    )
+    codes = {d["code"] for d in server.diagnostics(uri)}
+    assert "FRZ010" not in codes and "FRZ004" not in codes
+    # A broken configuration is said, and the file is checked with the defaults.
+    (project / "pyproject.toml").write_text("[tool.freezelint]\nignore = 3\n", encoding="utf-8")
+    server.notify("workspace/didChangeWatchedFiles", {"changes": []})
+    shown = server.wait_for("window/showMessage")
+    assert "pyproject.toml" in shown["message"] and "default configuration" in shown["message"]
+
+
+def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can(
+    project: Path, cache_dir: Path
+) -> None:
+    capabilities = {
+        "workspace": {"configuration": True, "didChangeWatchedFiles": {"dynamicRegistration": True}}
+    }
+    client = Client(project, capabilities=capabilities, settings={"ignore": ["FRZ004"]})
+    try:
+        client.initialize(project, {"cacheDir": str(cache_dir)})
+        path = project / "train.py"
+        path.write_text(FROZEN_ATTRIBUTE, encoding="utf-8")
+        deadline = time.monotonic() + 30
+        while len(client.requests_seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        methods = [r["method"] for r in client.requests_seen]
+        assert methods == ["client/registerCapability", "workspace/configuration"]
+        watchers = client.requests_seen[0]["params"]["registrations"][0]["registerOptions"]
+        assert [w["globPattern"] for w in watchers["watchers"]] == [
+            "**/pyproject.toml",
+            "**/freezelint.toml",
+        ]
+        uri = client.open(path)
+        assert client.diagnostics(uri) == []  # FRZ004 ignored by the pulled settings
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
+# --- notebooks -----------------------------------------------------------------------------
+
+
+def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache_dir: Path) -> None:
+    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
+    try:
+        client.initialize(project, {"cacheDir": str(cache_dir)})
+        notebook = (project / "explore.ipynb").as_uri()
+        head, tail = FROZEN_ATTRIBUTE.split("for m in")
+        cells = [
+            ("markdown", "# Fine-tuning\nFreeze the BatchNorm layers."),
+            ("python", "%matplotlib inline\n" + head),
+            ("python", "for m in" + tail),
+        ]
+        uris = [f"vscode-notebook-cell:{notebook}#cell{i}" for i in range(len(cells))]
+        client.notify(
+            "notebookDocument/didOpen",
+            {
+                "notebookDocument": {
+                    "uri": notebook,
+                    "notebookType": "jupyter-notebook",
+                    "version": 1,
+                    "cells": [
+                        {"kind": 1 if language == "markdown" else 2, "document": uri}
+                        for (language, _), uri in zip(cells, uris, strict=True)
+                    ],
+                },
+                "cellTextDocuments": [
+                    {"uri": uri, "languageId": language, "version": 1, "text": text}
+                    for (language, text), uri in zip(cells, uris, strict=True)
+                ],
+            },
+        )
+        (found,) = client.diagnostics(uris[2])
+        assert found["code"] == "FRZ004"
+        assert found["range"]["start"] == {"line": 2, "character": 8}  # row 3 of the cell
+        (action,) = [
+            a for a in code_actions(client, uris[2], found["range"]) if a["kind"] == "quickfix"
+        ]
+        fixed = apply_edits(cells[2][1], edits_of(action, uris[2]))
+        assert "m.requires_grad_(False)" in fixed and "m.requires_grad =" not in fixed
+        assert set(action["edit"]["changes"]) == {uris[2]}  # the other cells are left alone
+        # An edit in the cell: checked again, the cell cleared.
+        client.notify(
+            "notebookDocument/didChange",
+            {
+                "notebookDocument": {"uri": notebook, "version": 2},
+                "change": {
+                    "cells": {
+                        "textContent": [
+                            {
+                                "document": {"uri": uris[2], "version": 2},
+                                "changes": [{"text": fixed}],
+                            }
+                        ]
+                    }
+                },
+            },
+        )
+        assert client.diagnostics(uris[2]) == []
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
+# --- verification in the background --------------------------------------------------------
+
+
+def test_a_model_not_cached_is_verified_in_the_background(project: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-cache"
+    client = Client(project)
+    try:
+        client.initialize(project, {"cacheDir": str(empty)})
+        path = project / "train.py"
+        path.write_text(TIMM_FC, encoding="utf-8")
+        uri = client.open(path)
+        # At once: what needs no table (nothing here), the model left for later.
+        assert client.diagnostics(uri, timeout=10) == []
+        started = client.wait_for("window/logMessage", lambda p: "verifying" in p["message"])
+        assert "timm:efficientnet_b0" in started["message"]
+        # The editor is answered while the model is built.
+        where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+        assert code_actions(client, uri, where) == []
+        # Then the table arrives and the findings that need it are published.
+        found = client.diagnostics(uri, timeout=180)
+        assert [d["code"] for d in found] == ["FRZ005", "FRZ011"]
+        assert list((empty / "tables").glob("timm-*.json"))  # and cached for next time
+        assert client.stop() == 0
+    finally:
+        client.kill()
