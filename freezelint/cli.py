@@ -391,7 +391,7 @@ def server() -> None:
     """Run the language server over standard input and output (for editors: README, In the
     editor). Needs the `server` extra: pip install 'freezelint[server]'."""
     try:
-        from freezelint.lsp.server import main as serve
+        from freezelint.lsp.protocol import main as serve
     except ImportError as error:
         raise click.ClickException(
             f"the language server needs pygls ({error.name} is not installed): "

@@ -15,6 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 from lsprotocol import types
@@ -42,6 +43,16 @@ from freezelint.verify.resolve import Unverified, Verifier
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.freezelint"
 CONFIG_FILES = ("**/pyproject.toml", "**/freezelint.toml")
 log = logging.getLogger(__name__)
+
+
+class Run(NamedTuple):
+    """One check in the check thread: its result, what was wrong with the configuration or the
+    settings, the verifier used, and the models it had to go without (to build)."""
+
+    checked: Checked
+    problems: list[str]
+    verifier: Verifier | None
+    pending: frozenset
 
 
 class FreezelintServer(LanguageServer):
@@ -170,27 +181,30 @@ class FreezelintServer(LanguageServer):
         document = self.snapshot(uri)
         if document is None:
             return
-        checked, problems, verifier = await asyncio.get_running_loop().run_in_executor(
+        run = await asyncio.get_running_loop().run_in_executor(
             self.checks, self.check_now, document, False
         )
-        for problem in problems:
+        for problem in run.problems:
             self.tell(problem)
         current = self.snapshot(uri)
         if current is None or current.version != document.version:
             return  # changed meanwhile: its own check is on the way
-        self.results[uri] = checked
-        self.publish(checked)
-        if verifier is not None and verifier.pending:
-            self.build_missing(verifier)
+        self.results[uri] = run.checked
+        self.publish(run.checked)
+        for label, reason in sorted(run.checked.unverified.items()):
+            if reason != Verifier.PENDING:  # said once, in the log: the CLI's unverified list
+                self.note(f"{label} could not be verified: {reason}")
+        if run.verifier is not None and run.pending:
+            self.build_missing(run.verifier, run.pending)
 
-    def check_now(
-        self, document: Document, fix: bool
-    ) -> tuple[Checked, list[str], Verifier | None]:
+    def check_now(self, document: Document, fix: bool) -> Run:
         """In the check thread: the document's selection, then its check (or fix-all)."""
         codes, options, verifier, problems = self.selections.of(document.path, self.settings)
         if fix:
             options = replace(options, fix=True, unsafe_fixes=False)
-        return check(document, codes, options, verifier), problems, verifier
+        checked = check(document, codes, options, verifier)
+        pending = frozenset(verifier.pending) if verifier is not None else frozenset()
+        return Run(checked, problems, verifier, pending)
 
     async def current(self, uri: str) -> Checked | None:
         """The check of the document as it is now (checked now if the last one is stale)."""
@@ -200,10 +214,10 @@ class FreezelintServer(LanguageServer):
         checked = self.results.get(uri)
         if checked is not None and checked.document == document:
             return checked
-        checked, _, _ = await asyncio.get_running_loop().run_in_executor(
+        run = await asyncio.get_running_loop().run_in_executor(
             self.checks, self.check_now, document, False
         )
-        return checked
+        return run.checked
 
     def publish(self, checked: Checked) -> None:
         encoding = self.encoding()
@@ -222,6 +236,14 @@ class FreezelintServer(LanguageServer):
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
 
+    def note(self, message: str) -> None:
+        """Log a message once (the editor's output panel for the server)."""
+        if message not in self.told:
+            self.told.add(message)
+            self.window_log_message(
+                types.LogMessageParams(types.MessageType.Info, f"freezelint: {message}")
+            )
+
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """Show a message once (a bad setting is not repeated at every keystroke)."""
         self.window_log_message(types.LogMessageParams(kind, f"freezelint: {message}"))
@@ -231,10 +253,10 @@ class FreezelintServer(LanguageServer):
 
     # --- background verification ----------------------------------------------------------
 
-    def build_missing(self, verifier: Verifier) -> None:
+    def build_missing(self, verifier: Verifier, pending: frozenset) -> None:
         """Build, in the background, the tables the last check had to go without; check every
         open document again when they arrive."""
-        wanted = [spec for spec in verifier.pending if spec not in self.building]
+        wanted = [spec for spec in pending if spec not in self.building]
         if not wanted:
             return
         self.building.update(wanted)
@@ -277,10 +299,10 @@ class FreezelintServer(LanguageServer):
             actions += self.quick_fixes(checked, uri, params.range)
         fixable = any(d.fix is not None and is_safe(d.fix) for d in checked.diagnostics)
         if wanted(FIX_ALL, only) and (fixable or only):
-            fixed, _, _ = await asyncio.get_running_loop().run_in_executor(
+            fixed = await asyncio.get_running_loop().run_in_executor(
                 self.checks, self.check_now, checked.document, True
             )
-            edits = fix_all_edits(fixed)
+            edits = fix_all_edits(fixed.checked)
             if edits:
                 actions.append(
                     types.CodeAction(
@@ -358,95 +380,3 @@ def is_python(uri: str, language: str | None) -> bool:
     if language:
         return language == "python"
     return uri.endswith((".py", ".pyi"))
-
-
-# --- the protocol ------------------------------------------------------------------------------
-
-
-def create() -> FreezelintServer:
-    """A server with every handler registered."""
-    server = FreezelintServer()
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: FreezelintServer, params: types.InitializeParams) -> None:
-        ls.configure(params.initialization_options)
-
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: FreezelintServer, params: types.InitializedParams) -> None:
-        await ls.watch_configuration_files()
-        await ls.pull_settings()
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: FreezelintServer, params: types.DidOpenTextDocumentParams) -> None:
-        if ls.workspace.get_notebook_document(cell_uri=params.text_document.uri) is None:
-            ls.schedule(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: FreezelintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(ls.owner(params.text_document.uri), ls.settings.debounce / 1000)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    def did_save(ls: FreezelintServer, params: types.DidSaveTextDocumentParams) -> None:
-        # Other open files may import this one: they are checked again too.
-        ls.schedule_all()
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: FreezelintServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.results.pop(params.text_document.uri, None)
-        ls.clear([params.text_document.uri])
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def notebook_open(ls: FreezelintServer, params: types.DidOpenNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def notebook_change(
-        ls: FreezelintServer, params: types.DidChangeNotebookDocumentParams
-    ) -> None:
-        ls.schedule(params.notebook_document.uri, ls.settings.debounce / 1000)
-        structure = params.change.cells.structure if params.change.cells else None
-        if structure is not None and structure.did_close:
-            ls.clear([cell.uri for cell in structure.did_close])
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
-    def notebook_save(ls: FreezelintServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        ls.schedule_all()
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
-    def notebook_close(ls: FreezelintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        ls.results.pop(params.notebook_document.uri, None)
-        ls.clear([cell.uri for cell in params.cell_text_documents])
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def configuration_changed(
-        ls: FreezelintServer, params: types.DidChangeConfigurationParams
-    ) -> None:
-        if not await ls.pull_settings():
-            ls.configure(params.settings)
-        ls.schedule_all()
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def files_changed(ls: FreezelintServer, params: types.DidChangeWatchedFilesParams) -> None:
-        ls.selections.forget()
-        ls.schedule_all()
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
-    )
-    async def code_action(
-        ls: FreezelintServer, params: types.CodeActionParams
-    ) -> list[types.CodeAction]:
-        return await ls.code_actions(params)
-
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: FreezelintServer, params: None) -> None:
-        for waiting in ls.timers.values():
-            waiting.cancel()
-        ls.checks.shutdown(wait=False, cancel_futures=True)
-
-    return server
-
-
-def main() -> None:
-    create().start_io()
