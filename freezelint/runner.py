@@ -65,15 +65,17 @@ def _verifier(options: Options):
     return _VERIFIERS[options]
 
 
-def preload(options: Options) -> None:
+def preload(options: Options | None) -> None:
     """Import everything checking a file needs (libcst, the extractor, every rule, the
-    verifier), so that processes forked after this share it."""
+    verifier for `options`, if any), so that processes forked after this share it; a
+    long-running process (the language server) gets the same collector settings."""
     import freezelint.checker  # noqa: F401
     from freezelint.rules import RULES
 
     for code in RULES:
         RULES[code]
-    _verifier(options)
+    if options is not None:
+        _verifier(options)
     # What is imported now lives as long as the process: keep the collector off it, and let it
     # run less often (libcst allocates many objects and creates few reference cycles). -7% time
     # on a large tree (benchmarks/speed.py).

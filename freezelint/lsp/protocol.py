@@ -6,6 +6,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from freezelint.lsp.server import FIX_ALL, FreezelintServer
+from freezelint.runner import preload
 
 
 def create() -> FreezelintServer:
@@ -94,4 +95,6 @@ def create() -> FreezelintServer:
 
 
 def main() -> None:
-    create().start_io()
+    server = create()
+    preload(None)  # the checker imported before the first document, the collector tuned
+    server.start_io()

@@ -182,8 +182,10 @@ class FreezelintServer(LanguageServer):
         if document is None:
             return
         run = await asyncio.get_running_loop().run_in_executor(
-            self.checks, self.check_now, document, False
+            self.checks, self.check_latest, document
         )
+        if run is None:
+            return  # changed while waiting: its own check is on the way
         for problem in run.problems:
             self.tell(problem)
         current = self.snapshot(uri)
@@ -196,6 +198,21 @@ class FreezelintServer(LanguageServer):
                 self.note(f"{label} could not be verified: {reason}")
         if run.verifier is not None and run.pending:
             self.build_missing(run.verifier, run.pending)
+
+    def version_of(self, uri: str) -> int | None:
+        """The document's version now (read from the check thread: no text is copied)."""
+        notebook = self.workspace.notebook_documents.get(uri)
+        if notebook is not None:
+            return notebook.version
+        text = self.workspace.text_documents.get(uri)
+        return text.version if text is not None else None
+
+    def check_latest(self, document: Document) -> Run | None:
+        """In the check thread: the check, unless the document changed while it waited (a
+        burst of edits slower than the debounce runs only the newest check)."""
+        if self.version_of(document.uri) != document.version:
+            return None
+        return self.check_now(document, False)
 
     def check_now(self, document: Document, fix: bool) -> Run:
         """In the check thread: the document's selection, then its check (or fix-all)."""

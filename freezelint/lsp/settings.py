@@ -31,7 +31,7 @@ class Settings:
     cache_dir: str | None = None
     configuration: str | None = None  # a pyproject.toml or freezelint.toml to use for every file
     unsafe_fixes: bool = True  # offer unsafe fixes as quick fixes (titled as unsafe)
-    debounce: int = 50  # milliseconds between the last change and the check
+    debounce: int = 25  # milliseconds between the last change and the check
     rule_docs: str | None = None  # a URL with `{code}` for each rule's documentation
 
     @classmethod
