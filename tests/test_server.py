@@ -124,6 +124,13 @@ def server(project: Path, cache_dir: Path) -> Iterator[Client]:
         client.kill()
 
 
+def open_script(client: Client, project: Path, text: str) -> tuple[Path, str]:
+    """`train.py` in the project, written and opened in the editor."""
+    path = project / "train.py"
+    path.write_text(text, encoding="utf-8")
+    return path, client.open(path)
+
+
 def edits_of(action: dict, uri: str) -> list[dict]:
     edit = action["edit"]
     if "documentChanges" in edit:
@@ -181,9 +188,7 @@ def test_without_pygls_the_command_says_how_to_install_it() -> None:
 def test_diagnostics_on_open_are_what_the_cli_reports(
     server: Client, project: Path, cache_dir: Path
 ) -> None:
-    path = project / "train.py"
-    path.write_text(TIMM_FC, encoding="utf-8")
-    uri = server.open(path)
+    path, uri = open_script(server, project, TIMM_FC)
     published = server.diagnostics(uri, version=1)
     expected = cli_json(path, cache_dir)
     assert [d["code"] for d in published] == [d["code"] for d in expected] == ["FRZ005", "FRZ011"]
@@ -207,9 +212,7 @@ def test_diagnostics_on_open_are_what_the_cli_reports(
 def test_a_change_is_checked_again_and_only_its_version_is_published(
     server: Client, project: Path
 ) -> None:
-    path = project / "train.py"
-    path.write_text(TIMM_FC, encoding="utf-8")
-    uri = server.open(path)
+    _, uri = open_script(server, project, TIMM_FC)
     assert [d["code"] for d in server.diagnostics(uri, version=1)] == ["FRZ005", "FRZ011"]
     # `"fc"` -> `"classifier"`, typed one edit at a time faster than the debounce.
     row = TIMM_FC.splitlines().index('    if "fc" not in name:')
@@ -255,9 +258,7 @@ def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path
         try:
             answer = client.initialize(project, {"cacheDir": str(cache_dir)})
             assert answer["capabilities"]["positionEncoding"] == encoding
-            path = project / "train.py"
-            path.write_text(text, encoding="utf-8")
-            uri = client.open(path)
+            _, uri = open_script(client, project, text)
             (found,) = client.diagnostics(uri)
             assert found["code"] == "FRZ004"
             assert found["range"]["start"] == {"line": row, "character": character}
@@ -272,9 +273,7 @@ def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path
 def test_a_quick_fix_is_the_cli_s_fix_and_fix_all_is_check_fix(
     server: Client, project: Path, cache_dir: Path
 ) -> None:
-    path = project / "train.py"
-    path.write_text(FROZEN_ATTRIBUTE, encoding="utf-8")
-    uri = server.open(path)
+    path, uri = open_script(server, project, FROZEN_ATTRIBUTE)
     (found,) = server.diagnostics(uri)
     assert found["code"] == "FRZ004" and found["data"] == {"fix": "safe"}
     actions = code_actions(server, uri, found["range"])
@@ -297,9 +296,7 @@ def test_a_quick_fix_is_the_cli_s_fix_and_fix_all_is_check_fix(
 def test_unsafe_fixes_are_marked_and_can_be_turned_off(
     server: Client, project: Path, cache_dir: Path
 ) -> None:
-    path = project / "train.py"
-    path.write_text(ZERO_LR, encoding="utf-8")
-    uri = server.open(path)
+    path, uri = open_script(server, project, ZERO_LR)
     published = server.diagnostics(uri)
     (zero,) = [d for d in published if d["code"] == "FRZ010"]
     assert zero["data"] == {"fix": "unsafe"}
@@ -455,9 +452,7 @@ def test_a_model_not_cached_is_verified_in_the_background(project: Path, tmp_pat
     client = Client(project)
     try:
         client.initialize(project, {"cacheDir": str(empty)})
-        path = project / "train.py"
-        path.write_text(TIMM_FC, encoding="utf-8")
-        uri = client.open(path)
+        _, uri = open_script(client, project, TIMM_FC)
         # At once: what needs no table (nothing here), the model left for later.
         assert client.diagnostics(uri, timeout=10) == []
         started = client.wait_for("window/logMessage", lambda p: "verifying" in p["message"])
