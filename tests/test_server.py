@@ -293,6 +293,25 @@ def test_a_quick_fix_is_the_cli_s_fix_and_fix_all_is_check_fix(
     assert [a["kind"] for a in code_actions(server, uri, far)] == ["source.fixAll.freezelint"]
 
 
+def test_fix_all_is_worked_out_when_chosen_if_the_client_resolves_edits(
+    project: Path, cache_dir: Path
+) -> None:
+    resolves = {"textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}}}
+    client = Client(project, capabilities=resolves)
+    try:
+        answer = client.initialize(project, {"cacheDir": str(cache_dir)})
+        assert answer["capabilities"]["codeActionProvider"]["resolveProvider"] is True
+        path, uri = open_script(client, project, FROZEN_ATTRIBUTE)
+        (found,) = client.diagnostics(uri)
+        (lazy,) = code_actions(client, uri, found["range"], only=["source.fixAll"])
+        assert "edit" not in lazy and lazy["data"] == {"uri": uri}
+        resolved = client.request("codeAction/resolve", lazy)
+        assert apply_edits(FROZEN_ATTRIBUTE, edits_of(resolved, uri)) == cli_fix(path, cache_dir)
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
 def test_unsafe_fixes_are_marked_and_can_be_turned_off(
     server: Client, project: Path, cache_dir: Path
 ) -> None:

@@ -39,6 +39,7 @@ def create() -> FreezelintServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: FreezelintServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.results.pop(params.text_document.uri, None)
+        ls.fixed_all.pop(params.text_document.uri, None)
         ls.clear([params.text_document.uri])
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
@@ -61,6 +62,7 @@ def create() -> FreezelintServer:
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(ls: FreezelintServer, params: types.DidCloseNotebookDocumentParams) -> None:
         ls.results.pop(params.notebook_document.uri, None)
+        ls.fixed_all.pop(params.notebook_document.uri, None)
         ls.clear([cell.uri for cell in params.cell_text_documents])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -78,12 +80,20 @@ def create() -> FreezelintServer:
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=True
+        ),
     )
     async def code_action(
         ls: FreezelintServer, params: types.CodeActionParams
     ) -> list[types.CodeAction]:
         return await ls.code_actions(params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(
+        ls: FreezelintServer, params: types.CodeAction
+    ) -> types.CodeAction:
+        return await ls.resolve(params)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FreezelintServer, params: None) -> None:

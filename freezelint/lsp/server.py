@@ -41,6 +41,7 @@ from freezelint.lsp.settings import Settings
 from freezelint.verify.resolve import Unverified, Verifier
 
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.freezelint"
+FIX_ALL_TITLE = "freezelint: fix all safe fixes"
 CONFIG_FILES = ("**/pyproject.toml", "**/freezelint.toml")
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class FreezelintServer(LanguageServer):
         self.checks = ThreadPoolExecutor(1, thread_name_prefix="freezelint-check")
         self.results: dict[str, Checked] = {}  # document (or notebook) URI -> latest check
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        # Document URI -> (the document, its fix-all edits), for the text it was worked out on.
+        self.fixed_all: dict[str, tuple[Document, dict]] = {}
         self.building: set = set()  # specs being built in the background
         self.told: set[str] = set()  # messages already shown
 
@@ -173,6 +176,7 @@ class FreezelintServer(LanguageServer):
         self.timers[uri] = loop.call_later(delay, lambda: loop.create_task(self.refresh(uri)))
 
     def schedule_all(self, delay: float = 0.0) -> None:
+        self.fixed_all.clear()  # settings, configuration or other files changed
         for uri in self.open_uris():
             self.schedule(uri, delay)
 
@@ -315,20 +319,42 @@ class FreezelintServer(LanguageServer):
         if wanted(types.CodeActionKind.QuickFix, only):
             actions += self.quick_fixes(checked, uri, params.range)
         fixable = any(d.fix is not None and is_safe(d.fix) for d in checked.diagnostics)
-        if wanted(FIX_ALL, only) and (fixable or only):
-            fixed = await asyncio.get_running_loop().run_in_executor(
-                self.checks, self.check_now, checked.document, True
-            )
-            edits = fix_all_edits(fixed.checked)
-            if edits:
-                actions.append(
-                    types.CodeAction(
-                        "freezelint: fix all safe fixes",
-                        kind=FIX_ALL,
-                        edit=self.workspace_edit(checked.document, edits),
-                    )
-                )
+        if wanted(FIX_ALL, only) and fixable:
+            action = types.CodeAction(FIX_ALL_TITLE, kind=FIX_ALL, data={"uri": owner})
+            if self.resolves_edits():
+                actions.append(action)  # its edit is computed if it is chosen (resolve)
+            elif (edits := await self.fix_all(checked.document)) is not None:
+                action.edit = edits
+                actions.append(action)
         return actions
+
+    def resolves_edits(self) -> bool:
+        """Whether the client fills in a code action's edit when it is chosen."""
+        text = self.client_capabilities.text_document
+        code_action = text.code_action if text else None
+        resolve = code_action.resolve_support if code_action else None
+        return bool(resolve and "edit" in resolve.properties)
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        """Fill in the fix-all action's edit (for the document as it is now)."""
+        data = action.data if isinstance(action.data, dict) else {}
+        document = self.snapshot(str(data.get("uri", "")))
+        if action.kind == FIX_ALL and document is not None:
+            action.edit = await self.fix_all(document)
+        return action
+
+    async def fix_all(self, document: Document) -> types.WorkspaceEdit | None:
+        """What `check --fix` would write to the document, as a workspace edit (None if
+        nothing): worked out once per text of the document (the editor asks at every move
+        of the cursor)."""
+        cached = self.fixed_all.get(document.uri)
+        if cached is None or cached[0] != document:
+            run = await asyncio.get_running_loop().run_in_executor(
+                self.checks, self.check_now, document, True
+            )
+            cached = self.fixed_all[document.uri] = (document, fix_all_edits(run.checked))
+        edits = cached[1]
+        return self.workspace_edit(document, edits) if edits else None
 
     def quick_fixes(
         self, checked: Checked, uri: str, wanted_range: types.Range
