@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from freezelint.lsp.server import FIX_ALL, FreezelintServer
+from freezelint.lsp.actions import FIX_ALL
+from freezelint.lsp.server import FreezelintServer
 from freezelint.runner import preload
 
 
