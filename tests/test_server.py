@@ -398,6 +398,44 @@ def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can
         client.kill()
 
 
+# --- other files of the project ----------------------------------------------------------
+
+
+def test_a_finding_in_an_imported_file_is_shown_there_while_it_is_open(
+    server: Client, project: Path
+) -> None:
+    from tests.test_project import MODELS, OPTIM, TRAIN
+
+    for name, text in (("models.py", MODELS), ("optim_utils.py", OPTIM), ("train.py", TRAIN)):
+        (project / name).write_text(text, encoding="utf-8")
+    helper = server.open(project / "optim_utils.py")
+    assert server.diagnostics(helper) == []  # alone, nothing says what model it is handed
+    train = server.open(project / "train.py")
+
+    def frz001(params: dict) -> bool:
+        return [d["code"] for d in params["diagnostics"]] == ["FRZ001"]
+
+    shown = server.wait_for(
+        "textDocument/publishDiagnostics", lambda p: p["uri"] == helper and frz001(p)
+    )["diagnostics"][0]
+    assert shown["range"]["start"] == {"line": 4, "character": 11}  # as `check` reports it
+    (call,) = shown["relatedInformation"]
+    assert call["location"]["uri"] == train and call["location"]["range"]["start"]["line"] == 5
+    # Edited and not saved: the finding's rows are the saved file's, so it is not shown.
+    server.change(helper, 2, [{"text": "\n" + OPTIM}])
+    assert server.diagnostics(helper, version=2) == []
+    server.change(helper, 3, [{"text": OPTIM}])
+    assert frz001({"diagnostics": server.diagnostics(helper, version=3)})
+    # The importing file closed: the finding goes with it.
+    server.notify("textDocument/didClose", {"textDocument": {"uri": train}})
+    assert (
+        server.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == helper)[
+            "diagnostics"
+        ]
+        == []
+    )
+
+
 # --- notebooks -----------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ cell), and a fix becomes text edits on the document (or the cells it changes).""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,6 +82,8 @@ class Checked:
     errors: list[str] = field(default_factory=list)
     unverified: dict[str, str] = field(default_factory=dict)
     output: str | None = None  # checked with `fix`: the fixed text (a notebook's JSON)
+    # Found through the document's imports in other files of the project (absolute paths).
+    elsewhere: list[Diagnostic] = field(default_factory=list)
 
     def program(self) -> tuple[str, Callable[[str], dict[str, str]]]:
         """The text the rules saw (fix edits are offsets into it), and how a fixed program
@@ -119,13 +122,13 @@ def check(
     result: FileResult = run_source(
         document.found(), codes, options, (text, raw, None), True, verifier
     )
-    return Checked(document, own(result), result.errors, result.unverified, result.output)
-
-
-def own(result: FileResult) -> list[Diagnostic]:
-    """The diagnostics on the checked file itself (not on files it imports: each of those is
-    reported where it is open)."""
-    return [d for d in result.diagnostics if d.path == result.path]
+    own = [d for d in result.diagnostics if d.path == result.path]
+    elsewhere = [
+        replace(d, path=os.path.abspath(d.path))
+        for d in result.diagnostics
+        if d.path != result.path
+    ]
+    return Checked(document, own, result.errors, result.unverified, result.output, elsewhere)
 
 
 def fix_all_edits(fixed: Checked) -> dict[str, list[tuple[int, int, str]]]:

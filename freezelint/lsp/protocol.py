@@ -39,9 +39,11 @@ def create() -> FreezelintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: FreezelintServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.results.pop(params.text_document.uri, None)
-        ls.fixed_all.pop(params.text_document.uri, None)
-        ls.clear([params.text_document.uri])
+        uri = params.text_document.uri
+        ls.results.pop(uri, None)
+        ls.fixed_all.pop(uri, None)
+        ls.clear([uri])
+        ls.republish(ls.elsewhere.remove(uri))
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def notebook_open(ls: FreezelintServer, params: types.DidOpenNotebookDocumentParams) -> None:
@@ -62,8 +64,10 @@ def create() -> FreezelintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(ls: FreezelintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        ls.results.pop(params.notebook_document.uri, None)
-        ls.fixed_all.pop(params.notebook_document.uri, None)
+        uri = params.notebook_document.uri
+        ls.results.pop(uri, None)
+        ls.fixed_all.pop(uri, None)
+        ls.republish(ls.elsewhere.remove(uri))
         ls.clear([cell.uri for cell in params.cell_text_documents])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -30,7 +31,10 @@ from freezelint.lsp.documents import (
     Document,
     check,
     diagnostics_by_uri,
+    lsp_diagnostic,
 )
+from freezelint.lsp.elsewhere import Elsewhere
+from freezelint.lsp.locations import Located
 from freezelint.lsp.rule_docs import RuleDocs
 from freezelint.lsp.selection import Selections
 from freezelint.lsp.settings import Settings
@@ -70,6 +74,7 @@ class FreezelintServer(CodeActions, LanguageServer):
         self.docs = RuleDocs()
         self.checks = ThreadPoolExecutor(1, thread_name_prefix="freezelint-check")
         self.results: dict[str, Checked] = {}  # document (or notebook) URI -> latest check
+        self.elsewhere = Elsewhere()  # what each document's check found in other files
         self.timers: dict[str, asyncio.TimerHandle] = {}
         # Document URI -> (the document, its fix-all edits), for the text it was worked out on.
         self.fixed_all: dict[str, tuple[Document, dict]] = {}
@@ -235,14 +240,52 @@ class FreezelintServer(CodeActions, LanguageServer):
         return run.checked
 
     def publish(self, checked: Checked) -> None:
-        encoding = self.encoding()
-        for uri, found in diagnostics_by_uri(checked, encoding, self.docs.link).items():
-            text = self.workspace.text_documents.get(uri)
-            self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri, found, text.version if text else None)
-            )
+        """A check's diagnostics on its document (each cell of a notebook), with what other
+        open documents found in it; and again on the open files it found something in."""
+        owner = checked.document.uri
+        for uri, found in diagnostics_by_uri(checked, self.encoding(), self.docs.link).items():
+            self.send(uri, found + self.found_elsewhere(uri, found))
         for error in checked.errors:
             self.tell(error, types.MessageType.Error)
+        self.republish(self.elsewhere.update(owner, checked.elsewhere), owner)
+
+    def republish(self, paths: set[str], owner: str | None = None) -> None:
+        """Publish again on the open files at `paths` (other than `owner`)."""
+        if not paths:
+            return
+        for uri in self.workspace.text_documents:
+            if uri == owner or self.owner(uri) != uri:
+                continue  # the checking document itself, or a notebook cell
+            if os.path.abspath(self.path_of(uri)) not in paths:
+                continue
+            checked = self.results.get(uri)
+            own = (
+                diagnostics_by_uri(checked, self.encoding(), self.docs.link).get(uri, [])
+                if checked is not None
+                else []
+            )
+            self.send(uri, own + self.found_elsewhere(uri, own))
+
+    def found_elsewhere(self, uri: str, own: list[types.Diagnostic]) -> list[types.Diagnostic]:
+        """What other documents' checks found in this one (once, not again if its own check
+        found it too)."""
+        text = self.workspace.text_documents.get(uri)
+        if text is None or self.owner(uri) != uri:
+            return []
+        seen = {(d.code, d.range.start.line, d.range.start.character) for d in own}
+        located_text = Located(text.source, self.encoding())
+        out = []
+        for d in self.elsewhere.on(self.path_of(uri), text.source):
+            shown = lsp_diagnostic(d, located_text, self.encoding(), self.docs.link)
+            if (shown.code, shown.range.start.line, shown.range.start.character) not in seen:
+                out.append(shown)
+        return out
+
+    def send(self, uri: str, found: list[types.Diagnostic]) -> None:
+        text = self.workspace.text_documents.get(uri)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri, found, text.version if text else None)
+        )
 
     def clear(self, uris: list[str]) -> None:
         for uri in uris:
