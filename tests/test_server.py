@@ -439,36 +439,44 @@ def test_a_finding_in_an_imported_file_is_shown_there_while_it_is_open(
 # --- notebooks -----------------------------------------------------------------------------
 
 
+def open_notebook(
+    client: Client, project: Path, cells: list[tuple[str, str]]
+) -> tuple[str, list[str]]:
+    """A notebook of (language, text) cells opened in the editor: its URI and its cells'."""
+    notebook = (project / "explore.ipynb").as_uri()
+    uris = [f"vscode-notebook-cell:{notebook}#cell{i}" for i in range(len(cells))]
+    client.notify(
+        "notebookDocument/didOpen",
+        {
+            "notebookDocument": {
+                "uri": notebook,
+                "notebookType": "jupyter-notebook",
+                "version": 1,
+                "cells": [
+                    {"kind": 1 if language == "markdown" else 2, "document": uri}
+                    for (language, _), uri in zip(cells, uris, strict=True)
+                ],
+            },
+            "cellTextDocuments": [
+                {"uri": uri, "languageId": language, "version": 1, "text": text}
+                for (language, text), uri in zip(cells, uris, strict=True)
+            ],
+        },
+    )
+    return notebook, uris
+
+
 def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache_dir: Path) -> None:
     client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
     try:
         client.initialize(project, {"cacheDir": str(cache_dir)})
-        notebook = (project / "explore.ipynb").as_uri()
         head, tail = FROZEN_ATTRIBUTE.split("for m in")
         cells = [
             ("markdown", "# Fine-tuning\nFreeze the BatchNorm layers."),
             ("python", "%matplotlib inline\n" + head),
             ("python", "for m in" + tail),
         ]
-        uris = [f"vscode-notebook-cell:{notebook}#cell{i}" for i in range(len(cells))]
-        client.notify(
-            "notebookDocument/didOpen",
-            {
-                "notebookDocument": {
-                    "uri": notebook,
-                    "notebookType": "jupyter-notebook",
-                    "version": 1,
-                    "cells": [
-                        {"kind": 1 if language == "markdown" else 2, "document": uri}
-                        for (language, _), uri in zip(cells, uris, strict=True)
-                    ],
-                },
-                "cellTextDocuments": [
-                    {"uri": uri, "languageId": language, "version": 1, "text": text}
-                    for (language, text), uri in zip(cells, uris, strict=True)
-                ],
-            },
-        )
+        notebook, uris = open_notebook(client, project, cells)
         (found,) = client.diagnostics(uris[2])
         assert found["code"] == "FRZ004"
         assert found["range"]["start"] == {"line": 2, "character": 8}  # row 3 of the cell
@@ -496,6 +504,29 @@ def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache
             },
         )
         assert client.diagnostics(uris[2]) == []
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
+def test_a_notebook_finding_points_at_the_cell_its_message_names(
+    project: Path, cache_dir: Path
+) -> None:
+    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
+    try:
+        client.initialize(project, {"cacheDir": str(cache_dir)})
+        first, second = (
+            ZERO_LR.split("optimizer.add_param_group")[0],
+            "model.fc = torch.nn.Linear(512, 3)\n",
+        )
+        first = first.replace("model.fc.requires_grad_(True)\n", "")
+        _, uris = open_notebook(client, project, [("python", first), ("python", second)])
+        found = client.diagnostics(uris[0])
+        (replaced,) = [d for d in found if d["code"] == "FRZ002"]
+        assert "(cell 2)" in replaced["message"]
+        (where,) = replaced["relatedInformation"]
+        assert where["location"]["uri"] == uris[1]
+        assert where["location"]["range"]["start"] == {"line": 0, "character": 0}
         assert client.stop() == 0
     finally:
         client.kill()

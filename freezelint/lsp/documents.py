@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from freezelint.diagnostics import Diagnostic, Severity
+from freezelint.diagnostics import Diagnostic, Related, Severity
 from freezelint.files import DiscoveredPath, read_source
 from freezelint.fixes import SAFE, Fix
 from freezelint.ipython_lines import IPythonExport
@@ -172,19 +172,57 @@ def located(
     """Each diagnostic with the text document it is on (a notebook's cell) and its LSP form."""
     document = checked.document
     texts = {uri: Located(text, encoding) for uri, text in document.texts().items()}
+    rows = None
+    if document.cells is not None and checked.diagnostics:
+        rows = Notebook.parse(document.raw()).rows  # program row -> (cell, row in the cell)
+    elsewhere = places(encoding, "", "", texts.get(document.uri, Located("")))
+
+    def place(r: Related, own: str) -> tuple[str, Located, Related] | None:
+        """Where a related place is: this document, one of its cells, or another file."""
+        if r.path != own:
+            return elsewhere(r)
+        if document.cells is None:
+            return document.uri, texts[document.uri], r
+        start = rows[r.row] if rows is not None and r.row < len(rows) else None
+        end = rows[r.end_row] if rows is not None and r.end_row < len(rows) else None
+        if start is None:
+            return None
+        end_row = end[1] if end and end[0] == start[0] else start[1]
+        uri = document.cells[start[0] - 1].uri
+        return uri, texts[uri], replace(r, row=start[1], end_row=end_row)
+
     out = []
     for d in checked.diagnostics:
-        uri, shown = document.uri, d
+        uri = document.uri
         if document.cells is not None:
             number = d.extra.get("cell")
             first = next((c.uri for c in document.cells if c.code), None)
             uri = document.cells[number - 1].uri if number else first
             if uri is None:
                 continue
-            # Rows of the program: only the cell rows of the diagnostic itself are mapped.
-            shown = replace(d, related=()) if number else replace(d, row=1, end_row=1, related=())
-        out.append((uri, d, lsp_diagnostic(shown, texts[uri], encoding, docs)))
+            if not number:
+                d = replace(d, row=1, end_row=1)  # a whole-notebook problem: on its first cell
+        shown = lsp_diagnostic(d, texts[uri], docs, lambda r, own=d.path: place(r, own))
+        out.append((uri, d, shown))
     return out
+
+
+def places(
+    encoding: str, path: str, uri: str, text: Located
+) -> Callable[[Related], tuple[str, Located, Related]]:
+    """Where a related place is: in the file at `path` (open as `uri`, with `text`), or in
+    another file, read from disk once."""
+    files: dict[str, Located] = {}
+
+    def place(r: Related) -> tuple[str, Located, Related]:
+        if r.path == path:
+            return uri, text, r
+        if r.path not in files:
+            read, _, _ = read_source(Path(r.path))
+            files[r.path] = Located(read or "", encoding)
+        return Path(os.path.abspath(r.path)).as_uri(), files[r.path], r
+
+    return place
 
 
 def diagnostics_by_uri(
@@ -199,19 +237,21 @@ def diagnostics_by_uri(
 
 
 def lsp_diagnostic(
-    d: Diagnostic, located: Located, encoding: str, docs: Callable[[str], str | None]
+    d: Diagnostic,
+    located: Located,
+    docs: Callable[[str], str | None],
+    place: Callable[[Related], tuple[str, Located, Related] | None],
 ) -> types.Diagnostic:
+    """`d` on the text `located`; `place` says where each related place is (None: nowhere
+    the editor has)."""
     href = docs(d.code)
-    related = [
-        types.DiagnosticRelatedInformation(
-            types.Location(
-                Path(r.path).absolute().as_uri(),
-                _range(_located_file(r.path, encoding, d.path, located), r),
-            ),
-            r.message,
-        )
-        for r in d.related
-    ]
+    related = []
+    for r in d.related:
+        where = place(r)
+        if where is not None:
+            uri, text, r = where
+            location = types.Location(uri, _range(text, r))
+            related.append(types.DiagnosticRelatedInformation(location, r.message))
     return types.Diagnostic(
         range=_range(located, d),
         message=d.message,
@@ -233,13 +273,6 @@ def _range(located: Located, where) -> types.Range:
         located.position(where.row - 1, where.column - 1),
         located.position(where.end_row - 1, where.end_column - 1),
     )
-
-
-def _located_file(path: str, encoding: str, own: str, located: Located) -> Located:
-    if path == own:
-        return located
-    text, _, _ = read_source(Path(path))
-    return Located(text or "", encoding)
 
 
 def is_safe(fix: Fix) -> bool:

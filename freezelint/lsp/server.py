@@ -32,6 +32,7 @@ from freezelint.lsp.documents import (
     check,
     diagnostics_by_uri,
     lsp_diagnostic,
+    places,
 )
 from freezelint.lsp.elsewhere import Elsewhere
 from freezelint.lsp.locations import Located
@@ -274,9 +275,11 @@ class FreezelintServer(CodeActions, LanguageServer):
             return []
         seen = {(d.code, d.range.start.line, d.range.start.character) for d in own}
         located_text = Located(text.source, self.encoding())
+        path = os.path.abspath(self.path_of(uri))
+        place = places(self.encoding(), path, uri, located_text)
         out = []
         for d in self.elsewhere.on(self.path_of(uri), text.source):
-            shown = lsp_diagnostic(d, located_text, self.encoding(), self.docs.link)
+            shown = lsp_diagnostic(d, located_text, self.docs.link, place)
             if (shown.code, shown.range.start.line, shown.range.start.character) not in seen:
                 out.append(shown)
         return out
