@@ -370,6 +370,23 @@ def test_settings_and_configuration_files_are_read_again(server: Client, project
     assert "pyproject.toml" in shown["message"] and "default configuration" in shown["message"]
 
 
+def test_a_relative_configuration_setting_is_taken_from_the_workspace(
+    project: Path, cache_dir: Path
+) -> None:
+    (project / "conf").mkdir()
+    (project / "conf" / "freezelint.toml").write_text('ignore = ["FRZ004"]\n', encoding="utf-8")
+    client = Client(project.parent)  # the server runs elsewhere than the workspace
+    try:
+        client.initialize(
+            project, {"cacheDir": str(cache_dir), "configuration": "conf/freezelint.toml"}
+        )
+        _, uri = open_script(client, project, FROZEN_ATTRIBUTE)
+        assert client.diagnostics(uri) == []
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
 def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can(
     project: Path, cache_dir: Path
 ) -> None:

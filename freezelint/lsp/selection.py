@@ -29,12 +29,13 @@ class Selections:
         self._configs.clear()
 
     def of(
-        self, path: Path, settings: Settings
+        self, path: Path, settings: Settings, root: Path | None = None
     ) -> tuple[frozenset[str], Options, Verifier | None, list[str]]:
         """Codes, options and verifier for the file at `path`, and what was wrong with the
-        configuration or the settings (each then ignored, as if it were not there)."""
+        configuration or the settings (each then ignored, as if it were not there). Relative
+        paths in the settings are taken from the workspace's `root`."""
         problems: list[str] = []
-        config = self._config(path, settings, problems)
+        config = self._config(path, settings, problems, root)
         own_select = list(settings.select) if settings.select is not None else None
         try:
             codes = selected_codes(
@@ -46,7 +47,7 @@ class Selections:
             problems.append(f"settings: {error.message}; using the configuration's selection")
             codes = selected_codes(config.select or [], config.ignore, config.extend_select)
         codes = file_codes(codes, config, str(path))
-        cache_dir = Path(settings.cache_dir) if settings.cache_dir else config.cache_dir
+        cache_dir = under_root(root, settings.cache_dir) if settings.cache_dir else config.cache_dir
         options = Options(
             verify=settings.verify,
             cache_dir=cache_dir,
@@ -61,10 +62,12 @@ class Selections:
             verifier = self._verifiers[folder]
         return frozenset(codes), options, verifier, problems
 
-    def _config(self, path: Path, settings: Settings, problems: list[str]) -> Config:
+    def _config(
+        self, path: Path, settings: Settings, problems: list[str], root: Path | None
+    ) -> Config:
         try:
             found = (
-                Path(settings.configuration)
+                under_root(root, settings.configuration)
                 if settings.configuration
                 else config_module.find(path.parent if path.suffix else path)
             )
@@ -87,3 +90,9 @@ class Selections:
             config = Config()
         self._configs[found] = (stamp, config)
         return config
+
+
+def under_root(root: Path | None, setting: str) -> Path:
+    """A path from the settings: `~` expanded, a relative one taken from the workspace root."""
+    path = Path(setting).expanduser()
+    return root / path if root is not None and not path.is_absolute() else path

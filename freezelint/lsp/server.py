@@ -37,7 +37,7 @@ from freezelint.lsp.documents import (
 from freezelint.lsp.elsewhere import Elsewhere
 from freezelint.lsp.locations import Located
 from freezelint.lsp.rule_docs import RuleDocs
-from freezelint.lsp.selection import Selections
+from freezelint.lsp.selection import Selections, under_root
 from freezelint.lsp.settings import Settings
 from freezelint.verify.resolve import Unverified, Verifier
 
@@ -112,6 +112,10 @@ class FreezelintServer(CodeActions, LanguageServer):
         name = Path(urlparse(uri).path).name or "untitled.py"
         return Path(root or Path.cwd()) / name
 
+    def root(self) -> Path | None:
+        """The workspace's folder (relative paths in the settings are taken from it)."""
+        return Path(self.workspace.root_path) if self.workspace.root_path else None
+
     def open_uris(self) -> list[str]:
         cells = {
             cell.document
@@ -126,7 +130,7 @@ class FreezelintServer(CodeActions, LanguageServer):
     def configure(self, value: object) -> None:
         self.settings, problems = Settings.read(value, self.settings)
         self.docs = RuleDocs(
-            Path(self.settings.cache_dir) if self.settings.cache_dir else None,
+            under_root(self.root(), self.settings.cache_dir) if self.settings.cache_dir else None,
             self.settings.rule_docs,
         )
         for problem in problems:
@@ -220,7 +224,8 @@ class FreezelintServer(CodeActions, LanguageServer):
 
     def check_now(self, document: Document, fix: bool) -> Run:
         """In the check thread: the document's selection, then its check (or fix-all)."""
-        codes, options, verifier, problems = self.selections.of(document.path, self.settings)
+        root = Path(self.workspace.root_path) if self.workspace.root_path else None
+        codes, options, verifier, problems = self.selections.of(document.path, self.settings, root)
         if fix:
             options = replace(options, fix=True, unsafe_fixes=False)
         checked = check(document, codes, options, verifier)
