@@ -307,11 +307,14 @@ def rules(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'code':<8}{'name':<36}{'severity':<10}{'fix':<16}summary")
+    model = max(len(str(row["needs_model"])) for row in rows) + 2
+    click.echo(
+        f"{'code':<8}{'name':<36}{'severity':<10}{'fix':<16}{'needs the model':<{model}}summary"
+    )
     for row in rows:
         click.echo(
             f"{row['code']:<8}{row['name']:<36}{row['severity']:<10}{row['fix']:<16}"
-            f"{row['summary']}"
+            f"{row['needs_model']!s:<{model}}{row['summary']}"
         )
 
 

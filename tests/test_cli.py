@@ -134,6 +134,10 @@ def test_rules_and_rule() -> None:
     listing = run("rules")
     assert listing.exit_code == 0
     assert "FRZ003" in listing.output and "freeze-after-head-replacement" in listing.output
+    header, *lines = listing.output.splitlines()
+    assert "needs the model" in header  # as the command's help says
+    frz005 = next(line for line in lines if line.startswith("FRZ005"))
+    assert frz005.split()[4] == "yes"
     rows = json.loads(run("rules", "--output-format", "json").output)
     assert {r["code"] for r in rows} >= {"FRZ000", "FRZ002", "FRZ012"}
     doc = run("rule", "FRZ003")
