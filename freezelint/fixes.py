@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from freezelint.text_lines import split_lines
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -58,7 +60,7 @@ class Lines:
     def __init__(self, text: str) -> None:
         self.text = text
         self.starts = [0]
-        for line in text.splitlines(keepends=True):
+        for line in split_lines(text, keepends=True):
             self.starts.append(self.starts[-1] + len(line))
         self.newline = "\r\n" if "\r\n" in text else "\n"
 
@@ -148,7 +150,7 @@ class FixContext:
     @property
     def indent_unit(self) -> str:
         """The file's indentation step (four spaces unless it shows another)."""
-        for line in self.text.splitlines():
+        for line in split_lines(self.text):
             stripped = line.lstrip(" \t")
             if stripped and line != stripped and not stripped.startswith("#"):
                 return line[: len(line) - len(stripped)]

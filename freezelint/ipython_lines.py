@@ -12,6 +12,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from freezelint.text_lines import split_lines
+
 # A line that starts (after indentation) with a shell escape or a magic; not `!=`.
 _IPYTHON_LINE = re.compile(r"^[ \t]*(?:![^=]|%)", re.MULTILINE)
 _STAND_IN = "pass  # freezelint: IPython line {}"
@@ -32,7 +34,7 @@ class IPythonExport:
             return None
         out: list[str] = []
         lines: list[str] = []
-        for line in text.splitlines(keepends=True):
+        for line in split_lines(text, keepends=True):
             body = line.rstrip("\r\n")
             stripped = body.lstrip(" \t")
             if _IPYTHON_LINE.match(stripped):
@@ -49,7 +51,7 @@ class IPythonExport:
     def restore(self, text: str) -> str:
         """A (fixed) masked text with its IPython lines back."""
         out = []
-        for line in text.splitlines(keepends=True):
+        for line in split_lines(text, keepends=True):
             body = line.rstrip("\r\n")
             found = _STAND_IN_LINE.match(body)
             if found is not None and int(found.group(2)) < len(self.lines):

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from freezelint.diagnostics import Diagnostic, Severity
+from freezelint.text_lines import split_lines
 
 FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github")
 
@@ -68,7 +69,7 @@ def frame(d: Diagnostic, source: str | None) -> str:
     """The reported line with the reported span underlined, as ruff shows it."""
     if not source:
         return ""
-    lines = source.splitlines()
+    lines = split_lines(source)
     if not 1 <= d.row <= len(lines):
         return ""
     line = lines[d.row - 1].expandtabs(1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from freezelint.diagnostics import Diagnostic, Severity
 from freezelint.files import DiscoveredPath, decode_source, might_freeze, read_source
 from freezelint.ipython_lines import IPythonExport
+from freezelint.text_lines import split_lines
 
 if TYPE_CHECKING:
     from freezelint.verify.resolve import Verifier
@@ -195,7 +196,7 @@ def run_source(
 
 def unified_diff(path: str, before: str, after: str) -> str:
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+        split_lines(before, keepends=True), split_lines(after, keepends=True), path, path
     )
     return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
 

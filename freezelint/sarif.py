@@ -15,6 +15,7 @@ from freezelint import __version__
 from freezelint.diagnostics import Diagnostic
 from freezelint.fixes import Lines
 from freezelint.rules import RULES
+from freezelint.text_lines import split_lines
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -29,7 +30,7 @@ def _level(d: Diagnostic) -> str:
 
 
 def _fingerprint(d: Diagnostic, source: str) -> str:
-    lines = source.splitlines()
+    lines = split_lines(source)
     text = lines[d.row - 1].strip() if 0 < d.row <= len(lines) else ""
     message = re.sub(r"\bline \d+", "line", d.message)  # stable when code above moves
     key = f"{d.code}\0{_uri(d.path)}\0{text}\0{message}"

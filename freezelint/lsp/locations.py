@@ -5,18 +5,16 @@ the smallest line-wise edits that turn one text into another."""
 from __future__ import annotations
 
 import difflib
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 from lsprotocol import types
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+from freezelint.text_lines import split_lines
 
 
-def split_lines(text: str) -> list[str]:
-    """The lines of `text`, each with its line ending (LSP's notion of a line)."""
-    return _LINE.findall(text)
+def _lines(text: str) -> list[str]:
+    return split_lines(text, keepends=True)
 
 
 def _units(chars: str, encoding: str) -> int:
@@ -47,7 +45,7 @@ class Located:
     encoding: str = types.PositionEncodingKind.Utf16
 
     def __post_init__(self) -> None:
-        self.lines = split_lines(self.text)
+        self.lines = _lines(self.text)
         self.starts = [0]
         for line in self.lines:
             self.starts.append(self.starts[-1] + len(line))
@@ -78,7 +76,7 @@ class Located:
 
 def changes(before: str, after: str) -> list[tuple[int, int, str]]:
     """Line-wise edits `(start, end, content)` (offsets into `before`) that make `after`."""
-    old, new = split_lines(before), split_lines(after)
+    old, new = _lines(before), _lines(after)
     starts = [0]
     for line in old:
         starts.append(starts[-1] + len(line))
