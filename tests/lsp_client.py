@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -196,8 +197,9 @@ class Client:
 
 
 def apply_edits(text: str, edits: list[dict]) -> str:
-    """LSP text edits (UTF-16 positions) applied to `text`."""
-    lines = text.splitlines(keepends=True)
+    """LSP text edits (UTF-16 positions) applied to `text` (lines end at line endings only,
+    not at every separator `str.splitlines` knows)."""
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))

@@ -6,6 +6,7 @@ configuration files re-read; notebook cells; models verified in the background."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -155,7 +156,7 @@ def test_initialize_advertises_what_the_server_does(project: Path) -> None:
         answer = client.initialize(project)
         assert answer["serverInfo"]["name"] == "freezelint"
         capabilities = answer["capabilities"]
-        assert capabilities["textDocumentSync"]["change"] == 2  # incremental
+        assert capabilities["textDocumentSync"]["change"] == 1  # the whole text
         assert capabilities["textDocumentSync"]["save"] is not None
         kinds = capabilities["codeActionProvider"]["codeActionKinds"]
         assert kinds == ["quickfix", "source.fixAll.freezelint"]
@@ -215,22 +216,9 @@ def test_a_change_is_checked_again_and_only_its_version_is_published(
     _, uri = open_script(server, project, TIMM_FC)
     assert [d["code"] for d in server.diagnostics(uri, version=1)] == ["FRZ005", "FRZ011"]
     # `"fc"` -> `"classifier"`, typed one edit at a time faster than the debounce.
-    row = TIMM_FC.splitlines().index('    if "fc" not in name:')
-    start = {"line": row, "character": 7}
-    server.change(uri, 2, [{"range": {"start": start, "end": start}, "text": '"classifier"'}])
-    server.change(
-        uri,
-        3,
-        [
-            {
-                "range": {
-                    "start": {"line": row, "character": 19},
-                    "end": {"line": row, "character": 23},
-                },
-                "text": "",
-            }
-        ],
-    )
+    typing = TIMM_FC.replace('"fc"', '"classifier""fc"')
+    server.change(uri, 2, [{"text": typing}])
+    server.change(uri, 3, [{"text": typing.replace('""fc"', '"')}])
     # The name filter now keeps the head: left is the optimizer handed the frozen tensors.
     assert [d["code"] for d in server.diagnostics(uri, version=3)] == ["FRZ001"]
     versions = [
@@ -239,12 +227,26 @@ def test_a_change_is_checked_again_and_only_its_version_is_published(
         if n["method"] == "textDocument/publishDiagnostics"
     ]
     assert versions == [1, 3]  # version 2 never reached the editor
-    # A full-text change too.
     server.change(uri, 4, [{"text": TIMM_FC}])
     assert [d["code"] for d in server.diagnostics(uri, version=4)] == ["FRZ005", "FRZ011"]
     # Closing clears them.
     server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     assert server.diagnostics(uri) == []
+
+
+def test_lines_are_lsp_lines_in_a_buffer_with_a_form_feed(server: Client, project: Path) -> None:
+    # `str.splitlines` also splits at the form feed; LSP and Python split at line endings only.
+    text = "# section\x0c one\n" + FROZEN_ATTRIBUTE
+    _, uri = open_script(server, project, text)
+    (found,) = server.diagnostics(uri)
+    assert found["range"]["start"] == {"line": 9, "character": 8}
+    lines = re.findall(r".*\n", text)  # LSP's lines (`.` matches the form feed)
+    server.change(uri, 2, [{"text": "".join([*lines[:10], "# note\n", *lines[10:]])}])
+    (found,) = server.diagnostics(uri, version=2)
+    assert found["range"]["start"] == {"line": 9, "character": 8}  # the line was added below
+    (action,) = [a for a in code_actions(server, uri, found["range"]) if a["kind"] == "quickfix"]
+    fixed = apply_edits("".join([*lines[:10], "# note\n", *lines[10:]]), edits_of(action, uri))
+    assert "        m.requires_grad_(False)\n# note\n" in fixed
 
 
 def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path) -> None:

@@ -60,7 +60,10 @@ class FreezelintServer(CodeActions, LanguageServer):
         super().__init__(
             "freezelint",
             __version__,
-            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            # The whole text at each change: pygls applies an incremental change on lines split
+            # as `str.splitlines` splits them (form feeds and other separators too), not as
+            # LSP does, and would corrupt its copy of such a buffer.
+            text_document_sync_kind=types.TextDocumentSyncKind.Full,
             notebook_document_sync=types.NotebookDocumentSyncOptions(
                 notebook_selector=[
                     types.NotebookDocumentFilterWithCells(
