@@ -232,8 +232,9 @@ def training_script() -> str:
 
 
 def edits(text: str, count: int) -> list[dict]:
-    """`count` one-token changes (LSP `contentChanges`), at each site of SITES in turn, each
-    value alternating so that every change changes the text."""
+    """`count` one-token edits, at each site of SITES in turn, each value alternating so that
+    every edit changes the text; as LSP `contentChanges` of the whole text (the server asks for
+    whole-text sync)."""
     lines, out = text.splitlines(), []
     for index in range(count):
         mark, values = SITES[index % len(SITES)]
@@ -242,7 +243,8 @@ def edits(text: str, count: int) -> list[dict]:
         old, new = values[index // len(SITES) % 2], values[(index // len(SITES) + 1) % 2]
         assert lines[row][column:].startswith(values[0]) and len(old) == len(new), lines[row]
         span = [{"line": row, "character": at} for at in (column, column + len(old))]
-        out.append({"range": {"start": span[0], "end": span[1]}, "text": new})
+        text = apply_edits(text, [{"range": {"start": span[0], "end": span[1]}, "newText": new}])
+        out.append({"text": text})
     return out
 
 
@@ -306,7 +308,7 @@ def in_process(script: Path, cache: Path, changes: list[dict]) -> tuple[list[flo
     assert NEEDS_MODEL in {d.code for d in first.diagnostics}, first.unverified
     buffers, files = [], []
     for change in changes:
-        text = apply_edits(text, [{"range": change["range"], "newText": change["text"]}])
+        text = change["text"]
         start = time.perf_counter()
         result = run_source(found, codes, options, (text, text.encode(), None), True)
         buffers.append(time.perf_counter() - start)
