@@ -574,3 +574,49 @@ def test_a_model_not_cached_is_verified_in_the_background(project: Path, tmp_pat
         assert client.stop() == 0
     finally:
         client.kill()
+
+
+def _workers_of(pid: int) -> set[int]:
+    """The verification workers the process `pid` started (Linux: read from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"freezelint.verify.worker" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_exiting_while_a_model_is_built_stops_the_build(project: Path, tmp_path: Path) -> None:
+    client = Client(project)
+    try:
+        client.initialize(project, {"cacheDir": str(tmp_path / "empty-cache")})
+        open_script(client, project, TIMM_FC)
+        client.wait_for("window/logMessage", lambda p: "verifying" in p["message"])
+        deadline, workers = time.monotonic() + 30, set()
+        while not workers and time.monotonic() < deadline:
+            workers = _workers_of(client.process.pid)
+            time.sleep(0.02)
+        assert workers
+        assert client.stop() == 0
+        # Killed, not left to finish its build (importing torch alone takes longer than this).
+        deadline = time.monotonic() + 2
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, workers))
+    finally:
+        client.kill()

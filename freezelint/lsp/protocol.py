@@ -8,6 +8,7 @@ from lsprotocol import types
 from freezelint.lsp.actions import FIX_ALL
 from freezelint.lsp.server import FreezelintServer
 from freezelint.runner import preload
+from freezelint.verify.resolve import stop_workers
 
 
 def create() -> FreezelintServer:
@@ -105,6 +106,7 @@ def create() -> FreezelintServer:
         for waiting in ls.timers.values():
             waiting.cancel()
         ls.checks.shutdown(wait=False, cancel_futures=True)
+        stop_workers()  # a model being built in the background
 
     return server
 

@@ -147,6 +147,16 @@ def _resolve_leaves(
     return out
 
 
+_RUNNING: set[subprocess.Popen] = set()  # worker processes now running (see stop_workers)
+
+
+def stop_workers() -> None:
+    """Kill the worker processes still running (a language server that exits while a model is
+    built in the background)."""
+    for process in list(_RUNNING):
+        process.kill()
+
+
 def _run_worker(specs: list[VerifySpec]) -> list[dict | Unverified]:
     env = {
         **os.environ,
@@ -155,18 +165,29 @@ def _run_worker(specs: list[VerifySpec]) -> list[dict | Unverified]:
         "PYTHONWARNINGS": "ignore",
     }
     try:
-        done = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", "freezelint.verify.worker"],
-            input=json.dumps([s.as_json() for s in specs]),
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=WORKER_TIMEOUT,
             env=env,
-            check=False,
-        )
-        results = json.loads(done.stdout) if done.returncode == 0 else None
-    except subprocess.TimeoutExpired:
-        return [Unverified("the verification worker timed out")] * len(specs)
+        ) as process:
+            _RUNNING.add(process)
+            try:
+                stdout, _ = process.communicate(
+                    json.dumps([s.as_json() for s in specs]), timeout=WORKER_TIMEOUT
+                )
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                return [Unverified("the verification worker timed out")] * len(specs)
+            except BaseException:  # interrupted: the worker does not outlive the wait
+                process.kill()
+                raise
+            finally:
+                _RUNNING.discard(process)
+        results = json.loads(stdout) if process.returncode == 0 else None
     except (OSError, ValueError):
         results = None
     if not isinstance(results, list) or len(results) != len(specs):
