@@ -269,6 +269,31 @@ def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path
             client.kill()
 
 
+def test_an_internal_error_is_said_and_the_server_goes_on(project: Path) -> None:
+    broken = (
+        "import freezelint.lsp.server as server\n"
+        "def check(*args, **kwargs):\n"
+        "    raise RuntimeError('boom')\n"
+        "server.check = check\n"
+        "from freezelint.lsp.protocol import main\n"
+        "main()\n"
+    )
+    client = Client(project, command=[sys.executable, "-c", broken])
+    try:
+        client.initialize(project)
+        _, uri = open_script(client, project, FROZEN_ATTRIBUTE)
+        shown = client.wait_for("window/showMessage")
+        assert shown["message"] == f"freezelint: internal error while checking {uri}"
+        assert shown["type"] == 1  # an error
+        logged = [n["params"]["message"] for n in client.notifications]
+        assert any("RuntimeError: boom" in message for message in logged)
+        where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+        assert code_actions(client, uri, where) == []  # still answering
+        assert client.stop() == 0
+    finally:
+        client.kill()
+
+
 # --- fixes ---------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import threading
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -192,9 +193,13 @@ class FreezelintServer(CodeActions, LanguageServer):
         document = self.snapshot(uri)
         if document is None:
             return
-        run = await asyncio.get_running_loop().run_in_executor(
-            self.checks, self.check_latest, document
-        )
+        try:
+            run = await asyncio.get_running_loop().run_in_executor(
+                self.checks, self.check_latest, document
+            )
+        except Exception:  # the server's own bug: said, and the editor keeps working
+            self.report_error(f"internal error while checking {uri}", traceback.format_exc())
+            return
         if run is None:
             return  # changed while waiting: its own check is on the way
         for problem in run.problems:
@@ -243,9 +248,13 @@ class FreezelintServer(CodeActions, LanguageServer):
         checked = self.results.get(uri)
         if checked is not None and checked.document == document:
             return checked
-        run = await asyncio.get_running_loop().run_in_executor(
-            self.checks, self.check_now, document, False
-        )
+        try:
+            run = await asyncio.get_running_loop().run_in_executor(
+                self.checks, self.check_now, document, False
+            )
+        except Exception:
+            self.report_error(f"internal error while checking {uri}", traceback.format_exc())
+            return None
         return run.checked
 
     def publish(self, checked: Checked) -> None:
@@ -255,7 +264,8 @@ class FreezelintServer(CodeActions, LanguageServer):
         for uri, found in diagnostics_by_uri(checked, self.encoding(), self.docs.link).items():
             self.send(uri, found + self.found_elsewhere(uri, found))
         for error in checked.errors:
-            self.tell(error, types.MessageType.Error)
+            first, _, rest = error.partition("\n")
+            self.report_error(first, rest)
         self.republish(self.elsewhere.update(owner, checked.elsewhere), owner)
 
     def republish(self, paths: set[str], owner: str | None = None) -> None:
@@ -304,6 +314,14 @@ class FreezelintServer(CodeActions, LanguageServer):
 
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+
+    def report_error(self, message: str, details: str = "") -> None:
+        """An error: one line shown (once), the whole of it (a traceback) in the log."""
+        if details:
+            self.window_log_message(
+                types.LogMessageParams(types.MessageType.Error, f"freezelint: {message}\n{details}")
+            )
+        self.tell(message, types.MessageType.Error)
 
     def note(self, message: str) -> None:
         """Log a message once (the editor's output panel for the server)."""
