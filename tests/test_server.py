@@ -530,6 +530,9 @@ def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache
         fixed = apply_edits(cells[2][1], edits_of(action, uris[2]))
         assert "m.requires_grad_(False)" in fixed and "m.requires_grad =" not in fixed
         assert set(action["edit"]["changes"]) == {uris[2]}  # the other cells are left alone
+        (fix_all,) = code_actions(client, uris[2], found["range"], only=["source.fixAll"])
+        assert set(fix_all["edit"]["changes"]) == {uris[2]}
+        assert apply_edits(cells[2][1], edits_of(fix_all, uris[2])) == fixed
         # An edit in the cell: checked again, the cell cleared.
         client.notify(
             "notebookDocument/didChange",
