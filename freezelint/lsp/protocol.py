@@ -40,11 +40,8 @@ def create() -> FreezelintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: FreezelintServer, params: types.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        ls.results.pop(uri, None)
-        ls.fixed_all.pop(uri, None)
-        ls.clear([uri])
-        ls.republish(ls.elsewhere.remove(uri))
+        ls.forget(params.text_document.uri)
+        ls.clear([params.text_document.uri])
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def notebook_open(ls: FreezelintServer, params: types.DidOpenNotebookDocumentParams) -> None:
@@ -65,10 +62,7 @@ def create() -> FreezelintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(ls: FreezelintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        uri = params.notebook_document.uri
-        ls.results.pop(uri, None)
-        ls.fixed_all.pop(uri, None)
-        ls.republish(ls.elsewhere.remove(uri))
+        ls.forget(params.notebook_document.uri)
         ls.clear([cell.uri for cell in params.cell_text_documents])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

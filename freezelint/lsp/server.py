@@ -308,6 +308,12 @@ class FreezelintServer(CodeActions, LanguageServer):
             types.PublishDiagnosticsParams(uri, found, text.version if text else None)
         )
 
+    def forget(self, uri: str) -> None:
+        """A closed document: its check, its fix-all and what it found in other files."""
+        self.results.pop(uri, None)
+        self.fixed_all.pop(uri, None)
+        self.republish(self.elsewhere.remove(uri))
+
     def clear(self, uris: list[str]) -> None:
         for uri in uris:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
