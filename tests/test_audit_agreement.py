@@ -9,15 +9,13 @@ oracle records (syntax errors, nothing built) are skipped with their reason."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fixture_format import FIXTURES, fixture_scripts, read_expected
+from tests.oracle_pool import run_oracle
 
 pytest.importorskip("torch")
 
@@ -418,15 +416,9 @@ KNOWN = {
 
 @pytest.fixture(scope="module")
 def reports() -> dict[str, dict]:
-    """One oracle process over every fixture script."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.oracle", "--audit-only", *map(str, SCRIPTS)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return {name(Path(script)): report for script, report in json.loads(done.stdout).items()}
+    """The oracle's reports on every fixture script."""
+    found = run_oracle(list(map(str, SCRIPTS)), "--audit-only")
+    return {name(Path(script)): report for script, report in found.items()}
 
 
 def name(script: Path) -> str:

@@ -4,7 +4,6 @@ real (loaders patched to build without weights) and its parameters behave as the
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from freezelint.cli import cli
 from freezelint.fixes import fix_source, parses
 from freezelint.verify.resolve import Verifier
 from tests.fixture_format import FIXTURES, fixture_scripts, read_expected
+from tests.oracle_pool import run_oracle
 
 SCRIPTS = [s for s in fixture_scripts() if parses(s.read_text(encoding="utf-8"))]
 # (script, expected output, with unsafe fixes?) for every fixture a fix changes.
@@ -59,7 +59,7 @@ def test_fixed_output(script: Path, verifier: Verifier) -> None:
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, dict]]:
-    """One oracle process for the original and each fixed version of every fixed fixture."""
+    """The oracle's reports on the original and each fixed version of every fixed fixture."""
     folder = tmp_path_factory.mktemp("fixed")
     paths: list[str] = []
     pairs: dict[str, tuple[str, str]] = {}
@@ -68,14 +68,7 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, di
         shutil.copy(expected, after)
         paths += [str(script), str(after)]
         pairs[ids(expected)] = (str(script), str(after))
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.oracle", *dict.fromkeys(paths)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    reports = json.loads(done.stdout)
+    reports = run_oracle(paths)
     return {key: (reports[a], reports[b]) for key, (a, b) in pairs.items()}
 
 
