@@ -213,6 +213,10 @@ def test_diagnostics_on_open_are_what_the_cli_reports(
 def test_a_change_is_checked_again_and_only_its_version_is_published(
     server: Client, project: Path
 ) -> None:
+    # A debounce no busy machine outruns between two messages sent back to back.
+    server.notify(
+        "workspace/didChangeConfiguration", {"settings": {"freezelint": {"debounce": 300}}}
+    )
     _, uri = open_script(server, project, TIMM_FC)
     assert [d["code"] for d in server.diagnostics(uri, version=1)] == ["FRZ005", "FRZ011"]
     # `"fc"` -> `"classifier"`, typed one edit at a time faster than the debounce.
@@ -226,7 +230,7 @@ def test_a_change_is_checked_again_and_only_its_version_is_published(
         for n in server.notifications
         if n["method"] == "textDocument/publishDiagnostics"
     ]
-    assert versions == [1, 3]  # version 2 never reached the editor
+    assert 2 not in versions and versions[-1] == 3  # version 2 never reached the editor
     server.change(uri, 4, [{"text": TIMM_FC}])
     assert [d["code"] for d in server.diagnostics(uri, version=4)] == ["FRZ005", "FRZ011"]
     # Closing clears them.
