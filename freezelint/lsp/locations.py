@@ -1,6 +1,7 @@
-"""Places in a text as LSP wants them: lines split on `\\n`, `\\r\\n` and `\\r` only, and
-columns in the code units the client negotiated (UTF-16 unless it chose UTF-8 or UTF-32); and
-the smallest line-wise edits that turn one text into another."""
+"""Places in a text as LSP wants them: lines split on `\\n`, `\\r\\n` and `\\r` only (the rows
+and offsets of `fixes.Lines`), and columns in the code units the client negotiated (UTF-16
+unless it chose UTF-8 or UTF-32); and the smallest line-wise edits that turn one text into
+another."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from freezelint.fixes import Lines
 from freezelint.text_lines import split_lines
-
-
-def _lines(text: str) -> list[str]:
-    return split_lines(text, keepends=True)
 
 
 def _units(chars: str, encoding: str) -> int:
@@ -25,18 +23,6 @@ def _units(chars: str, encoding: str) -> int:
     return len(chars.encode("utf-16-le")) // 2
 
 
-def _chars(line: str, units: int, encoding: str) -> int:
-    """How many characters of `line` the first `units` code units cover."""
-    if encoding == types.PositionEncodingKind.Utf32:
-        return min(units, len(line))
-    count = 0
-    for index, char in enumerate(line):
-        count += _units(char, encoding)
-        if count > units:
-            return index
-    return len(line)
-
-
 @dataclass
 class Located:
     """A text whose offsets and (row, column) places become LSP positions."""
@@ -45,13 +31,12 @@ class Located:
     encoding: str = types.PositionEncodingKind.Utf16
 
     def __post_init__(self) -> None:
-        self.lines = _lines(self.text)
-        self.starts = [0]
-        for line in self.lines:
-            self.starts.append(self.starts[-1] + len(line))
+        self.starts = Lines(self.text).starts  # offset of each line's start, then the end
 
     def _line(self, index: int) -> str:
-        return self.lines[index].rstrip("\r\n") if index < len(self.lines) else ""
+        if index + 1 >= len(self.starts):
+            return ""
+        return self.text[self.starts[index] : self.starts[index + 1]].rstrip("\r\n")
 
     def position(self, row: int, column: int) -> types.Position:
         """0-based row, 0-based column in characters -> an LSP position."""
@@ -60,15 +45,9 @@ class Located:
 
     def at(self, offset: int) -> types.Position:
         row = max(bisect_right(self.starts, offset) - 1, 0)
-        if row >= len(self.lines):  # the very end (after a final newline)
-            return types.Position(len(self.lines), 0)
+        if row >= len(self.starts) - 1:  # the very end (after a final newline)
+            return types.Position(len(self.starts) - 1, 0)
         return self.position(row, offset - self.starts[row])
-
-    def offset(self, position: types.Position) -> int:
-        if position.line >= len(self.lines):
-            return len(self.text)
-        line = self._line(position.line)
-        return self.starts[position.line] + _chars(line, position.character, self.encoding)
 
     def edit(self, start: int, end: int, content: str) -> types.TextEdit:
         return types.TextEdit(types.Range(self.at(start), self.at(end)), content)
@@ -76,10 +55,8 @@ class Located:
 
 def changes(before: str, after: str) -> list[tuple[int, int, str]]:
     """Line-wise edits `(start, end, content)` (offsets into `before`) that make `after`."""
-    old, new = _lines(before), _lines(after)
-    starts = [0]
-    for line in old:
-        starts.append(starts[-1] + len(line))
+    old, new = split_lines(before, keepends=True), split_lines(after, keepends=True)
+    starts = Lines(before).starts
     out = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
