@@ -147,6 +147,17 @@ def code_actions(client: Client, uri: str, where: dict, only: list[str] | None =
     return client.request("textDocument/codeAction", params)
 
 
+def test_the_end_of_a_text_is_on_its_last_line_unless_a_newline_ends_it() -> None:
+    from lsprotocol.types import Position
+
+    from freezelint.lsp.locations import Located
+
+    assert Located("x = 1").at(5) == Position(0, 5)
+    assert Located("x = 1\n").at(6) == Position(1, 0)
+    assert Located("x = 1\r\ny").at(8) == Position(1, 1)
+    assert Located("").at(0) == Position(0, 0)
+
+
 # --- the handshake -------------------------------------------------------------------------
 
 

@@ -45,8 +45,11 @@ class Located:
 
     def at(self, offset: int) -> types.Position:
         row = max(bisect_right(self.starts, offset) - 1, 0)
-        if row >= len(self.starts) - 1:  # the very end (after a final newline)
-            return types.Position(len(self.starts) - 1, 0)
+        last = len(self.starts) - 2  # the last line's row (-1: no line at all)
+        if row > last:  # the very end
+            if last < 0 or self.text.endswith(("\n", "\r")):
+                return types.Position(last + 1, 0)  # after a final newline: a line of its own
+            row = last  # the end of a last line with no newline
         return self.position(row, offset - self.starts[row])
 
     def edit(self, start: int, end: int, content: str) -> types.TextEdit:
