@@ -8,13 +8,14 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from lsprotocol import types
 
 from freezelint.diagnostics import Diagnostic, Related, Severity
 from freezelint.files import DiscoveredPath, read_source
-from freezelint.fixes import SAFE, Fix
+from freezelint.fixes import SAFE, Fix, apply
 from freezelint.ipython_lines import IPythonExport
 from freezelint.lsp.locations import Located, changes
 from freezelint.notebooks import Notebook
@@ -94,8 +95,14 @@ class Checked:
             if export is None:
                 return document.text, lambda fixed: {document.uri: fixed}
             return export.text, lambda fixed: {document.uri: export.restore(fixed)}
-        notebook = Notebook.parse(document.raw())
+        notebook = self.notebook
+        assert notebook is not None
         return notebook.text, lambda fixed: cell_texts(document, notebook.with_code(fixed))
+
+    @cached_property
+    def notebook(self) -> Notebook | None:
+        """A notebook document as the checker read it (its program and rows), parsed once."""
+        return Notebook.parse(self.document.raw()) if self.document.cells is not None else None
 
 
 def cell_texts(document: Document, notebook_json: bytes | str) -> dict[str, str]:
@@ -137,19 +144,12 @@ def fix_all_edits(fixed: Checked) -> dict[str, list[tuple[int, int, str]]]:
     document = fixed.document
     if fixed.output is None or fixed.errors:
         return {}
-    before = document.texts()
     after = (
         {document.uri: fixed.output}
         if document.cells is None
         else cell_texts(document, fixed.output)
     )
-    return {uri: edits for uri, text in after.items() if (edits := changes(before[uri], text))}
-
-
-def apply(text: str, edits: tuple) -> str:
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        text = text[: edit.start] + edit.content + text[edit.end :]
-    return text
+    return _edits(document, after)
 
 
 def fix_edits(checked: Checked, fix: Fix) -> dict[str, list[tuple[int, int, str]]]:
@@ -158,8 +158,12 @@ def fix_edits(checked: Checked, fix: Fix) -> dict[str, list[tuple[int, int, str]
     if document.cells is None and IPythonExport.of(document.text) is None:
         return {document.uri: [(e.start, e.end, e.content) for e in fix.edits]}
     program, restore = checked.program()
+    return _edits(document, restore(apply(program, [fix])[0]))
+
+
+def _edits(document: Document, after: dict[str, str]) -> dict[str, list[tuple[int, int, str]]]:
+    """Line-wise edits per text document that give it its text in `after` (none if same)."""
     before = document.texts()
-    after = restore(apply(program, fix.edits))
     return {uri: edits for uri, text in after.items() if (edits := changes(before[uri], text))}
 
 
@@ -174,7 +178,7 @@ def located(
     texts = {uri: Located(text, encoding) for uri, text in document.texts().items()}
     rows = None
     if document.cells is not None and checked.diagnostics:
-        rows = Notebook.parse(document.raw()).rows  # program row -> (cell, row in the cell)
+        rows = checked.notebook.rows  # program row -> (cell, row in the cell)
     elsewhere = places(encoding, "", "", texts.get(document.uri, Located("")))
 
     def place(r: Related, own: str) -> tuple[str, Located, Related] | None:
