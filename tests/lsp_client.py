@@ -12,7 +12,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,7 @@ class Client:
             },
         )
         self.notify("initialized", {})
+        self.initialized = result
         return result
 
     def open(self, path: Path, text: str | None = None, version: int = 1) -> str:
@@ -194,6 +196,21 @@ class Client:
             assert self.process.stderr is not None
             self._stderr = self.process.stderr.read().decode("utf-8", "replace")[-3000:]
         return self._stderr
+
+
+@contextmanager
+def serving(
+    cwd: Path, root: Path | None = None, options: dict | None = None, **client: Any
+) -> Iterator[Client]:
+    """A server started in `cwd` and initialized on `root` (default `cwd`) with `options`;
+    on leaving, it must shut down and exit with 0, and it is killed if it did not."""
+    started = Client(cwd, **client)
+    try:
+        started.initialize(root or cwd, options)
+        yield started
+        assert started.stop() == 0, started.stderr()
+    finally:
+        started.kill()
 
 
 def apply_edits(text: str, edits: list[dict]) -> str:

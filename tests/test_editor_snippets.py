@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from freezelint.lsp.settings import Settings
-from tests.lsp_client import Client
+from tests.lsp_client import serving
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -148,19 +148,15 @@ def resolve(command: list[str]) -> list[str]:
 def handshake(
     command: list[str], root: Path, options: object = None, settings: object = None
 ) -> None:
-    client = Client(
+    with serving(
         root,
+        options=options,
         env={"FREEZELINT_CACHE_DIR": str(root / "cache")},
         capabilities={"workspace": {"configuration": True}},
         settings=settings,
         command=resolve(command),
-    )
-    try:
-        result = client.initialize(root, options)
-        assert result["serverInfo"]["name"] == "freezelint"
-        assert client.stop() == 0, client.stderr()
-    finally:
-        client.kill()
+    ) as client:
+        assert client.initialized["serverInfo"]["name"] == "freezelint"
 
 
 def test_vscode_command_starts_the_server(tmp_path: Path) -> None:

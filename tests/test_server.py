@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lsp_client import Client, apply_edits
+from tests.lsp_client import Client, apply_edits, serving
 
 pytest.importorskip("pygls")
 
@@ -116,13 +116,12 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(project: Path, cache_dir: Path) -> Iterator[Client]:
-    client = Client(project, capabilities={"workspace": {"workspaceEdit": {}}})
-    client.initialize(project, {"cacheDir": str(cache_dir)})
-    yield client
-    try:
-        assert client.stop() == 0, client.stderr()
-    finally:
-        client.kill()
+    with serving(
+        project,
+        options={"cacheDir": str(cache_dir)},
+        capabilities={"workspace": {"workspaceEdit": {}}},
+    ) as client:
+        yield client
 
 
 def open_script(client: Client, project: Path, text: str) -> tuple[Path, str]:
@@ -162,9 +161,8 @@ def test_the_end_of_a_text_is_on_its_last_line_unless_a_newline_ends_it() -> Non
 
 
 def test_initialize_advertises_what_the_server_does(project: Path) -> None:
-    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
-    try:
-        answer = client.initialize(project)
+    with serving(project, capabilities={"notebookDocument": {"synchronization": {}}}) as client:
+        answer = client.initialized
         assert answer["serverInfo"]["name"] == "freezelint"
         capabilities = answer["capabilities"]
         assert capabilities["textDocumentSync"]["change"] == 1  # the whole text
@@ -173,9 +171,6 @@ def test_initialize_advertises_what_the_server_does(project: Path) -> None:
         assert kinds == ["quickfix", "source.fixAll.freezelint"]
         selector = capabilities["notebookDocumentSync"]["notebookSelector"][0]
         assert selector["cells"] == [{"language": "python"}]
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 def test_without_pygls_the_command_says_how_to_install_it() -> None:
@@ -271,17 +266,17 @@ def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path
     row = text.splitlines().index('        label = "🙂é"; m.requires_grad = False')
     # 8 spaces, `label = "` (9), then 🙂 (2 UTF-16 units, 4 UTF-8 bytes), é (1, 2), `"; ` (3).
     for encoding, character in (("utf-16", 23), ("utf-8", 26), ("utf-32", 22)):
-        client = Client(project, capabilities={"general": {"positionEncodings": [encoding]}})
-        try:
-            answer = client.initialize(project, {"cacheDir": str(cache_dir)})
+        with serving(
+            project,
+            options={"cacheDir": str(cache_dir)},
+            capabilities={"general": {"positionEncodings": [encoding]}},
+        ) as client:
+            answer = client.initialized
             assert answer["capabilities"]["positionEncoding"] == encoding
             _, uri = open_script(client, project, text)
             (found,) = client.diagnostics(uri)
             assert found["code"] == "FRZ004"
             assert found["range"]["start"] == {"line": row, "character": character}
-            assert client.stop() == 0
-        finally:
-            client.kill()
 
 
 def test_an_internal_error_is_said_and_the_server_goes_on(project: Path) -> None:
@@ -293,9 +288,7 @@ def test_an_internal_error_is_said_and_the_server_goes_on(project: Path) -> None
         "from freezelint.lsp.protocol import main\n"
         "main()\n"
     )
-    client = Client(project, command=[sys.executable, "-c", broken])
-    try:
-        client.initialize(project)
+    with serving(project, command=[sys.executable, "-c", broken]) as client:
         _, uri = open_script(client, project, FROZEN_ATTRIBUTE)
         shown = client.wait_for("window/showMessage")
         assert shown["message"] == f"freezelint: internal error while checking {uri}"
@@ -304,9 +297,6 @@ def test_an_internal_error_is_said_and_the_server_goes_on(project: Path) -> None
         assert any("RuntimeError: boom" in message for message in logged)
         where = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
         assert code_actions(client, uri, where) == []  # still answering
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 # --- fixes ---------------------------------------------------------------------------------
@@ -339,9 +329,8 @@ def test_fix_all_is_worked_out_when_chosen_if_the_client_resolves_edits(
     project: Path, cache_dir: Path
 ) -> None:
     resolves = {"textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}}}
-    client = Client(project, capabilities=resolves)
-    try:
-        answer = client.initialize(project, {"cacheDir": str(cache_dir)})
+    with serving(project, options={"cacheDir": str(cache_dir)}, capabilities=resolves) as client:
+        answer = client.initialized
         assert answer["capabilities"]["codeActionProvider"]["resolveProvider"] is True
         path, uri = open_script(client, project, FROZEN_ATTRIBUTE)
         (found,) = client.diagnostics(uri)
@@ -349,9 +338,6 @@ def test_fix_all_is_worked_out_when_chosen_if_the_client_resolves_edits(
         assert "edit" not in lazy and lazy["data"] == {"uri": uri}
         resolved = client.request("codeAction/resolve", lazy)
         assert apply_edits(FROZEN_ATTRIBUTE, edits_of(resolved, uri)) == cli_fix(path, cache_dir)
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 def test_unsafe_fixes_are_marked_and_can_be_turned_off(
@@ -425,16 +411,13 @@ def test_a_relative_configuration_setting_is_taken_from_the_workspace(
 ) -> None:
     (project / "conf").mkdir()
     (project / "conf" / "freezelint.toml").write_text('ignore = ["FRZ004"]\n', encoding="utf-8")
-    client = Client(project.parent)  # the server runs elsewhere than the workspace
-    try:
-        client.initialize(
-            project, {"cacheDir": str(cache_dir), "configuration": "conf/freezelint.toml"}
-        )
+    with serving(
+        project.parent,  # the server runs elsewhere than the workspace
+        project,
+        {"cacheDir": str(cache_dir), "configuration": "conf/freezelint.toml"},
+    ) as client:
         _, uri = open_script(client, project, FROZEN_ATTRIBUTE)
         assert client.diagnostics(uri) == []
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can(
@@ -443,9 +426,12 @@ def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can
     capabilities = {
         "workspace": {"configuration": True, "didChangeWatchedFiles": {"dynamicRegistration": True}}
     }
-    client = Client(project, capabilities=capabilities, settings={"ignore": ["FRZ004"]})
-    try:
-        client.initialize(project, {"cacheDir": str(cache_dir)})
+    with serving(
+        project,
+        options={"cacheDir": str(cache_dir)},
+        capabilities=capabilities,
+        settings={"ignore": ["FRZ004"]},
+    ) as client:
         path = project / "train.py"
         path.write_text(FROZEN_ATTRIBUTE, encoding="utf-8")
         deadline = time.monotonic() + 30
@@ -460,9 +446,6 @@ def test_settings_are_pulled_and_configuration_files_watched_when_the_client_can
         ]
         uri = client.open(path)
         assert client.diagnostics(uri) == []  # FRZ004 ignored by the pulled settings
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 # --- other files of the project ----------------------------------------------------------
@@ -534,9 +517,11 @@ def open_notebook(
 
 
 def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache_dir: Path) -> None:
-    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
-    try:
-        client.initialize(project, {"cacheDir": str(cache_dir)})
+    with serving(
+        project,
+        options={"cacheDir": str(cache_dir)},
+        capabilities={"notebookDocument": {"synchronization": {}}},
+    ) as client:
         head, tail = FROZEN_ATTRIBUTE.split("for m in")
         cells = [
             ("markdown", "# Fine-tuning\nFreeze the BatchNorm layers."),
@@ -574,17 +559,16 @@ def test_notebook_cells_get_their_own_diagnostics_and_fixes(project: Path, cache
             },
         )
         assert client.diagnostics(uris[2]) == []
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 def test_a_notebook_finding_points_at_the_cell_its_message_names(
     project: Path, cache_dir: Path
 ) -> None:
-    client = Client(project, capabilities={"notebookDocument": {"synchronization": {}}})
-    try:
-        client.initialize(project, {"cacheDir": str(cache_dir)})
+    with serving(
+        project,
+        options={"cacheDir": str(cache_dir)},
+        capabilities={"notebookDocument": {"synchronization": {}}},
+    ) as client:
         first, second = (
             ZERO_LR.split("optimizer.add_param_group")[0],
             "model.fc = torch.nn.Linear(512, 3)\n",
@@ -597,9 +581,6 @@ def test_a_notebook_finding_points_at_the_cell_its_message_names(
         (where,) = replaced["relatedInformation"]
         assert where["location"]["uri"] == uris[1]
         assert where["location"]["range"]["start"] == {"line": 0, "character": 0}
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 # --- verification in the background --------------------------------------------------------
@@ -607,9 +588,7 @@ def test_a_notebook_finding_points_at_the_cell_its_message_names(
 
 def test_a_model_not_cached_is_verified_in_the_background(project: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty-cache"
-    client = Client(project)
-    try:
-        client.initialize(project, {"cacheDir": str(empty)})
+    with serving(project, options={"cacheDir": str(empty)}) as client:
         _, uri = open_script(client, project, TIMM_FC)
         # At once: what needs no table (nothing here), the model left for later.
         assert client.diagnostics(uri, timeout=10) == []
@@ -622,9 +601,6 @@ def test_a_model_not_cached_is_verified_in_the_background(project: Path, tmp_pat
         found = client.diagnostics(uri, timeout=180)
         assert [d["code"] for d in found] == ["FRZ005", "FRZ011"]
         assert list((empty / "tables").glob("timm-*.json"))  # and cached for next time
-        assert client.stop() == 0
-    finally:
-        client.kill()
 
 
 def _workers_of(pid: int) -> set[int]:
