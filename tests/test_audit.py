@@ -242,9 +242,9 @@ def test_lightning_callback_audits_each_epoch_after_base_finetuning() -> None:
         batch_size=2,
     )
 
-    def fit(callback) -> None:
-        trainer = pl.Trainer(
-            max_epochs=2,
+    def trainer(epochs: int, callback) -> pl.Trainer:
+        return pl.Trainer(
+            max_epochs=epochs,
             callbacks=[Unfreeze(), callback],
             logger=False,
             enable_checkpointing=False,
@@ -252,12 +252,11 @@ def test_lightning_callback_audits_each_epoch_after_base_finetuning() -> None:
             enable_model_summary=False,
             accelerator="cpu",
         )
-        trainer.fit(Classifier(), data)
 
     callback = freezelint.lightning.FreezeAudit()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit(callback)
+        trainer(2, callback).fit(Classifier(), data)
     # layer1's convs frozen in an optimizer that holds everything: once, though audited at the
     # start and at each epoch; unfrozen at epoch 1, nothing new.
     assert codes(callback.findings) == ["FRZ001"]
@@ -270,15 +269,6 @@ def test_lightning_callback_audits_each_epoch_after_base_finetuning() -> None:
             return torch.optim.SGD(self.net.layer1[0].conv1.parameters(), lr=0.01)
 
     strict = freezelint.lightning.FreezeAudit(strict=True)
-    trainer = pl.Trainer(
-        max_epochs=1,
-        callbacks=[Unfreeze(), strict],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-    )
     with pytest.raises(freezelint.FreezeError):
-        trainer.fit(Broken(), data)
+        trainer(1, strict).fit(Broken(), data)
     assert "FRZ011" in codes(strict.findings)

@@ -38,20 +38,20 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def try_repo(project: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+def pre_commit(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`pre-commit ARGS` in the project, with its own pre-commit home and table cache."""
     env = {
         **os.environ,
         "PRE_COMMIT_HOME": str(project.parent / "pre-commit-home"),
         "FREEZELINT_CACHE_DIR": str(project.parent / "cache"),
     }
     return subprocess.run(
-        ["pre-commit", "try-repo", str(ROOT), hook, "--files", *files],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+        ["pre-commit", *args], cwd=project, capture_output=True, text=True, env=env, check=False
     )
+
+
+def try_repo(project: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    return pre_commit(project, "try-repo", str(ROOT), hook, "--files", *files)
 
 
 def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(project: Path) -> None:
@@ -82,19 +82,7 @@ def run_config(project: Path, config: str, *files: str) -> subprocess.CompletedP
     (project / "readme_bad.py").write_text(BAD)
     (project / "readme_good.py").write_text(GOOD)
     git(project, "add", ".")
-    env = {
-        **os.environ,
-        "PRE_COMMIT_HOME": str(project.parent / "pre-commit-home"),
-        "FREEZELINT_CACHE_DIR": str(project.parent / "cache"),
-    }
-    return subprocess.run(
-        ["pre-commit", "run", "--files", *files],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    return pre_commit(project, "run", "--files", *files)
 
 
 def test_the_readme_local_hook_as_written(project: Path) -> None:
