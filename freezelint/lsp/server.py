@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -193,15 +194,9 @@ class FreezelintServer(CodeActions, LanguageServer):
         document = self.snapshot(uri)
         if document is None:
             return
-        try:
-            run = await asyncio.get_running_loop().run_in_executor(
-                self.checks, self.check_latest, document
-            )
-        except Exception:  # the server's own bug: said, and the editor keeps working
-            self.report_error(f"internal error while checking {uri}", traceback.format_exc())
-            return
+        run = await self.in_check_thread(uri, self.check_latest, document)
         if run is None:
-            return  # changed while waiting: its own check is on the way
+            return  # changed while waiting (its own check is on the way), or failed
         for problem in run.problems:
             self.tell(problem)
         current = self.snapshot(uri)
@@ -232,8 +227,9 @@ class FreezelintServer(CodeActions, LanguageServer):
 
     def check_now(self, document: Document, fix: bool) -> Run:
         """In the check thread: the document's selection, then its check (or fix-all)."""
-        root = Path(self.workspace.root_path) if self.workspace.root_path else None
-        codes, options, verifier, problems = self.selections.of(document.path, self.settings, root)
+        codes, options, verifier, problems = self.selections.of(
+            document.path, self.settings, self.root()
+        )
         if fix:
             options = replace(options, fix=True, unsafe_fixes=False)
         checked = check(document, codes, options, verifier)
@@ -248,14 +244,17 @@ class FreezelintServer(CodeActions, LanguageServer):
         checked = self.results.get(uri)
         if checked is not None and checked.document == document:
             return checked
+        run = await self.in_check_thread(uri, self.check_now, document, False)
+        return run.checked if run is not None else None
+
+    async def in_check_thread(self, uri: str, call: Callable[..., Run | None], *args) -> Run | None:
+        """`call(*args)` in the check thread; None if it raised (the server's own bug: said,
+        and the editor keeps working)."""
         try:
-            run = await asyncio.get_running_loop().run_in_executor(
-                self.checks, self.check_now, document, False
-            )
+            return await asyncio.get_running_loop().run_in_executor(self.checks, call, *args)
         except Exception:
             self.report_error(f"internal error while checking {uri}", traceback.format_exc())
             return None
-        return run.checked
 
     def publish(self, checked: Checked) -> None:
         """A check's diagnostics on its document (each cell of a notebook), with what other
@@ -296,7 +295,7 @@ class FreezelintServer(CodeActions, LanguageServer):
         path = os.path.abspath(self.path_of(uri))
         place = places(self.encoding(), path, uri, located_text)
         out = []
-        for d in self.elsewhere.on(self.path_of(uri), text.source):
+        for d in self.elsewhere.on(Path(path), text.source):
             shown = lsp_diagnostic(d, located_text, self.docs.link, place)
             if (shown.code, shown.range.start.line, shown.range.start.character) not in seen:
                 out.append(shown)
