@@ -25,9 +25,9 @@ def main() -> None:
     import libcst
     import timm
 
-    from freezelint.checker import check_source
-    from freezelint.files import might_freeze, read_source
+    from freezelint.checking.checker import check_source
     from freezelint.rules import RULES
+    from freezelint.script.source import might_freeze, read_source
 
     files = sorted(Path(timm.__file__).parent.rglob("*.py"))
     start = time.process_time()

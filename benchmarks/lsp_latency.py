@@ -298,9 +298,9 @@ def in_process(script: Path, cache: Path, changes: list[dict]) -> tuple[list[flo
     """In this process, with the cached table and every rule: the check of each edited buffer
     (`run_source`, as the server and `check --stdin-filename` run it), and `run_file` of the
     unchanged file, as often (`freezelint check`'s work; its parse is cached per process)."""
-    from freezelint.cli import selected_codes
-    from freezelint.files import DiscoveredPath
-    from freezelint.runner import Options, run_file, run_source
+    from freezelint.run.discovery import DiscoveredPath
+    from freezelint.run.rule_codes import selected_codes
+    from freezelint.run.runner import Options, run_file, run_source
 
     found, options = DiscoveredPath(script, str(script), explicit=True), Options(cache_dir=cache)
     codes, text = frozenset(selected_codes([], [])), script.read_text(encoding="utf-8")

@@ -73,7 +73,7 @@ OTHER = """
 import sys
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
 sys.path.insert(0, sys.argv.pop(1))
-from freezelint.cli import main
+from freezelint.frontends.cli import main
 sys.exit(main())
 """
 

@@ -33,9 +33,9 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
 def resolve_in_process(cache: Path, repeat: int) -> tuple[float, bool]:
     sys.path.insert(0, str(ROOT))
-    from freezelint.verify.cache import TableCache
-    from freezelint.verify.resolve import resolve
-    from freezelint.verify.spec import VerifySpec
+    from freezelint.model.cache import TableCache
+    from freezelint.model.resolve import resolve
+    from freezelint.model.spec import VerifySpec
 
     spec = VerifySpec.parse("efficientnet_pytorch:efficientnet-b7", 5)
     runs = []

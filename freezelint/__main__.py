@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from freezelint.cli import main
+from freezelint.frontends.cli import main
 
 if __name__ == "__main__":
     main()

@@ -9,11 +9,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from freezelint.extract import extract
+from freezelint.model.cache import TableCache
+from freezelint.model.resolve import Verifier, resolve
+from freezelint.model.spec import verify_spec
 from freezelint.rules import RULES
-from freezelint.verify.cache import TableCache
-from freezelint.verify.resolve import Verifier, resolve
-from freezelint.verify.spec import verify_spec
+from freezelint.script.extract import extract
 from tests.fixture_format import fixture_scripts
 
 

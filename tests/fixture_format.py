@@ -25,9 +25,9 @@ def format_diagnostic(row: int, column: int, code: str, message: str) -> str:
 def current(script: Path) -> list[str]:
     """What freezelint reports on a fixture now (verified, with the user's table cache), in the
     fixture format."""
-    from freezelint.checker import check_source
-    from freezelint.verify.cache import TableCache, default_cache_dir
-    from freezelint.verify.resolve import Verifier
+    from freezelint.checking.checker import check_source
+    from freezelint.model.cache import TableCache, default_cache_dir
+    from freezelint.model.resolve import Verifier
 
     text = script.read_text(encoding="utf-8")
     verifier = Verifier(TableCache(default_cache_dir()))
@@ -40,9 +40,9 @@ def current(script: Path) -> list[str]:
 def fixed(script: Path, unsafe: bool = False) -> str:
     """The script after `freezelint check --fix` (safe fixes, verified; `--unsafe-fixes` too
     with `unsafe`)."""
-    from freezelint.fixes import fix_source
-    from freezelint.verify.cache import TableCache, default_cache_dir
-    from freezelint.verify.resolve import Verifier
+    from freezelint.fixing.loop import fix_source
+    from freezelint.model.cache import TableCache, default_cache_dir
+    from freezelint.model.resolve import Verifier
 
     text = script.read_text(encoding="utf-8")
     verifier = Verifier(TableCache(default_cache_dir()))

@@ -286,7 +286,7 @@ def _execute(script: str, meta: bool, stop: bool) -> str | None:
     )
     device = contextlib.ExitStack()
     if meta:
-        from freezelint.verify.worker import _host_side_config
+        from freezelint.model.worker import _host_side_config
 
         device.enter_context(torch.device("meta"))
         device.enter_context(_host_side_config())

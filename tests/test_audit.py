@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import freezelint  # noqa: E402
-from freezelint.diagnostics import Severity  # noqa: E402
+from freezelint.findings.diagnostics import Severity  # noqa: E402
 
 
 def resnet18(num_classes: int = 1000):

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from freezelint import __version__
-from freezelint.cli import cli
+from freezelint.frontends.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "finetune_efficientnet.py"

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 import torch
 import torchvision
+from freezelint.model import resolve as resolve_module
 from torch import nn
 
-from freezelint.events import UNKNOWN, ModelSpec, Timeline
-from freezelint.recognize import PARAM_FREE_LAYERS
-from freezelint.verify import resolve as resolve_module
-from freezelint.verify.atoms import TableAtoms
-from freezelint.verify.cache import TableCache
-from freezelint.verify.layers import LAYERS, PARAM_FREE
-from freezelint.verify.resolve import Unverified, Verifier, resolve
-from freezelint.verify.spec import CompositeSpec, VerifySpec, verify_spec
-from freezelint.verify.table import ParamTable
+from freezelint.model.cache import TableCache
+from freezelint.model.resolve import Unverified, Verifier, resolve
+from freezelint.model.spec import CompositeSpec, VerifySpec, verify_spec
+from freezelint.model.table import ParamTable
+from freezelint.script.events import UNKNOWN, ModelSpec, Timeline
+from freezelint.script.layers import LAYERS, PARAM_FREE
+from freezelint.script.recognize import PARAM_FREE_LAYERS
+from freezelint.simulation.atoms import TableAtoms
 
 
 def layer(name: str, *args: Any, **kwargs: Any) -> ModelSpec:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint.cli import cli
+from freezelint.frontends.cli import cli
 
 BAD = "import torchvision\nmodel = torchvision.models.resnet18()\nmodel.requires_grad = False\n"
 HEAD_SWAP = (

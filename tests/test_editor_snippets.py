@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.lsp.settings import Settings
+from freezelint.frontends.lsp.settings import Settings
 from tests.lsp_client import serving
 
 README = Path(__file__).resolve().parent.parent / "README.md"

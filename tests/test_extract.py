@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from freezelint.explain import describe
+from freezelint.output.explain import describe
 
 CASES = {
     "effnet_alias": (

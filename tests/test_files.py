@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import freezelint.files as files_module
-from freezelint.files import (
-    SKIPPED_DIRS,
-    DiscoveredPath,
-    _parse,
-    iter_files,
-    might_freeze,
-    read_source,
-)
+import freezelint.script.source as source_module
+from freezelint.run.discovery import SKIPPED_DIRS, DiscoveredPath, _parse, iter_files
+from freezelint.script.source import might_freeze, read_source
 
 
 def make(root: Path, *names: str, text: str = "x = 1\n") -> None:
@@ -484,10 +478,10 @@ def test_might_freeze_skips_unrelated_code(raw: bytes) -> None:
 
 def test_might_freeze_knows_every_optimizer_word_recognize_knows() -> None:
     """The pre-filter may never skip a file holding a class `looks_like_optimizer` accepts."""
-    from freezelint import recognize
+    from freezelint.script import recognize
 
     words = recognize.OPTIMIZER_WORDS
-    assert set(words) <= set(files_module.OPTIMIZER_WORDS)
+    assert set(words) <= set(source_module.OPTIMIZER_WORDS)
     for word in words:
         name = word.capitalize() + "2"
         assert recognize.looks_like_optimizer(f"lib.{name}")
@@ -496,7 +490,7 @@ def test_might_freeze_knows_every_optimizer_word_recognize_knows() -> None:
 
 def test_module_imports_only_the_standard_library() -> None:
     code = (
-        "import sys, freezelint.files; "
+        "import sys, freezelint.run.discovery; "
         "bad = {'torch', 'libcst', 'click'} & set(sys.modules); assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint import fixes
-from freezelint.cli import cli
-from freezelint.fixes import fix_source, parses
-from freezelint.verify.resolve import Verifier
+from freezelint.findings.fixes import parses
+from freezelint.fixing import loop
+from freezelint.fixing.loop import fix_source
+from freezelint.frontends.cli import cli
+from freezelint.model.resolve import Verifier
 from tests.fixture_format import FIXTURES, fixture_scripts, read_expected
 from tests.oracle_pool import run_oracle
 
@@ -140,17 +141,17 @@ def test_a_pass_that_breaks_the_whole_script_is_not_written(
     written and the original finding stays."""
     script = FIXTURES / "FRZ001" / "freeze_all_but_head_timm.py"
     text = script.read_text(encoding="utf-8")
-    real_apply = fixes.apply
+    real_apply = loop.apply
 
     def emptying(source: str, wanted: list) -> tuple[str, int]:
         fixed, applied = real_apply(source, wanted)
         return fixed.replace("[p for p in model.parameters() if p.requires_grad]", "[]"), applied
 
-    monkeypatch.setattr(fixes, "apply", emptying)
+    monkeypatch.setattr(loop, "apply", emptying)
     result = fix_source(text, str(script), None, verifier, unsafe=True)
     assert result.text == text and result.fixed == 0
     assert [d.code for d in result.remaining] == ["FRZ001"]
-    monkeypatch.setattr(fixes, "BREAKING", frozenset())  # without the judgement: written
+    monkeypatch.setattr(loop, "BREAKING", frozenset())  # without the judgement: written
     assert fix_source(text, str(script), None, verifier, unsafe=True).text != text
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from freezelint.checker import check_source
-from freezelint.verify.resolve import Verifier
+from freezelint.checking.checker import check_source
+from freezelint.model.resolve import Verifier
 from tests.fixture_format import FIXTURES, fixture_scripts, format_diagnostic, read_expected
 
 SCRIPTS = fixture_scripts()

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 from click.testing import CliRunner
 
-from freezelint.cli import cli
+from freezelint.frontends.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "examples/finetune_efficientnet.py"

@@ -13,8 +13,9 @@ import libcst as cst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from freezelint.checker import check_source
-from freezelint.fixes import fix_source, parses
+from freezelint.checking.checker import check_source
+from freezelint.findings.fixes import parses
+from freezelint.fixing.loop import fix_source
 from tests.fixture_format import fixture_scripts
 
 SOURCES = [p.read_text(encoding="utf-8") for p in fixture_scripts()]

@@ -1,14 +1,15 @@
-"""Fixes inside helpers and methods (`freezelint/call_agreement.py`): offered where the code is
-when every call that runs it agrees, withheld when one call has no finding; and the fix engine
-applies a fix once even when the analysis still reports its finding afterwards."""
+"""Fixes inside helpers and methods (`freezelint/checking/call_agreement.py`): offered where the
+code is when every call that runs it agrees, withheld when one call has no finding; and the fix
+engine applies a fix once even when the analysis still reports its finding afterwards."""
 
 from __future__ import annotations
 
 import textwrap
 
-from freezelint.checker import check_source
-from freezelint.diagnostics import Diagnostic, Severity
-from freezelint.fixes import UNSAFE, Edit, Fix, fix_source
+from freezelint.checking.checker import check_source
+from freezelint.findings.diagnostics import Diagnostic, Severity
+from freezelint.findings.fixes import UNSAFE, Edit, Fix
+from freezelint.fixing.loop import fix_source
 
 HELPER = """\
 import torch
@@ -101,14 +102,14 @@ def test_a_method_reached_through_the_constructor_is_fixed_in_the_method() -> No
 def test_a_fix_whose_finding_stays_is_applied_once(monkeypatch) -> None:
     # A fix the analysis cannot see through (its finding is reported again after it) must be
     # applied once, not once per pass of the engine.
-    import freezelint.checker
+    import freezelint.fixing.loop
 
     def always_found(text: str, *args: object, **kwargs: object) -> list[Diagnostic]:
         end = len(text)
         fix = Fix(UNSAFE, "Freeze the rest", (Edit(end, end, "model.requires_grad_(False)\n"),))
         return [Diagnostic("FRZ006", "left out", "train.py", 1, 1, 1, 2, Severity.WARNING, fix=fix)]
 
-    monkeypatch.setattr(freezelint.checker, "check_source", always_found)
+    monkeypatch.setattr(freezelint.fixing.loop, "check_source", always_found)
     fixed = fix_source("model = None\n", "train.py", None, None, unsafe=True)
     assert fixed.text == "model = None\nmodel.requires_grad_(False)\n"
     assert fixed.fixed == 1

@@ -108,7 +108,7 @@ def test_a_path_that_vanishes_mid_run_is_an_error_line(
     checked."""
     from click.testing import CliRunner
 
-    from freezelint import cli as cli_module
+    from freezelint.frontends import cli as cli_module
 
     walk = cli_module.iter_files
 
@@ -158,17 +158,17 @@ def test_a_file_that_cannot_be_opened_is_an_error_line_even_as_root(
     one line on stderr, exit 2, the other files checked."""
     from click.testing import CliRunner
 
-    from freezelint import cli as cli_module
-    from freezelint import files as files_module
+    from freezelint.frontends import cli as cli_module
+    from freezelint.script import source as source_module
 
-    opener = files_module._nonblocking
+    opener = source_module._nonblocking
 
     def refuse(path: str, flags: int) -> int:
         if path.endswith("real.py"):
             raise PermissionError(13, "Permission denied", path)
         return opener(path, flags)
 
-    monkeypatch.setattr(files_module, "_nonblocking", refuse)
+    monkeypatch.setattr(source_module, "_nonblocking", refuse)
     result = CliRunner().invoke(
         cli_module.cli, ["check", "--no-verify", "--output-format", "concise", str(tree)]
     )

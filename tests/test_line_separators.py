@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint.cli import cli
-from freezelint.text_lines import split_lines
+from freezelint.frontends.cli import cli
+from freezelint.script.text_lines import split_lines
 
 SCRIPT = """\
 import torch.nn as nn

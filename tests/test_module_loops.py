@@ -15,9 +15,9 @@ import torchvision
 from efficientnet_pytorch import EfficientNet
 from torch import nn
 
-from freezelint.extract import extract
-from freezelint.simulate import Simulation
-from freezelint.verify.resolve import Verifier
+from freezelint.model.resolve import Verifier
+from freezelint.script.extract import extract
+from freezelint.simulation.replay import Simulation
 
 BUILDERS = {
     "torchvision.models.resnet18()": lambda: torchvision.models.resnet18(),

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 from click.testing import CliRunner
 
-from freezelint.cli import cli
+from freezelint.frontends.cli import cli
 
 
 def notebook(path: Path) -> Path:

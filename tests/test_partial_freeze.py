@@ -1,4 +1,4 @@
-"""FRZ018's cuts, decided on the parameter table (`verify.cuts`), checked against the same
+"""FRZ018's cuts, decided on the parameter table (`simulation.cuts`), checked against the same
 positional freeze run here on the real model built on the meta device: which modules end up
 with tensors both frozen and trainable, and where the nearest cuts that split nothing are.
 Also the positional loops the extractor follows (enumerate's start, counters, `break`)."""
@@ -17,14 +17,14 @@ import torch
 import torchvision
 from efficientnet_pytorch import EfficientNet
 
-from freezelint.checker import check_source
-from freezelint.extract import extract
-from freezelint.simulate import Simulation
-from freezelint.verify.cache import TableCache
-from freezelint.verify.cuts import cuts
-from freezelint.verify.resolve import Verifier, library_version, resolve
-from freezelint.verify.spec import VerifySpec
-from freezelint.verify.worker import _host_side_config
+from freezelint.checking.checker import check_source
+from freezelint.model.cache import TableCache
+from freezelint.model.resolve import Verifier, library_version, resolve
+from freezelint.model.spec import VerifySpec
+from freezelint.model.worker import _host_side_config
+from freezelint.script.extract import extract
+from freezelint.simulation.cuts import cuts
+from freezelint.simulation.replay import Simulation
 
 CONTAINERS = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
 # (the builder as a script writes it, the one run here, where the positions count from)

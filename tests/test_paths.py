@@ -9,10 +9,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from freezelint.checker import check_source
-from freezelint.extract import extract_paths
-from freezelint.extract.paths import PATH_LIMIT
-from freezelint.verify.resolve import Verifier
+from freezelint.checking.checker import check_source
+from freezelint.model.resolve import Verifier
+from freezelint.script.extract import extract_paths
+from freezelint.script.extract.paths import PATH_LIMIT
 
 
 def codes(source: str, verifier: Verifier | None = None) -> list[str]:

@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from freezelint.positions import positions
+from freezelint.script.positions import positions
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [

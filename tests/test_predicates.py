@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from freezelint.predicates import PredicateRaised, Unsupported, evaluate
+from freezelint.script.predicates import PredicateRaised, Unsupported, evaluate
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint.cli import cli
+from freezelint.frontends.cli import cli
 
 MODELS = """\
 import timm
@@ -186,7 +186,7 @@ def test_runtime_truth_of_the_project(project: Path) -> None:
 def test_resolution_stays_inside_an_installed_package(tmp_path: Path) -> None:
     """From a file in site-packages, only its own package's modules are the project: never a
     neighbouring package (torch), never the standard library above."""
-    from freezelint.project import resolve
+    from freezelint.script.project import resolve
 
     installed = tmp_path / "lib" / "site-packages"
     (installed / "pkg" / "models").mkdir(parents=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from freezelint.checker import check_source
-from freezelint.fixes import fix_source, parses
+from freezelint.checking.checker import check_source
+from freezelint.findings.fixes import parses
+from freezelint.fixing.loop import fix_source
 
 
 def codes(source: str) -> list[str]:

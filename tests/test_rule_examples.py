@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from freezelint.checker import check_source
+from freezelint.checking.checker import check_source
+from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
-from freezelint.verify.resolve import Verifier
 
 
 def code_block(doc: str, section: str) -> str:

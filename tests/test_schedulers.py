@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from freezelint import recognize
+from freezelint.script import recognize
 
 torch = pytest.importorskip("torch")
 L = torch.optim.lr_scheduler

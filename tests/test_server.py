@@ -149,7 +149,7 @@ def code_actions(client: Client, uri: str, where: dict, only: list[str] | None =
 def test_the_end_of_a_text_is_on_its_last_line_unless_a_newline_ends_it() -> None:
     from lsprotocol.types import Position
 
-    from freezelint.lsp.locations import Located
+    from freezelint.frontends.lsp.locations import Located
 
     assert Located("x = 1").at(5) == Position(0, 5)
     assert Located("x = 1\n").at(6) == Position(1, 0)
@@ -179,7 +179,7 @@ def test_without_pygls_the_command_says_how_to_install_it() -> None:
             sys.executable,
             "-c",
             "import sys; sys.modules['pygls'] = None; sys.argv = ['freezelint', 'server']; "
-            "from freezelint.cli import main; main()",
+            "from freezelint.frontends.cli import main; main()",
         ],
         capture_output=True,
         text=True,
@@ -281,11 +281,11 @@ def test_positions_are_in_the_client_s_code_units(project: Path, cache_dir: Path
 
 def test_an_internal_error_is_said_and_the_server_goes_on(project: Path) -> None:
     broken = (
-        "import freezelint.lsp.server as server\n"
+        "import freezelint.frontends.lsp.server as server\n"
         "def check(*args, **kwargs):\n"
         "    raise RuntimeError('boom')\n"
         "server.check = check\n"
-        "from freezelint.lsp.protocol import main\n"
+        "from freezelint.frontends.lsp.protocol import main\n"
         "main()\n"
     )
     with serving(project, command=[sys.executable, "-c", broken]) as client:
@@ -614,7 +614,7 @@ def _workers_of(pid: int) -> set[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if parent == pid and b"freezelint.verify.worker" in command:
+        if parent == pid and b"freezelint.model.worker" in command:
             found.add(int(entry.name))
     return found
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from freezelint.checker import check_source
-from freezelint.fixes import fix_source
+from freezelint.checking.checker import check_source
+from freezelint.fixing.loop import fix_source
 
 BASE = "import torchvision\nmodel = torchvision.models.resnet18()\n"
 

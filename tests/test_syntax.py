@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from freezelint.extract.syntax import child_nodes, literal_value
+from freezelint.script.extract.syntax import child_nodes, literal_value
 
 LITERALS = [
     "1", "0x1F", "1_000", "00", "0o17", "0b101", "1.5", "1e-3", "1_0.5", ".5", "5.", "'a'",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from freezelint import report
-from freezelint.checker import check_source
+from freezelint.checking.checker import check_source
+from freezelint.output import report
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = (ROOT / "examples" / "finetune_efficientnet.py").read_text()

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from freezelint.model import resolve as resolve_module
 
-from freezelint.checker import check_source
-from freezelint.cli import cli
-from freezelint.verify import resolve as resolve_module
-from freezelint.verify.cache import TableCache
-from freezelint.verify.resolve import Unverified, Verifier, resolve
-from freezelint.verify.spec import VerifySpec
+from freezelint.checking.checker import check_source
+from freezelint.frontends.cli import cli
+from freezelint.model.cache import TableCache
+from freezelint.model.resolve import Unverified, Verifier, resolve
+from freezelint.model.spec import VerifySpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "FRZ005" / "fc_in_timm_efficientnet.py"
@@ -33,7 +33,7 @@ def test_worker_builds_without_weights_or_network(tmp_path: Path) -> None:
         {"library": "torchvision", "name": "mobilenet_v3_small", "kwargs": {}},
     ]
     done = subprocess.run(
-        [sys.executable, "-m", "freezelint.verify.worker"],
+        [sys.executable, "-m", "freezelint.model.worker"],
         input=json.dumps(specs),
         capture_output=True,
         text=True,
@@ -51,7 +51,7 @@ def test_worker_sandbox_refuses_network_and_weights(tmp_path: Path) -> None:
     audit = tmp_path / "audit.log"
     probe = textwrap.dedent(f"""
         import socket
-        from freezelint.verify.worker import _sandbox
+        from freezelint.model.worker import _sandbox
         _sandbox()
         for attempt in (lambda: socket.create_connection(("127.0.0.1", 9), timeout=1),
                         lambda: open({str(tmp_path / "model.pth")!r}, "wb")):
@@ -226,7 +226,7 @@ def test_inspect(cache_dir: Path) -> None:
 
 def _hammer(folder: str, rounds: int) -> int:
     """Write and read one cache entry over and over; count reads that were torn."""
-    from freezelint.verify.cache import TableCache as Cache
+    from freezelint.model.cache import TableCache as Cache
 
     cache = Cache(Path(folder))
     spec = VerifySpec.parse("timm:resnet18")

@@ -3,6 +3,8 @@ adding one module (with its docs and check) and its fixtures; nothing here chang
 
 `CODES` is known without importing any rule (the command line validates `--select` with it
 before any file needs parsing); `RULES` imports the rule modules on first use.
+
+Rules are stage 5 of the pipeline. They may import: `script`, `model`, `simulation`, `findings`.
 """
 
 from __future__ import annotations

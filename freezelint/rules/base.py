@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, SchedulerBuilt
-from freezelint.selection import Path, format_path
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.script.events import OptimizerBuilt, SchedulerBuilt
+from freezelint.script.selection import Path, format_path
 
 if TYPE_CHECKING:
-    from freezelint.simulate import Simulation
+    from freezelint.simulation.replay import Simulation
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from freezelint import recognize
-from freezelint.events import Event, ModuleReplaced, RequiresGradSet, SchedulerBuilt
-from freezelint.imports import dotted
 from freezelint.rules.base import region_text
-from freezelint.selection import Region
-from freezelint.simulate import YES, Atom, Key, OptimizerState, Simulation
+from freezelint.script import recognize
+from freezelint.script.events import Event, ModuleReplaced, RequiresGradSet, SchedulerBuilt
+from freezelint.script.imports import dotted
+from freezelint.script.selection import Region
+from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulation
 
 
 def held_atoms(opt: OptimizerState, status: str) -> list[Key]:

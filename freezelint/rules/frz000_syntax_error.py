@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.simulate import Simulation
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ000"
 NAME = "syntax-error"

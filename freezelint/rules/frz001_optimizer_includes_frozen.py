@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.fixes import SAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
     atoms_text,
@@ -52,7 +52,7 @@ from freezelint.rules.common import (
     unfrozen_later,
     verified,
 )
-from freezelint.simulate import YES, OptimizerState, Simulation
+from freezelint.simulation.replay import YES, OptimizerState, Simulation
 
 CODE = "FRZ001"
 NAME = "optimizer-includes-frozen"

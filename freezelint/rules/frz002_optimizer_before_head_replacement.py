@@ -42,14 +42,14 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
-from freezelint.fixes import SAFE, Edit, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import params_expression, verified
-from freezelint.selection import Path, Selection, path_relation, regions
-from freezelint.simulate import Simulation
-from freezelint.values import ModelRef
+from freezelint.script.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
+from freezelint.script.selection import Path, Selection, path_relation, regions
+from freezelint.script.values import ModelRef
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ002"
 NAME = "optimizer-before-head-replacement"

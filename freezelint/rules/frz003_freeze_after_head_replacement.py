@@ -45,14 +45,21 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
-from freezelint.fixes import SAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixContext
+from freezelint.model.spec import LIBRARIES as MODEL_LIBRARIES
 from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
-from freezelint.selection import NameWhere, Region, Trainable, leaves, path_relation, regions
-from freezelint.simulate import Simulation
-from freezelint.verify.spec import LIBRARIES as MODEL_LIBRARIES
+from freezelint.script.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
+from freezelint.script.selection import (
+    NameWhere,
+    Region,
+    Trainable,
+    leaves,
+    path_relation,
+    regions,
+)
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ003"
 NAME = "freeze-after-head-replacement"

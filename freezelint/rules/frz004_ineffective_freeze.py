@@ -41,10 +41,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import IneffectiveFreeze
-from freezelint.fixes import SAFE, Fix, FixContext
-from freezelint.simulate import Simulation
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixContext
+from freezelint.script.events import IneffectiveFreeze
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ004"
 NAME = "ineffective-freeze"

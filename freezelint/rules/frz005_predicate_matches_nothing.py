@@ -47,12 +47,12 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.extract.syntax import child_nodes, code_of, names_in
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
-from freezelint.simulate import Simulation
-from freezelint.verify.atoms import PredicateOutcome
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
+from freezelint.script.extract.syntax import child_nodes, code_of, names_in
+from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
+from freezelint.simulation.atoms import PredicateOutcome
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ005"
 NAME = "predicate-matches-nothing"

@@ -42,22 +42,15 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ModuleReplaced, RequiresGradSet
-from freezelint.extract.syntax import child_nodes
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.imports import dotted
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import (
-    atoms_text,
-    elements,
-    modules_text,
-    plural,
-    tensors,
-    verified,
-)
-from freezelint.selection import Region
-from freezelint.simulate import Key, OptimizerState, Simulation
+from freezelint.rules.common import atoms_text, elements, modules_text, plural, tensors, verified
+from freezelint.script.events import ModuleReplaced, RequiresGradSet
+from freezelint.script.extract.syntax import child_nodes
+from freezelint.script.imports import dotted
+from freezelint.script.selection import Region
+from freezelint.simulation.replay import Key, OptimizerState, Simulation
 
 CODE = "FRZ006"
 NAME = "trainable-not-optimized"

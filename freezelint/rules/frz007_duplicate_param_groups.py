@@ -47,19 +47,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.extract.syntax import child_nodes
-from freezelint.fixes import UNSAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
-from freezelint.rules.common import (
-    module_text,
-    modules_text,
-    params_expression,
-    plural,
-    verified,
-)
-from freezelint.selection import Region
-from freezelint.simulate import YES, OptimizerState, Simulation
+from freezelint.rules.common import module_text, modules_text, params_expression, plural, verified
+from freezelint.script.extract.syntax import child_nodes
+from freezelint.script.selection import Region
+from freezelint.simulation.replay import YES, OptimizerState, Simulation
 
 CODE = "FRZ007"
 NAME = "duplicate-param-groups"

@@ -50,13 +50,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
-from freezelint.fixes import SAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text, scheduler_text
 from freezelint.rules.common import breaking_scheduler, module_text, modules_text, verified
-from freezelint.selection import NameWhere, Region, leaves
-from freezelint.simulate import YES, Atom, OptimizerState, Simulation
+from freezelint.script.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
+from freezelint.script.selection import NameWhere, Region, leaves
+from freezelint.simulation.replay import YES, Atom, OptimizerState, Simulation
 
 CODE = "FRZ008"
 NAME = "unfreeze-not-in-optimizer"

@@ -47,13 +47,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ModeSet, RequiresGradSet
-from freezelint.fixes import UNSAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import plural
-from freezelint.selection import Region, leaves, path_relation
-from freezelint.simulate import Simulation
+from freezelint.script.events import ModeSet, RequiresGradSet
+from freezelint.script.selection import Region, leaves, path_relation
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ009"
 NAME = "frozen-batchnorm-updates"

@@ -43,12 +43,12 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, ParamGroup, ParamGroupAdded
-from freezelint.fixes import UNSAFE, Edit, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import params_expression
-from freezelint.simulate import Simulation
+from freezelint.script.events import OptimizerBuilt, ParamGroup, ParamGroupAdded
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ010"
 NAME = "zero-lr-group"

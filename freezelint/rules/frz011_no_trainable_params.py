@@ -40,13 +40,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import Event, ModuleReplaced
+from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import modules_text, tensors, unfrozen_later, verified
 from freezelint.rules.frz012_exhausted_parameter_iterator import exhausted_groups
-from freezelint.selection import Region
-from freezelint.simulate import Key, Simulation
+from freezelint.script.events import Event, ModuleReplaced
+from freezelint.script.selection import Region
+from freezelint.simulation.replay import Key, Simulation
 
 CODE = "FRZ011"
 NAME = "no-trainable-params"

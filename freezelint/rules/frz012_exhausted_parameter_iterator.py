@@ -47,8 +47,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import (
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixContext
+from freezelint.rules.base import optimizer_text, region_text
+from freezelint.script.events import (
     IteratorBound,
     IteratorConsumed,
     ModuleReplaced,
@@ -56,11 +58,9 @@ from freezelint.events import (
     ParamGroup,
     ParamGroupAdded,
 )
-from freezelint.extract.syntax import assignment_targets, code_of, literal_string, names_in
-from freezelint.fixes import SAFE, Fix, FixContext
-from freezelint.rules.base import optimizer_text, region_text
-from freezelint.selection import regions
-from freezelint.simulate import Simulation
+from freezelint.script.extract.syntax import assignment_targets, code_of, literal_string, names_in
+from freezelint.script.selection import regions
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ012"
 NAME = "exhausted-parameter-iterator"

@@ -35,11 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
-from freezelint.simulate import Simulation
-from freezelint.verify.atoms import PredicateOutcome
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
+from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
+from freezelint.simulation.atoms import PredicateOutcome
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ013"
 NAME = "predicate-raises"

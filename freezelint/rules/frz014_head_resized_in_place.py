@@ -42,13 +42,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import UNKNOWN, ModuleReplaced, SizeAttributeSet
-from freezelint.extract.syntax import code_of
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.selection import path_relation
-from freezelint.simulate import Simulation
-from freezelint.verify.table import ParamTable
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
+from freezelint.model.table import ParamTable
+from freezelint.script.events import UNKNOWN, ModuleReplaced, SizeAttributeSet
+from freezelint.script.extract.syntax import code_of
+from freezelint.script.selection import path_relation
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ014"
 NAME = "head-resized-in-place"

@@ -56,16 +56,16 @@ from typing import Any
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import Event, OptimizerBuilt, ParamGroupAdded, RequiresGradSet
-from freezelint.extract.syntax import code_of
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.predicates import compile_predicate
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
+from freezelint.model.table import ParamTable
 from freezelint.rules.common import plural
 from freezelint.rules.name_tests import FAILED, IN_KINDS, NameTest, name_tests, rewrites
-from freezelint.selection import NameWhere, Region, Selection, Trainable, leaves
-from freezelint.simulate import Simulation
-from freezelint.verify.table import ParamTable
+from freezelint.script.events import Event, OptimizerBuilt, ParamGroupAdded, RequiresGradSet
+from freezelint.script.extract.syntax import code_of
+from freezelint.script.predicates import compile_predicate
+from freezelint.script.selection import NameWhere, Region, Selection, Trainable, leaves
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ015"
 NAME = "predicate-overmatches"

@@ -47,14 +47,14 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import RequiresGradSet
-from freezelint.fixes import SAFE, Fix, FixBuilder, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import SAFE, Fix, FixBuilder, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import count_text, elements, plural, tensors
-from freezelint.selection import ModuleFilter, NameWhere, Path, Region
-from freezelint.simulate import Atom, Key, Simulation
-from freezelint.verify.module_loops import ModuleLoop, loop_of
+from freezelint.script.events import RequiresGradSet
+from freezelint.script.selection import ModuleFilter, NameWhere, Path, Region
+from freezelint.simulation.module_loops import ModuleLoop, loop_of
+from freezelint.simulation.replay import Atom, Key, Simulation
 
 CODE = "FRZ016"
 NAME = "container-freeze"

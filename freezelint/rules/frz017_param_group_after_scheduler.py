@@ -64,12 +64,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint import recognize
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ParamGroupAdded, SchedulerBuilt, SchedulerStepped
+from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.rules.base import scheduler_text
 from freezelint.rules.common import breaking_scheduler
-from freezelint.simulate import Simulation
+from freezelint.script import recognize
+from freezelint.script.events import ParamGroupAdded, SchedulerBuilt, SchedulerStepped
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ017"
 NAME = "param-group-after-scheduler"

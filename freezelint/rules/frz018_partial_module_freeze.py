@@ -58,16 +58,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import ModuleReplaced, RequiresGradSet
-from freezelint.extract.syntax import int_literal
-from freezelint.fixes import UNSAFE, Fix, FixBuilder, FixContext
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixBuilder, FixContext
+from freezelint.model.table import Parameter
 from freezelint.rules.base import region_text
-from freezelint.selection import NameWhere, Region
-from freezelint.simulate import Atom, Key, Simulation
-from freezelint.verify.atoms import TableAtoms
-from freezelint.verify.cuts import Cut, Unknown, cuts, span
-from freezelint.verify.table import Parameter
+from freezelint.script.events import ModuleReplaced, RequiresGradSet
+from freezelint.script.extract.syntax import int_literal
+from freezelint.script.selection import NameWhere, Region
+from freezelint.simulation.atoms import TableAtoms
+from freezelint.simulation.cuts import Cut, Unknown, cuts, span
+from freezelint.simulation.replay import Atom, Key, Simulation
 
 CODE = "FRZ018"
 NAME = "partial-module-freeze"

@@ -61,13 +61,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.diagnostics import Finding, Severity
-from freezelint.events import OptimizerBuilt, SchedulerBuilt, SchedulerStepped
-from freezelint.extract.syntax import code_of, names_in
-from freezelint.fixes import UNSAFE, Fix, FixContext
-from freezelint.imports import dotted
+from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import scheduler_text
-from freezelint.simulate import Simulation
+from freezelint.script.events import OptimizerBuilt, SchedulerBuilt, SchedulerStepped
+from freezelint.script.extract.syntax import code_of, names_in
+from freezelint.script.imports import dotted
+from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ019"
 NAME = "scheduler-on-replaced-optimizer"

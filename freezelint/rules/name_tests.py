@@ -11,8 +11,8 @@ from typing import Any
 
 import libcst as cst
 
-from freezelint.extract.syntax import code_of, names_in
-from freezelint.predicates import PredicateRaised, Unsupported, compile_predicate
+from freezelint.script.extract.syntax import code_of, names_in
+from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
 
 IN_KINDS = frozenset({"in", "not in", "any in"})
 FAILED = (Unsupported, PredicateRaised)

@@ -1,0 +1,341 @@
+"""Checking one source text: parse, extract, simulate, run the selected rules, locate findings.
+
+Positions are computed (`positions.py`) only when there is something to report, so a
+clean file costs one parse and one walk.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Collection
+from dataclasses import replace
+from itertools import accumulate
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from freezelint.checking.call_agreement import CallAgreement
+from freezelint.findings.diagnostics import Diagnostic, Finding, Related, Severity
+from freezelint.findings.fixes import Fix, FixContext
+from freezelint.findings.suppressions import without_suppressed
+from freezelint.model.resolve import Verifier
+from freezelint.rules import RULES
+from freezelint.script.extract import RootPaths, extract_paths
+from freezelint.script.extract.syntax import code_of
+from freezelint.script.positions import positions as positions_of
+from freezelint.script.project import ParsedModule, display, parse_file
+from freezelint.simulation.replay import Simulation
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
+
+SYNTAX_ERROR = "FRZ000"
+
+
+def check_source(
+    text: str,
+    path: str,
+    codes: Collection[str] | None = None,
+    verifier: Verifier | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+    line_label: Callable[[int], str] = str,
+    importer: Path | None = None,
+) -> list[Diagnostic]:
+    """Diagnostics for one file's text (`codes`: the selected rule codes; None means all).
+    With a `verifier`, models the script builds are checked against their parameter tables.
+    Its imports are followed from `path` when that is a file, or from `importer` (a buffer
+    read from standard input for a file not saved yet)."""
+    selected = set(RULES) if codes is None else set(codes)
+    too_deep = _too_deep(text, path)
+    if too_deep is not None:
+        return [too_deep] if SYNTAX_ERROR in selected else []
+    file = Path(path).absolute() if path and Path(path).is_file() else importer
+    try:
+        module = _parse(text, file)
+    except cst.ParserSyntaxError as error:
+        if SYNTAX_ERROR not in selected:
+            return []
+        return [_syntax_error(error, text, path)]
+    except RecursionError:
+        if SYNTAX_ERROR not in selected:
+            return []
+        return [
+            Diagnostic(
+                SYNTAX_ERROR,
+                "file is too deeply nested to parse",
+                path,
+                1,
+                1,
+                1,
+                1,
+                RULES[SYNTAX_ERROR].severity,
+            )
+        ]
+    findings, files = find(module, selected, verifier, aliases, file)
+    located = locate(module, findings, path, text, line_label, files)
+    here = [d for d in located if d.path == path]
+    # A finding in another file of the project (reached through an import) obeys that file's
+    # suppression comments.
+    elsewhere = [d for d in located if d.path != path]
+    for parsed in files.values():
+        shown = display(parsed.path)
+        elsewhere = [
+            *[d for d in elsewhere if d.path != shown],
+            *without_suppressed(parsed.text, [d for d in elsewhere if d.path == shown]),
+        ]
+    out = without_suppressed(text, here) + elsewhere
+    out.sort(key=Diagnostic.sort_key)
+    return out
+
+
+def _parse(text: str, file: Path | None) -> cst.Module:
+    """The text parsed; a file of the project other files import is parsed once per process
+    (the same tree serves both, `project.parse_file`)."""
+    if file is not None:
+        parsed = parse_file(file, "__main__")
+        if parsed is not None and parsed.text == text:
+            return parsed.module
+    return cst.parse_module(text)
+
+
+def find(
+    module: cst.Module,
+    selected: Collection[str],
+    verifier: Verifier | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+    file: Path | None = None,
+) -> tuple[list[Finding], dict[str, ParsedModule]]:
+    """The rules' findings over every consistent path of every root, and the project files
+    the walk read (`file`: the checked file's path, for its imports). A finding that holds on
+    some paths of a root but not all names the branch arms it needs (`when ...`); identical
+    findings from several paths are one."""
+    rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
+    roots = extract_paths(module, aliases=aliases, path=file)
+    files: dict[str, ParsedModule] = {}
+    for root in roots:
+        for path in root.paths:
+            files.update(path.timeline.files)
+    if verifier is not None:
+        # Resolve every path's models at once (one worker run for whatever is not cached).
+        verifier.tables_for([p.timeline for root in roots for p in root.paths])
+    findings: dict[tuple, Finding] = {}
+    reported: set[tuple[str, int]] = set()
+    agreement = CallAgreement()  # fixes inside helpers: every call must agree
+    for root in roots:
+        # Per rule and line: the wordings of the first path it holds on (its numbers), each
+        # with the paths that word it so, and every path it holds on at all.
+        holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, set[int]]]]] = {}
+        anywhere: dict[tuple[str, int], set[int]] = {}
+        normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
+        for index, path in enumerate(root.paths):
+            timeline = path.timeline
+            if not timeline.events:
+                continue
+            tables = verifier.tables_for([timeline]) if verifier is not None else {}
+            sim = Simulation(timeline, tables)
+            via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
+            found = [finding for rule in rules for finding in rule.check(sim)]
+            if index in normal:
+                agreement.add_path(timeline, found)
+            for finding in found:
+                if finding.event is not None:
+                    finding = replace(finding, via=finding.event.via)
+                elif id(finding.node) in via and not finding.via:
+                    finding = replace(finding, via=via[id(finding.node)])
+                key = (finding.code, id(finding.node))
+                first, wordings = holds.setdefault(key, (index, {}))
+                anywhere.setdefault(key, set()).add(index)
+                if first == index:
+                    wordings.setdefault(finding.message, (finding, set()))
+                if finding.message in wordings:
+                    wordings[finding.message][1].add(index)
+        for key, (_, wordings) in holds.items():
+            if key in reported or not anywhere[key] & normal:
+                # Only on error paths (an `except` handler ran, or the path ends raising): the
+                # recipe is what runs when nothing goes wrong.
+                continue
+            everywhere = normal <= anywhere[key]
+            for finding, same in wordings.values():
+                if not normal <= same:
+                    # Its numbers are those of the paths that word it so: name what they share.
+                    when = _condition(root, sorted(same & normal or same))
+                    note = f"on every path; counted when {when}" if everywhere else f"when {when}"
+                    finding = replace(finding, message=f"{finding.message} ({note})")
+                findings[(*key, finding.message)] = finding
+            reported.add(key)
+    for index, finding in findings.items():
+        if agreement.covers(index[:2]):
+            findings[index] = replace(finding, fix=agreement.fix(index[:2]))
+    return list(findings.values()), files
+
+
+def _error_path(root: RootPaths, index: int) -> bool:
+    """Does the path end raising, or run an `except` handler?"""
+    path = root.paths[index]
+    return path.raised or bool(root.exceptional & set(path.decisions))
+
+
+def _condition(root: RootPaths, where: list[int], limit: int = 3) -> str:
+    """The branch arms the paths in `where` share (those of the first when they share none)."""
+    common = set(root.paths[where[0]].decisions)
+    for index in where[1:]:
+        common &= set(root.paths[index].decisions)
+    chosen = [d for d in root.paths[where[0]].decisions if d in common] or list(
+        root.paths[where[0]].decisions
+    )
+    parts = [root.labels[key][arm] for key, arm in chosen]
+    if len(parts) > limit:
+        parts = [*parts[:limit], f"{len(parts) - limit} more conditions"]
+    return " and ".join(parts) or "on some paths"
+
+
+def _build_fix(finding: Finding, context: FixContext) -> Fix | None:
+    if finding.fix is None:
+        return None
+    try:
+        return finding.fix(context)
+    except KeyError:  # a node without a position (synthesised): no fix rather than a wrong one
+        return None
+
+
+def locate(
+    module: cst.Module,
+    findings: list[Finding],
+    path: str,
+    text: str = "",
+    line_label: Callable[[int], str] = str,
+    files: dict[str, ParsedModule] | None = None,
+) -> list[Diagnostic]:
+    if not findings:
+        return []
+    positions = positions_of(module)
+    context = FixContext(text, positions, module)
+    sources = [(path, positions, line_label)] + [
+        (display(parsed.path), positions_of(parsed.module), str)
+        for parsed in (files or {}).values()
+    ]
+
+    def place(node: cst.CSTNode) -> tuple[str, CodeRange, Callable[[int], str]]:
+        for shown, known, label in sources:
+            try:
+                return shown, known[node], label
+            except KeyError:
+                continue
+        raise KeyError(node)
+
+    def line_of(node: cst.CSTNode, here: str) -> str:
+        shown, where, label = place(node)
+        line = f"line {label(where.start.line)}"
+        return line if shown == here else f"{line} of {shown}"
+
+    def related(node: cst.CSTNode, text: str) -> Related:
+        shown, where, _ = place(node)
+        return Related(
+            shown,
+            where.start.line,
+            where.start.column + 1,
+            where.end.line,
+            where.end.column + 1,
+            text,
+        )
+
+    out = []
+    for finding in findings:
+        shown, where, _ = place(finding.node)
+        also = tuple(
+            related(call, f"`{_callee(call)}(...)` leads here") for call in finding.via
+        ) + tuple(related(node, "referred to by the message") for node in finding.related)
+        message = finding.message
+        for index, node in enumerate(finding.related):
+            message = message.replace(f"line @L{index}", line_of(node, shown))
+            _, at, label = place(node)
+            message = message.replace(f"@L{index}", label(at.start.line))
+        if finding.via:
+            calls = ", then ".join(
+                f"`{_callee(call)}(...)` on {line_of(call, shown)}" for call in finding.via
+            )
+            message = f"{message} (reached through {calls})"
+        out.append(
+            Diagnostic(
+                code=finding.code,
+                message=message,
+                path=shown,
+                row=where.start.line,
+                column=where.start.column + 1,
+                end_row=where.end.line,
+                end_column=where.end.column + 1,
+                severity=RULES[finding.code].severity,
+                verified=finding.verified,
+                # A fix edits the checked file only.
+                fix=_build_fix(finding, context) if shown == path else None,
+                related=also,
+            )
+        )
+    out.sort(key=Diagnostic.sort_key)
+    return out
+
+
+def _callee(call: cst.CSTNode) -> str:
+    return code_of(call.func if isinstance(call, cst.Call) else call)
+
+
+def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnostic:
+    """FRZ000 where the parser stopped. CPython's own parser (`ast.parse`: parsing only, nothing
+    runs) words it better ("expected ':'") and places it more precisely, so it is asked first."""
+    row, column = error.raw_line, error.raw_column + 1
+    message = error.message.strip().splitlines()[0] if error.message.strip() else "invalid syntax"
+    try:
+        ast.parse(text)
+    except SyntaxError as py_error:
+        if py_error.lineno:
+            row, column = py_error.lineno, max(1, py_error.offset or 1)
+            message = py_error.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return Diagnostic(
+        SYNTAX_ERROR,
+        f"syntax error: {message}",
+        path,
+        row,
+        column,
+        row,
+        column,
+        RULES[SYNTAX_ERROR].severity,
+    )
+
+
+_BRACKET = re.compile(r"[()\[\]{}]")
+_DEPTH = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+MAX_NESTING = 200  # CPython's own limit ("too many nested parentheses")
+
+
+def _too_deep(text: str, path: str) -> Diagnostic | None:
+    """FRZ000 for bracket nesting deeper than CPython allows, found without the libcst parser
+    (whose native stack overflows on such input). Brackets inside strings can make the quick
+    count too high; CPython's parser (parse only) then has the last word."""
+    if text.count("(") + text.count("[") + text.count("{") <= MAX_NESTING:
+        return None
+    depth = max(accumulate(_DEPTH[c] for c in _BRACKET.findall(text)), default=0)
+    if depth <= MAX_NESTING:
+        return None
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        row, column = error.lineno or 1, max(1, error.offset or 1)
+        return Diagnostic(
+            SYNTAX_ERROR,
+            f"syntax error: {error.msg}",
+            path,
+            row,
+            column,
+            row,
+            column,
+            Severity.ERROR,
+        )
+    except (ValueError, RecursionError, MemoryError):
+        return Diagnostic(
+            SYNTAX_ERROR, "syntax error: too deeply nested", path, 1, 1, 1, 1, Severity.ERROR
+        )
+    return None

@@ -1,0 +1,68 @@
+"""What a check reports: severities, findings (tied to a CST node) and located diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from freezelint.findings.fixes import Fix, FixBuilder
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict before positions are known: the node it points at and what it says."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    # Nodes the message refers to by line: "@L0" in the message becomes the first one's line.
+    related: tuple[cst.CSTNode, ...] = ()
+    verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
+    fix: FixBuilder | None = None  # builds the fix once positions are known
+    via: tuple[cst.CSTNode, ...] = ()  # the calls that brought the model here (see Event.via)
+    # The event it is about (an `events.Event`): its calls are the finding's `via`, and a fix
+    # inside a helper must suit every run of it (`call_agreement`).
+    event: Any = None
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place a diagnostic refers to: a call that led to the wrong code, the line its
+    message names (JSON `related`, SARIF `relatedLocations`)."""
+
+    path: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A finding located in a file (1-based rows, 1-based columns, as ruff reports them)."""
+
+    code: str
+    message: str
+    path: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+    severity: Severity
+    verified: dict[str, Any] | None = None
+    fix: Fix | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    related: tuple[Related, ...] = ()
+
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.extra.get("cell", 0), self.row, self.column, self.code)

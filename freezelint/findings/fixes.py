@@ -1,0 +1,205 @@
+"""Fixes as rules build them: text edits with an applicability, the context a fix builder
+works in (positions, indentation, quotes, imports), and splicing edits into a text. The loop
+that applies them and checks again is `fixing.loop`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from freezelint.script.text_lines import split_lines
+
+SAFE, UNSAFE = "safe", "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int  # character offsets in the source text
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str
+    message: str
+    edits: tuple[Edit, ...]
+
+    def as_json(self, text: str) -> dict[str, Any]:
+        """ruff's shape: edits with 1-based rows and columns."""
+        lines = Lines(text)
+        return {
+            "applicability": self.applicability,
+            "message": self.message,
+            "edits": [
+                {
+                    "content": e.content,
+                    "location": lines.location(e.start),
+                    "end_location": lines.location(e.end),
+                }
+                for e in self.edits
+            ],
+        }
+
+
+class Lines:
+    """Offsets <-> rows and columns of a text (any line ending)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        for line in split_lines(text, keepends=True):
+            self.starts.append(self.starts[-1] + len(line))
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+
+    def offset(self, row: int, column: int) -> int:
+        return self.starts[row - 1] + column
+
+    def location(self, offset: int) -> dict[str, int]:
+        row = max(i for i, start in enumerate(self.starts) if start <= offset) + 1
+        row = min(row, len(self.starts) - 1) if len(self.starts) > 1 else 1
+        return {"row": row, "column": offset - self.starts[row - 1] + 1}
+
+    def line_end(self, offset: int) -> int:
+        """Offset just after the end of the line holding `offset` (its newline included)."""
+        for start in self.starts:
+            if start > offset:
+                return start
+        return len(self.text)
+
+
+class FixContext:
+    """What a fix builder may use: the source text and the position of any node."""
+
+    def __init__(self, text: str, positions: Any, module: cst.Module | None = None) -> None:
+        self.text = text
+        self.lines = Lines(text)
+        self.positions = positions
+        self.module = module
+
+    def add_import(self, statement: str) -> Edit:
+        """`import torch` after the file's last top-level import (or its docstring); the same
+        edit from several fixes is applied once."""
+        at = 0
+        for node in self.module.body if self.module is not None else ():
+            if isinstance(node, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Import | cst.ImportFrom)
+                or (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString))
+                for small in node.body
+            ):
+                at = self.lines.line_end(self.span(node)[1])
+            elif at:
+                break
+        return Edit(at, at, f"{statement}{self.lines.newline}")
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        where = self.positions[node]
+        return (
+            self.lines.offset(where.start.line, where.start.column),
+            self.lines.offset(where.end.line, where.end.column),
+        )
+
+    def code(self, node: cst.CSTNode) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def iterable_code(self, node: cst.CSTNode) -> str:
+        """The node's code to stand after `for x in` in a comprehension: its positions leave
+        its parentheses out, so a parenthesised expression, a generator expression (bare as a
+        call's only argument) or a conditional gets them back."""
+        code = self.code(node)
+        if getattr(node, "lpar", None) or isinstance(
+            node, cst.GeneratorExp | cst.IfExp | cst.Lambda | cst.NamedExpr | cst.Yield
+        ):
+            return f"({code})"
+        return code
+
+    def indent(self, node: cst.CSTNode) -> str:
+        start, _ = self.span(node)
+        line_start = self.lines.starts[self.positions[node].start.line - 1]
+        return self.text[line_start:start]
+
+    def fresh_name(self, *candidates: str) -> str:
+        """The first candidate the file does not use as a word (else the first, numbered)."""
+        words = set(re.findall(r"\w+", self.text))
+        for name in candidates:
+            if name not in words:
+                return name
+        number = 1
+        while f"{candidates[0]}_{number}" in words:
+            number += 1
+        return f"{candidates[0]}_{number}"
+
+    @property
+    def quote(self) -> str:
+        """The file's own string quote."""
+        return "'" if self.text.count("'") > self.text.count('"') else '"'
+
+    @property
+    def indent_unit(self) -> str:
+        """The file's indentation step (four spaces unless it shows another)."""
+        for line in split_lines(self.text):
+            stripped = line.lstrip(" \t")
+            if stripped and line != stripped and not stripped.startswith("#"):
+                return line[: len(line) - len(stripped)]
+        return "    "
+
+    def insert_lines_after(self, statement: cst.CSTNode, lines: list[str]) -> Edit:
+        """Several new lines after a statement; each line's own leading indentation (in units
+        of four spaces) is re-expressed in the file's indentation step."""
+        base = self.indent(statement)
+        _, end = self.span(statement)
+        at = self.lines.line_end(end)
+        prefix = "" if at == 0 or self.text[at - 1] == "\n" else self.lines.newline
+        out = []
+        for line in lines:
+            depth = (len(line) - len(line.lstrip(" "))) // 4
+            out.append(f"{base}{self.indent_unit * depth}{line.lstrip(' ')}{self.lines.newline}")
+        return Edit(at, at, prefix + "".join(out))
+
+    def replace(self, node: cst.CSTNode, content: str) -> Edit:
+        start, end = self.span(node)
+        return Edit(start, end, content)
+
+    def insert_after(self, statement: cst.CSTNode, line: str) -> Edit:
+        """A new line, at the statement's indentation, right after the statement."""
+        _, end = self.span(statement)
+        at = self.lines.line_end(end)
+        prefix = "" if at == 0 or self.text[at - 1] == "\n" else self.lines.newline
+        return Edit(at, at, f"{prefix}{self.indent(statement)}{line}{self.lines.newline}")
+
+
+FixBuilder = Callable[[FixContext], Fix | None]
+
+
+def apply(text: str, fixes: list[Fix]) -> tuple[str, int]:
+    """Apply non-overlapping fixes (first come, first served); returns the text and how many."""
+    taken: list[Edit] = []
+    applied = 0
+    for fix in fixes:
+        fresh = [e for e in fix.edits if e not in taken]  # an import two fixes need: once
+        if any(_overlaps(e, t) for e in fresh for t in taken):
+            continue
+        taken.extend(fresh)
+        applied += 1
+    for edit in sorted(taken, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[: edit.start] + edit.content + text[edit.end :]
+    return text, applied
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end or b.start == b.end:  # insertions: only the same point clashes
+        return a.start == b.start and a.end == b.end and a != b
+    return a.start < b.end and b.start < a.end
+
+
+def parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True

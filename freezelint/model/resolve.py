@@ -1,0 +1,259 @@
+"""Parameter tables for verification specs: from the cache, else from one worker process for all
+the missing ones; a composite model's table put together from its parts' tables. A library that
+is not installed, a spec the worker cannot build, a crash or a time-out all make the model
+"unverified", never a failed run."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections import ChainMap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+
+from freezelint.model.cache import BUILDS, TableCache
+from freezelint.model.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
+from freezelint.model.table import ParamTable
+from freezelint.script.events import Timeline
+from freezelint.script.layers import PARAM_FREE
+
+DISTRIBUTIONS = {
+    "timm": "timm",
+    "torchvision": "torchvision",
+    "efficientnet_pytorch": "efficientnet-pytorch",
+    TORCH_NN: "torch",
+}
+WORKER_TIMEOUT = 180.0
+INSTALL_HINT = "pip install 'freezelint[verify]'"
+
+
+@dataclass(frozen=True)
+class Unverified:
+    reason: str
+    cacheable: bool = False  # the build itself failed: the same spec fails again
+
+
+@functools.cache
+def library_version(library: str) -> str | None:
+    """The installed version of a model library (None without it or torch), once per process."""
+    try:
+        metadata.version("torch")
+        return metadata.version(DISTRIBUTIONS[library])
+    except metadata.PackageNotFoundError:
+        return None
+
+
+Spec = VerifySpec | CompositeSpec
+
+
+def resolve(
+    specs: list[VerifySpec] | list[Spec],
+    cache: TableCache | None,
+    known: Mapping[Spec, ParamTable | Unverified] | None = None,
+    build: bool = True,
+) -> dict[Spec, ParamTable | Unverified]:
+    """The table of each spec (a library model's or a layer's as built, stand-ins and all; a
+    composite's with its parts' unknown sizes marked), or why there is none. The parts of a
+    composite are resolved along with everything else (one worker run in all), except those
+    `known` already; the answer has them too. With `build` false no worker is run: a spec
+    needing a build (itself or a part) is left out of the answer."""
+    known = known or {}
+    wanted = list(dict.fromkeys(specs))
+    leaves = [
+        leaf
+        for spec in wanted
+        for leaf in (spec.leaves() if isinstance(spec, CompositeSpec) else (spec,))
+        if leaf not in known
+    ]
+    out: dict[Spec, ParamTable | Unverified] = dict(_resolve_leaves(leaves, cache, build))
+    for spec in wanted:
+        if isinstance(spec, CompositeSpec) and all(
+            leaf in out or leaf in known for leaf in spec.leaves()
+        ):
+            out[spec] = compose(spec, ChainMap(out, known))
+    return out
+
+
+def finish(spec: VerifySpec, table: ParamTable) -> ParamTable:
+    """The table a script's model gets from its spec's table: what was built with a stand-in
+    size has unknown element counts (a library model's head, all of a layer)."""
+    if not spec.standins:
+        return table
+    if spec.library == TORCH_NN:
+        return table.with_unknown(("",), spec.standins)
+    return table.with_unknown_head()
+
+
+def compose(
+    spec: CompositeSpec, known: Mapping[Spec, ParamTable | Unverified], path: str = ""
+) -> ParamTable | Unverified:
+    """A composite's table from its parts' (in `known`), or why a part has none."""
+    parts: list[tuple[str, ParamTable]] = []
+    for attr, part in spec.parts:
+        where = f"{path}{attr}"
+        if isinstance(part, CompositeSpec):
+            result = compose(part, known, f"{where}.")
+            if isinstance(result, Unverified):
+                return result
+        else:
+            leaf = known[part]
+            if isinstance(leaf, Unverified):
+                return Unverified(f"part `{where}` ({part.label()}): {leaf.reason}")
+            result = finish(part, leaf)
+        parts.append((attr, result))
+    return ParamTable.composed(spec.name, parts)
+
+
+def _resolve_leaves(
+    specs: list[VerifySpec], cache: TableCache | None, build: bool = True
+) -> dict[VerifySpec, ParamTable | Unverified]:
+    out: dict[VerifySpec, ParamTable | Unverified] = {}
+    missing: list[tuple[VerifySpec, str]] = []
+    for spec in dict.fromkeys(specs):
+        version = library_version(spec.library)
+        if version is None:
+            dist = DISTRIBUTIONS[spec.library]
+            what = "torch" if dist == "torch" else f"torch or {dist}"
+            out[spec] = Unverified(f"{what} is not installed ({INSTALL_HINT})")
+            continue
+        if spec.library == TORCH_NN and spec.name in PARAM_FREE:
+            # No parameters, no submodules, whatever the arguments: nothing to build.
+            modules = [("", spec.name)]
+            out[spec] = ParamTable(TORCH_NN, spec.name, version, {}, [], modules, [], None)
+            continue
+        cached = cache.get(spec, version) if cache is not None else None
+        if isinstance(cached, str):
+            out[spec] = Unverified(cached)
+        elif cached is not None:
+            out[spec] = cached
+        else:
+            missing.append((spec, version))
+    if missing and build:
+        for (spec, version), result in zip(
+            missing, _run_worker([s for s, _ in missing]), strict=True
+        ):
+            if isinstance(result, dict):
+                if cache is not None:
+                    cache.put(spec, version, result)
+                out[spec] = ParamTable.from_json(result)
+            else:
+                if result.cacheable and cache is not None:
+                    cache.put(spec, version, {"error": result.reason, "builds": BUILDS})
+                out[spec] = result
+    return out
+
+
+_RUNNING: set[subprocess.Popen] = set()  # worker processes now running (see stop_workers)
+
+
+def stop_workers() -> None:
+    """Kill the worker processes still running (a language server that exits while a model is
+    built in the background)."""
+    for process in list(_RUNNING):
+        process.kill()
+
+
+def _run_worker(specs: list[VerifySpec]) -> list[dict | Unverified]:
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "freezelint.model.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as process:
+            _RUNNING.add(process)
+            try:
+                stdout, _ = process.communicate(
+                    json.dumps([s.as_json() for s in specs]), timeout=WORKER_TIMEOUT
+                )
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                return [Unverified("the verification worker timed out")] * len(specs)
+            except BaseException:  # interrupted: the worker does not outlive the wait
+                process.kill()
+                raise
+            finally:
+                _RUNNING.discard(process)
+        results = json.loads(stdout) if process.returncode == 0 else None
+    except (OSError, ValueError):
+        results = None
+    if not isinstance(results, list) or len(results) != len(specs):
+        return [Unverified("the verification worker failed")] * len(specs)
+    out: list[dict | Unverified] = []
+    for result in results:
+        if "table" in result:
+            out.append(result["table"])
+        else:
+            out.append(Unverified(f"the model could not be built: {result.get('error')}", True))
+    return out
+
+
+class Verifier:
+    """What a run of `freezelint check` uses to get tables: one cache, and the models it could
+    not verify (for the summary)."""
+
+    # What a model whose table is being built elsewhere (`build=False`) is reported as.
+    PENDING = "being verified in the background"
+
+    def __init__(self, cache: TableCache | None, build: bool = True) -> None:
+        self.cache = cache
+        self.build = build  # else only cached tables are used, the rest are left `pending`
+        self._known: dict[Spec, ParamTable | Unverified] = {}  # resolved in this run
+        self.unverified: dict[str, str] = {}  # spec label -> reason
+        self.verified: set[str] = set()
+        self.pending: set[Spec] = set()  # needed a build that `build=False` did not run
+
+    def build_tables(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
+        """Build (a worker process) and cache these specs' tables; for another thread to
+        `learn` from. Reads what is known without changing it."""
+        return resolve(specs, self.cache, dict(self._known))
+
+    def learn(self, found: Mapping[Spec, ParamTable | Unverified]) -> None:
+        """Take tables resolved elsewhere (a background build) as known."""
+        self._known.update(found)
+        self.pending.difference_update(found)
+
+    def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
+        """The tables of the library models and composite models of these timelines (a
+        `torch.nn` layer gets one only as a part of a composite)."""
+        wanted: dict[int, Spec] = {}
+        for timeline in timelines:
+            for model, spec in timeline.models.items():
+                if spec.parts is None and spec.library in (None, TORCH_NN):
+                    continue
+                vspec, why = verify_spec(spec)
+                if vspec is None:
+                    self.unverified[model_label(spec)] = why
+                else:
+                    wanted[model] = vspec
+        if not wanted:
+            return {}
+        missing = [spec for spec in wanted.values() if spec not in self._known]
+        if missing:
+            self._known.update(resolve(missing, self.cache, self._known, self.build))
+        found = self._known
+        tables: dict[int, ParamTable] = {}
+        for model, vspec in wanted.items():
+            result = found.get(vspec)
+            if result is None:  # not cached, not built (`build=False`)
+                self.pending.add(vspec)
+                self.unverified[vspec.label()] = self.PENDING
+            elif isinstance(result, ParamTable):
+                tables[model] = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
+                self.verified.add(vspec.label())
+            else:
+                self.unverified[vspec.label()] = result.reason
+        return tables

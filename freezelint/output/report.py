@@ -1,0 +1,168 @@
+"""Writing diagnostics: the text formats (`full`, with the offending line under each finding, and
+`concise`), ruff-shaped JSON, and the summary line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from freezelint.findings.diagnostics import Diagnostic, Severity
+from freezelint.script.text_lines import split_lines
+
+FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github")
+
+
+def write(
+    out: TextIO,
+    diagnostics: Sequence[Diagnostic],
+    fmt: str,
+    sources: Mapping[str, str],
+    fixed: int | None = None,
+    unsafe_fixes: bool = False,
+) -> None:
+    """Diagnostics in `fmt`; `fixed` is how many fixes `--fix` applied (None without it)."""
+    if fmt == "json":
+        json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], out, indent=2)
+        out.write("\n")
+        return
+    if fmt == "json-lines":
+        for d in diagnostics:
+            out.write(json.dumps(as_json(d, sources.get(d.path, ""))) + "\n")
+        return
+    if fmt == "sarif":
+        from freezelint.output.sarif import sarif
+
+        json.dump(sarif(diagnostics, sources), out, indent=2)
+        out.write("\n")
+        return
+    if fmt == "github":
+        for d in diagnostics:
+            out.write(github(d) + "\n")
+        return
+    paint = _painter(out) if fmt == "full" else _plain
+    for d in diagnostics:
+        marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
+        cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
+        where = paint(f"{d.path}:{cell}{d.row}:{d.column}:", "1")
+        code = paint(d.code, "1;31" if d.severity is Severity.ERROR else "1;33")
+        out.write(f"{where} {code} {marker}{d.message}\n")
+        if fmt == "full":
+            out.write(frame(d, sources.get(d.path)))
+    out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
+
+
+def _plain(text: str, style: str) -> str:
+    return text
+
+
+def _painter(out: TextIO):
+    """ANSI colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    isatty = getattr(out, "isatty", None)
+    if os.environ.get("NO_COLOR") or not (isatty and isatty()):
+        return _plain
+    return lambda text, style: f"\x1b[{style}m{text}\x1b[0m"
+
+
+def frame(d: Diagnostic, source: str | None) -> str:
+    """The reported line with the reported span underlined, as ruff shows it."""
+    if not source:
+        return ""
+    lines = split_lines(source)
+    if not 1 <= d.row <= len(lines):
+        return ""
+    line = lines[d.row - 1].expandtabs(1)
+    start = d.column - 1
+    end = d.end_column - 1 if d.end_row == d.row else len(line.rstrip())
+    width = max(1, end - start)
+    gutter = str(d.row)
+    pad = " " * len(gutter)
+    return f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n{pad} |\n\n"
+
+
+def summary(
+    diagnostics: Sequence[Diagnostic], fixed: int | None = None, unsafe_fixes: bool = False
+) -> str:
+    safe = sum(d.fix is not None and d.fix.applicability == "safe" for d in diagnostics)
+    unsafe = sum(d.fix is not None and d.fix.applicability == "unsafe" for d in diagnostics)
+    if fixed is not None:
+        remaining = len(diagnostics)
+        text = f"Fixed {fixed} finding{'s' if fixed != 1 else ''} ({remaining} remaining"
+        if unsafe and not unsafe_fixes:
+            text += f", {unsafe} need{'s' if unsafe == 1 else ''} --unsafe-fixes"
+        return text + ")." if remaining or fixed else "All checks passed!"
+    if not diagnostics:
+        return "All checks passed!"
+    total = len(diagnostics)
+    warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
+    noun = "error" if total == 1 else "errors"
+    extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    text = f"Found {total} {noun}{extra}."
+    if safe:
+        text += f"\n[*] {safe} fixable with the `--fix` option"
+        if unsafe:
+            text += f" ({unsafe} more with `--unsafe-fixes`)"
+        text += "."
+    elif unsafe:
+        text += f"\n{unsafe} fixable with `--fix --unsafe-fixes`."
+    return text
+
+
+def as_json(d: Diagnostic, text: str = "") -> dict:
+    """ruff's JSON shape, plus `severity` and `verified`."""
+    return {
+        "cell": d.extra.get("cell"),
+        "code": d.code,
+        "end_location": {"column": d.end_column, "row": d.end_row},
+        "filename": os.path.abspath(d.path),
+        "fix": d.fix.as_json(text) if d.fix is not None else None,
+        "location": {"column": d.column, "row": d.row},
+        "message": d.message,
+        "noqa_row": d.row,
+        "severity": d.severity.value,
+        "url": None,
+        "verified": d.verified,
+        "related": [
+            {
+                "filename": os.path.abspath(r.path),
+                "location": {"column": r.column, "row": r.row},
+                "end_location": {"column": r.end_column, "row": r.end_row},
+                "message": r.message,
+            }
+            for r in d.related
+        ],
+    }
+
+
+def _escape(text: str, properties: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if properties else text
+
+
+def github(d: Diagnostic) -> str:
+    """A GitHub Actions workflow annotation."""
+    level = "error" if d.severity is Severity.ERROR else "warning"
+    return (
+        f"::{level} title={_escape(d.code, True)},file={_escape(d.path, True)},"
+        f"line={d.row},col={d.column},endLine={d.end_row},endColumn={d.end_column}"
+        f"::{_escape(f'{d.code} {d.message}')}"
+    )
+
+
+def statistics(diagnostics: Sequence[Diagnostic]) -> str:
+    """One line a rule: count, code, fixable marker, name (`--statistics`)."""
+    from freezelint.rules import RULES
+
+    counts: dict[str, int] = {}
+    fixable: dict[str, bool] = {}
+    for d in diagnostics:
+        counts[d.code] = counts.get(d.code, 0) + 1
+        fixable[d.code] = fixable.get(d.code, False) or (
+            d.fix is not None and d.fix.applicability == "safe"
+        )
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "\n".join(
+        f"{n:>5}\t{code}\t{'[*]' if fixable[code] else '[ ]'}\t{RULES[code].name}"
+        for code, n in rows
+    )

@@ -1,0 +1,183 @@
+"""Python's builtins as the script calls them on what the analysis tracks: `getattr`/`setattr` on
+models, `range` and `enumerate` over constants (loops unrolled), `filter`, `itertools.chain`,
+`iter` and `enumerate` over parameters, `dict(...)` (a param group or a config), consumers
+(`list`, `sorted`, `sum`, ...) that use up an iterator, and `argparse` parsers (their options'
+defaults, as constants the command line can override).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from freezelint.script.extract.optimizers import OptimizerBuilder
+from freezelint.script.extract.scope import Walk
+from freezelint.script.extract.syntax import (
+    BUILTIN_CALLS,
+    CONSUMERS,
+    is_requires_grad_of,
+    literal_string,
+)
+from freezelint.script.selection import NameWhere, Trainable, union
+from freezelint.script.values import (
+    ArgParser,
+    Const,
+    ModelRef,
+    Modules,
+    Namespace,
+    Params,
+    TupleValue,
+    Value,
+)
+
+# Loops over at most this many known items are unrolled (`for phase in ["train", "val"]`).
+UNROLL_LIMIT = 16
+
+
+class BuiltinCalls(OptimizerBuilder):
+    """Builtins and argparse; `methods.MethodCalls` builds on it."""
+
+    parsers: dict[int, dict[str, Const]]
+
+    def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:  # pragma: no cover
+        raise NotImplementedError  # calls.CallEvaluator
+
+    def _argparse(self, parser: ArgParser, method: str, node: cst.Call, w: Walk) -> Value:
+        """Options of an `argparse` parser: their defaults, as constants the user can override."""
+        options = self.parsers.setdefault(parser.ident, {})
+        if method in ("add_argument_group", "add_mutually_exclusive_group"):
+            self._eval_args(node, w)
+            return parser
+        if method == "add_argument":
+            flags = [literal_string(a.value) for a in node.args if a.keyword is None]
+            kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            self._eval_args(node, w)
+            longest = next((f for f in flags if f and f.startswith("--")), None) or (
+                flags[0] if flags and flags[0] else None
+            )
+            dest = literal_string(kw["dest"]) if "dest" in kw else None
+            if dest is None and longest is not None:
+                dest = longest.lstrip("-").replace("-", "_")
+            if dest is None:
+                return None
+            action = literal_string(kw["action"]) if "action" in kw else None
+            if "default" in kw:
+                default = self.eval(kw["default"], w)
+                value = default.value if isinstance(default, Const) else None
+                known = isinstance(default, Const)
+            else:
+                value, known = {"store_true": False, "store_false": True}.get(action), True
+            if known:
+                options[dest] = Const(value, source=f"--{dest.replace('_', '-')}")
+            else:
+                options.pop(dest, None)
+            return None
+        if method in ("parse_args", "parse_known_args"):
+            self._eval_args(node, w)
+            space = Namespace(tuple(options.items()))
+            return space if method == "parse_args" else TupleValue((space, None))
+        self._eval_args(node, w)
+        return None
+
+    def _builtin_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
+        """A call to a builtin (or `itertools.chain`, `argparse.ArgumentParser`): whether it is
+        one, and its value. `calls.CallEvaluator._known_call` asks last."""
+        if qual == "argparse.ArgumentParser":
+            self._eval_args(node, w)
+            return True, ArgParser(self.new_id())
+        if qual == "getattr" and len(node.args) >= 2:
+            values = self._eval_args(node, w)
+            owner, key = values[0], values[1]
+            if isinstance(key, Const) and isinstance(key.value, str):
+                if isinstance(owner, ModelRef) and len(node.args) == 2:
+                    return True, owner.child(key.value)
+                base = self.imports.qualify(node.args[0].value)
+                if owner is None and base is not None:
+                    return True, self.constructor_named(f"{base}.{key.value}")
+            return True, None
+        if qual == "range":
+            values = self._eval_args(node, w)
+            if values and all(isinstance(v, Const) and type(v.value) is int for v in values):
+                bounds = [v.value for v in values]  # type: ignore[union-attr]
+                if len(bounds) <= 3 and (len(bounds) < 3 or bounds[2] != 0):
+                    steps = range(*bounds)
+                    if len(steps) <= UNROLL_LIMIT:
+                        return True, Const(tuple(steps))
+            return True, None
+        if qual == "setattr" and len(node.args) == 3:
+            owner = self.eval(node.args[0].value, w)
+            key = literal_string(node.args[1].value)
+            value = self.eval(node.args[2].value, w)
+            if isinstance(owner, ModelRef) and key is not None:
+                self.assign_attribute(owner, key, node.args[2].value, value, w, node)
+            return True, None
+        if qual in ("filter",):
+            values = self._eval_args(node, w)
+            if len(values) == 2 and isinstance(values[1], Params):
+                base = values[1].selection
+                fn = node.args[0].value
+                if (
+                    isinstance(fn, cst.Lambda)
+                    and len(fn.params.params) == 1
+                    and is_requires_grad_of(fn.body, fn.params.params[0].name.value)
+                ):
+                    return True, Params(Trainable(base), generator=True)
+                return True, Params(NameWhere(base, None, None), generator=True)
+            return True, None
+        if qual in ("itertools.chain",):
+            values = self._eval_args(node, w)
+            if values and all(isinstance(v, Params) for v in values):
+                return True, Params(
+                    union(*(v.selection for v in values)),  # type: ignore[union-attr]
+                    generator=True,
+                )
+            return True, None
+        if qual == "enumerate" and node.args and node.args[0].keyword is None:
+            values = self._eval_args(node, w)
+            items = values[0].value if isinstance(values[0], Const) else None
+            start = values[1] if len(values) > 1 else Const(0)
+            if (
+                isinstance(items, tuple)
+                and isinstance(start, Const)
+                and type(start.value) is int
+                and len(items) <= UNROLL_LIMIT
+            ):
+                pairs = tuple((start.value + i, item) for i, item in enumerate(items))
+                return True, Const(pairs, values[0].source)  # type: ignore[union-attr]
+            if values and isinstance(values[0], Params):
+                src = values[0]
+                known = isinstance(start, Const) and type(start.value) is int
+                first = start.value if known else None  # type: ignore[union-attr]
+                return True, Params(
+                    src.selection, True, src.named, src.binding, enumerated=True, start=first
+                )
+            return True, None
+        if qual in ("iter", "enumerate"):
+            values = self._eval_args(node, w)
+            if values and isinstance(values[0], Params):
+                src = values[0]
+                return True, Params(
+                    src.selection, True, src.named, src.binding, enumerated=qual == "enumerate"
+                )
+            return True, None
+        if (qual == "dict" and not node.args[:1]) or (
+            qual == "dict" and all(a.keyword is not None for a in node.args)
+        ):
+            return True, self._group_dict(
+                [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node
+            )
+        if qual in CONSUMERS:
+            for arg in node.args:
+                value = self.eval(arg.value, w)
+                self.consume(arg.value, value, w, qual)
+                if isinstance(arg.value, cst.GeneratorExp):
+                    inner_iter = arg.value.for_in.iter
+                    self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
+                if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
+                    return True, Params(value.selection, generator=False, named=value.named)
+                if qual in ("list", "tuple") and isinstance(value, Modules):
+                    return True, value
+            return True, None
+        if qual in BUILTIN_CALLS:
+            self._eval_args(node, w)
+            return True, None
+        return False, None

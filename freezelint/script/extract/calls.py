@@ -1,0 +1,311 @@
+"""Evaluating calls: each call sent to what handles it (a callee known by its qualified name, a
+method by its receiver, a function or class of the project, followed at each call), and the calls
+that build models: library constructors (with the arguments known statically), `torch.nn`
+layers, wrappers (`DataParallel`), plus timm's freeze helpers and unknown functions whose names
+say they freeze. Built on `methods.MethodCalls` (methods), `builtins.BuiltinCalls` (builtins,
+argparse) and `optimizers.OptimizerBuilder` (optimizers).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from freezelint.script import recognize
+from freezelint.script.events import UNKNOWN, ModelSpec, ModelWrapped, RequiresGradSet
+from freezelint.script.extract.constants import call_method
+from freezelint.script.extract.expressions import _const
+from freezelint.script.extract.lightning import FINETUNING, TRAINERS
+from freezelint.script.extract.schedulers import SchedulerCalls, SchedulerRef
+from freezelint.script.extract.scope import Walk
+from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
+from freezelint.script.imports import dotted
+from freezelint.script.selection import NameWhere, Selection, union
+from freezelint.script.values import (
+    ArgParser,
+    Const,
+    Constructor,
+    ModelRef,
+    ModuleItem,
+    ProjectModule,
+    SuperRef,
+    TrainerValue,
+    Value,
+)
+
+
+class CallEvaluator(SchedulerCalls):
+    exited: bool
+    raised: bool
+
+    def eval_call(self, node: cst.Call, w: Walk) -> Value:
+        func = node.func
+        qual = self.imports.qualify(func)
+        alias = self._constructor_alias(func, w)
+        if alias is not None:
+            qual = alias.qual
+        if qual is not None:
+            handled, value = self._known_call(qual, node, w)
+            if handled:
+                return value
+        if isinstance(func, cst.Attribute):
+            recv = self.eval(func.value, w)
+            method = func.attr.value
+            if isinstance(recv, Const):
+                args = self._eval_args(node, w)
+                if all(isinstance(a, Const) for a in args) and not any(
+                    a.keyword for a in node.args
+                ):
+                    return _const(
+                        lambda: call_method(recv.value, method, [a.value for a in args]),  # type: ignore[union-attr]
+                        recv,
+                        *args,  # type: ignore[arg-type]
+                    )
+                return None
+            if isinstance(recv, ArgParser):
+                return self._argparse(recv, method, node, w)
+            if isinstance(recv, SchedulerRef):
+                return self.scheduler_method(recv, method, node, w)
+            if isinstance(recv, TrainerValue):
+                if method == "fit":
+                    self.fit(recv, node, w)
+                else:
+                    self._eval_args(node, w)
+                return None
+            if isinstance(recv, ProjectModule):
+                member = self.module_member(recv, method)
+                if isinstance(member, cst.FunctionDef):
+                    return self.call_function(member, node, w)
+                if isinstance(member, cst.ClassDef):
+                    return self.construct(member, node, w)
+            handled, value = self.method_call(recv, method, node, w)
+            if handled:
+                return value
+            if isinstance(recv, SuperRef):
+                recv = recv.obj  # a method the project's classes do not define: torch's own
+            if recv is None and method in (
+                "parameters",
+                "named_parameters",
+                "requires_grad_",
+                "children",
+                "modules",
+                "named_children",
+                "named_modules",
+                "reset_classifier",
+            ):
+                name = dotted(func.value)
+                if (name is not None and "." not in name) or (name or "").startswith("self."):
+                    recv = self.implicit_model(name, w, func.value)  # type: ignore[arg-type]
+            handled, value = self._method_call(recv, method, node, w)
+            if handled:
+                return value
+        elif isinstance(func, cst.Name) and not (
+            # A class named like an optimizer (`RAdam`, `AdaBelief`) handed parameters is one,
+            # whoever defines it: no need to read it.
+            func.value not in self.classes
+            and recognize.looks_like_optimizer(func.value)
+            and node.args
+            and node.args[0].keyword is None
+        ):
+            if not w.scope.lookup(func.value)[0]:
+                self.imported_name(func.value, w)
+            if func.value in self.functions:
+                return self.call_function(self.functions[func.value], node, w)
+            if func.value in self.classes:
+                return self.construct(self.classes[func.value], node, w)
+            if func.value == "super" and not w.scope.lookup("super")[0]:
+                return self.super_of(node, w)
+        if qual is not None and node.args and node.args[0].keyword is None:
+            first = self.eval(node.args[0].value, w)
+            if self.is_optimizer_call(qual, node, first):
+                return self.build_optimizer(qual, node, w, first)
+            values = [first, *(self.eval(a.value, w) for a in node.args[1:])]
+        else:
+            values = self._eval_args(node, w)
+        if qual and any(word in qual.rsplit(".", 1)[-1].lower() for word in FREEZE_WORDS):
+            for value in values:
+                if isinstance(value, ModelRef | ModuleItem):
+                    sel = value.region if isinstance(value, ModelRef) else value.selection
+                    self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
+        return None
+
+    def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
+        return [self.eval(arg.value, w) for arg in node.args]
+
+    def _constructor_alias(self, func: cst.BaseExpression, w: Walk) -> Constructor | None:
+        """`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`."""
+        if isinstance(func, cst.Name):
+            value = w.scope.lookup(func.value)[1]
+        elif isinstance(func, cst.Subscript | cst.Call):
+            value = self.eval(func, w)
+        else:
+            return None
+        return value if isinstance(value, Constructor) else None
+
+    def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
+        if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
+            self.lr_scheduled = True
+        if qual in self.aliases:
+            self._eval_args(node, w)
+            library, name = self.aliases[qual]
+            return True, self.new_model(ModelSpec(library, qual, name=name), w, node, None)
+        library = recognize.model_library(qual)
+        if library is not None:
+            return True, self.new_model(self._spec(library, qual, node, w), w, node, None)
+        if recognize.is_torch_optimizer(qual) or qual in recognize.TIMM_OPTIMIZER_FACTORIES:
+            return True, self.build_optimizer(qual, node, w)
+        scheduler = recognize.torch_scheduler(qual)
+        if scheduler is not None:
+            return True, self.build_scheduler(scheduler, node, w)
+        if qual in TRAINERS:
+            return True, self.trainer(node, w)
+        owner, _, method = qual.rpartition(".")
+        if owner in FINETUNING:
+            return self.finetuning_call(method, node, w)
+        if qual in recognize.WRAPPERS:
+            values = self._eval_args(node, w)
+            inner = values[0] if values else None
+            if isinstance(inner, ModelRef):
+                kind = recognize.WRAPPERS[qual]
+                self.emit(ModelWrapped, w, node, model=inner.model, kind=kind)
+                return True, ModelRef(inner.model, inner.path, (*inner.wrappers, kind))
+            return True, None
+        if qual in recognize.TIMM_FREEZE:
+            values = self._eval_args(node, w)
+            if values and isinstance(values[0], ModelRef):
+                sel = self._timm_freeze_selection(values[0], node, w)
+                unfreeze = recognize.TIMM_FREEZE[qual]
+                self.emit(
+                    RequiresGradSet,
+                    w,
+                    node,
+                    selection=sel,
+                    value=unfreeze,
+                    how="call",
+                    swaps_norm=True,
+                )
+            return True, None
+        layer = recognize.nn_layer(qual)
+        if layer is not None:
+            values = self._eval_args(node, w)
+            if layer == "Sequential":
+                has = (
+                    None
+                    if not node.args
+                    else not all(param_free_call(a.value, self.imports) for a in node.args)
+                )
+            else:
+                has = layer not in recognize.PARAM_FREE_LAYERS
+            linear = _linear_args(node, values) if layer == "Linear" else None
+            args, kwargs = _layer_arguments(node, values)
+            spec = ModelSpec(
+                "torch.nn",
+                qual,
+                name=layer,
+                has_params=has,
+                linear=linear,
+                args=args,
+                kwargs=kwargs,
+            )
+            ref = self.new_model(spec, w, node, None)
+            if (
+                layer == "Sequential"
+                and values
+                and not kwargs
+                and all(isinstance(v, ModelRef) and not v.path and not v.wrappers for v in values)
+            ):
+                # `nn.Sequential(nn.Linear(...), nn.ReLU())`: a composite of those layers.
+                self.parts[ref.model] = {
+                    str(i): v.model  # type: ignore[union-attr]
+                    for i, v in enumerate(values)
+                }
+            return True, ref
+        return self._builtin_call(qual, node, w)
+
+    def _timm_freeze_selection(self, ref: ModelRef, node: cst.Call, w: Walk) -> Selection:
+        submodules = node.args[1].value if len(node.args) > 1 else None
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "submodules":
+                submodules = arg.value
+        if submodules is None:
+            return ref.region
+        if isinstance(submodules, cst.List | cst.Tuple):
+            names = [literal_string(e.value) for e in submodules.elements]
+            if all(n is not None for n in names):
+                return union(
+                    *(
+                        ref.region.__class__(ref.model, (*ref.path, *n.split(".")))
+                        for n in names
+                        if n is not None
+                    )
+                )
+        return NameWhere(ref.region, None, None)
+
+    def _spec(self, library: str, qual: str, node: cst.Call, w: Walk) -> ModelSpec:
+        """The constructor call as far as it is known statically: the architecture name and the
+        keyword arguments (`UNKNOWN` where an argument is not a constant)."""
+        values = self._eval_args(node, w)
+        name: object = None
+        positional = [v for v, a in zip(values, node.args, strict=True) if a.keyword is None]
+        kwargs: list[tuple[str, object]] = []
+        for arg, value in zip(node.args, values, strict=True):
+            if arg.star:
+                kwargs.append(("**", UNKNOWN))
+            elif arg.keyword is not None:
+                if arg.keyword.value in ("model_name", "name"):
+                    name = value.value if isinstance(value, Const) else UNKNOWN
+                else:
+                    kwargs.append(
+                        (arg.keyword.value, value.value if isinstance(value, Const) else UNKNOWN)
+                    )
+        named_by_argument = library in ("timm", "efficientnet_pytorch") or (
+            qual == "torchvision.models.get_model"
+        )
+        if named_by_argument and name is None:
+            first = positional[0] if positional else None
+            name = first.value if isinstance(first, Const) else UNKNOWN
+            positional = positional[1:]
+        elif not named_by_argument:
+            name = qual.rsplit(".", 1)[-1]
+        if positional:
+            kwargs.append(("*", UNKNOWN))  # positional options: not resolved
+        return ModelSpec(
+            library,
+            qual,
+            name=name if isinstance(name, str) else None,
+            kwargs=tuple(kwargs),
+        )
+
+
+def _linear_args(node: cst.Call, values: list[Value]) -> tuple[object, object, object]:
+    """nn.Linear's sizes as the script gives them: constants, or `x.in_features` references."""
+    found: dict[str, object] = {}
+    names = ("in_features", "out_features", "bias")
+    for index, (arg, value) in enumerate(zip(node.args, values, strict=True)):
+        key = (
+            arg.keyword.value if arg.keyword is not None else (names[index] if index < 3 else None)
+        )
+        if key in names:
+            found[key] = (
+                value.value
+                if isinstance(value, Const)
+                else (value if isinstance(value, ModelRef) else None)
+            )
+    return found.get("in_features"), found.get("out_features"), found.get("bias", True)
+
+
+def _layer_arguments(
+    node: cst.Call, values: list[Value]
+) -> tuple[tuple[object, ...], tuple[tuple[str, object], ...]]:
+    """A `torch.nn` layer's arguments: constants, or UNKNOWN (`*`/`**` for unpacked ones)."""
+    args: list[object] = []
+    kwargs: list[tuple[str, object]] = []
+    for arg, value in zip(node.args, values, strict=True):
+        known = value.value if isinstance(value, Const) else UNKNOWN
+        if arg.star:
+            kwargs.append((arg.star, UNKNOWN))
+        elif arg.keyword is not None:
+            kwargs.append((arg.keyword.value, known))
+        else:
+            args.append(known)
+    return tuple(args), tuple(kwargs)

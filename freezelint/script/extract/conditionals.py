@@ -1,0 +1,250 @@
+"""Conditionals: `if`/`elif`/`else` and `try`/`except` (and the arms of `match`) as exclusive
+arms. An arm the code decides is walked alone; arms that are script paths fork the run
+(`branch`, `paths.explore`); conditions on what changes per iteration of a loop are taken as run
+for the loop items they pick; anything else is joined by the simulation (`exclusive_arms`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from freezelint.script.events import BranchArm, BranchJoin, Frame
+from freezelint.script.extract.branches import (
+    MODEL_QUESTIONS,
+    Arm,
+    Fork,
+    _is_main_guard,
+    _merge,
+    _module_receivers,
+    _scope_chain,
+)
+from freezelint.script.extract.constants import NotConstant, truth
+from freezelint.script.extract.loops import LoopWalker
+from freezelint.script.extract.scope import Walk, _visible_items
+from freezelint.script.extract.syntax import child_nodes, code_of, names_in
+from freezelint.script.imports import dotted
+from freezelint.script.values import Const, ModelRef, ModuleItem, ParamItem, Value
+
+
+class ConditionalWalker(LoopWalker):
+    """`if` and `try` statements, and exclusive arms; `statements.Extractor` builds on it."""
+
+    decisions: dict[tuple, int]
+    join_all: bool
+    joined: bool
+
+    def if_statement(self, node: cst.If, w: Walk) -> None:
+        """Decide what the code decides; fork the rest (see `branch`)."""
+        live: list[Arm] = []
+        previous: list[cst.BaseExpression] = []
+        cur: cst.If | cst.Else | None = node
+        while cur is not None:
+            if isinstance(cur, cst.Else):
+                live.append(Arm(cur.body.body, None, negated=tuple(previous)))
+                break
+            main = _is_main_guard(cur.test) and self.here.main
+            decided = True if main else self.decide(cur.test, w)
+            if decided is not False:
+                live.append(Arm(cur.body.body, None, cur.test, tuple(previous)))
+            if decided is True:
+                break
+            previous.append(cur.test)
+            cur = cur.orelse
+        else:
+            live.append(Arm([], None, negated=tuple(previous)))
+        if len(live) == 1:
+            self.walk_arm(live[0], w)
+        elif self.can_fork(previous, w):
+            self.branch(node, live, w)
+        elif len(live) == 2 and not live[1].body and live[0].test is not None:
+            # Inside a loop, on what changes at each iteration: taken as run (for the items
+            # it holds for, when the loop is over parameters or modules).
+            saved = self.refine(live[0].test, w.scope, negate=False, variant=w.variant)
+            self.walk_block(live[0].body, w.inner(Frame("branch", self.new_id())))
+            self.restore(w.scope, saved)
+        elif self._per_item(previous, w):
+            # `if "layer4" in name: ... else: ...` over parameters: each arm acts on the items
+            # its condition picks (the item is narrowed in it); together they cover them all.
+            ident = self.new_id()
+            for arm in live:
+                self.walk_arm(arm, w.inner(Frame("branch", ident)))
+        else:
+            self.exclusive_arms(live, node, w)
+
+    def decide(self, test: cst.BaseExpression, w: Walk) -> bool | None:
+        """True or False when the code fixes the condition's value, or this path already
+        assumed it (`walk_arm`); None otherwise."""
+        value = self.eval(test, w)
+        if isinstance(value, Const) and value.decided:
+            try:
+                return truth(value.value)
+            except NotConstant:
+                return None
+        return self.assumed_truth(test, w)
+
+    def can_fork(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
+        """Are the arms script paths? Not a condition on what changes at each iteration of a
+        loop around it (`if epoch == 5`, `if 'fc' in name`): those are taken per iteration."""
+        if w.variant is None:
+            return False
+        names = set().union(*(names_in(t) for t in tests))
+        if any(isinstance(w.scope.lookup(n)[1], ParamItem | ModuleItem) for n in names):
+            return False  # a filter over parameters or modules (`isinstance(m, nn.BatchNorm2d)`)
+        if any(self._asks_model(t, w) for t in tests):
+            return False
+        return not w.in_loop or not names & w.variant
+
+    def _per_item(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
+        """Do the conditions pick among the items of a loop over parameters or modules?"""
+        names = set().union(*(names_in(t) for t in tests))
+        for var in _visible_items(w.scope):
+            item = w.scope.lookup(var)[1]
+            own = {var}
+            if isinstance(item, ParamItem):
+                own |= {item.name_var} if item.name_var else set()
+                own |= {n for n, _ in item.derived} | item.index_vars
+            elif isinstance(item, ModuleItem):
+                own |= {item.name_var} if item.name_var else set()
+                own |= {n for n, _ in item.derived}
+            if names & own:
+                return True
+        return False
+
+    def _asks_model(self, test: cst.BaseExpression, w: Walk) -> bool:
+        """`hasattr(model, "fc")`, `isinstance(model, nn.DataParallel)`, `model.training`: a
+        fact about the model the analysis may not know, not a choice the script makes."""
+        stack: list[cst.CSTNode] = [test]
+        while stack:
+            cur = stack.pop()
+            asked = None
+            if isinstance(cur, cst.Call) and dotted(cur.func) in MODEL_QUESTIONS and cur.args:
+                asked = cur.args[0].value
+            elif isinstance(cur, cst.Attribute) and cur.attr.value == "training":
+                asked = cur.value
+            if dotted(asked) is not None and isinstance(self.eval(asked, w), ModelRef):
+                return True
+            stack.extend(child_nodes(cur))
+        return False
+
+    def walk_arm(self, arm: Arm, w: Walk) -> None:
+        """Walk one arm; what its conditions say of unknown values holds from then on (on this
+        path: `if args.freeze:` taken, a later `if freeze:` on the same value is decided)."""
+        for test in arm.negated:
+            self.assume(test, False, w)
+        if arm.test is not None:
+            self.assume(arm.test, True, w)
+        saved = [self.refine(t, w.scope, negate=True) for t in arm.negated]
+        if arm.test is not None:
+            saved.append(self.refine(arm.test, w.scope, negate=False))
+        for name, value in arm.binds:
+            saved.append({name: (name in w.scope.env, w.scope.env.get(name))})
+            w.scope.env[name] = value
+        self.walk_block(arm.body, w)
+        for entry in reversed(saved):
+            self.restore(w.scope, entry)
+
+    def branch(self, node: cst.CSTNode, arms: list[Arm], w: Walk) -> None:
+        """Exclusive arms that are script paths. A decision made for this run walks one arm;
+        otherwise the arms are walked to see whether they matter (events, bindings, an exit):
+        when they do, the run stops and is run again once per arm (`paths.explore`); when the
+        budget of paths is spent, they are joined as before."""
+        key = (id(node), w.trail)
+        choice = self.decisions.get(key)
+        if choice is not None and choice < len(arms):
+            self.walk_arm(arms[choice], w)
+            return
+        # What an arm can change: the names in scope and the attributes of every object.
+        envs = [scope.env for scope in _scope_chain(w.scope)] + list(self.attributes.values())
+        if self.join_all:
+            mark = len(self.events)
+            before = [dict(env) for env in envs]
+            self.exclusive_arms(arms, node, w)
+            self.joined = self.joined or (
+                _acted(self.events, mark)
+                or any(env != old for env, old in zip(envs, before, strict=True))
+            )
+            return
+        mark = len(self.events)
+        before = [dict(env) for env in envs]
+        assumed = dict(self.assumed)
+        exited, raised = self.exited, self.raised
+        after: list[list[dict]] = []
+        exits: list[bool] = []
+        raises: list[bool] = []
+        for arm in arms:
+            self.exited, self.raised = exited, raised
+            try:
+                self.walk_arm(arm, w)
+            except Fork:
+                # A branch inside this arm forks: the arms matter. This branch is decided
+                # first, the one inside on the path that takes this arm.
+                raise Fork(
+                    key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms)
+                ) from None
+            after.append([dict(env) for env in envs])
+            exits.append(self.exited)
+            raises.append(self.raised and not raised)
+            for env, old in zip(envs, before, strict=True):
+                env.clear()
+                env.update(old)
+            self.assumed = dict(assumed)
+        # An arm that only raises (`if name not in known: raise ValueError`) ends an error
+        # path, which has no finding of its own (`checker.find`): the others go on.
+        going = [i for i, r in enumerate(raises) if not r] or list(range(len(arms)))
+        matters = _acted(self.events, mark) or len({exits[i] for i in going}) > 1
+        if not matters:
+            for index, env in enumerate(envs):
+                merged = _merge([after[i][index] for i in going])
+                if merged is None:
+                    matters = True
+                    break
+                env.clear()
+                env.update(merged)
+        if matters:
+            raise Fork(key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms))
+        del self.events[mark:]  # only the markers of arms joined inside, which did nothing
+        self.exited = exits[going[0]] if arms else exited
+        self.raised = raised or all(raises)
+
+    def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:
+        """The `try` body running through (then `else`) and each handler are exclusive paths:
+        a handler runs instead of what raised. A name the body used as a module
+        (`x.parameters()`) is, in a handler for AttributeError, no module."""
+        body = list(node.body.body)
+        if node.orelse is not None:
+            body += list(node.orelse.body.body)
+        arms = [Arm(body, "the `try` block runs through")]
+        modules = _module_receivers(node.body)
+        for handler in node.handlers:
+            caught = code_of(handler.type) if handler.type is not None else ""
+            binds: tuple[tuple[str, Value], ...] = ()
+            if not caught or any(e in caught for e in ("AttributeError", "TypeError", "Exception")):
+                binds = tuple((name, Const("<not a module>")) for name in sorted(modules))
+            label = f"`except {caught}` runs" if caught else "`except` runs"
+            arms.append(Arm(handler.body.body, label, binds=binds, exceptional=True))
+        if len(arms) > 1 and self.can_fork([], w):  # `try`/`finally` alone is no choice
+            self.branch(node, arms, w)
+        else:
+            self.walk_block(body, w)
+            for arm in arms[1:]:
+                self.walk_arm(arm, replace(w, ctx=(*w.ctx, Frame("branch", self.new_id()))))
+        if node.finalbody is not None:
+            self.walk_block(node.finalbody.body.body, w)
+
+    def exclusive_arms(self, arms: list[Arm], node: cst.CSTNode, w: Walk) -> None:
+        """Arms the simulation joins (inside a loop, or past the budget of paths)."""
+        ident = self.new_id()
+        assumed = dict(self.assumed)
+        for index, arm in enumerate(arms):
+            self.emit(BranchArm, w, node, ident=ident, arm=index, arms=len(arms))
+            self.assumed = dict(assumed)
+            self.walk_arm(arm, w.inner(Frame("branch", ident)))
+        self.assumed = assumed
+        self.emit(BranchJoin, w, node, ident=ident)
+
+
+def _acted(events: list, mark: int) -> bool:
+    """Did anything happen since `mark` besides the markers of arms joined inside?"""
+    return any(not isinstance(e, BranchArm | BranchJoin) for e in events[mark:])

@@ -1,0 +1,237 @@
+"""Containers and subscripts: lists and tuples (of parameters, of submodules, of param groups),
+dicts (a param group, a config of constants, a table of constructors), `+` on parameter or group
+lists, what a `for` loop iterates, the parameters a value stands for (`selection_of`), and
+subscripts (`model.layer[0]`, `list(model.parameters())[:-2]`, `cfg["arch"]`,
+`models.__dict__[arch]`). Built on `expressions.ExpressionEvaluator`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from freezelint.script.events import ParamGroup
+from freezelint.script.extract.constants import ConstMap, subscript
+from freezelint.script.extract.expressions import ExpressionEvaluator, _const
+from freezelint.script.extract.scope import Walk
+from freezelint.script.extract.syntax import EMPTY, int_literal, is_zero, literal_string, ref_kind
+from freezelint.script.selection import (
+    DYNAMIC,
+    NameWhere,
+    Opaque,
+    PositionBound,
+    Region,
+    Selection,
+    part_slice,
+    union,
+)
+from freezelint.script.values import (
+    Const,
+    Constructor,
+    DictValue,
+    Groups,
+    ModelRef,
+    Modules,
+    OptimizerRef,
+    ParamItem,
+    Params,
+    TupleValue,
+    Value,
+)
+
+
+class ContainerEvaluator(ExpressionEvaluator):
+    """Containers and subscripts; `loop_items.LoopItems` builds on it."""
+
+    def _concat(self, left: Value, right: Value) -> Value:
+        if isinstance(left, Params) and isinstance(right, Params):
+            return Params(union(left.selection, right.selection), generator=False)
+        if isinstance(left, Groups) and isinstance(right, Groups):
+            return Groups(left.groups + right.groups)
+        return None
+
+    def _sequence(self, node: cst.List | cst.Tuple, w: Walk) -> Value:
+        items = [self.eval(e.value, w) for e in node.elements]
+        if items and all(isinstance(i, Const) for i in items):
+            return Const(tuple(i.value for i in items))  # type: ignore[union-attr]
+        if isinstance(node, cst.Tuple):
+            return TupleValue(tuple(items))
+        if not items:
+            return Params(EMPTY, generator=False)
+        if all(isinstance(i, Groups) and i.single for i in items):
+            return Groups(tuple(g for i in items for g in i.groups))  # type: ignore[union-attr]
+        if all(isinstance(i, ModelRef) for i in items):
+            return self.refs_iterable(items)  # type: ignore[arg-type]
+        parts: list[Selection] = []
+        for item in items:
+            if isinstance(item, ModelRef):
+                parts.append(item.region)
+            elif isinstance(item, ParamItem | Params):
+                parts.append(item.selection)
+            elif isinstance(item, cst.StarredElement):
+                parts.append(Opaque("starred"))
+            else:
+                return None
+        return Params(union(*parts), generator=False)
+
+    @staticmethod
+    def refs_iterable(refs: list[ModelRef]) -> Value:
+        """A list or tuple of the script's submodules (or parameters) to loop over: modules when
+        their names say so (`[model.conv1, model.layer1]`), parameters likewise
+        (`[model.cls_token, model.pos_embed]`), else a part the analysis cannot name."""
+        kinds = {ref_kind(r.path) for r in refs}
+        selection = union(*(r.region for r in refs))
+        if kinds == {"module"}:
+            return Modules(selection)
+        if kinds == {"param"}:
+            return Params(selection, generator=False)
+        return Params(NameWhere(selection, None, None), generator=False)
+
+    def iterable(self, value: Value) -> Value:
+        """What a `for` loop (or comprehension) iterates: a tuple of submodules as a list."""
+        if (
+            isinstance(value, TupleValue)
+            and value.items
+            and all(isinstance(i, ModelRef) for i in value.items)
+        ):
+            return self.refs_iterable(list(value.items))  # type: ignore[arg-type]
+        return value
+
+    def _group_dict(
+        self,
+        entries: list[tuple[str | None, cst.BaseExpression]],
+        w: Walk,
+        node: cst.CSTNode | None = None,
+    ) -> Value:
+        params: Selection | None = None
+        options: list[tuple[str, cst.BaseExpression]] = []
+        iterator = None
+        if all(key is not None for key, _ in entries) and not any(
+            k == "params" for k, _ in entries
+        ):
+            return self._config(entries, w)
+        for key, value in entries:
+            if key is None:
+                return None
+            if key == "params":
+                found = self.eval(value, w)
+                params = self.selection_of(found)
+                if isinstance(found, Params):
+                    iterator = found.binding
+            else:
+                self.eval(value, w)
+                options.append((key, value))
+        if params is None:
+            return None
+        lr_zero = any(k == "lr" and is_zero(v) for k, v in options)
+        group = ParamGroup(params, node or entries[0][1], tuple(options), lr_zero, iterator)
+        return Groups((group,), single=True)
+
+    def _config(self, entries: list[tuple[str | None, cst.BaseExpression]], w: Walk) -> Value:
+        """A dict used as a config (`{"arch": "resnet50", "freeze": True}`) or a table of
+        constructors (`{"resnet": models.resnet18}`)."""
+        items = [(key, self.eval(value, w)) for key, value in entries]
+        if all(isinstance(v, Const) and v.decided for _, v in items):
+            return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
+        if all(isinstance(v, Const | Constructor | OptimizerRef) for _, v in items):
+            return DictValue(tuple(items))  # (`{"optimizer": opt, ...}` from a Lightning hook too)
+        return None  # holds lists the script may fill in: not followed
+
+    def selection_of(self, value: Value) -> Selection:
+        if isinstance(value, Params | ParamItem):
+            return value.selection
+        if isinstance(value, ModelRef):
+            return value.region
+        return Opaque("not followed")
+
+    def _subscript(self, node: cst.Subscript, w: Walk) -> Value:
+        recv = self.eval(node.value, w)
+        if len(node.slice) != 1:
+            return None
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and (
+            isinstance(recv, Const | DictValue)
+            or (recv is None and isinstance(node.value, cst.Attribute))
+        ):
+            key = self.eval(index.value, w)
+            if not isinstance(key, Const):
+                return None
+            if isinstance(recv, DictValue):
+                return recv.get(key.value)
+            if isinstance(recv, Const):
+                return _const(lambda: subscript(recv.value, key.value), recv, key)
+            # `models.__dict__[arch]`: the constructor of that name.
+            assert isinstance(node.value, cst.Attribute)
+            if node.value.attr.value == "__dict__" and isinstance(key.value, str):
+                owner = self.imports.qualify(node.value.value)
+                return self.constructor_named(f"{owner}.{key.value}") if owner else None
+            return None
+        part = DYNAMIC
+        if isinstance(index, cst.Index):
+            literal = int_literal(index.value)
+            if literal is not None:
+                part = str(literal)
+            else:
+                key = literal_string(index.value)
+                if key is not None and isinstance(recv, ModelRef):
+                    return recv.child(key)  # ModuleDict["name"]
+                self.eval(index.value, w)
+        elif isinstance(index, cst.Slice):
+            lower = self._int_of(index.lower, w) if index.lower else None
+            upper = self._int_of(index.upper, w) if index.upper else None
+            part = f"{'' if lower is None else lower}:{'' if upper is None else upper}"
+            if (
+                index.step is not None
+                or (index.lower and lower is None)
+                or (index.upper and upper is None)
+            ):
+                part = DYNAMIC
+        if isinstance(recv, ModelRef):
+            return recv.child(part)
+        if isinstance(recv, Modules):
+            if recv.children and isinstance(recv.selection, Region) and part != DYNAMIC:
+                # `list(model.children())[:-1]`: those children, as a path the table resolves.
+                region = recv.selection
+                return Modules(Region(region.model, (*region.path, part)), recv.named)
+            return Modules(NameWhere(recv.selection, None, None), recv.named)
+        if isinstance(recv, Params):
+            span = _span(part)
+            if span is not None and isinstance(recv.selection, Region):
+                # `list(model.parameters())[:-2]`: positions the table resolves.
+                bound = _slice_bound(index)
+                return Params(
+                    NameWhere(recv.selection, None, None, positions=span, bound=bound), False
+                )
+            return Params(NameWhere(recv.selection, None, None), generator=False)
+        return None
+
+    def _int_of(self, node: cst.BaseExpression, w: Walk) -> int | None:
+        """An integer known statically: a literal, or a constant (`-n` with `n = 2`)."""
+        literal = int_literal(node)
+        if literal is not None:
+            return literal
+        value = self.eval(node, w)
+        if isinstance(value, Const) and type(value.value) is int:
+            return value.value
+        return None
+
+
+def _span(part: str) -> tuple[int | None, int | None] | None:
+    """A path component's positions as a slice: `"2"` -> (2, 3), `":-1"` -> (None, -1)."""
+    if part == DYNAMIC:
+        return None
+    span = part_slice(part)
+    if span is not None:
+        return (span.start, span.stop)
+    index = int(part)
+    return (index, index + 1 if index != -1 else None)
+
+
+def _slice_bound(index: cst.BaseSlice) -> PositionBound | None:
+    """The literal that sets a one-ended slice's end (`10` in `[:10]`, `-2` in `[-2:]`)."""
+    if not isinstance(index, cst.Slice) or index.step is not None:
+        return None
+    if index.lower is None and int_literal(index.upper) is not None:
+        return PositionBound(index.upper, "stop")  # type: ignore[arg-type]
+    if index.upper is None and int_literal(index.lower) is not None:
+        return PositionBound(index.lower, "start")  # type: ignore[arg-type]
+    return None

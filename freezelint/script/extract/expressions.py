@@ -1,0 +1,387 @@
+"""Evaluating expressions to abstract values: names, literals, attributes (models and submodule
+paths), operators and comparisons on constants, f-strings, and the bookkeeping of a run (ids,
+events, the models built). The classes built on this one add containers and subscripts
+(`containers`), loop items and comprehensions (`loop_items`), calls (`calls.CallEvaluator`) and
+statements (`statements.Extractor`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import libcst as cst
+
+from freezelint.script import recognize
+from freezelint.script.events import Event, ModelBuilt, ModelSpec
+from freezelint.script.extract.constants import NotConstant, binary, compare, truth
+from freezelint.script.extract.scope import ModuleContext, Scope, Walk
+from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
+from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.values import (
+    Const,
+    Constructor,
+    Instance,
+    ModelRef,
+    Namespace,
+    ProjectModule,
+    Value,
+)
+
+
+class ExpressionEvaluator:
+    """Evaluates expressions; `statements.Extractor` adds statements on top."""
+
+    def __init__(self, module: cst.Module, imports: ImportTable) -> None:
+        self.module = module
+        # The module being read (the checked file, or a project file its code calls into).
+        self.here = ModuleContext(imports, Scope())
+        self.events: list[Event] = []
+        self.models: dict[int, ModelSpec] = {}
+        self.model_vars: dict[int, str] = {}
+        self.inlined: set[str] = set()
+        # The bindings of parameter lists (`ParamsListed`): handing one on consumes nothing.
+        self.listed: set[int] = set()
+        self._ids = itertools.count(1)
+        self._inline_stack: list[str] = []
+        self.lr_scheduled = False  # see Timeline.lr_scheduled
+        self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
+        self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
+
+    @property
+    def imports(self) -> ImportTable:
+        return self.here.imports
+
+    @property
+    def module_scope(self) -> Scope:
+        return self.here.scope
+
+    @property
+    def functions(self) -> dict[str, cst.FunctionDef]:
+        return self.here.functions
+
+    @property
+    def classes(self) -> dict[str, cst.ClassDef]:
+        return self.here.classes
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def emit(self, event_type: type[Event], w: Walk, node: cst.CSTNode, **kw: Any) -> Event:
+        event = event_type(
+            node=node,
+            ctx=w.ctx,
+            seq=len(self.events),
+            site=w.site,
+            statement=w.statement,
+            block=w.block,
+            scope=id(w.origin) if w.origin is not None else 0,
+            via=w.calls,
+            local=w.local,
+            trail=w.trail,
+            **kw,
+        )
+        self.events.append(event)
+        return event
+
+    def new_model(self, spec: ModelSpec, w: Walk, node: cst.CSTNode, var: str | None) -> ModelRef:
+        ident = self.new_id()
+        self.models[ident] = spec
+        if var:
+            self.model_vars[ident] = var
+        self.emit(ModelBuilt, w, node, model=ident, var=var, spec=spec)
+        return ModelRef(ident)
+
+    def implicit_model(self, name: str, w: Walk, node: cst.CSTNode) -> ModelRef:
+        """A module the script did not build in view (a function parameter, a global from a
+        call we cannot follow): its parameters' state is unknown."""
+        ref = self.new_model(ModelSpec(None, name, trainable=None, has_params=None), w, node, name)
+        owner, _, attr = name.rpartition(".")
+        if not owner or not self.set_attribute(self.eval_dotted(owner, w), attr, ref):
+            w.scope.env[name] = ref  # (an object's attribute is kept on the object)
+        return ref
+
+    def eval_dotted(self, text: str, w: Walk) -> Value:
+        """The value of a dotted name given as text (`self.model`)."""
+        head, *rest = text.split(".")
+        node: cst.BaseExpression = cst.Name(head)
+        for part in rest:
+            node = cst.Attribute(node, cst.Name(part))
+        return self.eval(node, w)
+
+    # -- expressions -------------------------------------------------------------------------
+
+    def eval(self, node: cst.BaseExpression | None, w: Walk) -> Value:
+        if node is None:
+            return None
+        kind = type(node)  # libcst's node classes are final: `is` beats an ABC isinstance
+        if kind is cst.Name:
+            if node.value in ("True", "False", "None"):
+                return Const({"True": True, "False": False, "None": None}[node.value])
+            found, value = w.scope.lookup(node.value)
+            if not found and node.value == "__name__":
+                return Const(self.here.name)  # the checked file is run; others are imported
+            source = self.imports.sources.get(node.value) if not found else None
+            if source is not None and not (source[2] is not None and _class_like(node.value)):
+                # A project module's value (`MODEL_NAME`, `config`), imported; a class named
+                # but not called here (`opt_class=AdaBelief`) is not worth reading its file.
+                self.imported_name(node.value, w)
+                return self.module_scope.env.get(node.value)
+            return value
+        if kind in (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString):
+            try:
+                return Const(literal_value(node))
+            except (ValueError, SyntaxError):  # pragma: no cover - odd literals
+                return None
+        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Minus):
+            inner = self.eval(node.expression, w)
+            if isinstance(inner, Const) and isinstance(inner.value, int | float):
+                return Const(-inner.value)
+            return None
+        if kind is cst.FormattedString:
+            return self._fstring(node, w)
+        if kind is cst.Attribute:
+            key = dotted(node)
+            if key is not None:
+                found, value = w.scope.lookup(key)
+                if found:
+                    return value
+            recv = self.eval(node.value, w)
+            if isinstance(recv, Namespace):
+                return recv.get(node.attr.value)
+            if isinstance(recv, ProjectModule):
+                member = self.module_member(recv, node.attr.value)
+                return None if isinstance(member, cst.CSTNode) else member
+            if isinstance(recv, Instance | ModelRef):
+                found, value = self.attribute_of(recv, node.attr.value)
+                if found or isinstance(recv, Instance):
+                    return value
+            if recv is None:
+                owner = dotted(node.value)
+                if owner in self.classes:
+                    # `Config.model_name`: a constant a class of the project sets in its body.
+                    return self.class_attribute(self.classes[owner], node.attr.value, w)
+                return self.constructor(node)
+            if isinstance(recv, ModelRef):
+                attr = node.attr.value
+                if recv.wrappers and attr == recognize.WRAPPER_ATTRIBUTE[recv.wrappers[-1]]:
+                    return ModelRef(recv.model, recv.path, recv.wrappers[:-1])
+                if attr in ("weight", "bias", "training", "requires_grad") or attr.isupper():
+                    return recv.child(attr) if attr in ("weight", "bias") else None
+                return recv.child(attr)
+            return None
+        if kind is cst.Subscript:
+            return self._subscript(node, w)
+        if kind is cst.Call:
+            return self.eval_call(node, w)
+        if kind in (cst.ListComp, cst.GeneratorExp, cst.SetComp):
+            return self._comprehension(node, w)
+        if kind in (cst.List, cst.Tuple):
+            return self._sequence(node, w)
+        if kind is cst.Dict:
+            entries = [
+                (literal_string(e.key), e.value)
+                if isinstance(e, cst.DictElement)
+                else (None, e.value)
+                for e in node.elements
+            ]
+            return self._group_dict(entries, w, node)
+        if kind is cst.BinaryOperation:
+            left, right = self.eval(node.left, w), self.eval(node.right, w)
+            if isinstance(left, Const) and isinstance(right, Const):
+                return _const(lambda: binary(node.operator, left.value, right.value), left, right)
+            if isinstance(node.operator, cst.Add):
+                return self._concat(left, right)
+            return None
+        if kind is cst.Comparison:
+            return self._comparison(node, w)
+        if kind is cst.BooleanOperation:
+            return self._boolean(node, w)
+        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Not):
+            inner = self.eval(node.expression, w)
+            if isinstance(inner, Const):
+                return _const(lambda: not truth(inner.value), inner)
+            return None
+        if kind is cst.IfExp:
+            test = self.eval(node.test, w)
+            if isinstance(test, Const) and test.decided:
+                try:
+                    taken = truth(test.value)
+                except NotConstant:
+                    taken = None
+                if taken is not None:
+                    return self.eval(node.body if taken else node.orelse, w)
+            self.eval(node.body, w)
+            self.eval(node.orelse, w)
+            return None
+        if kind is cst.Lambda:
+            return None
+        # Evaluate children for their effects (a nested optimizer, a consumed iterator).
+        for child in child_nodes(node):
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child, w)
+            elif isinstance(child, cst.Arg):
+                self.eval(child.value, w)
+        return None
+
+    def _comparison(self, node: cst.Comparison, w: Walk) -> Value:
+        left = self.eval(node.left, w)
+        operands = [left]
+        for target in node.comparisons:
+            operands.append(self.eval(target.comparator, w))
+        result: Const | None = Const(True)
+        for target, a, b in zip(node.comparisons, operands, operands[1:], strict=False):
+            op = target.operator
+            # A model, parameters or an optimizer the walker tracks is never None.
+            tracked = a is not None and not isinstance(a, Const)
+            if isinstance(op, cst.Is | cst.IsNot) and _is_none(b) and tracked:
+                result = _and(result, Const(isinstance(op, cst.IsNot)))
+                continue
+            if not isinstance(a, Const) or not isinstance(b, Const):
+                result = None
+                continue
+            result = _and(
+                result, _const(lambda a=a, b=b, op=op: compare(op, a.value, b.value), a, b)
+            )
+        return result
+
+    def _boolean(self, node: cst.BooleanOperation, w: Walk) -> Value:
+        left = self.eval(node.left, w)
+        is_and = isinstance(node.operator, cst.And)
+        if isinstance(left, Const) and left.decided:
+            try:
+                if truth(left.value) != is_and:
+                    return left  # short-circuit: the right side never runs
+            except NotConstant:
+                pass
+            else:
+                return self.eval(node.right, w)
+        right = self.eval(node.right, w)
+        if isinstance(right, Const) and right.decided:
+            try:
+                if truth(right.value) != is_and:
+                    return Const(not is_and)  # `x and False`, `x or True`
+            except NotConstant:
+                pass
+        if isinstance(left, Const) and isinstance(right, Const):
+            return _const(
+                lambda: right.value if truth(left.value) == is_and else left.value, left, right
+            )
+        return None
+
+    def constructor(self, node: cst.BaseExpression) -> Value:
+        """A model constructor named, not called (`models.resnet50`), or None."""
+        qual = self.imports.qualify(node)
+        return self.constructor_named(qual) if qual else None
+
+    @staticmethod
+    def constructor_named(qual: str) -> Value:
+        if qual.count(".") < 1 or qual.rsplit(".", 1)[-1] == "models":
+            return None
+        return Constructor(qual) if recognize.model_library(qual) is not None else None
+
+    def _fstring(self, node: cst.FormattedString, w: Walk) -> Value:
+        """`f"efficientnet-b{N}"` with `N` a constant: a constant string."""
+        out = ""
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out += part.value
+                continue
+            value = self.eval(part.expression, w)
+            if not isinstance(value, Const) or part.format_spec or part.conversion:
+                return None
+            out += str(value.value)
+        return Const(out)
+
+    # -- containers and loop items ----------------------------------------------------------
+
+    # Provided by the subclasses (containers.ContainerEvaluator, loop_items.LoopItems).
+    def _subscript(self, node: cst.Subscript, w: Walk) -> Value:  # pragma: no cover
+        raise NotImplementedError  # containers.ContainerEvaluator
+
+    def _sequence(self, node: cst.List | cst.Tuple, w: Walk) -> Value:  # pragma: no cover
+        raise NotImplementedError  # containers.ContainerEvaluator
+
+    def _group_dict(
+        self,
+        entries: list[tuple[str | None, cst.BaseExpression]],
+        w: Walk,
+        node: cst.CSTNode | None = None,
+    ) -> Value:  # pragma: no cover
+        raise NotImplementedError  # containers.ContainerEvaluator
+
+    def _concat(self, left: Value, right: Value) -> Value:  # pragma: no cover
+        raise NotImplementedError  # containers.ContainerEvaluator
+
+    def _comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, w: Walk
+    ) -> Value:  # pragma: no cover
+        raise NotImplementedError  # loop_items.LoopItems
+
+    # -- calls -------------------------------------------------------------------------------
+
+    # Provided by the subclasses (calls.CallEvaluator, optimizers.OptimizerBuilder,
+    # statements.Extractor, ...).
+    def eval_call(self, node: cst.Call, w: Walk) -> Value:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def attribute_of(self, obj: Value, attr: str) -> tuple[bool, Value]:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def set_attribute(self, obj: Value, attr: str, value: Value) -> bool:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def module_member(self, value: ProjectModule, attr: str) -> Any:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def imported_name(self, name: str, w: Walk) -> None:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def class_attribute(self, cls: cst.ClassDef, attr: str, w: Walk) -> Value:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def consume(self, node: cst.BaseExpression, value: Value, w: Walk, how: str) -> None:
+        raise NotImplementedError  # pragma: no cover - overridden
+
+    def walk_block(self, body: Any, w: Walk) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def assign_attribute(
+        self,
+        owner: ModelRef,
+        attr: str,
+        value_node: cst.BaseExpression,
+        value: Value,
+        w: Walk,
+        stmt: cst.CSTNode,
+    ) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _const(compute, *operands: Const) -> Const | None:
+    """The constant an operation gives, carrying a command-line flag of its operands (None
+    when the operation is not one `constants` evaluates)."""
+    try:
+        value = compute()
+    except NotConstant:
+        return None
+    source = next((o.source for o in operands if o.source is not None), None)
+    return Const(value, source)
+
+
+def _and(result: Const | None, part: Const | None) -> Const | None:
+    """Chained comparisons (`0 < i < 3`): all parts must hold."""
+    if result is None or part is None:
+        return None
+    return _const(lambda: truth(result.value) and truth(part.value), result, part)
+
+
+def _is_none(value: Value) -> bool:
+    return isinstance(value, Const) and value.value is None and value.decided
+
+
+def _class_like(name: str) -> bool:
+    """`AdaBelief`, `Net` (CamelCase), not `MODEL_NAME` or `config`."""
+    return name[:1].isupper() and not name.isupper()

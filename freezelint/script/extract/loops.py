@@ -1,0 +1,185 @@
+"""Loops: a `for` over known items (`for phase in ["train", "val"]`) run item by item when its
+body branches on the item; a `for` over parameters or modules walked once with its target bound
+to the items (`loop_items`); any other `for` or `while` walked once as a loop, the names it
+changes from one iteration to the next (`enter_loop`) no longer deciding conditions inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from freezelint.script.events import Frame, RequiresGradSet
+from freezelint.script.extract.assignments import AssignmentWalker
+from freezelint.script.extract.branches import _decides_on, _derived_from_name, _unrollable
+from freezelint.script.extract.scope import Walk
+from freezelint.script.extract.syntax import (
+    assigned_names,
+    child_nodes,
+    int_literal,
+    mentions_requires_grad,
+    names_in,
+)
+from freezelint.script.selection import NameWhere
+from freezelint.script.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
+
+
+class LoopWalker(AssignmentWalker):
+    """`for` and `while` statements; `conditionals.ConditionalWalker` builds on it."""
+
+    def for_statement(self, node: cst.For, w: Walk) -> None:
+        value = self.eval(node.iter, w)
+        items = _unrollable(value)
+        targets = _unroll_targets(node.target, items)
+        if targets is not None and any(_decides_on(node.body, name) for name in targets):
+            # `for phase in ["train", "val"]`, `for i, name in enumerate(MODELS)`: each item
+            # in turn.
+            for item in items:  # type: ignore[union-attr]
+                parts = (item,) if len(targets) == 1 else item
+                for name, part in zip(targets, parts, strict=True):
+                    self._store(name, Const(part, value.source), w)  # type: ignore[union-attr]
+                self.walk_block(node.body.body, w)
+            if node.orelse is not None:
+                self.walk_block(node.orelse.body.body, w)
+            return
+        source = self.iterable(value)
+        self.consume(node.iter, source, w, "for loop")
+        over_items = isinstance(source, Params | Modules) or (
+            isinstance(source, ModelRef) and source.path
+        )
+        item = self.bind_loop_target(node.target, source if over_items else None, w.scope)
+        if over_items and item is not None:
+            bound = w.scope.env.get(item)
+            if isinstance(bound, ParamItem):
+                # Names the body computes per parameter: from the name alone, once, they are
+                # part of the name predicate (`is_head = 'fc' in name; if is_head:`); any other
+                # (assigned twice, in a nested block) picks parameters the analysis cannot name.
+                derived = _derived_from_name(node.body, bound.name_var)
+                computed = assigned_names(node.body) - {name for name, _ in derived}
+                # (`enumerate`'s index stops being one where the body assigns it.)
+                counters = tuple(c for c in bound.counters if c[0] not in computed) + tuple(
+                    (name, offset)
+                    for name in sorted(computed)
+                    if (offset := _counter(node.body, name, w.scope.lookup(name)[1])) is not None
+                )
+                w.scope.env[item] = replace(
+                    bound,
+                    index_vars=bound.index_vars | computed,
+                    derived=derived,
+                    counters=counters,
+                )
+            elif isinstance(bound, ModuleItem) and bound.walk:
+                # `classname = m.__class__.__name__`, `is_bn = isinstance(m, ...)`: part of the
+                # conditions on the module.
+                derived = _derived_from_name(node.body, item)
+                if bound.name_var is not None:
+                    derived += _derived_from_name(node.body, bound.name_var)
+                w.scope.env[item] = replace(bound, derived=derived)
+            self.walk_block(node.body.body, w.pin(self.enter_loop(node.body, w, node.target)))
+        else:
+            if over_items and mentions_requires_grad(node.body):
+                # A loop over parameters the walker cannot follow: what it sets is unknown.
+                sel = source.region if isinstance(source, ModelRef) else source.selection  # type: ignore[union-attr]
+                self.emit(
+                    RequiresGradSet,
+                    w,
+                    node,
+                    selection=NameWhere(sel, None, None),
+                    value=None,
+                    how="assign",
+                )
+            variant = self.enter_loop(node.body, w, node.target)
+            self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
+        if node.orelse is not None:
+            self.walk_block(node.orelse.body.body, w)
+
+    def while_statement(self, node: cst.While, w: Walk) -> None:
+        self.eval(node.test, w)
+        variant = self.enter_loop(node.body, w)
+        self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
+        if node.orelse is not None:
+            self.walk_block(node.orelse.body.body, w)
+
+    def enter_loop(
+        self, body: cst.CSTNode, w: Walk, target: cst.CSTNode | None = None
+    ) -> frozenset[str]:
+        """Names a loop changes from one iteration to the next: a constant they held before
+        the loop no longer decides a condition inside it."""
+        variant = assigned_names(body) | (names_in(target) if target is not None else frozenset())
+        for name in variant:
+            found, value = w.scope.lookup(name)
+            if found and isinstance(value, Const):
+                self._store(name, None, w)
+        return frozenset(variant)
+
+
+def _unroll_targets(target: cst.BaseExpression, items: tuple | None) -> list[str] | None:
+    """The names a loop over known items binds (`x`, or `i, x` over pairs), or None."""
+    if items is None:
+        return None
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple) and all(
+        isinstance(e.value, cst.Name) for e in target.elements
+    ):
+        names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
+        if all(isinstance(i, tuple) and len(i) == len(names) for i in items):
+            return names
+    return None
+
+
+def _counter(body: cst.BaseSuite, name: str, before: Value) -> int | None:
+    """How far ahead of the parameter's index a counter the loop body increments is
+    (`count = 0` before the loop, `count += 1` in it): its value before the loop, plus one when
+    the increment is the body's first statement; as it is when the increment is the last (and
+    no `continue` can skip it). None when `name` is no such counter."""
+    if not isinstance(before, Const) or type(before.value) is not int:
+        return None
+    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    steps = [i for i, stmt in enumerate(statements) if _increments(stmt, name)]
+    if len(steps) != 1 or any(
+        name in assigned_names(stmt) for i, stmt in enumerate(statements) if i != steps[0]
+    ):
+        return None
+    if steps[0] == 0:
+        return before.value + 1
+    if steps[0] == len(statements) - 1 and not _has_continue(body):
+        return before.value
+    return None
+
+
+def _increments(stmt: cst.CSTNode, name: str) -> bool:
+    """`name += 1` (or `name = name + 1`) as a statement line of its own."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.AugAssign):
+        return (
+            isinstance(small.target, cst.Name)
+            and small.target.value == name
+            and isinstance(small.operator, cst.AddAssign)
+            and int_literal(small.value) == 1
+        )
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+        return (
+            isinstance(target, cst.Name)
+            and target.value == name
+            and isinstance(value, cst.BinaryOperation)
+            and isinstance(value.operator, cst.Add)
+            and isinstance(value.left, cst.Name)
+            and value.left.value == name
+            and int_literal(value.right) == 1
+        )
+    return False
+
+
+def _has_continue(node: cst.CSTNode) -> bool:
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Continue):
+            return True
+        stack.extend(child_nodes(cur))
+    return False

@@ -1,0 +1,412 @@
+"""Functions and objects of the project: a call to a function is followed with its arguments
+bound; a class is instantiated as an abstract object whose `__init__` runs at construction and
+whose attributes persist across its methods (`self.model` set in one method, used in another).
+
+A class derived from `nn.Module` (or a LightningModule) is a model: its instance is a `ModelRef`
+whose submodules are what `__init__` assigns (`self.backbone = timm.create_model(...)`), recorded
+as the model's `parts` for a composed parameter table. Any other class's instance is an
+`Instance`. Methods are looked up through the project's own base classes; `super()` continues the
+lookup past the current class.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+
+import libcst as cst
+
+from freezelint.script.events import UNKNOWN, ModelSpec
+from freezelint.script.extract.loop_items import LoopItems
+from freezelint.script.extract.scope import ModuleContext, Scope, Walk
+from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.values import Const, Instance, ModelRef, SuperRef, TupleValue, Value
+
+# Base classes that make a class a model (qualified names, as the imports resolve them).
+MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "pytorch_lightning.core.module.LightningModule",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "lightning.pytorch.core.LightningModule",
+        "lightning.pytorch.core.module.LightningModule",
+    }
+)
+LIGHTNING_BASES = frozenset(b for b in MODULE_BASES if "ightning" in b)
+# What `Trainer.fit` runs on a LightningModule, in order (hooks the class does not define are
+# skipped); the training hooks run once per epoch, after the module is put in train mode.
+FIT_SETUP = ("setup", "configure_optimizers", "on_fit_start")
+FIT_EPOCH = ("on_train_start", "on_train_epoch_start", "training_step", "on_train_epoch_end")
+# Decorators after which a method takes no `self`.
+UNBOUND = frozenset({"staticmethod"})
+
+
+@dataclass(frozen=True)
+class ClassRoot:
+    """A class walked as a root: an instance built with unknown arguments, then `methods` in
+    order (a LightningModule: its fit hooks, `fit` set)."""
+
+    cls: cst.ClassDef
+    methods: tuple[cst.FunctionDef, ...]
+    fit: bool = False
+
+
+class ObjectEvaluator(LoopItems):
+    """Calls into the project's functions and classes; `calls.CallEvaluator` builds on it."""
+
+    exited: bool
+    raised: bool
+
+    def __init__(self, module: cst.Module, imports: ImportTable) -> None:
+        super().__init__(module, imports)
+        # The heap: attributes of every object (Instance ident or model id), the class of each,
+        # and the submodules each composite model was given (attribute -> model id or None).
+        self.attributes: dict[int, dict[str, Value]] = {}
+        self.instance_class: dict[int, cst.ClassDef] = {}
+        self.parts: dict[int, dict[str, int | None]] = {}
+        self._class_stack: list[cst.ClassDef] = []
+        self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
+        self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
+        self._module_class: dict[int, bool] = {}
+
+    # -- classes -----------------------------------------------------------------------------
+
+    def base_quals(self, cls: cst.ClassDef) -> list[tuple[str | None, cst.ClassDef | None]]:
+        """Each base as (qualified name, the project's class of that name)."""
+        out = []
+        home = self.home_of(cls) or self.here
+        for base in cls.bases:
+            if base.keyword is not None:
+                continue
+            name = dotted(base.value)
+            local = home.classes.get(name) if name else None
+            out.append((home.imports.qualify(base.value), local))
+        return out
+
+    def is_finetuning_class(self, cls: cst.ClassDef, depth: int = 0) -> bool:  # pragma: no cover
+        raise NotImplementedError  # lightning.LightningCalls
+
+    def finetuning_call(
+        self, method: str, node: cst.Call, w: Walk
+    ) -> tuple[bool, Value]:  # pragma: no cover
+        raise NotImplementedError  # lightning.LightningCalls
+
+    fuel: int  # see follow_imports.ImportFollower
+
+    def worth_following(
+        self, fn: cst.FunctionDef, values: list[Value], bound: Value
+    ) -> bool:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def home_of(self, node: cst.CSTNode) -> ModuleContext | None:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def inside(self, ctx: ModuleContext | None) -> AbstractContextManager[None]:  # pragma: no cover
+        raise NotImplementedError  # follow_imports.ImportFollower
+
+    def is_module_class(self, cls: cst.ClassDef) -> bool:
+        name = id(cls)
+        if name not in self._module_class:
+            self._module_class[name] = False  # a cycle of bases is no module
+            self._module_class[name] = any(
+                (local is not None and local is not cls and self.is_module_class(local))
+                or (qual is not None and qual in MODULE_BASES)
+                for qual, local in self.base_quals(cls)
+            )
+        return self._module_class[name]
+
+    def is_lightning_class(self, cls: cst.ClassDef, seen: frozenset[str] = frozenset()) -> bool:
+        if cls.name.value in seen:
+            return False
+        return any(
+            (qual is not None and qual in LIGHTNING_BASES)
+            or (local is not None and self.is_lightning_class(local, seen | {cls.name.value}))
+            for qual, local in self.base_quals(cls)
+        ) or (
+            self.is_module_class(cls) and self.find_method(cls, "configure_optimizers") is not None
+        )
+
+    def find_method(
+        self, cls: cst.ClassDef, name: str, after: bool = False, depth: int = 0
+    ) -> tuple[cst.FunctionDef, cst.ClassDef] | None:
+        """`name` as `cls` (or, with `after`, its bases) defines it, with the class that does."""
+        if depth > 8:
+            return None
+        if not after:
+            for stmt in cls.body.body:
+                if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                    return stmt, cls
+        for _, local in self.base_quals(cls):
+            if local is not None and local is not cls:
+                found = self.find_method(local, name, False, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def class_attribute(self, cls: cst.ClassDef, attr: str, w: Walk) -> Value:
+        """A constant the class body sets (`model_name = "resnet50"` in `class Config:`)."""
+        for stmt in cls.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                target = (
+                    small.targets[0].target
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1
+                    else small.target
+                    if isinstance(small, cst.AnnAssign)
+                    else None
+                )
+                if isinstance(target, cst.Name) and target.value == attr and small.value:
+                    with self.inside(self.home_of(cls)):
+                        value = self.eval(small.value, replace(w, scope=self.module_scope))
+                    return value if isinstance(value, Const) else None
+        return None
+
+    def class_of(self, value: Value) -> cst.ClassDef | None:
+        if isinstance(value, Instance):
+            return self.instance_class.get(value.ident)
+        if isinstance(value, ModelRef) and not value.path and not value.wrappers:
+            return self.instance_class.get(value.model)
+        return None
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def construct(
+        self, cls: cst.ClassDef, node: cst.CSTNode, w: Walk, known_args: bool = True
+    ) -> Value:
+        """An instance of `cls`, with `__init__` run (`node` is the call; `known_args` False
+        for a class walked as a root: its arguments are unknown)."""
+        name = cls.name.value
+        obj: Instance | ModelRef
+        if self.is_module_class(cls):
+            spec = ModelSpec("composite", name, name=name, trainable=True, has_params=None)
+            obj = self.new_model(spec, w, node, None)
+            ident = obj.model
+            self.parts[ident] = {}
+        else:
+            ident = self.new_id()
+            obj = Instance(ident, name)
+        self.instance_class[ident] = cls
+        self.attributes[ident] = {}
+        init = self.find_method(cls, "__init__")
+        if init is not None:
+            self.call_function(init[0], node, w, bound=obj, owner=init[1], known_args=known_args)
+        elif isinstance(node, cst.Call):
+            for arg in node.args:
+                self.eval(arg.value, w)
+        if ident in self.parts:
+            # Does the module hold parameters? Yes when a part it was given does.
+            held = [
+                self.models[p].has_params if p in self.models else None
+                for p in self.parts[ident].values()
+            ]
+            if ident in self.own_params:
+                held.append(True)
+            has = (
+                True
+                if True in held
+                else (False if held and all(h is False for h in held) else None)
+            )
+            self.models[ident] = replace(self.models[ident], has_params=has)
+        return obj
+
+    def method_call(self, recv: Value, method: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
+        """`obj.method(...)` or `super().method(...)` for a method the project defines."""
+        if isinstance(recv, SuperRef):
+            cls = self.classes.get(recv.cls)
+            found = self.find_method(cls, method, after=True) if cls is not None else None
+            obj: Value = recv.obj
+        else:
+            cls = self.class_of(recv)
+            found = self.find_method(cls, method) if cls is not None else None
+            obj = recv
+        if found is None:
+            if cls is not None and self.is_finetuning_class(cls):
+                return self.finetuning_call(method, node, w)  # BaseFinetuning's own
+            return False, None
+        fn, owner = found
+        if any(dotted(d.decorator) in UNBOUND for d in fn.decorators):
+            return True, self.call_function(fn, node, w, owner=owner)
+        return True, self.call_function(fn, node, w, bound=obj, owner=owner)
+
+    def super_of(self, node: cst.Call, w: Walk) -> Value:
+        """`super()` / `super(Cls, self)` inside a method."""
+        if node.args:
+            cls_name = dotted(node.args[0].value)
+            obj = self.eval(node.args[1].value, w) if len(node.args) > 1 else None
+        else:
+            cls_name = self._class_stack[-1].name.value if self._class_stack else None
+            obj = w.scope.lookup("self")[1]
+        if cls_name is None or not isinstance(obj, Instance | ModelRef):
+            return None
+        return SuperRef(obj, cls_name)
+
+    def attribute_of(self, obj: Value, attr: str) -> tuple[bool, Value]:
+        ident = _ident(obj)
+        if ident is None or ident not in self.attributes:
+            return False, None
+        table = self.attributes[ident]
+        return (attr in table), table.get(attr)
+
+    def set_attribute(self, obj: Value, attr: str, value: Value) -> bool:
+        """Store `obj.attr = value` on the heap; False when `obj` is not a project object."""
+        ident = _ident(obj)
+        if ident is None or ident not in self.attributes:
+            return False
+        self.attributes[ident][attr] = value
+        return True
+
+    def record_part(self, ref: ModelRef, value: Value) -> None:
+        """A submodule assigned to a composite model being built (`self.head = nn.Linear(...)`)."""
+        if ref.model not in self.parts or len(ref.path) != 1 or ref.wrappers:
+            return
+        part = value.model if isinstance(value, ModelRef) and not value.path else None
+        self.parts[ref.model].setdefault(ref.path[0], part)
+
+    def unknown_part(self, obj: Value, attr: str) -> None:
+        """`self.x = <something unknown>` on a composite model: it may be a module or a
+        parameter the analysis cannot see, so the composite gets no parameter table."""
+        ident = _ident(obj)
+        if ident in self.parts:
+            self.parts[ident].setdefault(attr, None)
+
+    def finish_parts(self) -> None:
+        """Each composite model's spec, with its parts (once the root is walked)."""
+        done: dict[int, ModelSpec] = {}
+
+        def spec_of(model: int, depth: int = 0) -> ModelSpec | None:
+            if model in done:
+                return done[model]
+            spec = self.models.get(model)
+            if spec is None or depth > 8:
+                return None
+            if model in self.parts:
+                parts = tuple(
+                    (attr, None if sub is None else spec_of(sub, depth + 1))
+                    for attr, sub in self.parts[model].items()
+                )
+                spec = replace(spec, parts=parts)
+            done[model] = spec
+            return spec
+
+        for model in list(self.parts):
+            spec = spec_of(model)
+            if spec is not None:
+                self.models[model] = spec
+
+    # -- calls into the project's functions ---------------------------------------------------
+
+    def call_function(
+        self,
+        fn: cst.FunctionDef,
+        call: cst.CSTNode,
+        w: Walk,
+        given: list[Value] | None = None,
+        bound: Value = UNKNOWN,
+        owner: cst.ClassDef | None = None,
+        known_args: bool = True,
+    ) -> Value:
+        """Follow a call to a function (or method, `bound` to its object) of the project with its
+        arguments bound (`given`: the positional values when the call is made for the script, as
+        `model.apply(fn)` does). Returns what it returns."""
+        name = fn.name.value if owner is None else f"{owner.name.value}.{fn.name.value}"
+        if isinstance(call, cst.Call) and given is None:
+            args = list(call.args)
+            values = [self.eval(a.value, w) for a in args]
+        else:
+            values = list(given or [])
+            args = [cst.Arg(cst.Name("_"))] * len(values)
+        if name in self._inline_stack or len(self._inline_stack) >= 8:
+            return None
+        home = self.home_of(fn)
+        if (
+            home is not None
+            and not home.main
+            and (self.fuel <= 0 or not self.worth_following(fn, values, bound))
+        ):
+            return None  # another file's code, not worth (or past the budget of) a walk
+        self.inlined.add(name)
+        with self.inside(home):
+            return self._walk_call(fn, call, w, args, values, bound, owner, known_args, name)
+
+    def _walk_call(
+        self,
+        fn: cst.FunctionDef,
+        call: cst.CSTNode,
+        w: Walk,
+        args: list[cst.Arg],
+        values: list[Value],
+        bound: Value,
+        owner: cst.ClassDef | None,
+        known_args: bool,
+        name: str,
+    ) -> Value:
+        scope = self._bind_parameters(fn, args, values, w, bound, known_args)
+        self._inline_stack.append(name)
+        if owner is not None:
+            self._class_stack.append(owner)
+        try:
+            # A helper handed a model, parameters or an optimizer acts on them at its call:
+            # that is where fixes edit. An entry point (`main()`) keeps its own lines.
+            tracked = any(v is not None and not isinstance(v, Const) for v in values) or (
+                bound is not UNKNOWN and bound is not None
+            )
+            site = w.site or (call if tracked and isinstance(call, cst.Call) else None)
+            self.walk_block(fn.body.body, w.call(scope, site, call))
+        finally:
+            self._inline_stack.pop()
+            if owner is not None:
+                self._class_stack.pop()
+            self.exited = self.raised  # a `return` leaves the helper, a `raise` the script
+        returned = [r for r in scope.returns if r is not None]
+        return returned[0] if returned else None
+
+    def _bind_parameters(
+        self,
+        fn: cst.FunctionDef,
+        args: list[cst.Arg],
+        values: list[Value],
+        w: Walk,
+        bound: Value,
+        known_args: bool,
+    ) -> Scope:
+        scope = Scope(parent=self.module_scope)
+        params = [p.name.value for p in (*fn.params.posonly_params, *fn.params.params)]
+        positional = [v for v, a in zip(values, args, strict=True) if a.keyword is None]
+        if bound is not UNKNOWN:
+            positional = [bound, *positional]
+        for pname, value in zip(params, positional, strict=False):
+            scope.env[pname] = value
+        for arg, value in zip(args, values, strict=True):
+            if arg.keyword is not None:
+                scope.env[arg.keyword.value] = value
+        star = fn.params.star_arg
+        if isinstance(star, cst.Param):
+            # `def freeze(*modules)`: the positional values left over, as a tuple.
+            extra = positional[len(params) :]
+            known = known_args and not any(a.star for a in args)
+            scope.env[star.name.value] = TupleValue(tuple(extra)) if known else None
+        for p in (*fn.params.params, *fn.params.posonly_params, *fn.params.kwonly_params):
+            if p.name.value not in scope.env:
+                # A parameter the call leaves out takes its default (a constant, mostly).
+                default = self.eval(p.default, w) if p.default is not None else None
+                if not isinstance(default, Const):
+                    default = None
+                elif not known_args:
+                    # In a class walked as a root the caller may pass another value: the
+                    # default names a model, a condition on it stays open both ways.
+                    default = Const(default.value, default.source or f"`{p.name.value}`")
+                scope.env[p.name.value] = default
+        return scope
+
+
+def _ident(obj: Value) -> int | None:
+    if isinstance(obj, Instance):
+        return obj.ident
+    if isinstance(obj, ModelRef) and not obj.path and not obj.wrappers:
+        return obj.model
+    return None

@@ -1,0 +1,225 @@
+"""Path-sensitive extraction: a script's consistent paths, each as its own timeline.
+
+A run walks one root (the module body, or a function nobody in the file calls) with some
+branches' arms fixed. A branch the code decides (a constant, a parameter default, a keyword
+argument at the call) walks one arm and is no fork. A branch it does not decide (a command-line
+flag, a config value) whose arms matter stops the run (`Fork`), which is then run again once per
+arm. So the arms of one `if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
+
+Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
+simulation always did (unknown where the arms differ).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from freezelint.script.events import (
+    IneffectiveFreeze,
+    OptimizerBuilt,
+    ParamGroupAdded,
+    RequiresGradSet,
+    Timeline,
+)
+from freezelint.script.extract.branches import Fork
+from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
+from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
+from freezelint.script.extract.statements import Extractor, Root
+from freezelint.script.extract.syntax import mentions_freezing, method_calls
+from freezelint.script.imports import ImportTable
+from freezelint.script.values import Const, Constructor, Namespace, Value
+
+PATH_LIMIT = 64
+# Events some rule reads to find a mistake (a timeline without them has no finding on any path).
+FINDING_EVENTS = (RequiresGradSet, IneffectiveFreeze, OptimizerBuilt, ParamGroupAdded)
+
+Decision = tuple[tuple, int]  # (branch key, arm)
+
+
+@dataclass
+class Path:
+    """One consistent path through a root: its timeline and the undecided branches' arms."""
+
+    timeline: Timeline
+    decisions: tuple[Decision, ...] = ()
+    raised: bool = False  # it ends in an exception or `sys.exit()`
+
+
+@dataclass
+class RootPaths:
+    """Every path of one root, with how messages name each branch's arms."""
+
+    paths: list[Path] = field(default_factory=list)
+    labels: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
+    exceptional: set[Decision] = field(default_factory=set)  # arms that are `except` handlers
+    complete: bool = True  # False when the budget was spent and some branches were joined
+
+
+def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPaths, Extractor]:
+    """All paths of one root; `run(decisions, join_all)` walks it once. Also returns the
+    extractor of the first path (for what the module body leaves bound)."""
+    out = RootPaths()
+    # First every branch joined, as one walk: most roots (a library's functions) have nothing
+    # a rule reads, or no branch that matters, and then that walk is their one path.
+    joined = run({}, True)
+    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
+        out.paths.append(Path(joined.timeline, (), joined.raised))
+        return out, joined
+    stack: list[tuple[Decision, ...]] = [()]
+    first: Extractor | None = None
+    while stack:
+        decisions = stack.pop()
+        join_all = False
+        while True:
+            try:
+                extractor = run(dict(decisions), join_all)
+            except Fork as fork:
+                pending = len(out.paths) + len(stack) + len(fork.labels)
+                if pending > PATH_LIMIT:
+                    join_all, out.complete = True, False
+                    continue
+                out.labels[fork.key] = fork.labels
+                out.exceptional.update(
+                    (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
+                )
+                for arm in reversed(range(len(fork.labels))):
+                    stack.append((*decisions, (fork.key, arm)))
+                break
+            out.paths.append(Path(extractor.timeline, decisions, extractor.raised))
+            first = first or extractor
+            break
+    assert first is not None
+    return out, first
+
+
+def extract_paths(
+    module: cst.Module,
+    imports: ImportTable | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+    path: pathlib.Path | None = None,
+) -> list[RootPaths]:
+    """The paths of every root: the module body first, then the functions it does not call,
+    then its classes. `path`: the file's own, for imports of the project's other files."""
+    table = imports or ImportTable.of(module)
+    roots_fns = Extractor(module, table).define()
+    lr_scheduled = False
+    inlined: set[str] = set()
+    fuel = FUEL_PER_FILE  # statements of other files all runs may still walk
+
+    def runner(fn: Root, globals_: dict[str, Value]):
+        def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
+            nonlocal lr_scheduled, fuel
+            extractor = Extractor(module, table)
+            extractor.here.path = path
+            extractor.aliases = aliases or {}
+            extractor.define()
+            extractor.decisions = decisions
+            extractor.join_all = join_all
+            extractor.fuel = start = min(FUEL_PER_RUN, fuel)
+            try:
+                extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+            finally:
+                fuel -= start - max(extractor.fuel, 0)
+            lr_scheduled = lr_scheduled or extractor.lr_scheduled
+            inlined.update(extractor.inlined)
+            return extractor
+
+        return run
+
+    body, first = explore(runner(None, {}))
+    roots = [body]
+    globals_ = {
+        k: v
+        for k, v in first.module_scope.env.items()
+        if isinstance(v, Const | Constructor | Namespace)
+    }
+    functions = set(first.functions.values())
+    walked: list[tuple[cst.FunctionDef, RootPaths]] = []
+    for fn in roots_fns:
+        if fn in functions and fn.name.value in inlined:
+            continue
+        walked.append((fn, explore(runner(fn, globals_))[0]))
+    # A function another root calls is walked there, with its arguments.
+    roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
+    for root_class in class_roots(first, inlined):
+        roots.append(explore(runner(root_class, globals_))[0])
+    imported = frozenset(k for k in table.aliases if not k.startswith("*"))
+    for root in roots:
+        for path in root.paths:
+            path.timeline.lr_scheduled = lr_scheduled
+            path.timeline.imported = imported
+    return roots
+
+
+def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
+    """The file's classes as roots: each method no other root calls and that does something
+    freezing cares about (itself or through the methods it calls), after `__init__`; a
+    LightningModule's fit hooks together, in the framework's order; a class nobody builds and
+    without such methods, its `__init__` alone when that acts."""
+    out: list[ClassRoot] = []
+    for name, cls in extractor.classes.items():
+        if cls not in extractor.module.body:
+            continue
+        methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
+        calls, acting = _method_facts(methods)
+        called = set().union(*calls.values()) if calls else set()
+        alone = [
+            fn
+            for fn in methods
+            if fn.name.value != "__init__"
+            and fn.name.value in acting
+            and fn.name.value not in called
+            and f"{name}.{fn.name.value}" not in inlined
+        ]
+        if extractor.is_lightning_class(cls):
+            hooks = [
+                found[0]
+                for hook in (*FIT_SETUP, *FIT_EPOCH)
+                if (found := extractor.find_method(cls, hook)) is not None
+            ]
+            if f"{name}.configure_optimizers" not in inlined:
+                out.append(ClassRoot(cls, tuple(hooks), fit=True))
+            alone = [fn for fn in alone if fn not in hooks]
+        out.extend(ClassRoot(cls, (fn,)) for fn in alone)
+        if (
+            not any(r.cls is cls for r in out)
+            and "__init__" in acting
+            and f"{name}.__init__" not in inlined
+        ):
+            out.append(ClassRoot(cls, ()))
+    return out
+
+
+def _method_facts(methods: list[cst.FunctionDef]) -> tuple[dict[str, set[str]], set[str]]:
+    """Per method, the methods of its class it calls (`self.freeze()`: walked there), and the
+    methods that act on freezing, themselves or through those calls."""
+    calls: dict[str, set[str]] = {}
+    acting: set[str] = set()
+    for fn in methods:
+        calls[fn.name.value] = {m for name, m in method_calls(fn.body) if name == "self"}
+        if mentions_freezing(fn.body):
+            acting.add(fn.name.value)
+    changed = True
+    while changed:
+        changed = False
+        for method, callees in calls.items():
+            if method not in acting and callees & acting:
+                acting.add(method)
+                changed = True
+    return calls, acting
+
+
+def extract(
+    module: cst.Module,
+    imports: ImportTable | None = None,
+    aliases: dict[str, tuple[str, str]] | None = None,
+    path: pathlib.Path | None = None,
+) -> list[Timeline]:
+    """Every path's timeline, roots in order (for `freezelint events` and tests).
+    `aliases` maps a project's own model factories to a known architecture."""
+    roots = extract_paths(module, imports, aliases, path)
+    return [p.timeline for root in roots for p in root.paths]

@@ -1,0 +1,209 @@
+"""The statement walker: turns a module (and its functions) into timelines of events.
+
+Roots are the module body and every function or method the file does not call itself; a helper
+the file does call is followed at each call with its arguments bound (its events point at the
+call). Bodies of `if` without `else`, loops and `except` are taken as run (a bug under a flag is a
+bug); the arms of an `if`/`else` are exclusive and are marked so that the simulation joins them.
+This module owns the roots, blocks and simple statements; loops are walked by `loops.LoopWalker`,
+`if`/`try` and the arms of `match` by `conditionals.ConditionalWalker`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from freezelint.script.events import Frame, IneffectiveFreeze, Timeline
+from freezelint.script.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
+from freezelint.script.extract.conditionals import ConditionalWalker
+from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
+from freezelint.script.extract.scope import Scope, Walk
+from freezelint.script.extract.syntax import code_of
+from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.values import Const, DictValue, Groups, ModelRef, Params, Value
+
+Root = cst.FunctionDef | ClassRoot | None
+
+
+class Extractor(ConditionalWalker):
+    def __init__(self, module: cst.Module, imports: ImportTable) -> None:
+        super().__init__(module, imports)
+        self._pending: list[tuple[int, ModelRef, cst.CSTNode, str]] = []
+        # Path sensitivity (`paths.explore`): the arm each branch takes in this run, whether
+        # undecided branches are joined instead (past the budget), and whether the path has
+        # left the function being walked (`return`, `raise`).
+        self.decisions: dict[tuple, int] = {}
+        self.join_all = False
+        self.joined = False  # a branch whose arms matter was joined (in join_all mode)
+        self.exited = False
+        self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
+
+    # -- roots -------------------------------------------------------------------------------
+
+    def define(self) -> list[cst.FunctionDef]:
+        """Record the file's functions and classes; returns every top-level function (the
+        candidate roots besides the module body; classes are rooted by `class_roots`)."""
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                self.functions[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.ClassDef):
+                self.classes[stmt.name.value] = stmt
+        return list(self.functions.values())
+
+    def walk_root(self, root: Root, globals_: dict[str, Value]) -> Timeline:
+        """One run over the module body (`root` None), a function nobody in the file calls (its
+        parameters unknown) or a class (`ClassRoot`), with `self.decisions` fixing the arms of
+        some branches."""
+        if root is not None:
+            self.module_scope.env.update(globals_)
+        if isinstance(root, ClassRoot):
+            self.walk_class(root, Walk(Scope(parent=self.module_scope)))
+        else:
+            if root is None:
+                body, scope = self.module.body, self.module_scope
+            else:
+                body, scope = root.body.body, Scope(parent=self.module_scope)
+                params = root.params
+                for param in (*params.params, *params.posonly_params, *params.kwonly_params):
+                    scope.env[param.name.value] = None  # unknown, and shadowing any global
+            self.walk_block(body, Walk(scope))
+        self._resolve_pending()
+        self.finish_parts()
+        return Timeline(
+            self.events,
+            dict(self.models),
+            dict(self.model_vars),
+            files=dict(self.files),
+            unseen_callbacks=frozenset(self.unseen_callbacks),
+        )
+
+    def walk_class(self, root: ClassRoot, w: Walk) -> None:
+        """An instance built with unknown arguments, then the root's methods in order; for a
+        LightningModule, `Trainer.fit`'s order (see `objects.FIT_SETUP`)."""
+        obj = self.construct(root.cls, root.cls, w, known_args=False)
+        if root.fit and isinstance(obj, ModelRef):
+            # The Trainer's callbacks are not in view: one (`BaseFinetuning`) may freeze any
+            # part of the module before the optimizer is built.
+            self.unseen_callbacks.add(obj.model)
+        epoch = w.inner(Frame("loop", self.new_id()))
+        for fn in root.methods:
+            if self.exited:
+                break
+            # The training hooks run once per epoch.
+            hook_w = epoch if root.fit and fn.name.value in FIT_EPOCH else w
+            self.call_function(
+                fn, fn, hook_w, given=[], bound=obj, owner=root.cls, known_args=False
+            )
+
+    # -- statements --------------------------------------------------------------------------
+
+    def walk_block(self, body, w: Walk) -> None:  # type: ignore[override]
+        saved: list[dict] = []
+        block = id(body)
+        foreign = not self.here.main
+        for stmt in body:
+            if self.exited:
+                break
+            if foreign:
+                self.fuel -= 1  # statements of other files walked (follow_imports.FUEL)
+            sw = w.at(stmt, block)
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.small_statement(small, sw)
+            else:
+                self.compound_statement(stmt, sw)
+            guard = _continue_guard(stmt) or _break_guard(stmt)
+            if guard is not None:
+                saved.append(self.refine(guard, w.scope, negate=True))
+        for entry in reversed(saved):
+            self.restore(w.scope, entry)
+
+    def small_statement(self, node: cst.BaseSmallStatement, w: Walk) -> None:
+        if isinstance(node, cst.Assign):
+            value = self.eval(node.value, w)
+            for target in node.targets:
+                self.assign(target.target, node.value, value, w, node)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            self.assign(node.target, node.value, self.eval(node.value, w), w, node)
+        elif isinstance(node, cst.AugAssign):
+            self.aug_assign(node, w)
+        elif isinstance(node, cst.Expr):
+            self.expression_statement(node, w)
+        elif isinstance(node, cst.Return):
+            w.scope.returns.append(self.eval(node.value, w))
+            self.exited = not w.in_loop and w.certain
+        elif isinstance(node, cst.Import | cst.ImportFrom):
+            self.import_statement(node, w)
+        elif isinstance(node, cst.Raise):
+            self.eval(node.exc, w)
+            self.exited = self.raised = not w.in_loop and w.certain
+
+    def expression_statement(self, node: cst.Expr, w: Walk) -> None:
+        expr = node.value
+        if (
+            isinstance(expr, cst.Comparison)
+            and isinstance(expr.left, cst.Attribute)
+            and expr.left.attr.value == "requires_grad"
+            and any(isinstance(c.operator, cst.Equal | cst.Is) for c in expr.comparisons)
+        ):
+            self.emit(IneffectiveFreeze, w, node, kind="comparison", target=code_of(expr))
+            return
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in ("append", "extend")
+            and len(expr.args) == 1
+        ):
+            key = dotted(expr.func.value)
+            found, current = self.lookup_key(key, w) if key else (False, None)
+            if found and isinstance(current, Params | Groups):
+                item = self.eval(expr.args[0].value, w)
+                self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
+                return
+        if isinstance(expr, cst.Call) and dotted(expr.func) in EXITS:
+            self.exited = self.raised = not w.in_loop and w.certain
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in MUTATORS
+        ):
+            self._forget_constant(expr.func.value, w)
+        self.eval(expr, w)
+
+    def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:
+        """A constant list or dict changed in place (`cfg["freeze"] = False`,
+        `layers.append(...)`) is no longer known."""
+        while isinstance(target, cst.Subscript | cst.Attribute):
+            target = target.value
+        if isinstance(target, cst.Name):
+            found, value = w.scope.lookup(target.value)
+            if found and isinstance(value, Const | DictValue):
+                self._store(target.value, None, w)
+
+    def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
+        if isinstance(node, cst.If):
+            self.if_statement(node, w)
+        elif isinstance(node, cst.For):
+            self.for_statement(node, w)
+        elif isinstance(node, cst.While):
+            self.while_statement(node, w)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                value = self.eval(item.item, w)
+                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    w.scope.env[item.asname.name.value] = value
+            self.walk_block(node.body.body, w)
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self.try_statement(node, w)
+        elif isinstance(node, cst.FunctionDef):
+            if w.scope is not self.module_scope:
+                self.functions.setdefault(node.name.value, node)
+        elif isinstance(node, cst.ClassDef):
+            self.classes.setdefault(node.name.value, node)
+        elif isinstance(node, cst.Match):
+            self.eval(node.subject, w)
+            arms = [Arm(case.body.body, f"`case {code_of(case.pattern)}`") for case in node.cases]
+            if not any(
+                isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases
+            ):
+                arms.append(Arm([], "no `case` matches"))
+            self.branch(node, arms, w)

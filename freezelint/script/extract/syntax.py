@@ -1,0 +1,373 @@
+"""Small facts about CST nodes: their children, literals, the names an expression reads, whether
+it mentions `requires_grad`, and which names say "this is a module"."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from freezelint.script import recognize
+from freezelint.script.imports import ImportTable
+from freezelint.script.selection import Selection, Union
+
+CONSUMERS = frozenset(
+    {
+        "list",
+        "tuple",
+        "sorted",
+        "set",
+        "sum",
+        "any",
+        "all",
+        "max",
+        "min",
+        "len",
+        "dict",
+        "frozenset",
+    }
+)
+BUILTIN_CALLS = frozenset(
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "len",
+        "round",
+        "max",
+        "min",
+        "abs",
+        "getattr",
+        "isinstance",
+        "print",
+        "range",
+        "type",
+        "repr",
+    }
+)
+EMPTY: Selection = Union(())
+# Attribute names that are parameters (not modules) in the libraries freezelint knows.
+PARAMETER_NAMES = frozenset(
+    {
+        "weight",
+        "bias",
+        "cls_token",
+        "pos_embed",
+        "dist_token",
+        "mask_token",
+        "pos_embedding",
+        "class_embedding",
+        "class_token",
+        "positional_embedding",
+        "logit_scale",
+        "reg_token",
+        "gamma",
+    }
+)
+# Attribute names that are modules in the libraries freezelint knows.
+MODULE_NAMES = frozenset(
+    {
+        "features",
+        "classifier",
+        "fc",
+        "_fc",
+        "head",
+        "heads",
+        "blocks",
+        "_blocks",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "conv1",
+        "bn1",
+        "conv_stem",
+        "bn2",
+        "_conv_stem",
+        "_bn0",
+        "_bn1",
+        "_conv_head",
+        "conv_head",
+        "stem",
+        "stages",
+        "backbone",
+        "encoder",
+        "decoder",
+        "patch_embed",
+        "norm",
+        "pre_logits",
+        "avgpool",
+        "global_pool",
+        "layers",
+        "trunk",
+        "neck",
+        "embeddings",
+        "pooler",
+        "model",
+        "module",
+    }
+)
+
+
+def ref_kind(path: tuple[str, ...]) -> str | None:
+    """What the script's `x.y` at `path` is, by its name: "module", "param" or None (unknown).
+    The whole model, an index or slice of a container and the library's classifier are
+    modules."""
+    if not path:
+        return "module"
+    last = path[-1]
+    if not (last[:1].isalpha() or last[:1] == "_") or last in MODULE_NAMES:
+        return "module"
+    return "param" if last in PARAMETER_NAMES else None
+
+
+# Words in a function's name that say it may change `requires_grad` (a helper from another file).
+FREEZE_WORDS = ("freeze", "requires_grad", "trainable", "set_grad")
+
+
+def literal_bool(node: cst.BaseExpression | None) -> bool | None:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    return None
+
+
+def literal_value(node: cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
+    """A literal's value. libcst's `evaluated_value` compiles every literal with
+    `ast.literal_eval`; the common forms (plain numbers, strings without prefix or escapes) are
+    read directly. Raises ValueError or SyntaxError for odd literals, as libcst does."""
+    text = getattr(node, "value", None)
+    if isinstance(node, cst.SimpleString) and text is not None and "\\" not in text:
+        quote = text[0]
+        if quote in "'\"":
+            width = 3 if text.startswith(quote * 3) and len(text) >= 6 else 1
+            return text[width:-width]
+    elif isinstance(node, cst.Integer) and text is not None:
+        try:
+            return int(text, 0)
+        except ValueError:
+            pass
+    elif isinstance(node, cst.Float) and text is not None and text[-1] not in "jJ":
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return node.evaluated_value
+
+
+def literal_string(node: cst.CSTNode | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = literal_value(node)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def is_zero(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Integer | cst.Float):
+        try:
+            return float(node.value.replace("_", "")) == 0.0
+        except ValueError:
+            return False
+    return False
+
+
+# Fields that hold only whitespace and punctuation: never walked.
+_PUNCTUATION = frozenset(
+    {
+        "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "leading_lines",
+        "lines_after_decorators", "header", "footer", "comma", "semicolon", "equal", "colon",
+        "dot", "asynchronous", "trailing_whitespace", "newline", "default_indent",
+        "default_newline", "encoding", "star", "indent",
+    }
+)  # fmt: skip
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The syntactic children of a node, whitespace and punctuation left out, in field order.
+    libcst's own `children` rebuilds every child through a visitor (and validates it again):
+    it dominated the profile of large files."""
+    kind = type(node)
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(node)
+            if not f.name.startswith("whitespace") and f.name not in _PUNCTUATION
+        )
+        _CHILD_FIELDS[kind] = names
+    out: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if _is_node(value):
+            out.append(value)
+        elif type(value) is list or type(value) is tuple:
+            out.extend(v for v in value if _is_node(v))
+    return out
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """A node's source text."""
+    return cst.Module([]).code_for_node(node)
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    """Every plain name an expression reads (a small walk over expression children)."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            out.add(cur.value)
+        elif isinstance(cur, cst.Attribute):
+            stack.append(cur.value)
+        else:
+            stack.extend(child_nodes(cur))
+    return out
+
+
+def mentions_requires_grad(node: cst.CSTNode) -> bool:
+    """Does a subtree name `requires_grad` / `requires_grad_` anywhere?"""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            if cur.value in ("requires_grad", "requires_grad_"):
+                return True
+        else:
+            stack.extend(child_nodes(cur))
+    return False
+
+
+def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
+    """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
+    if (
+        isinstance(node, cst.Comparison)
+        and len(node.comparisons) == 1
+        and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
+        and literal_bool(node.comparisons[0].comparator) is True
+    ):
+        node = node.left
+    return (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "requires_grad"
+        and isinstance(node.value, cst.Name)
+        and node.value.value == var
+    )
+
+
+_MODULE_NAME = re.compile(
+    r"^(?:.*_)?(?:\w*model|\w*net|network|backbone|encoder|decoder|classifier|head|module"
+    r"|features|layer\d*|block\d*|stem|trunk|teacher|student)$"
+)
+
+
+def module_ish_name(name: str) -> bool:
+    """Does a variable's name say it holds an `nn.Module` (`model`, `resnet`, `backbone`...)?"""
+    return bool(_MODULE_NAME.match(name.rsplit(".", 1)[-1].lower()))
+
+
+def int_literal(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
+        return -int(node.expression.value.replace("_", ""), 0)
+    return None
+
+
+def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    layer = recognize.nn_layer(imports.qualify(node.func) or "")
+    return layer in recognize.PARAM_FREE_LAYERS
+
+
+def assignment_targets(node: cst.CSTNode, nested: bool = False) -> Iterator[cst.CSTNode]:
+    """The target of every assignment in a subtree (`x = ...`, `x += ...`, `for x in`, `with
+    ... as x`, walrus), as written (a name, a tuple, an attribute...); inside nested functions
+    and classes too when `nested`."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Assign):
+            yield from (t.target for t in cur.targets)
+        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For | cst.NamedExpr):
+            yield cur.target
+        elif isinstance(cur, cst.AsName):
+            yield cur.name
+        if nested or not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            stack.extend(child_nodes(cur))
+
+
+@functools.lru_cache(maxsize=4096)  # a loop body is asked again at every run of its root
+def assigned_names(node: cst.CSTNode) -> frozenset[str]:
+    """Plain names a block assigns (`x = ...`, `x += ...`, `for x in`, `with ... as x`, walrus)."""
+    out: set[str] = set()
+    for target in assignment_targets(node):
+        if isinstance(target, cst.Name):
+            out.add(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def method_calls(node: cst.CSTNode) -> frozenset[tuple[str, str]]:
+    """`(name, method)` for every `name.method(...)` call in a subtree (cached)."""
+    found: set[tuple[str, str]] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Call)
+            and isinstance(cur.func, cst.Attribute)
+            and isinstance(cur.func.value, cst.Name)
+        ):
+            found.add((cur.func.value.value, cur.func.attr.value))
+        stack.extend(child_nodes(cur))
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def identifiers(node: cst.CSTNode) -> frozenset[str]:
+    """Every name and attribute name in a subtree (cached: syntax trees do not change)."""
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            found.add(cur.value)
+        stack.extend(child_nodes(cur))
+    return frozenset(found)
+
+
+# Names that say a piece of code freezes, unfreezes, builds an optimizer or sets a mode: exactly
+# these, or containing one of `FREEZING_PARTS`.
+FREEZING_NAMES = frozenset(
+    {"parameters", "named_parameters", "train", "eval", "requires_grad_", "Trainer"}
+)
+FREEZING_PARTS = ("requires_grad", "freeze", "optim", "param_group")
+
+
+def mentions_freezing(node: cst.CSTNode, more: frozenset[str] = frozenset()) -> bool:
+    """Does a subtree name something freezing is made of (or one of `more`)?"""
+    words = identifiers(node)
+    return bool(words & (FREEZING_NAMES | more)) or any(
+        part in word for word in words for part in FREEZING_PARTS
+    )

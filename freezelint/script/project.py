@@ -1,0 +1,173 @@
+"""The project around a checked file: which file an `import` names, and that file parsed.
+
+`from models import build_model` in `train.py` names `models.py` (or `models/__init__.py`) when
+it is a file of the same project: found from the importing file's folder upwards, up to the
+project's root (the first folder holding `.git`, `pyproject.toml`, `setup.py` or `setup.cfg`;
+without one, at most `SEARCH_DEPTH` folders up, and never above `site-packages`, where only the
+importing package's own modules count). Relative imports (`from .nets import Net`) resolve from
+the importing file's package. A file that is small or may matter (`MARKERS`) is parsed (never
+imported, never run) once per process and kept while its modification time stays the same;
+where an import leads is worked out once per process too. A missing file, one that does not
+parse or an import cycle is simply not followed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from freezelint.script.imports import ImportTable
+
+ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
+SEARCH_DEPTH = 3
+MAX_BYTES = 1 << 20  # a bigger "module" is data, not training code
+# A file is parsed when it is small (a config, a helper module) or mentions what freezing code
+# is made of; a big file that mentions none of it (a library's layers, a model zoo file whose
+# only link to training is a `.train()` override) is not followed.
+SMALL = 4_000
+MARKERS = (
+    "requires_grad",
+    "freeze",
+    "optim",
+    "param_group",
+    "parameters(",
+    "create_model",
+    "from_pretrained",
+    "from_name",
+    "torchvision",
+    "efficientnet",
+    "Lightning",
+)
+
+
+@dataclass(frozen=True)
+class ParsedModule:
+    """A project file, parsed: its syntax tree and its imports."""
+
+    path: Path
+    name: str  # the dotted name it was imported as
+    module: cst.Module
+    imports: ImportTable
+    text: str
+
+
+_PARSED: dict[Path, tuple[float, ParsedModule | None]] = {}
+
+
+def parse_file(path: Path, name: str) -> ParsedModule | None:
+    """`path` parsed (cached per process while unchanged); None when it cannot be read or
+    parsed."""
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return None
+    cached = _PARSED.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    parsed: ParsedModule | None = None
+    try:
+        if path.stat().st_size <= MAX_BYTES:
+            text = path.read_text(encoding="utf-8")
+            if len(text) <= SMALL or any(marker in text for marker in MARKERS):
+                module = cst.parse_module(text)
+                parsed = ParsedModule(path, name, module, ImportTable.of(module), text)
+    except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
+        parsed = None
+    _PARSED[path] = (stamp, parsed)
+    return parsed
+
+
+def _is_root(folder: Path) -> bool:
+    return any((folder / marker).exists() for marker in ROOT_MARKERS)
+
+
+INSTALLED = ("site-packages", "dist-packages")
+# Top-level packages that are libraries wherever they are imported from: not looked for.
+LIBRARIES = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "timm",
+        "efficientnet_pytorch",
+        "lightning",
+        "pytorch_lightning",
+        "numpy",
+        "pandas",
+        "sklearn",
+        "scipy",
+        "PIL",
+        "cv2",
+        "matplotlib",
+        "tqdm",
+        "transformers",
+        "albumentations",
+        "wandb",
+        "yaml",
+    }
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def search_folders(importer: Path) -> list[Path]:
+    """Where absolute imports of `importer` are looked for, nearest first. Never above an
+    installation folder (`site-packages`): above it is the standard library."""
+    folder = importer.parent
+    out = [folder]
+    if _is_root(folder) or folder.name in INSTALLED:
+        return out
+    for _ in range(SEARCH_DEPTH):
+        parent = folder.parent
+        if parent == folder:
+            break
+        folder = parent
+        out.append(folder)
+        if _is_root(folder) or folder.name in INSTALLED:
+            break
+    return out
+
+
+def _file_for(base: Path, parts: list[str]) -> Path | None:
+    target = base.joinpath(*parts)
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=16384)
+def resolve(module: str, level: int, importer: Path) -> Path | None:
+    """The project file an import names (`from ..x.y import z`: `module` "x.y", `level` 2), or
+    None when it is not one (a library, a missing file)."""
+    parts = [p for p in module.split(".") if p] if module else []
+    if level:
+        base = importer.parent
+        for _ in range(level - 1):
+            base = base.parent
+        return _file_for(base, parts) if parts else _file_for(base, [])
+    if not parts:
+        return None
+    if (parts[0] in sys.stdlib_module_names or parts[0] in LIBRARIES) and parts[
+        0
+    ] not in importer.parts[:-1]:
+        return None  # a library, not the project (unless the importer is inside it)
+    for folder in search_folders(importer):
+        if folder.name in INSTALLED and importer.parts[len(folder.parts)] != parts[0]:
+            continue  # an installed package's own modules only, not its neighbours (torch)
+        found = _file_for(folder, parts)
+        if found is not None and found != importer:
+            return found
+    return None
+
+
+def display(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when under it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

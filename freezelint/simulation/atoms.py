@@ -1,0 +1,204 @@
+"""A model's parameter table seen as simulation atoms: one atom per parameter. Resolves the
+script's module paths (negative indexes, slices, the library's classifier) to parameters and
+evaluates name predicates over the names the script would see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from freezelint.model.table import ParamTable
+from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
+from freezelint.script.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
+from freezelint.simulation.module_loops import ModuleLoop
+
+
+@dataclass
+class PredicateOutcome:
+    """What a name predicate did over the real names (for FRZ005 and FRZ013)."""
+
+    leaf: NameWhere
+    table: ParamTable
+    names: list[str]  # the names the predicate saw (wrapper prefix included)
+    matched: int = 0
+    raised: tuple[str, str] | None = None  # (first name it raises on, the error)
+    unsupported: bool = False
+
+
+@dataclass
+class TableAtoms:
+    model: int
+    table: ParamTable
+    outcomes: dict[int, PredicateOutcome] = field(default_factory=dict)
+    _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
+
+    def add_children(self, added: dict[str, list[str]]) -> None:
+        """Modules the script adds under new names (`model.classifier = nn.Linear(...)` on a
+        model whose head is elsewhere): they come last among their parent's children."""
+        if added:
+            self.added = added
+            self._under = {}  # no longer the table's alone: not shared
+
+    def __post_init__(self) -> None:
+        self.added: dict[str, list[str]] = {}
+        # Modules the script swaps for one the table does not describe (see `ModuleLoop`).
+        self.changed: frozenset[str] = frozenset()
+        self.paths: list[Path] = self.table.paths
+        self.param_paths: frozenset[Path] = self.table.path_set
+        self._numel: dict[Path, int] = self.table.numel_by_path
+        self._under: dict[Path, list[tuple[Path, bool]]] = self.table.under_memo
+
+    def numel(self, path: Path) -> int | None:
+        """A parameter's element count; None where the table does not know it (a head built
+        with a stand-in size)."""
+        if path not in self._numel:
+            return None if path in self.param_paths else 0
+        return self._numel[path]
+
+    def resolve(self, path: Path) -> tuple[list[str], bool]:
+        """Concrete module (or parameter) paths a script path names, and whether that is exact."""
+        current, certain = [""], True
+        for part in path:
+            nxt: list[str] = []
+            for base in current:
+                if part == HEAD:
+                    if self.table.classifier is None:
+                        return [], False
+                    nxt.append(self.table.classifier)
+                elif part[:1].isdigit() or part[:1] in "-:*":
+                    children = self.table.children(base) + [
+                        f"{base}.{c}" if base else c for c in self.added.get(base, ())
+                    ]
+                    if part == DYNAMIC:
+                        nxt.extend(children)
+                        certain = False
+                    elif ":" in part:
+                        nxt.extend(children[part_slice(part)])
+                    else:
+                        index = int(part)
+                        if -len(children) <= index < len(children):
+                            nxt.append(children[index])
+                else:
+                    nxt.append(f"{base}.{part}" if base else part)
+            current = nxt
+        return current, certain
+
+    def under(self, path: Path) -> list[tuple[Path, bool]]:
+        """Parameters inside a script path, each with whether that is exact (cached)."""
+        if path not in self._under:
+            prefixes, certain = self.resolve(path)
+            out: dict[Path, bool] = {}
+            for prefix in prefixes:
+                for p in self.table.params_under(prefix):
+                    out[tuple(p.name.split("."))] = certain
+                for parent, names in self.added.items():
+                    for name in names:
+                        full = f"{parent}.{name}" if parent else name
+                        if not prefix or full == prefix or full.startswith(f"{prefix}."):
+                            out[tuple(full.split("."))] = certain  # an added module's atom
+            self._under[path] = list(out.items())
+        return self._under[path]
+
+    def _positions(
+        self, base: Region, positions: tuple[int | None, int | None], negated: bool
+    ) -> dict[Path, bool | None]:
+        """The parameters of a region at the positions of a slice, in `parameters()` order."""
+        prefixes, certain = self.resolve(base.path)
+        params: dict[Path, None] = {}
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                params[tuple(p.name.split("."))] = None
+        order = list(params)
+        chosen = set(order[slice(*positions)])
+        return {path: ((path in chosen) != negated) if certain else None for path in order}
+
+    def _norms(self, base: Region, negated: bool) -> dict[Path, bool | None]:
+        """The parameters of the BatchNorm layers in a region (or, negated, all the others)."""
+        prefixes, certain = self.resolve(base.path)
+        norms = set(self.table.norms)
+        out: dict[Path, bool | None] = {}
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                chosen = (p.module in norms) != negated
+                out[tuple(p.name.split("."))] = chosen if certain else None
+        return out
+
+    def module_loop(self, leaf: NameWhere) -> ModuleLoop | None:
+        """A filtered loop over the modules of the leaf's region, when the region is one
+        module of the table."""
+        if leaf.modules is None or not isinstance(leaf.base, Region):
+            return None
+        prefixes, certain = self.resolve(leaf.base.path)
+        if not certain or len(prefixes) != 1 or prefixes[0] not in self.table.module_set:
+            return None
+        return ModuleLoop(self.table, prefixes[0], leaf.modules, self.changed)
+
+    def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
+        """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
+        key = id(leaf)
+        if key in self._membership:
+            return self._membership[key]
+        result: dict[Path, bool | None] = {}
+        base = leaf.base
+        outer: dict[Path, bool | None] | None = None
+        if isinstance(base, NameWhere):
+            # A filter inside a filter (`elif` after an `if` in a parameter loop): both hold.
+            outer = self.membership(base)
+            while isinstance(base, NameWhere):
+                base = base.base
+        if leaf.positions is not None and isinstance(base, Region) and outer is None:
+            result = self._positions(base, leaf.positions, leaf.negated)
+            self._membership[key] = result
+            return result
+        if leaf.norms and isinstance(base, Region) and outer is None:
+            result = self._norms(base, leaf.negated)
+            self._membership[key] = result
+            return result
+        if leaf.modules is not None:
+            loop = self.module_loop(leaf)
+            result = loop.selected() if loop is not None else {}
+            self._membership[key] = result
+            return result
+        if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
+            self._membership[key] = result
+            return result
+        prefixes, certain = self.resolve(base.path)
+        outcome = PredicateOutcome(leaf, self.table, [])
+        env = dict(leaf.env)
+        predicate = compile_predicate(leaf.predicate)
+        derived = [(name, compile_predicate(expression)) for name, expression in leaf.derived]
+        for prefix in prefixes:
+            for p in self.table.params_under(prefix):
+                rel = p.name[len(prefix) + 1 :] if prefix else p.name
+                seen = leaf.name_prefix + rel
+                outcome.names.append(seen)
+                path = tuple(p.name.split("."))
+                try:
+                    env[leaf.name_var] = seen
+                    for name, compute in derived:
+                        env[name] = compute(env)
+                    value = bool(predicate(env))
+                except Unsupported:
+                    outcome.unsupported = True
+                    result[path] = None
+                    continue
+                except PredicateRaised as error:
+                    if outcome.raised is None:
+                        outcome.raised = (seen, str(error))
+                    result[path] = None
+                    continue
+                outcome.matched += value
+                result[path] = (value != leaf.negated) if certain else None
+        if outcome.raised is not None:
+            # The script crashes at this filter: what it would have selected is moot.
+            result = dict.fromkeys(result, None)
+        if outer is not None:
+            result = {
+                path: False
+                if outer.get(path) is False or chosen is False
+                else (True if outer.get(path) and chosen else None)
+                for path, chosen in result.items()
+            }
+        self._membership[key] = result
+        # Kept per predicate as written (`matched` counts where it is true, negated or not).
+        self.outcomes.setdefault(id(leaf.predicate), outcome)
+        return result

@@ -1,0 +1,394 @@
+"""Symbolic simulation: replay a timeline over each model's named regions.
+
+Without a parameter table a model is cut into *atoms*: one per module path the script names (the
+whole model is `()`), each atom standing for the parameters under that path that no deeper named
+path covers. An atom has a status (trainable "T", frozen "F", unknown "?"), a generation (bumped
+when the module is replaced: new tensors) and whether it is known to hold any parameter. Name
+predicates and other subsets the analysis cannot describe make the atoms they may touch unknown:
+unknown never becomes a diagnostic.
+
+Emptiness is the one assumption: a path the script names on its own (frozen, replaced, handed
+to an optimizer) holds parameters, and a whole model minus one named part still holds some.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from freezelint.model.table import ParamTable
+from freezelint.script.events import (
+    BranchArm,
+    BranchJoin,
+    Event,
+    IteratorConsumed,
+    ModelBuilt,
+    ModeSet,
+    ModuleReplaced,
+    OptimizerBuilt,
+    ParamGroupAdded,
+    ParamsListed,
+    RequiresGradSet,
+    Timeline,
+)
+from freezelint.script.selection import (
+    NameWhere,
+    Path,
+    Region,
+    Selection,
+    Trainable,
+    Union,
+    leaves,
+    path_relation,
+    regions,
+)
+from freezelint.simulation.atoms import TableAtoms
+from freezelint.simulation.holdings import MAYBE, YES, Atom, Holding, Key, OptimizerState
+from freezelint.simulation.module_loops import changed_modules, loop_of, loop_outcome
+
+
+@dataclass
+class Snapshot:
+    atoms: dict[Key, Atom]
+    optimizers: dict[int, list[dict[tuple[int, Path, int], str]]]
+
+
+class Simulation(Holding):
+    def __init__(self, timeline: Timeline, tables: Mapping[int, ParamTable] | None = None) -> None:
+        self.timeline = timeline
+        self.events = timeline.events
+        # Models whose parameter table is known: one atom per parameter.
+        self.tables = {m: TableAtoms(m, t) for m, t in (tables or {}).items()}
+        self.paths: dict[int, list[Path]] = {}
+        self.state: dict[Key, Atom] = {}
+        self.optimizers: dict[int, OptimizerState] = {}
+        # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
+        self.before: dict[int, Snapshot] = {}
+        self.consumed: set[int] = set()  # bound parameter iterators used up so far
+        # Bound parameter lists: what each held when bound, and whether that is fully known.
+        self.listed: dict[int, tuple[dict[tuple[int, Path, int], str], bool]] = {}
+        # The freezes of one filtered loop over modules (`if ...: m.requires_grad_(True)
+        # else: m.requires_grad_(False)`): they act module by module, together.
+        self.loops: dict[int, list[RequiresGradSet]] = {}
+        for event in self.events:
+            if isinstance(event, RequiresGradSet) and loop_of(event):
+                self.loops.setdefault(loop_of(event), []).append(event)
+        self._collect_paths()
+        self._run()
+
+    # -- atoms -------------------------------------------------------------------------------
+
+    def _collect_paths(self) -> None:
+        found: dict[int, set[Path]] = {m: {()} for m in self.timeline.models}
+        for event in self.events:
+            for region in _event_regions(event):
+                found.setdefault(region.model, {()}).add(region.path)
+        for model, atoms in self.tables.items():
+            atoms.add_children(_added_children(self.events, model, atoms))
+            atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
+            named = found.get(model, set())
+            # Keep a script path as an atom of its own only where it names no parameter (a
+            # replaced `Identity`, a typo): every other path resolves to parameters.
+            modules = atoms.table.module_set
+            # A path inside a module the model does not have (`model.model.head` on a model
+            # without `model`) is where the script raises: no atom, nothing to report.
+            extra = {
+                p
+                for p in named
+                if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
+            }
+            found[model] = set(atoms.paths) | extra
+        self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
+
+    def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
+        """Atoms inside region `path` of `model`, each with whether that is certain."""
+        if model in self.tables:
+            found = [((model, atom), certain) for atom, certain in self.tables[model].under(path)]
+            if not found and path in self.paths.get(model, []):
+                found = [((model, path), True)]
+            return found
+        out = []
+        for atom in self.paths.get(model, [()]):
+            rel = path_relation(path, atom)
+            if rel in ("equal", "contains"):
+                out.append(((model, atom), True))
+            elif rel == "unknown" or (rel == "within" and not self._covered(model, path, atom)):
+                # `path` lies inside this atom's own part (or may): part of it is touched.
+                out.append(((model, atom), False))
+        return out
+
+    def _covered(self, model: int, path: Path, atom: Path) -> bool:
+        """Is `path` (inside `atom`) covered by a deeper named atom? Then `atom` is untouched."""
+        return any(
+            path_relation(other, path) in ("equal", "contains")
+            and path_relation(atom, other) == "contains"
+            for other in self.paths.get(model, [])
+        )
+
+    def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
+        if model in self.tables:
+            return True if atom in self.tables[model].param_paths else None
+        deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
+        if not deeper:
+            return True if atom else has_params
+        if atom == ():
+            top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
+            return True if len(top) == 1 and has_params is not False else None
+        return None
+
+    # -- replay ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
+        for event in self.events:
+            if isinstance(event, RequiresGradSet | ModeSet):
+                self.before[event.seq] = Snapshot(
+                    dict(self.state),
+                    {i: [dict(g) for g in o.groups] for i, o in self.optimizers.items()},
+                )
+            if isinstance(event, BranchArm):
+                if event.arm == 0:
+                    forks.append((event.ident, dict(self.state), []))
+                else:
+                    forks[-1][2].append(self.state)
+                    self.state = dict(forks[-1][1])
+            elif isinstance(event, BranchJoin) and forks:
+                _, _, arms = forks.pop()
+                self.state = _join([*arms, self.state])
+            elif isinstance(event, ModelBuilt):
+                spec = event.spec
+                status = "T" if spec.trainable else "?"
+                for atom in self.paths.get(event.model, [()]):
+                    self.state[(event.model, atom)] = Atom(
+                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
+                    )
+            elif isinstance(event, RequiresGradSet):
+                group = self.loops.get(loop_of(event), [event])
+                if len(group) == 1:
+                    self._set(event.selection, event.value)
+                elif event is group[0]:
+                    self._set_loop(group)
+            elif isinstance(event, ModuleReplaced):
+                self._replace(event)
+            elif isinstance(event, IteratorConsumed):
+                self.consumed.add(event.binding)
+            elif isinstance(event, ParamsListed):
+                listed: dict[tuple[int, Path, int], str] = {}
+                complete = all(self._hold(leaf, listed, YES) for leaf in leaves(event.selection))
+                self.listed[event.binding] = (listed, complete)
+            elif isinstance(event, OptimizerBuilt):
+                opt = OptimizerState(event)
+                for group in event.groups:
+                    self._add_group(opt, group)
+                opt.built_state = dict(self.state)
+                self.optimizers[event.optimizer] = opt
+            elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
+                self._add_group(self.optimizers[event.optimizer], event.group)
+
+    def atom(self, key: Key) -> Atom:
+        if key not in self.state:
+            self.state[key] = Atom("?", 0, None)
+        return self.state[key]
+
+    def _set(self, sel: Selection, value: bool | None) -> None:
+        new = "?" if value is None else ("T" if value else "F")
+        for leaf in leaves(sel):
+            if isinstance(leaf, Region):
+                for key, certain in self.atoms_under(leaf.model, leaf.path):
+                    atom = self.atom(key)
+                    self._status(key, new if certain or atom.status == new else "?")
+            elif isinstance(leaf, Trainable) and value is not None:
+                if value:
+                    continue  # re-enabling what is already trainable changes nothing
+                if any(isinstance(inner, NameWhere) for inner in leaves(leaf.base)):
+                    # The trainable ones among a filter's parameters (`if "fc" not in name:
+                    # if p.requires_grad:`): freezing them is freezing what the filter picks.
+                    self._set(leaf.base, False)
+                    continue
+                for region in regions(leaf.base):
+                    for key, _ in self.atoms_under(region.model, region.path):
+                        status = self.atom(key).status
+                        self._status(key, "F" if status in ("T", "F") else "?")
+            elif isinstance(leaf, NameWhere | Trainable):
+                exact = self.selected(leaf)
+                for region in regions(leaf.base):
+                    for key, _ in self.atoms_under(region.model, region.path):
+                        chosen = exact.get(key)
+                        if chosen is True:
+                            self._status(key, new)
+                        elif chosen is None and self.atom(key).status != new:
+                            self._status(key, "?")
+
+    def _set_loop(self, group: list[RequiresGradSet]) -> None:
+        """The freezes of one filtered loop over modules, run module by module (the loop
+        visits a module's containers before it: the deepest picked module sets it last)."""
+        leaves_ = [e.selection for e in group]
+        base = leaves_[0].base  # type: ignore[union-attr]
+        atoms = self.tables.get(base.model)
+        loops = [
+            atoms.module_loop(leaf)  # type: ignore[arg-type]
+            if atoms is not None and leaf.base == base  # type: ignore[union-attr]
+            else None
+            for leaf in leaves_
+        ]
+        if atoms is None or None in loops or any(e.ctx != group[0].ctx for e in group):
+            for event in group:
+                self._set(event.selection, None)
+            return
+        statuses = ["?" if e.value is None else ("T" if e.value else "F") for e in group]
+        outcome = loop_outcome(zip(loops, statuses, strict=True))  # type: ignore[arg-type]
+        for key, _ in self.atoms_under(base.model, base.path):
+            status = outcome.get(key[1])
+            if status is not None:
+                self._status(key, status)
+            elif key[1] not in atoms.param_paths:
+                self._status(key, "?")  # a module the script added: not in the loop's table
+
+    def _status(self, key: Key, status: str) -> None:
+        atom = self.atom(key)
+        if atom.status != status:
+            self.state[key] = Atom(status, atom.gen, atom.nonempty)
+
+    def selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
+        """For a name predicate over a model with a table: which atoms it selects exactly."""
+        if not isinstance(leaf, NameWhere):
+            return {}
+        base = leaf.base
+        while isinstance(base, NameWhere):
+            base = base.base
+        if not isinstance(base, Region) or base.model not in self.tables:
+            return {}
+        atoms = self.tables[base.model]
+        return {(base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
+
+    def _replace(self, event: ModuleReplaced) -> None:
+        fresh = "T" if event.trainable else "?"
+        for key, certain in self.atoms_under(event.model, event.path):
+            atom = self.atom(key)
+            status = self._carried(event, key[1]) or fresh
+            gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
+            if certain and path_relation(event.path, key[1]) == "equal":
+                nonempty = (
+                    event.adds_params
+                    if event.adds_params is False
+                    else (atom.nonempty if atom.nonempty is not None else event.adds_params)
+                )
+                self.state[key] = Atom(status, gen, nonempty)
+            elif certain:
+                # A parameter of the replaced module (from the table): the new module has its
+                # own tensors, which are there exactly when it has parameters.
+                nonempty = event.adds_params if event.model in self.tables else None
+                self.state[key] = Atom(status, gen, nonempty)
+            else:
+                self.state[key] = Atom("?", -1, atom.nonempty)
+
+    def _carried(self, event: ModuleReplaced, path: Path) -> str | None:
+        """The status the module put in had at `path` (frozen before it was put in the model),
+        when it was built in view and its state is known."""
+        if event.new_module is None or event.new_module not in self.paths:
+            return None
+        rel = path[len(event.path) :]
+        found = {
+            self.state[(event.new_module, atom)].status
+            for atom in self.paths[event.new_module]
+            if (event.new_module, atom) in self.state
+            and (atom[: len(rel)] == rel or rel[: len(atom)] == atom)
+        }
+        return found.pop() if len(found) == 1 else ("?" if found else None)
+
+    # -- queries for rules -------------------------------------------------------------------
+
+    def touches(self, sel: Selection, key: Key) -> str | None:
+        """Does a selection (of a freeze or unfreeze) reach atom `key`? YES, MAYBE or None."""
+        best = None
+        if all(self._excludes(leaf, key) for leaf in leaves(sel)):
+            return None  # a filter over a model with a table that leaves this atom out
+        for region in regions(sel):
+            for k, certain in self.atoms_under(region.model, region.path):
+                if k == key:
+                    exact = certain and isinstance(_leaf_holding(sel, region), Region)
+                    if exact:
+                        return YES
+                    best = MAYBE
+        return best
+
+    def _excludes(self, leaf: Selection, key: Key) -> bool:
+        """Does a filter (a name predicate, Lightning's BatchNorm split, under `Trainable` or
+        not) certainly leave `key` out?"""
+        while isinstance(leaf, Trainable) and not isinstance(leaf.base, Union):
+            leaf = leaf.base
+        return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
+
+    def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
+        """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;
+        not, for what it does to `model`, when each turn of that loop builds the model anew
+        (`for fold in folds: model = build(); ...`: the next turn acts on another model)."""
+        if later.seq > first.seq:
+            return True
+        loops = {f.ident for f in first.ctx if f.kind == "loop"}
+        shared = {f.ident for f in later.ctx if f.kind == "loop" and f.ident in loops}
+        if not shared or model is None:
+            return bool(shared)
+        return not any(
+            isinstance(e, ModelBuilt)
+            and e.model == model
+            and e.seq <= later.seq
+            and any(f.kind == "loop" and f.ident in shared for f in e.ctx)
+            for e in self.events
+        )
+
+
+def _leaf_holding(sel: Selection, region: Region) -> Selection | None:
+    for leaf in leaves(sel):
+        if leaf == region:
+            return leaf
+        if isinstance(leaf, NameWhere | Trainable) and region in set(regions(leaf.base)):
+            return leaf
+    return None
+
+
+def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[str, list[str]]:
+    """Modules put into `model` under names its table lacks, by parent, in order."""
+    modules = {m for m, _ in atoms.table.modules}
+    out: dict[str, list[str]] = {}
+    for event in events:
+        if not isinstance(event, ModuleReplaced) or event.model != model or not event.path:
+            continue
+        parent, name = ".".join(event.path[:-1]), event.path[-1]
+        full = f"{parent}.{name}" if parent else name
+        known = out.setdefault(parent, []) if parent in modules else []
+        if parent in modules and full not in modules and name.isidentifier() and name not in known:
+            known.append(name)
+    return out
+
+
+def _event_regions(event: Event) -> list[Region]:
+    if isinstance(event, RequiresGradSet):
+        return list(regions(event.selection))
+    if isinstance(event, ModuleReplaced):
+        return [Region(event.model, event.path)]
+    if isinstance(event, OptimizerBuilt):
+        return [r for g in event.groups for r in regions(g.selection)]
+    if isinstance(event, ParamGroupAdded):
+        return list(regions(event.group.selection))
+    return []
+
+
+def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
+    out: dict[Key, Atom] = {}
+    for key in set().union(*states):
+        # An arm that lacks the atom never built its model: the others decide its state.
+        atoms = [s[key] for s in states if key in s]
+        first = atoms[0]
+        assert first is not None
+        same = all(a == first for a in atoms)
+        out[key] = (
+            first
+            if same
+            else Atom(
+                first.status if all(a.status == first.status for a in atoms) else "?",  # type: ignore[union-attr]
+                first.gen if all(a.gen == first.gen for a in atoms) else -1,  # type: ignore[union-attr]
+                first.nonempty if all(a.nonempty == first.nonempty for a in atoms) else None,  # type: ignore[union-attr]
+            )
+        )
+    return out
