@@ -331,10 +331,10 @@ def inspect(
     SPEC is LIBRARY:NAME, e.g. timm:efficientnet_b0, torchvision:resnet50,
     efficientnet_pytorch:efficientnet-b0. Built on the meta device: no weights, no network.
     """
+    from freezelint.model import inspect as inspection
     from freezelint.model.cache import TableCache, default_cache_dir
     from freezelint.model.resolve import resolve
     from freezelint.model.spec import VerifySpec
-    from freezelint.model import inspect as inspection
 
     try:
         wanted = VerifySpec.parse(spec, num_classes)

@@ -74,7 +74,7 @@ def may_reach(selection: Selection, model: int, path: Path) -> bool:
 
 def check(sim: Simulation) -> Iterator[Finding]:
     for event in sim.events:
-        if not isinstance(event, ModuleReplaced) or event.adds_params is False:
+        if not isinstance(event, ModuleReplaced) or event.adds_params is not True:
             continue
         for opt in sim.optimizers.values():
             built = opt.event

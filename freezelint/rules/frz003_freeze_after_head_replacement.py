@@ -103,7 +103,7 @@ def _freezes(sim: Simulation, event: RequiresGradSet, model: int, path: tuple[st
 def check(sim: Simulation) -> Iterator[Finding]:
     seen: set[tuple[int, tuple[str, ...]]] = set()
     for replaced in sim.events:
-        if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is False:
+        if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is not True:
             continue
         if _pretrained(sim, replaced):
             continue

@@ -3,7 +3,9 @@
 ## What it does
 Finds an optimizer (with the groups later added by `add_param_group`) in which two param groups
 share parameters, e.g. `{"params": model.parameters()}` next to
-`{"params": model.head.parameters(), "lr": 1e-3}`.
+`{"params": model.head.parameters(), "lr": 1e-3}`. It reports once per optimizer, where torch
+raises: at the constructor (every pair of its groups that share tensors in one message), or at
+the first `add_param_group` that repeats tensors, with the place the earlier group was given.
 
 ## Why is this bad?
 `torch.optim` raises `ValueError: some parameters appear in more than one parameter group` when
@@ -63,35 +65,88 @@ FIX = "unsafe"
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
+    """One finding per optimizer, where torch raises: at the constructor when two of the groups
+    it is given share tensors (every such pair in the message), else at the first
+    `add_param_group` whose group repeats tensors of an earlier one (the script stops there:
+    later groups are never added), with where the earlier group was given."""
     for opt in sim.optimizers.values():
-        for i, first in enumerate(opt.groups):
-            for j in range(i + 1, len(opt.groups)):
-                shared = []
-                for key, membership in first.items():
-                    atom = opt.built_state.get(key[:2])
-                    if (
-                        membership == YES
-                        and opt.groups[j].get(key) == YES
-                        and atom is not None
-                        and atom.nonempty
-                        and key[:2] not in shared
-                    ):
-                        shared.append(key[:2])
-                if shared:
-                    count = (
-                        f" ({plural(len(shared), 'tensor')})" if shared[0][0] in sim.tables else ""
-                    )
-                    yield Finding(
-                        CODE,
-                        opt.event.anchor,
-                        f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both "
-                        f"hold {_shared_text(sim, opt, (i, j), shared)}{count}: torch.optim "
-                        f"raises ValueError "
-                        f"(some parameters appear in more than one parameter group)",
-                        verified=verified(sim, shared),
-                        fix=_fix(opt, i, j),
-                        event=opt.event,
-                    )
+        pairs = [
+            (i, j, shared)
+            for j in range(len(opt.groups))
+            for i in range(j)
+            if (shared := _shared(opt, i, j))
+        ]
+        if not pairs:
+            continue
+        first = min(j for _, j, _ in pairs)
+        added = opt.added_by[first]
+        if added is not None:
+            pairs = [p for p in pairs if p[1] == first]
+            anchor: cst.CSTNode = added.anchor
+            holders = [opt.added_by[i] for i, _, _ in pairs]
+            related = tuple(
+                dict.fromkeys(h.anchor if h is not None else opt.event.anchor for h in holders)
+            )
+            where = " at line @L0" if len(related) == 1 else ""
+            event = added
+        else:
+            pairs = [p for p in pairs if opt.added_by[p[1]] is None]
+            anchor, related, where, event = opt.event.anchor, (), "", opt.event
+        tensors = [key for _, _, shared in pairs for key in shared]
+        held = [
+            f"{i} and {j} both hold {_shared_text(sim, opt, (i, j), shared)}{_count(sim, shared)}"
+            for i, j, shared in pairs
+        ]
+        if added is not None:
+            i, _, shared = pairs[0]
+            lead = (
+                f"the param group added to optimizer {optimizer_text(opt.event)} repeats "
+                f"{_shared_text(sim, opt, (i, first), shared)}{_count(sim, shared)}, already "
+                f"in param group {i}{where}"
+            )
+            if len(pairs) > 1:
+                lead += " (and groups " + "; ".join(held[1:]) + ")"
+        elif len(pairs) == 1:
+            i, j, shared = pairs[0]
+            lead = (
+                f"param groups {i} and {j} of optimizer {optimizer_text(opt.event)} both hold "
+                f"{_shared_text(sim, opt, (i, j), shared)}{_count(sim, shared)}"
+            )
+        else:
+            lead = (
+                f"param groups of optimizer {optimizer_text(opt.event)} share tensors: "
+                + "; ".join(held)
+            )
+        yield Finding(
+            CODE,
+            anchor,
+            f"{lead}: torch.optim raises ValueError "
+            f"(some parameters appear in more than one parameter group)",
+            related,
+            verified=verified(sim, list(dict.fromkeys(tensors))),
+            fix=_fix(opt, pairs[0][0], pairs[0][1]),
+            event=event,
+        )
+
+
+def _shared(opt: OptimizerState, i: int, j: int) -> list:
+    """The atoms param groups `i` and `j` both surely hold (each once)."""
+    shared: list = []
+    for key, membership in opt.groups[i].items():
+        atom = opt.built_state.get(key[:2])
+        if (
+            membership == YES
+            and opt.groups[j].get(key) == YES
+            and atom is not None
+            and atom.nonempty
+            and key[:2] not in shared
+        ):
+            shared.append(key[:2])
+    return shared
+
+
+def _count(sim: Simulation, shared: list) -> str:
+    return f" ({plural(len(shared), 'tensor')})" if shared[0][0] in sim.tables else ""
 
 
 def _shared_text(sim: Simulation, opt: OptimizerState, pair: tuple[int, int], shared) -> str:

@@ -53,6 +53,8 @@ class ModelSpec:
     # in registration order, each (attribute, spec); a None spec is a part the analysis cannot
     # build (then the composite has no table). None: not a composite.
     parts: tuple[tuple[str, ModelSpec | None], ...] | None = None
+    # A composite given an `nn.Parameter` of its own (`self.scale = nn.Parameter(...)`).
+    own_params: bool = False
     # Positional arguments of a `torch.nn` layer, each a constant or UNKNOWN.
     args: tuple[Any, ...] = ()
 

@@ -117,10 +117,11 @@ class Const:
     f-string or arithmetic, a tuple or dict of those. Model constructor arguments are resolved
     through it. `source` names the command-line flag it is the default of: the user can pass
     another value, so a condition on it is not decided (the default still names the model to
-    verify)."""
+    verify); `choices` are the values argparse accepts for it (`choices=`), when it says."""
 
     value: object
     source: str | None = None
+    choices: tuple | None = None
 
     @property
     def decided(self) -> bool:

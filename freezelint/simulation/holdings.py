@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from freezelint.script.events import OptimizerBuilt, ParamGroup
+from freezelint.script.events import OptimizerBuilt, ParamGroup, ParamGroupAdded
 from freezelint.script.selection import (
     NameWhere,
     Opaque,
@@ -40,6 +40,8 @@ class OptimizerState:
     # Per param group: (model, path, generation) -> YES / MAYBE; added groups are appended.
     groups: list[dict[tuple[int, Path, int], str]] = field(default_factory=list)
     group_specs: list[ParamGroup] = field(default_factory=list)
+    # Per param group, the `add_param_group` that added it (None: given to the constructor).
+    added_by: list[ParamGroupAdded | None] = field(default_factory=list)
     opaque: bool = False  # some group draws from where the analysis cannot see
     built_state: dict[Key, Atom] = field(default_factory=dict)
 
@@ -71,7 +73,12 @@ class Replay(Protocol):
 class Holding:
     """The part of `Simulation` that records what a param group hands an optimizer."""
 
-    def _add_group(self: Replay, opt: OptimizerState, group: ParamGroup) -> None:
+    def _add_group(
+        self: Replay,
+        opt: OptimizerState,
+        group: ParamGroup,
+        added_by: ParamGroupAdded | None = None,
+    ) -> None:
         held: dict[tuple[int, Path, int], str] = {}
         # Drawn from an iterator already used up (FRZ012): it holds nothing, at least when the
         # loop that used it up ran; what it would have held is held "maybe".
@@ -91,6 +98,7 @@ class Holding:
             held = {k: v for k, v in held.items() if opt.holds(k[:2], k[2]) != YES}
         opt.groups.append(held)
         opt.group_specs.append(group)
+        opt.added_by.append(added_by)
 
     def _hold(self: Replay, sel: Selection, held: dict, membership: str) -> bool:
         """Record what a selection hands an optimizer; False when some of it cannot be told

@@ -23,6 +23,7 @@ from freezelint.script.events import (
     Event,
     IteratorConsumed,
     ModelBuilt,
+    ModelSpec,
     ModeSet,
     ModuleReplaced,
     OptimizerBuilt,
@@ -133,6 +134,9 @@ class Simulation(Holding):
             return True if atom else has_params
         if atom == ():
             top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
+            spec = self.timeline.models.get(model)
+            if spec is not None and spec.parts is not None:
+                return _rest_of_composite(spec, top)
             return True if len(top) == 1 and has_params is not False else None
         return None
 
@@ -183,7 +187,7 @@ class Simulation(Holding):
                 opt.built_state = dict(self.state)
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
-                self._add_group(self.optimizers[event.optimizer], event.group)
+                self._add_group(self.optimizers[event.optimizer], event.group, event)
 
     def atom(self, key: Key) -> Atom:
         if key not in self.state:
@@ -392,3 +396,15 @@ def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
             )
         )
     return out
+
+
+def _rest_of_composite(spec: ModelSpec, named: set[Path]) -> bool | None:
+    """Does a composite (a user module whose `__init__` was read) hold parameters outside the
+    parts the script names? Its own `nn.Parameter`s do; the parts it was given that the script
+    does not name do when they have some; a part the analysis could not tell may or may not."""
+    if spec.own_params:
+        return True
+    rest = [part for attr, part in spec.parts or () if (attr,) not in named]
+    if any(part is None or part.has_params is None for part in rest):
+        return None
+    return any(part.has_params for part in rest)  # type: ignore[union-attr]

@@ -292,9 +292,10 @@ class AssignmentWalker(CallEvaluator):
         adds: bool | None = True
         trainable: bool | None = True
         new_module = value.model if isinstance(value, ModelRef) and value.path == () else None
-        if added and not isinstance(value, ModelRef):
-            # A part of a class the analysis does not know (`self.acc = Accuracy()`): whether
-            # it holds parameters, and whether they train, is unknown.
+        if not isinstance(value, ModelRef):
+            # An instance of a class the analysis does not know (`self.acc = Accuracy()`,
+            # `model.head = Head()` from a file it cannot read): whether it holds parameters,
+            # and whether they train, is unknown.
             adds = trainable = None
         if isinstance(value, ModelRef):
             spec = self.models.get(value.model)

@@ -67,7 +67,11 @@ class BuiltinCalls(OptimizerBuilder):
             else:
                 value, known = {"store_true": False, "store_false": True}.get(action), True
             if known:
-                options[dest] = Const(value, source=f"--{dest.replace('_', '-')}")
+                choices = self.eval(kw["choices"], w) if "choices" in kw else None
+                allowed = None
+                if isinstance(choices, Const) and isinstance(choices.value, tuple):
+                    allowed = tuple(choices.value)
+                options[dest] = Const(value, f"--{dest.replace('_', '-')}", allowed)
             else:
                 options.pop(dest, None)
             return None

@@ -19,6 +19,7 @@ from freezelint.script.extract.schedulers import SchedulerCalls, SchedulerRef
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
+from freezelint.script.layers import LAYERS
 from freezelint.script.selection import NameWhere, Selection, union
 from freezelint.script.values import (
     ArgParser,
@@ -194,8 +195,12 @@ class CallEvaluator(SchedulerCalls):
                     if not node.args
                     else not all(param_free_call(a.value, self.imports) for a in node.args)
                 )
+            elif layer in recognize.PARAM_FREE_LAYERS:
+                has = False
             else:
-                has = layer not in recognize.PARAM_FREE_LAYERS
+                # A layer freezelint builds holds parameters (its table says which); another
+                # torch.nn class (`nn.Transformer`, `nn.PReLU`) is not assumed to.
+                has = True if layer in LAYERS else None
             linear = _linear_args(node, values) if layer == "Linear" else None
             args, kwargs = _layer_arguments(node, values)
             spec = ModelSpec(

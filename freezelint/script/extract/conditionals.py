@@ -40,9 +40,15 @@ class ConditionalWalker(LoopWalker):
         live: list[Arm] = []
         previous: list[cst.BaseExpression] = []
         cur: cst.If | cst.Else | None = node
+        # Each `elif` is decided knowing the tests before it failed; an `else` (or the nothing
+        # after the last `elif`) that no value can reach is no arm (`if x == "a": ... elif
+        # x == "b": ...` with argparse `choices=["a", "b"]`).
+        assumed = dict(self.assumed)
+        possible = True
         while cur is not None:
             if isinstance(cur, cst.Else):
-                live.append(Arm(cur.body.body, None, negated=tuple(previous)))
+                if possible:
+                    live.append(Arm(cur.body.body, None, negated=tuple(previous)))
                 break
             main = _is_main_guard(cur.test) and self.here.main
             decided = True if main else self.decide(cur.test, w)
@@ -51,9 +57,16 @@ class ConditionalWalker(LoopWalker):
             if decided is True:
                 break
             previous.append(cur.test)
+            possible = self.assume(cur.test, False, w)
             cur = cur.orelse
+            if not possible:
+                break
         else:
-            live.append(Arm([], None, negated=tuple(previous)))
+            if possible:
+                live.append(Arm([], None, negated=tuple(previous)))
+        self.assumed = assumed
+        if not live:
+            return  # (a path whose facts contradict each other: it does not happen)
         if len(live) == 1:
             self.walk_arm(live[0], w)
         elif self.can_fork(previous, w):
@@ -233,6 +246,21 @@ class ConditionalWalker(LoopWalker):
         if node.finalbody is not None:
             self.walk_block(node.finalbody.body.body, w)
 
+    def loop_else(self, node: cst.For | cst.While, w: Walk) -> None:
+        """A loop's `else` runs when no `break` ended the loop. Whether one does depends on
+        the items (a name matched, a layer found), which the walk does not decide: with a
+        `break` in the body, the `else` and nothing are arms the simulation joins."""
+        if node.orelse is None:
+            return
+        if not _breaks(node.body):
+            self.walk_block(node.orelse.body.body, w)
+            return
+        arms = [
+            Arm(node.orelse.body.body, "the loop ends without `break`"),
+            Arm([], "the loop ends at `break`"),
+        ]
+        self.exclusive_arms(arms, node, w)
+
     def exclusive_arms(self, arms: list[Arm], node: cst.CSTNode, w: Walk) -> None:
         """Arms the simulation joins (inside a loop, or past the budget of paths)."""
         ident = self.new_id()
@@ -248,3 +276,19 @@ class ConditionalWalker(LoopWalker):
 def _acted(events: list, mark: int) -> bool:
     """Did anything happen since `mark` besides the markers of arms joined inside?"""
     return any(not isinstance(e, BranchArm | BranchJoin) for e in events[mark:])
+
+
+def _breaks(body: cst.CSTNode) -> bool:
+    """Does a loop body hold a `break` of its own (not one of a loop nested in it)?"""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Break):
+            return True
+        if isinstance(cur, cst.For | cst.While | cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            # (a nested loop's `else` can still break this one)
+            if isinstance(cur, cst.For | cst.While) and cur.orelse is not None:
+                stack.append(cur.orelse)
+            continue
+        stack.extend(child_nodes(cur))
+    return False

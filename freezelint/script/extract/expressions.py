@@ -156,6 +156,8 @@ class ExpressionEvaluator:
                 return None if isinstance(member, cst.CSTNode) else member
             if isinstance(recv, Instance | ModelRef):
                 found, value = self.attribute_of(recv, node.attr.value)
+                if not found and self.unset_attribute(recv, node.attr.value, w):
+                    return None  # (the path raises here)
                 if found or isinstance(recv, Instance):
                     return value
             if recv is None:
@@ -331,6 +333,9 @@ class ExpressionEvaluator:
         raise NotImplementedError  # objects.ObjectEvaluator
 
     def set_attribute(self, obj: Value, attr: str, value: Value) -> bool:  # pragma: no cover
+        raise NotImplementedError  # objects.ObjectEvaluator
+
+    def unset_attribute(self, obj: Value, attr: str, w: Walk) -> bool:  # pragma: no cover
         raise NotImplementedError  # objects.ObjectEvaluator
 
     def module_member(self, value: ProjectModule, attr: str) -> Any:  # pragma: no cover

@@ -40,8 +40,7 @@ class LoopWalker(AssignmentWalker):
                 for name, part in zip(targets, parts, strict=True):
                     self._store(name, Const(part, value.source), w)  # type: ignore[union-attr]
                 self.walk_block(node.body.body, w)
-            if node.orelse is not None:
-                self.walk_block(node.orelse.body.body, w)
+            self.loop_else(node, w)
             return
         source = self.iterable(value)
         self.consume(node.iter, source, w, "for loop")
@@ -91,15 +90,16 @@ class LoopWalker(AssignmentWalker):
                 )
             variant = self.enter_loop(node.body, w, node.target)
             self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
-        if node.orelse is not None:
-            self.walk_block(node.orelse.body.body, w)
+        self.loop_else(node, w)
 
     def while_statement(self, node: cst.While, w: Walk) -> None:
         self.eval(node.test, w)
         variant = self.enter_loop(node.body, w)
         self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
-        if node.orelse is not None:
-            self.walk_block(node.orelse.body.body, w)
+        self.loop_else(node, w)
+
+    def loop_else(self, node: cst.For | cst.While, w: Walk) -> None:  # pragma: no cover
+        raise NotImplementedError  # conditionals.ConditionalWalker
 
     def enter_loop(
         self, body: cst.CSTNode, w: Walk, target: cst.CSTNode | None = None

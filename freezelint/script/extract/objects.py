@@ -11,6 +11,7 @@ lookup past the current class.
 
 from __future__ import annotations
 
+import functools
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
@@ -19,6 +20,7 @@ import libcst as cst
 from freezelint.script.events import UNKNOWN, ModelSpec
 from freezelint.script.extract.loop_items import LoopItems
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
+from freezelint.script.extract.syntax import assigned_names, child_nodes
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.values import Const, Instance, ModelRef, SuperRef, TupleValue, Value
 
@@ -71,6 +73,7 @@ class ObjectEvaluator(LoopItems):
         self._class_stack: list[cst.ClassDef] = []
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
+        self.walked_calls = 0  # calls into the project's code walked so far
         self._module_class: dict[int, bool] = {}
 
     # -- classes -----------------------------------------------------------------------------
@@ -193,23 +196,27 @@ class ObjectEvaluator(LoopItems):
         self.instance_class[ident] = cls
         self.attributes[ident] = {}
         init = self.find_method(cls, "__init__")
+        walked = self.walked_calls
         if init is not None:
             self.call_function(init[0], node, w, bound=obj, owner=init[1], known_args=known_args)
         elif isinstance(node, cst.Call):
             for arg in node.args:
                 self.eval(arg.value, w)
         if ident in self.parts:
-            # Does the module hold parameters? Yes when a part it was given does.
+            # Does the module hold parameters? Yes when a part it was given does; no when its
+            # `__init__` was read, gave it no part and no parameter (a loss with a buffer),
+            # and nothing in the class adds members by name.
             held = [
                 self.models[p].has_params if p in self.models else None
                 for p in self.parts[ident].values()
             ]
             if ident in self.own_params:
                 held.append(True)
+            read = init is not None and self.walked_calls > walked and not _adds_by_name(cls)
             has = (
                 True
                 if True in held
-                else (False if held and all(h is False for h in held) else None)
+                else (False if (held or read) and all(h is False for h in held) else None)
             )
             self.models[ident] = replace(self.models[ident], has_params=has)
         return obj
@@ -252,6 +259,20 @@ class ObjectEvaluator(LoopItems):
         table = self.attributes[ident]
         return (attr in table), table.get(attr)
 
+    def unset_attribute(self, obj: Value, attr: str, w: Walk) -> bool:
+        """Does reading `obj.attr` raise `AttributeError` on this path? So when the object's
+        class sets `self.attr` in `__init__` only, under a condition this path did not take
+        (`if name == "resnet": self.model = ...` with another name): the path ends there."""
+        cls = self.class_of(obj)
+        if cls is None or attr not in _set_in_init_only(cls):
+            return False
+        if attr in self.parts.get(_ident(obj), {}):  # type: ignore[arg-type]
+            return False  # a submodule it was given (kept as a part, not on the heap)
+        if any(local is not None for _, local in self.base_quals(cls)):
+            return False  # a base class of the project's may set it
+        self.exited = self.raised = not w.in_loop and w.certain
+        return True
+
     def set_attribute(self, obj: Value, attr: str, value: Value) -> bool:
         """Store `obj.attr = value` on the heap; False when `obj` is not a project object."""
         ident = _ident(obj)
@@ -289,7 +310,7 @@ class ObjectEvaluator(LoopItems):
                     (attr, None if sub is None else spec_of(sub, depth + 1))
                     for attr, sub in self.parts[model].items()
                 )
-                spec = replace(spec, parts=parts)
+                spec = replace(spec, parts=parts, own_params=model in self.own_params)
             done[model] = spec
             return spec
 
@@ -346,6 +367,7 @@ class ObjectEvaluator(LoopItems):
         name: str,
     ) -> Value:
         scope = self._bind_parameters(fn, args, values, w, bound, known_args)
+        self.walked_calls += 1
         self._inline_stack.append(name)
         if owner is not None:
             self._class_stack.append(owner)
@@ -410,3 +432,70 @@ def _ident(obj: Value) -> int | None:
     if isinstance(obj, ModelRef) and not obj.path and not obj.wrappers:
         return obj.model
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _set_in_init_only(cls: cst.ClassDef) -> frozenset[str]:
+    """The attributes a class sets as `self.x = ...` in its `__init__` and nowhere else in its
+    body, when nothing else in the body could give them (no `__getattr__`, no `setattr`, no
+    class-level binding)."""
+    in_init: set[str] = set()
+    elsewhere: set[str] = set()
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef):
+            if stmt.name.value in ("__getattr__", "__getattribute__", "__setattr__"):
+                return frozenset()
+            found = _self_assignments(stmt)
+            if found is None:
+                return frozenset()
+            (in_init if stmt.name.value == "__init__" else elsewhere).update(found)
+        else:
+            elsewhere.update(assigned_names(stmt))
+    return frozenset(in_init - elsewhere)
+
+
+def _self_assignments(fn: cst.FunctionDef) -> set[str] | None:
+    """`self.x` targets a method assigns (None when it calls `setattr` or `self.__dict__`)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [fn.body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Call) and dotted(cur.func) in ("setattr", "self.__dict__.update"):
+            return None
+        targets: list[cst.BaseExpression] = []
+        if isinstance(cur, cst.Assign):
+            targets = [t.target for t in cur.targets]
+        elif isinstance(cur, cst.AnnAssign | cst.AugAssign):
+            targets = [cur.target]
+        for target in targets:
+            for part in [
+                *(target.elements if isinstance(target, cst.Tuple | cst.List) else [target])
+            ]:
+                node = part.value if isinstance(part, cst.Element) else part
+                if (
+                    isinstance(node, cst.Attribute)
+                    and isinstance(node.value, cst.Name)
+                    and node.value.value == "self"
+                ):
+                    out.add(node.attr.value)
+        stack.extend(child_nodes(cur))
+    return out
+
+
+_BY_NAME = ("setattr", "add_module", "register_module", "register_parameter", "__dict__")
+
+
+@functools.lru_cache(maxsize=1024)
+def _adds_by_name(cls: cst.ClassDef) -> bool:
+    """Does the class give itself members by name (`setattr(self, ...)`, `add_module`,
+    `register_parameter`), where the walk may not see which?"""
+    stack: list[cst.CSTNode] = [cls.body]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Name | cst.Attribute)
+            and (dotted(cur) or "").rsplit(".", 1)[-1] in _BY_NAME
+        ):
+            return True
+        stack.extend(child_nodes(cur))
+    return False
