@@ -2,8 +2,12 @@
 
 ## What it does
 Finds a freeze of the whole model (or of a region that contains a replaced module) that runs
-after the module was replaced, when nothing re-enables the new module before the optimizer is
-built. Freezes done by a helper function of the same file count, at the helper's call.
+after the module was replaced, when nothing re-enables the new module before an optimizer over
+the model is built. Freezes done by a helper function of the same file count, at the helper's
+call. Only a new module with parameters, meant to train, counts: a module that only re-wraps
+the model's own modules brings none, and a network that builds and freezes itself with no
+optimizer over it (a perceptual-loss or metric network) is frozen on purpose. A freeze through
+a name filter that matches nothing is FRZ005's.
 
 ## Why is this bad?
 The new head is frozen with the backbone. Nothing in the network trains (or only what the script
@@ -50,6 +54,7 @@ from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.model.spec import LIBRARIES as MODEL_LIBRARIES
 from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
+from freezelint.rules.frz005_predicate_matches_nothing import filters_matching_nothing
 from freezelint.script.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
 from freezelint.script.selection import (
     NameWhere,
@@ -111,7 +116,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
         for freeze in sim.events[replaced.seq + 1 :]:
             if not isinstance(freeze, RequiresGradSet) or not _freezes(sim, freeze, *key):
                 continue
-            if _reenabled(sim, freeze, key) or (id(freeze.anchor), key) in seen:
+            if _unexplained(sim, freeze):
+                continue  # a name filter that matches nothing froze it: FRZ005 says why
+            if not _trained_frozen(sim, freeze, key) or (id(freeze.anchor), key) in seen:
                 continue
             seen.add((id(freeze.anchor), key))
             head = region_text(sim, *key)
@@ -163,27 +170,48 @@ def _fix(sim: Simulation, replaced: ModuleReplaced, freeze: RequiresGradSet):
     return build
 
 
-def _reenabled(sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]) -> bool:
-    """Is the module re-enabled (or replaced again) before the next optimizer over its model?"""
+def _trained_frozen(
+    sim: Simulation, freeze: RequiresGradSet, key: tuple[int, tuple[str, ...]]
+) -> bool:
+    """Does the new module stay frozen until an optimizer over its model is built (nothing
+    re-enables it, or replaces it again, before), or for good, with an optimizer over the model
+    built earlier? Only then is it meant to train and does not: a network that builds and
+    freezes itself on purpose (a perceptual-loss or metric network, `if not requires_grad:`)
+    has no optimizer over it at all."""
     atoms = [k for k, _ in sim.atoms_under(*key)] or [key]
+
+    def over_model(event: object) -> bool:
+        return isinstance(event, OptimizerBuilt) and key[0] in {
+            r.model for g in event.groups for r in regions(g.selection)
+        }
+
     for later in sim.events[freeze.seq + 1 :]:
-        if isinstance(later, OptimizerBuilt) and key[0] in {
-            r.model for g in later.groups for r in regions(g.selection)
-        }:
-            return False
+        if over_model(later):
+            return True
         if (
             isinstance(later, RequiresGradSet)
             and later.value is not False
             and any(sim.touches(later.selection, atom) for atom in atoms)
         ):
-            return True
+            return False
         if (
             isinstance(later, ModuleReplaced)
             and later.model == key[0]
             and path_relation(later.path, key[1]) in ("equal", "contains")
         ):
-            return True
-    return False
+            return False
+    return any(over_model(e) for e in sim.events[: freeze.seq])
+
+
+def _unexplained(sim: Simulation, freeze: RequiresGradSet) -> bool:
+    """Does the freeze go through a name filter FRZ005 reports (a `startswith("classifier")`
+    under DataParallel freezes the head too)? One mistake, reported once, by the rule that
+    names its cause."""
+    flagged = filters_matching_nothing(sim)
+    return any(
+        isinstance(leaf, NameWhere) and id(leaf.predicate) in flagged
+        for leaf in leaves(freeze.selection)
+    )
 
 
 def _pretrained(sim: Simulation, replaced: ModuleReplaced) -> bool:

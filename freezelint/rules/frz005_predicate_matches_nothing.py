@@ -69,6 +69,17 @@ def check(sim: Simulation) -> Iterator[Finding]:
             yield from _check(outcome)
 
 
+def filters_matching_nothing(sim: Simulation) -> set[int]:
+    """The predicates (ids of their nodes) this rule reports on the simulation."""
+    return {
+        id(outcome.leaf.predicate)
+        for atoms in sim.tables.values()
+        for outcome in atoms.outcomes.values()
+        if not (outcome.unsupported or outcome.raised or not outcome.names)
+        and any(True for _ in _check(outcome))
+    }
+
+
 def _check(outcome: PredicateOutcome) -> Iterator[Finding]:
     leaf = outcome.leaf
     assert leaf.predicate is not None and leaf.name_var is not None

@@ -92,13 +92,32 @@ def _wrong_size(
     by `net._fc.out_features = n` only repeats what is true."""
     spec = sim.timeline.models.get(event.model)
     sized = spec is None or any(key in SIZE_ARGUMENTS for key, _ in spec.kwargs)
-    if layer is not None and "weight" in layer[2] and len(layer[2]["weight"]) >= 2:
+    if layer is not None:
+        if "weight" not in layer[2] or len(layer[2]["weight"]) < 2:
+            return False  # a container or wrapper (`nn.Sequential`): a plain attribute
         _, axis, _ = _WHAT[event.attr]
         actual = layer[2]["weight"][axis]
         if event.value is not UNKNOWN:
             return event.value != actual
         return not sized
+    if spec is not None and spec.library == "torch.nn" and not event.path:
+        # A layer built here: only an attribute its weight's shape follows.
+        return event.attr in _LAYER_SIZES.get(_layer_kind(spec.name or ""), ())
     return not sized and spec is not None and spec.library != "composite"
+
+
+_LAYER_SIZES = {
+    "linear": ("in_features", "out_features"),
+    "conv": ("in_channels", "out_channels"),
+}
+
+
+def _layer_kind(name: str) -> str:
+    if name in ("Linear", "LazyLinear", "Bilinear"):
+        return "linear"
+    if name.startswith(("Conv", "LazyConv")):
+        return "conv"
+    return ""
 
 
 def _replaced(sim: Simulation, event: SizeAttributeSet, after: bool) -> bool:

@@ -50,6 +50,10 @@ class LoopItems(ContainerEvaluator):
             if isinstance(node, cst.GeneratorExp):
                 return Params(item.selection, generator=True, binding=drawn)
             return Params(item.selection, generator=False, binding=drawn if spent else None)
+        if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ModuleItem):
+            # `[m for m in model.modules() if isinstance(m, nn.Linear)]`: some of the region's
+            # modules, which ones not known here (a later `[-1:]` re-enables one of them).
+            return Modules(NameWhere(source.selection, None, None))
         value = self.eval(elt, iw)
         if isinstance(value, Params):
             return Params(value.selection, generator=False)
