@@ -85,9 +85,12 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def count_text(part: tuple[int, int | None], whole: tuple[int, int | None]) -> str:
-    """`211 of 213 tensors (4.0M of 5.3M elements)`."""
-    text = f"{part[0]} of {whole[0]} tensors"
+def count_text(
+    part: tuple[int, int | None], whole: tuple[int, int | None], at_least: bool = False
+) -> str:
+    """`211 of 213 tensors (4.0M of 5.3M elements)`; `at least 108 of 213 tensors` when some
+    of the whole are of a state the analysis cannot tell."""
+    text = f"{'at least ' if at_least else ''}{part[0]} of {whole[0]} tensors"
     if part[1] is not None and whole[1] is not None:
         return f"{text} ({elements(part[1], whole[1])} of {elements(whole[1], part[1])} elements)"
     if part[1] is not None:

@@ -71,10 +71,12 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         what = optimizer_text(opt.event)
         counted = tensors(sim, frozen, opt.built_state)
-        total = tensors(sim, frozen + trainable + held_atoms(opt, "?"), opt.built_state)
+        unknown = held_atoms(opt, "?")
+        total = tensors(sim, frozen + trainable + unknown, opt.built_state)
         if counted and total:
             message = (
-                f"{count_text(counted, total)} handed to optimizer {what} are frozen "
+                f"{count_text(counted, total, at_least=bool(unknown))} handed to optimizer "
+                f"{what} are frozen "
                 f"({modules_text(sim, frozen)}) and nothing unfreezes them later; hand it only "
                 f"parameters with `requires_grad`"
             )

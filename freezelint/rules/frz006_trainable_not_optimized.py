@@ -82,9 +82,19 @@ def check(sim: Simulation) -> Iterator[Finding]:
         if left_out:
             reported.update(left_out)
             counted = tensors(sim, left_out, opt.built_state)
+            # Atoms of these models whose state is not known and that no group holds: some
+            # may be trainable too.
+            unknown = any(
+                key[0] in touched
+                and atom.status == "?"
+                and atom.nonempty is not False
+                and (*key, atom.gen) not in held
+                for key, atom in opt.built_state.items()
+            )
             if counted:
                 size = "" if counted[1] is None else f", {elements(counted[1])} elements"
                 what = (
+                    f"{'at least ' if unknown else ''}"
                     f"{plural(counted[0], 'trainable tensor')}{size} "
                     f"({modules_text(sim, left_out)}) {'is' if counted[0] == 1 else 'are'}"
                 )

@@ -34,7 +34,7 @@ from freezelint.script.extract.syntax import (
     names_in,
 )
 from freezelint.script.imports import dotted
-from freezelint.script.selection import Region, leaves, union
+from freezelint.script.selection import Path, Region, leaves, union
 from freezelint.script.values import (
     Const,
     Groups,
@@ -283,6 +283,13 @@ class AssignmentWalker(CallEvaluator):
         w: Walk,
         stmt: cst.CSTNode,
     ) -> None:
+        held = self._held_as(ref, value)
+        if held is not None:
+            # The same module under a second name (`self.fc = self.new_fc = nn.Linear(...)`,
+            # `self.head = self.fc`): torch registers it twice and hands its tensors over once.
+            # Nothing is new; the second name reaches the first.
+            self.set_attribute(ModelRef(ref.model), ref.path[0], ModelRef(ref.model, held))
+            return
         added = (
             ref.model in self.parts
             and len(ref.path) == 1
@@ -320,6 +327,24 @@ class AssignmentWalker(CallEvaluator):
             new_module=new_module,
             added=added,
         )
+
+    def _held_as(self, ref: ModelRef, value: Value) -> Path | None:
+        """Where a composite being given `value` as part `ref` already holds that module."""
+        if (
+            not isinstance(value, ModelRef)
+            or value.wrappers
+            or ref.wrappers
+            or len(ref.path) != 1
+            or ref.model not in self.parts
+        ):
+            return None
+        if value.model == ref.model and value.path and value.path != ref.path:
+            return value.path
+        if value.path == ():
+            for attr, part in self.parts[ref.model].items():
+                if part == value.model and attr != ref.path[0]:
+                    return (attr,)
+        return None
 
     def requires_grad_assignment(
         self,

@@ -157,8 +157,9 @@ def _assignment_targets(body: cst.CSTNode) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _decides_on(body: cst.CSTNode, name: str) -> bool:
-    """Does a loop body branch on its loop variable (`if phase == "train"`), or hand it to a
-    call? Only then is the loop worth running item by item."""
+    """Does a loop body branch on its loop variable (`if phase == "train"`), hand it to a
+    call, or index with it (`model.blocks[i]`)? Only then is the loop worth running item by
+    item."""
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
@@ -168,6 +169,8 @@ def _decides_on(body: cst.CSTNode, name: str) -> bool:
             return True
         if isinstance(cur, cst.Call) and any(name in names_in(a.value) for a in cur.args):
             return True  # (the function called may branch on it: `get_model(name)`)
+        if isinstance(cur, cst.Subscript) and any(name in names_in(e) for e in cur.slice):
+            return True  # `model.blocks[i]`: a different block each time
         stack.extend(child_nodes(cur))
     return False
 

@@ -168,13 +168,16 @@ class ContainerEvaluator(ExpressionEvaluator):
         part = DYNAMIC
         if isinstance(index, cst.Index):
             literal = int_literal(index.value)
-            if literal is not None:
-                part = str(literal)
-            else:
+            if literal is None:
                 key = literal_string(index.value)
                 if key is not None and isinstance(recv, ModelRef):
                     return recv.child(key)  # ModuleDict["name"]
-                self.eval(index.value, w)
+                # `model.blocks[i]` with `i` known here (a loop over `range(8, 12)` unrolled).
+                value = self.eval(index.value, w)
+                if isinstance(value, Const) and value.decided and type(value.value) is int:
+                    literal = value.value
+            if literal is not None:
+                part = str(literal)
         elif isinstance(index, cst.Slice):
             lower = self._int_of(index.lower, w) if index.lower else None
             upper = self._int_of(index.upper, w) if index.upper else None
