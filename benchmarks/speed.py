@@ -73,7 +73,10 @@ OTHER = """
 import sys
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
 sys.path.insert(0, sys.argv.pop(1))
-from freezelint.frontends.cli import main
+try:
+    from freezelint.frontends.cli import main
+except ImportError:  # a checkout from before the layout by stage
+    from freezelint.cli import main
 sys.exit(main())
 """
 

@@ -291,6 +291,8 @@ def _execute(script: str, meta: bool, stop: bool) -> str | None:
         device.enter_context(torch.device("meta"))
         device.enter_context(_host_side_config())
     error = None
+    argv = sys.argv
+    sys.argv = [script]  # run as `python script.py`: argparse sees no arguments (the defaults)
     try:
         with device, contextlib.redirect_stdout(sys.stderr):  # stdout carries the report only
             runpy.run_path(script, run_name="__main__")
@@ -299,6 +301,8 @@ def _execute(script: str, meta: bool, stop: bool) -> str | None:
     except Exception as exc:  # the symptom we look for, reported rather than raised
         error = f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
+    finally:
+        sys.argv = argv
     if STATE["snapshot"] is None:  # it never stepped: the audit as it ends
         STATE["audit"] = _audit(running=False)
     return error

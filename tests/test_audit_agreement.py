@@ -68,6 +68,11 @@ DUPLICATE_REFUSED = (
     "-FRZ007: torch.optim raises 'some parameters appear in more than one parameter group' "
     "where the second group is added: no optimizer holds a tensor twice to audit"
 )
+DUPLICATE_AFTER_FIRST_STEP = (
+    "-FRZ007: torch.optim raises 'some parameters appear in more than one parameter group' "
+    "where the group is added a second time, an epoch after the first optimizer step, where "
+    "the audit looked: by then no optimizer held a tensor twice"
+)
 ERRORS = {
     EMPTY_OPTIMIZER: "ValueError: optimizer got an empty parameter list",
     EMPTY_OPTIMIZER_BEFORE_SWAP: "ValueError: optimizer got an empty parameter list",
@@ -162,6 +167,7 @@ KNOWN = {
         EMPTY_OPTIMIZER,
         NEVER_TRAINED,
     ),
+    "FRZ005/dataparallel_startswith_freezes_head.py": NEVER_TRAINED,
     "FRZ005/fc_in_timm_efficientnet.py": NEVER_TRAINED,
     "FRZ005/ok_first_blocks.py": NEVER_TRAINED,
     "FRZ005/ok_right_names.py": NEVER_TRAINED,
@@ -188,6 +194,7 @@ KNOWN = {
     "FRZ007/last_stage_inside_features_group.py": DUPLICATE_REFUSED,
     "FRZ007/layerwise_lr_rest_is_everything.py": DUPLICATE_REFUSED,
     "FRZ007/ok_dataparallel_stage_groups.py": TRAINING_SINCE_BUILT,
+    "FRZ007/unfreeze_group_added_every_epoch.py": DUPLICATE_AFTER_FIRST_STEP,
     "FRZ007/ok_new_layer_group.py": TRAINING_SINCE_BUILT,
     "FRZ007/stage_inside_backbone.py": DUPLICATE_REFUSED,
     "FRZ007/trainable_filter_plus_fc_in_function.py": _and(

@@ -110,8 +110,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
     for replaced in sim.events:
         if not isinstance(replaced, ModuleReplaced) or replaced.adds_params is not True:
             continue
-        if _pretrained(sim, replaced):
-            continue
+        if _pretrained(sim, replaced) or replaced.used is False:
+            continue  # (a part `forward` never calls is not meant to train)
         key = (replaced.model, replaced.path)
         for freeze in sim.events[replaced.seq + 1 :]:
             if not isinstance(freeze, RequiresGradSet) or not _freezes(sim, freeze, *key):

@@ -88,6 +88,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 dict.fromkeys(h.anchor if h is not None else opt.event.anchor for h in holders)
             )
             where = " at line @L0" if len(related) == 1 else ""
+            if related == (anchor,):
+                # The same `add_param_group` again: a loop runs it on each iteration.
+                related, where = (), ", added by this line on an earlier iteration"
             event = added
         else:
             pairs = [p for p in pairs if opt.added_by[p[1]] is None]

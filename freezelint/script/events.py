@@ -114,6 +114,9 @@ class ModuleReplaced(Event):
     # A part a composite model is given for the first time (`self.backbone = ...` in its
     # `__init__`): the tensors it brings are the module's own, not replacements.
     added: bool = False
+    # Whether the composite's `forward` uses the part (False: built and never called, so not
+    # meant to train; None: not known).
+    used: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -316,6 +316,7 @@ class AssignmentWalker(CallEvaluator):
                     w.scope.env[scope_var] = ModelRef(
                         ref.model, ref.path + bound.path, ref.wrappers
                     )
+        cls = self.instance_class.get(ref.model) if added else None
         self.emit(
             ModuleReplaced,
             w,
@@ -326,6 +327,7 @@ class AssignmentWalker(CallEvaluator):
             trainable=trainable,
             new_module=new_module,
             added=added,
+            used=None if cls is None else self.forward_uses(cls, ref.path[0]),
         )
 
     def _held_as(self, ref: ModelRef, value: Value) -> Path | None:

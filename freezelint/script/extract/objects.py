@@ -259,6 +259,29 @@ class ObjectEvaluator(LoopItems):
         table = self.attributes[ident]
         return (attr in table), table.get(attr)
 
+    def forward_uses(self, cls: cst.ClassDef, attr: str) -> bool | None:
+        """Does the module's `forward` (with the methods of its class it calls) use part
+        `attr`? None when it has no `forward` of its own or reaches its parts some other way
+        (`self.children()`, `getattr(self, ...)`, a base class of the project's)."""
+        found = self.find_method(cls, "forward")
+        if found is None or any(local is not None for _, local in self.base_quals(cls)):
+            return None
+        seen: set[str] = set()
+        todo = ["forward"]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            method = self.find_method(cls, name)
+            if method is None:
+                continue
+            reads = _self_reads(method[0])
+            if reads is None or attr in reads:
+                return None if reads is None else True
+            todo.extend(reads)
+        return False
+
     def unset_attribute(self, obj: Value, attr: str, w: Walk) -> bool:
         """Does reading `obj.attr` raise `AttributeError` on this path? So when the object's
         class sets `self.attr` in `__init__` only, under a condition this path did not take
@@ -499,3 +522,31 @@ def _adds_by_name(cls: cst.ClassDef) -> bool:
             return True
         stack.extend(child_nodes(cur))
     return False
+
+
+_GENERIC = frozenset(
+    {"children", "named_children", "modules", "named_modules", "_modules", "__dict__", "apply"}
+)
+
+
+def _self_reads(fn: cst.FunctionDef) -> set[str] | None:
+    """The attributes of `self` a method reads (`self.head`, `self.blocks[i]`), None when it
+    reaches them generically (`self.children()`, `getattr(self, name)`, `vars(self)`)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [fn.body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Attribute) and isinstance(cur.value, cst.Name):
+            if cur.value.value == "self":
+                if cur.attr.value in _GENERIC:
+                    return None
+                out.add(cur.attr.value)
+                continue
+        elif isinstance(cur, cst.Call) and dotted(cur.func) in ("getattr", "vars", "setattr"):
+            if any(isinstance(a.value, cst.Name) and a.value.value == "self" for a in cur.args):
+                return None
+        elif isinstance(cur, cst.Name) and cur.value == "self":
+            # `self` handed on whole (`helper(self, x)`, `return self`): anything may be used.
+            return None
+        stack.extend(child_nodes(cur))
+    return out
