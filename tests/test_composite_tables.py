@@ -5,15 +5,16 @@ here (freezelint itself imports torch only in its worker)."""
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torchvision
-from freezelint.model import resolve as resolve_module
 from torch import nn
 
+from freezelint.model import resolve as resolve_module
 from freezelint.model.cache import TableCache
 from freezelint.model.resolve import Unverified, Verifier, resolve
 from freezelint.model.spec import CompositeSpec, VerifySpec, verify_spec
@@ -226,28 +227,57 @@ def test_with_unknown_head_still_marks_the_library_head(cache: TableCache) -> No
         (layer("Linear", 512, 10, bogus=1), "argument `bogus`"),
         (layer("LSTM", 512, 10, num_layers=UNKNOWN), "argument `num_layers`"),
         (layer("Transformer"), "`nn.Transformer` is not a layer"),
-        (sequential(layer("ReLU"), None), "part `fc`: part `1` is not a module"),
         (ModelSpec(None, "make_head()"), "not a model constructor"),
     ],
 )
-def test_an_unknown_part_means_no_table(part: ModelSpec | None, why: str, tmp_path: Path) -> None:
+def test_an_unknown_part_is_a_region_the_partial_table_does_not_know(
+    part: ModelSpec | None, why: str, cache: TableCache
+) -> None:
+    """The other parts keep their exact tensors; the unknown one is an opaque region (its
+    tensors not counted, not named, at no known position)."""
     spec = my_net_spec(fc=part)
     vspec, reason = verify_spec(spec)
-    assert vspec is None and why in reason
-    verifier = Verifier(TableCache(tmp_path))
-    assert verifier.tables_for([Timeline(models={1: spec})]) == {}
-    assert verifier.unverified == {"MyNet(backbone, neck, fc, head)": reason}
-    assert not (tmp_path / "tables").exists()  # no worker was started
+    assert isinstance(vspec, CompositeSpec) and vspec.opaque == ("fc",) and reason == ""
+    assert [attr for attr, _ in vspec.parts] == ["backbone", "neck", "head"]
+    verifier = Verifier(cache)
+    (table,) = verifier.tables_for([Timeline(models={1: spec})]).values()
+    assert verifier.unverified == {}
+    assert table.opaque == ("fc",)
+    assert not [p for p in table.params if p.name.startswith("fc.")]
+    assert table.label() == "MyNet (torchvision resnet18 + 4 layers + 1 part not known)"
+    assert table.verified()["not_known"] == ["fc"]
+    atoms = TableAtoms(1, table)
+    assert (("fc",), True) in atoms.under(())
+    assert atoms.under(("fc", "weight")) == [(("fc",), False)]
+    assert atoms.numel(("fc",)) is None
+    assert why  # (what made it unknown, as the parts' own specs say)
 
 
-def test_a_part_that_cannot_be_built_means_no_table(cache: TableCache) -> None:
+def test_a_composite_with_no_known_part_or_its_own_parameter_has_no_table() -> None:
+    spec = ModelSpec("composite", "MyNet", name="MyNet", parts=(("a", None), ("b", None)))
+    vspec, why = verify_spec(spec)
+    assert vspec is None and why == "part `a`: is not a module freezelint can build"
+    own = replace(my_net_spec(), own_params=True)
+    vspec, why = verify_spec(own)
+    assert vspec is None and why == "it holds an `nn.Parameter` of its own"
+
+
+def test_a_part_that_cannot_be_built_is_a_region_not_known(cache: TableCache) -> None:
     spec = my_net_spec(head=sequential(layer("Linear", 512, 128), layer("Conv2d", 3, 8)))
     vspec, _ = verify_spec(spec)
     assert isinstance(vspec, CompositeSpec)
     result = resolve([vspec], cache)[vspec]
-    assert isinstance(result, Unverified)
-    assert result.reason.startswith("part `head.1` (torch.nn.Conv2d(in_channels=3, out_ch")
-    assert "kernel_size" in result.reason
+    assert isinstance(result, ParamTable)
+    assert result.opaque == ("head.1",)
+    assert [p.name for p in result.params if p.name.startswith("head.")] == [
+        "head.0.weight",
+        "head.0.bias",
+    ]
+    conv = sequential(layer("Conv2d", 3, 8))
+    only, _ = verify_spec(replace(spec, parts=(("head", conv),)))
+    assert isinstance(only, CompositeSpec)
+    result = resolve([only], cache)[only]
+    assert isinstance(result, Unverified) and result.reason.startswith("part `head.0`")
 
 
 def test_verifier_tables_composites_and_layers_only_inside_them(cache: TableCache) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from freezelint.model import resolve as resolve_module
 
 from freezelint.checking.checker import check_source
 from freezelint.frontends.cli import cli
+from freezelint.model import resolve as resolve_module
 from freezelint.model.cache import TableCache
 from freezelint.model.resolve import Unverified, Verifier, resolve
 from freezelint.model.spec import VerifySpec

@@ -91,21 +91,31 @@ def finish(spec: VerifySpec, table: ParamTable) -> ParamTable:
 def compose(
     spec: CompositeSpec, known: Mapping[Spec, ParamTable | Unverified], path: str = ""
 ) -> ParamTable | Unverified:
-    """A composite's table from its parts' (in `known`), or why a part has none."""
+    """A composite's table from its parts' (in `known`); a part without one (the worker could
+    not build it) is a region the table does not know, as the parts the script did not let the
+    analysis build. Unverified when no part has a table."""
     parts: list[tuple[str, ParamTable]] = []
+    opaque = list(spec.opaque)
+    why: Unverified | None = None
     for attr, part in spec.parts:
         where = f"{path}{attr}"
         if isinstance(part, CompositeSpec):
             result = compose(part, known, f"{where}.")
-            if isinstance(result, Unverified):
-                return result
         else:
             leaf = known[part]
-            if isinstance(leaf, Unverified):
-                return Unverified(f"part `{where}` ({part.label()}): {leaf.reason}")
-            result = finish(part, leaf)
+            result = (
+                Unverified(f"part `{where}` ({part.label()}): {leaf.reason}")
+                if isinstance(leaf, Unverified)
+                else finish(part, leaf)
+            )
+        if isinstance(result, Unverified):
+            why = why or result
+            opaque.append(attr)
+            continue
         parts.append((attr, result))
-    return ParamTable.composed(spec.name, parts)
+    if why is not None and not parts:
+        return why
+    return ParamTable.composed(spec.name, parts, tuple(opaque))
 
 
 def _resolve_leaves(

@@ -129,10 +129,14 @@ class CompositeSpec:
 
     name: str  # the class name ("MyNet", "Sequential")
     parts: tuple[tuple[str, VerifySpec | CompositeSpec], ...]
+    # Parts the analysis cannot build (`self.acc = Accuracy()` from a library it does not
+    # know): their tensors are an unknown region of the table, in no particular place.
+    opaque: tuple[str, ...] = ()
 
     def label(self) -> str:
         """`MyNet(backbone, head)`: the class and its parts' attributes."""
-        return f"{self.name}({', '.join(attr for attr, _ in self.parts)})"
+        attrs = [attr for attr, _ in self.parts] + [f"{attr}?" for attr in self.opaque]
+        return f"{self.name}({', '.join(attrs)})"
 
     def leaves(self) -> Iterator[VerifySpec]:
         """The library models and layers it is made of, at any depth."""
@@ -190,16 +194,26 @@ def _layer_spec(spec: ModelSpec) -> tuple[VerifySpec | None, str]:
 
 
 def _composite_spec(spec: ModelSpec) -> tuple[CompositeSpec | None, str]:
-    """Every part verifiable, or the first that is not and why."""
+    """The parts that can be verified, and the others as opaque regions (a partial table); or
+    None and why, when no part can be, or the composite holds parameters of its own."""
     parts: dict[str, VerifySpec | CompositeSpec] = {}
+    opaque: dict[str, None] = {}
+    first_reason = ""
+    if spec.own_params:
+        return None, "it holds an `nn.Parameter` of its own"
     for attr, part in spec.parts or ():
-        if part is None:
-            return None, f"part `{attr}` is not a module freezelint can build"
         if not attr or "." in attr:
             return None, f"part `{attr}` is not a submodule name torch accepts"
-        verified, why = verify_spec(part)
+        verified, why = verify_spec(part) if part is not None else (None, "")
         if verified is None:
-            return None, f"part `{attr}`: {why}"
+            why = why or "is not a module freezelint can build"
+            first_reason = first_reason or f"part `{attr}`: {why}"
+            parts.pop(attr, None)
+            opaque[attr] = None
+            continue
         # Assigned again: torch keeps the first position and the last module.
         parts[attr] = verified
-    return CompositeSpec(spec.name or spec.builder, tuple(parts.items())), ""
+        opaque.pop(attr, None)
+    if opaque and not parts:
+        return None, first_reason
+    return CompositeSpec(spec.name or spec.builder, tuple(parts.items()), tuple(opaque)), ""

@@ -36,6 +36,9 @@ class ParamTable:
     classes: dict[str, list[str] | None] = field(default_factory=dict)
     # A composite model's parts' tables, each (attribute, table), in registration order.
     parts: list[tuple[str, ParamTable]] | None = field(default=None, repr=False)
+    # Module paths of a composite's parts the analysis could not build: regions whose
+    # tensors (names, counts, positions) are not known. The rest of the table is exact.
+    opaque: tuple[str, ...] = ()
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
     # What TableAtoms.under answers depends on the table alone: kept here, so that it is worked
     # out once per process for every file that builds this model (as the properties below).
@@ -103,6 +106,9 @@ class ParamTable:
         models, layers = self._contents()
         if layers:
             models.append(f"{layers} layer{'s' if layers != 1 else ''}")
+        if self.opaque:
+            count = len(self.opaque)
+            models.append(f"{count} part{'s' if count != 1 else ''} not known")
         return f"{self.name} ({' + '.join(models)})" if models else self.name
 
     def _contents(self) -> tuple[list[str], int]:
@@ -131,16 +137,22 @@ class ParamTable:
         }
         if self.parts is not None:
             data["parts"] = {attr: part.verified() for attr, part in self.parts}
+        if self.opaque:
+            data["not_known"] = list(self.opaque)
         return data
 
     @classmethod
-    def composed(cls, name: str, parts: list[tuple[str, ParamTable]]) -> ParamTable:
+    def composed(
+        cls, name: str, parts: list[tuple[str, ParamTable]], opaque: tuple[str, ...] = ()
+    ) -> ParamTable:
         """The table of a module of class `name` whose submodules are `parts` (and which holds
-        no parameter of its own): what `named_parameters()` and `named_modules()` give."""
+        no parameter of its own): what `named_parameters()` and `named_modules()` give; the
+        parts named in `opaque` are regions it does not know."""
         params: list[Parameter] = []
         modules: list[tuple[str, str]] = [("", name)]
         norms: list[str] = []
         unknown: list[str] = []
+        hidden: list[str] = list(opaque)
         versions: dict[str, None] = {}
         classes: dict[str, list[str] | None] = {}
         for attr, part in parts:
@@ -158,6 +170,7 @@ class ParamTable:
             ]
             norms += [at(path) for path in part.norms]
             unknown += [at(path) for path in part.unknown]
+            hidden += [at(path) for path in part.opaque]
             versions.update(dict.fromkeys(part._versions()))
         return cls(
             library="composite",
@@ -171,6 +184,7 @@ class ParamTable:
             unknown=tuple(unknown),
             classes=classes,
             parts=list(parts),
+            opaque=tuple(hidden),
         )
 
     def _versions(self) -> list[str]:

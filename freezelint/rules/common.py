@@ -30,6 +30,16 @@ def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     return list(out)
 
 
+def held_unknown(sim: Simulation, opt: OptimizerState) -> bool:
+    """Does the optimizer surely hold a part of a partial table (a region the table does not
+    know: its tensors are not counted)?"""
+    return any(
+        membership == YES and model in sim.tables and path in sim.tables[model].opaque
+        for group in opt.groups
+        for (model, path, _), membership in group.items()
+    )
+
+
 def unfrozen_later(sim: Simulation, after: Event, key: Key, replaced: bool = True) -> bool:
     """Can an unfreeze (or, with `replaced`, a replacement, which brings trainable tensors) reach
     `key` later? An optimizer keeps the tensors it was handed, so for what it holds a

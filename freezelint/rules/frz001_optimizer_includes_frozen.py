@@ -46,8 +46,10 @@ from freezelint.rules.common import (
     atoms_text,
     count_text,
     held_atoms,
+    held_unknown,
     modules_text,
     params_expression,
+    plural,
     tensors,
     unfrozen_later,
     verified,
@@ -73,12 +75,17 @@ def check(sim: Simulation) -> Iterator[Finding]:
         counted = tensors(sim, frozen, opt.built_state)
         unknown = held_atoms(opt, "?")
         total = tensors(sim, frozen + trainable + unknown, opt.built_state)
-        if counted and total:
+        hidden = held_unknown(sim, opt)  # parts of a partial table: how many tensors, not known
+        if counted and (total or hidden):
+            amount = (
+                f"at least {plural(counted[0], 'tensor')}"
+                if hidden
+                else count_text(counted, total, at_least=bool(unknown))  # type: ignore[arg-type]
+            )
+            verb = "is" if amount.endswith("tensor") else "are"
             message = (
-                f"{count_text(counted, total, at_least=bool(unknown))} handed to optimizer "
-                f"{what} are frozen "
-                f"({modules_text(sim, frozen)}) and nothing unfreezes them later; hand it only "
-                f"parameters with `requires_grad`"
+                f"{amount} handed to optimizer {what} {verb} frozen ({modules_text(sim, frozen)}) "
+                f"and nothing unfreezes them later; hand it only parameters with `requires_grad`"
             )
         else:
             message = (

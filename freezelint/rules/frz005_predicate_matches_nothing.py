@@ -64,8 +64,8 @@ FIX = "unsafe"
 def check(sim: Simulation) -> Iterator[Finding]:
     for atoms in sim.tables.values():
         for outcome in atoms.outcomes.values():
-            if outcome.unsupported or outcome.raised or not outcome.names:
-                continue
+            if outcome.unsupported or outcome.raised or outcome.partial or not outcome.names:
+                continue  # (a part the table does not know may hold the names it looks for)
             yield from _check(outcome)
 
 
@@ -75,7 +75,7 @@ def filters_matching_nothing(sim: Simulation) -> set[int]:
         id(outcome.leaf.predicate)
         for atoms in sim.tables.values()
         for outcome in atoms.outcomes.values()
-        if not (outcome.unsupported or outcome.raised or not outcome.names)
+        if not (outcome.unsupported or outcome.raised or outcome.partial or not outcome.names)
         and any(True for _ in _check(outcome))
     }
 

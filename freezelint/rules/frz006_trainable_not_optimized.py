@@ -86,8 +86,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
             # may be trainable too.
             unknown = any(
                 key[0] in touched
-                and atom.status == "?"
+                and (atom.status == "?" or atom.nonempty is None)
                 and atom.nonempty is not False
+                and atom.status != "F"
                 and (*key, atom.gen) not in held
                 for key, atom in opt.built_state.items()
             )

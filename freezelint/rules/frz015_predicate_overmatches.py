@@ -151,8 +151,8 @@ def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     if atoms is None or any(atoms.added.values()):
         return None
     prefixes, certain = atoms.resolve(base.path)
-    if not certain or len(prefixes) != 1:
-        return None
+    if not certain or len(prefixes) != 1 or atoms.opaque_under(prefixes):
+        return None  # (names in parts the table does not know are not seen)
     root, table, var = prefixes[0], atoms.table, str(leaf.name_var)
     classifier = table.classifier
     if classifier is not None and root:

@@ -94,6 +94,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
         prefixes, certain = atoms.resolve(leaf.base.path)
         if not certain or len(prefixes) != 1 or prefixes[0] not in atoms.table.module_set:
             continue
+        if atoms.opaque:
+            continue  # parts the table does not know hold tensors at unknown positions
         root = prefixes[0]
         params = atoms.table.params_under(root)
         try:

@@ -22,6 +22,8 @@ class PredicateOutcome:
     matched: int = 0
     raised: tuple[str, str] | None = None  # (first name it raises on, the error)
     unsupported: bool = False
+    # The region holds parts the table does not know: names it did not see may match.
+    partial: bool = False
 
 
 @dataclass
@@ -42,7 +44,9 @@ class TableAtoms:
         self.added: dict[str, list[str]] = {}
         # Modules the script swaps for one the table does not describe (see `ModuleLoop`).
         self.changed: frozenset[str] = frozenset()
-        self.paths: list[Path] = self.table.paths
+        # A partial table's unknown parts are one atom each, of unknown contents.
+        self.opaque: list[Path] = [tuple(o.split(".")) for o in self.table.opaque]
+        self.paths: list[Path] = self.table.paths + self.opaque if self.opaque else self.table.paths
         self.param_paths: frozenset[Path] = self.table.path_set
         self._numel: dict[Path, int] = self.table.numel_by_path
         self._under: dict[Path, list[tuple[Path, bool]]] = self.table.under_memo
@@ -51,8 +55,21 @@ class TableAtoms:
         """A parameter's element count; None where the table does not know it (a head built
         with a stand-in size)."""
         if path not in self._numel:
-            return None if path in self.param_paths else 0
+            return None if path in self.param_paths or path in self.opaque else 0
         return self._numel[path]
+
+    def opaque_under(self, prefixes: list[str], certain: bool = True) -> dict[Path, bool]:
+        """The unknown parts inside these module paths (each with `certain`), and those the
+        paths lie inside (only part of them is meant: never certain)."""
+        out: dict[Path, bool] = {}
+        for prefix in prefixes:
+            base = tuple(prefix.split(".")) if prefix else ()
+            for region in self.opaque:
+                if region[: len(base)] == base:
+                    out[region] = certain
+                elif base[: len(region)] == region:
+                    out.setdefault(region, False)
+        return out
 
     def resolve(self, path: Path) -> tuple[list[str], bool]:
         """Concrete module (or parameter) paths a script path names, and whether that is exact."""
@@ -95,6 +112,7 @@ class TableAtoms:
                         full = f"{parent}.{name}" if parent else name
                         if not prefix or full == prefix or full.startswith(f"{prefix}."):
                             out[tuple(full.split("."))] = certain  # an added module's atom
+            out.update(self.opaque_under(prefixes, certain))
             self._under[path] = list(out.items())
         return self._under[path]
 
@@ -108,6 +126,9 @@ class TableAtoms:
             for p in self.table.params_under(prefix):
                 params[tuple(p.name.split("."))] = None
         order = list(params)
+        if self.opaque:
+            # Unknown parts hold tensors somewhere in `parameters()` order: no position is known.
+            return dict.fromkeys([*order, *self.opaque_under(prefixes)])
         chosen = set(order[slice(*positions)])
         return {path: ((path in chosen) != negated) if certain else None for path in order}
 
@@ -120,6 +141,7 @@ class TableAtoms:
             for p in self.table.params_under(prefix):
                 chosen = (p.module in norms) != negated
                 out[tuple(p.name.split("."))] = chosen if certain else None
+        out.update(dict.fromkeys(self.opaque_under(prefixes)))
         return out
 
     def module_loop(self, leaf: NameWhere) -> ModuleLoop | None:
@@ -155,7 +177,9 @@ class TableAtoms:
             return result
         if leaf.modules is not None:
             loop = self.module_loop(leaf)
-            result = loop.selected() if loop is not None else {}
+            result = dict(loop.selected()) if loop is not None else {}
+            if loop is not None:
+                result.update(dict.fromkeys(self.opaque_under([loop.root])))
             self._membership[key] = result
             return result
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
@@ -188,6 +212,10 @@ class TableAtoms:
                     continue
                 outcome.matched += value
                 result[path] = (value != leaf.negated) if certain else None
+        hidden = self.opaque_under(prefixes)
+        if hidden:
+            outcome.partial = True
+            result.update(dict.fromkeys(hidden))
         if outcome.raised is not None:
             # The script crashes at this filter: what it would have selected is moot.
             result = dict.fromkeys(result, None)
