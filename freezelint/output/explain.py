@@ -25,6 +25,7 @@ from freezelint.script.events import (
     SchedulerStepped,
     SizeAttributeSet,
     Timeline,
+    WeightReplaced,
 )
 from freezelint.script.extract import extract
 from freezelint.script.extract.syntax import code_of
@@ -100,6 +101,8 @@ def event_text(event: Event, names: dict[int, str]) -> str:
         return f"ModeSet {model(event.model, event.path)} {'train' if event.train else 'eval'}"
     if isinstance(event, SizeAttributeSet):
         return f"SizeAttributeSet {model(event.model, event.path)}.{event.attr} = {event.value}"
+    if isinstance(event, WeightReplaced):
+        return f"WeightReplaced {model(event.model, event.path)}"
     if isinstance(event, SchedulerBuilt):
         return f"SchedulerBuilt {event.var or '?'} = {event.cls}(optimizer #{event.optimizer})"
     if isinstance(event, SchedulerStepped):

@@ -45,7 +45,7 @@ import libcst as cst
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.model.table import ParamTable
-from freezelint.script.events import UNKNOWN, ModuleReplaced, SizeAttributeSet
+from freezelint.script.events import UNKNOWN, ModuleReplaced, SizeAttributeSet, WeightReplaced
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.selection import path_relation
 from freezelint.simulation.replay import Simulation
@@ -126,9 +126,16 @@ def _replaced(sim: Simulation, event: SizeAttributeSet, after: bool) -> bool:
     others = sim.events[event.seq + 1 :] if after else sim.events[: event.seq]
     related = ("equal", "contains") if after else ("equal", "contains", "within")
     return any(
-        isinstance(e, ModuleReplaced)
-        and e.model == event.model
-        and path_relation(e.path, event.path) in related
+        (
+            isinstance(e, ModuleReplaced)
+            and e.model == event.model
+            and path_relation(e.path, event.path) in related
+        )
+        or (
+            # `model.conv1.weight = nn.Parameter(...)`: a new weight, of the shape the attribute
+            # says (a first conv averaged to one input channel).
+            isinstance(e, WeightReplaced) and e.model == event.model and e.path == event.path
+        )
         for e in others
     )
 

@@ -146,6 +146,15 @@ class SizeAttributeSet(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WeightReplaced(Event):
+    """`model.conv1.weight = nn.Parameter(...)`: a layer given a new weight (or bias) tensor,
+    of the shape the script makes: its size attributes may follow it."""
+
+    model: int
+    path: Path  # the layer
+
+
+@dataclass(frozen=True, kw_only=True)
 class SchedulerBuilt(Event):
     """A `torch.optim.lr_scheduler` class built on an optimizer."""
 

@@ -19,6 +19,7 @@ from freezelint.script.events import (
     RequiresGradSet,
     SchedulerBuilt,
     SizeAttributeSet,
+    WeightReplaced,
 )
 from freezelint.script.extract.calls import CallEvaluator
 from freezelint.script.extract.schedulers import SchedulerRef
@@ -140,6 +141,13 @@ class AssignmentWalker(CallEvaluator):
                 owner = self.eval(target.value, w)
                 if attr in LAYER_SIZES and isinstance(owner, ModelRef):
                     self._size_assignment(owner, attr, value, target, w, stmt)
+                if (
+                    attr in ("weight", "bias")
+                    and isinstance(owner, ModelRef)
+                    and isinstance(value_node, cst.Call)
+                    and self.imports.qualify(value_node.func) in PARAMETER_CLASSES
+                ):
+                    self.emit(WeightReplaced, w, stmt, model=owner.model, path=owner.path)
                 name = dotted(target.value)
                 if (
                     owner is None
