@@ -190,11 +190,7 @@ class CallEvaluator(SchedulerCalls):
         if layer is not None:
             values = self._eval_args(node, w)
             if layer == "Sequential":
-                has = (
-                    None
-                    if not node.args
-                    else not all(param_free_call(a.value, self.imports) for a in node.args)
-                )
+                has = _sequential_params(node, values, self)
             elif layer in recognize.PARAM_FREE_LAYERS:
                 has = False
             else:
@@ -314,3 +310,24 @@ def _layer_arguments(
         else:
             args.append(known)
     return tuple(args), tuple(kwargs)
+
+
+def _sequential_params(node: cst.Call, values: list[Value], walker: CallEvaluator) -> bool | None:
+    """Does `nn.Sequential(...)` bring parameters? Yes when a layer it builds or a module it is
+    given has some; no when all it is given are parameterless layers; not known otherwise (an
+    empty one filled later, `*list(resnet.children())[:-1]`: the model's own modules)."""
+    if not node.args:
+        return None
+    known: list[bool | None] = []
+    for arg, value in zip(node.args, values, strict=False):
+        if arg.star:
+            known.append(None)
+        elif param_free_call(arg.value, walker.imports):
+            known.append(False)
+        elif isinstance(value, ModelRef) and not value.path and value.model in walker.models:
+            known.append(walker.models[value.model].has_params)
+        else:
+            known.append(None)
+    if True in known:
+        return True
+    return False if all(k is False for k in known) else None
