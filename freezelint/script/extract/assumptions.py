@@ -20,6 +20,7 @@ returns False); no message can then name a contradictory condition.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import libcst as cst
@@ -27,11 +28,14 @@ import libcst as cst
 from freezelint.script.extract.lightning import LightningCalls
 from freezelint.script.extract.objects import _ident
 from freezelint.script.extract.scope import Scope, Walk
-from freezelint.script.extract.syntax import code_of
+from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.values import Const, Value
 
 Key = tuple[object, ...]
 _UNSET = object()
+# Markers among a path's facts: some value is pinned (names must be looked up against the
+# pins), some test was remembered by its shape.
+_PINNED, _TESTS = ("pinned",), ("tests",)
 # Comparisons that say something of a value's domain: (positive operator, its negation).
 _EQUALITY = (cst.Equal, cst.Is)
 _INEQUALITY = (cst.NotEqual, cst.IsNot)
@@ -141,7 +145,7 @@ class ConditionMemory(LightningCalls):
     def eval(self, node: cst.BaseExpression | None, w: Walk) -> Value:
         value = super().eval(node, w)
         if (
-            self.assumed
+            _PINNED in self.assumed
             and type(node) in (cst.Name, cst.Attribute)
             and (value is None or (isinstance(value, Const) and value.source is not None))
         ):
@@ -210,32 +214,25 @@ class ConditionMemory(LightningCalls):
 
     def _test_text(self, test: cst.BaseExpression, w: Walk) -> tuple[Key, str] | None:
         """A test of one value with identity and constants only, as (the value's key, the test's
-        text with the value's spelling taken out and constants written as their values)."""
-        subject: Key | None = None
-        replacements: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
+        shape with the value's spelling taken out and constants written as their values)."""
         leaves = _leaves(test)
-        if leaves is None:
+        if not leaves:
             return None
+        subject: Key | None = None
+        marks: dict[int, str] = {}
         for leaf in leaves:
             value = self.eval(leaf, w)
             if isinstance(value, Const) and value.decided:
-                try:
-                    literal = cst.parse_expression(repr(value.value))
-                except Exception:
-                    return None
-                replacements.append((leaf, literal))
+                marks[id(leaf)] = f"#{value.value!r}"
                 continue
             key = self.value_key(leaf, w, value)
             if key is None or (subject is not None and key != subject):
                 return None
             subject = key
-            replacements.append((leaf, cst.Name("__value__")))
+            marks[id(leaf)] = "@"
         if subject is None:
             return None
-        text = test
-        for old, new in replacements:
-            text = text.deep_replace(old, new)  # type: ignore[assignment]
-        return subject, code_of(text)
+        return subject, _shape(test, marks)
 
     def assume(self, test: cst.BaseExpression, truth: bool, w: Walk) -> bool:
         """Take `test` as having `truth` on this path; False when that contradicts what the
@@ -254,11 +251,14 @@ class ConditionMemory(LightningCalls):
             if narrowed.possible is not None and not narrowed.possible:
                 consistent = False
             self.assumed[("domain", key)] = narrowed
+            if narrowed.pinned[0]:
+                self.assumed[_PINNED] = True
         text = self._test_text(bare, w)
         if text is not None:
             fact = ("test", *text)
             consistent = consistent and self.assumed.get(fact, truth) == truth
             self.assumed[fact] = truth
+            self.assumed[_TESTS] = True
         return consistent
 
     def assumed_truth(self, test: cst.BaseExpression, w: Walk) -> bool | None:
@@ -278,7 +278,7 @@ class ConditionMemory(LightningCalls):
             held = domain.holds(values)
             if held is not None:
                 return held == inside
-        text = self._test_text(bare, w)
+        text = self._test_text(bare, w) if _TESTS in self.assumed else None
         if text is not None:
             found = self.assumed.get(("test", *text))
             if isinstance(found, bool):
@@ -301,14 +301,15 @@ _COMPOSITE = (
 _LITERALS = (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)
 
 
-def _leaves(node: cst.CSTNode) -> list[cst.BaseExpression] | None:
+@functools.lru_cache(maxsize=4096)
+def _leaves(node: cst.CSTNode) -> tuple[cst.BaseExpression, ...] | None:
     """The values a test reads: names, attribute chains and subscripts (a method's receiver,
     not its name; a called function's arguments, not the function). None when the test has a
     part whose value this cannot tell (an f-string, a lambda, a comprehension)."""
     if isinstance(node, cst.Name | cst.Attribute | cst.Subscript):
-        return [node]
+        return (node,)
     if isinstance(node, _LITERALS):
-        return []
+        return ()
     if isinstance(node, cst.Call):
         func = node.func
         if isinstance(func, cst.Attribute):
@@ -320,7 +321,7 @@ def _leaves(node: cst.CSTNode) -> list[cst.BaseExpression] | None:
     elif isinstance(node, _COMPOSITE):
         parts = [
             c
-            for c in node.children
+            for c in child_nodes(node)
             if isinstance(c, cst.BaseExpression | cst.ComparisonTarget | cst.BaseElement | cst.Arg)
         ]
     else:
@@ -331,4 +332,18 @@ def _leaves(node: cst.CSTNode) -> list[cst.BaseExpression] | None:
         if found is None:
             return None
         out += found
-    return out
+    return tuple(out)
+
+
+def _shape(node: cst.CSTNode, marks: dict[int, str]) -> str:
+    """A test's structure as text, with the marked leaves written as their marks (`@` for the
+    value, `#'vgg16'` for a constant), whatever its spacing and parentheses."""
+    mark = marks.get(id(node))
+    if mark is not None:
+        return mark
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.SimpleString | cst.Integer | cst.Float):
+        return node.value
+    inner = ",".join(_shape(child, marks) for child in child_nodes(node))
+    return f"{type(node).__name__}({inner})"

@@ -74,6 +74,7 @@ class ObjectEvaluator(LoopItems):
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
         self.walked_calls = 0  # calls into the project's code walked so far
+        self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
         self._module_class: dict[int, bool] = {}
 
     # -- classes -----------------------------------------------------------------------------
@@ -263,10 +264,18 @@ class ObjectEvaluator(LoopItems):
         """Does the module's `forward` (with the methods of its class it calls) use part
         `attr`? None when it has no `forward` of its own or reaches its parts some other way
         (`self.children()`, `getattr(self, ...)`, a base class of the project's)."""
+        if cls not in self._forward_reads:
+            self._forward_reads[cls] = self._reads_from_forward(cls)
+        reads = self._forward_reads[cls]
+        return None if reads is None else attr in reads
+
+    def _reads_from_forward(self, cls: cst.ClassDef) -> frozenset[str] | None:
+        """The attributes of `self` that `forward` and the methods it calls read."""
         found = self.find_method(cls, "forward")
         if found is None or any(local is not None for _, local in self.base_quals(cls)):
             return None
         seen: set[str] = set()
+        reads: set[str] = set()
         todo = ["forward"]
         while todo:
             name = todo.pop()
@@ -276,11 +285,12 @@ class ObjectEvaluator(LoopItems):
             method = self.find_method(cls, name)
             if method is None:
                 continue
-            reads = _self_reads(method[0])
-            if reads is None or attr in reads:
-                return None if reads is None else True
-            todo.extend(reads)
-        return False
+            found_reads = _self_reads(method[0])
+            if found_reads is None:
+                return None
+            reads |= found_reads
+            todo.extend(found_reads)
+        return frozenset(reads)
 
     def unset_attribute(self, obj: Value, attr: str, w: Walk) -> bool:
         """Does reading `obj.attr` raise `AttributeError` on this path? So when the object's
@@ -529,7 +539,8 @@ _GENERIC = frozenset(
 )
 
 
-def _self_reads(fn: cst.FunctionDef) -> set[str] | None:
+@functools.lru_cache(maxsize=1024)
+def _self_reads(fn: cst.FunctionDef) -> frozenset[str] | None:
     """The attributes of `self` a method reads (`self.head`, `self.blocks[i]`), None when it
     reaches them generically (`self.children()`, `getattr(self, name)`, `vars(self)`)."""
     out: set[str] = set()
@@ -549,4 +560,4 @@ def _self_reads(fn: cst.FunctionDef) -> set[str] | None:
             # `self` handed on whole (`helper(self, x)`, `return self`): anything may be used.
             return None
         stack.extend(child_nodes(cur))
-    return out
+    return frozenset(out)
