@@ -82,7 +82,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 covers(g.selection, event.model, event.path) for g in built.groups
             ):
                 continue
-            if _taken_later(sim, event, built):
+            if _taken_later(sim, event, built) or _replaced_again(sim, event):
                 continue
             size = _new_module_size(sim, event)
             yield Finding(
@@ -154,6 +154,19 @@ def _helper_leaves_alone(ctx: FixContext, replaced: ModuleReplaced, used: re.Pat
     start, end = ctx.span(helper)
     node_start, node_end = ctx.span(replaced.node)
     return start <= node_start and node_end <= end and not used.search(ctx.text[start:end])
+
+
+def _replaced_again(sim: Simulation, replaced: ModuleReplaced) -> bool:
+    """Is the new module itself replaced later (`model.fc = ...` twice)? Then the later one is
+    the module left out, and the finding is about it."""
+    return any(
+        isinstance(other, ModuleReplaced)
+        and other.seq > replaced.seq
+        and other.model == replaced.model
+        and path_relation(other.path, replaced.path) in ("equal", "contains")
+        and sim.may_follow(replaced, other)
+        for other in sim.events
+    )
 
 
 def _taken_later(sim: Simulation, replaced: ModuleReplaced, built: OptimizerBuilt) -> bool:
