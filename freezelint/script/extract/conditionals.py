@@ -21,7 +21,7 @@ from freezelint.script.extract.branches import (
     _scope_chain,
 )
 from freezelint.script.extract.constants import NotConstant, truth
-from freezelint.script.extract.loops import LoopWalker
+from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.scope import Walk, _visible_items
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
 from freezelint.script.imports import dotted
@@ -252,7 +252,7 @@ class ConditionalWalker(LoopWalker):
         `break` in the body, the `else` and nothing are arms the simulation joins."""
         if node.orelse is None:
             return
-        if not _breaks(node.body):
+        if not own_statement(node.body, cst.Break):
             self.walk_block(node.orelse.body.body, w)
             return
         arms = [
@@ -276,19 +276,3 @@ class ConditionalWalker(LoopWalker):
 def _acted(events: list, mark: int) -> bool:
     """Did anything happen since `mark` besides the markers of arms joined inside?"""
     return any(not isinstance(e, BranchArm | BranchJoin) for e in events[mark:])
-
-
-def _breaks(body: cst.CSTNode) -> bool:
-    """Does a loop body hold a `break` of its own (not one of a loop nested in it)?"""
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, cst.Break):
-            return True
-        if isinstance(cur, cst.For | cst.While | cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            # (a nested loop's `else` can still break this one)
-            if isinstance(cur, cst.For | cst.While) and cur.orelse is not None:
-                stack.append(cur.orelse)
-            continue
-        stack.extend(child_nodes(cur))
-    return False

@@ -176,10 +176,20 @@ def _increments(stmt: cst.CSTNode, name: str) -> bool:
 
 
 def _has_continue(node: cst.CSTNode) -> bool:
-    stack: list[cst.CSTNode] = [node]
+    return own_statement(node, cst.Continue)
+
+
+def own_statement(body: cst.CSTNode, kind: type[cst.Break] | type[cst.Continue]) -> bool:
+    """Does a loop body hold a `break` (or `continue`) of its own, not one of a loop nested in
+    it (whose `else` is still the outer loop's code) or of a function defined in it?"""
+    stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Continue):
+        if isinstance(cur, kind):
             return True
+        if isinstance(cur, cst.For | cst.While | cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            if isinstance(cur, cst.For | cst.While) and cur.orelse is not None:
+                stack.append(cur.orelse)
+            continue
         stack.extend(child_nodes(cur))
     return False
