@@ -11,16 +11,15 @@ lookup past the current class.
 
 from __future__ import annotations
 
-import functools
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from freezelint.script.events import UNKNOWN, ModelSpec
+from freezelint.script.extract.class_bodies import adds_by_name, forward_reads, set_in_init_only
 from freezelint.script.extract.loop_items import LoopItems
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
-from freezelint.script.extract.syntax import assigned_names, child_nodes
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.values import Const, Instance, ModelRef, SuperRef, TupleValue, Value
 
@@ -213,7 +212,7 @@ class ObjectEvaluator(LoopItems):
             ]
             if ident in self.own_params:
                 held.append(True)
-            read = init is not None and self.walked_calls > walked and not _adds_by_name(cls)
+            read = init is not None and self.walked_calls > walked and not adds_by_name(cls)
             has = (
                 True
                 if True in held
@@ -265,39 +264,19 @@ class ObjectEvaluator(LoopItems):
         `attr`? None when it has no `forward` of its own or reaches its parts some other way
         (`self.children()`, `getattr(self, ...)`, a base class of the project's)."""
         if cls not in self._forward_reads:
-            self._forward_reads[cls] = self._reads_from_forward(cls)
+            if any(local is not None for _, local in self.base_quals(cls)):
+                self._forward_reads[cls] = None
+            else:
+                self._forward_reads[cls] = forward_reads(cls, self.find_method)
         reads = self._forward_reads[cls]
         return None if reads is None else attr in reads
-
-    def _reads_from_forward(self, cls: cst.ClassDef) -> frozenset[str] | None:
-        """The attributes of `self` that `forward` and the methods it calls read."""
-        found = self.find_method(cls, "forward")
-        if found is None or any(local is not None for _, local in self.base_quals(cls)):
-            return None
-        seen: set[str] = set()
-        reads: set[str] = set()
-        todo = ["forward"]
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            method = self.find_method(cls, name)
-            if method is None:
-                continue
-            found_reads = _self_reads(method[0])
-            if found_reads is None:
-                return None
-            reads |= found_reads
-            todo.extend(found_reads)
-        return frozenset(reads)
 
     def unset_attribute(self, obj: Value, attr: str, w: Walk) -> bool:
         """Does reading `obj.attr` raise `AttributeError` on this path? So when the object's
         class sets `self.attr` in `__init__` only, under a condition this path did not take
         (`if name == "resnet": self.model = ...` with another name): the path ends there."""
         cls = self.class_of(obj)
-        if cls is None or attr not in _set_in_init_only(cls):
+        if cls is None or attr not in set_in_init_only(cls):
             return False
         if attr in self.parts.get(_ident(obj), {}):  # type: ignore[arg-type]
             return False  # a submodule it was given (kept as a part, not on the heap)
@@ -465,99 +444,3 @@ def _ident(obj: Value) -> int | None:
     if isinstance(obj, ModelRef) and not obj.path and not obj.wrappers:
         return obj.model
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _set_in_init_only(cls: cst.ClassDef) -> frozenset[str]:
-    """The attributes a class sets as `self.x = ...` in its `__init__` and nowhere else in its
-    body, when nothing else in the body could give them (no `__getattr__`, no `setattr`, no
-    class-level binding)."""
-    in_init: set[str] = set()
-    elsewhere: set[str] = set()
-    for stmt in cls.body.body:
-        if isinstance(stmt, cst.FunctionDef):
-            if stmt.name.value in ("__getattr__", "__getattribute__", "__setattr__"):
-                return frozenset()
-            found = _self_assignments(stmt)
-            if found is None:
-                return frozenset()
-            (in_init if stmt.name.value == "__init__" else elsewhere).update(found)
-        else:
-            elsewhere.update(assigned_names(stmt))
-    return frozenset(in_init - elsewhere)
-
-
-def _self_assignments(fn: cst.FunctionDef) -> set[str] | None:
-    """`self.x` targets a method assigns (None when it calls `setattr` or `self.__dict__`)."""
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [fn.body]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, cst.Call) and dotted(cur.func) in ("setattr", "self.__dict__.update"):
-            return None
-        targets: list[cst.BaseExpression] = []
-        if isinstance(cur, cst.Assign):
-            targets = [t.target for t in cur.targets]
-        elif isinstance(cur, cst.AnnAssign | cst.AugAssign):
-            targets = [cur.target]
-        for target in targets:
-            for part in [
-                *(target.elements if isinstance(target, cst.Tuple | cst.List) else [target])
-            ]:
-                node = part.value if isinstance(part, cst.Element) else part
-                if (
-                    isinstance(node, cst.Attribute)
-                    and isinstance(node.value, cst.Name)
-                    and node.value.value == "self"
-                ):
-                    out.add(node.attr.value)
-        stack.extend(child_nodes(cur))
-    return out
-
-
-_BY_NAME = ("setattr", "add_module", "register_module", "register_parameter", "__dict__")
-
-
-@functools.lru_cache(maxsize=1024)
-def _adds_by_name(cls: cst.ClassDef) -> bool:
-    """Does the class give itself members by name (`setattr(self, ...)`, `add_module`,
-    `register_parameter`), where the walk may not see which?"""
-    stack: list[cst.CSTNode] = [cls.body]
-    while stack:
-        cur = stack.pop()
-        if (
-            isinstance(cur, cst.Name | cst.Attribute)
-            and (dotted(cur) or "").rsplit(".", 1)[-1] in _BY_NAME
-        ):
-            return True
-        stack.extend(child_nodes(cur))
-    return False
-
-
-_GENERIC = frozenset(
-    {"children", "named_children", "modules", "named_modules", "_modules", "__dict__", "apply"}
-)
-
-
-@functools.lru_cache(maxsize=1024)
-def _self_reads(fn: cst.FunctionDef) -> frozenset[str] | None:
-    """The attributes of `self` a method reads (`self.head`, `self.blocks[i]`), None when it
-    reaches them generically (`self.children()`, `getattr(self, name)`, `vars(self)`)."""
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [fn.body]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, cst.Attribute) and isinstance(cur.value, cst.Name):
-            if cur.value.value == "self":
-                if cur.attr.value in _GENERIC:
-                    return None
-                out.add(cur.attr.value)
-                continue
-        elif isinstance(cur, cst.Call) and dotted(cur.func) in ("getattr", "vars", "setattr"):
-            if any(isinstance(a.value, cst.Name) and a.value.value == "self" for a in cur.args):
-                return None
-        elif isinstance(cur, cst.Name) and cur.value == "self":
-            # `self` handed on whole (`helper(self, x)`, `return self`): anything may be used.
-            return None
-        stack.extend(child_nodes(cur))
-    return frozenset(out)
