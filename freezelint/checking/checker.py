@@ -165,6 +165,10 @@ def find(
                     finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
             reported.add(key)
+    for rule in rules:
+        if rule.check_module is not None:
+            for finding in rule.check_module(module, None, file):
+                findings[(finding.code, id(finding.node), finding.message)] = finding
     for index, finding in findings.items():
         if agreement.covers(index[:2]):
             findings[index] = replace(finding, fix=agreement.fix(index[:2]))

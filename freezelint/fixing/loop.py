@@ -52,6 +52,9 @@ def fix_source(
         wanted = [(code, fix) for code, fix in wanted if _identity(code, fix) not in done]
         if not wanted:
             break
+        if any(code in RUNS_FIRST for code, _ in wanted):
+            # They change which code runs: the other findings may not hold once they are made.
+            wanted = [(code, fix) for code, fix in wanted if code in RUNS_FIRST]
         new_text, applied = apply(text, [fix for _, fix in wanted])
         if applied == 0 or new_text == text or not parses(new_text):
             break
@@ -62,6 +65,12 @@ def fix_source(
         text, fixed, diagnostics = new_text, fixed + applied, checked
     return FixResult(text, fixed, diagnostics)
 
+
+# Fixes that change which of the script's code runs at all (a hook Lightning never calls,
+# renamed to one it calls): applied in a pass of their own, before any other, since the others
+# were found on the script as it runs without that code (an optimizer filtered to the trainable
+# tensors would leave out what the renamed hook unfreezes).
+RUNS_FIRST = frozenset({"FRZ020"})
 
 # Findings of a script that raises or trains nothing: a pass of fixes that adds one is dropped,
 # whatever each of its edits meant (a list bound before a head swap, then filtered, left an

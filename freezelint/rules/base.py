@@ -4,13 +4,17 @@ ruff's sections) and the query that turns a simulation into findings."""
 from __future__ import annotations
 
 import inspect
+import pathlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.script.events import OptimizerBuilt, SchedulerBuilt
+from freezelint.script.imports import ImportTable
 from freezelint.script.selection import Path, format_path
 
 if TYPE_CHECKING:
@@ -29,6 +33,11 @@ class Rule:
     summary: str
     check: Callable[[Simulation], Iterator[Finding]]
     doc: str
+    # A rule about the file's syntax alone, once per file rather than per path (FRZ020: a hook
+    # that never runs is never walked): `check_module(module, imports or None, path or None)`.
+    check_module: (
+        Callable[[cst.Module, ImportTable | None, pathlib.Path | None], Iterator[Finding]] | None
+    ) = None
 
     @property
     def fixable(self) -> bool:
@@ -48,6 +57,7 @@ def rule_from_module(module: ModuleType) -> Rule:
         summary=summary,
         check=module.check,
         doc=doc,
+        check_module=getattr(module, "check_module", None),
     )
 
 

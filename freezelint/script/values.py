@@ -199,6 +199,9 @@ class TrainerValue:
     """A Lightning `Trainer`: its callbacks when all are in view (None: some are not)."""
 
     callbacks: tuple[Value, ...] | None
+    # While `fit` runs a module's hooks: what its `configure_optimizers` returned
+    # (`self.trainer.optimizers`, `self.optimizers()`); None outside a fit or when not known.
+    optimizers: tuple[Value, ...] | None = None
 
 
 @dataclass(frozen=True)

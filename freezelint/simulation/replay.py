@@ -277,6 +277,8 @@ class Simulation(Holding):
                     if event.adds_params is False
                     else (atom.nonempty if atom.nonempty is not None else event.adds_params)
                 )
+                if nonempty and event.model not in self.tables:
+                    nonempty = self._rest_of_part(event.model, key[1])
                 self.state[key] = Atom(status, gen, nonempty)
             elif certain:
                 # A parameter of the replaced module (from the table): the new module has its
@@ -285,6 +287,14 @@ class Simulation(Holding):
                 self.state[key] = Atom(status, gen, nonempty)
             else:
                 self.state[key] = Atom("?", -1, atom.nonempty)
+
+    def _rest_of_part(self, model: int, path: Path) -> bool | None:
+        """Does a part put in at `path` hold tensors outside the sub-paths the script names?
+        Unknown without its table when it names more than one (`features` and `classifier`
+        may be all of it); the rest of a part that names one (`fc`) is the network around it."""
+        deeper = [p for p in self.paths.get(model, []) if path_relation(path, p) == "contains"]
+        top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
+        return True if len(top) <= 1 else None
 
     def _carried(self, event: ModuleReplaced, path: Path) -> str | None:
         """The status the module put in had at `path` (frozen before it was put in the model),

@@ -30,6 +30,7 @@ from freezelint.script.values import (
     ProjectModule,
     SuperRef,
     TrainerValue,
+    TupleValue,
     Value,
 )
 
@@ -81,6 +82,17 @@ class CallEvaluator(SchedulerCalls):
             handled, value = self.method_call(recv, method, node, w)
             if handled:
                 return value
+            if (
+                method == "optimizers"
+                and isinstance(recv, ModelRef)
+                and not recv.path
+                and recv.model in self.fit_trainers
+            ):
+                # `self.optimizers()` in a LightningModule's hook during `fit`.
+                optimizers = self.fit_trainers[recv.model].optimizers
+                if optimizers is None:
+                    return None
+                return optimizers[0] if len(optimizers) == 1 else TupleValue(optimizers)
             if isinstance(recv, SuperRef):
                 recv = recv.obj  # a method the project's classes do not define: torch's own
             if recv is None and method in (

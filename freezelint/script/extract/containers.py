@@ -190,6 +190,12 @@ class ContainerEvaluator(ExpressionEvaluator):
                 part = DYNAMIC
         if isinstance(recv, ModelRef):
             return recv.child(part)
+        if isinstance(recv, TupleValue) and part.lstrip("-").isdigit():
+            # `trainer.optimizers[0]`, `pair[1]`: that item.
+            position = int(part)
+            if -len(recv.items) <= position < len(recv.items):
+                return recv.items[position]
+            return None
         if isinstance(recv, Modules):
             if recv.children and isinstance(recv.selection, Region) and part != DYNAMIC:
                 # `list(model.children())[:-1]`: those children, as a path the table resolves.

@@ -25,11 +25,14 @@ from freezelint.script.values import (
     ModelRef,
     Namespace,
     ProjectModule,
+    TrainerValue,
+    TupleValue,
     Value,
 )
 
 
 class ExpressionEvaluator:
+    fit_trainers: dict[int, TrainerValue]  # objects.ObjectEvaluator
     """Evaluates expressions; `statements.Extractor` adds statements on top."""
 
     def __init__(self, module: cst.Module, imports: ImportTable) -> None:
@@ -172,7 +175,14 @@ class ExpressionEvaluator:
                     return ModelRef(recv.model, recv.path, recv.wrappers[:-1])
                 if attr in ("weight", "bias", "training", "requires_grad") or attr.isupper():
                     return recv.child(attr) if attr in ("weight", "bias") else None
+                if attr == "trainer" and not recv.path and recv.model in self.fit_trainers:
+                    return self.fit_trainers[recv.model]  # a LightningModule's, during `fit`
                 return recv.child(attr)
+            if isinstance(recv, TrainerValue):
+                if node.attr.value == "optimizers" and recv.optimizers is not None:
+                    return TupleValue(recv.optimizers)
+                if node.attr.value == "optimizer" and recv.optimizers:  # Lightning 1.x
+                    return recv.optimizers[0]
             return None
         if kind is cst.Subscript:
             return self._subscript(node, w)

@@ -124,6 +124,9 @@ class LightningCalls(ObjectEvaluator):
             returned = self._hook(cls, hook, module, [], node, w)
             if hook == "configure_optimizers":
                 optimizer = _optimizer_of(returned)
+                self.fit_trainers[module.model] = TrainerValue(
+                    trainer.callbacks, _optimizers_of(returned)
+                )
         self.emit(
             ModeSet,
             w,
@@ -240,6 +243,22 @@ def _without_norms(selection: Selection) -> Selection:
     return union(
         *(NameWhere(leaf, None, None, negated=True, norms=True) for leaf in leaves(selection))
     )
+
+
+def _optimizers_of(value: Value) -> tuple[Value, ...] | None:
+    """Every optimizer `configure_optimizers` returns, in order (None: not all known)."""
+    if isinstance(value, OptimizerRef):
+        return (value,)
+    if isinstance(value, DictValue):
+        found = value.get("optimizer")
+        return (found,) if isinstance(found, OptimizerRef) else None
+    if isinstance(value, TupleValue) and value.items:
+        first = value.items[0]
+        if isinstance(first, TupleValue):  # `return [optimizers], [schedulers]`
+            value = first
+        if all(isinstance(v, OptimizerRef) for v in value.items):
+            return value.items
+    return None
 
 
 def _optimizer_of(value: Value) -> Value:

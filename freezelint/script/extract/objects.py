@@ -21,7 +21,15 @@ from freezelint.script.extract.class_bodies import adds_by_name, forward_reads, 
 from freezelint.script.extract.loop_items import LoopItems
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.values import Const, Instance, ModelRef, SuperRef, TupleValue, Value
+from freezelint.script.values import (
+    Const,
+    Instance,
+    ModelRef,
+    SuperRef,
+    TrainerValue,
+    TupleValue,
+    Value,
+)
 
 # Base classes that make a class a model (qualified names, as the imports resolve them).
 MODULE_BASES = frozenset(
@@ -71,6 +79,8 @@ class ObjectEvaluator(LoopItems):
         self.parts: dict[int, dict[str, int | None]] = {}
         self._class_stack: list[cst.ClassDef] = []
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
+        # The trainer fitting a model (by model id), once its optimizers are configured.
+        self.fit_trainers: dict[int, TrainerValue] = {}
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}

@@ -1,0 +1,427 @@
+"""Lightning hooks the installed Lightning never calls, and what a script does in them.
+
+Lightning 1.8 removed a set of hooks (`on_epoch_start`, `on_epoch_end`, `on_pretrain_routine_*`
+on modules and callbacks; `on_batch_*`, `on_init_*` and two set-up hooks on callbacks). 1.8 and
+1.9 refuse a module or callback defining one (`RuntimeError` at `fit`); 2.0 dropped that check,
+so from 2.0 on a class defining one fits without a word and the hook never runs. Before 1.8 they
+ran. The version is read from the installed distribution's metadata (nothing is imported); with
+no Lightning installed, the 2.x behaviour is assumed.
+
+`dead_hooks(module, imports, path)` finds, in one file, each method of a LightningModule or
+Callback subclass (through the file's and the project's own base classes) named after a dead hook
+whose body changes trainability: `requires_grad` set, `requires_grad_()`, `.train()`/`.eval()`,
+Lightning's `freeze`/`unfreeze`/`make_trainable`, `add_param_group`, a learning rate set in a
+param group; directly or through the class's own methods and the file's functions it calls. A
+hook the file calls itself (`self.on_epoch_start()`) is not dead. Read from the syntax alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.project import parse_file, resolve
+
+_PACKAGES = ("lightning.pytorch", "pytorch_lightning", "lightning")
+# The distribution whose version decides, by the package a base is imported from.
+_DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "lightning": "lightning"}
+MODULE_BASES = frozenset(
+    f"{p}.{m}LightningModule"
+    for p in _PACKAGES
+    for m in ("", "core.", "core.module.", "core.lightning.")
+)
+CALLBACK_BASES = frozenset(
+    f"{p}.{m}{name}"
+    for p in _PACKAGES
+    for m in ("", "callbacks.", "callbacks.callback.", "callbacks.base.", "callbacks.finetuning.")
+    for name in ("Callback", "BaseFinetuning")
+)
+
+
+@dataclass(frozen=True)
+class DeadHook:
+    """A removed hook: who had it, and what replaced it (None: nothing with the same call)."""
+
+    name: str
+    on_module: bool
+    on_callback: bool
+    replacement: str | None
+    # The replacement takes the same arguments: renaming the method is the whole fix.
+    same_signature: bool
+
+
+REMOVED_IN = (1, 8)  # removed (and refused at fit) in 1.8; silent from 2.0 on
+SILENT_FROM = (2, 0)
+HOOKS: dict[str, DeadHook] = {
+    h.name: h
+    for h in (
+        DeadHook("on_epoch_start", True, True, "on_train_epoch_start", True),
+        DeadHook("on_epoch_end", True, True, "on_train_epoch_end", True),
+        DeadHook("on_pretrain_routine_start", True, True, "on_fit_start", True),
+        DeadHook("on_pretrain_routine_end", True, True, "on_fit_start", True),
+        DeadHook("on_batch_start", False, True, "on_train_batch_start", False),
+        DeadHook("on_batch_end", False, True, "on_train_batch_end", False),
+        DeadHook("on_init_start", False, True, None, False),
+        DeadHook("on_init_end", False, True, None, False),
+        DeadHook("on_configure_sharded_model", False, True, "setup", False),
+        DeadHook("on_before_accelerator_backend_setup", False, True, "setup", False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A statement that changes trainability, and how a message says it."""
+
+    node: cst.CSTNode
+    what: str  # "unfreezes", "freezes", "sets `requires_grad`", "puts ... in eval mode" ...
+
+
+@dataclass(frozen=True)
+class DeadHookUse:
+    """A dead hook defined in a Lightning class of the file, doing something that matters."""
+
+    function: cst.FunctionDef
+    cls: cst.ClassDef
+    hook: DeadHook
+    kind: str  # "LightningModule" or "Callback"
+    package: str  # "lightning" or "pytorch_lightning": which installed version decides
+    effects: tuple[Effect, ...]
+    # The class (or a class of the file related to it) already defines the replacement: a
+    # rename would collide.
+    replacement_taken: bool
+
+
+@functools.cache
+def installed_version(package: str) -> tuple[int, int] | None:
+    """The installed Lightning's (major, minor) for `package`, from its metadata; None when it is
+    not installed."""
+    try:
+        text = importlib.metadata.version(_DISTRIBUTIONS.get(package, package))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    parts = []
+    for piece in text.split(".")[:2]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return (parts[0], parts[1] if len(parts) > 1 else 0)
+
+
+def never_called(package: str) -> tuple[bool, str]:
+    """Does the installed Lightning (for `package`) silently skip the removed hooks, and how a
+    message names that Lightning."""
+    version = installed_version(package)
+    if version is None:
+        return True, "Lightning 2.x"
+    label = f"Lightning {version[0]}.{version[1]}"
+    return version >= SILENT_FROM, label
+
+
+def dead_hooks(
+    module: cst.Module, imports: ImportTable | None, path: Path | None
+) -> list[DeadHookUse]:
+    """Every dead hook of the file that changes trainability (see the module docstring)."""
+    classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
+    candidates = [(cls, f) for cls in classes for f in _methods(cls) if f.name.value in HOOKS]
+    if not candidates:
+        return []
+    imports = imports or ImportTable.of(module)
+    home = _Home(module, imports, path)
+    called = _names_used(module)
+    out = []
+    for cls, function in candidates:
+        hook = HOOKS[function.name.value]
+        if called.get(hook.name, 0) > 0:
+            continue  # the file calls it itself
+        kind = home.lightning_kind(cls)
+        if kind is None:
+            continue
+        base_kind, package = kind
+        if (base_kind == "LightningModule" and not hook.on_module) or (
+            base_kind == "Callback" and not hook.on_callback
+        ):
+            continue
+        effects = tuple(_Effects(home, cls).of(function))
+        if not effects:
+            continue
+        taken = hook.replacement is not None and any(
+            f.name.value == hook.replacement for c in home.family(cls) for f in _methods(c)
+        )
+        out.append(DeadHookUse(function, cls, hook, base_kind, package, effects, taken))
+    return out
+
+
+def _methods(cls: cst.ClassDef) -> Iterator[cst.FunctionDef]:
+    if isinstance(cls.body, cst.IndentedBlock):
+        for statement in cls.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                yield statement
+
+
+class _NameUses(cst.CSTVisitor):
+    """How often each dead hook's name is used other than by a `def` and by
+    `super().<hook>(...)` (which reaches another definition of the same dead hook): a name, an
+    attribute, or a string (`getattr(model, "on_epoch_start")`)."""
+
+    def __init__(self) -> None:
+        self.uses: dict[str, int] = {}
+        self._skip: set[int] = set()
+
+    def _use(self, name: str) -> None:
+        if name in HOOKS:
+            self.uses[name] = self.uses.get(name, 0) + 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._skip.add(id(node.name))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._skip.add(id(node.attr))
+        if not _is_super_call(node.value):
+            self._use(node.attr.value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self._skip:
+            self._use(node.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.value.strip("\"'")
+        if value in HOOKS:
+            self._use(value)
+
+
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "super"
+    )
+
+
+def _names_used(module: cst.Module) -> dict[str, int]:
+    visitor = _NameUses()
+    module.visit(visitor)
+    return visitor.uses
+
+
+class _Home:
+    """The checked file's classes and functions, and its bases resolved through the project."""
+
+    def __init__(self, module: cst.Module, imports: ImportTable, path: Path | None) -> None:
+        self.module = module
+        self.imports = imports
+        self.path = path
+        self.classes = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+        self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+        self._kinds: dict[int, tuple[str, str] | None] = {}
+
+    def lightning_kind(self, cls: cst.ClassDef) -> tuple[str, str] | None:
+        """("LightningModule" or "Callback", the package) when `cls` derives from one."""
+        return _kind(cls, self.classes, self.imports, self.path, 0, self._kinds)
+
+    def bases(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
+        """`cls`, then its bases of this file (depth first, as far as they go)."""
+        out = [cls]
+        stack = [cls]
+        while stack:
+            current = stack.pop()
+            for base in current.bases:
+                name = dotted(base.value) if base.keyword is None else None
+                local = self.classes.get(name) if name else None
+                if local is not None and local not in out:
+                    out.append(local)
+                    stack.append(local)
+        return out
+
+    def family(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
+        """`cls`, its bases of this file, and this file's classes deriving from it."""
+        out = self.bases(cls)
+        out += [c for c in self.classes.values() if c not in out and cls in self.bases(c)]
+        return out
+
+    def method(self, cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+        """`self.name` looked up through `cls` and its bases of this file."""
+        for current in self.bases(cls):
+            for f in _methods(current):
+                if f.name.value == name:
+                    return f
+        return None
+
+
+def _kind(
+    cls: cst.ClassDef,
+    classes: dict[str, cst.ClassDef],
+    imports: ImportTable,
+    path: Path | None,
+    depth: int,
+    memo: dict[int, tuple[str, str] | None],
+) -> tuple[str, str] | None:
+    if id(cls) in memo:
+        return memo[id(cls)]
+    memo[id(cls)] = None  # a cycle of bases is no Lightning class
+    found: tuple[str, str] | None = None
+    for base in cls.bases:
+        if base.keyword is not None:
+            continue
+        qual = imports.qualify(base.value)
+        if qual in MODULE_BASES:
+            found = ("LightningModule", _package(qual))
+        elif qual in CALLBACK_BASES:
+            found = ("Callback", _package(qual))
+        else:
+            name = dotted(base.value)
+            if name in classes and classes[name] is not cls:
+                found = _kind(classes[name], classes, imports, path, depth, memo)
+            elif name is not None and depth < 4 and path is not None:
+                found = _imported_kind(name, imports, path, depth, memo)
+        if found is not None:
+            break
+    memo[id(cls)] = found
+    return found
+
+
+def _imported_kind(
+    name: str,
+    imports: ImportTable,
+    path: Path,
+    depth: int,
+    memo: dict[int, tuple[str, str] | None],
+) -> tuple[str, str] | None:
+    """The kind of a base class another file of the project defines."""
+    head, _, rest = name.partition(".")
+    source = imports.sources.get(head)
+    if source is None:
+        return None
+    module_name, level, imported = source
+    if imported is None:  # `import models` ... `models.Base`
+        if not rest or "." in rest:
+            return None
+        target, class_name = module_name, rest
+    else:
+        if rest:
+            return None
+        target, class_name = module_name, imported
+    file = resolve(target, level, path)
+    if file is None:
+        if imported is not None:  # `from pkg import models`? not a class: give up
+            return None
+        return None
+    parsed = parse_file(file, target)
+    if parsed is None:
+        return None
+    classes = {s.name.value: s for s in parsed.module.body if isinstance(s, cst.ClassDef)}
+    cls = classes.get(class_name)
+    if cls is None:
+        return None
+    return _kind(cls, classes, parsed.imports, file, depth + 1, memo)
+
+
+def _package(qual: str) -> str:
+    return "pytorch_lightning" if qual.startswith("pytorch_lightning") else "lightning"
+
+
+_FREEZING_CALLS = {
+    "freeze": "freezes",
+    "unfreeze": "unfreezes",
+    "make_trainable": "unfreezes",
+    "freeze_module": "freezes",
+    "unfreeze_and_add_param_group": "unfreezes and adds a param group",
+    "add_param_group": "adds a param group",
+}
+
+
+class _Effects:
+    """What a hook's body does to trainability, through the class's methods and the file's
+    functions it calls (a few calls deep)."""
+
+    def __init__(self, home: _Home, cls: cst.ClassDef) -> None:
+        self.home = home
+        self.cls = cls
+        self.seen: set[int] = set()
+
+    def of(self, function: cst.FunctionDef, depth: int = 0) -> Iterator[Effect]:
+        if id(function) in self.seen or depth > 3:
+            return
+        self.seen.add(id(function))
+        for node in _body_nodes(function.body):
+            yield from self._node(node, depth)
+
+    def _node(self, node: cst.CSTNode, depth: int) -> Iterator[Effect]:
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            targets = (
+                [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            )
+            for target in targets:
+                if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad":
+                    value = getattr(node, "value", None)
+                    yield Effect(node, _setting(value))
+                elif isinstance(target, cst.Subscript) and _sets_lr(target):
+                    yield Effect(node, "sets a learning rate")
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            attr = node.func.attr.value
+            receiver = node.func.value
+            if attr == "requires_grad_":
+                value = node.args[0].value if node.args else cst.Name("True")
+                yield Effect(node, _setting(value))
+            elif attr in ("train", "eval") and len(node.args) <= 1:
+                mode = "eval" if attr == "eval" else "training"
+                if attr == "train" and node.args and _literal(node.args[0].value) is False:
+                    mode = "eval"
+                yield Effect(node, f"puts `{dotted(receiver) or '...'}` in {mode} mode")
+            elif isinstance(receiver, cst.Name) and receiver.value == "self":
+                found = self.home.method(self.cls, attr)
+                if found is not None:
+                    yield from self.of(found, depth + 1)
+                elif attr in _FREEZING_CALLS:
+                    yield Effect(node, _FREEZING_CALLS[attr])
+            elif attr in _FREEZING_CALLS:
+                yield Effect(node, _FREEZING_CALLS[attr])
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            function = self.home.functions.get(node.func.value)
+            if function is not None:
+                yield from self.of(function, depth + 1)
+
+
+def _body_nodes(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes of a function body, in order, leaving out nested functions, classes and
+    lambdas (defined there, not run)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        yield node
+        children = [
+            c
+            for c in node.children
+            if not isinstance(c, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+        ]
+        stack.extend(reversed(children))
+
+
+def _literal(node: cst.BaseExpression | None) -> bool | None:
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return node.value == "True"
+    return None
+
+
+def _setting(value: cst.BaseExpression | None) -> str:
+    literal = _literal(value)
+    if literal is True:
+        return "unfreezes"
+    if literal is False:
+        return "freezes"
+    return "sets `requires_grad`"
+
+
+def _sets_lr(target: cst.Subscript) -> bool:
+    """`group["lr"] = ...` or `optimizer.param_groups[0]["lr"] = ...`."""
+    key = target.slice[0].slice if len(target.slice) == 1 else None
+    return (
+        isinstance(key, cst.Index)
+        and isinstance(key.value, cst.SimpleString)
+        and key.value.evaluated_value == "lr"
+    )
