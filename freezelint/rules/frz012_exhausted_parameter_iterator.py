@@ -76,7 +76,11 @@ def exhausted_groups(sim: Simulation, event: OptimizerBuilt | ParamGroupAdded):
         if group.iterator is None:
             continue
         for other in sim.events[: event.seq]:
-            if isinstance(other, IteratorConsumed) and other.binding == group.iterator:
+            if (
+                isinstance(other, IteratorConsumed)
+                and other.binding == group.iterator
+                and not sim.exclusive(other, event)
+            ):
                 yield index, group.iterator, other
                 break
 

@@ -139,7 +139,7 @@ def dead_hooks(
         hook = HOOKS[function.name.value]
         if called.get(hook.name, 0) > 0:
             continue  # the file calls it itself
-        kind = home.lightning_kind(cls)
+        kind = home.lightning_kind(cls) or home.mixed_into(cls)
         if kind is None:
             continue
         base_kind, package = kind
@@ -223,6 +223,15 @@ class _Home:
     def lightning_kind(self, cls: cst.ClassDef) -> tuple[str, str] | None:
         """("LightningModule" or "Callback", the package) when `cls` derives from one."""
         return _kind(cls, self.classes, self.imports, self.path, 0, self._kinds)
+
+    def mixed_into(self, cls: cst.ClassDef) -> tuple[str, str] | None:
+        """The kind of a Lightning class of this file that derives from `cls` (a mixin)."""
+        for other in self.classes.values():
+            if other is not cls and cls in self.bases(other):
+                kind = self.lightning_kind(other)
+                if kind is not None:
+                    return kind
+        return None
 
     def bases(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
         """`cls`, then its bases of this file (depth first, as far as they go)."""

@@ -75,6 +75,17 @@ class Domain:
         return Domain(self.allowed, self.excluded | values)
 
 
+# Calls that answer the same on every call of one run (a test of them keeps its truth).
+MACHINE_QUERIES = frozenset(
+    {
+        "torch.cuda.is_available",
+        "torch.cuda.device_count",
+        "torch.backends.mps.is_available",
+        "torch.backends.cudnn.is_available",
+    }
+)
+
+
 class ConditionMemory(LightningCalls):
     def __init__(self, module: cst.Module, imports) -> None:  # type: ignore[no-untyped-def]
         super().__init__(module, imports)
@@ -104,6 +115,10 @@ class ConditionMemory(LightningCalls):
     def value_key(self, node: cst.BaseExpression, w: Walk, value: object = _UNSET) -> Key | None:
         """The identity of the value a bare name or attribute holds, when it has one
         (`value`: the node's value, when the caller has it)."""
+        if isinstance(node, cst.Call) and not node.args:
+            # A query of the machine that cannot change while the script runs.
+            qual = self.imports.qualify(node.func)
+            return ("machine", qual) if qual in MACHINE_QUERIES else None
         if not isinstance(node, cst.Name | cst.Attribute):
             return None
         if isinstance(node, cst.Attribute):
