@@ -104,3 +104,49 @@ def test_optimizer_stays_when_the_helper_names_it() -> None:
     source = HELPER_SWAP.format(extra="\n    print(optimizer)")
     assert codes(source) == ["FRZ002"]
     assert fix_source(source, "t.py", None, None, unsafe=False).text == source
+
+
+def test_an_iterator_consumed_in_one_arm_of_a_joined_branch() -> None:
+    """Past the budget of paths the last branches are joined; an optimizer in each arm of one
+    if/else is handed the same `filter(...)`: only one of them runs, nothing is used up twice
+    (seen in real code). Inside a loop, another turn may run the other arm: that is FRZ012."""
+    flags = "".join(
+        f"if args.f{i}:\n    model.layer{1 + i % 4}.requires_grad_(False)\n" for i in range(8)
+    )
+    head = (
+        "import argparse, torch, torchvision\n"
+        "args = argparse.ArgumentParser().parse_args()\n"
+        "model = torchvision.models.resnet18()\n"
+    )
+    tail = (
+        "params = filter(lambda p: p.requires_grad, model.parameters())\n"
+        "if args.adamw:\n"
+        "    optimizer = torch.optim.AdamW(params, lr=1e-3)\n"
+        "else:\n"
+        "    optimizer = torch.optim.Adam(params, lr=1e-3)\n"
+    )
+    assert "FRZ012" not in codes(head + flags + tail)
+    looped = tail.replace("if args.adamw:", "for epoch in range(2):\n  if epoch == 0:").replace(
+        "else:", "  else:"
+    ).replace("    optimizer", "      optimizer")
+    assert codes(head + looped).count("FRZ012") == 1
+
+
+def test_a_machine_query_keeps_its_truth() -> None:
+    """`torch.cuda.is_available()` answers the same in two tests: no path (and no message)
+    pairs it with its negation."""
+    source = (
+        "import torch, torchvision\n"
+        "model = torchvision.models.resnet18()\n"
+        "if torch.cuda.is_available():\n"
+        "    model.fc.requires_grad_(False)\n"
+        "if not torch.cuda.is_available():\n"
+        "    model.layer4.requires_grad_(False)\n"
+        "optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)\n"
+    )
+    messages = [d.message for d in check_source(source, "train.py")]
+    assert messages and not any(
+        "torch.cuda.is_available() and not torch.cuda.is_available()" in m
+        or "not torch.cuda.is_available() and torch.cuda.is_available()" in m
+        for m in messages
+    ), messages
