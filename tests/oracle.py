@@ -106,9 +106,11 @@ def patch() -> None:
             continue
 
         def patched(*args: Any, _builder: Any = builder, **kwargs: Any) -> Any:
+            # `resnet18(weights_enum)` / `resnet18(True)`: the weights (or the old `pretrained`)
+            # by position, then `progress`; neither shapes the model.
             kwargs["weights"] = None
             kwargs.pop("pretrained", None)
-            return _record(_builder(*args, **kwargs))
+            return _record(_builder(**kwargs))
 
         setattr(torchvision.models, name, patched)
     get_model = torchvision.models.get_model
@@ -214,11 +216,52 @@ def _roots(models: list[Any]) -> list[Any]:
             for parent in (ref() for ref in parents.get(id(module), ()))
             if parent is not None and any(child is module for child in parent._modules.values())
         ]
+        if not holders and any(module is m for m in models):
+            # A recorded model whose own modules were moved into another one
+            # (`nn.Sequential(*list(backbone.children())[:-1])`): that other one is trained.
+            holders = _moved_into(module)
         if holders:
             todo += holders
         else:
             roots.setdefault(id(module), module)
     return list(roots.values())
+
+
+def _holders_elsewhere(child: Any, model: Any) -> list[Any]:
+    """The modules other than `model` that hold `child` as a direct submodule."""
+    return [
+        parent
+        for parent in (ref() for ref in STATE["parents"].get(id(child), ()))
+        if parent is not None
+        and parent is not model
+        and any(c is child for c in parent._modules.values())
+    ]
+
+
+def _moved_into(model: Any) -> list[Any]:
+    """The modules (other than `model`) that now hold some of `model`'s own children."""
+    return [
+        parent
+        for child in model._modules.values()
+        if child is not None
+        for parent in _holders_elsewhere(child, model)
+    ]
+
+
+def _left_behind(models: list[Any]) -> set[int]:
+    """Tensors of a model that no module holds and whose other children were moved into another
+    module (`nn.Sequential(*list(backbone.children())[:-1])`): the children left behind (the
+    head) are in nothing the script trains."""
+    parents = STATE["parents"]
+    out: set[int] = set()
+    for model in models:
+        held = any(ref() is not None for ref in parents.get(id(model), ()))
+        if held or not _moved_into(model):
+            continue
+        for child in model._modules.values():
+            if child is not None and not _holders_elsewhere(child, model):
+                out.update(id(p) for p in child.parameters())
+    return out
 
 
 def _live(recorded: list[Any]) -> list[Any]:
@@ -239,8 +282,12 @@ def _audit(running: bool) -> list[str] | None:
     if not STATE["models"]:
         return None
     held = _live if running else list
+    models = held(STATE["models"])
+    # A model the script dropped after moving its modules into one of its own still trains
+    # through that one.
+    models += [m for m in STATE["models"] if not any(m is k for k in models) and _moved_into(m)]
     found = audit(
-        _roots(held(STATE["models"])),
+        _roots(models),
         *held(STATE["optimizers"]),
         schedulers=held(STATE["schedulers"]),
     )
@@ -314,7 +361,8 @@ def run(script: str) -> dict[str, Any]:
     error = _execute(script, meta=False, stop=False)
     models, optimizers = STATE["models"], STATE["optimizers"]
     held = {id(p) for opt in optimizers for group in opt.param_groups for p in group["params"]}
-    params = {id(p): p for model in models for p in model.parameters()}
+    left = _left_behind(models)
+    params = {id(p): p for model in models for p in model.parameters() if id(p) not in left}
     snapshot = STATE["snapshot"] or {}
     report = {
         "error": error,

@@ -139,12 +139,6 @@ KNOWN = {
     "FRZ002/torchvision_classifier_item.py": TRAINING_SINCE_BUILT,
     "FRZ003/build_model_freezes_after_swap.py": TRAINING_SINCE_BUILT,
     "FRZ003/children_loop_freeze_after_fc_swap.py": TRAINING_SINCE_BUILT,
-    "FRZ003/ok_rewrapped_children_frozen.py": (
-        "+FRZ011: the oracle records the torchvision model, whose children the script moves into "
-        "an `nn.Sequential` of its own (nothing holds the model object itself): the audit is "
-        "handed that model, all of it frozen, and the optimizer, which holds the new head only, "
-        "outside it"
-    ),
     "FRZ003/classifier_item_then_freeze_in_main.py": NEVER_TRAINED,
     "FRZ003/effnet_pytorch_helper_freeze_in_main.py": TRAINING_SINCE_BUILT,
     "FRZ003/effnet_requires_grad_call.py": _and(

@@ -126,9 +126,11 @@ def test_an_iterator_consumed_in_one_arm_of_a_joined_branch() -> None:
         "    optimizer = torch.optim.Adam(params, lr=1e-3)\n"
     )
     assert "FRZ012" not in codes(head + flags + tail)
-    looped = tail.replace("if args.adamw:", "for epoch in range(2):\n  if epoch == 0:").replace(
-        "else:", "  else:"
-    ).replace("    optimizer", "      optimizer")
+    looped = (
+        tail.replace("if args.adamw:", "for epoch in range(2):\n  if epoch == 0:")
+        .replace("else:", "  else:")
+        .replace("    optimizer", "      optimizer")
+    )
     assert codes(head + looped).count("FRZ012") == 1
 
 

@@ -94,6 +94,12 @@ def compose(
     """A composite's table from its parts' (in `known`); a part without one (the worker could
     not build it) is a region the table does not know, as the parts the script did not let the
     analysis build. Unverified when no part has a table."""
+    if spec.children_of is not None:
+        base, start, stop = spec.children_of
+        leaf = known[base]
+        if isinstance(leaf, Unverified):
+            return Unverified(f"{spec.label()}: {leaf.reason}")
+        return finish(base, leaf).children_slice(start, stop)
     parts: list[tuple[str, ParamTable]] = []
     opaque = list(spec.opaque)
     why: Unverified | None = None

@@ -132,14 +132,23 @@ class CompositeSpec:
     # Parts the analysis cannot build (`self.acc = Accuracy()` from a library it does not
     # know): their tensors are an unknown region of the table, in no particular place.
     opaque: tuple[str, ...] = ()
+    # A Sequential of a library model's own top-level modules (`*list(m.children())[:-1]`):
+    # (that model's spec, start, stop); its table is cut from that model's.
+    children_of: tuple[VerifySpec, int | None, int | None] | None = None
 
     def label(self) -> str:
         """`MyNet(backbone, head)`: the class and its parts' attributes."""
+        if self.children_of is not None:
+            base, start, stop = self.children_of
+            cut = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            return f"Sequential(*{base.label()}.children()[{cut}])"
         attrs = [attr for attr, _ in self.parts] + [f"{attr}?" for attr in self.opaque]
         return f"{self.name}({', '.join(attrs)})"
 
     def leaves(self) -> Iterator[VerifySpec]:
         """The library models and layers it is made of, at any depth."""
+        if self.children_of is not None:
+            yield self.children_of[0]
         for _, part in self.parts:
             if isinstance(part, CompositeSpec):
                 yield from part.leaves()
@@ -156,6 +165,12 @@ def model_label(spec: ModelSpec) -> str:
 
 def verify_spec(spec: ModelSpec) -> tuple[VerifySpec | CompositeSpec | None, str]:
     """The spec to verify a script's model with, or None and why not."""
+    if spec.children_of is not None:
+        base, start, stop = spec.children_of
+        verified, why = verify_spec(base)
+        if not isinstance(verified, VerifySpec) or verified.library == TORCH_NN:
+            return None, why or "the modules it is given come from a model freezelint cannot build"
+        return CompositeSpec("Sequential", (), (), (verified, start, stop)), ""
     if spec.parts is not None:
         return _composite_spec(spec)
     if spec.library == TORCH_NN:

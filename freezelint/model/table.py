@@ -187,6 +187,46 @@ class ParamTable:
             opaque=tuple(hidden),
         )
 
+    def children_slice(self, start: int | None, stop: int | None) -> ParamTable:
+        """The table of `nn.Sequential(*list(model.children())[start:stop])`: those top-level
+        modules (the same ones), numbered from 0; the model's own parameters (not in a child,
+        such as a ViT's `cls_token`) are not in it."""
+        kids = self.children("")[start:stop]
+        return ParamTable.composed(
+            "Sequential", [(str(i), self.subtable(kid)) for i, kid in enumerate(kids)]
+        )
+
+    def subtable(self, path: str) -> ParamTable:
+        """The table of the module at `path`, as a model of its own."""
+        prefix = f"{path}."
+
+        def inner(name: str) -> str | None:
+            if name == path:
+                return ""
+            return name[len(prefix) :] if name.startswith(prefix) else None
+
+        params = [
+            Parameter(
+                inner(p.name) or p.name, p.shape, p.numel, inner(p.module) or "", p.module_class
+            )
+            for p in self.params_under(path)
+        ]
+        return ParamTable(
+            library=self.library,
+            name=f"{self.name}.{path}",
+            version=self.version,
+            kwargs=dict(self.kwargs),
+            params=params,
+            modules=[(inner(m), k) for m, k in self.modules if inner(m) is not None],  # type: ignore[misc]
+            norms=[inner(n) for n in self.norms if inner(n) is not None],  # type: ignore[misc]
+            classifier=None,
+            unknown=tuple(
+                u for u in (inner(x) if x else "" for x in self.unknown) if u is not None
+            ),
+            classes=self.classes,
+            opaque=tuple(o for o in (inner(x) for x in self.opaque) if o is not None),
+        )
+
     def _versions(self) -> list[str]:
         """`timm 1.0.9`, `torch 2.4.0`: the libraries (and versions) behind this table."""
         if self.parts is not None:

@@ -57,6 +57,9 @@ class ModelSpec:
     own_params: bool = False
     # Positional arguments of a `torch.nn` layer, each a constant or UNKNOWN.
     args: tuple[Any, ...] = ()
+    # `nn.Sequential(*list(model.children())[start:stop])`: a Sequential of another model's own
+    # top-level modules, as (that model's spec, start, stop).
+    children_of: tuple[ModelSpec, int | None, int | None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

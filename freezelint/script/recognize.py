@@ -14,6 +14,8 @@ from freezelint.script.source import OPTIMIZER_WORDS
 # torch.nn layers that own no parameters (replacing a head with one removes parameters): the
 # list verification uses, checked against torch by its tests.
 PARAM_FREE_LAYERS = PARAM_FREE
+# The libraries whose model constructors freezelint recognises (and the verifier builds).
+LIBRARY_MODELS = ("timm", "torchvision", "efficientnet_pytorch")
 
 WRAPPERS = {
     "torch.nn.DataParallel": "DataParallel",

@@ -284,8 +284,11 @@ class Simulation(Holding):
                 self.state[key] = Atom(status, gen, nonempty)
             elif certain:
                 # A parameter of the replaced module (from the table): the new module has its
-                # own tensors, which are there exactly when it has parameters.
+                # own tensors, which are there exactly when it has parameters (and the module
+                # put in had not lost that part: `self.resnet.fc = None` inside it).
                 nonempty = event.adds_params if event.model in self.tables else None
+                if nonempty and self._removed_in(event, key[1]):
+                    nonempty = False
                 self.state[key] = Atom(status, gen, nonempty)
             else:
                 self.state[key] = Atom("?", -1, atom.nonempty)
@@ -297,6 +300,19 @@ class Simulation(Holding):
         deeper = [p for p in self.paths.get(model, []) if path_relation(path, p) == "contains"]
         top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
         return True if len(top) <= 1 else None
+
+    def _removed_in(self, event: ModuleReplaced, path: Path) -> bool:
+        """Had the module put in lost what is at `path` before (a submodule set to None)?"""
+        if event.new_module is None or event.new_module not in self.paths:
+            return False
+        rel = path[len(event.path) :]
+        return any(
+            atom
+            and rel[: len(atom)] == atom
+            and self.state[(event.new_module, atom)].nonempty is False
+            for atom in self.paths[event.new_module]
+            if (event.new_module, atom) in self.state
+        )
 
     def _carried(self, event: ModuleReplaced, path: Path) -> str | None:
         """The status the module put in had at `path` (frozen before it was put in the model),

@@ -159,6 +159,28 @@ class AssignmentWalker(CallEvaluator):
                 key = dotted(target)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
+                elif (
+                    isinstance(owner, ModelRef)
+                    and (owner.path or self._is_library_model(owner.model))
+                    and not owner.wrappers
+                    and isinstance(value_node, cst.Name)
+                    and value_node.value == "None"
+                    and attr not in ("weight", "bias")
+                ):
+                    # `self.resnet.fc = None` inside a module: that submodule (and its tensors)
+                    # is gone from the model, as if a parameterless module had replaced it.
+                    self.emit(
+                        ModuleReplaced,
+                        w,
+                        stmt,
+                        model=owner.model,
+                        path=(*owner.path, attr),
+                        adds_params=False,
+                        trainable=None,
+                        new_module=None,
+                        added=False,
+                        used=None,
+                    )
                 elif self.set_attribute(owner, attr, value):
                     # `self.model = ...` on one of the project's objects: kept on the heap.
                     if value is None:
@@ -269,6 +291,10 @@ class AssignmentWalker(CallEvaluator):
                 if built.var is None:
                     self.events[index] = replace(built, var=name)
                 return
+
+    def _is_library_model(self, model: int) -> bool:
+        spec = self.models.get(model)
+        return spec is not None and spec.parts is None and spec.library in recognize.LIBRARY_MODELS
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
         """Is the assigned value a module: one the walker built, or an unknown class's instance?

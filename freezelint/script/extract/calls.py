@@ -20,13 +20,14 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
-from freezelint.script.selection import NameWhere, Selection, union
+from freezelint.script.selection import NameWhere, Region, Selection, union
 from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
     ModelRef,
     ModuleItem,
+    Modules,
     ProjectModule,
     SuperRef,
     TrainerValue,
@@ -173,6 +174,11 @@ class CallEvaluator(SchedulerCalls):
         if qual in TRAINERS:
             return True, self.trainer(node, w)
         owner, _, method = qual.rpartition(".")
+        if owner in TRAINERS and method == "from_argparse_args":
+            # Lightning 1.x: a Trainer from the parsed command line, whose callbacks (if any)
+            # come from there too: not known.
+            self._eval_args(node, w)
+            return True, TrainerValue(None)
         if owner in FINETUNING:
             return self.finetuning_call(method, node, w)
         if qual in recognize.WRAPPERS:
@@ -211,6 +217,10 @@ class CallEvaluator(SchedulerCalls):
                 has = True if layer in LAYERS else None
             linear = _linear_args(node, values) if layer == "Linear" else None
             args, kwargs = _layer_arguments(node, values)
+            children_of = _children_of(node, values, self) if layer == "Sequential" else None
+            if children_of is not None and has is None:
+                # `*list(model.children())[:-1]` of a library model: its body, without the head.
+                has = True if children_of[1] is None and children_of[2] in (-1, -2) else None
             spec = ModelSpec(
                 "torch.nn",
                 qual,
@@ -219,6 +229,7 @@ class CallEvaluator(SchedulerCalls):
                 linear=linear,
                 args=args,
                 kwargs=kwargs,
+                children_of=children_of,
             )
             ref = self.new_model(spec, w, node, None)
             if (
@@ -280,6 +291,18 @@ class CallEvaluator(SchedulerCalls):
             positional = positional[1:]
         elif not named_by_argument:
             name = qual.rsplit(".", 1)[-1]
+        # The options builders take by position that do not shape the parameters: torchvision's
+        # `resnet18(weights, progress)` (`pretrained` in old code), timm's `pretrained`.
+        by_position = {"torchvision": ("weights", "progress"), "timm": ("pretrained",)}.get(
+            library, ()
+        )
+        if qual == "torchvision.models.get_model":
+            by_position = ()
+        for key, value in zip(by_position, positional, strict=False):
+            if key == "weights" and isinstance(value, Const) and isinstance(value.value, bool):
+                key = "pretrained"
+            kwargs.append((key, value.value if isinstance(value, Const) else UNKNOWN))
+        positional = positional[len(by_position) :]
         if positional:
             kwargs.append(("*", UNKNOWN))  # positional options: not resolved
         return ModelSpec(
@@ -322,6 +345,31 @@ def _layer_arguments(
         else:
             args.append(known)
     return tuple(args), tuple(kwargs)
+
+
+def _children_of(
+    node: cst.Call, values: list[Value], walker: CallEvaluator
+) -> tuple[ModelSpec, int | None, int | None] | None:
+    """`nn.Sequential(*list(model.children())[start:stop])` of a library model: (its spec,
+    start, stop)."""
+    if len(node.args) != 1 or node.args[0].star != "*" or not values:
+        return None
+    value = values[0]
+    if not isinstance(value, Modules) or not isinstance(value.selection, Region):
+        return None
+    region = value.selection
+    if len(region.path) != 1 or ":" not in region.path[0]:
+        return None
+    base = walker.models.get(region.model)
+    if base is None or base.parts is not None or base.library not in recognize.LIBRARY_MODELS:
+        return None
+    lower, _, upper = region.path[0].partition(":")
+    try:
+        start = int(lower) if lower else None
+        stop = int(upper) if upper else None
+    except ValueError:
+        return None
+    return base, start, stop
 
 
 def _sequential_params(node: cst.Call, values: list[Value], walker: CallEvaluator) -> bool | None:
