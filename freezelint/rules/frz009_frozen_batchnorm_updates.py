@@ -162,7 +162,8 @@ def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
 
 
 def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool:
-    """Is there an eval that puts these layers back before the training steps? One aimed at
+    """Is there an eval, after `.train()`, that puts these layers back before the training
+    steps? One aimed at
     them (a filtered `modules()` loop, `apply`, a submodule inside what `.train()` set). An
     `.eval()` of everything `.train()` set is the validation phase: the statistics have
     drifted during the training steps before it."""
@@ -171,7 +172,9 @@ def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool
             isinstance(event, ModeSet)
             and not event.train
             and event.model == train.model
-            and sim.may_follow(train, event)
+            # After `.train()` in the code: one before it (earlier in the same loop body, as
+            # `set_bn_eval(model)` then `train_one_epoch(model)`) is undone by it every turn.
+            and event.seq > train.seq
             and event is not train
             and (event.partial or path_relation(event.path, train.path) == "within")
         ):

@@ -177,6 +177,9 @@ class ConditionalWalker(LoopWalker):
             self.joined = self.joined or (
                 _acted(self.events, mark)
                 or any(env != old for env, old in zip(envs, before, strict=True))
+                # An arm that returns or raises decides whether what follows runs (a helper's
+                # `if device == "cpu": return ...` then `raise ValueError`).
+                or any(_leaves_the_block(arm.body) for arm in arms)
             )
             return
         mark = len(self.events)
@@ -271,6 +274,16 @@ class ConditionalWalker(LoopWalker):
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
         self.assumed = assumed
         self.emit(BranchJoin, w, node, ident=ident)
+
+
+def _leaves_the_block(body) -> bool:
+    """Does an arm end the function (a `return` or `raise` among its own statements)?"""
+    return any(
+        isinstance(small, cst.Return | cst.Raise)
+        for stmt in body
+        if isinstance(stmt, cst.SimpleStatementLine)
+        for small in stmt.body
+    )
 
 
 def _acted(events: list, mark: int) -> bool:
