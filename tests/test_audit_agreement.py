@@ -270,6 +270,7 @@ KNOWN = {
         NEVER_TRAINED,
     ),
     "FRZ011/config_dict_constructor_table.py": NEVER_TRAINED,
+    "FRZ011/helper_returns_then_raises.py": NEVER_TRAINED,
     "FRZ011/enumerate_freeze_past_the_end.py": NEVER_TRAINED,
     "FRZ011/everything_frozen_timm.py": NEVER_TRAINED,
     "FRZ011/filter_before_head_swap.py": _and(

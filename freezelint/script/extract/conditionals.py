@@ -177,10 +177,11 @@ class ConditionalWalker(LoopWalker):
             self.joined = self.joined or (
                 _acted(self.events, mark)
                 or any(env != old for env, old in zip(envs, before, strict=True))
-                # An arm that returns or raises decides whether what follows runs (a helper's
-                # `if device == "cpu": return ...` then `raise ValueError`).
-                or any(_leaves_the_block(arm.body) for arm in arms)
             )
+            if any(_leaves_the_block(arm.body) for arm in arms):
+                # What follows may not run: a `raise` after it is not certain (a helper's
+                # `if device == "cpu": return ...` then `raise ValueError`).
+                self.may_have_returned = True
             return
         mark = len(self.events)
         before = [dict(env) for env in envs]
@@ -277,9 +278,9 @@ class ConditionalWalker(LoopWalker):
 
 
 def _leaves_the_block(body) -> bool:
-    """Does an arm end the function (a `return` or `raise` among its own statements)?"""
+    """Does an arm leave the function (a `return` among its own statements)?"""
     return any(
-        isinstance(small, cst.Return | cst.Raise)
+        isinstance(small, cst.Return)
         for stmt in body
         if isinstance(stmt, cst.SimpleStatementLine)
         for small in stmt.body

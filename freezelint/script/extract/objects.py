@@ -79,6 +79,8 @@ class ObjectEvaluator(LoopItems):
         self.parts: dict[int, dict[str, int | None]] = {}
         self._class_stack: list[cst.ClassDef] = []
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
+        # A joined branch of the function being walked had an arm that returns.
+        self.may_have_returned = False
         # The trainer fitting a model (by model id), once its optimizers are configured.
         self.fit_trainers: dict[int, TrainerValue] = {}
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
@@ -393,6 +395,7 @@ class ObjectEvaluator(LoopItems):
         self._inline_stack.append(name)
         if owner is not None:
             self._class_stack.append(owner)
+        outer, self.may_have_returned = self.may_have_returned, False
         try:
             # A helper handed a model, parameters or an optimizer acts on them at its call:
             # that is where fixes edit. An entry point (`main()`) keeps its own lines.
@@ -405,6 +408,10 @@ class ObjectEvaluator(LoopItems):
             self._inline_stack.pop()
             if owner is not None:
                 self._class_stack.pop()
+            if self.raised and self.may_have_returned:
+                # It raises only if none of the joined arms that return was taken.
+                self.raised = False
+            self.may_have_returned = outer
             self.exited = self.raised  # a `return` leaves the helper, a `raise` the script
         returned = [r for r in scope.returns if r is not None]
         return returned[0] if returned else None

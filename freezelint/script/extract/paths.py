@@ -66,11 +66,7 @@ def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPat
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True)
-    if not joined.joined or (
-        # Nothing a rule reads, and not because the joined walk stopped early (an arm that
-        # returns, then a `raise` only the other arms reach).
-        not any(isinstance(e, FINDING_EVENTS) for e in joined.events) and not joined.exited
-    ):
+    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
     stack: list[tuple[Decision, ...]] = [()]
