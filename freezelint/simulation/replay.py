@@ -269,9 +269,11 @@ class Simulation(Holding):
 
     def _replace(self, event: ModuleReplaced) -> None:
         fresh = "T" if event.trainable else "?"
+        removed = self._removed(event)
+        statuses = self._statuses(event)
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
-            status = self._carried(event, key[1]) or fresh
+            status = self._carried(event, key[1], statuses) or fresh
             gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
             if certain and path_relation(event.path, key[1]) == "equal":
                 nonempty = (
@@ -287,7 +289,8 @@ class Simulation(Holding):
                 # own tensors, which are there exactly when it has parameters (and the module
                 # put in had not lost that part: `self.resnet.fc = None` inside it).
                 nonempty = event.adds_params if event.model in self.tables else None
-                if nonempty and self._removed_in(event, key[1]):
+                rel = key[1][len(event.path) :]
+                if nonempty and any(rel[: len(atom)] == atom for atom in removed):
                     nonempty = False
                 self.state[key] = Atom(status, gen, nonempty)
             else:
@@ -301,31 +304,45 @@ class Simulation(Holding):
         top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
         return True if len(top) <= 1 else None
 
-    def _removed_in(self, event: ModuleReplaced, path: Path) -> bool:
-        """Had the module put in lost what is at `path` before (a submodule set to None)?"""
+    def _removed(self, event: ModuleReplaced) -> list[Path]:
+        """The sub-paths the module put in had lost before (a submodule set to None)."""
         if event.new_module is None or event.new_module not in self.paths:
-            return False
-        rel = path[len(event.path) :]
-        return any(
+            return []
+        return [
             atom
-            and rel[: len(atom)] == atom
-            and self.state[(event.new_module, atom)].nonempty is False
             for atom in self.paths[event.new_module]
-            if (event.new_module, atom) in self.state
-        )
+            if atom
+            and (event.new_module, atom) in self.state
+            and self.state[(event.new_module, atom)].nonempty is False
+        ]
 
-    def _carried(self, event: ModuleReplaced, path: Path) -> str | None:
-        """The status the module put in had at `path` (frozen before it was put in the model),
-        when it was built in view and its state is known."""
+    def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
+        """The status of each atom of the module put in, when it was built in view (for
+        `_carried`, indexed once per replacement)."""
         if event.new_module is None or event.new_module not in self.paths:
             return None
+        own: dict[Path, str] = {}
+        below: dict[Path, set[str]] = {}
+        for atom in self.paths[event.new_module]:
+            if (event.new_module, atom) not in self.state:
+                continue
+            status = self.state[(event.new_module, atom)].status
+            own[atom] = status
+            for depth in range(len(atom)):
+                below.setdefault(atom[:depth], set()).add(status)
+        return own, below
+
+    @staticmethod
+    def _carried(event: ModuleReplaced, path: Path, statuses: _Statuses | None) -> str | None:
+        """The status the module put in had at `path` (frozen before it was put in the model),
+        when it was built in view and its state is known: that of the atoms holding `path` or
+        inside it."""
+        if statuses is None:
+            return None
+        own, below = statuses
         rel = path[len(event.path) :]
-        found = {
-            self.state[(event.new_module, atom)].status
-            for atom in self.paths[event.new_module]
-            if (event.new_module, atom) in self.state
-            and (atom[: len(rel)] == rel or rel[: len(atom)] == atom)
-        }
+        found = {own[rel[:depth]] for depth in range(len(rel) + 1) if rel[:depth] in own}
+        found |= below.get(rel, set())
         return found.pop() if len(found) == 1 else ("?" if found else None)
 
     # -- queries for rules -------------------------------------------------------------------
@@ -405,6 +422,10 @@ class Simulation(Holding):
             and any(f.kind == "loop" and f.ident in shared for f in e.ctx)
             for e in self.events
         )
+
+
+# An inserted module's atoms: each one's status, and the statuses found below each path.
+_Statuses = tuple[dict[Path, str], dict[Path, set[str]]]
 
 
 def _frames_outside(ctx: tuple[Frame, ...], branch: int) -> set[int]:
