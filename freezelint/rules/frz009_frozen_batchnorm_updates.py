@@ -163,10 +163,9 @@ def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
 
 def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool:
     """Is there an eval, after `.train()`, that puts these layers back before the training
-    steps? One aimed at
-    them (a filtered `modules()` loop, `apply`, a submodule inside what `.train()` set). An
-    `.eval()` of everything `.train()` set is the validation phase: the statistics have
-    drifted during the training steps before it."""
+    steps? One aimed at them (a filtered `modules()` loop, `apply`, a submodule inside what
+    `.train()` set). An `.eval()` of everything `.train()` set is the validation phase: the
+    statistics have drifted during the training steps before it."""
     for event in sim.events:
         if (
             isinstance(event, ModeSet)

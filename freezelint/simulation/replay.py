@@ -21,7 +21,6 @@ from freezelint.script.events import (
     BranchArm,
     BranchJoin,
     Event,
-    Frame,
     IteratorConsumed,
     ModelBuilt,
     ModelSpec,
@@ -44,6 +43,7 @@ from freezelint.script.selection import (
     path_relation,
     regions,
 )
+from freezelint.simulation.arms import JoinedArms
 from freezelint.simulation.atoms import TableAtoms
 from freezelint.simulation.holdings import MAYBE, YES, Atom, Holding, Key, OptimizerState
 from freezelint.simulation.module_loops import changed_modules, loop_of, loop_outcome
@@ -67,7 +67,7 @@ class Simulation(Holding):
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
         self.consumed: set[int] = set()  # bound parameter iterators used up so far
-        self._arm_cache: dict[int, tuple[tuple[int, int], ...]] | None = None
+        self._arms: JoinedArms | None = None
         # Bound parameter lists: what each held when bound, and whether that is fully known.
         self.listed: dict[int, tuple[dict[tuple[int, Path, int], str], bool]] = {}
         # The freezes of one filtered loop over modules (`if ...: m.requires_grad_(True)
@@ -369,41 +369,11 @@ class Simulation(Holding):
         return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
 
     def exclusive(self, first: Event, later: Event) -> bool:
-        """Do the two sit in different arms of one branch the simulation joins (past the budget
-        of paths, or inside a loop), with no loop around that branch they both turn in? Then
-        no run does both."""
-        arms = self._arms()
-        mine = dict(arms.get(first.seq, ()))
-        for ident, arm in arms.get(later.seq, ()):
-            if mine.get(ident, arm) == arm:
-                continue
-            # A loop around the branch may run one arm, then the other, on another turn.
-            around = _frames_outside(first.ctx, ident) & _frames_outside(later.ctx, ident)
-            if not around:
-                return True
-        return False
-
-    def _arms(self) -> dict[int, tuple[tuple[int, int], ...]]:
-        """Each event's (branch, arm) of the joined branches it sits in."""
-        if self._arm_cache is None:
-            out: dict[int, tuple[tuple[int, int], ...]] = {}
-            stack: list[tuple[int, int]] = []
-            for event in self.events:
-                if isinstance(event, BranchArm):
-                    while stack and stack[-1][0] != event.ident and event.arm > 0:
-                        stack.pop()
-                    if event.arm > 0 and stack:
-                        stack.pop()
-                    stack.append((event.ident, event.arm))
-                elif isinstance(event, BranchJoin):
-                    while stack and stack[-1][0] != event.ident:
-                        stack.pop()
-                    if stack:
-                        stack.pop()
-                else:
-                    out[event.seq] = tuple(stack)
-            self._arm_cache = out
-        return self._arm_cache
+        """Do the two sit in different arms of one joined branch, which no run takes both of
+        (`arms.JoinedArms`)?"""
+        if self._arms is None:
+            self._arms = JoinedArms(self.events)
+        return self._arms.exclusive(first, later)
 
     def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
         """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;
@@ -426,17 +396,6 @@ class Simulation(Holding):
 
 # An inserted module's atoms: each one's status, and the statuses found below each path.
 _Statuses = tuple[dict[Path, str], dict[Path, set[str]]]
-
-
-def _frames_outside(ctx: tuple[Frame, ...], branch: int) -> set[int]:
-    """The loops an event's context has around the branch `branch`."""
-    out: set[int] = set()
-    for frame in ctx:
-        if frame.kind == "branch" and frame.ident == branch:
-            return out
-        if frame.kind == "loop":
-            out.add(frame.ident)
-    return out
 
 
 def _leaf_holding(sel: Selection, region: Region) -> Selection | None:
