@@ -34,8 +34,8 @@ class Lit(pl.LightningModule):
         ((1, 7), False, None),  # still called (deprecated)
         ((1, 8), False, None),  # refused at fit: loud, not silent
         ((1, 9), False, None),
-        ((2, 0), True, "Lightning 2.0"),
-        ((2, 6), True, "Lightning 2.6"),
+        ((2, 0), True, "Lightning 2.x"),
+        ((2, 6), True, "Lightning 2.x"),
         (None, True, "Lightning 2.x"),  # none installed: the 2.x list
     ],
 )
