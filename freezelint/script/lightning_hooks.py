@@ -25,21 +25,19 @@ from pathlib import Path
 
 import libcst as cst
 
+from freezelint.script.extract.lightning import PACKAGES
+from freezelint.script.extract.objects import LIGHTNING_BASES
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.project import parse_file, resolve
 from freezelint.script.trainability_effects import Effect, effects_of
 
-_PACKAGES = ("lightning.pytorch", "pytorch_lightning", "lightning")
 # The distribution whose version decides, by the package a base is imported from.
 _DISTRIBUTIONS = {"pytorch_lightning": "pytorch-lightning", "lightning": "lightning"}
-MODULE_BASES = frozenset(
-    f"{p}.{m}LightningModule"
-    for p in _PACKAGES
-    for m in ("", "core.", "core.module.", "core.lightning.")
-)
+# The extractor's LightningModule bases, and the 1.x path `pytorch_lightning.core.lightning`.
+MODULE_BASES = LIGHTNING_BASES | frozenset(f"{p}.core.lightning.LightningModule" for p in PACKAGES)
 CALLBACK_BASES = frozenset(
     f"{p}.{m}{name}"
-    for p in _PACKAGES
+    for p in PACKAGES
     for m in ("", "callbacks.", "callbacks.callback.", "callbacks.base.", "callbacks.finetuning.")
     for name in ("Callback", "BaseFinetuning")
 )

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import libcst as cst
 
+from freezelint.script.extract.syntax import literal_bool
 from freezelint.script.imports import dotted
 
 
@@ -79,7 +80,7 @@ class _Effects:
                 yield Effect(node, _setting(value))
             elif attr in ("train", "eval") and len(node.args) <= 1:
                 mode = "eval" if attr == "eval" else "training"
-                if attr == "train" and node.args and _literal(node.args[0].value) is False:
+                if attr == "train" and node.args and literal_bool(node.args[0].value) is False:
                     mode = "eval"
                 yield Effect(node, f"puts `{dotted(receiver) or '...'}` in {mode} mode")
             elif isinstance(receiver, cst.Name) and receiver.value == "self":
@@ -111,14 +112,8 @@ def _body_nodes(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children))
 
 
-def _literal(node: cst.BaseExpression | None) -> bool | None:
-    if isinstance(node, cst.Name) and node.value in ("True", "False"):
-        return node.value == "True"
-    return None
-
-
 def _setting(value: cst.BaseExpression | None) -> str:
-    literal = _literal(value)
+    literal = literal_bool(value)
     if literal is True:
         return "unfreezes"
     if literal is False:

@@ -161,7 +161,7 @@ class AssignmentWalker(CallEvaluator):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
                 elif (
                     isinstance(owner, ModelRef)
-                    and (owner.path or self._is_library_model(owner.model))
+                    and (owner.path or self.is_library_model(owner.model))
                     and not owner.wrappers
                     and isinstance(value_node, cst.Name)
                     and value_node.value == "None"
@@ -291,10 +291,6 @@ class AssignmentWalker(CallEvaluator):
                 if built.var is None:
                     self.events[index] = replace(built, var=name)
                 return
-
-    def _is_library_model(self, model: int) -> bool:
-        spec = self.models.get(model)
-        return spec is not None and spec.parts is None and spec.library in recognize.LIBRARY_MODELS
 
     def _replaces_module(self, value_node: cst.BaseExpression, value: Value) -> bool:
         """Is the assigned value a module: one the walker built, or an unknown class's instance?

@@ -20,7 +20,7 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
-from freezelint.script.selection import NameWhere, Region, Selection, union
+from freezelint.script.selection import NameWhere, Region, Selection, part_slice, union
 from freezelint.script.values import (
     ArgParser,
     Const,
@@ -246,6 +246,12 @@ class CallEvaluator(SchedulerCalls):
             return True, ref
         return self._builtin_call(qual, node, w)
 
+    def is_library_model(self, model: int) -> bool:
+        """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),
+        not composed of parts?"""
+        spec = self.models.get(model)
+        return spec is not None and spec.parts is None and spec.library in recognize.LIBRARY_MODELS
+
     def _timm_freeze_selection(self, ref: ModelRef, node: cst.Call, w: Walk) -> Selection:
         submodules = node.args[1].value if len(node.args) > 1 else None
         for arg in node.args:
@@ -360,16 +366,13 @@ def _children_of(
     region = value.selection
     if len(region.path) != 1 or ":" not in region.path[0]:
         return None
-    base = walker.models.get(region.model)
-    if base is None or base.parts is not None or base.library not in recognize.LIBRARY_MODELS:
+    if not walker.is_library_model(region.model):
         return None
-    lower, _, upper = region.path[0].partition(":")
     try:
-        start = int(lower) if lower else None
-        stop = int(upper) if upper else None
+        cut = part_slice(region.path[0])
     except ValueError:
         return None
-    return base, start, stop
+    return walker.models[region.model], cut.start, cut.stop  # type: ignore[union-attr]
 
 
 def _sequential_params(node: cst.Call, values: list[Value], walker: CallEvaluator) -> bool | None:

@@ -35,17 +35,17 @@ from freezelint.script.values import (
     Value,
 )
 
-_PACKAGES = ("lightning.pytorch", "pytorch_lightning", "lightning")
+PACKAGES = ("lightning.pytorch", "pytorch_lightning", "lightning")
 TRAINERS = frozenset(
-    f"{p}.{m}Trainer" for p in _PACKAGES for m in ("", "trainer.", "trainer.trainer.")
+    f"{p}.{m}Trainer" for p in PACKAGES for m in ("", "trainer.", "trainer.trainer.")
 )
 FINETUNING = frozenset(
-    f"{p}.callbacks.{m}BaseFinetuning" for p in _PACKAGES for m in ("", "finetuning.")
+    f"{p}.callbacks.{m}BaseFinetuning" for p in PACKAGES for m in ("", "finetuning.")
 )
 # Lightning's own callbacks that leave `requires_grad` alone (anything else unknown may not).
 HARMLESS = frozenset(
     f"{p}.callbacks.{name}"
-    for p in _PACKAGES
+    for p in PACKAGES
     for name in (
         "ModelCheckpoint",
         "EarlyStopping",
