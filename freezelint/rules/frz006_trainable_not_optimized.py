@@ -122,8 +122,8 @@ def _fix(opt: OptimizerState):
     if event.var is None or not _assigns(event.local, event.var) or len(roots) != 1:
         return None
     root = roots.pop()
-    if root is None:
-        return None
+    if root is None or root == "self":
+        return None  # (`self` may be a trainer holding the model, with no `.parameters()`)
     var, statement = event.var, event.local  # inside the helper when the optimizer is built in one
 
     def build(ctx: FixContext) -> Fix:

@@ -130,8 +130,9 @@ class Const:
 
 @dataclass(frozen=True)
 class Constructor:
-    """A model constructor named without being called (`net_fn = models.resnet50`,
-    `getattr(models, "resnet50")`, `models.__dict__["resnet50"]`)."""
+    """A model constructor or a `torch.optim` class named without being called (`net_fn =
+    models.resnet50`, `getattr(models, "resnet50")`, `models.__dict__["resnet50"]`,
+    `Trainer(model, optim.Adam)`)."""
 
     qual: str
 

@@ -25,6 +25,7 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    Instance,
     ModelRef,
     ModuleItem,
     Modules,
@@ -53,6 +54,16 @@ class CallEvaluator(SchedulerCalls):
         if isinstance(func, cst.Attribute):
             recv = self.eval(func.value, w)
             method = func.attr.value
+            held = self._held_callable(recv, method)
+            if isinstance(held, Constructor):
+                # `self.optimizer_cls(params, lr=...)`: a class the object was handed.
+                handled, value = self._known_call(held.qual, node, w)
+                if handled:
+                    return value
+            elif isinstance(held, Instance):
+                handled, value = self.method_call(held, "__call__", node, w)
+                if handled:
+                    return value
             if isinstance(recv, Const):
                 args = self._eval_args(node, w)
                 if all(isinstance(a, Const) for a in args) and not any(
@@ -120,8 +131,14 @@ class CallEvaluator(SchedulerCalls):
             and node.args
             and node.args[0].keyword is None
         ):
-            if not w.scope.lookup(func.value)[0]:
+            found, bound = w.scope.lookup(func.value)
+            if not found:
                 self.imported_name(func.value, w)
+            elif isinstance(bound, Instance):
+                # `trainer(epochs)`: an object of the project's called, its `__call__`.
+                handled, value = self.method_call(bound, "__call__", node, w)
+                if handled:
+                    return value
             if func.value in self.functions:
                 return self.call_function(self.functions[func.value], node, w)
             if func.value in self.classes:
@@ -141,6 +158,14 @@ class CallEvaluator(SchedulerCalls):
                     sel = value.region if isinstance(value, ModelRef) else value.selection
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
         return None
+
+    def _held_callable(self, recv: Value, attr: str) -> Value:
+        """What `obj.attr` holds when it is something to call: a class the object was handed
+        (`self.optimizer_cls`) or another object of the project's (`self.trainer`)."""
+        if not isinstance(recv, Instance | ModelRef):
+            return None
+        value = self.attribute_of(recv, attr)[1]
+        return value if isinstance(value, Constructor | Instance) else None
 
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]

@@ -284,7 +284,8 @@ class ExpressionEvaluator:
         return None
 
     def constructor(self, node: cst.BaseExpression) -> Value:
-        """A model constructor named, not called (`models.resnet50`), or None."""
+        """A model constructor or an optimizer class named, not called (`models.resnet50`,
+        `optim.Adam`), or None."""
         qual = self.imports.qualify(node)
         return self.constructor_named(qual) if qual else None
 
@@ -292,7 +293,9 @@ class ExpressionEvaluator:
     def constructor_named(qual: str) -> Value:
         if qual.count(".") < 1 or qual.rsplit(".", 1)[-1] == "models":
             return None
-        return Constructor(qual) if recognize.model_library(qual) is not None else None
+        if recognize.model_library(qual) is not None or recognize.is_torch_optimizer(qual):
+            return Constructor(qual)
+        return None
 
     def _fstring(self, node: cst.FormattedString, w: Walk) -> Value:
         """`f"efficientnet-b{N}"` with `N` a constant: a constant string."""
