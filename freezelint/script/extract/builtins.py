@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from freezelint.script import recognize
 from freezelint.script.extract.optimizers import OptimizerBuilder
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
@@ -181,7 +182,28 @@ class BuiltinCalls(OptimizerBuilder):
                 if qual in ("list", "tuple") and isinstance(value, Modules):
                     return True, value
             return True, None
+        if qual == "isinstance" and len(node.args) == 2:
+            values = self._eval_args(node, w)
+            return True, self._wrapped_by(values[0], node.args[1].value)
         if qual in BUILTIN_CALLS:
             self._eval_args(node, w)
             return True, None
         return False, None
+
+    def _wrapped_by(self, obj: Value, classes: cst.BaseExpression) -> Value:
+        """`isinstance(model, nn.DataParallel)` (or a tuple of wrapper classes) on a model whose
+        wrapping the script shows: the model was built in view (not a function's parameter
+        or a module from a call not followed), so the wrappers it went through are the ones
+        the analysis saw. Anything else is not known."""
+        if not isinstance(obj, ModelRef) or obj.path:
+            return None
+        spec = self.models.get(obj.model)
+        if spec is None or (spec.library is None and spec.parts is None):
+            return None
+        elements = (
+            [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+        )
+        kinds = [recognize.WRAPPERS.get(self.imports.qualify(e) or "") for e in elements]
+        if None in kinds:
+            return None  # (some other class: a subclass test the analysis cannot answer)
+        return Const(bool(obj.wrappers) and obj.wrappers[-1] in kinds)

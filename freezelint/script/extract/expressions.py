@@ -225,9 +225,7 @@ class ExpressionEvaluator:
                     taken = None
                 if taken is not None:
                     return self.eval(node.body if taken else node.orelse, w)
-            self.eval(node.body, w)
-            self.eval(node.orelse, w)
-            return None
+            return _either(self.eval(node.body, w), self.eval(node.orelse, w))
         if kind is cst.Lambda:
             return None
         # Evaluate children for their effects (a nested optimizer, a consumed iterator).
@@ -394,6 +392,12 @@ def _and(result: Const | None, part: Const | None) -> Const | None:
     if result is None or part is None:
         return None
     return _const(lambda: truth(result.value) and truth(part.value), result, part)
+
+
+def _either(body: Value, orelse: Value) -> Value:
+    """`a if test else b` with the test not known: the module both arms agree on, or nothing
+    known."""
+    return body if isinstance(body, ModelRef) and body == orelse else None
 
 
 def _is_none(value: Value) -> bool:
