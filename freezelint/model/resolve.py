@@ -100,6 +100,15 @@ def compose(
         if isinstance(leaf, Unverified):
             return Unverified(f"{spec.label()}: {leaf.reason}")
         return finish(base, leaf).children_slice(start, stop)
+    if spec.submodule_of is not None:
+        base, sub = spec.submodule_of
+        leaf = known[base]
+        if isinstance(leaf, Unverified):
+            return Unverified(f"{spec.label()}: {leaf.reason}")
+        whole = finish(base, leaf)
+        if sub not in whole.module_set:
+            return Unverified(f"{base.label()} has no submodule `{sub}`")
+        return whole.subtable(sub)
     parts: list[tuple[str, ParamTable]] = []
     opaque = list(spec.opaque)
     why: Unverified | None = None

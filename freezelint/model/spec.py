@@ -135,9 +135,14 @@ class CompositeSpec:
     # A Sequential of a library model's own top-level modules (`*list(m.children())[:-1]`):
     # (that model's spec, start, stop); its table is cut from that model's.
     children_of: tuple[VerifySpec, int | None, int | None] | None = None
+    # A library model's submodule (`densenet.features`): (that model's spec, its path); its
+    # table is the model's, cut to that submodule.
+    submodule_of: tuple[VerifySpec, str] | None = None
 
     def label(self) -> str:
         """`MyNet(backbone, head)`: the class and its parts' attributes."""
+        if self.submodule_of is not None:
+            return f"{self.submodule_of[0].label()}.{self.submodule_of[1]}"
         if self.children_of is not None:
             base, start, stop = self.children_of
             cut = f"{'' if start is None else start}:{'' if stop is None else stop}"
@@ -149,6 +154,8 @@ class CompositeSpec:
         """The library models and layers it is made of, at any depth."""
         if self.children_of is not None:
             yield self.children_of[0]
+        if self.submodule_of is not None:
+            yield self.submodule_of[0]
         for _, part in self.parts:
             if isinstance(part, CompositeSpec):
                 yield from part.leaves()
@@ -171,6 +178,12 @@ def verify_spec(spec: ModelSpec) -> tuple[VerifySpec | CompositeSpec | None, str
         if not isinstance(verified, VerifySpec) or verified.library == TORCH_NN:
             return None, why or "the modules it is given come from a model freezelint cannot build"
         return CompositeSpec("Sequential", (), (), (verified, start, stop)), ""
+    if spec.submodule_of is not None:
+        base_spec, path = spec.submodule_of
+        verified, why = verify_spec(base_spec)
+        if not isinstance(verified, VerifySpec) or verified.library == TORCH_NN or not path:
+            return None, why or "it is a submodule of a model freezelint cannot build"
+        return CompositeSpec(path[-1], (), submodule_of=(verified, ".".join(path))), ""
     if spec.parts is not None:
         return _composite_spec(spec)
     if spec.library == TORCH_NN:

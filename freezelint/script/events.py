@@ -60,6 +60,9 @@ class ModelSpec:
     # `nn.Sequential(*list(model.children())[start:stop])`: a Sequential of another model's own
     # top-level modules, as (that model's spec, start, stop).
     children_of: tuple[ModelSpec, int | None, int | None] | None = None
+    # A submodule of a library model held as a composite's part (`self.features =
+    # densenet.features`): (that model's spec, the submodule's path).
+    submodule_of: tuple[ModelSpec, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +123,9 @@ class ModuleReplaced(Event):
     # Whether the composite's `forward` uses the part (False: built and never called, so not
     # meant to train; None: not known).
     used: bool | None = None
+    # A submodule of another model built in view put in (`self.features = densenet.features`):
+    # (that model, the submodule's path); its parameters keep the state they had there.
+    taken_from: tuple[int, Path] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -289,6 +289,8 @@ class Simulation(Holding):
                 # own tensors, which are there exactly when it has parameters (and the module
                 # put in had not lost that part: `self.resnet.fc = None` inside it).
                 nonempty = event.adds_params if event.model in self.tables else None
+                if event.taken_from is not None and event.model in self.tables:
+                    nonempty = True  # (the part's table is the submodule's: each one is real)
                 rel = key[1][len(event.path) :]
                 if nonempty and any(rel[: len(atom)] == atom for atom in removed):
                     nonempty = False
@@ -304,29 +306,54 @@ class Simulation(Holding):
         top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
         return True if len(top) <= 1 else None
 
+    def _source(self, event: ModuleReplaced) -> tuple[int, Path, list[Path]] | None:
+        """The module put in, when it was built in view (or is a submodule of one): its model,
+        its path there, and the atoms under that path, relative to it."""
+        if event.new_module is not None:
+            model, base = event.new_module, ()
+        elif event.taken_from is not None:
+            model, base = event.taken_from
+        else:
+            return None
+        if model not in self.paths:
+            return None
+        inside = [a[len(base) :] for a in self.paths[model] if a[: len(base)] == base]
+        if () not in inside:
+            # The submodule lies inside a coarser atom: the part's tensors no deeper atom
+            # holds are in the deepest one holding it.
+            holding = [a for a in self.paths[model] if base[: len(a)] == a]
+            if holding:
+                deepest = max(holding, key=len)
+                return model, base, [*inside, deepest[len(base) :]]
+        return model, base, inside
+
     def _removed(self, event: ModuleReplaced) -> list[Path]:
         """The sub-paths the module put in had lost before (a submodule set to None)."""
-        if event.new_module is None or event.new_module not in self.paths:
+        source = self._source(event)
+        if source is None:
             return []
+        model, base, inside = source
         return [
             atom
-            for atom in self.paths[event.new_module]
+            for atom in inside
             if atom
-            and (event.new_module, atom) in self.state
-            and self.state[(event.new_module, atom)].nonempty is False
+            and (model, base + atom) in self.state
+            and self.state[(model, base + atom)].nonempty is False
         ]
 
     def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
-        if event.new_module is None or event.new_module not in self.paths:
+        source = self._source(event)
+        if source is None:
             return None
+        model, base, inside = source
         own: dict[Path, str] = {}
         below: dict[Path, set[str]] = {}
-        for atom in self.paths[event.new_module]:
-            if (event.new_module, atom) not in self.state:
+        for atom in inside:
+            if (model, base + atom) not in self.state:
                 continue
-            status = self.state[(event.new_module, atom)].status
+            status = self.state[(model, base + atom)].status
             own[atom] = status
             for depth in range(len(atom)):
                 below.setdefault(atom[:depth], set()).add(status)

@@ -358,6 +358,9 @@ class AssignmentWalker(CallEvaluator):
             new_module=new_module,
             added=added,
             used=None if cls is None else self.forward_uses(cls, ref.path[0]),
+            taken_from=(value.model, value.path)
+            if isinstance(value, ModelRef) and value.path and not value.wrappers
+            else None,
         )
 
     def _held_as(self, ref: ModelRef, value: Value) -> Path | None:

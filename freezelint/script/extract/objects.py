@@ -20,7 +20,9 @@ from freezelint.script.events import UNKNOWN, ModelSpec
 from freezelint.script.extract.class_bodies import adds_by_name, forward_reads, set_in_init_only
 from freezelint.script.extract.loop_items import LoopItems
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
+from freezelint.script.extract.syntax import PARAMETER_NAMES
 from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.selection import Path
 from freezelint.script.values import (
     Const,
     Instance,
@@ -76,7 +78,9 @@ class ObjectEvaluator(LoopItems):
         # and the submodules each composite model was given (attribute -> model id or None).
         self.attributes: dict[int, dict[str, Value]] = {}
         self.instance_class: dict[int, cst.ClassDef] = {}
-        self.parts: dict[int, dict[str, int | None]] = {}
+        # Each composite's parts: a model built in view, a submodule of one (`densenet.features`:
+        # that model and the path), or None (unknown).
+        self.parts: dict[int, dict[str, int | tuple[int, Path] | None]] = {}
         self._class_stack: list[cst.ClassDef] = []
         self.unseen_callbacks: set[int] = set()  # see Timeline.unseen_callbacks
         # A joined branch of the function being walked had an arm that returns.
@@ -309,8 +313,7 @@ class ObjectEvaluator(LoopItems):
         """A submodule assigned to a composite model being built (`self.head = nn.Linear(...)`)."""
         if ref.model not in self.parts or len(ref.path) != 1 or ref.wrappers:
             return
-        part = value.model if isinstance(value, ModelRef) and not value.path else None
-        self.parts[ref.model].setdefault(ref.path[0], part)
+        self.parts[ref.model].setdefault(ref.path[0], submodule_part(value))
 
     def unknown_part(self, obj: Value, attr: str) -> None:
         """`self.x = <something unknown>` on a composite model: it may be a module or a
@@ -331,12 +334,19 @@ class ObjectEvaluator(LoopItems):
                 return None
             if model in self.parts:
                 parts = tuple(
-                    (attr, None if sub is None else spec_of(sub, depth + 1))
-                    for attr, sub in self.parts[model].items()
+                    (attr, part_spec(sub, depth + 1)) for attr, sub in self.parts[model].items()
                 )
                 spec = replace(spec, parts=parts, own_params=model in self.own_params)
             done[model] = spec
             return spec
+
+        def part_spec(sub: int | tuple[int, Path] | None, depth: int) -> ModelSpec | None:
+            if isinstance(sub, tuple):
+                base = spec_of(sub[0], depth)
+                if base is None or base.parts is not None or base.children_of is not None:
+                    return None
+                return ModelSpec(base.library, base.builder, submodule_of=(base, sub[1]))
+            return None if sub is None else spec_of(sub, depth)
 
         for model in list(self.parts):
             spec = spec_of(model)
@@ -461,3 +471,13 @@ def _ident(obj: Value) -> int | None:
     if isinstance(obj, ModelRef) and not obj.path and not obj.wrappers:
         return obj.model
     return None
+
+
+def submodule_part(value: Value) -> int | tuple[int, Path] | None:
+    """What a composite's part is, given the value assigned: a model built in view, a submodule
+    of one (not a parameter or a size of it), or None (unknown)."""
+    if not isinstance(value, ModelRef) or value.wrappers:
+        return None
+    if not value.path:
+        return value.model
+    return None if value.path[-1] in PARAMETER_NAMES else (value.model, value.path)
