@@ -46,6 +46,9 @@ class Params:
     enumerated: bool = False
     name_prefix: str = ""  # names seen through wrappers start with this (`module.`)
     start: int | None = 0  # the first index `enumerate` counts from (None: not known)
+    # The names are relative to a module the analysis cannot name (`m.named_parameters()` of
+    # each module of a `children()` loop): a condition on them picks parameters it cannot name.
+    relative: bool = False
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,9 @@ class BuiltinCalls(OptimizerBuilder):
                     inner_iter = arg.value.for_in.iter
                     self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
                 if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
-                    return True, Params(value.selection, generator=False, named=value.named)
+                    return True, Params(
+                        value.selection, generator=False, named=value.named, relative=value.relative
+                    )
                 if qual in ("list", "tuple") and isinstance(value, Modules):
                     return True, value
             return True, None

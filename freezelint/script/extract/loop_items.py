@@ -71,14 +71,19 @@ class LoopItems(ContainerEvaluator):
             ):
                 index = target.elements[0].value.value
                 scope.env[index] = None
-                inner = Params(source.selection, named=source.named, name_prefix=source.name_prefix)
+                inner = Params(
+                    source.selection,
+                    named=source.named,
+                    name_prefix=source.name_prefix,
+                    relative=source.relative,
+                )
                 item = self.bind_loop_target(target.elements[1].value, inner, scope)
                 found = scope.env.get(item) if item else None
                 if isinstance(found, ParamItem):
                     scope.env[item] = ParamItem(
                         found.selection,
                         found.name_var,  # type: ignore[index]
-                        frozenset({index}),
+                        frozenset({index}) | found.index_vars,
                         counters=((index, source.start),) if source.start is not None else (),
                     )
                 return item
@@ -87,6 +92,13 @@ class LoopItems(ContainerEvaluator):
                 name_node, item_node = (e.value for e in target.elements)
                 if isinstance(name_node, cst.Name) and isinstance(item_node, cst.Name):
                     scope.env[name_node.value] = None
+                    if source.relative:
+                        # Names relative to a module not known: a condition on them picks
+                        # parameters the analysis cannot name.
+                        scope.env[item_node.value] = ParamItem(
+                            source.selection, None, frozenset({name_node.value})
+                        )
+                        return item_node.value
                     scope.env[item_node.value] = ParamItem(
                         source.selection, name_node.value, name_prefix=source.name_prefix
                     )

@@ -137,7 +137,9 @@ class MethodCalls(BuiltinCalls):
                         selection = NameWhere(selection, None, None)
                     else:
                         selection = with_call(selection, node)
-                return True, Params(selection, named=method == "named_parameters")
+                named = method == "named_parameters"
+                relative = named and isinstance(recv, ModuleItem)
+                return True, Params(selection, named=named, relative=relative)
             if isinstance(recv, ModuleItem) and method in ("train", "eval"):
                 train = method == "train" and self._bool_arg(node, default=True) is not False
                 for region in regions(recv.selection):
