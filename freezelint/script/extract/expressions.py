@@ -18,11 +18,13 @@ from freezelint.script.extract.constants import NotConstant, binary, compare, tr
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
 from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.selection import NameWhere, Region
 from freezelint.script.values import (
     Const,
     Constructor,
     Instance,
     ModelRef,
+    ModuleItem,
     Namespace,
     ProjectModule,
     TrainerValue,
@@ -395,9 +397,22 @@ def _and(result: Const | None, part: Const | None) -> Const | None:
 
 
 def _either(body: Value, orelse: Value) -> Value:
-    """`a if test else b` with the test not known: the module both arms agree on, or nothing
-    known."""
-    return body if isinstance(body, ModelRef) and body == orelse else None
+    """`a if test else b` with the test not known: the module both arms agree on, or, for two
+    modules of one model (`model.inner if isinstance(model, Wrapper) else model`), some module
+    inside the nearest one holding both, the analysis cannot say which (a freeze through it
+    leaves that module's parameters unknown, never the wrong ones frozen)."""
+    if not (isinstance(body, ModelRef) and isinstance(orelse, ModelRef)):
+        return None
+    if body == orelse:
+        return body
+    if body.model != orelse.model:
+        return None
+    common = 0
+    while common < min(len(body.path), len(orelse.path)) and (
+        body.path[common] == orelse.path[common]
+    ):
+        common += 1
+    return ModuleItem(NameWhere(Region(body.model, body.path[:common]), None, None))
 
 
 def _is_none(value: Value) -> bool:
