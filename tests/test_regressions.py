@@ -152,3 +152,23 @@ def test_a_machine_query_keeps_its_truth() -> None:
         or "not torch.cuda.is_available() and torch.cuda.is_available()" in m
         for m in messages
     ), messages
+
+
+def test_a_part_from_a_call_not_followed_is_some_part_of_the_model(verifier) -> None:
+    """`part = get_part(model)` from a module the analysis cannot read is perhaps the model or a
+    module inside it: a freeze through it leaves the model's state unknown, so nothing is said
+    about tensors left out of the head's optimizer (the count would be a guess); with the part
+    taken from the model in view the finding stands."""
+    source = (
+        "import torch, torchvision\n"
+        "from helpers import get_part\n"
+        "model = torchvision.models.resnet18()\n"
+        "part = {part}\n"
+        "for p in part.parameters():\n"
+        "    p.requires_grad = False\n"
+        "opt = torch.optim.SGD(model.fc.parameters(), lr=0.1)\n"
+    )
+    unknown = source.format(part="get_part(model)")
+    assert [d.code for d in check_source(unknown, "train.py", None, verifier)] == []
+    known = source.format(part="model.layer4")
+    assert [d.code for d in check_source(known, "train.py", None, verifier)] == ["FRZ006"]

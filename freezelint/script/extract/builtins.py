@@ -23,6 +23,7 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     ModelRef,
+    ModuleItem,
     Modules,
     Namespace,
     Params,
@@ -98,6 +99,9 @@ class BuiltinCalls(OptimizerBuilder):
                 base = self.imports.qualify(node.args[0].value)
                 if owner is None and base is not None:
                     return True, self.constructor_named(f"{base}.{key.value}")
+            if isinstance(owner, ModelRef) and not owner.wrappers and len(node.args) == 2:
+                # `getattr(model, name)` with a name not known: some part of it.
+                return True, ModuleItem(NameWhere(owner.region, None, None))
             return True, None
         if qual == "range":
             values = self._eval_args(node, w)

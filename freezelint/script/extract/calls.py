@@ -157,7 +157,7 @@ class CallEvaluator(SchedulerCalls):
                 if isinstance(value, ModelRef | ModuleItem):
                     sel = value.region if isinstance(value, ModelRef) else value.selection
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
-        return None
+        return _some_module_of(values)
 
     def _held_callable(self, recv: Value, attr: str) -> Value:
         """What `obj.attr` holds when it is something to call: a class the object was handed
@@ -419,3 +419,14 @@ def _sequential_params(node: cst.Call, values: list[Value], walker: CallEvaluato
     if True in known:
         return True
     return False if all(k is False for k in known) else None
+
+
+def _some_module_of(values: list[Value]) -> Value:
+    """What a call the analysis cannot follow returns when it is handed one model
+    (`get_part(model)`, `load_weights(model, path)`): perhaps that model or a module inside it,
+    which one not known. Parameters reached through it are some of the model's, the analysis
+    cannot say which: a freeze through it leaves them unknown rather than untouched."""
+    models = {v.model for v in values if isinstance(v, ModelRef) and not v.wrappers}
+    if len(models) != 1:
+        return None
+    return ModuleItem(NameWhere(Region(models.pop(), ()), None, None))
