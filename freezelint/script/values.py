@@ -76,6 +76,10 @@ class Modules:
     named: bool = False
     children: bool = False  # direct children only: an index or slice names child modules
     wrapped: bool = False  # seen through a wrapper (DataParallel...): one more module level
+    # `enumerate(model.children())`: pairs of a counter (from `start`; None: not known) and
+    # the module.
+    enumerated: bool = False
+    start: int | None = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ class ModuleItem:
     # Names the loop body computes once from the module or its name (`classname =
     # m.__class__.__name__`), with their expressions, in order.
     derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
+    # As `ParamItem.counters`, over the modules the walk yields: `enumerate`'s index, a
+    # counter the body increments (`count += 1`); a condition on one picks modules by position.
+    counters: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +212,22 @@ class TrainerValue:
 
 
 @dataclass(frozen=True)
+class Size:
+    """`len(module)` of a container module (`len(model.features)`) plus `offset`: a count
+    only the model's table knows; `clamped` once `max(0, ...)` bounds it below by zero. As an
+    end of a slice of that module, `max(0, len(m) - k)` is the literal `-k`."""
+
+    model: int
+    path: Path
+    offset: int = 0
+    clamped: bool = False
+
+    def of(self, ref: Value) -> bool:
+        """Is this the size of the module `ref` names?"""
+        return isinstance(ref, ModelRef) and (ref.model, ref.path) == (self.model, self.path)
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Value, ...]
 
@@ -219,6 +242,7 @@ Value = (
     | OptimizerRef
     | Function
     | TupleValue
+    | Size
     | Const
     | Constructor
     | DictValue

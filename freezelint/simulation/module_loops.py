@@ -41,6 +41,12 @@ class ModuleLoop:
             inner = [m for m, _ in self.table.modules if m and m.startswith(prefix)]
             self.order = [self.root, *inner]
         self.tests = [(compile_predicate(test), negated) for test, negated in self.mf.tests]
+        self.position = {m: n for n, m in enumerate(self.order)}
+        # A module the script replaces with one of other inner modules moves the modules
+        # `modules()` yields after it: their counters are not known.
+        self.counted = self.mf.walk == "children" or not any(
+            _within(c, self.root) for c in self.changed
+        )
         self.picked = {m: self.truth(m) for m in self.order}
 
     def seen_name(self, module: str) -> str:
@@ -64,6 +70,13 @@ class ModuleLoop:
                 # `type(m) == X` asks for the class itself, `isinstance` for any of its bases.
                 asked = bases[:1] if name.startswith("__type_is_") else bases
                 env[name] = any(_same_class(q, b) for q in quals for b in asked)
+        if self.mf.counters:
+            if not self.counted or self.mf.walk not in ("children", "modules"):
+                return None
+            if module not in self.position:
+                return None
+            for name, offset in self.mf.counters:
+                env[name] = self.position[module] + offset
         result: bool | None = True
         for test, negated in self.tests:
             try:
@@ -104,7 +117,7 @@ class ModuleLoop:
         out: dict[Path, bool | None] = {}
         children = self.mf.walk == "children"
         for p in self.params():
-            if not children or self.mf.name_var is None:
+            if not children or (self.mf.name_var is None and not self.mf.counters):
                 leaves_out = self.truth(p.module)
             else:
                 child = next((c for c in self.order if _within(p.module, c)), None)

@@ -7,6 +7,8 @@ defaults, as constants the command line can override).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from freezelint.script.extract.optimizers import OptimizerBuilder
@@ -14,6 +16,7 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
     BUILTIN_CALLS,
     CONSUMERS,
+    int_literal,
     is_requires_grad_of,
     literal_string,
 )
@@ -25,6 +28,7 @@ from freezelint.script.values import (
     Modules,
     Namespace,
     Params,
+    Size,
     TupleValue,
     Value,
 )
@@ -80,6 +84,23 @@ class BuiltinCalls(OptimizerBuilder):
             space = Namespace(tuple(options.items()))
             return space if method == "parse_args" else TupleValue((space, None))
         self._eval_args(node, w)
+        return None
+
+    def _size_call(self, qual: str, node: cst.Call, w: Walk) -> Size | None:
+        """`len(model.features)`: its size; `max(0, len(m) - k)`: that size, clamped."""
+        if qual == "len" and len(node.args) == 1:
+            inner = node.args[0].value
+            if isinstance(inner, cst.Name | cst.Attribute | cst.Subscript):
+                ref = self.eval(inner, w)
+                if isinstance(ref, ModelRef):
+                    return Size(ref.model, ref.path)
+            return None
+        if qual == "max" and len(node.args) == 2:
+            zero = [int_literal(a.value) == 0 for a in node.args]
+            if any(zero):
+                value = self.eval(node.args[zero.index(False)].value, w) if not all(zero) else None
+                if isinstance(value, Size) and value.offset <= 0:
+                    return replace(value, clamped=True)
         return None
 
     def _builtin_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
@@ -154,6 +175,10 @@ class BuiltinCalls(OptimizerBuilder):
                 return True, Params(
                     src.selection, True, src.named, src.binding, enumerated=True, start=first
                 )
+            if values and isinstance(values[0], Modules) and not values[0].enumerated:
+                known = isinstance(start, Const) and type(start.value) is int
+                first = start.value if known else None  # type: ignore[union-attr]
+                return True, replace(values[0], enumerated=True, start=first)
             return True, None
         if qual in ("iter", "enumerate"):
             values = self._eval_args(node, w)
@@ -169,6 +194,10 @@ class BuiltinCalls(OptimizerBuilder):
             return True, self._group_dict(
                 [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node
             )
+        if qual in ("len", "max") and all(a.keyword is None and not a.star for a in node.args):
+            size = self._size_call(qual, node, w)
+            if size is not None:
+                return True, size
         if qual in CONSUMERS:
             for arg in node.args:
                 value = self.eval(arg.value, w)
@@ -178,7 +207,7 @@ class BuiltinCalls(OptimizerBuilder):
                     self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
                 if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
                     return True, Params(value.selection, generator=False, named=value.named)
-                if qual in ("list", "tuple") and isinstance(value, Modules):
+                if qual in ("list", "tuple") and isinstance(value, Modules) and not value.enumerated:
                     return True, value
             return True, None
         if qual in BUILTIN_CALLS:

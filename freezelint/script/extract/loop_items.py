@@ -94,6 +94,20 @@ class LoopItems(ContainerEvaluator):
             elif not source.named and isinstance(target, cst.Name):
                 scope.env[target.value] = ParamItem(source.selection)
                 return target.value
+        elif isinstance(source, Modules) and source.enumerated:
+            # `for i, m in enumerate(model.children())`: the module, with `i` its counter.
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                index = target.elements[0].value
+                inner = replace(source, enumerated=False, start=0)
+                item = self.bind_loop_target(target.elements[1].value, inner, scope)
+                found = scope.env.get(item) if item else None
+                if isinstance(index, cst.Name):
+                    scope.env[index.value] = None
+                    if isinstance(found, ModuleItem) and found.walk and source.start is not None:
+                        scope.env[item] = replace(  # type: ignore[index]
+                            found, counters=((index.value, source.start),)
+                        )
+                return item
         elif isinstance(source, Modules):
             node, name_var = target, None
             if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
@@ -141,7 +155,7 @@ class LoopItems(ContainerEvaluator):
                 names |= {name for name, _ in item.derived}
             elif isinstance(item, ModuleItem):
                 names |= {item.name_var} if item.name_var else set()
-                names |= {name for name, _ in item.derived}
+                names |= {name for name, _ in (*item.derived, *item.counters)}
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -179,7 +193,9 @@ class LoopItems(ContainerEvaluator):
                         NameWhere(item.selection, None, None), item.name_var, item.index_vars
                     )
             elif isinstance(item, ModuleItem) and (
-                var in used or item.name_var in used or {n for n, _ in item.derived} & used
+                var in used
+                or item.name_var in used
+                or {n for n, _ in (*item.derived, *item.counters)} & used
             ):
                 narrowed = replace(
                     item,

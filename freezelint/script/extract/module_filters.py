@@ -44,7 +44,11 @@ def module_filter(
     rewritten = test.visit(rewriter)
     if not isinstance(rewritten, cst.BaseExpression) or var in names_in(rewritten):
         return unknown
+    counters = tuple(c for c in item.counters if c[0] in names_in(rewritten))
+    if before is not None and before.counters:
+        counters = (*before.counters, *(c for c in counters if c not in before.counters))
     own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes))}
+    own |= {name for name, _ in counters}
     env = dict(before.env) if before is not None else {}
     for name in sorted(names_in(rewritten) - own):
         value = lookup(name)
@@ -64,6 +68,7 @@ def module_filter(
             (*known, *rewriter.classes),
             tuple(env.items()),
             loop=item.loop,
+            counters=counters,
         ),
     )
 
