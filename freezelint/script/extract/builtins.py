@@ -207,7 +207,8 @@ class BuiltinCalls(OptimizerBuilder):
                     self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
                 if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
                     return True, Params(value.selection, generator=False, named=value.named)
-                if qual in ("list", "tuple") and isinstance(value, Modules) and not value.enumerated:
+                enumerated = isinstance(value, Modules) and value.enumerated
+                if qual in ("list", "tuple") and isinstance(value, Modules) and not enumerated:
                     return True, value
             return True, None
         if qual in BUILTIN_CALLS:
