@@ -212,6 +212,16 @@ class TrainerValue:
 
 
 @dataclass(frozen=True)
+class ParamNames:
+    """The names of the parameters of `selection`, as a loop over `named_parameters()` sees
+    them (`{name for name, _ in params[-10:]}`): only a test of membership (`name in names`)
+    over the same parameters is read from it."""
+
+    selection: Selection
+    name_prefix: str = ""
+
+
+@dataclass(frozen=True)
 class Size:
     """`len(module)` of a container module (`len(model.features)`) plus `offset`: a count
     only the model's table knows; `clamped` once `max(0, ...)` bounds it below by zero. As an
@@ -243,6 +253,7 @@ Value = (
     | Function
     | TupleValue
     | Size
+    | ParamNames
     | Const
     | Constructor
     | DictValue

@@ -209,9 +209,17 @@ class ContainerEvaluator(ExpressionEvaluator):
                 # `list(model.parameters())[:-2]`: positions the table resolves.
                 bound = _slice_bound(index)
                 return Params(
-                    NameWhere(recv.selection, None, None, positions=span, bound=bound), False
+                    NameWhere(recv.selection, None, None, positions=span, bound=bound),
+                    False,
+                    recv.named,
+                    name_prefix=recv.name_prefix,
                 )
-            return Params(NameWhere(recv.selection, None, None), generator=False)
+            return Params(
+                NameWhere(recv.selection, None, None),
+                generator=False,
+                named=recv.named,
+                name_prefix=recv.name_prefix,
+            )
         return None
 
     def _int_of(self, node: cst.BaseExpression, w: Walk, recv: Value = None) -> int | None:

@@ -16,7 +16,16 @@ from freezelint.script.extract.module_filters import module_filter
 from freezelint.script.extract.scope import Scope, Walk, _visible_items
 from freezelint.script.extract.syntax import int_literal, is_requires_grad_of, names_in
 from freezelint.script.selection import NameWhere, PositionBound, Region, Trainable
-from freezelint.script.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
+from freezelint.script.values import (
+    Const,
+    ModelRef,
+    ModuleItem,
+    Modules,
+    ParamItem,
+    ParamNames,
+    Params,
+    Value,
+)
 
 
 class LoopItems(ContainerEvaluator):
@@ -50,6 +59,14 @@ class LoopItems(ContainerEvaluator):
             if isinstance(node, cst.GeneratorExp):
                 return Params(item.selection, generator=True, binding=drawn)
             return Params(item.selection, generator=False, binding=drawn if spent else None)
+        if (
+            isinstance(elt, cst.Name)
+            and isinstance(item, ParamItem)
+            and item.name_var is not None
+            and elt.value == item.name_var
+        ):
+            # `{name for name, _ in params[-10:]}`: those parameters' names.
+            return ParamNames(item.selection, item.name_prefix)
         if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ModuleItem):
             # `[m for m in model.modules() if isinstance(m, nn.Linear)]`: some of the region's
             # modules, which ones not known here (a later `[-1:]` re-enables one of them).
@@ -264,6 +281,10 @@ class LoopItems(ContainerEvaluator):
     ) -> NameWhere:
         """The parameters of a loop item whose name satisfies `test`, with the constants the
         test reads (for the predicate interpreter)."""
+        members = _membership(item, test, scope)
+        if members is not None:
+            selection, inside = members
+            return replace(selection, negated=inside == negate)
         used = set(names_in(test))
         derived = tuple((n, e) for n, e in item.derived if n in used or _reads(item.derived, n))
         for _, expression in derived:
@@ -290,6 +311,40 @@ class LoopItems(ContainerEvaluator):
                 scope.env[var] = value
             else:
                 scope.env.pop(var, None)
+
+
+def _membership(
+    item: ParamItem, test: cst.BaseExpression, scope: Scope
+) -> tuple[NameWhere, bool] | None:
+    """`name in names` (or `not in`), with `names` the names of some parameters by position
+    of the loop's own region: those positions, and whether the test asks for membership."""
+    if not (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.In | cst.NotIn)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == item.name_var
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and not item.derived
+    ):
+        return None
+    names = scope.lookup(test.comparisons[0].comparator.value)[1]
+    if not isinstance(names, ParamNames):
+        return None
+    chosen = names.selection
+    if (
+        not isinstance(chosen, NameWhere)
+        or chosen.positions is None
+        or chosen.negated
+        or chosen.base != item.selection
+        or not isinstance(item.selection, Region)
+        or names.name_prefix != item.name_prefix
+    ):
+        return None
+    positions = NameWhere(
+        item.selection, None, None, positions=chosen.positions, bound=chosen.bound
+    )
+    return positions, isinstance(test.comparisons[0].operator, cst.In)
 
 
 def _reads(derived: tuple[tuple[str, cst.BaseExpression], ...], name: str) -> bool:
