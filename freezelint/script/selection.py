@@ -166,6 +166,8 @@ class ModuleFilter:
     # Per-iteration counters the conditions read (`count < k`, `enumerate`'s index): the
     # value at the n-th module the walk yields is n plus the offset.
     counters: tuple[tuple[str, int], ...] = ()
+    # Only this own parameter of each picked module (`m.weight.requires_grad = False`).
+    param: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,15 @@ class ModuleLoop:
             _within(c, self.root) for c in self.changed
         )
         self.picked = {m: self.truth(m) for m in self.order}
+        if self.mf.param is not None:
+            names = {p.name for p in self.table.params_under(self.root)}
+            if any(
+                picked is not False and _join(m, self.mf.param) not in names
+                for m, picked in self.picked.items()
+            ):
+                # A module the loop may reach has no such parameter (`m.weight` raises, or is
+                # None): what the loop does is not known.
+                self.picked = dict.fromkeys(self.picked)
 
     def seen_name(self, module: str) -> str:
         """The module's name as the loop yields it."""
@@ -90,6 +99,8 @@ class ModuleLoop:
 
     def acting(self, param: Parameter) -> list[str]:
         """The modules of the loop whose action reaches `param`, in the order they run."""
+        if self.mf.param is not None and param.name != _join(param.module, self.mf.param):
+            return []
         return self.acting_on(param.module)
 
     def acting_on(self, owner: str) -> list[str]:
@@ -152,6 +163,10 @@ def loop_outcome(loops: Iterable[tuple[ModuleLoop, str]]) -> dict[Path, str]:
         if current is not None:
             out[tuple(p.name.split("."))] = current
     return out
+
+
+def _join(module: str, name: str) -> str:
+    return f"{module}.{name}" if module else name
 
 
 def _chain(module: str, root: str) -> list[str]:

@@ -18,13 +18,16 @@ from freezelint.script.events import Event, ModelBuilt, ModelSpec
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
+from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.values import (
     Const,
     Constructor,
     Instance,
     ModelRef,
+    ModuleItem,
     Namespace,
+    ParamItem,
     ProjectModule,
     Size,
     TrainerValue,
@@ -180,6 +183,9 @@ class ExpressionEvaluator:
                 if attr == "trainer" and not recv.path and recv.model in self.fit_trainers:
                     return self.fit_trainers[recv.model]  # a LightningModule's, during `fit`
                 return recv.child(attr)
+            if isinstance(recv, ModuleItem) and node.attr.value in ("weight", "bias"):
+                selection = parameter_of(recv, node.attr.value)
+                return ParamItem(selection) if selection is not None else None
             if isinstance(recv, TrainerValue):
                 if node.attr.value == "optimizers" and recv.optimizers is not None:
                     return TupleValue(recv.optimizers)

@@ -73,6 +73,19 @@ def module_filter(
     )
 
 
+def parameter_of(item: ModuleItem, attr: str) -> Selection | None:
+    """`m.weight` of the loop item of a walk over a region's modules: that own parameter of
+    each module the walk's conditions pick (None when the item is no such walk)."""
+    selection = item.selection
+    if isinstance(selection, NameWhere) and selection.modules is not None:
+        mf = replace(selection.modules, recurse=False, param=attr, call=None)
+        return NameWhere(selection.base, None, None, modules=mf)
+    if item.walk in ("modules", "children") and isinstance(selection, Region):
+        mf = ModuleFilter(item.walk, (), None, recurse=False, loop=item.loop, param=attr)
+        return NameWhere(selection, None, None, modules=mf)
+    return None
+
+
 def without_recursion(selection: Selection, call: cst.CSTNode) -> Selection:
     """What `m.parameters(recurse=False)` gives for a loop item picked by a module filter:
     each picked module's own parameters."""
