@@ -16,9 +16,9 @@ import libcst as cst
 from freezelint.script import recognize
 from freezelint.script.events import Event, ModelBuilt, ModelSpec
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
+from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
-from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.values import (
     Const,
