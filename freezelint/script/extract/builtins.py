@@ -27,6 +27,7 @@ from freezelint.script.values import (
     ModelRef,
     Modules,
     Namespace,
+    ParamNames,
     Params,
     Size,
     TupleValue,
@@ -207,6 +208,8 @@ class BuiltinCalls(OptimizerBuilder):
                     self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
                 if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
                     return True, Params(value.selection, generator=False, named=value.named)
+                if qual in ("list", "tuple", "set", "frozenset") and isinstance(value, ParamNames):
+                    return True, value  # `set(n for n, _ in params[-10:])`
                 enumerated = isinstance(value, Modules) and value.enumerated
                 if qual in ("list", "tuple") and isinstance(value, Modules) and not enumerated:
                     return True, value

@@ -284,7 +284,7 @@ class LoopItems(ContainerEvaluator):
         members = _membership(item, test, scope)
         if members is not None:
             selection, inside = members
-            return replace(selection, negated=inside == negate)
+            return selection if inside != negate else _complement(selection)
         used = set(names_in(test))
         derived = tuple((n, e) for n, e in item.derived if n in used or _reads(item.derived, n))
         for _, expression in derived:
@@ -345,6 +345,19 @@ def _membership(
         item.selection, None, None, positions=chosen.positions, bound=chosen.bound
     )
     return positions, isinstance(test.comparisons[0].operator, cst.In)
+
+
+def _complement(selection: NameWhere) -> NameWhere:
+    """The other positions: of a one-sided slice (`[-10:]`), the slice on the other side
+    (`[:-10]`), with the literal setting its other end."""
+    start, stop = selection.positions  # type: ignore[misc]
+    bound = selection.bound
+    if (start is None) == (stop is None):
+        return replace(selection, negated=not selection.negated)
+    flipped = None
+    if bound is not None:
+        flipped = replace(bound, end="stop" if bound.end == "start" else "start")
+    return replace(selection, positions=(stop, start), bound=flipped)
 
 
 def _reads(derived: tuple[tuple[str, cst.BaseExpression], ...], name: str) -> bool:
