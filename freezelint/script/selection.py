@@ -168,6 +168,9 @@ class ModuleFilter:
     counters: tuple[tuple[str, int], ...] = ()
     # Only this own parameter of each picked module (`m.weight.requires_grad = False`).
     param: str | None = None
+    # The walk iterates the root module itself: its children only if it is a Sequential or a
+    # ModuleList.
+    container: bool = False
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,9 @@ class Modules:
     # the module.
     enumerated: bool = False
     start: int | None = 0
+    # The module itself iterated (`enumerate(model.features)`): its children when it is a
+    # Sequential or a ModuleList (what the table says).
+    container: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ModuleItem:
     # As `ParamItem.counters`, over the modules the walk yields: `enumerate`'s index, a
     # counter the body increments (`count += 1`); a condition on one picks modules by position.
     counters: tuple[tuple[str, int], ...] = ()
+    container: bool = False  # see `Modules.container`
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class ModuleLoop:
             _within(c, self.root) for c in self.changed
         )
         self.picked = {m: self.truth(m) for m in self.order}
+        if self.mf.container and not self._sequence(self.root):
+            self.picked = dict.fromkeys(self.picked)  # iterating it may not yield its children
         if self.mf.param is not None:
             names = {p.name for p in self.table.params_under(self.root)}
             if any(
@@ -57,6 +59,15 @@ class ModuleLoop:
                 # A module the loop may reach has no such parameter (`m.weight` raises, or is
                 # None): what the loop does is not known.
                 self.picked = dict.fromkeys(self.picked)
+
+    def _sequence(self, module: str) -> bool:
+        """Is `module` a Sequential or a ModuleList (iterating it yields its children)?"""
+        kind = self.kinds.get(module)
+        bases = self.table.classes.get(kind) if kind is not None else None
+        return bases is not None and any(
+            b.startswith("torch.nn.") and b.rsplit(".", 1)[-1] in ("Sequential", "ModuleList")
+            for b in bases
+        )
 
     def seen_name(self, module: str) -> str:
         """The module's name as the loop yields it."""

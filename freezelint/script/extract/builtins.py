@@ -176,6 +176,16 @@ class BuiltinCalls(OptimizerBuilder):
                 return True, Params(
                     src.selection, True, src.named, src.binding, enumerated=True, start=first
                 )
+            if values and isinstance(values[0], ModelRef) and not values[0].wrappers:
+                # `enumerate(model.features)`: a Sequential's children, counted.
+                known = isinstance(start, Const) and type(start.value) is int
+                return True, Modules(
+                    values[0].region,
+                    children=True,
+                    enumerated=True,
+                    start=start.value if known else None,  # type: ignore[union-attr]
+                    container=True,
+                )
             if values and isinstance(values[0], Modules) and not values[0].enumerated:
                 known = isinstance(start, Const) and type(start.value) is int
                 first = start.value if known else None  # type: ignore[union-attr]

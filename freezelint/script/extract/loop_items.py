@@ -139,7 +139,11 @@ class LoopItems(ContainerEvaluator):
                 if name_var is not None:
                     scope.env[name_var] = None
                 scope.env[node.value] = ModuleItem(
-                    source.selection, walk, name_var if walk else None, self.new_id()
+                    source.selection,
+                    walk,
+                    name_var if walk else None,
+                    self.new_id(),
+                    container=source.container,
                 )
                 return node.value
         elif isinstance(source, ModelRef) and isinstance(target, cst.Name):

@@ -69,6 +69,7 @@ def module_filter(
             tuple(env.items()),
             loop=item.loop,
             counters=counters,
+            container=item.container,
         ),
     )
 
@@ -81,7 +82,15 @@ def parameter_of(item: ModuleItem, attr: str) -> Selection | None:
         mf = replace(selection.modules, recurse=False, param=attr, call=None)
         return NameWhere(selection.base, None, None, modules=mf)
     if item.walk in ("modules", "children") and isinstance(selection, Region):
-        mf = ModuleFilter(item.walk, (), None, recurse=False, loop=item.loop, param=attr)
+        mf = ModuleFilter(
+            item.walk,
+            (),
+            None,
+            recurse=False,
+            loop=item.loop,
+            param=attr,
+            container=item.container,
+        )
         return NameWhere(selection, None, None, modules=mf)
     return None
 
