@@ -7,6 +7,10 @@ inside it); the condition is asked of each, and `requires_grad_` (like
 `m.parameters()`) reaches every parameter under a picked module, not only its own. So a
 parameter is set by each picked module on its way from the root, the deepest last: the model
 itself is "not BatchNorm" too, and freezes the BatchNorm layers with the rest.
+
+A counter the loop keeps (`count += 1`, `enumerate`'s index) is the module's position in the
+walk; `m.weight.requires_grad = False` reaches only that own parameter of each picked module
+(unknown when a module it may reach has none).
 """
 
 from __future__ import annotations

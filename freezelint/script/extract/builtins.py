@@ -1,8 +1,9 @@
 """Python's builtins as the script calls them on what the analysis tracks: `getattr`/`setattr` on
 models, `range` and `enumerate` over constants (loops unrolled), `filter`, `itertools.chain`,
-`iter` and `enumerate` over parameters, `dict(...)` (a param group or a config), consumers
-(`list`, `sorted`, `sum`, ...) that use up an iterator, and `argparse` parsers (their options'
-defaults, as constants the command line can override).
+`iter` and `enumerate` over parameters and over modules (`model.children()`, a Sequential),
+`len(module)` and `max(0, len(module) - k)` (`values.Size`), `dict(...)` (a param group or a
+config), consumers (`list`, `sorted`, `sum`, ...) that use up an iterator, and `argparse`
+parsers (their options' defaults, as constants the command line can override).
 """
 
 from __future__ import annotations

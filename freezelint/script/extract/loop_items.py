@@ -1,7 +1,9 @@
 """Loop items: what the target of a `for` loop or comprehension over parameters or modules
 stands for (`bind_loop_target`), comprehensions over them, and the narrowing of those items by
 the conditions that guard statements (`refine`: `if "fc" in name`, `if p.requires_grad`,
-`if i < k` over an enumerate index), undone once the statements are walked (`restore`).
+`if i < k` over an enumerate index or a counter, over parameters or modules), undone once the
+statements are walked (`restore`); `name in names` with `names` a set of parameter names taken
+by position (`{n for n, _ in params[-10:]}`) is that positional selection.
 """
 
 from __future__ import annotations
