@@ -5,7 +5,7 @@ An expression evaluates to one of these, or to `None` when nothing about it matt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from freezelint.script.events import ParamGroup
@@ -235,6 +235,12 @@ class Size:
     path: Path
     offset: int = 0
     clamped: bool = False
+
+    def plus(self, step: Value, negate: bool = False) -> Size | None:
+        """`len(m) + k` (`- k`, `negate`) for a known integer `k`."""
+        if self.clamped or not isinstance(step, Const) or type(step.value) is not int:
+            return None
+        return replace(self, offset=self.offset + (-step.value if negate else step.value))
 
     def of(self, ref: Value) -> bool:
         """Is this the size of the module `ref` names?"""

@@ -8,7 +8,6 @@ statements (`statements.Extractor`).
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -212,15 +211,8 @@ class ExpressionEvaluator:
             left, right = self.eval(node.left, w), self.eval(node.right, w)
             if isinstance(left, Const) and isinstance(right, Const):
                 return _const(lambda: binary(node.operator, left.value, right.value), left, right)
-            if (
-                isinstance(left, Size)
-                and not left.clamped
-                and isinstance(right, Const)
-                and type(right.value) is int
-                and isinstance(node.operator, cst.Add | cst.Subtract)
-            ):
-                step = right.value if isinstance(node.operator, cst.Add) else -right.value
-                return replace(left, offset=left.offset + step)
+            if isinstance(left, Size) and isinstance(node.operator, cst.Add | cst.Subtract):
+                return left.plus(right, negate=isinstance(node.operator, cst.Subtract))
             if isinstance(node.operator, cst.Add):
                 return self._concat(left, right)
             return None
