@@ -311,6 +311,18 @@ class LoopItems(ContainerEvaluator):
         )
 
     @staticmethod
+    def obscure(scope: Scope) -> dict[str, tuple[bool, Value]]:
+        """Make the loop items stand for subsets the analysis cannot name; returns what to put
+        back (`restore`)."""
+        saved: dict[str, tuple[bool, Value]] = {}
+        for var in _visible_items(scope):
+            item = scope.lookup(var)[1]
+            if isinstance(item, ParamItem | ModuleItem):
+                saved[var] = (var in scope.env, scope.env.get(var))
+                scope.env[var] = type(item)(NameWhere(item.selection, None, None))  # type: ignore[call-arg]
+        return saved
+
+    @staticmethod
     def restore(scope: Scope, saved: dict[str, tuple[bool, Value]]) -> None:
         for var, (present, value) in saved.items():
             if present:
