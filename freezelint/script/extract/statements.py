@@ -114,7 +114,9 @@ class Extractor(ConditionalWalker):
                 self.compound_statement(stmt, sw)
             guard = _continue_guard(stmt) or _break_guard(stmt)
             if guard is not None:
-                saved.append(self.refine(guard, w.scope, negate=True))
+                # (On what else changes per iteration, `count` counting only some items: the
+                # items the rest runs for are not known.)
+                saved.append(self.refine(guard, w.scope, negate=True, variant=w.variant))
             elif w.in_loop and isinstance(stmt, cst.If) and own_statement(stmt, cst.Break):
                 # `if name == "layer3": break`: the rest runs for the items before the first
                 # one the condition holds for, which the analysis cannot name.
