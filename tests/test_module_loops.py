@@ -96,6 +96,38 @@ LOOPS = {
 
         model.apply(bn_trainable)
     """,
+    "children_counter": """
+        count = 0
+        for child in model.children():
+            if count < 3:
+                child.requires_grad_(False)
+            count += 1
+    """,
+    "enumerate_named_children": """
+        for i, (name, child) in enumerate(model.named_children(), 1):
+            if i > 2:
+                continue
+            for p in child.parameters():
+                p.requires_grad = False
+    """,
+    "modules_counter_own": """
+        n = 0
+        for m in model.modules():
+            n += 1
+            if n > 40:
+                for p in m.parameters(recurse=False):
+                    p.requires_grad = False
+    """,
+    "conv_weight": """
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.requires_grad = False
+    """,
+    "bn_bias_by_name": """
+        for name, m in model.named_modules():
+            if isinstance(m, nn.BatchNorm2d) and "1" in name:
+                m.bias.requires_grad_(False)
+    """,
 }
 
 HEADER = """\

@@ -18,7 +18,11 @@ from freezelint.script.predicates import PredicateRaised, Unsupported, evaluate
         ('name.split(".")[0] in {"conv1", "bn1"}', {"name": "bn1.weight"}, True),
         ("any(k in name for k in keys)", {"name": "layer4.0", "keys": ("layer4", "fc")}, True),
         ("all(k not in name for k in keys)", {"name": "layer4.0", "keys": ("fc",)}, True),
-        (r're.match(r"blocks\.[0-2]\.", name)', {"name": "blocks.3.x"}, False),
+        (r're.match(r"blocks\.[0-2]\.", name)', {"name": "blocks.3.x"}, None),
+        (r're.match(r"blocks\.[0-2]\.", name) is None', {"name": "blocks.3.x"}, True),
+        (r'int(re.search(r"layer(\d+)", name).group(1))', {"name": "layer3.0.w"}, 3),
+        ('any(f"layer{i}" in name for i in range(1, 3))', {"name": "layer2.0.w"}, True),
+        ('any(f"layer{i}" in name for i in range(1, 3))', {"name": "layer3.0.w"}, False),
         ('name.startswith(f"{stage}.")', {"name": "layer2.0", "stage": "layer2"}, True),
         ('"x" if name.endswith("bias") else ""', {"name": "fc.bias"}, "x"),
     ],
@@ -37,6 +41,8 @@ def test_evaluates(source: str, env: dict, expected: object) -> None:
         "undefined_name in name",
         "lambda: 1",
         "getattr(name, 'upper')()",
+        "any(str(i) in name for i in range(10**9))",
+        "name.group(1)",
     ],
 )
 def test_refuses_what_it_does_not_model(source: str) -> None:

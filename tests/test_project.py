@@ -228,3 +228,39 @@ def test_a_config_module_and_a_factory_in_a_package(tmp_path: Path, cache_dir: P
     found = _check(cache_dir, str(tmp_path / "Train.py"))
     assert _found(found, tmp_path) == {("Train.py", 7, "FRZ001")}
     assert found[0]["message"].startswith("211 of 213 tensors")
+
+
+ARCHS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"]
+
+
+def test_a_factory_picking_among_many_classes_is_followed(tmp_path: Path, cache_dir: Path) -> None:
+    """A factory in another file handed constants only, with a long `if`/`elif` chain of short
+    arms (each builds one wrapper): it is short along any one path, so it is followed; the
+    wrapper freezes the first `k` tensors, `k` from a table chosen by the same option."""
+    (tmp_path / "nets.py").write_text(
+        "import torchvision\nfrom torch import nn\n\n\nclass Wrap:\n"
+        "    def __init__(self, arch, k):\n"
+        "        self.model = getattr(torchvision.models, arch)(weights=None)\n"
+        "        for i, p in enumerate(self.model.parameters()):\n"
+        "            if i < k:\n                p.requires_grad = False\n"
+        "        self.model.fc = nn.Linear(self.model.fc.in_features, 3)\n"
+    )
+    arms = "".join(
+        f"    {'if' if i == 0 else 'elif'} name == '{arch}':\n        w = Wrap('{arch}', k)\n"
+        for i, arch in enumerate(ARCHS)
+    )
+    (tmp_path / "factory.py").write_text(
+        f"from nets import Wrap\n\n\ndef load_model(name, k):\n{arms}    return w\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import argparse\nimport torch\nfrom factory import load_model\n\n"
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--net', default='resnet18')\n"
+        "args = parser.parse_args()\nif args.net == 'resnet18':\n    k = 45\n"
+        "elif args.net == 'resnet50':\n    k = 129\nelse:\n    k = 0\n"
+        "model = load_model(args.net, k).model\n"
+        "opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad])\n"
+        "model.train()\nloss = model(torch.randn(2, 3, 64, 64)).sum()\n"
+        "opt.zero_grad()\nloss.backward()\nopt.step()\n"
+    )
+    found = _check(cache_dir, str(tmp_path / "train.py"))
+    assert _found(found, tmp_path) == {("train.py", 16, "FRZ009")}

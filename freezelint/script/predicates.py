@@ -41,7 +41,22 @@ STR_METHODS = frozenset(
         "index",
     }
 )
+# Match objects (`re.search(...)` held in a name): the groups a predicate reads.
+MATCH_METHODS = frozenset({"group", "groups", "start", "end"})
+RANGE_LIMIT = 4096  # `range(...)` longer than this is not iterated
+
+
+def _range(*args: Any) -> range:
+    if not all(type(a) is int for a in args):
+        raise Unsupported("range")
+    steps = range(*args)
+    if len(steps) > RANGE_LIMIT:
+        raise Unsupported("range")
+    return steps
+
+
 BUILTINS: dict[str, Callable[..., Any]] = {
+    "range": _range,
     "int": int,
     "len": len,
     "str": str,
@@ -295,15 +310,23 @@ def _method(func: cst.Attribute, args: list[Fn]) -> Fn:
     method = func.attr.value
     qual = f"{owner.value}.{method}" if isinstance(owner, cst.Name) else ""
     regex = REGEX.get(qual)
-    target = _compile(owner) if method in STR_METHODS else None
+    target = _compile(owner) if method in STR_METHODS | MATCH_METHODS else None
 
     def fn(env: Env) -> Any:
         if regex is not None and "re" not in env:
-            return regex(*[a(env) for a in args]) is not None
+            values = [a(env) for a in args]
+            if not all(isinstance(v, str) for v in values[:2]) or len(values) != 2:
+                raise Unsupported("regex arguments")
+            return regex(*values)  # the match (or None), as the script gets it
         if target is None:
             raise Unsupported("method")
         receiver = target(env)
-        if not isinstance(receiver, str):
+        if isinstance(receiver, re.Match) and method in MATCH_METHODS:
+            values = [a(env) for a in args]
+            if not all(type(v) is int for v in values):
+                raise Unsupported("group name")
+            return getattr(receiver, method)(*values)
+        if not isinstance(receiver, str) or method not in STR_METHODS:
             raise Unsupported("method of a non-string")
         values = [a(env) for a in args]
         if method == "join":

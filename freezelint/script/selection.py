@@ -163,6 +163,14 @@ class ModuleFilter:
     loop: int = 0  # the loop (one per walk of it): its filters act module by module together
     # The `m.parameters()` call that takes the parameters recursively, if that is how.
     call: cst.CSTNode | None = None
+    # Per-iteration counters the conditions read (`count < k`, `enumerate`'s index): the
+    # value at the n-th module the walk yields is n plus the offset.
+    counters: tuple[tuple[str, int], ...] = ()
+    # Only this own parameter of each picked module (`m.weight.requires_grad = False`).
+    param: str | None = None
+    # The walk iterates the root module itself: its children only if it is a Sequential or a
+    # ModuleList.
+    container: bool = False
 
 
 @dataclass(frozen=True)

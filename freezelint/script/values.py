@@ -5,7 +5,7 @@ An expression evaluates to one of these, or to `None` when nothing about it matt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from freezelint.script.events import ParamGroup
@@ -79,6 +79,13 @@ class Modules:
     named: bool = False
     children: bool = False  # direct children only: an index or slice names child modules
     wrapped: bool = False  # seen through a wrapper (DataParallel...): one more module level
+    # `enumerate(model.children())`: pairs of a counter (from `start`; None: not known) and
+    # the module.
+    enumerated: bool = False
+    start: int | None = 0
+    # The module itself iterated (`enumerate(model.features)`): its children when it is a
+    # Sequential or a ModuleList (what the table says).
+    container: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,10 @@ class ModuleItem:
     # Names the loop body computes once from the module or its name (`classname =
     # m.__class__.__name__`), with their expressions, in order.
     derived: tuple[tuple[str, cst.BaseExpression], ...] = ()
+    # As `ParamItem.counters`, over the modules the walk yields: `enumerate`'s index, a
+    # counter the body increments (`count += 1`); a condition on one picks modules by position.
+    counters: tuple[tuple[str, int], ...] = ()
+    container: bool = False  # see `Modules.container`
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,38 @@ class TrainerValue:
 
 
 @dataclass(frozen=True)
+class ParamNames:
+    """The names of the parameters of `selection`, as a loop over `named_parameters()` sees
+    them (`{name for name, _ in params[-10:]}`): only a test of membership (`name in names`)
+    over the same parameters is read from it."""
+
+    selection: Selection
+    name_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Size:
+    """`len(module)` of a container module (`len(model.features)`) plus `offset`: a count
+    only the model's table knows; `clamped` once `max(0, ...)` bounds it below by zero. As an
+    end of a slice of that module, `max(0, len(m) - k)` is the literal `-k`."""
+
+    model: int
+    path: Path
+    offset: int = 0
+    clamped: bool = False
+
+    def plus(self, step: Value, negate: bool = False) -> Size | None:
+        """`len(m) + k` (`- k`, `negate`) for a known integer `k`."""
+        if self.clamped or not isinstance(step, Const) or type(step.value) is not int:
+            return None
+        return replace(self, offset=self.offset + (-step.value if negate else step.value))
+
+    def of(self, ref: Value) -> bool:
+        """Is this the size of the module `ref` names?"""
+        return isinstance(ref, ModelRef) and (ref.model, ref.path) == (self.model, self.path)
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Value, ...]
 
@@ -223,6 +266,8 @@ Value = (
     | OptimizerRef
     | Function
     | TupleValue
+    | Size
+    | ParamNames
     | Const
     | Constructor
     | DictValue

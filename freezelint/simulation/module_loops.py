@@ -7,6 +7,10 @@ inside it); the condition is asked of each, and `requires_grad_` (like
 `m.parameters()`) reaches every parameter under a picked module, not only its own. So a
 parameter is set by each picked module on its way from the root, the deepest last: the model
 itself is "not BatchNorm" too, and freezes the BatchNorm layers with the rest.
+
+A counter the loop keeps (`count += 1`, `enumerate`'s index) is the module's position in the
+walk; `m.weight.requires_grad = False` reaches only that own parameter of each picked module
+(unknown when a module it may reach has none).
 """
 
 from __future__ import annotations
@@ -41,7 +45,33 @@ class ModuleLoop:
             inner = [m for m, _ in self.table.modules if m and m.startswith(prefix)]
             self.order = [self.root, *inner]
         self.tests = [(compile_predicate(test), negated) for test, negated in self.mf.tests]
+        self.position = {m: n for n, m in enumerate(self.order)}
+        # A module the script replaces with one of other inner modules moves the modules
+        # `modules()` yields after it: their counters are not known.
+        self.counted = self.mf.walk == "children" or not any(
+            _within(c, self.root) for c in self.changed
+        )
         self.picked = {m: self.truth(m) for m in self.order}
+        if self.mf.container and not self._sequence(self.root):
+            self.picked = dict.fromkeys(self.picked)  # iterating it may not yield its children
+        if self.mf.param is not None:
+            names = {p.name for p in self.table.params_under(self.root)}
+            if any(
+                picked is not False and _join(m, self.mf.param) not in names
+                for m, picked in self.picked.items()
+            ):
+                # A module the loop may reach has no such parameter (`m.weight` raises, or is
+                # None): what the loop does is not known.
+                self.picked = dict.fromkeys(self.picked)
+
+    def _sequence(self, module: str) -> bool:
+        """Is `module` a Sequential or a ModuleList (iterating it yields its children)?"""
+        kind = self.kinds.get(module)
+        bases = self.table.classes.get(kind) if kind is not None else None
+        return bases is not None and any(
+            b.startswith("torch.nn.") and b.rsplit(".", 1)[-1] in ("Sequential", "ModuleList")
+            for b in bases
+        )
 
     def seen_name(self, module: str) -> str:
         """The module's name as the loop yields it."""
@@ -64,6 +94,13 @@ class ModuleLoop:
                 # `type(m) == X` asks for the class itself, `isinstance` for any of its bases.
                 asked = bases[:1] if name.startswith("__type_is_") else bases
                 env[name] = any(_same_class(q, b) for q in quals for b in asked)
+        if self.mf.counters:
+            if not self.counted or self.mf.walk not in ("children", "modules"):
+                return None
+            if module not in self.position:
+                return None
+            for name, offset in self.mf.counters:
+                env[name] = self.position[module] + offset
         result: bool | None = True
         for test, negated in self.tests:
             try:
@@ -77,6 +114,8 @@ class ModuleLoop:
 
     def acting(self, param: Parameter) -> list[str]:
         """The modules of the loop whose action reaches `param`, in the order they run."""
+        if self.mf.param is not None and param.name != _join(param.module, self.mf.param):
+            return []
         return self.acting_on(param.module)
 
     def acting_on(self, owner: str) -> list[str]:
@@ -104,7 +143,7 @@ class ModuleLoop:
         out: dict[Path, bool | None] = {}
         children = self.mf.walk == "children"
         for p in self.params():
-            if not children or self.mf.name_var is None:
+            if not children or (self.mf.name_var is None and not self.mf.counters):
                 leaves_out = self.truth(p.module)
             else:
                 child = next((c for c in self.order if _within(p.module, c)), None)
@@ -139,6 +178,10 @@ def loop_outcome(loops: Iterable[tuple[ModuleLoop, str]]) -> dict[Path, str]:
         if current is not None:
             out[tuple(p.name.split("."))] = current
     return out
+
+
+def _join(module: str, name: str) -> str:
+    return f"{module}.{name}" if module else name
 
 
 def _chain(module: str, root: str) -> list[str]:

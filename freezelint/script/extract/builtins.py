@@ -1,11 +1,14 @@
 """Python's builtins as the script calls them on what the analysis tracks: `getattr`/`setattr` on
 models, `range` and `enumerate` over constants (loops unrolled), `filter`, `itertools.chain`,
-`iter` and `enumerate` over parameters, `dict(...)` (a param group or a config), consumers
-(`list`, `sorted`, `sum`, ...) that use up an iterator, and `argparse` parsers (their options'
-defaults, as constants the command line can override).
+`iter` and `enumerate` over parameters and over modules (`model.children()`, a Sequential),
+`len(module)` and `max(0, len(module) - k)` (`values.Size`), `dict(...)` (a param group or a
+config), consumers (`list`, `sorted`, `sum`, ...) that use up an iterator, and `argparse`
+parsers (their options' defaults, as constants the command line can override).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import libcst as cst
 
@@ -15,6 +18,7 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
     BUILTIN_CALLS,
     CONSUMERS,
+    int_literal,
     is_requires_grad_of,
     literal_string,
 )
@@ -26,7 +30,9 @@ from freezelint.script.values import (
     ModuleItem,
     Modules,
     Namespace,
+    ParamNames,
     Params,
+    Size,
     TupleValue,
     Value,
 )
@@ -82,6 +88,23 @@ class BuiltinCalls(OptimizerBuilder):
             space = Namespace(tuple(options.items()))
             return space if method == "parse_args" else TupleValue((space, None))
         self._eval_args(node, w)
+        return None
+
+    def _size_call(self, qual: str, node: cst.Call, w: Walk) -> Size | None:
+        """`len(model.features)`: its size; `max(0, len(m) - k)`: that size, clamped."""
+        if qual == "len" and len(node.args) == 1:
+            inner = node.args[0].value
+            if isinstance(inner, cst.Name | cst.Attribute | cst.Subscript):
+                ref = self.eval(inner, w)
+                if isinstance(ref, ModelRef):
+                    return Size(ref.model, ref.path)
+            return None
+        if qual == "max" and len(node.args) == 2:
+            zero = [int_literal(a.value) == 0 for a in node.args]
+            if any(zero):
+                value = self.eval(node.args[zero.index(False)].value, w) if not all(zero) else None
+                if isinstance(value, Size) and value.offset <= 0:
+                    return replace(value, clamped=True)
         return None
 
     def _builtin_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
@@ -159,6 +182,20 @@ class BuiltinCalls(OptimizerBuilder):
                 return True, Params(
                     src.selection, True, src.named, src.binding, enumerated=True, start=first
                 )
+            if values and isinstance(values[0], ModelRef) and not values[0].wrappers:
+                # `enumerate(model.features)`: a Sequential's children, counted.
+                known = isinstance(start, Const) and type(start.value) is int
+                return True, Modules(
+                    values[0].region,
+                    children=True,
+                    enumerated=True,
+                    start=start.value if known else None,  # type: ignore[union-attr]
+                    container=True,
+                )
+            if values and isinstance(values[0], Modules) and not values[0].enumerated:
+                known = isinstance(start, Const) and type(start.value) is int
+                first = start.value if known else None  # type: ignore[union-attr]
+                return True, replace(values[0], enumerated=True, start=first)
             return True, None
         if qual in ("iter", "enumerate"):
             values = self._eval_args(node, w)
@@ -174,6 +211,10 @@ class BuiltinCalls(OptimizerBuilder):
             return True, self._group_dict(
                 [(a.keyword.value if a.keyword else None, a.value) for a in node.args], w, node
             )
+        if qual in ("len", "max") and all(a.keyword is None and not a.star for a in node.args):
+            size = self._size_call(qual, node, w)
+            if size is not None:
+                return True, size
         if qual in CONSUMERS:
             for arg in node.args:
                 value = self.eval(arg.value, w)
@@ -185,7 +226,10 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, Params(
                         value.selection, generator=False, named=value.named, relative=value.relative
                     )
-                if qual in ("list", "tuple") and isinstance(value, Modules):
+                if qual in ("list", "tuple", "set", "frozenset") and isinstance(value, ParamNames):
+                    return True, value  # `set(n for n, _ in params[-10:])`
+                enumerated = isinstance(value, Modules) and value.enumerated
+                if qual in ("list", "tuple") and isinstance(value, Modules) and not enumerated:
                     return True, value
             return True, None
         if qual == "isinstance" and len(node.args) == 2:

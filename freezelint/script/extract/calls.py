@@ -386,7 +386,11 @@ def _children_of(
     if len(node.args) != 1 or node.args[0].star != "*" or not values:
         return None
     value = values[0]
-    if not isinstance(value, Modules) or not isinstance(value.selection, Region):
+    if (
+        not isinstance(value, Modules)
+        or value.enumerated
+        or not isinstance(value.selection, Region)
+    ):
         return None
     region = value.selection
     if len(region.path) != 1 or ":" not in region.path[0]:

@@ -109,6 +109,27 @@ class ConditionalWalker(LoopWalker):
             return False
         return not w.in_loop or not names & w.variant
 
+    def _option_table(self, arms: list[Arm], w: Walk) -> bool:
+        """Do the arms test one command-line or config value for equality with literals
+        (`if args.net == "a": ... elif args.net == "b": ...`)?"""
+        subjects: set[str] = set()
+        for arm in arms:
+            if arm.test is None:
+                continue
+            test = arm.test
+            if not (
+                isinstance(test, cst.Comparison)
+                and len(test.comparisons) == 1
+                and isinstance(test.comparisons[0].operator, cst.Equal | cst.In)
+                and _literals(test.comparisons[0].comparator)
+            ):
+                return False
+            subjects.add(code_of(test.left))
+        if len(subjects) != 1:
+            return False
+        value = self.eval(arms[0].test.left, w)  # type: ignore[union-attr]
+        return isinstance(value, Const) and value.source is not None
+
     def _per_item(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
         """Do the conditions pick among the items of a loop over parameters or modules?"""
         names = set().union(*(names_in(t) for t in tests))
@@ -212,9 +233,12 @@ class ConditionalWalker(LoopWalker):
         going = [i for i, r in enumerate(raises) if not r] or list(range(len(arms)))
         matters = _acted(self.events, mark) or len({exits[i] for i in going}) > 1
         if not matters:
+            table = self._option_table(arms, w)
             for index, env in enumerate(envs):
                 merged = _merge([after[i][index] for i in going])
-                if merged is None:
+                if merged is None or (table and _lost_constant([after[i][index] for i in going])):
+                    # (Constants chosen by a command-line option's value, `if args.net ==
+                    # "resnet18": k = 45`: a later condition on the option picks its arm.)
                     matters = True
                     break
                 env.clear()
@@ -285,6 +309,22 @@ def _leaves_the_block(body) -> bool:
         if isinstance(stmt, cst.SimpleStatementLine)
         for small in stmt.body
     )
+
+
+def _literals(node: cst.BaseExpression) -> bool:
+    """A string or integer literal, or a tuple, list or set of them."""
+    if isinstance(node, cst.Tuple | cst.List | cst.Set):
+        return bool(node.elements) and all(_literals(e.value) for e in node.elements)
+    return isinstance(node, cst.SimpleString | cst.Integer)
+
+
+def _lost_constant(envs: list[dict]) -> bool:
+    """Do the arms bind a name to different constants (one joined to unknown)?"""
+    for key in set().union(*envs):
+        values = [env.get(key) for env in envs]
+        if any(v != values[0] for v in values) and any(isinstance(v, Const) for v in values):
+            return True
+    return False
 
 
 def _acted(events: list, mark: int) -> bool:

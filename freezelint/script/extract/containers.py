@@ -34,6 +34,7 @@ from freezelint.script.values import (
     OptimizerRef,
     ParamItem,
     Params,
+    Size,
     TupleValue,
     Value,
 )
@@ -179,8 +180,8 @@ class ContainerEvaluator(ExpressionEvaluator):
             if literal is not None:
                 part = str(literal)
         elif isinstance(index, cst.Slice):
-            lower = self._int_of(index.lower, w) if index.lower else None
-            upper = self._int_of(index.upper, w) if index.upper else None
+            lower = self._int_of(index.lower, w, recv) if index.lower else None
+            upper = self._int_of(index.upper, w, recv) if index.upper else None
             part = f"{'' if lower is None else lower}:{'' if upper is None else upper}"
             if (
                 index.step is not None
@@ -196,7 +197,7 @@ class ContainerEvaluator(ExpressionEvaluator):
             if -len(recv.items) <= position < len(recv.items):
                 return recv.items[position]
             return None
-        if isinstance(recv, Modules):
+        if isinstance(recv, Modules) and not recv.enumerated:
             if recv.children and isinstance(recv.selection, Region) and part != DYNAMIC:
                 # `list(model.children())[:-1]`: those children, as a path the table resolves.
                 region = recv.selection
@@ -208,19 +209,32 @@ class ContainerEvaluator(ExpressionEvaluator):
                 # `list(model.parameters())[:-2]`: positions the table resolves.
                 bound = _slice_bound(index)
                 return Params(
-                    NameWhere(recv.selection, None, None, positions=span, bound=bound), False
+                    NameWhere(recv.selection, None, None, positions=span, bound=bound),
+                    False,
+                    recv.named,
+                    name_prefix=recv.name_prefix,
+                    relative=recv.relative,
                 )
-            return Params(NameWhere(recv.selection, None, None), generator=False)
+            return Params(
+                NameWhere(recv.selection, None, None),
+                generator=False,
+                named=recv.named,
+                name_prefix=recv.name_prefix,
+                relative=recv.relative,
+            )
         return None
 
-    def _int_of(self, node: cst.BaseExpression, w: Walk) -> int | None:
-        """An integer known statically: a literal, or a constant (`-n` with `n = 2`)."""
+    def _int_of(self, node: cst.BaseExpression, w: Walk, recv: Value = None) -> int | None:
+        """An integer known statically: a literal, or a constant (`-n` with `n = 2`); as an
+        end of a slice of `recv`, `max(0, len(recv) - k)` is `-k` (both clamp at 0)."""
         literal = int_literal(node)
         if literal is not None:
             return literal
         value = self.eval(node, w)
         if isinstance(value, Const) and type(value.value) is int:
             return value.value
+        if isinstance(value, Size) and value.of(recv) and value.clamped and value.offset < 0:
+            return value.offset
         return None
 
 

@@ -15,6 +15,7 @@ import libcst as cst
 from freezelint.script import recognize
 from freezelint.script.events import Event, ModelBuilt, ModelSpec
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
+from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
 from freezelint.script.imports import ImportTable, dotted
@@ -26,7 +27,9 @@ from freezelint.script.values import (
     ModelRef,
     ModuleItem,
     Namespace,
+    ParamItem,
     ProjectModule,
+    Size,
     TrainerValue,
     TupleValue,
     Value,
@@ -180,6 +183,9 @@ class ExpressionEvaluator:
                 if attr == "trainer" and not recv.path and recv.model in self.fit_trainers:
                     return self.fit_trainers[recv.model]  # a LightningModule's, during `fit`
                 return recv.child(attr)
+            if isinstance(recv, ModuleItem) and node.attr.value in ("weight", "bias"):
+                selection = parameter_of(recv, node.attr.value)
+                return ParamItem(selection) if selection is not None else None
             if isinstance(recv, TrainerValue):
                 if node.attr.value == "optimizers" and recv.optimizers is not None:
                     return TupleValue(recv.optimizers)
@@ -206,6 +212,8 @@ class ExpressionEvaluator:
             left, right = self.eval(node.left, w), self.eval(node.right, w)
             if isinstance(left, Const) and isinstance(right, Const):
                 return _const(lambda: binary(node.operator, left.value, right.value), left, right)
+            if isinstance(left, Size) and isinstance(node.operator, cst.Add | cst.Subtract):
+                return left.plus(right, negate=isinstance(node.operator, cst.Subtract))
             if isinstance(node.operator, cst.Add):
                 return self._concat(left, right)
             return None

@@ -254,15 +254,22 @@ def _has_call(node: cst.CSTNode) -> bool:
 
 
 def _statements(fn: cst.FunctionDef) -> int:
-    """How many statements a function holds (nested ones included)."""
-    count = 0
-    stack: list[cst.CSTNode] = [fn.body]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-            count += 1
-        if isinstance(
-            cur, cst.BaseSuite | cst.BaseCompoundStatement | cst.Else | cst.ExceptHandler
-        ):
-            stack.extend(cur.children)
+    """How many statements a function runs at most (nested ones included): of an `if`/`elif`
+    chain only its longest arm (a factory picking one of many classes by name is short)."""
+    return _block_statements(fn.body)
+
+
+def _block_statements(node: cst.CSTNode) -> int:
+    if isinstance(node, cst.If):
+        arms: list[cst.CSTNode] = []
+        cur: cst.CSTNode | None = node
+        while isinstance(cur, cst.If):
+            arms.append(cur.body)
+            cur = cur.orelse
+        if isinstance(cur, cst.Else):
+            arms.append(cur.body)
+        return 1 + max(_block_statements(arm) for arm in arms)
+    count = 1 if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement) else 0
+    if isinstance(node, cst.BaseSuite | cst.BaseCompoundStatement | cst.ExceptHandler):
+        count += sum(_block_statements(child) for child in node.children)
     return count

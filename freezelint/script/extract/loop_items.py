@@ -1,7 +1,9 @@
 """Loop items: what the target of a `for` loop or comprehension over parameters or modules
 stands for (`bind_loop_target`), comprehensions over them, and the narrowing of those items by
 the conditions that guard statements (`refine`: `if "fc" in name`, `if p.requires_grad`,
-`if i < k` over an enumerate index), undone once the statements are walked (`restore`).
+`if i < k` over an enumerate index or a counter, over parameters or modules), undone once the
+statements are walked (`restore`); `name in names` with `names` a set of parameter names taken
+by position (`{n for n, _ in params[-10:]}`) is that positional selection.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from freezelint.script.extract.module_filters import module_filter
 from freezelint.script.extract.scope import Scope, Walk, _visible_items
 from freezelint.script.extract.syntax import int_literal, is_requires_grad_of, names_in
 from freezelint.script.selection import NameWhere, PositionBound, Region, Trainable
-from freezelint.script.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
+from freezelint.script.values import (
+    Const,
+    ModelRef,
+    ModuleItem,
+    Modules,
+    ParamItem,
+    ParamNames,
+    Params,
+    Value,
+)
 
 
 class LoopItems(ContainerEvaluator):
@@ -50,6 +61,14 @@ class LoopItems(ContainerEvaluator):
             if isinstance(node, cst.GeneratorExp):
                 return Params(item.selection, generator=True, binding=drawn)
             return Params(item.selection, generator=False, binding=drawn if spent else None)
+        if (
+            isinstance(elt, cst.Name)
+            and isinstance(item, ParamItem)
+            and item.name_var is not None
+            and elt.value == item.name_var
+        ):
+            # `{name for name, _ in params[-10:]}`: those parameters' names.
+            return ParamNames(item.selection, item.name_prefix)
         if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ModuleItem):
             # `[m for m in model.modules() if isinstance(m, nn.Linear)]`: some of the region's
             # modules, which ones not known here (a later `[-1:]` re-enables one of them).
@@ -106,6 +125,20 @@ class LoopItems(ContainerEvaluator):
             elif not source.named and isinstance(target, cst.Name):
                 scope.env[target.value] = ParamItem(source.selection)
                 return target.value
+        elif isinstance(source, Modules) and source.enumerated:
+            # `for i, m in enumerate(model.children())`: the module, with `i` its counter.
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                index = target.elements[0].value
+                inner = replace(source, enumerated=False, start=0)
+                item = self.bind_loop_target(target.elements[1].value, inner, scope)
+                found = scope.env.get(item) if item else None
+                if isinstance(index, cst.Name):
+                    scope.env[index.value] = None
+                    if isinstance(found, ModuleItem) and found.walk and source.start is not None:
+                        scope.env[item] = replace(  # type: ignore[index]
+                            found, counters=((index.value, source.start),)
+                        )
+                return item
         elif isinstance(source, Modules):
             node, name_var = target, None
             if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
@@ -120,7 +153,11 @@ class LoopItems(ContainerEvaluator):
                 if name_var is not None:
                     scope.env[name_var] = None
                 scope.env[node.value] = ModuleItem(
-                    source.selection, walk, name_var if walk else None, self.new_id()
+                    source.selection,
+                    walk,
+                    name_var if walk else None,
+                    self.new_id(),
+                    container=source.container,
                 )
                 return node.value
         elif isinstance(source, ModelRef) and isinstance(target, cst.Name):
@@ -153,7 +190,7 @@ class LoopItems(ContainerEvaluator):
                 names |= {name for name, _ in item.derived}
             elif isinstance(item, ModuleItem):
                 names |= {item.name_var} if item.name_var else set()
-                names |= {name for name, _ in item.derived}
+                names |= {name for name, _ in (*item.derived, *item.counters)}
         per_iteration = bool(used & (variant or frozenset()) - names)
         for var in items:
             item = scope.lookup(var)[1]
@@ -191,7 +228,9 @@ class LoopItems(ContainerEvaluator):
                         NameWhere(item.selection, None, None), item.name_var, item.index_vars
                     )
             elif isinstance(item, ModuleItem) and (
-                var in used or item.name_var in used or {n for n, _ in item.derived} & used
+                var in used
+                or item.name_var in used
+                or {n for n, _ in (*item.derived, *item.counters)} & used
             ):
                 narrowed = replace(
                     item,
@@ -260,6 +299,10 @@ class LoopItems(ContainerEvaluator):
     ) -> NameWhere:
         """The parameters of a loop item whose name satisfies `test`, with the constants the
         test reads (for the predicate interpreter)."""
+        members = _membership(item, test, scope)
+        if members is not None:
+            selection, inside = members
+            return selection if inside != negate else _complement(selection)
         used = set(names_in(test))
         derived = tuple((n, e) for n, e in item.derived if n in used or _reads(item.derived, n))
         for _, expression in derived:
@@ -280,12 +323,71 @@ class LoopItems(ContainerEvaluator):
         )
 
     @staticmethod
+    def obscure(scope: Scope) -> dict[str, tuple[bool, Value]]:
+        """Make the loop items stand for subsets the analysis cannot name; returns what to put
+        back (`restore`)."""
+        saved: dict[str, tuple[bool, Value]] = {}
+        for var in _visible_items(scope):
+            item = scope.lookup(var)[1]
+            if isinstance(item, ParamItem | ModuleItem):
+                saved[var] = (var in scope.env, scope.env.get(var))
+                scope.env[var] = type(item)(NameWhere(item.selection, None, None))  # type: ignore[call-arg]
+        return saved
+
+    @staticmethod
     def restore(scope: Scope, saved: dict[str, tuple[bool, Value]]) -> None:
         for var, (present, value) in saved.items():
             if present:
                 scope.env[var] = value
             else:
                 scope.env.pop(var, None)
+
+
+def _membership(
+    item: ParamItem, test: cst.BaseExpression, scope: Scope
+) -> tuple[NameWhere, bool] | None:
+    """`name in names` (or `not in`), with `names` the names of some parameters by position
+    of the loop's own region: those positions, and whether the test asks for membership."""
+    if not (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.In | cst.NotIn)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == item.name_var
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and not item.derived
+    ):
+        return None
+    names = scope.lookup(test.comparisons[0].comparator.value)[1]
+    if not isinstance(names, ParamNames):
+        return None
+    chosen = names.selection
+    if (
+        not isinstance(chosen, NameWhere)
+        or chosen.positions is None
+        or chosen.negated
+        or chosen.base != item.selection
+        or not isinstance(item.selection, Region)
+        or names.name_prefix != item.name_prefix
+    ):
+        return None
+    positions = NameWhere(
+        item.selection, None, None, positions=chosen.positions, bound=chosen.bound
+    )
+    return positions, isinstance(test.comparisons[0].operator, cst.In)
+
+
+def _complement(selection: NameWhere) -> NameWhere:
+    """The other positions: of a one-sided slice (`[-10:]`), the slice on the other side
+    (`[:-10]`), with the literal setting its other end."""
+    start, stop = selection.positions  # type: ignore[misc]
+    bound = selection.bound
+    if (start is None) == (stop is None):
+        return replace(selection, negated=not selection.negated)
+    flipped = None
+    if bound is not None:
+        flipped = replace(bound, end="stop" if bound.end == "start" else "start")
+    return replace(selection, positions=(stop, start), bound=flipped)
 
 
 def _reads(derived: tuple[tuple[str, cst.BaseExpression], ...], name: str) -> bool:

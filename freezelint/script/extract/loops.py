@@ -56,17 +56,11 @@ class LoopWalker(AssignmentWalker):
                 # (assigned twice, in a nested block) picks parameters the analysis cannot name.
                 derived = _derived_from_name(node.body, bound.name_var)
                 computed = assigned_names(node.body) - {name for name, _ in derived}
-                # (`enumerate`'s index stops being one where the body assigns it.)
-                counters = tuple(c for c in bound.counters if c[0] not in computed) + tuple(
-                    (name, offset)
-                    for name in sorted(computed)
-                    if (offset := _counter(node.body, name, w.scope.lookup(name)[1])) is not None
-                )
                 w.scope.env[item] = replace(
                     bound,
                     index_vars=bound.index_vars | computed,
                     derived=derived,
-                    counters=counters,
+                    counters=self._counters(node, bound.counters, w, computed),
                 )
             elif isinstance(bound, ModuleItem) and bound.walk:
                 # `classname = m.__class__.__name__`, `is_bn = isinstance(m, ...)`: part of the
@@ -74,7 +68,9 @@ class LoopWalker(AssignmentWalker):
                 derived = _derived_from_name(node.body, item)
                 if bound.name_var is not None:
                     derived += _derived_from_name(node.body, bound.name_var)
-                w.scope.env[item] = replace(bound, derived=derived)
+                w.scope.env[item] = replace(
+                    bound, derived=derived, counters=self._counters(node, bound.counters, w)
+                )
             self.walk_block(node.body.body, w.pin(self.enter_loop(node.body, w, node.target)))
         else:
             if over_items and mentions_requires_grad(node.body):
@@ -91,6 +87,23 @@ class LoopWalker(AssignmentWalker):
             variant = self.enter_loop(node.body, w, node.target)
             self.walk_block(node.body.body, w.inner(Frame("loop", self.new_id()), variant))
         self.loop_else(node, w)
+
+    @staticmethod
+    def _counters(
+        node: cst.For,
+        bound: tuple[tuple[str, int], ...],
+        w: Walk,
+        computed: frozenset[str] | None = None,
+    ) -> tuple[tuple[str, int], ...]:
+        """The loop's counters: the item's own (`enumerate`'s index, unless the body assigns
+        it) and the names the body increments by one each iteration (`count += 1`)."""
+        if computed is None:
+            computed = frozenset(assigned_names(node.body))
+        return tuple(c for c in bound if c[0] not in computed) + tuple(
+            (name, offset)
+            for name in sorted(computed)
+            if (offset := _counter(node.body, name, w.scope.lookup(name)[1])) is not None
+        )
 
     def while_statement(self, node: cst.While, w: Walk) -> None:
         self.eval(node.test, w)

@@ -44,7 +44,11 @@ def module_filter(
     rewritten = test.visit(rewriter)
     if not isinstance(rewritten, cst.BaseExpression) or var in names_in(rewritten):
         return unknown
+    counters = tuple(c for c in item.counters if c[0] in names_in(rewritten))
+    if before is not None and before.counters:
+        counters = (*before.counters, *(c for c in counters if c not in before.counters))
     own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes))}
+    own |= {name for name, _ in counters}
     env = dict(before.env) if before is not None else {}
     for name in sorted(names_in(rewritten) - own):
         value = lookup(name)
@@ -64,8 +68,31 @@ def module_filter(
             (*known, *rewriter.classes),
             tuple(env.items()),
             loop=item.loop,
+            counters=counters,
+            container=item.container,
         ),
     )
+
+
+def parameter_of(item: ModuleItem, attr: str) -> Selection | None:
+    """`m.weight` of the loop item of a walk over a region's modules: that own parameter of
+    each module the walk's conditions pick (None when the item is no such walk)."""
+    selection = item.selection
+    if isinstance(selection, NameWhere) and selection.modules is not None:
+        mf = replace(selection.modules, recurse=False, param=attr, call=None)
+        return NameWhere(selection.base, None, None, modules=mf)
+    if item.walk in ("modules", "children") and isinstance(selection, Region):
+        mf = ModuleFilter(
+            item.walk,
+            (),
+            None,
+            recurse=False,
+            loop=item.loop,
+            param=attr,
+            container=item.container,
+        )
+        return NameWhere(selection, None, None, modules=mf)
+    return None
 
 
 def without_recursion(selection: Selection, call: cst.CSTNode) -> Selection:

@@ -15,6 +15,7 @@ import libcst as cst
 from freezelint.script.events import Frame, IneffectiveFreeze, Timeline
 from freezelint.script.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
 from freezelint.script.extract.conditionals import ConditionalWalker
+from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
@@ -113,7 +114,13 @@ class Extractor(ConditionalWalker):
                 self.compound_statement(stmt, sw)
             guard = _continue_guard(stmt) or _break_guard(stmt)
             if guard is not None:
-                saved.append(self.refine(guard, w.scope, negate=True))
+                # (On what else changes per iteration, `count` counting only some items: the
+                # items the rest runs for are not known.)
+                saved.append(self.refine(guard, w.scope, negate=True, variant=w.variant))
+            elif w.in_loop and isinstance(stmt, cst.If) and own_statement(stmt, cst.Break):
+                # `if name == "layer3": break`: the rest runs for the items before the first
+                # one the condition holds for, which the analysis cannot name.
+                saved.append(self.obscure(w.scope))
         for entry in reversed(saved):
             self.restore(w.scope, entry)
 
