@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from freezelint.script import recognize
 from freezelint.script.extract.optimizers import OptimizerBuilder
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
@@ -21,6 +22,7 @@ from freezelint.script.selection import NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
+    Constructor,
     ModelRef,
     Modules,
     Namespace,
@@ -96,7 +98,15 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, owner.child(key.value)
                 base = self.imports.qualify(node.args[0].value)
                 if owner is None and base is not None:
+                    if base == "torch.optim" and recognize.is_torch_optimizer(
+                        f"{base}.{key.value}"
+                    ):
+                        return True, Constructor(f"{base}.{key.value}")
                     return True, self.constructor_named(f"{base}.{key.value}")
+            elif owner is None and len(node.args) == 2:
+                # `getattr(optim, config["optimizer"]["type"])`: some optimizer of torch's.
+                if self.imports.qualify(node.args[0].value) == "torch.optim":
+                    return True, Constructor(recognize.ANY_TORCH_OPTIMIZER)
             return True, None
         if qual == "range":
             values = self._eval_args(node, w)

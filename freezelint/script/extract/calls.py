@@ -25,6 +25,7 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    Instance,
     ModelRef,
     ModuleItem,
     Modules,
@@ -83,6 +84,11 @@ class CallEvaluator(SchedulerCalls):
             handled, value = self.method_call(recv, method, node, w)
             if handled:
                 return value
+            if isinstance(recv, Instance | ModelRef):
+                # `self.wrapper()`: an attribute holding an object whose class defines `__call__`.
+                handled, value = self.call_object(self.eval(func, w), node, w)
+                if handled:
+                    return value
             if (
                 method == "optimizers"
                 and isinstance(recv, ModelRef)
@@ -120,8 +126,13 @@ class CallEvaluator(SchedulerCalls):
             and node.args
             and node.args[0].keyword is None
         ):
-            if not w.scope.lookup(func.value)[0]:
+            found, bound = w.scope.lookup(func.value)
+            if not found:
                 self.imported_name(func.value, w)
+            elif isinstance(bound, Instance | ModelRef):
+                handled, value = self.call_object(bound, node, w)
+                if handled:
+                    return value
             if func.value in self.functions:
                 return self.call_function(self.functions[func.value], node, w)
             if func.value in self.classes:
