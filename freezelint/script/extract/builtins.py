@@ -103,10 +103,13 @@ class BuiltinCalls(OptimizerBuilder):
                     ):
                         return True, Constructor(f"{base}.{key.value}")
                     return True, self.constructor_named(f"{base}.{key.value}")
-            elif owner is None and len(node.args) == 2:
+            elif (
+                owner is None
+                and len(node.args) == 2
+                and self.imports.qualify(node.args[0].value) == "torch.optim"
+            ):
                 # `getattr(optim, config["optimizer"]["type"])`: some optimizer of torch's.
-                if self.imports.qualify(node.args[0].value) == "torch.optim":
-                    return True, Constructor(recognize.ANY_TORCH_OPTIMIZER)
+                return True, Constructor(recognize.ANY_TORCH_OPTIMIZER)
             return True, None
         if qual == "range":
             values = self._eval_args(node, w)
