@@ -304,29 +304,33 @@ class Simulation(Holding):
         top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
         return True if len(top) <= 1 else None
 
+    def _source_atoms(self, event: ModuleReplaced) -> list[tuple[Path, Atom]] | None:
+        """The atoms of the module put in, by their path inside it, where its state lives (its
+        own model, or the model holding it: `Wrapper().model`); None when not built in view."""
+        model, prefix = event.state_of or (event.new_module, ())
+        if model is None or model not in self.paths:
+            return None
+        return [
+            (atom[len(prefix) :], self.state[(model, atom)])
+            for atom in self.paths[model]
+            if atom[: len(prefix)] == prefix and (model, atom) in self.state
+        ]
+
     def _removed(self, event: ModuleReplaced) -> list[Path]:
         """The sub-paths the module put in had lost before (a submodule set to None)."""
-        if event.new_module is None or event.new_module not in self.paths:
-            return []
-        return [
-            atom
-            for atom in self.paths[event.new_module]
-            if atom
-            and (event.new_module, atom) in self.state
-            and self.state[(event.new_module, atom)].nonempty is False
-        ]
+        found = self._source_atoms(event) or []
+        return [path for path, atom in found if path and atom.nonempty is False]
 
     def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
-        if event.new_module is None or event.new_module not in self.paths:
+        found = self._source_atoms(event)
+        if found is None:
             return None
         own: dict[Path, str] = {}
         below: dict[Path, set[str]] = {}
-        for atom in self.paths[event.new_module]:
-            if (event.new_module, atom) not in self.state:
-                continue
-            status = self.state[(event.new_module, atom)].status
+        for atom, state in found:
+            status = state.status
             own[atom] = status
             for depth in range(len(atom)):
                 below.setdefault(atom[:depth], set()).add(status)

@@ -44,9 +44,15 @@ class CallEvaluator(SchedulerCalls):
     def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
         qual = self.imports.qualify(func)
-        alias = self._constructor_alias(func, w)
+        callee = self._callee(func, w)
+        alias = callee if isinstance(callee, Constructor) else None
         if alias is not None:
             qual = alias.qual
+        elif isinstance(func, cst.Subscript | cst.Call) and isinstance(callee, Instance | ModelRef):
+            # `Wrapper()()`, `wrappers[i]()`: an object whose class may define `__call__`.
+            handled, value = self.call_object(callee, node, w)
+            if handled:
+                return value
         if qual is not None:
             handled, value = self._known_call(qual, node, w)
             if handled:
@@ -156,16 +162,15 @@ class CallEvaluator(SchedulerCalls):
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]
 
-    def _constructor_alias(self, func: cst.BaseExpression, w: Walk) -> Constructor | None:
-        """`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
-        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`."""
+    def _callee(self, func: cst.BaseExpression, w: Walk) -> Value:
+        """What is called, when it is a name or computed (evaluated once): a constructor alias
+        (`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`) or an object."""
         if isinstance(func, cst.Name):
-            value = w.scope.lookup(func.value)[1]
-        elif isinstance(func, cst.Subscript | cst.Call):
-            value = self.eval(func, w)
-        else:
-            return None
-        return value if isinstance(value, Constructor) else None
+            return w.scope.lookup(func.value)[1]
+        if isinstance(func, cst.Subscript | cst.Call):
+            return self.eval(func, w)
+        return None
 
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
