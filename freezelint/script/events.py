@@ -55,6 +55,9 @@ class ModelSpec:
     parts: tuple[tuple[str, ModelSpec | None], ...] | None = None
     # A composite given an `nn.Parameter` of its own (`self.scale = nn.Parameter(...)`).
     own_params: bool = False
+    # A composite one of whose parts holds modules of its other parts (`self.body =
+    # nn.Sequential(self.backbone, self.head)`): registered twice, handed over once.
+    shared: bool = False
     # Positional arguments of a `torch.nn` layer, each a constant or UNKNOWN.
     args: tuple[Any, ...] = ()
     # `nn.Sequential(*list(model.children())[start:stop])`: a Sequential of another model's own

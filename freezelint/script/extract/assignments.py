@@ -338,6 +338,8 @@ class AssignmentWalker(PartMoves):
             and ref.path[0] not in self.parts[ref.model]
         )
         self.record_part(ref, value)
+        if isinstance(value, ModelRef) and ref.model in self.holds_parts_of.get(value.model, ()):
+            self.shared.add(ref.model)
         adds: bool | None = True
         trainable: bool | None = True
         new_module = value.model if isinstance(value, ModelRef) and value.path == () else None

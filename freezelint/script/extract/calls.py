@@ -248,6 +248,13 @@ class CallEvaluator(SchedulerCalls):
                 children_of=children_of,
             )
             ref = self.new_model(spec, w, node, None)
+            held = {
+                v.model
+                for v, a in zip(values, node.args, strict=True)
+                if isinstance(v, ModelRef) and v.path and not a.star
+            }
+            if layer == "Sequential" and held:
+                self.holds_parts_of[ref.model] = held
             if (
                 layer == "Sequential"
                 and values

@@ -84,6 +84,10 @@ class ObjectEvaluator(LoopItems):
         # The trainer fitting a model (by model id), once its optimizers are configured.
         self.fit_trainers: dict[int, TrainerValue] = {}
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
+        # Modules built holding submodules of models (`nn.Sequential(self.backbone, ...)`):
+        # those models; and the composites given such a module as a part of their own.
+        self.holds_parts_of: dict[int, set[int]] = {}
+        self.shared: set[int] = set()
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
         self._module_class: dict[int, bool] = {}
@@ -357,7 +361,12 @@ class ObjectEvaluator(LoopItems):
                     (attr, None if sub is None else spec_of(sub, depth + 1))
                     for attr, sub in self.parts[model].items()
                 )
-                spec = replace(spec, parts=parts, own_params=model in self.own_params)
+                spec = replace(
+                    spec,
+                    parts=parts,
+                    own_params=model in self.own_params,
+                    shared=model in self.shared,
+                )
             done[model] = spec
             return spec
 
