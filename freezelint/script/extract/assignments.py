@@ -338,7 +338,12 @@ class AssignmentWalker(PartMoves):
             and ref.path[0] not in self.parts[ref.model]
         )
         self.record_part(ref, value)
-        if isinstance(value, ModelRef) and ref.model in self.holds_parts_of.get(value.model, ()):
+        if isinstance(value, ModelRef) and any(
+            model == ref.model and attr != ref.path[0]
+            for model, attr in self.holds_parts_of.get(value.model, ())
+        ):
+            # (`self.backbone = nn.Sequential(*list(self.backbone.children())[:-1])` replaces
+            # the part it is cut from: nothing is registered twice.)
             self.shared.add(ref.model)
         adds: bool | None = True
         trainable: bool | None = True

@@ -20,7 +20,14 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
-from freezelint.script.selection import NameWhere, Region, Selection, part_slice, union
+from freezelint.script.selection import (
+    NameWhere,
+    Region,
+    Selection,
+    part_slice,
+    regions,
+    union,
+)
 from freezelint.script.values import (
     ArgParser,
     Const,
@@ -249,9 +256,16 @@ class CallEvaluator(SchedulerCalls):
             )
             ref = self.new_model(spec, w, node, None)
             held = {
-                v.model
+                (v.model, v.path[0])
                 for v, a in zip(values, node.args, strict=True)
                 if isinstance(v, ModelRef) and v.path and not a.star
+            } | {
+                # `*list(self.backbone.children())[:-1]`: the modules of a part, again.
+                (r.model, r.path[0])
+                for v, a in zip(values, node.args, strict=True)
+                if isinstance(v, Modules) and a.star
+                for r in regions(v.selection)
+                if r.path
             }
             if layer == "Sequential" and held:
                 self.holds_parts_of[ref.model] = held

@@ -85,8 +85,9 @@ class ObjectEvaluator(LoopItems):
         self.fit_trainers: dict[int, TrainerValue] = {}
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
         # Modules built holding submodules of models (`nn.Sequential(self.backbone, ...)`):
-        # those models; and the composites given such a module as a part of their own.
-        self.holds_parts_of: dict[int, set[int]] = {}
+        # those (model, top-level attribute); and the composites given such a module as
+        # another part of their own.
+        self.holds_parts_of: dict[int, set[tuple[int, str]]] = {}
         self.shared: set[int] = set()
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
