@@ -264,3 +264,43 @@ def test_a_factory_picking_among_many_classes_is_followed(tmp_path: Path, cache_
     )
     found = _check(cache_dir, str(tmp_path / "train.py"))
     assert _found(found, tmp_path) == {("train.py", 16, "FRZ009")}
+
+
+def test_a_wrapper_whose_call_returns_its_model_and_a_trainer_class(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """A wrapper in one file whose `__call__` returns the torchvision model it holds, kept by a
+    stacked model in another (`self.backbone = Backbone()()`... frozen), an optimizer class
+    named by a JSON config, and a trainer class in a third file calling `.train()`."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "backbone.py").write_text(
+        "import torchvision\nfrom torch import nn\n\n\nclass Backbone(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.model = torchvision.models.resnet18(weights=None)\n"
+        "        self.model.fc = nn.Linear(512, 3)\n\n"
+        "    def __call__(self):\n        return self.model\n"
+    )
+    (tmp_path / "models" / "stacked.py").write_text(
+        "from torch import nn\nfrom models.backbone import Backbone\n\n\n"
+        "class Stacked(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.backbone = Backbone()\n        self.backbone = self.backbone()\n"
+        "        for param in self.backbone.parameters():\n"
+        "            param.requires_grad = False\n"
+        "        self.head = nn.Linear(3, 5)\n"
+    )
+    (tmp_path / "trainer.py").write_text(
+        "class Trainer:\n    def __init__(self, model, optimizer):\n"
+        "        self.model = model\n        self.optimizer = optimizer\n\n"
+        "    def train_epoch(self):\n        self.model.train()\n\n"
+        "    def train(self):\n        for _ in range(3):\n            self.train_epoch()\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import json\nimport sys\n\nimport torch.optim as optim\n"
+        "from models.stacked import Stacked\nfrom trainer import Trainer\n\n"
+        "config = json.load(open(sys.argv[1]))\nmodel = Stacked()\n"
+        'optimizer = getattr(optim, config["optimizer"])(model.parameters(), lr=0.1)\n'
+        "Trainer(model, optimizer).train()\n"
+    )
+    found = _check(cache_dir, str(tmp_path / "train.py"))
+    assert _found(found, tmp_path) == {("train.py", 10, "FRZ001"), ("trainer.py", 7, "FRZ009")}
+    assert "62 of 64 tensors" in found[0]["message"]

@@ -229,6 +229,8 @@ def _composite_spec(spec: ModelSpec) -> tuple[CompositeSpec | None, str]:
     first_reason = ""
     if spec.own_params:
         return None, "it holds an `nn.Parameter` of its own"
+    if spec.shared:
+        return None, "a part holds modules of its other parts"
     for attr, part in spec.parts or ():
         if not attr or "." in attr:
             return None, f"part `{attr}` is not a submodule name torch accepts"

@@ -55,6 +55,9 @@ class ModelSpec:
     parts: tuple[tuple[str, ModelSpec | None], ...] | None = None
     # A composite given an `nn.Parameter` of its own (`self.scale = nn.Parameter(...)`).
     own_params: bool = False
+    # A composite one of whose parts holds modules of its other parts (`self.body =
+    # nn.Sequential(self.backbone, self.head)`): registered twice, handed over once.
+    shared: bool = False
     # Positional arguments of a `torch.nn` layer, each a constant or UNKNOWN.
     args: tuple[Any, ...] = ()
     # `nn.Sequential(*list(model.children())[start:stop])`: a Sequential of another model's own
@@ -117,6 +120,9 @@ class ModuleReplaced(Event):
     adds_params: bool | None  # False for nn.Identity() and friends, None when unknown
     trainable: bool | None = True  # the new module's parameters' requires_grad
     new_module: int | None = None  # the model id of the module put in, when built in view
+    # Where that module's state lives when it sits inside another model already (a wrapper's
+    # part, `Wrapper().model`): (that model, the path); None: `new_module`'s own.
+    state_of: tuple[int, Path] | None = None
     # A part a composite model is given for the first time (`self.backbone = ...` in its
     # `__init__`): the tensors it brings are the module's own, not replacements.
     added: bool = False

@@ -142,6 +142,11 @@ def model_library(qualname: str) -> str | None:
     return None
 
 
+# `getattr(torch.optim, name)` with a name not known statically (a config's "type"): one of
+# torch's optimizers, which one is not known. Called with parameters, it builds an optimizer.
+ANY_TORCH_OPTIMIZER = "torch.optim.<any>"
+
+
 def is_torch_optimizer(qualname: str) -> bool:
     if not qualname.startswith("torch.optim."):
         return False

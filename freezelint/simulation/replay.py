@@ -306,54 +306,41 @@ class Simulation(Holding):
         top = {p for p in deeper if not any(path_relation(q, p) == "contains" for q in deeper)}
         return True if len(top) <= 1 else None
 
-    def _source(self, event: ModuleReplaced) -> tuple[int, Path, list[Path]] | None:
-        """The module put in, when it was built in view (or is a submodule of one): its model,
-        its path there, and the atoms under that path, relative to it."""
-        if event.new_module is not None:
-            model, base = event.new_module, ()
-        elif event.taken_from is not None:
-            model, base = event.taken_from
-        else:
+    def _source_atoms(self, event: ModuleReplaced) -> list[tuple[Path, Atom]] | None:
+        """The atoms of the module put in, by their path inside it, where its state lives (its
+        own model, or the model holding it: `Wrapper().model`); None when not built in view."""
+        model, prefix = event.state_of or event.taken_from or (event.new_module, ())
+        if model is None or model not in self.paths:
             return None
-        if model not in self.paths:
-            return None
-        inside = [a[len(base) :] for a in self.paths[model] if a[: len(base)] == base]
-        if () not in inside:
-            # The submodule lies inside a coarser atom: the part's tensors no deeper atom
-            # holds are in the deepest one holding it.
-            holding = [a for a in self.paths[model] if base[: len(a)] == a]
-            if holding:
-                deepest = max(holding, key=len)
-                return model, base, [*inside, deepest[len(base) :]]
-        return model, base, inside
+        found = [
+            (atom[len(prefix) :], self.state[(model, atom)])
+            for atom in self.paths[model]
+            if atom[: len(prefix)] == prefix and (model, atom) in self.state
+        ]
+        if prefix and all(path for path, _ in found):
+            # A submodule inside a coarser atom (`densenet.features` of an untouched model):
+            # its tensors no deeper atom holds are in the deepest one holding it.
+            holding = [a for a in self.paths[model] if prefix[: len(a)] == a]
+            held = [a for a in holding if (model, a) in self.state]
+            if held:
+                found.append(((), self.state[(model, max(held, key=len))]))
+        return found
 
     def _removed(self, event: ModuleReplaced) -> list[Path]:
         """The sub-paths the module put in had lost before (a submodule set to None)."""
-        source = self._source(event)
-        if source is None:
-            return []
-        model, base, inside = source
-        return [
-            atom
-            for atom in inside
-            if atom
-            and (model, base + atom) in self.state
-            and self.state[(model, base + atom)].nonempty is False
-        ]
+        found = self._source_atoms(event) or []
+        return [path for path, atom in found if path and atom.nonempty is False]
 
     def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
-        source = self._source(event)
-        if source is None:
+        found = self._source_atoms(event)
+        if found is None:
             return None
-        model, base, inside = source
         own: dict[Path, str] = {}
         below: dict[Path, set[str]] = {}
-        for atom in inside:
-            if (model, base + atom) not in self.state:
-                continue
-            status = self.state[(model, base + atom)].status
+        for atom, state in found:
+            status = state.status
             own[atom] = status
             for depth in range(len(atom)):
                 below.setdefault(atom[:depth], set()).add(status)

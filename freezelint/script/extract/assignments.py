@@ -21,7 +21,7 @@ from freezelint.script.events import (
     SizeAttributeSet,
     WeightReplaced,
 )
-from freezelint.script.extract.calls import CallEvaluator
+from freezelint.script.extract.part_moves import PartMoves
 from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import (
@@ -61,7 +61,7 @@ LAYER_SIZES = frozenset(
 SIZED_LIBRARIES = frozenset({"timm", "torchvision", "efficientnet_pytorch", "torch.nn"})
 
 
-class AssignmentWalker(CallEvaluator):
+class AssignmentWalker(PartMoves):
     _pending: list[tuple[int, ModelRef, cst.CSTNode, str]]
 
     def _grow(self, key: str, current: Params | Groups, item: Value, how: str, w: Walk) -> None:
@@ -313,6 +313,18 @@ class AssignmentWalker(CallEvaluator):
         w: Walk,
         stmt: cst.CSTNode,
     ) -> None:
+        move = self.part_move(ref, value)
+        state_of = None
+        narrowed = False
+        if move is False:
+            value = None  # a module inside this one, whose state is not known: unknown part
+        elif move is not None:
+            value, state_of = move
+            if self.parts[ref.model].get(ref.path[0]) not in (None, value.model):
+                # The part narrowed to its own submodule: that module is the part now, with
+                # the tensors it had (nothing new).
+                self.parts[ref.model][ref.path[0]] = value.model
+                narrowed = True
         held = self._held_as(ref, value)
         if held is not None:
             # The same module under a second name (`self.fc = self.new_fc = nn.Linear(...)`,
@@ -320,12 +332,19 @@ class AssignmentWalker(CallEvaluator):
             # Nothing is new; the second name reaches the first.
             self.set_attribute(ModelRef(ref.model), ref.path[0], ModelRef(ref.model, held))
             return
-        added = (
+        added = narrowed or (
             ref.model in self.parts
             and len(ref.path) == 1
             and ref.path[0] not in self.parts[ref.model]
         )
         self.record_part(ref, value)
+        if isinstance(value, ModelRef) and any(
+            model == ref.model and attr != ref.path[0]
+            for model, attr in self.holds_parts_of.get(value.model, ())
+        ):
+            # (`self.backbone = nn.Sequential(*list(self.backbone.children())[:-1])` replaces
+            # the part it is cut from: nothing is registered twice.)
+            self.shared.add(ref.model)
         adds: bool | None = True
         trainable: bool | None = True
         new_module = value.model if isinstance(value, ModelRef) and value.path == () else None
@@ -356,6 +375,7 @@ class AssignmentWalker(CallEvaluator):
             adds_params=adds,
             trainable=trainable,
             new_module=new_module,
+            state_of=state_of,
             added=added,
             used=None if cls is None else self.forward_uses(cls, ref.path[0]),
             taken_from=(value.model, value.path)

@@ -26,6 +26,7 @@ from freezelint.script.selection import NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
+    Constructor,
     ModelRef,
     ModuleItem,
     Modules,
@@ -121,10 +122,21 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, owner.child(key.value)
                 base = self.imports.qualify(node.args[0].value)
                 if owner is None and base is not None:
+                    if base == "torch.optim" and recognize.is_torch_optimizer(
+                        f"{base}.{key.value}"
+                    ):
+                        return True, Constructor(f"{base}.{key.value}")
                     return True, self.constructor_named(f"{base}.{key.value}")
             if isinstance(owner, ModelRef) and not owner.wrappers and len(node.args) == 2:
                 # `getattr(model, name)` with a name not known: some part of it.
                 return True, ModuleItem(NameWhere(owner.region, None, None))
+            if (
+                owner is None
+                and len(node.args) == 2
+                and self.imports.qualify(node.args[0].value) == "torch.optim"
+            ):
+                # `getattr(optim, config["optimizer"]["type"])`: some optimizer of torch's.
+                return True, Constructor(recognize.ANY_TORCH_OPTIMIZER)
             return True, None
         if qual == "range":
             values = self._eval_args(node, w)

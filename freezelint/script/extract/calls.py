@@ -20,7 +20,14 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
-from freezelint.script.selection import NameWhere, Region, Selection, part_slice, union
+from freezelint.script.selection import (
+    NameWhere,
+    Region,
+    Selection,
+    part_slice,
+    regions,
+    union,
+)
 from freezelint.script.values import (
     ArgParser,
     Const,
@@ -44,9 +51,15 @@ class CallEvaluator(SchedulerCalls):
     def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
         qual = self.imports.qualify(func)
-        alias = self._constructor_alias(func, w)
+        callee = self._callee(func, w)
+        alias = callee if isinstance(callee, Constructor) else None
         if alias is not None:
             qual = alias.qual
+        elif isinstance(func, cst.Subscript | cst.Call) and isinstance(callee, Instance | ModelRef):
+            # `Wrapper()()`, `wrappers[i]()`: an object whose class may define `__call__`.
+            handled, value = self.call_object(callee, node, w)
+            if handled:
+                return value
         if qual is not None:
             handled, value = self._known_call(qual, node, w)
             if handled:
@@ -54,14 +67,10 @@ class CallEvaluator(SchedulerCalls):
         if isinstance(func, cst.Attribute):
             recv = self.eval(func.value, w)
             method = func.attr.value
-            held = self._held_callable(recv, method)
-            if isinstance(held, Constructor):
+            held = self._held_class(recv, method)
+            if held is not None:
                 # `self.optimizer_cls(params, lr=...)`: a class the object was handed.
                 handled, value = self._known_call(held.qual, node, w)
-                if handled:
-                    return value
-            elif isinstance(held, Instance):
-                handled, value = self.method_call(held, "__call__", node, w)
                 if handled:
                     return value
             if isinstance(recv, Const):
@@ -94,6 +103,11 @@ class CallEvaluator(SchedulerCalls):
             handled, value = self.method_call(recv, method, node, w)
             if handled:
                 return value
+            if isinstance(recv, Instance | ModelRef):
+                # `self.wrapper()`: an attribute holding an object whose class defines `__call__`.
+                handled, value = self.call_object(self.eval(func, w), node, w)
+                if handled:
+                    return value
             if (
                 method == "optimizers"
                 and isinstance(recv, ModelRef)
@@ -134,9 +148,8 @@ class CallEvaluator(SchedulerCalls):
             found, bound = w.scope.lookup(func.value)
             if not found:
                 self.imported_name(func.value, w)
-            elif isinstance(bound, Instance):
-                # `trainer(epochs)`: an object of the project's called, its `__call__`.
-                handled, value = self.method_call(bound, "__call__", node, w)
+            elif isinstance(bound, Instance | ModelRef):
+                handled, value = self.call_object(bound, node, w)
                 if handled:
                     return value
             if func.value in self.functions:
@@ -159,27 +172,25 @@ class CallEvaluator(SchedulerCalls):
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
         return _some_module_of(values)
 
-    def _held_callable(self, recv: Value, attr: str) -> Value:
-        """What `obj.attr` holds when it is something to call: a class the object was handed
-        (`self.optimizer_cls`) or another object of the project's (`self.trainer`)."""
+    def _held_class(self, recv: Value, attr: str) -> Constructor | None:
+        """The class `obj.attr` holds when the object was handed one (`self.optimizer_cls`)."""
         if not isinstance(recv, Instance | ModelRef):
             return None
         value = self.attribute_of(recv, attr)[1]
-        return value if isinstance(value, Constructor | Instance) else None
+        return value if isinstance(value, Constructor) else None
 
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]
 
-    def _constructor_alias(self, func: cst.BaseExpression, w: Walk) -> Constructor | None:
-        """`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
-        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`."""
+    def _callee(self, func: cst.BaseExpression, w: Walk) -> Value:
+        """What is called, when it is a name or computed (evaluated once): a constructor alias
+        (`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`) or an object."""
         if isinstance(func, cst.Name):
-            value = w.scope.lookup(func.value)[1]
-        elif isinstance(func, cst.Subscript | cst.Call):
-            value = self.eval(func, w)
-        else:
-            return None
-        return value if isinstance(value, Constructor) else None
+            return w.scope.lookup(func.value)[1]
+        if isinstance(func, cst.Subscript | cst.Call):
+            return self.eval(func, w)
+        return None
 
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
@@ -257,6 +268,20 @@ class CallEvaluator(SchedulerCalls):
                 children_of=children_of,
             )
             ref = self.new_model(spec, w, node, None)
+            held = {
+                (v.model, v.path[0])
+                for v, a in zip(values, node.args, strict=True)
+                if isinstance(v, ModelRef) and v.path and not a.star
+            } | {
+                # `*list(self.backbone.children())[:-1]`: the modules of a part, again.
+                (r.model, r.path[0])
+                for v, a in zip(values, node.args, strict=True)
+                if isinstance(v, Modules) and a.star
+                for r in regions(v.selection)
+                if r.path
+            }
+            if layer == "Sequential" and held:
+                self.holds_parts_of[ref.model] = held
             if (
                 layer == "Sequential"
                 and values

@@ -88,6 +88,11 @@ class ObjectEvaluator(LoopItems):
         # The trainer fitting a model (by model id), once its optimizers are configured.
         self.fit_trainers: dict[int, TrainerValue] = {}
         self.own_params: set[int] = set()  # composites given an `nn.Parameter` of their own
+        # Modules built holding submodules of models (`nn.Sequential(self.backbone, ...)`):
+        # those (model, top-level attribute); and the composites given such a module as
+        # another part of their own.
+        self.holds_parts_of: dict[int, set[tuple[int, str]]] = {}
+        self.shared: set[int] = set()
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
         self._module_class: dict[int, bool] = {}
@@ -256,6 +261,29 @@ class ObjectEvaluator(LoopItems):
             return True, self.call_function(fn, node, w, owner=owner)
         return True, self.call_function(fn, node, w, bound=obj, owner=owner)
 
+    def call_object(self, target: Value, node: cst.Call, w: Walk) -> tuple[bool, Value]:
+        """`obj(...)` on one of the project's objects whose class defines `__call__` (a wrapper
+        whose `__call__` returns the model it holds): that method, bound to `obj`. A module
+        class without its own `__call__` runs `forward`, which is not followed."""
+        cls = self.class_of(self.object_at(target))
+        found = self.find_method(cls, "__call__") if cls is not None else None
+        if found is None:
+            return False, None
+        fn, owner = found
+        if any(dotted(d.decorator) in UNBOUND for d in fn.decorators):
+            return True, self.call_function(fn, node, w, owner=owner)
+        return True, self.call_function(fn, node, w, bound=target, owner=owner)
+
+    def object_at(self, value: Value) -> Value:
+        """The object a submodule path of a composite reaches (`self.wrapper` inside the model
+        holding it: the wrapper's own instance), when each step is a part it was given."""
+        if not isinstance(value, ModelRef) or value.wrappers:
+            return value
+        model: int | None = value.model
+        for attr in value.path:
+            model = self.parts.get(model, {}).get(attr) if model is not None else None
+        return ModelRef(model) if model is not None else None
+
     def super_of(self, node: cst.Call, w: Walk) -> Value:
         """`super()` / `super(Cls, self)` inside a method."""
         if node.args:
@@ -336,7 +364,12 @@ class ObjectEvaluator(LoopItems):
                 parts = tuple(
                     (attr, part_spec(sub, depth + 1)) for attr, sub in self.parts[model].items()
                 )
-                spec = replace(spec, parts=parts, own_params=model in self.own_params)
+                spec = replace(
+                    spec,
+                    parts=parts,
+                    own_params=model in self.own_params,
+                    shared=model in self.shared,
+                )
             done[model] = spec
             return spec
 

@@ -25,7 +25,11 @@ class OptimizerBuilder(ImportFollower):
         if qual is None or not isinstance(first, Params | Groups):
             return False
         has_lr = any(a.keyword is not None and a.keyword.value == "lr" for a in node.args)
-        return recognize.looks_like_optimizer(qual) or (has_lr and qual[:1].isupper())
+        return (
+            recognize.looks_like_optimizer(qual)
+            or qual == recognize.ANY_TORCH_OPTIMIZER
+            or (has_lr and qual[:1].isupper())
+        )
 
     def build_optimizer(self, qual: str, node: cst.Call, w: Walk, first: Value = None) -> Value:
         """An optimizer call; `first` is its first argument's value when already evaluated."""
@@ -57,7 +61,7 @@ class OptimizerBuilder(ImportFollower):
             node,
             optimizer=ident,
             var=None,
-            cls=qual.rsplit(".", 1)[-1],
+            cls=_class_text(qual, node),
             groups=groups,
         )
         for group in groups:
@@ -92,3 +96,16 @@ class OptimizerBuilder(ImportFollower):
             self.emit(
                 IteratorConsumed, w, node, binding=value.binding, var=dotted(node) or "", how=how
             )
+
+
+def _class_text(qual: str, node: cst.Call) -> str:
+    """The optimizer's class as messages name it: `Adam`; for one picked by a name not known
+    statically, the code naming it (`config["optimizer"]["type"]`)."""
+    func = node.func
+    if qual == recognize.ANY_TORCH_OPTIMIZER:
+        if isinstance(func, cst.Call) and len(func.args) == 2:
+            text = cst.Module([]).code_for_node(func.args[1].value)
+            if len(text) <= 40:
+                return text
+        return "torch.optim"
+    return qual.rsplit(".", 1)[-1]
