@@ -419,6 +419,20 @@ KNOWN = {
         "-FRZ019",
         "`optimizer` is rebound to a new SGD at epoch 2 while the StepLR keeps the old one",
     ),
+    "FRZ001/enumerate_children_first_k.py": TRAINING_SINCE_BUILT,
+    "FRZ001/enumerate_features_blocks.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_enumerate_children_first_k.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_enumerate_features_blocks.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_isinstance_own_wrapper_class.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_part_is_a_library_submodule.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_stage_number_regex_group.py": TRAINING_SINCE_BUILT,
+    "FRZ001/ok_unwrap_dataparallel_by_isinstance.py": TRAINING_SINCE_BUILT,
+    "FRZ001/part_is_a_library_submodule.py": TRAINING_SINCE_BUILT,
+    "FRZ001/stage_number_regex_group.py": TRAINING_SINCE_BUILT,
+    "FRZ001/stage_numbers_any_range.py": TRAINING_SINCE_BUILT,
+    "FRZ001/unwrap_dataparallel_by_isinstance.py": TRAINING_SINCE_BUILT,
+    "FRZ006/ok_children_counter_freezes_backbone.py": TRAINING_SINCE_BUILT,
+    "FRZ006/ok_part_named_at_run_time.py": TRAINING_SINCE_BUILT,
 }
 
 
