@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from freezelint.script.extract.constants import ConstMap
 from freezelint.script.extract.optimizers import OptimizerBuilder
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
@@ -21,6 +22,7 @@ from freezelint.script.selection import NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
+    DictValue,
     ModelRef,
     Modules,
     Namespace,
@@ -80,6 +82,20 @@ class BuiltinCalls(OptimizerBuilder):
             space = Namespace(tuple(options.items()))
             return space if method == "parse_args" else TupleValue((space, None))
         self._eval_args(node, w)
+        return None
+
+    def _dict_method(self, recv: DictValue, method: str, node: cst.Call, w: Walk) -> Value:
+        """`MODELS.keys()` (argparse `choices=list(MODELS.keys())`), `table.get(key)`."""
+        values = self._eval_args(node, w)
+        if any(a.keyword is not None or a.star for a in node.args):
+            return None
+        if method == "keys" and not values:
+            return Const(tuple(k for k, _ in recv.items))
+        if method == "get" and 1 <= len(values) <= 2 and isinstance(values[0], Const):
+            key = values[0].value
+            if any(k == key for k, _ in recv.items):
+                return recv.get(key)
+            return values[1] if len(values) == 2 else Const(None)
         return None
 
     def _builtin_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
@@ -180,8 +196,21 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, Params(value.selection, generator=False, named=value.named)
                 if qual in ("list", "tuple") and isinstance(value, Modules):
                     return True, value
+                if qual in ("list", "tuple") and isinstance(value, Const) and len(node.args) == 1:
+                    # `list(("a", "b"))`, `list(CONFIGS)` (its keys): the same constants.
+                    items = _items(value.value)
+                    return True, None if items is None else Const(items, value.source)
             return True, None
         if qual in BUILTIN_CALLS:
             self._eval_args(node, w)
             return True, None
         return False, None
+
+
+def _items(value: object) -> tuple | None:
+    """What iterating a constant gives, as a tuple (a dict: its keys); None when not known."""
+    if isinstance(value, ConstMap):
+        return tuple(k for k, _ in value)
+    if isinstance(value, tuple | str):
+        return tuple(value)
+    return None

@@ -25,6 +25,8 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    Definition,
+    DictValue,
     ModelRef,
     ModuleItem,
     Modules,
@@ -44,6 +46,8 @@ class CallEvaluator(SchedulerCalls):
         func = node.func
         qual = self.imports.qualify(func)
         alias = self._constructor_alias(func, w)
+        if isinstance(alias, Definition):
+            return self.call_definition(alias, node, w)
         if alias is not None:
             qual = alias.qual
         if qual is not None:
@@ -64,6 +68,8 @@ class CallEvaluator(SchedulerCalls):
                         *args,  # type: ignore[arg-type]
                     )
                 return None
+            if isinstance(recv, DictValue):
+                return self._dict_method(recv, method, node, w)
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
             if isinstance(recv, SchedulerRef):
@@ -145,16 +151,30 @@ class CallEvaluator(SchedulerCalls):
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
         return [self.eval(arg.value, w) for arg in node.args]
 
-    def _constructor_alias(self, func: cst.BaseExpression, w: Walk) -> Constructor | None:
+    def _constructor_alias(
+        self, func: cst.BaseExpression, w: Walk
+    ) -> Constructor | Definition | None:
         """`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
-        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`."""
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`; or a class or
+        function of the project picked the same ways (`MODELS[args.model](...)`)."""
         if isinstance(func, cst.Name):
             value = w.scope.lookup(func.value)[1]
         elif isinstance(func, cst.Subscript | cst.Call):
             value = self.eval(func, w)
         else:
             return None
-        return value if isinstance(value, Constructor) else None
+        return value if isinstance(value, Constructor | Definition) else None
+
+    def call_definition(self, value: Definition, node: cst.Call, w: Walk) -> Value:
+        """A call to a class or function of the project reached as a value: built or followed
+        as a call by its name would be."""
+        found = self.definition_node(value)
+        if found is None:
+            self._eval_args(node, w)
+            return None
+        if isinstance(found, cst.ClassDef):
+            return self.construct(found, node, w)
+        return self.call_function(found, node, w)
 
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:
