@@ -18,7 +18,7 @@ from freezelint.script.extract.syntax import (
     is_requires_grad_of,
     literal_string,
 )
-from freezelint.script.selection import NameWhere, Trainable, union
+from freezelint.script.selection import DYNAMIC, NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
@@ -113,6 +113,9 @@ class BuiltinCalls(OptimizerBuilder):
                 base = self.imports.qualify(node.args[0].value)
                 if owner is None and base is not None:
                     return True, self.constructor_named(f"{base}.{key.value}")
+            elif isinstance(owner, ModelRef) and len(node.args) == 2 and key is None:
+                # `getattr(model, name)` with a name not known here: some part of the model.
+                return True, owner.child(DYNAMIC)
             return True, None
         if qual == "range":
             values = self._eval_args(node, w)

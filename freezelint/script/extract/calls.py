@@ -20,7 +20,7 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param_free_call
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
-from freezelint.script.selection import NameWhere, Region, Selection, part_slice, union
+from freezelint.script.selection import DYNAMIC, NameWhere, Region, Selection, part_slice, union
 from freezelint.script.values import (
     ArgParser,
     Const,
@@ -146,6 +146,17 @@ class CallEvaluator(SchedulerCalls):
                 if isinstance(value, ModelRef | ModuleItem):
                     sel = value.region if isinstance(value, ModelRef) else value.selection
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
+        if (
+            isinstance(func, cst.Name)
+            and len(values) == 1
+            and isinstance(values[0], ModelRef)
+            and node.args[0].keyword is None
+            and not node.args[0].star
+            and w.scope.lookup(func.value) == (True, None)
+        ):
+            # `getter(model)` with a getter picked at run time (a callback, an item of a list
+            # of lambdas): some part of the model, which the analysis cannot name.
+            return values[0].child(DYNAMIC)
         return None
 
     def _eval_args(self, node: cst.Call, w: Walk) -> list[Value]:
