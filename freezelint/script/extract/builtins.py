@@ -27,6 +27,7 @@ from freezelint.script.values import (
     Modules,
     Namespace,
     Params,
+    ProjectModule,
     TupleValue,
     Value,
 )
@@ -113,6 +114,10 @@ class BuiltinCalls(OptimizerBuilder):
                 base = self.imports.qualify(node.args[0].value)
                 if owner is None and base is not None:
                     return True, self.constructor_named(f"{base}.{key.value}")
+                if isinstance(owner, ProjectModule) and len(node.args) == 2:
+                    # `getattr(models, args.model)`: that class (or function) of the project.
+                    member = self.module_member(owner, key.value)
+                    return True, self.definition_of(member)
             elif isinstance(owner, ModelRef) and len(node.args) == 2 and key is None:
                 # `getattr(model, name)` with a name not known here: some part of the model.
                 return True, owner.child(DYNAMIC)

@@ -152,6 +152,9 @@ class ContainerEvaluator(ExpressionEvaluator):
     def project_definition(self, node: cst.BaseExpression, w: Walk) -> Definition | None:
         raise NotImplementedError  # pragma: no cover - follow_imports.ImportFollower
 
+    def definition_of(self, found: object) -> Definition | None:
+        raise NotImplementedError  # pragma: no cover - follow_imports.ImportFollower
+
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):
             return value.selection

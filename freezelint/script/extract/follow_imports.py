@@ -234,6 +234,10 @@ class ImportFollower(ConditionMemory):
             owner = self.eval(node.value, w)
             if isinstance(owner, ProjectModule):
                 found = self.module_member(owner, node.attr.value)
+        return self.definition_of(found)
+
+    def definition_of(self, found: object) -> Definition | None:
+        """A def of the project's (a class or function node) as a value."""
         if not isinstance(found, cst.ClassDef | cst.FunctionDef):
             return None
         home = self.home_of(found)
