@@ -208,6 +208,8 @@ class BuiltinCalls(OptimizerBuilder):
                     # `list(("a", "b"))`, `list(CONFIGS)` (its keys): the same constants.
                     items = _items(value.value)
                     return True, None if items is None else Const(items, value.source)
+                if qual in ("list", "tuple") and isinstance(value, DictValue):
+                    return True, Const(tuple(k for k, _ in value.items))  # a registry's keys
             return True, None
         if qual in BUILTIN_CALLS:
             self._eval_args(node, w)
