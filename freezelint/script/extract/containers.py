@@ -155,6 +155,11 @@ class ContainerEvaluator(ExpressionEvaluator):
     def definition_of(self, found: object) -> Definition | None:
         raise NotImplementedError  # pragma: no cover - follow_imports.ImportFollower
 
+    def registry_entry(
+        self, recv: DictValue, key: Const, index: cst.BaseExpression, node: cst.CSTNode, w: Walk
+    ) -> Value:
+        raise NotImplementedError  # pragma: no cover - conditionals.ConditionalWalker
+
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):
             return value.selection
@@ -175,7 +180,7 @@ class ContainerEvaluator(ExpressionEvaluator):
             if not isinstance(key, Const):
                 return None
             if isinstance(recv, DictValue):
-                return recv.get(key.value)
+                return self.registry_entry(recv, key, index.value, node, w)
             if isinstance(recv, Const):
                 return _const(lambda: subscript(recv.value, key.value), recv, key)
             # `models.__dict__[arch]`: the constructor of that name.
