@@ -182,14 +182,21 @@ def _error_path(root: RootPaths, index: int) -> bool:
 
 
 def _condition(root: RootPaths, where: list[int], limit: int = 3) -> str:
-    """The branch arms the paths in `where` share (those of the first when they share none)."""
-    common = set(root.paths[where[0]].decisions)
-    for index in where[1:]:
-        common &= set(root.paths[index].decisions)
-    chosen = [d for d in root.paths[where[0]].decisions if d in common] or list(
-        root.paths[where[0]].decisions
-    )
-    parts = [root.labels[key][arm] for key, arm in chosen]
+    """The branch arms the paths in `where` share, and for a branch all of them decide but in
+    different arms, those arms (`a` or `b`); those of the first path when that says nothing."""
+    decided = [dict(root.paths[index].decisions) for index in where]
+    parts: list[str] = []
+    for key, arm in root.paths[where[0]].decisions:
+        arms = {d.get(key) for d in decided}
+        if arms == {arm}:
+            parts.append(root.labels[key][arm])
+        elif None not in arms:
+            taken = sorted(a for a in arms if a is not None)
+            shown = [root.labels[key][a] for a in taken[:limit]]
+            more = f" or {len(taken) - limit} more" if len(taken) > limit else ""
+            parts.append(" or ".join(shown) + more)
+    if not parts:
+        parts = [root.labels[key][arm] for key, arm in root.paths[where[0]].decisions]
     if len(parts) > limit:
         parts = [*parts[:limit], f"{len(parts) - limit} more conditions"]
     return " and ".join(parts) or "on some paths"

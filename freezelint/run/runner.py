@@ -110,6 +110,16 @@ def run_file(
     return result
 
 
+def _drives_project_code(found: DiscoveredPath, raw: bytes, stdin: bool) -> bool:
+    """A script with no freezing code that hands a model to the project's (see
+    `project.drives_project_code`); a buffer from standard input as the file it stands for."""
+    if b"__main__" not in raw or (stdin and found.display == "-"):
+        return False
+    from freezelint.script.project import drives_project_code
+
+    return drives_project_code(found.path.absolute(), raw)
+
+
 def run_source(
     found: DiscoveredPath,
     codes: frozenset[str],
@@ -127,7 +137,7 @@ def run_source(
         else:
             result.errors.append(f"{found.display}: {error}")
         return result
-    if not might_freeze(raw):
+    if not might_freeze(raw) and not _drives_project_code(found, raw, stdin):
         return result
     notebook = None
     if found.path.suffix == ".ipynb":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import libcst as cst
 
 from freezelint.script.imports import ImportTable
+from freezelint.script.source import might_freeze
 
 ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 SEARCH_DEPTH = 3
@@ -171,3 +173,62 @@ def display(path: Path) -> str:
     except ValueError:
         return str(path)
     return str(path) if relative.startswith("..") else relative
+
+
+# `from x.y import a, b` / `import x.y, z as w` at the start of a line (a parenthesised list may
+# span lines).
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)"
+    rb"|import[ \t]+([^\n#;]*))",
+    re.MULTILINE,
+)
+_MIGHT_FREEZE: dict[Path, tuple[float, bool]] = {}
+
+
+def drives_project_code(path: Path, raw: bytes) -> bool:
+    """Is the file a script (it acts when run: `if __name__ == "__main__":`) with a project
+    module among its imports that may freeze or build an optimizer? Such a script has none of
+    that code of its own (the byte pre-filter skips it) but drives it: it builds the model
+    and hands it to the project's training loop. A byte-level reading, before any parse."""
+    if b"__main__" not in raw or b"import" not in raw:
+        return False
+    for match in _IMPORT.finditer(raw):
+        dots, base, names, plain = match.groups()
+        if plain is not None:
+            modules = [(name, 0) for name in _names(plain)]
+        else:
+            level = len(dots)
+            module = base.decode("ascii", "replace")
+            modules = [(module, level)] + [
+                (f"{module}.{name}" if module else name, level) for name in _names(names)
+            ]
+        for module, level in modules:
+            if not module and not level:
+                continue
+            target = resolve(module, level, path)
+            if target is not None and target != path and _file_might_freeze(target):
+                return True
+    return False
+
+
+def _names(listed: bytes) -> list[str]:
+    """The modules or names an import lists (`a, b as c` -> `a`, `b`)."""
+    out = []
+    for item in listed.strip(b"() \t\r\n\\").split(b","):
+        words = item.split()
+        if words and words[0] != b"*":
+            out.append(words[0].decode("ascii", "replace"))
+    return out
+
+
+def _file_might_freeze(path: Path) -> bool:
+    try:
+        stamp = path.stat().st_mtime
+        known = _MIGHT_FREEZE.get(path)
+        if known is None or known[0] != stamp:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_BYTES)
+            known = _MIGHT_FREEZE[path] = (stamp, might_freeze(raw))
+    except OSError:
+        return False
+    return known[1]

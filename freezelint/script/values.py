@@ -121,8 +121,14 @@ class OptimizerRef:
 
 
 @dataclass(frozen=True)
-class Function:
-    node: cst.FunctionDef
+class Definition:
+    """A function or class of the project named without being called, as a registry holds it
+    (`MODELS = {"base": BaseModel}`); `path` and `module` name the file that defines it (None
+    for the checked file), so that a call through it reads it there."""
+
+    node: cst.FunctionDef | cst.ClassDef
+    path: str | None = None
+    module: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,7 +270,7 @@ Value = (
     | ModuleItem
     | Groups
     | OptimizerRef
-    | Function
+    | Definition
     | TupleValue
     | Size
     | ParamNames

@@ -29,7 +29,6 @@ from freezelint.script.extract.syntax import (
     MODULE_NAMES,
     PARAMETER_NAMES,
     code_of,
-    literal_bool,
     literal_string,
     module_ish_name,
     names_in,
@@ -409,7 +408,7 @@ class AssignmentWalker(PartMoves):
         stmt: cst.CSTNode,
     ) -> None:
         owner = self.eval(owner_node, w)
-        value = literal_bool(value_node)
+        value = self.known_bool(value_node, w)
         if isinstance(owner, ParamItem):
             if (
                 value is None

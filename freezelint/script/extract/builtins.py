@@ -13,6 +13,7 @@ from dataclasses import replace
 import libcst as cst
 
 from freezelint.script import recognize
+from freezelint.script.extract.constants import ConstMap
 from freezelint.script.extract.optimizers import OptimizerBuilder
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import (
@@ -22,17 +23,18 @@ from freezelint.script.extract.syntax import (
     is_requires_grad_of,
     literal_string,
 )
-from freezelint.script.selection import NameWhere, Trainable, union
+from freezelint.script.selection import DYNAMIC, NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    DictValue,
     ModelRef,
-    ModuleItem,
     Modules,
     Namespace,
     ParamNames,
     Params,
+    ProjectModule,
     Size,
     TupleValue,
     Value,
@@ -108,6 +110,20 @@ class BuiltinCalls(OptimizerBuilder):
                     return replace(value, clamped=True)
         return None
 
+    def _dict_method(self, recv: DictValue, method: str, node: cst.Call, w: Walk) -> Value:
+        """`MODELS.keys()` (argparse `choices=list(MODELS.keys())`), `table.get(key)`."""
+        values = self._eval_args(node, w)
+        if any(a.keyword is not None or a.star for a in node.args):
+            return None
+        if method == "keys" and not values:
+            return Const(tuple(k for k, _ in recv.items))
+        if method == "get" and 1 <= len(values) <= 2 and isinstance(values[0], Const):
+            key = values[0].value
+            if any(k == key for k, _ in recv.items):
+                return recv.get(key)
+            return values[1] if len(values) == 2 else Const(None)
+        return None
+
     def _builtin_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         """A call to a builtin (or `itertools.chain`, `argparse.ArgumentParser`): whether it is
         one, and its value. `calls.CallEvaluator._known_call` asks last."""
@@ -127,9 +143,13 @@ class BuiltinCalls(OptimizerBuilder):
                     ):
                         return True, Constructor(f"{base}.{key.value}")
                     return True, self.constructor_named(f"{base}.{key.value}")
-            if isinstance(owner, ModelRef) and not owner.wrappers and len(node.args) == 2:
-                # `getattr(model, name)` with a name not known: some part of it.
-                return True, ModuleItem(NameWhere(owner.region, None, None))
+                if isinstance(owner, ProjectModule) and len(node.args) == 2:
+                    # `getattr(models, args.model)`: that class (or function) of the project.
+                    member = self.module_member(owner, key.value)
+                    return True, self.definition_of(member)
+            if isinstance(owner, ModelRef) and len(node.args) == 2 and not isinstance(key, Const):
+                # `getattr(model, name)` with a name not known here: some part of the model.
+                return True, owner.child(DYNAMIC)
             if (
                 owner is None
                 and len(node.args) == 2
@@ -243,6 +263,12 @@ class BuiltinCalls(OptimizerBuilder):
                 enumerated = isinstance(value, Modules) and value.enumerated
                 if qual in ("list", "tuple") and isinstance(value, Modules) and not enumerated:
                     return True, value
+                if qual in ("list", "tuple") and isinstance(value, Const) and len(node.args) == 1:
+                    # `list(("a", "b"))`, `list(CONFIGS)` (its keys): the same constants.
+                    items = _items(value.value)
+                    return True, None if items is None else Const(items, value.source)
+                if qual in ("list", "tuple") and isinstance(value, DictValue):
+                    return True, Const(tuple(k for k, _ in value.items))  # a registry's keys
             return True, None
         if qual == "isinstance" and len(node.args) == 2:
             values = self._eval_args(node, w)
@@ -269,3 +295,12 @@ class BuiltinCalls(OptimizerBuilder):
         if None in kinds:
             return None  # (some other class: a subclass test the analysis cannot answer)
         return Const(bool(obj.wrappers) and obj.wrappers[-1] in kinds)
+
+
+def _items(value: object) -> tuple | None:
+    """What iterating a constant gives, as a tuple (a dict: its keys); None when not known."""
+    if isinstance(value, ConstMap):
+        return tuple(k for k, _ in value)
+    if isinstance(value, tuple | str):
+        return tuple(value)
+    return None

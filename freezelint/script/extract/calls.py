@@ -21,6 +21,7 @@ from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
 from freezelint.script.selection import (
+    DYNAMIC,
     NameWhere,
     Region,
     Selection,
@@ -32,6 +33,8 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    Definition,
+    DictValue,
     Instance,
     ModelRef,
     ModuleItem,
@@ -52,6 +55,8 @@ class CallEvaluator(SchedulerCalls):
         func = node.func
         qual = self.imports.qualify(func)
         callee = self._callee(func, w)
+        if isinstance(callee, Definition):
+            return self.call_definition(callee, node, w)
         alias = callee if isinstance(callee, Constructor) else None
         if alias is not None:
             qual = alias.qual
@@ -84,6 +89,8 @@ class CallEvaluator(SchedulerCalls):
                         *args,  # type: ignore[arg-type]
                     )
                 return None
+            if isinstance(recv, DictValue):
+                return self._dict_method(recv, method, node, w)
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
             if isinstance(recv, SchedulerRef):
@@ -170,6 +177,17 @@ class CallEvaluator(SchedulerCalls):
                 if isinstance(value, ModelRef | ModuleItem):
                     sel = value.region if isinstance(value, ModelRef) else value.selection
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
+        if (
+            isinstance(func, cst.Name)
+            and len(values) == 1
+            and isinstance(values[0], ModelRef)
+            and node.args[0].keyword is None
+            and not node.args[0].star
+            and w.scope.lookup(func.value) == (True, None)
+        ):
+            # `getter(model)` with a getter picked at run time (a callback, an item of a list
+            # of lambdas): some part of the model, which the analysis cannot name.
+            return values[0].child(DYNAMIC)
         return _some_module_of(values)
 
     def _held_class(self, recv: Value, attr: str) -> Constructor | None:
@@ -185,12 +203,25 @@ class CallEvaluator(SchedulerCalls):
     def _callee(self, func: cst.BaseExpression, w: Walk) -> Value:
         """What is called, when it is a name or computed (evaluated once): a constructor alias
         (`net_fn(...)` with `net_fn = models.resnet50`, `getattr(models, arch)(...)`,
-        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`) or an object."""
+        `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`), a class or
+        function of the project picked the same ways (`MODELS[args.model](...)`), or an
+        object."""
         if isinstance(func, cst.Name):
             return w.scope.lookup(func.value)[1]
         if isinstance(func, cst.Subscript | cst.Call):
             return self.eval(func, w)
         return None
+
+    def call_definition(self, value: Definition, node: cst.Call, w: Walk) -> Value:
+        """A call to a class or function of the project reached as a value: built or followed
+        as a call by its name would be."""
+        found = self.definition_node(value)
+        if found is None:
+            self._eval_args(node, w)
+            return None
+        if isinstance(found, cst.ClassDef):
+            return self.construct(found, node, w)
+        return self.call_function(found, node, w)
 
     def _known_call(self, qual: str, node: cst.Call, w: Walk) -> tuple[bool, Value]:
         if qual.rsplit(".", 1)[-1] in recognize.LR_SETTING_SCHEDULERS:

@@ -22,10 +22,20 @@ from freezelint.script.extract.branches import (
 )
 from freezelint.script.extract.constants import NotConstant, truth
 from freezelint.script.extract.loops import LoopWalker, own_statement
+from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Walk, _visible_items
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
 from freezelint.script.imports import dotted
-from freezelint.script.values import Const, ModelRef, ModuleItem, ParamItem, Value
+from freezelint.script.values import (
+    Const,
+    Definition,
+    DictValue,
+    ModelRef,
+    ModuleItem,
+    OptimizerRef,
+    ParamItem,
+    Value,
+)
 
 
 class ConditionalWalker(LoopWalker):
@@ -86,6 +96,42 @@ class ConditionalWalker(LoopWalker):
         else:
             self.exclusive_arms(live, node, w)
 
+    def registry_entry(
+        self, recv: DictValue, key: Const, index: cst.BaseExpression, node: cst.CSTNode, w: Walk
+    ) -> Value:
+        """`MODELS[args.model]` with a command-line value whose `choices` say which keys it may
+        take: when they pick different classes or functions of the project, each choice is a
+        path (its fact `args.model == "base"` kept); otherwise, or past the budget of paths,
+        the default's entry (the default names the model to verify)."""
+        default = recv.get(key.value)
+        value_key = self.value_key(index, w, key)
+        if key.decided or key.choices is None or value_key is None:
+            return default
+        possible = self._domain(value_key, key).possible
+        entries = [
+            (choice, recv.get(choice))
+            for choice in dict.fromkeys(key.choices)
+            if (possible is None or choice in possible) and isinstance(choice, str | int)
+        ]
+        if (
+            not any(isinstance(v, Definition) for _, v in entries)
+            or len({v for _, v in entries}) < 2
+        ):
+            return default
+        if self.join_all:
+            self.joined = True
+            return default
+        fork = (id(node), w.trail)
+        labels = tuple(f"`{code_of(index)} == {_spelled(c)}`" for c, _ in entries)
+        arm = self.decisions.get(fork)
+        if arm is None or arm >= len(entries):
+            raise Fork(fork, labels)
+        choice, value = entries[arm]
+        spelled = _spelled(choice)
+        literal = cst.SimpleString(spelled) if isinstance(choice, str) else cst.Integer(spelled)
+        self.assume(cst.Comparison(index, [cst.ComparisonTarget(cst.Equal(), literal)]), True, w)
+        return value
+
     def decide(self, test: cst.BaseExpression, w: Walk) -> bool | None:
         """True or False when the code fixes the condition's value, or this path already
         assumed it (`walk_arm`); None otherwise."""
@@ -95,6 +141,8 @@ class ConditionalWalker(LoopWalker):
                 return truth(value.value)
             except NotConstant:
                 return None
+        if isinstance(value, OptimizerRef | SchedulerRef):
+            return True  # (`if scheduler:`: an optimizer or scheduler object is always true)
         return self.assumed_truth(test, w)
 
     def can_fork(self, tests: list[cst.BaseExpression], w: Walk) -> bool:
@@ -299,6 +347,13 @@ class ConditionalWalker(LoopWalker):
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
         self.assumed = assumed
         self.emit(BranchJoin, w, node, ident=ident)
+
+
+def _spelled(choice: str | int) -> str:
+    """A choice as code spells it (`"base"`, `3`)."""
+    if isinstance(choice, str) and '"' not in choice and "\\" not in choice:
+        return f'"{choice}"'
+    return repr(choice)
 
 
 def _leaves_the_block(body) -> bool:

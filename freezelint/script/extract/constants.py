@@ -108,9 +108,11 @@ def truth(value: object) -> bool:
 
 
 def call_method(value: object, name: str, args: list[object]) -> object:
-    """`cfg.get("freeze", True)`, `arch.lower()`, `name.startswith("res")`."""
+    """`cfg.get("freeze", True)`, `cfg.keys()`, `arch.lower()`, `name.startswith("res")`."""
     if isinstance(value, ConstMap) and name == "get" and 1 <= len(args) <= 2:
         return value.get(args[0], args[1] if len(args) == 2 else None)
+    if isinstance(value, ConstMap) and name == "keys" and not args:
+        return tuple(k for k, _ in value)
     if isinstance(value, str) and name in _STR_METHODS:
         if name == "format":
             raise NotConstant("format")

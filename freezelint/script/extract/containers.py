@@ -27,6 +27,7 @@ from freezelint.script.selection import (
 from freezelint.script.values import (
     Const,
     Constructor,
+    Definition,
     DictValue,
     Groups,
     ModelRef,
@@ -38,6 +39,9 @@ from freezelint.script.values import (
     TupleValue,
     Value,
 )
+
+# What a dict other than a config of constants may hold to be followed (`DictValue`).
+ENTRIES = (Const, Constructor, OptimizerRef, Definition, DictValue)
 
 
 class ContainerEvaluator(ExpressionEvaluator):
@@ -130,12 +134,32 @@ class ContainerEvaluator(ExpressionEvaluator):
     def _config(self, entries: list[tuple[str | None, cst.BaseExpression]], w: Walk) -> Value:
         """A dict used as a config (`{"arch": "resnet50", "freeze": True}`) or a table of
         constructors (`{"resnet": models.resnet18}`)."""
-        items = [(key, self.eval(value, w)) for key, value in entries]
+        items = [(key, self._entry(value, w)) for key, value in entries]
         if all(isinstance(v, Const) and v.decided for _, v in items):
             return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
-        if all(isinstance(v, Const | Constructor | OptimizerRef) for _, v in items):
-            return DictValue(tuple(items))  # (`{"optimizer": opt, ...}` from a Lightning hook too)
+        if all(isinstance(v, ENTRIES) for _, v in items):
+            # (`{"optimizer": opt, ...}` from a Lightning hook too; a registry of the project's
+            # classes `{"base": BaseModel}`; a table of per-architecture configs)
+            return DictValue(tuple(items))
         return None  # holds lists the script may fill in: not followed
+
+    def _entry(self, node: cst.BaseExpression, w: Walk) -> Value:
+        """A dict entry's value: a class or function of the project named (a registry) too."""
+        value = self.eval(node, w)
+        if value is None and isinstance(node, cst.Name | cst.Attribute):
+            return self.project_definition(node, w)
+        return value
+
+    def project_definition(self, node: cst.BaseExpression, w: Walk) -> Definition | None:
+        raise NotImplementedError  # pragma: no cover - follow_imports.ImportFollower
+
+    def definition_of(self, found: object) -> Definition | None:
+        raise NotImplementedError  # pragma: no cover - follow_imports.ImportFollower
+
+    def registry_entry(
+        self, recv: DictValue, key: Const, index: cst.BaseExpression, node: cst.CSTNode, w: Walk
+    ) -> Value:
+        raise NotImplementedError  # pragma: no cover - conditionals.ConditionalWalker
 
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):
@@ -157,7 +181,7 @@ class ContainerEvaluator(ExpressionEvaluator):
             if not isinstance(key, Const):
                 return None
             if isinstance(recv, DictValue):
-                return recv.get(key.value)
+                return self.registry_entry(recv, key, index.value, node, w)
             if isinstance(recv, Const):
                 return _const(lambda: subscript(recv.value, key.value), recv, key)
             # `models.__dict__[arch]`: the constructor of that name.

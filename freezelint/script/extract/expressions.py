@@ -17,7 +17,12 @@ from freezelint.script.events import Event, ModelBuilt, ModelSpec
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
 from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
-from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
+from freezelint.script.extract.syntax import (
+    child_nodes,
+    literal_bool,
+    literal_string,
+    literal_value,
+)
 from freezelint.script.imports import ImportTable, dotted
 from freezelint.script.selection import NameWhere, Region
 from freezelint.script.values import (
@@ -289,6 +294,17 @@ class ExpressionEvaluator:
             return _const(
                 lambda: right.value if truth(left.value) == is_and else left.value, left, right
             )
+        return None
+
+    def known_bool(self, node: cst.BaseExpression, w: Walk) -> bool | None:
+        """`True`/`False`, or a name the code fixes to one (`p.requires_grad = unfreeze` in
+        a method called as `self.unfreeze(False)`); a command-line value stays unknown."""
+        literal = literal_bool(node)
+        if literal is not None or not isinstance(node, cst.Name | cst.Attribute):
+            return literal
+        value = self.eval(node, w)
+        if isinstance(value, Const) and value.decided and isinstance(value.value, bool):
+            return value.value
         return None
 
     def constructor(self, node: cst.BaseExpression) -> Value:

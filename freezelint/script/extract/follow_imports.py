@@ -8,6 +8,7 @@ classes reads them in their own module (`ModuleContext`).
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +21,14 @@ from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import mentions_freezing
 from freezelint.script.imports import dotted
 from freezelint.script.source import might_freeze
-from freezelint.script.values import Const, Constructor, DictValue, ProjectModule, Value
+from freezelint.script.values import (
+    Const,
+    Constructor,
+    Definition,
+    DictValue,
+    ProjectModule,
+    Value,
+)
 
 MAX_MODULES = 24  # project files followed per run
 MAX_WALKED = 8  # of which at most this many have their top level walked
@@ -79,12 +87,15 @@ class ImportFollower(ConditionMemory):
         path = project.resolve(module, level, importer)
         if path is None:
             return None
+        return self.load_file(path, module if not level else f"{'.' * level}{module}")
+
+    def load_file(self, path: pathlib.Path, name: str) -> ModuleContext | None:
+        """The project file at `path`, imported as `name`, walked once per run."""
         key = str(path)
         if key in self.loaded:
             return self.loaded[key]
         if len(self.loaded) >= MAX_MODULES:
             return None
-        name = module if not level else f"{'.' * level}{module}"
         try:
             too_big = path.stat().st_size > IMPORT_MAX_BYTES
         except OSError:
@@ -144,6 +155,8 @@ class ImportFollower(ConditionMemory):
                         bound = self.eval(value, Walk(ctx.scope))
                         if isinstance(bound, Const | Constructor | DictValue):
                             found[target] = ctx.scope.env[target] = bound
+            if any(_names_definitions(v) for v in found.values()):
+                return found  # (a registry of the project's classes is read in each run)
             _CONSTANTS[key] = found
         return _CONSTANTS[key]
 
@@ -208,6 +221,42 @@ class ImportFollower(ConditionMemory):
             _RELEVANT[key] = _statements(fn) <= SHORT_FUNCTION or mentions_freezing(fn, BUILDERS)
         return _RELEVANT[key]
 
+    def project_definition(self, node: cst.BaseExpression, w: Walk) -> Definition | None:
+        """A function or class of the project that `node` names without calling it (`BaseModel`,
+        `models.BaseModel`), as a value; None when it names none (or a variable shadows it)."""
+        found: cst.CSTNode | None = None
+        if isinstance(node, cst.Name):
+            if w.scope.lookup(node.value)[0]:
+                return None
+            self.imported_name(node.value, w)
+            found = self.classes.get(node.value) or self.functions.get(node.value)
+        elif isinstance(node, cst.Attribute):
+            owner = self.eval(node.value, w)
+            if isinstance(owner, ProjectModule):
+                found = self.module_member(owner, node.attr.value)
+        return self.definition_of(found)
+
+    def definition_of(self, found: object) -> Definition | None:
+        """A def of the project's (a class or function node) as a value."""
+        if not isinstance(found, cst.ClassDef | cst.FunctionDef):
+            return None
+        home = self.home_of(found)
+        if home is None or home.path is None:
+            return Definition(found)
+        return Definition(found, str(home.path), home.name)
+
+    def definition_node(self, value: Definition) -> cst.FunctionDef | cst.ClassDef | None:
+        """The def a `Definition` names, with its file loaded in this run (a registry read in
+        an earlier run names it; None when the file cannot be loaded now)."""
+        if value.path is None or self.home_of(value.node) is not None:
+            return value.node
+        ctx = self.load_file(pathlib.Path(value.path), value.module)
+        if ctx is None:
+            return None
+        name = value.node.name.value
+        found = (ctx.classes if isinstance(value.node, cst.ClassDef) else ctx.functions).get(name)
+        return found
+
     def module_member(self, value: ProjectModule, attr: str) -> Value | cst.CSTNode:
         """`models.build_model` / `models.Net` / `config.NET`: a def node, or a value."""
         ctx = self.loaded.get(value.path)
@@ -241,6 +290,13 @@ def _simple_binding(
     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
         return small.target.value, small.value
     return None, None
+
+
+def _names_definitions(value: Value) -> bool:
+    """Does a module constant hold a function or class of the project (a registry)?"""
+    if isinstance(value, Definition):
+        return True
+    return isinstance(value, DictValue) and any(_names_definitions(v) for _, v in value.items)
 
 
 def _has_call(node: cst.CSTNode) -> bool:

@@ -63,11 +63,11 @@ class MethodCalls(BuiltinCalls):
                     wrapped=bool(recv.wrappers),
                 )
             if method == "requires_grad_":
-                value = self._bool_arg(node, default=True)
+                value = self._bool_arg(node, w, default=True)
                 self.emit(RequiresGradSet, w, node, selection=recv.region, value=value)
                 return True, recv
             if method in ("train", "eval"):
-                flag = self._bool_arg(node, default=True) if method == "train" else False
+                flag = self._bool_arg(node, w, default=True) if method == "train" else False
                 if flag is not None:  # `.train(mode=was_training)`: which mode is unknown
                     self.emit(ModeSet, w, node, model=recv.model, path=recv.path, train=flag)
                 return True, recv
@@ -119,7 +119,7 @@ class MethodCalls(BuiltinCalls):
             return False, None
         if isinstance(recv, ParamItem | ModuleItem):
             if method == "requires_grad_":
-                value = self._bool_arg(node, default=True)
+                value = self._bool_arg(node, w, default=True)
                 self.emit(RequiresGradSet, w, node, selection=recv.selection, value=value)
                 return True, recv
             if method in ("parameters", "named_parameters"):
@@ -141,7 +141,7 @@ class MethodCalls(BuiltinCalls):
                 relative = named and isinstance(recv, ModuleItem)
                 return True, Params(selection, named=named, relative=relative)
             if isinstance(recv, ModuleItem) and method in ("train", "eval"):
-                train = method == "train" and self._bool_arg(node, default=True) is not False
+                train = method == "train" and self._bool_arg(node, w, default=True) is not False
                 for region in regions(recv.selection):
                     self.emit(
                         ModeSet,
@@ -187,10 +187,10 @@ class MethodCalls(BuiltinCalls):
                     ModeSet, w, node, model=recv.model, path=recv.path, train=False, partial=True
                 )
 
-    def _bool_arg(self, node: cst.Call, default: bool) -> bool | None:
+    def _bool_arg(self, node: cst.Call, w: Walk, default: bool) -> bool | None:
         if not node.args:
             return default
-        return literal_bool(node.args[0].value)
+        return self.known_bool(node.args[0].value, w)
 
 
 def _recurse_arg(node: cst.Call, position: int) -> bool | None:

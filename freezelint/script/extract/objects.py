@@ -108,6 +108,11 @@ class ObjectEvaluator(LoopItems):
                 continue
             name = dotted(base.value)
             local = home.classes.get(name) if name else None
+            if local is None and name is not None and "." not in name:
+                # A base class imported from another file of the project (`BaseModel`).
+                with self.inside(home):
+                    self.imported_name(name, Walk(home.scope))
+                local = home.classes.get(name)
             out.append((home.imports.qualify(base.value), local))
         return out
 

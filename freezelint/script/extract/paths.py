@@ -161,7 +161,7 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
     LightningModule's fit hooks together, in the framework's order; a class nobody builds and
     without such methods, its `__init__` alone when that acts."""
     out: list[ClassRoot] = []
-    for name, cls in extractor.classes.items():
+    for name, cls in list(extractor.classes.items()):
         if cls not in extractor.module.body:
             continue
         methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
