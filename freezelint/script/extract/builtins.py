@@ -23,13 +23,14 @@ from freezelint.script.extract.syntax import (
     is_requires_grad_of,
     literal_string,
 )
-from freezelint.script.selection import DYNAMIC, NameWhere, Trainable, union
+from freezelint.script.selection import NameWhere, Trainable, union
 from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
     DictValue,
     ModelRef,
+    ModuleItem,
     Modules,
     Namespace,
     ParamNames,
@@ -149,7 +150,7 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, self.definition_of(member)
             if isinstance(owner, ModelRef) and len(node.args) == 2 and not isinstance(key, Const):
                 # `getattr(model, name)` with a name not known here: some part of the model.
-                return True, owner.child(DYNAMIC)
+                return True, ModuleItem(NameWhere(owner.region, None, None))
             if (
                 owner is None
                 and len(node.args) == 2

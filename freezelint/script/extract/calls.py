@@ -21,7 +21,6 @@ from freezelint.script.extract.syntax import FREEZE_WORDS, literal_string, param
 from freezelint.script.imports import dotted
 from freezelint.script.layers import LAYERS
 from freezelint.script.selection import (
-    DYNAMIC,
     NameWhere,
     Region,
     Selection,
@@ -187,7 +186,7 @@ class CallEvaluator(SchedulerCalls):
         ):
             # `getter(model)` with a getter picked at run time (a callback, an item of a list
             # of lambdas): some part of the model, which the analysis cannot name.
-            return values[0].child(DYNAMIC)
+            return ModuleItem(NameWhere(values[0].region, None, None))
         return _some_module_of(values)
 
     def _held_class(self, recv: Value, attr: str) -> Constructor | None:
