@@ -368,12 +368,12 @@ class Simulation(Holding):
             leaf = leaf.base
         return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
 
-    def exclusive(self, first: Event, later: Event) -> bool:
+    def exclusive(self, first: Event, later: Event, renewed: Event | None = None) -> bool:
         """Do the two sit in different arms of one joined branch, which no run takes both of
         (`arms.JoinedArms`)?"""
         if self._arms is None:
             self._arms = JoinedArms(self.events)
-        return self._arms.exclusive(first, later)
+        return self._arms.exclusive(first, later, renewed)
 
     def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
         """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;

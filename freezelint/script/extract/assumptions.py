@@ -119,6 +119,8 @@ class ConditionMemory(LightningCalls):
             # A query of the machine that cannot change while the script runs.
             qual = self.imports.qualify(node.func)
             return ("machine", qual) if qual in MACHINE_QUERIES else None
+        if isinstance(node, cst.Subscript):
+            return self._item_key(node, w, value)
         if not isinstance(node, cst.Name | cst.Attribute):
             return None
         if isinstance(node, cst.Attribute):
@@ -139,21 +141,62 @@ class ConditionMemory(LightningCalls):
             key, seen = self.origins[key], seen + 1
         return key
 
+    def _item_key(self, node: cst.Subscript, w: Walk, value: object) -> Key | None:
+        """`cfg["model"]["name"]` of an unknown config with an identity: an identity of its own
+        (the config's and the constant keys), the same wherever the config is handed."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return None
+        if value is _UNSET:
+            value = self.eval(node, w)
+        if isinstance(value, Const) and value.source is not None:
+            return ("flag", value.source, repr(value.value))
+        if value is not None:
+            return None
+        index = self.eval(node.slice[0].slice.value, w)
+        if not isinstance(index, Const) or not index.decided:
+            return None
+        if not isinstance(index.value, str | int) or isinstance(index.value, bool):
+            return None
+        if not isinstance(node.value, cst.Name | cst.Attribute | cst.Subscript):
+            return None
+        base = self.value_key(node.value, w)
+        if base is None or base[0] in ("flag", "machine"):
+            return None
+        return ("item", base, index.value)
+
     def note_copy(
-        self, target: cst.BaseExpression, value_node: cst.BaseExpression, w: Walk
+        self,
+        target: cst.BaseExpression,
+        value_node: cst.BaseExpression,
+        w: Walk,
+        slot: tuple[Key, Value] | None = None,
     ) -> None:
-        """After `target = value_node`: an unknown value copied keeps its identity."""
-        slot = self._slot(target, w)
+        """After `target = value_node`: an unknown value copied keeps its identity (`slot`:
+        where the target is bound, when not in `w`'s scope: a called function's parameter)."""
+        slot = slot or self._slot(target, w)
         if slot is None:
             return
         key, value = slot
         source = None
-        if value is None and isinstance(value_node, cst.Name | cst.Attribute):
+        if value is None and isinstance(value_node, cst.Name | cst.Attribute | cst.Subscript):
             source = self.value_key(value_node, w)
         if source is not None and source != key and source[0] != "flag":
             self.origins[key] = source
         else:
             self.origins.pop(key, None)
+
+    def note_arguments(
+        self, scope: Scope, names: list[tuple[str, cst.BaseExpression | None]], w: Walk
+    ) -> None:
+        """A called function's parameters, each bound to the argument expression handed for it
+        (None: a default or nothing): an unknown value handed keeps its identity there
+        (`build_model(cfg)`: a test of `cfg["model"]` inside is one of the caller's)."""
+        for name, node in names:
+            key = ("name", id(scope), name)
+            if node is None:
+                self.origins.pop(key, None)
+            else:
+                self.note_copy(node, node, w, (key, scope.env.get(name)))
 
     # -- a pinned value is that value --------------------------------------------------------
 
@@ -161,7 +204,7 @@ class ConditionMemory(LightningCalls):
         value = super().eval(node, w)
         if (
             _PINNED in self.assumed
-            and type(node) in (cst.Name, cst.Attribute)
+            and type(node) in (cst.Name, cst.Attribute, cst.Subscript)
             and (value is None or (isinstance(value, Const) and value.source is not None))
         ):
             key = self.value_key(node, w, value)  # type: ignore[arg-type]
@@ -255,6 +298,10 @@ class ConditionMemory(LightningCalls):
         bare, negated = self._bare(test)
         truth = truth != negated
         consistent = True
+        if isinstance(bare, cst.BooleanOperation) and isinstance(bare.operator, cst.And) == truth:
+            # `a and b` taken as true (`a or b` as false): so is each of its operands.
+            for operand in (bare.left, bare.right):
+                consistent = self.assume(operand, truth, w) and consistent
         key = self.value_key(bare, w)
         if key is not None:
             consistent = self.assumed.get(key, truth) == truth

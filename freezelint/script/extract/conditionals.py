@@ -23,7 +23,7 @@ from freezelint.script.extract.branches import (
 from freezelint.script.extract.constants import NotConstant, truth
 from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.scope import Walk, _visible_items
-from freezelint.script.extract.syntax import child_nodes, code_of, names_in
+from freezelint.script.extract.syntax import child_nodes, code_of, names_in, smalls
 from freezelint.script.imports import dotted
 from freezelint.script.values import Const, ModelRef, ModuleItem, ParamItem, Value
 
@@ -279,12 +279,7 @@ class ConditionalWalker(LoopWalker):
 
 def _leaves_the_block(body) -> bool:
     """Does an arm leave the function (a `return` among its own statements)?"""
-    return any(
-        isinstance(small, cst.Return)
-        for stmt in body
-        if isinstance(stmt, cst.SimpleStatementLine)
-        for small in stmt.body
-    )
+    return any(isinstance(small, cst.Return) for stmt in body for small in smalls(stmt))
 
 
 def _acted(events: list, mark: int) -> bool:

@@ -59,37 +59,63 @@ class RootPaths:
     complete: bool = True  # False when the budget was spent and some branches were joined
 
 
-def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPaths, Extractor]:
+def explore(
+    run: Callable[[dict[tuple, int], bool], Extractor], refuel: Callable[[], None] | None = None
+) -> tuple[RootPaths, Extractor]:
     """All paths of one root; `run(decisions, join_all)` walks it once. Also returns the
-    extractor of the first path (for what the module body leaves bound)."""
-    out = RootPaths()
+    extractor of the first path (for what the module body leaves bound).
+
+    Branches are taken depth first while all paths fit in `PATH_LIMIT`. A root with more is
+    explored again with the budget shared out (`refuel`: before that walk): each arm of a
+    branch gets an equal part of what its path had (an arm that needs less hands the rest to
+    the next), so every arm of an early choice (which model, whether it is frozen) is a path
+    of its own and later choices are the ones joined, rather than the first arm taking it all."""
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True)
     if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
+        out = RootPaths()
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
-    stack: list[tuple[Decision, ...]] = [()]
+    out, first = _explore(run, shared=False)
+    if out.complete:
+        return out, first
+    if refuel is not None:
+        refuel()
+    return _explore(run, shared=True)
+
+
+def _explore(
+    run: Callable[[dict[tuple, int], bool], Extractor], shared: bool
+) -> tuple[RootPaths, Extractor]:
+    out = RootPaths()
+    stack: list[tuple[tuple[Decision, ...], int]] = [((), PATH_LIMIT)]
+    spare = 0  # budget a finished path did not need, for the next one
     first: Extractor | None = None
     while stack:
-        decisions = stack.pop()
+        decisions, budget = stack.pop()
+        budget, spare = budget + spare, 0
         join_all = False
         while True:
             try:
                 extractor = run(dict(decisions), join_all)
             except Fork as fork:
-                pending = len(out.paths) + len(stack) + len(fork.labels)
-                if pending > PATH_LIMIT:
+                arms = len(fork.labels)
+                left = budget if shared else PATH_LIMIT - len(out.paths) - len(stack)
+                if arms > left:
                     join_all, out.complete = True, False
                     continue
                 out.labels[fork.key] = fork.labels
                 out.exceptional.update(
                     (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
                 )
-                for arm in reversed(range(len(fork.labels))):
-                    stack.append((*decisions, (fork.key, arm)))
+                for arm in reversed(range(arms)):
+                    part = budget // arms + (arm < budget % arms)
+                    stack.append(((*decisions, (fork.key, arm)), part))
                 break
             out.paths.append(Path(extractor.timeline, decisions, extractor.raised))
+            if shared:
+                spare = budget - 1
             first = first or extractor
             break
     assert first is not None
@@ -109,6 +135,11 @@ def extract_paths(
     lr_scheduled = False
     inlined: set[str] = set()
     fuel = FUEL_PER_FILE  # statements of other files all runs may still walk
+
+    def refuel() -> None:
+        # The walk again with the budget shared out has the file's fuel again.
+        nonlocal fuel
+        fuel = max(fuel, FUEL_PER_FILE)
 
     def runner(fn: Root, globals_: dict[str, Value]):
         def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
@@ -130,7 +161,7 @@ def extract_paths(
 
         return run
 
-    body, first = explore(runner(None, {}))
+    body, first = explore(runner(None, {}), refuel)
     roots = [body]
     globals_ = {
         k: v
@@ -142,11 +173,11 @@ def extract_paths(
     for fn in roots_fns:
         if fn in functions and fn.name.value in inlined:
             continue
-        walked.append((fn, explore(runner(fn, globals_))[0]))
+        walked.append((fn, explore(runner(fn, globals_), refuel)[0]))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
     for root_class in class_roots(first, inlined):
-        roots.append(explore(runner(root_class, globals_))[0])
+        roots.append(explore(runner(root_class, globals_), refuel)[0])
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:

@@ -109,6 +109,9 @@ class Extractor(ConditionalWalker):
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     self.small_statement(small, sw)
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                # The body of a one-line compound statement (`if name == "a": return a()`).
+                self.small_statement(stmt, sw)
             else:
                 self.compound_statement(stmt, sw)
             guard = _continue_guard(stmt) or _break_guard(stmt)
