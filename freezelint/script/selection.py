@@ -163,6 +163,10 @@ class ModuleFilter:
     loop: int = 0  # the loop (one per walk of it): its filters act module by module together
     # The `m.parameters()` call that takes the parameters recursively, if that is how.
     call: cst.CSTNode | None = None
+    # Placeholder name -> the attribute its `hasattr(m, "weight")` test asks for.
+    has: tuple[tuple[str, str], ...] = ()
+    # Only each picked module's own parameter of this name (`m.weight`), when set.
+    own: str | None = None
 
 
 @dataclass(frozen=True)

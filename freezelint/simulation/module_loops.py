@@ -41,6 +41,7 @@ class ModuleLoop:
             inner = [m for m, _ in self.table.modules if m and m.startswith(prefix)]
             self.order = [self.root, *inner]
         self.tests = [(compile_predicate(test), negated) for test, negated in self.mf.tests]
+        self.own_params = {p.name for p in self.table.params_under(self.root)}
         self.picked = {m: self.truth(m) for m in self.order}
 
     def seen_name(self, module: str) -> str:
@@ -64,6 +65,11 @@ class ModuleLoop:
                 # `type(m) == X` asks for the class itself, `isinstance` for any of its bases.
                 asked = bases[:1] if name.startswith("__type_is_") else bases
                 env[name] = any(_same_class(q, b) for q in quals for b in asked)
+        for name, attr in self.mf.has:
+            # `hasattr(m, "weight")`: true of a module with a parameter of that name; of
+            # another, not known (an attribute may be set to None or to a plain value).
+            if not changed and _join(module, attr) in self.own_params:
+                env[name] = True
         result: bool | None = True
         for test, negated in self.tests:
             try:
@@ -77,6 +83,8 @@ class ModuleLoop:
 
     def acting(self, param: Parameter) -> list[str]:
         """The modules of the loop whose action reaches `param`, in the order they run."""
+        if self.mf.own is not None and param.name != _join(param.module, self.mf.own):
+            return []  # `m.weight`: only that parameter of each picked module
         return self.acting_on(param.module)
 
     def acting_on(self, owner: str) -> list[str]:
@@ -197,3 +205,7 @@ def changed_modules(
             if not same:
                 out.add(path)
     return frozenset(out)
+
+
+def _join(module: str, attr: str) -> str:
+    return f"{module}.{attr}" if module else attr

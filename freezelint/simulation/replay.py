@@ -237,7 +237,11 @@ class Simulation(Holding):
             else None
             for leaf in leaves_
         ]
-        if atoms is None or None in loops or any(e.ctx != group[0].ctx for e in group):
+        # Conditions on the module inside the loop (`if hasattr(m, "weight"):`) are in the
+        # filters; other branches around one freeze and not another are not known to be taken.
+        joined = {e.ident for e in self.events if isinstance(e, BranchArm)}
+        shapes = {tuple(f for f in e.ctx if f.kind != "branch" or f.ident in joined) for e in group}
+        if atoms is None or None in loops or len(shapes) > 1:
             for event in group:
                 self._set(event.selection, None)
             return

@@ -15,6 +15,7 @@ import libcst as cst
 from freezelint.script import recognize
 from freezelint.script.events import Event, ModelBuilt, ModelSpec
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
+from freezelint.script.extract.module_filters import own_parameter
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import child_nodes, literal_string, literal_value
 from freezelint.script.imports import ImportTable, dotted
@@ -23,7 +24,9 @@ from freezelint.script.values import (
     Constructor,
     Instance,
     ModelRef,
+    ModuleItem,
     Namespace,
+    ParamItem,
     ProjectModule,
     TrainerValue,
     TupleValue,
@@ -154,6 +157,10 @@ class ExpressionEvaluator:
             recv = self.eval(node.value, w)
             if isinstance(recv, Namespace):
                 return recv.get(node.attr.value)
+            if isinstance(recv, ModuleItem) and node.attr.value in ("weight", "bias"):
+                # `m.weight` in a loop over modules: each picked module's own parameter.
+                own = own_parameter(recv, node.attr.value, node)
+                return ParamItem(own) if own is not None else None
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, node.attr.value)
                 return None if isinstance(member, cst.CSTNode) else member

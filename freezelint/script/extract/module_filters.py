@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from freezelint.script.extract.syntax import names_in
+from freezelint.script.extract.syntax import literal_string, names_in
 from freezelint.script.selection import CLASS_NAME, ModuleFilter, NameWhere, Region, Selection
 from freezelint.script.values import Const, ModuleItem, Value
 
@@ -44,7 +44,8 @@ def module_filter(
     rewritten = test.visit(rewriter)
     if not isinstance(rewritten, cst.BaseExpression) or var in names_in(rewritten):
         return unknown
-    own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes))}
+    has = tuple(dict.fromkeys((*(before.has if before is not None else ()), *rewriter.has)))
+    own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes, *has))}
     env = dict(before.env) if before is not None else {}
     for name in sorted(names_in(rewritten) - own):
         value = lookup(name)
@@ -64,8 +65,24 @@ def module_filter(
             (*known, *rewriter.classes),
             tuple(env.items()),
             loop=item.loop,
+            has=has,
         ),
     )
+
+
+def own_parameter(item: ModuleItem, attr: str, node: cst.CSTNode) -> Selection | None:
+    """`m.weight` of a loop item over a region's modules: each picked module's own parameter
+    of that name (None when the item is not such a loop's)."""
+    selection = item.selection
+    if isinstance(selection, NameWhere) and selection.modules is not None:
+        mf = selection.modules
+        return NameWhere(
+            selection.base, None, None, modules=replace(mf, recurse=False, own=attr, call=node)
+        )
+    if item.walk and isinstance(selection, Region):
+        mf = ModuleFilter(item.walk, (), None, loop=item.loop, recurse=False, own=attr, call=node)
+        return NameWhere(selection, None, None, modules=mf)
+    return None
 
 
 def without_recursion(selection: Selection, call: cst.CSTNode) -> Selection:
@@ -100,8 +117,21 @@ class _Placeholders(cst.CSTTransformer):
         self.qualify = qualify
         self.start = start
         self.classes: list[tuple[str, tuple[str, ...]]] = []
+        self.has: list[tuple[str, str]] = []
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if (
+            isinstance(updated.func, cst.Name)
+            and updated.func.value == "hasattr"
+            and len(updated.args) == 2
+            and _is_name(updated.args[0].value, self.var)
+            and (attr := literal_string(updated.args[1].value)) is not None
+            and attr.isidentifier()
+        ):
+            # `hasattr(m, "weight")`: decided by the module's parameters (`ModuleLoop.truth`).
+            name = f"__has_{attr}__"
+            self.has.append((name, attr))
+            return cst.Name(name)
         if not (
             isinstance(updated.func, cst.Name)
             and updated.func.value == "isinstance"

@@ -15,11 +15,12 @@ import libcst as cst
 from freezelint.script.events import Frame, IneffectiveFreeze, Timeline
 from freezelint.script.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
 from freezelint.script.extract.conditionals import ConditionalWalker
+from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.values import Const, DictValue, Groups, ModelRef, Params, Value
+from freezelint.script.values import Const, DictValue, Groups, ModelRef, Namespace, Params, Value
 
 Root = cst.FunctionDef | ClassRoot | None
 
@@ -167,7 +168,7 @@ class Extractor(ConditionalWalker):
         if (
             isinstance(expr, cst.Call)
             and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value in MUTATORS
+            and expr.func.attr.value in MUTATORS | CONFIG_MERGES
         ):
             self._forget_constant(expr.func.value, w)
         self.eval(expr, w)
@@ -178,8 +179,9 @@ class Extractor(ConditionalWalker):
         while isinstance(target, cst.Subscript | cst.Attribute):
             target = target.value
         if isinstance(target, cst.Name):
+            self.eval(target, w)  # (an imported config is bound where it is first used)
             found, value = w.scope.lookup(target.value)
-            if found and isinstance(value, Const | DictValue):
+            if found and isinstance(value, Const | DictValue | Namespace):
                 self._store(target.value, None, w)
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
