@@ -112,6 +112,14 @@ class Function:
 
 
 @dataclass(frozen=True)
+class ProjectClass:
+    """A class of the project named without being called (`{"bh": BinaryHeadNet}`): calling
+    it builds one."""
+
+    node: cst.ClassDef
+
+
+@dataclass(frozen=True)
 class Const:
     """A value known statically: a literal, a module constant, a parameter default, a simple
     f-string or arithmetic, a tuple or dict of those. Model constructor arguments are resolved
@@ -219,6 +227,7 @@ Value = (
     | Groups
     | OptimizerRef
     | Function
+    | ProjectClass
     | TupleValue
     | Const
     | Constructor

@@ -25,9 +25,11 @@ from freezelint.script.values import (
     ArgParser,
     Const,
     Constructor,
+    DictValue,
     ModelRef,
     ModuleItem,
     Modules,
+    ProjectClass,
     ProjectModule,
     SuperRef,
     TrainerValue,
@@ -42,6 +44,11 @@ class CallEvaluator(SchedulerCalls):
 
     def eval_call(self, node: cst.Call, w: Walk) -> Value:
         func = node.func
+        if isinstance(func, cst.Subscript):
+            # `nets[name](pretrained=True)`: a class of the project picked from a dict.
+            picked = self.eval(func, w)
+            if isinstance(picked, ProjectClass):
+                return self.construct(picked.node, node, w)
         qual = self.imports.qualify(func)
         alias = self._constructor_alias(func, w)
         if alias is not None:
@@ -66,6 +73,8 @@ class CallEvaluator(SchedulerCalls):
                 return None
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
+            if isinstance(recv, DictValue) and method == "keys" and not node.args:
+                return Const(tuple(key for key, _ in recv.items))
             if isinstance(recv, SchedulerRef):
                 return self.scheduler_method(recv, method, node, w)
             if isinstance(recv, TrainerValue):
@@ -114,8 +123,9 @@ class CallEvaluator(SchedulerCalls):
                 return value
         elif isinstance(func, cst.Name) and not (
             # A class named like an optimizer (`RAdam`, `AdaBelief`) handed parameters is one,
-            # whoever defines it: no need to read it.
-            func.value not in self.classes
+            # whoever defines it: no need to read it; so is the project's own subclass of
+            # `torch.optim.Optimizer` (`class RAdam(Optimizer)`).
+            (func.value not in self.classes or _optimizer_subclass(self.classes[func.value]))
             and recognize.looks_like_optimizer(func.value)
             and node.args
             and node.args[0].keyword is None
@@ -394,3 +404,11 @@ def _sequential_params(node: cst.Call, values: list[Value], walker: CallEvaluato
     if True in known:
         return True
     return False if all(k is False for k in known) else None
+
+
+def _optimizer_subclass(cls: cst.ClassDef) -> bool:
+    """Does the class derive from `Optimizer` (`torch.optim.Optimizer` however imported)?"""
+    return any(
+        (text := dotted(base.value)) is not None and text.split(".")[-1] == "Optimizer"
+        for base in cls.bases
+    )

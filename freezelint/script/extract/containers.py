@@ -34,6 +34,7 @@ from freezelint.script.values import (
     OptimizerRef,
     ParamItem,
     Params,
+    ProjectClass,
     TupleValue,
     Value,
 )
@@ -129,12 +130,24 @@ class ContainerEvaluator(ExpressionEvaluator):
     def _config(self, entries: list[tuple[str | None, cst.BaseExpression]], w: Walk) -> Value:
         """A dict used as a config (`{"arch": "resnet50", "freeze": True}`) or a table of
         constructors (`{"resnet": models.resnet18}`)."""
-        items = [(key, self.eval(value, w)) for key, value in entries]
+        items = [(key, self._entry(value, w)) for key, value in entries]
         if all(isinstance(v, Const) and v.decided for _, v in items):
             return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
-        if all(isinstance(v, Const | Constructor | OptimizerRef) for _, v in items):
+        if all(isinstance(v, Const | Constructor | OptimizerRef | ProjectClass) for _, v in items):
             return DictValue(tuple(items))  # (`{"optimizer": opt, ...}` from a Lightning hook too)
         return None  # holds lists the script may fill in: not followed
+
+    def _entry(self, node: cst.BaseExpression, w: Walk) -> Value:
+        """A dict entry's value; a class of the project named there is one (`ProjectClass`)."""
+        value = self.eval(node, w)
+        if (
+            value is None
+            and isinstance(node, cst.Name)
+            and node.value in self.classes
+            and not w.scope.lookup(node.value)[0]
+        ):
+            return ProjectClass(self.classes[node.value])
+        return value
 
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):

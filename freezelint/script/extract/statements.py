@@ -137,6 +137,8 @@ class Extractor(ConditionalWalker):
             self.exited = not w.in_loop and w.certain
         elif isinstance(node, cst.Import | cst.ImportFrom):
             self.import_statement(node, w)
+        elif isinstance(node, cst.Global):
+            w.scope.declared_global.update(item.name.value for item in node.names)
         elif isinstance(node, cst.Raise):
             self.eval(node.exc, w)
             self.exited = self.raised = not w.in_loop and w.certain
