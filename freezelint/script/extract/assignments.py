@@ -195,6 +195,7 @@ class AssignmentWalker(CallEvaluator):
                 elif key is not None:
                     self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
+            self.forget_facts(target, w)
             self._forget_constant(target, w)
             if (
                 len(target.slice) == 1

@@ -93,6 +93,7 @@ class ConditionMemory(LightningCalls):
         # other tests of it (`("test", key, text)`). Saved and restored with the arms.
         self.assumed: dict[Key, object] = {}
         self.origins: dict[Key, Key] = {}
+        self._scopes: list[Scope] = []
 
     # -- a value's identity ------------------------------------------------------------------
 
@@ -185,12 +186,23 @@ class ConditionMemory(LightningCalls):
         else:
             self.origins.pop(key, None)
 
+    def forget_facts(self, target: cst.Subscript, w: Walk) -> None:
+        """`cfg["model"]["name"] = ...`: what the path assumed of that item (or of items
+        inside it) no longer holds."""
+        key = self._item_key(target, w, None)
+        if key is None or not self.assumed:
+            return
+        for fact in list(self.assumed):
+            if _within(fact, key):
+                del self.assumed[fact]
+
     def note_arguments(
         self, scope: Scope, names: list[tuple[str, cst.BaseExpression | None]], w: Walk
     ) -> None:
         """A called function's parameters, each bound to the argument expression handed for it
         (None: a default or nothing): an unknown value handed keeps its identity there
         (`build_model(cfg)`: a test of `cfg["model"]` inside is one of the caller's)."""
+        self._scopes.append(scope)  # kept alive: its id names its values in `origins`
         for name, node in names:
             key = ("name", id(scope), name)
             if node is None:
@@ -409,3 +421,10 @@ def _shape(node: cst.CSTNode, marks: dict[int, str]) -> str:
         return node.value
     inner = ",".join(_shape(child, marks) for child in child_nodes(node))
     return f"{type(node).__name__}({inner})"
+
+
+def _within(fact: object, key: Key) -> bool:
+    """Does a fact's key name `key`, or an item inside it?"""
+    if fact == key:
+        return True
+    return isinstance(fact, tuple) and any(_within(part, key) for part in fact)

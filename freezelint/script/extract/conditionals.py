@@ -33,6 +33,7 @@ class ConditionalWalker(LoopWalker):
 
     decisions: dict[tuple, int]
     join_all: bool
+    fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
 
     def if_statement(self, node: cst.If, w: Walk) -> None:
@@ -170,7 +171,7 @@ class ConditionalWalker(LoopWalker):
             return
         # What an arm can change: the names in scope and the attributes of every object.
         envs = [scope.env for scope in _scope_chain(w.scope)] + list(self.attributes.values())
-        if self.join_all:
+        if self.join_all or (self.fork_budget is not None and len(arms) > self.fork_budget):
             mark = len(self.events)
             before = [dict(env) for env in envs]
             self.exclusive_arms(arms, node, w)

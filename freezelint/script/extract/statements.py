@@ -34,6 +34,7 @@ class Extractor(ConditionalWalker):
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
         self.join_all = False
+        self.fork_budget: int | None = None
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
         self.exited = False
         self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
