@@ -249,6 +249,32 @@ def test_paths_are_bounded() -> None:
     assert not roots[0].complete
 
 
+def test_budget_is_shared_among_an_early_choice_arms(verifier: Verifier) -> None:
+    """Past the budget, every arm of the first choice (the architecture) is still a path of its
+    own, with later choices joined: the last arm's freeze is found, not joined away by the
+    first arm's subtree spending all the paths."""
+    lines = [
+        "import sys, torch, torchvision",
+        "if sys.argv[1] == 'vgg':",
+        "    model = torchvision.models.vgg11()",
+        "else:",
+        "    model = torchvision.models.resnet18()",
+        "    if sys.argv[2] == 'freeze':",
+        "        model.requires_grad_(False)",
+        "        model.fc.requires_grad_(True)",
+    ]
+    for i in range(8):
+        lines += [f"if sys.argv[{i + 3}] == 'x':", f"    print({i})", "    model.eval()"]
+    lines += ["optimizer = torch.optim.SGD(model.parameters(), lr=0.1)", "model.train()"]
+    source = "\n".join(lines) + "\n"
+    roots = extract_paths(cst.parse_module(source))
+    assert len(roots[0].paths) <= PATH_LIMIT
+    assert not roots[0].complete
+    found = codes(source, verifier)
+    assert f"{len(lines)} FRZ009" in found
+    assert f"{len(lines) - 1} FRZ001" in found
+
+
 def test_constructor_aliases_are_verified(verifier: Verifier) -> None:
     source = """
     import torch

@@ -72,6 +72,7 @@ FIX = "safe"
 def exhausted_groups(sim: Simulation, event: OptimizerBuilt | ParamGroupAdded):
     """(group index, iterator binding, consuming event) for each exhausted group."""
     groups = event.groups if isinstance(event, OptimizerBuilt) else (event.group,)
+    bound = {e.binding: e for e in sim.events if isinstance(e, IteratorBound)}
     for index, group in enumerate(groups):
         if group.iterator is None:
             continue
@@ -79,7 +80,7 @@ def exhausted_groups(sim: Simulation, event: OptimizerBuilt | ParamGroupAdded):
             if (
                 isinstance(other, IteratorConsumed)
                 and other.binding == group.iterator
-                and not sim.exclusive(other, event)
+                and not sim.exclusive(other, event, bound.get(group.iterator))
             ):
                 yield index, group.iterator, other
                 break

@@ -171,6 +171,8 @@ class ModuleFilter:
     # The walk iterates the root module itself: its children only if it is a Sequential or a
     # ModuleList.
     container: bool = False
+    # Placeholder name -> the attribute its `hasattr(m, "weight")` test asks for.
+    has: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

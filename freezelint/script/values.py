@@ -180,9 +180,10 @@ class ArgParser:
 @dataclass(frozen=True)
 class Namespace:
     """What `parser.parse_args()` returns: each option's default, as a `Const` whose source is
-    the option's flag."""
+    the option's flag; or a config object a module fills in (`config_objects`), whose nodes
+    are namespaces too (None: a value not known)."""
 
-    options: tuple[tuple[str, Const], ...]
+    options: tuple[tuple[str, Const | Namespace | None], ...]
 
     def get(self, name: str) -> Value:
         for key, value in self.options:

@@ -32,14 +32,19 @@ class JoinedArms:
             else:
                 self.of[event.seq] = tuple(stack)
 
-    def exclusive(self, first: Event, later: Event) -> bool:
+    def exclusive(self, first: Event, later: Event, renewed: Event | None = None) -> bool:
         """Are the two in different arms of one branch with no loop around it that both turn
-        in?"""
+        in? `renewed`: an event before both that each turn of a loop it sits in runs again
+        (an iterator bound anew): what one arm did to it on an earlier turn does not reach
+        the other arm's on a later one, so such loops do not count."""
         mine = dict(self.of.get(first.seq, ()))
+        anew: set[int] = set()
+        if renewed is not None and renewed.seq < first.seq:
+            anew = {frame.ident for frame in renewed.ctx if frame.kind == "loop"}
         for ident, arm in self.of.get(later.seq, ()):
             if mine.get(ident, arm) == arm:
                 continue
-            if not loops_outside(first.ctx, ident) & loops_outside(later.ctx, ident):
+            if not (loops_outside(first.ctx, ident) & loops_outside(later.ctx, ident)) - anew:
                 return True
         return False
 

@@ -51,6 +51,7 @@ class ModuleLoop:
         self.counted = self.mf.walk == "children" or not any(
             _within(c, self.root) for c in self.changed
         )
+        self.own_params = {p.name for p in self.table.params_under(self.root)}
         self.picked = {m: self.truth(m) for m in self.order}
         if self.mf.container and not self._sequence(self.root):
             self.picked = dict.fromkeys(self.picked)  # iterating it may not yield its children
@@ -101,6 +102,11 @@ class ModuleLoop:
                 return None
             for name, offset in self.mf.counters:
                 env[name] = self.position[module] + offset
+        for name, attr in self.mf.has:
+            # `hasattr(m, "weight")`: true of a module with a parameter of that name; of
+            # another, not known (an attribute may be set to None or to a plain value).
+            if not changed and _join(module, attr) in self.own_params:
+                env[name] = True
         result: bool | None = True
         for test, negated in self.tests:
             try:
@@ -240,3 +246,7 @@ def changed_modules(
             if not same:
                 out.add(path)
     return frozenset(out)
+
+
+def _join(module: str, attr: str) -> str:
+    return f"{module}.{attr}" if module else attr

@@ -237,7 +237,11 @@ class Simulation(Holding):
             else None
             for leaf in leaves_
         ]
-        if atoms is None or None in loops or any(e.ctx != group[0].ctx for e in group):
+        # Conditions on the module inside the loop (`if hasattr(m, "weight"):`) are in the
+        # filters; other branches around one freeze and not another are not known to be taken.
+        joined = {e.ident for e in self.events if isinstance(e, BranchArm)}
+        shapes = {tuple(f for f in e.ctx if f.kind != "branch" or f.ident in joined) for e in group}
+        if atoms is None or None in loops or len(shapes) > 1:
             for event in group:
                 self._set(event.selection, None)
             return
@@ -382,12 +386,12 @@ class Simulation(Holding):
             leaf = leaf.base
         return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
 
-    def exclusive(self, first: Event, later: Event) -> bool:
+    def exclusive(self, first: Event, later: Event, renewed: Event | None = None) -> bool:
         """Do the two sit in different arms of one joined branch, which no run takes both of
         (`arms.JoinedArms`)?"""
         if self._arms is None:
             self._arms = JoinedArms(self.events)
-        return self._arms.exclusive(first, later)
+        return self._arms.exclusive(first, later, renewed)
 
     def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
         """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;

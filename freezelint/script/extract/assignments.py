@@ -194,6 +194,7 @@ class AssignmentWalker(PartMoves):
                 elif key is not None:
                     self.bind(key, value, w, stmt)
         elif isinstance(target, cst.Subscript):
+            self.forget_facts(target, w)
             self._forget_constant(target, w)
             if (
                 len(target.slice) == 1
@@ -264,7 +265,7 @@ class AssignmentWalker(PartMoves):
             value = replace(value, binding=binding)
             self.emit(ParamsListed, w, stmt, binding=binding, var=name, selection=value.selection)
         self.name_value(name, value)
-        w.scope.env[name] = value
+        w.scope.binding_scope(name).env[name] = value
 
     def name_value(self, name: str, value: Value) -> None:
         """How messages spell an optimizer, a scheduler or a model: the first name it is bound

@@ -25,14 +25,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from freezelint.script.extract.lightning import LightningCalls
-from freezelint.script.extract.objects import _ident
-from freezelint.script.extract.scope import Scope, Walk
+from freezelint.script.extract.identities import Key, ValueIdentity
+from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.values import Const, Value
 
-Key = tuple[object, ...]
-_UNSET = object()
 # Markers among a path's facts: some value is pinned (names must be looked up against the
 # pins), some test was remembered by its shape.
 _PINNED, _TESTS = ("pinned",), ("tests",)
@@ -75,85 +72,22 @@ class Domain:
         return Domain(self.allowed, self.excluded | values)
 
 
-# Calls that answer the same on every call of one run (a test of them keeps its truth).
-MACHINE_QUERIES = frozenset(
-    {
-        "torch.cuda.is_available",
-        "torch.cuda.device_count",
-        "torch.backends.mps.is_available",
-        "torch.backends.cudnn.is_available",
-    }
-)
-
-
-class ConditionMemory(LightningCalls):
+class ConditionMemory(ValueIdentity):
     def __init__(self, module: cst.Module, imports) -> None:  # type: ignore[no-untyped-def]
         super().__init__(module, imports)
         # The path's facts: a value's truth (by its key), its domain (`("domain", key)`) and
         # other tests of it (`("test", key, text)`). Saved and restored with the arms.
         self.assumed: dict[Key, object] = {}
-        self.origins: dict[Key, Key] = {}
 
-    # -- a value's identity ------------------------------------------------------------------
-
-    def _slot(self, node: cst.BaseExpression, w: Walk) -> tuple[Key, Value] | None:
-        """Where a bare name or attribute of a project object is bound, and its value."""
-        if isinstance(node, cst.Name):
-            scope: Scope | None = w.scope
-            while scope is not None and node.value not in scope.env:
-                scope = scope.parent
-            if scope is None:
-                return None
-            return ("name", id(scope), node.value), scope.env[node.value]
-        if isinstance(node, cst.Attribute):
-            ident = _ident(self.eval(node.value, w))
-            if ident is None or node.attr.value not in self.attributes.get(ident, {}):
-                return None
-            return ("attr", ident, node.attr.value), self.attributes[ident][node.attr.value]
-        return None
-
-    def value_key(self, node: cst.BaseExpression, w: Walk, value: object = _UNSET) -> Key | None:
-        """The identity of the value a bare name or attribute holds, when it has one
-        (`value`: the node's value, when the caller has it)."""
-        if isinstance(node, cst.Call) and not node.args:
-            # A query of the machine that cannot change while the script runs.
-            qual = self.imports.qualify(node.func)
-            return ("machine", qual) if qual in MACHINE_QUERIES else None
-        if not isinstance(node, cst.Name | cst.Attribute):
-            return None
-        if isinstance(node, cst.Attribute):
-            if value is _UNSET:
-                value = self.eval(node, w)
-            if isinstance(value, Const) and value.source is not None:
-                return ("flag", value.source, repr(value.value))
-        slot = self._slot(node, w)
-        if slot is None:
-            return None
-        key, bound = slot
-        if isinstance(bound, Const) and bound.source is not None:
-            return ("flag", bound.source, repr(bound.value))
-        if bound is not None:
-            return None
-        seen = 0
-        while key in self.origins and seen < 16:
-            key, seen = self.origins[key], seen + 1
-        return key
-
-    def note_copy(
-        self, target: cst.BaseExpression, value_node: cst.BaseExpression, w: Walk
-    ) -> None:
-        """After `target = value_node`: an unknown value copied keeps its identity."""
-        slot = self._slot(target, w)
-        if slot is None:
+    def forget_facts(self, target: cst.Subscript, w: Walk) -> None:
+        """`cfg["model"]["name"] = ...`: what the path assumed of that item (or of items
+        inside it) no longer holds."""
+        key = self._item_key(target, w, None)
+        if key is None or not self.assumed:
             return
-        key, value = slot
-        source = None
-        if value is None and isinstance(value_node, cst.Name | cst.Attribute):
-            source = self.value_key(value_node, w)
-        if source is not None and source != key and source[0] != "flag":
-            self.origins[key] = source
-        else:
-            self.origins.pop(key, None)
+        for fact in list(self.assumed):
+            if _within(fact, key):
+                del self.assumed[fact]
 
     # -- a pinned value is that value --------------------------------------------------------
 
@@ -161,7 +95,7 @@ class ConditionMemory(LightningCalls):
         value = super().eval(node, w)
         if (
             _PINNED in self.assumed
-            and type(node) in (cst.Name, cst.Attribute)
+            and type(node) in (cst.Name, cst.Attribute, cst.Subscript)
             and (value is None or (isinstance(value, Const) and value.source is not None))
         ):
             key = self.value_key(node, w, value)  # type: ignore[arg-type]
@@ -255,6 +189,10 @@ class ConditionMemory(LightningCalls):
         bare, negated = self._bare(test)
         truth = truth != negated
         consistent = True
+        if isinstance(bare, cst.BooleanOperation) and isinstance(bare.operator, cst.And) == truth:
+            # `a and b` taken as true (`a or b` as false): so is each of its operands.
+            for operand in (bare.left, bare.right):
+                consistent = self.assume(operand, truth, w) and consistent
         key = self.value_key(bare, w)
         if key is not None:
             consistent = self.assumed.get(key, truth) == truth
@@ -362,3 +300,10 @@ def _shape(node: cst.CSTNode, marks: dict[int, str]) -> str:
         return node.value
     inner = ",".join(_shape(child, marks) for child in child_nodes(node))
     return f"{type(node).__name__}({inner})"
+
+
+def _within(fact: object, key: Key) -> bool:
+    """Does a fact's key name `key`, or an item inside it?"""
+    if fact == key:
+        return True
+    return isinstance(fact, tuple) and any(_within(part, key) for part in fact)

@@ -14,7 +14,7 @@ import libcst as cst
 from freezelint.script.extract.builtins import UNROLL_LIMIT
 from freezelint.script.extract.constants import ConstMap
 from freezelint.script.extract.scope import Scope
-from freezelint.script.extract.syntax import child_nodes, code_of, method_calls, names_in
+from freezelint.script.extract.syntax import child_nodes, code_of, method_calls, names_in, smalls
 from freezelint.script.values import Const, ModelRef, Value
 
 MODEL_QUESTIONS = frozenset({"hasattr", "isinstance", "getattr", "callable", "type"})
@@ -198,9 +198,7 @@ def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     if isinstance(stmt, cst.If) and stmt.orelse is None:
         body = stmt.body.body
         last = body[-1] if body else None
-        if isinstance(last, cst.SimpleStatementLine) and any(
-            isinstance(s, cst.Continue) for s in last.body
-        ):
+        if last is not None and any(isinstance(s, cst.Continue) for s in smalls(last)):
             return stmt.test
     return None
 
@@ -213,9 +211,7 @@ def _break_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
         return None
     body = stmt.body.body
     last = body[-1] if body else None
-    if not isinstance(last, cst.SimpleStatementLine) or not any(
-        isinstance(s, cst.Break) for s in last.body
-    ):
+    if last is None or not any(isinstance(s, cst.Break) for s in smalls(last)):
         return None
     test = stmt.test
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:

@@ -92,6 +92,8 @@ class CallEvaluator(SchedulerCalls):
                 return self._dict_method(recv, method, node, w)
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
+            if isinstance(recv, DictValue) and method == "keys" and not node.args:
+                return Const(tuple(key for key, _ in recv.items))
             if isinstance(recv, SchedulerRef):
                 return self.scheduler_method(recv, method, node, w)
             if isinstance(recv, TrainerValue):
@@ -145,8 +147,9 @@ class CallEvaluator(SchedulerCalls):
                 return value
         elif isinstance(func, cst.Name) and not (
             # A class named like an optimizer (`RAdam`, `AdaBelief`) handed parameters is one,
-            # whoever defines it: no need to read it.
-            func.value not in self.classes
+            # whoever defines it: no need to read it; so is the project's own subclass of
+            # `torch.optim.Optimizer` (`class RAdam(Optimizer)`).
+            (func.value not in self.classes or _optimizer_subclass(self.classes[func.value]))
             and recognize.looks_like_optimizer(func.value)
             and node.args
             and node.args[0].keyword is None
@@ -489,3 +492,11 @@ def _some_module_of(values: list[Value]) -> Value:
     if len(models) != 1:
         return None
     return ModuleItem(NameWhere(Region(models.pop(), ()), None, None))
+
+
+def _optimizer_subclass(cls: cst.ClassDef) -> bool:
+    """Does the class derive from `Optimizer` (`torch.optim.Optimizer` however imported)?"""
+    return any(
+        (text := dotted(base.value)) is not None and text.split(".")[-1] == "Optimizer"
+        for base in cls.bases
+    )

@@ -24,7 +24,7 @@ from freezelint.script.extract.constants import NotConstant, truth
 from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Walk, _visible_items
-from freezelint.script.extract.syntax import child_nodes, code_of, names_in
+from freezelint.script.extract.syntax import child_nodes, code_of, names_in, smalls
 from freezelint.script.imports import dotted
 from freezelint.script.values import (
     Const,
@@ -43,6 +43,7 @@ class ConditionalWalker(LoopWalker):
 
     decisions: dict[tuple, int]
     join_all: bool
+    fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
 
     def if_statement(self, node: cst.If, w: Walk) -> None:
@@ -239,7 +240,7 @@ class ConditionalWalker(LoopWalker):
             return
         # What an arm can change: the names in scope and the attributes of every object.
         envs = [scope.env for scope in _scope_chain(w.scope)] + list(self.attributes.values())
-        if self.join_all:
+        if self.join_all or (self.fork_budget is not None and len(arms) > self.fork_budget):
             mark = len(self.events)
             before = [dict(env) for env in envs]
             self.exclusive_arms(arms, node, w)
@@ -358,12 +359,7 @@ def _spelled(choice: str | int) -> str:
 
 def _leaves_the_block(body) -> bool:
     """Does an arm leave the function (a `return` among its own statements)?"""
-    return any(
-        isinstance(small, cst.Return)
-        for stmt in body
-        if isinstance(stmt, cst.SimpleStatementLine)
-        for small in stmt.body
-    )
+    return any(isinstance(small, cst.Return) for stmt in body for small in smalls(stmt))
 
 
 def _literals(node: cst.BaseExpression) -> bool:

@@ -164,6 +164,10 @@ class ExpressionEvaluator:
             recv = self.eval(node.value, w)
             if isinstance(recv, Namespace):
                 return recv.get(node.attr.value)
+            if isinstance(recv, ModuleItem) and node.attr.value in ("weight", "bias"):
+                # `m.weight` in a loop over modules: each picked module's own parameter.
+                own = parameter_of(recv, node.attr.value)
+                return ParamItem(own) if own is not None else None
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, node.attr.value)
                 return None if isinstance(member, cst.CSTNode) else member

@@ -17,6 +17,7 @@ import libcst as cst
 from freezelint.script import project
 from freezelint.script.events import UNKNOWN
 from freezelint.script.extract.assumptions import ConditionMemory
+from freezelint.script.extract.config_objects import config_objects
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
 from freezelint.script.extract.syntax import mentions_freezing
 from freezelint.script.imports import dotted
@@ -26,6 +27,7 @@ from freezelint.script.values import (
     Constructor,
     Definition,
     DictValue,
+    Namespace,
     ProjectModule,
     Value,
 )
@@ -124,6 +126,7 @@ class ImportFollower(ConditionMemory):
             exited, raised = self.exited, self.raised
             with self.inside(ctx):
                 self.walk_block(parsed.module.body, Walk(ctx.scope))
+                ctx.scope.env.update(self._config_objects(parsed, ctx))
             self.exited, self.raised = exited, raised
         else:
             # Any other file (model factories, configs, a library's own modules): its
@@ -155,10 +158,23 @@ class ImportFollower(ConditionMemory):
                         bound = self.eval(value, Walk(ctx.scope))
                         if isinstance(bound, Const | Constructor | DictValue):
                             found[target] = ctx.scope.env[target] = bound
+                found.update(self._config_objects(parsed, ctx))
             if any(_names_definitions(v) for v in found.values()):
                 return found  # (a registry of the project's classes is read in each run)
             _CONSTANTS[key] = found
         return _CONSTANTS[key]
+
+    def _config_objects(
+        self, parsed: project.ParsedModule, ctx: ModuleContext
+    ) -> dict[str, Namespace]:
+        """The config objects the file fills in at its top level (`config_objects`)."""
+        walk = Walk(ctx.scope)
+
+        def evaluate(node: cst.BaseExpression) -> Value:
+            return None if _has_call(node) else self.eval(node, walk)
+
+        with self.inside(ctx):
+            return config_objects(parsed.module.body, parsed.imports, evaluate)
 
     def import_statement(self, node: cst.Import | cst.ImportFrom, w: Walk) -> None:
         """`from m import *` of a project file binds its names now; any other import of one

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import libcst as cst
 
-from freezelint.script.extract.syntax import names_in
+from freezelint.script.extract.syntax import literal_string, names_in
 from freezelint.script.selection import CLASS_NAME, ModuleFilter, NameWhere, Region, Selection
 from freezelint.script.values import Const, ModuleItem, Value
 
@@ -47,7 +47,8 @@ def module_filter(
     counters = tuple(c for c in item.counters if c[0] in names_in(rewritten))
     if before is not None and before.counters:
         counters = (*before.counters, *(c for c in counters if c not in before.counters))
-    own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes))}
+    has = tuple(dict.fromkeys((*(before.has if before is not None else ()), *rewriter.has)))
+    own = {item.name_var, CLASS_NAME, *(name for name, _ in (*known, *rewriter.classes, *has))}
     own |= {name for name, _ in counters}
     env = dict(before.env) if before is not None else {}
     for name in sorted(names_in(rewritten) - own):
@@ -70,6 +71,7 @@ def module_filter(
             loop=item.loop,
             counters=counters,
             container=item.container,
+            has=has,
         ),
     )
 
@@ -127,8 +129,21 @@ class _Placeholders(cst.CSTTransformer):
         self.qualify = qualify
         self.start = start
         self.classes: list[tuple[str, tuple[str, ...]]] = []
+        self.has: list[tuple[str, str]] = []
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if (
+            isinstance(updated.func, cst.Name)
+            and updated.func.value == "hasattr"
+            and len(updated.args) == 2
+            and _is_name(updated.args[0].value, self.var)
+            and (attr := literal_string(updated.args[1].value)) is not None
+            and attr.isidentifier()
+        ):
+            # `hasattr(m, "weight")`: decided by the module's parameters (`ModuleLoop.truth`).
+            name = f"__has_{attr}__"
+            self.has.append((name, attr))
+            return cst.Name(name)
         if not (
             isinstance(updated.func, cst.Name)
             and updated.func.value == "isinstance"

@@ -500,7 +500,32 @@ class ObjectEvaluator(LoopItems):
                     # default names a model, a condition on it stays open both ways.
                     default = Const(default.value, default.source or f"`{p.name.value}`")
                 scope.env[p.name.value] = default
+        given = [a for a in args if a.keyword is None and not a.star]
+        nodes: dict[str, cst.BaseExpression | None] = dict.fromkeys(scope.env)
+        if len(given) == len(positional) - (bound is not UNKNOWN):
+            handed = [None, *given] if bound is not UNKNOWN else given
+            for pname, arg in zip(params, handed, strict=False):
+                nodes[pname] = arg.value if arg is not None else None
+        for arg in args:
+            if arg.keyword is not None:
+                nodes[arg.keyword.value] = arg.value
+        self.note_arguments(
+            scope,
+            [(n, v if v is None or not _placeholder(v) else None) for n, v in nodes.items()],
+            w,
+        )
         return scope
+
+    def note_arguments(
+        self, scope: Scope, names: list[tuple[str, cst.BaseExpression | None]], w: Walk
+    ) -> None:
+        """Each parameter of a called function with the argument expression handed for it
+        (`assumptions.ConditionMemory` keeps the identity of an unknown value handed)."""
+
+
+def _placeholder(node: cst.BaseExpression) -> bool:
+    """The stand-in argument of a call made with values only (`cst.Name("_")`)."""
+    return isinstance(node, cst.Name) and node.value == "_"
 
 
 def _ident(obj: Value) -> int | None:

@@ -59,37 +59,96 @@ class RootPaths:
     complete: bool = True  # False when the budget was spent and some branches were joined
 
 
-def explore(run: Callable[[dict[tuple, int], bool], Extractor]) -> tuple[RootPaths, Extractor]:
-    """All paths of one root; `run(decisions, join_all)` walks it once. Also returns the
-    extractor of the first path (for what the module body leaves bound)."""
-    out = RootPaths()
+Run = Callable[[dict[tuple, int], bool, "int | None"], Extractor]
+
+
+def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPaths, Extractor]:
+    """All paths of one root; `run(decisions, join_all, budget)` walks it once (`budget`: a
+    branch with more arms is joined). Also returns the extractor of the first path (for what
+    the module body leaves bound).
+
+    Branches are taken depth first while all paths fit in `PATH_LIMIT`. A root with more is
+    explored again with the budget shared out (`refuel`: before that walk): each arm of a
+    branch gets an equal part of what its path had (an arm that needs less hands the rest to
+    the next), so every arm of an early choice (which model, whether it is frozen) is a path
+    of its own and later choices, where the parts run out, are the ones joined, rather than
+    the first arm taking it all."""
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
-    joined = run({}, True)
+    joined = run({}, True, None)
     if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
+        out = RootPaths()
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
-    stack: list[tuple[Decision, ...]] = [()]
+    walked: dict[tuple, Extractor | Fork] = {}
+
+    def remembered(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Extractor:
+        # The second exploration reuses a walk of the first with the same decisions, where
+        # the budget would not have changed it (no branch met, or one that fits).
+        key = tuple(decisions.items())
+        outcome = walked.get(key)
+        if join_all or (
+            outcome is not None
+            and budget is not None
+            and isinstance(outcome, Fork)
+            and len(outcome.labels) > budget
+        ):
+            outcome = None
+        if outcome is None:
+            try:
+                outcome = run(decisions, join_all, budget)
+            except Fork as fork:
+                outcome = fork
+            if not join_all and budget is None:
+                walked[key] = outcome
+        if isinstance(outcome, Fork):
+            raise outcome
+        return outcome
+
+    found = _explore(remembered, shared=False)
+    if found is not None:
+        return found
+    if refuel is not None:
+        refuel()
+    shared = _explore(remembered, shared=True)
+    assert shared is not None
+    return shared
+
+
+def _explore(run: Run, shared: bool) -> tuple[RootPaths, Extractor] | None:
+    """The paths, depth first; with the budget `shared` out, or else None as soon as they
+    do not all fit."""
+    out = RootPaths()
+    stack: list[tuple[tuple[Decision, ...], int]] = [((), PATH_LIMIT)]
+    spare = 0  # budget a finished path did not need, for the next one
     first: Extractor | None = None
     while stack:
-        decisions = stack.pop()
+        decisions, budget = stack.pop()
+        budget, spare = budget + spare, 0
         join_all = False
         while True:
             try:
-                extractor = run(dict(decisions), join_all)
+                extractor = run(dict(decisions), join_all, budget if shared else None)
             except Fork as fork:
-                pending = len(out.paths) + len(stack) + len(fork.labels)
-                if pending > PATH_LIMIT:
+                arms = len(fork.labels)
+                left = budget if shared else PATH_LIMIT - len(out.paths) - len(stack)
+                if arms > left:
+                    if not shared:
+                        return None
                     join_all, out.complete = True, False
                     continue
                 out.labels[fork.key] = fork.labels
                 out.exceptional.update(
                     (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
                 )
-                for arm in reversed(range(len(fork.labels))):
-                    stack.append((*decisions, (fork.key, arm)))
+                for arm in reversed(range(arms)):
+                    part = budget // arms + (arm < budget % arms)
+                    stack.append(((*decisions, (fork.key, arm)), part))
                 break
             out.paths.append(Path(extractor.timeline, decisions, extractor.raised))
+            if shared:
+                spare = budget - 1
+                out.complete = out.complete and not extractor.joined
             first = first or extractor
             break
     assert first is not None
@@ -110,8 +169,13 @@ def extract_paths(
     inlined: set[str] = set()
     fuel = FUEL_PER_FILE  # statements of other files all runs may still walk
 
+    def refuel() -> None:
+        # The walk again with the budget shared out has the file's fuel again.
+        nonlocal fuel
+        fuel = max(fuel, FUEL_PER_FILE)
+
     def runner(fn: Root, globals_: dict[str, Value]):
-        def run(decisions: dict[tuple, int], join_all: bool) -> Extractor:
+        def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Extractor:
             nonlocal lr_scheduled, fuel
             extractor = Extractor(module, table)
             extractor.here.path = path
@@ -119,6 +183,7 @@ def extract_paths(
             extractor.define()
             extractor.decisions = decisions
             extractor.join_all = join_all
+            extractor.fork_budget = budget
             extractor.fuel = start = min(FUEL_PER_RUN, fuel)
             try:
                 extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
@@ -130,7 +195,7 @@ def extract_paths(
 
         return run
 
-    body, first = explore(runner(None, {}))
+    body, first = explore(runner(None, {}), refuel)
     roots = [body]
     globals_ = {
         k: v
@@ -142,11 +207,11 @@ def extract_paths(
     for fn in roots_fns:
         if fn in functions and fn.name.value in inlined:
             continue
-        walked.append((fn, explore(runner(fn, globals_))[0]))
+        walked.append((fn, explore(runner(fn, globals_), refuel)[0]))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
     for root_class in class_roots(first, inlined):
-        roots.append(explore(runner(root_class, globals_))[0])
+        roots.append(explore(runner(root_class, globals_), refuel)[0])
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:

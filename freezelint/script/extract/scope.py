@@ -37,6 +37,17 @@ class Scope:
     env: dict[str, Value] = field(default_factory=dict)
     parent: Scope | None = None
     returns: list[Value] = field(default_factory=list)
+    # Names a `global` statement of the function declares: bound in the module's scope.
+    declared_global: set[str] = field(default_factory=set)
+
+    def binding_scope(self, name: str) -> Scope:
+        """Where binding `name` here stores it: the module's scope for a `global` name."""
+        if name not in self.declared_global:
+            return self
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
 
     def lookup(self, name: str) -> tuple[bool, Value]:
         scope: Scope | None = self

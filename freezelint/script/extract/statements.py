@@ -15,12 +15,13 @@ import libcst as cst
 from freezelint.script.events import Frame, IneffectiveFreeze, Timeline
 from freezelint.script.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
 from freezelint.script.extract.conditionals import ConditionalWalker
+from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.values import Const, DictValue, Groups, ModelRef, Params, Value
+from freezelint.script.values import Const, DictValue, Groups, ModelRef, Namespace, Params, Value
 
 Root = cst.FunctionDef | ClassRoot | None
 
@@ -34,6 +35,7 @@ class Extractor(ConditionalWalker):
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
         self.join_all = False
+        self.fork_budget: int | None = None
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
         self.exited = False
         self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
@@ -110,6 +112,9 @@ class Extractor(ConditionalWalker):
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     self.small_statement(small, sw)
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                # The body of a one-line compound statement (`if name == "a": return a()`).
+                self.small_statement(stmt, sw)
             else:
                 self.compound_statement(stmt, sw)
             guard = _continue_guard(stmt) or _break_guard(stmt)
@@ -140,6 +145,8 @@ class Extractor(ConditionalWalker):
             self.exited = not w.in_loop and w.certain
         elif isinstance(node, cst.Import | cst.ImportFrom):
             self.import_statement(node, w)
+        elif isinstance(node, cst.Global):
+            w.scope.declared_global.update(item.name.value for item in node.names)
         elif isinstance(node, cst.Raise):
             self.eval(node.exc, w)
             self.exited = self.raised = not w.in_loop and w.certain
@@ -171,7 +178,7 @@ class Extractor(ConditionalWalker):
         if (
             isinstance(expr, cst.Call)
             and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value in MUTATORS
+            and expr.func.attr.value in MUTATORS | CONFIG_MERGES
         ):
             self._forget_constant(expr.func.value, w)
         self.eval(expr, w)
@@ -182,8 +189,9 @@ class Extractor(ConditionalWalker):
         while isinstance(target, cst.Subscript | cst.Attribute):
             target = target.value
         if isinstance(target, cst.Name):
+            self.eval(target, w)  # (an imported config is bound where it is first used)
             found, value = w.scope.lookup(target.value)
-            if found and isinstance(value, Const | DictValue):
+            if found and isinstance(value, Const | DictValue | Namespace):
                 self._store(target.value, None, w)
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:

@@ -371,3 +371,14 @@ def mentions_freezing(node: cst.CSTNode, more: frozenset[str] = frozenset()) -> 
     return bool(words & (FREEZING_NAMES | more)) or any(
         part in word for word in words for part in FREEZING_PARTS
     )
+
+
+def smalls(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
+    """The small statements a statement of a block is: a line's (`a = 1; return a`), or the
+    statement itself in the body of a one-line compound statement (`if x: return a`, whose
+    suite's `body` holds small statements directly); none for a compound statement."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return tuple(stmt.body)
+    if isinstance(stmt, cst.BaseSmallStatement):
+        return (stmt,)
+    return ()
