@@ -30,6 +30,8 @@ DISTRIBUTIONS = {
 WORKER_TIMEOUT = 180.0
 INSTALL_HINT = "pip install 'freezelint[verify]'"
 
+TORCH_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
 
 @dataclass(frozen=True)
 class Unverified:
@@ -130,7 +132,10 @@ def compose(
         parts.append((attr, result))
     if why is not None and not parts:
         return why
-    return ParamTable.composed(spec.name, parts, tuple(opaque))
+    # The script's own class (not a Sequential of layers): it derives from `nn.Module` (or
+    # a LightningModule) through the project's classes, never from a torch layer class.
+    own = spec.name not in TORCH_CONTAINERS
+    return ParamTable.composed(spec.name, parts, tuple(opaque), project_class=own)
 
 
 def _resolve_leaves(

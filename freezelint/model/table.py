@@ -143,11 +143,16 @@ class ParamTable:
 
     @classmethod
     def composed(
-        cls, name: str, parts: list[tuple[str, ParamTable]], opaque: tuple[str, ...] = ()
+        cls,
+        name: str,
+        parts: list[tuple[str, ParamTable]],
+        opaque: tuple[str, ...] = (),
+        project_class: bool = False,
     ) -> ParamTable:
         """The table of a module of class `name` whose submodules are `parts` (and which holds
         no parameter of its own): what `named_parameters()` and `named_modules()` give; the
-        parts named in `opaque` are regions it does not know."""
+        parts named in `opaque` are regions it does not know. A `project_class` is the
+        script's own `nn.Module` subclass: an instance of no torch layer class."""
         params: list[Parameter] = []
         modules: list[tuple[str, str]] = [("", name)]
         norms: list[str] = []
@@ -172,6 +177,9 @@ class ParamTable:
             unknown += [at(path) for path in part.unknown]
             hidden += [at(path) for path in part.opaque]
             versions.update(dict.fromkeys(part._versions()))
+        if project_class:
+            own = [f"<project>.{name}", "torch.nn.modules.module.Module"]
+            classes[name] = None if name in classes else own  # (a part's class of that name)
         return cls(
             library="composite",
             name=name,
