@@ -4,13 +4,11 @@ something over them, checked through the real CLI."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from freezelint.frontends.cli import cli
+from tests.project_cli import check_json
 
 CONFIG = """\
 from yacs.config import CfgNode as CN
@@ -66,11 +64,7 @@ optimizer = make_optimizer(model, cfg)
 
 
 def _check(cache_dir: Path, path: Path) -> list[dict]:
-    result = CliRunner().invoke(
-        cli, ["check", "--output-format", "json", "--cache-dir", str(cache_dir), str(path)]
-    )
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.output)
+    return check_json(cache_dir, str(path))
 
 
 @pytest.fixture

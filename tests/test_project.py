@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from freezelint.frontends.cli import cli
+from tests.project_cli import check_json as _check
+from tests.project_cli import found_in as _found
 
 MODELS = """\
 import timm
@@ -66,25 +66,6 @@ for _ in range(2):
     loss.backward()
     optimizer.step()
 """
-
-
-def _check(cache_dir: Path, *args: str) -> list[dict]:
-    result = CliRunner().invoke(
-        cli, ["check", "--output-format", "json", "--cache-dir", str(cache_dir), *args]
-    )
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.output)
-
-
-def _found(diagnostics: list[dict], root: Path) -> set[tuple[str, int, str]]:
-    return {
-        (
-            Path(d["filename"]).resolve().relative_to(root.resolve()).as_posix(),
-            d["location"]["row"],
-            d["code"],
-        )
-        for d in diagnostics
-    }
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ that drives the project's (checked through the real CLI)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from freezelint.frontends.cli import cli
 from freezelint.script.project import drives_project_code
+from tests.project_cli import check_json as _check
+from tests.project_cli import found_in as _found
 
 BACKBONES = """\
 import torchvision
@@ -95,25 +93,6 @@ def parse_args():
 if __name__ == "__main__":
     main()
 """
-
-
-def _check(cache_dir: Path, *args: str) -> list[dict]:
-    result = CliRunner().invoke(
-        cli, ["check", "--output-format", "json", "--cache-dir", str(cache_dir), *args]
-    )
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.output)
-
-
-def _found(diagnostics: list[dict], root: Path) -> set[tuple[str, int, str]]:
-    return {
-        (
-            Path(d["filename"]).resolve().relative_to(root.resolve()).as_posix(),
-            d["location"]["row"],
-            d["code"],
-        )
-        for d in diagnostics
-    }
 
 
 def _registry_project(root: Path) -> Path:
