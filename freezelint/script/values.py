@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from freezelint.script.events import ParamGroup
-from freezelint.script.selection import Path, Region, Selection
+from freezelint.script.selection import NameWhere, Path, Region, Selection
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -105,6 +105,14 @@ class ModuleItem:
     # counter the body increments (`count += 1`); a condition on one picks modules by position.
     counters: tuple[tuple[str, int], ...] = ()
     container: bool = False  # see `Modules.container`
+
+
+def some_module(region: Region) -> ModuleItem:
+    """Some module inside `region` the analysis cannot say which (`getattr(model, name)` with a
+    name not known, what a call it cannot follow returns when handed the model): a freeze
+    through it leaves the region's parameters unknown, never the wrong ones frozen; names seen
+    through it are relative to that module (`Params.relative`)."""
+    return ModuleItem(NameWhere(region, None, None))
 
 
 @dataclass(frozen=True)

@@ -55,15 +55,13 @@ class ModuleLoop:
         self.picked = {m: self.truth(m) for m in self.order}
         if self.mf.container and not self._sequence(self.root):
             self.picked = dict.fromkeys(self.picked)  # iterating it may not yield its children
-        if self.mf.param is not None:
-            names = {p.name for p in self.table.params_under(self.root)}
-            if any(
-                picked is not False and _join(m, self.mf.param) not in names
-                for m, picked in self.picked.items()
-            ):
-                # A module the loop may reach has no such parameter (`m.weight` raises, or is
-                # None): what the loop does is not known.
-                self.picked = dict.fromkeys(self.picked)
+        if self.mf.param is not None and any(
+            picked is not False and _join(m, self.mf.param) not in self.own_params
+            for m, picked in self.picked.items()
+        ):
+            # A module the loop may reach has no such parameter (`m.weight` raises, or is
+            # None): what the loop does is not known.
+            self.picked = dict.fromkeys(self.picked)
 
     def _sequence(self, module: str) -> bool:
         """Is `module` a Sequential or a ModuleList (iterating it yields its children)?"""

@@ -30,7 +30,6 @@ from freezelint.script.values import (
     Constructor,
     DictValue,
     ModelRef,
-    ModuleItem,
     Modules,
     Namespace,
     ParamNames,
@@ -39,6 +38,7 @@ from freezelint.script.values import (
     Size,
     TupleValue,
     Value,
+    some_module,
 )
 
 # Loops over at most this many known items are unrolled (`for phase in ["train", "val"]`).
@@ -150,7 +150,7 @@ class BuiltinCalls(OptimizerBuilder):
                     return True, self.definition_of(member)
             if isinstance(owner, ModelRef) and len(node.args) == 2 and not isinstance(key, Const):
                 # `getattr(model, name)` with a name not known here: some part of the model.
-                return True, ModuleItem(NameWhere(owner.region, None, None))
+                return True, some_module(owner.region)
             if (
                 owner is None
                 and len(node.args) == 2

@@ -40,6 +40,7 @@ from freezelint.script.values import (
     TrainerValue,
     TupleValue,
     Value,
+    some_module,
 )
 
 
@@ -89,8 +90,6 @@ class CallEvaluator(ModelConstructors):
                 return self._dict_method(recv, method, node, w)
             if isinstance(recv, ArgParser):
                 return self._argparse(recv, method, node, w)
-            if isinstance(recv, DictValue) and method == "keys" and not node.args:
-                return Const(tuple(key for key, _ in recv.items))
             if isinstance(recv, SchedulerRef):
                 return self.scheduler_method(recv, method, node, w)
             if isinstance(recv, TrainerValue):
@@ -176,17 +175,6 @@ class CallEvaluator(ModelConstructors):
                 if isinstance(value, ModelRef | ModuleItem):
                     sel = value.region if isinstance(value, ModelRef) else value.selection
                     self.emit(RequiresGradSet, w, node, selection=sel, value=None, how="unknown")
-        if (
-            isinstance(func, cst.Name)
-            and len(values) == 1
-            and isinstance(values[0], ModelRef)
-            and node.args[0].keyword is None
-            and not node.args[0].star
-            and w.scope.lookup(func.value) == (True, None)
-        ):
-            # `getter(model)` with a getter picked at run time (a callback, an item of a list
-            # of lambdas): some part of the model, which the analysis cannot name.
-            return ModuleItem(NameWhere(values[0].region, None, None))
         return _some_module_of(values)
 
     def _held_class(self, recv: Value, attr: str) -> Constructor | None:
@@ -297,13 +285,12 @@ class CallEvaluator(ModelConstructors):
 
 def _some_module_of(values: list[Value]) -> Value:
     """What a call the analysis cannot follow returns when it is handed one model
-    (`get_part(model)`, `load_weights(model, path)`): perhaps that model or a module inside it,
-    which one not known. Parameters reached through it are some of the model's, the analysis
-    cannot say which: a freeze through it leaves them unknown rather than untouched."""
-    models = {v.model for v in values if isinstance(v, ModelRef) and not v.wrappers}
-    if len(models) != 1:
-        return None
-    return ModuleItem(NameWhere(Region(models.pop(), ()), None, None))
+    (`get_part(model)`, `load_weights(model, path)`, `getter(model)` with a getter picked at
+    run time): perhaps that model or a module inside it, which one not known. Parameters
+    reached through it are some of the model's, the analysis cannot say which: a freeze
+    through it leaves them unknown rather than untouched."""
+    models = {v.model for v in values if isinstance(v, ModelRef)}
+    return some_module(Region(models.pop(), ())) if len(models) == 1 else None
 
 
 def _optimizer_subclass(cls: cst.ClassDef) -> bool:

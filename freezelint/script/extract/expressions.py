@@ -24,7 +24,7 @@ from freezelint.script.extract.syntax import (
     literal_value,
 )
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.selection import NameWhere, Region
+from freezelint.script.selection import Region
 from freezelint.script.values import (
     Const,
     Constructor,
@@ -38,6 +38,7 @@ from freezelint.script.values import (
     TrainerValue,
     TupleValue,
     Value,
+    some_module,
 )
 
 
@@ -192,9 +193,6 @@ class ExpressionEvaluator:
                 if attr == "trainer" and not recv.path and recv.model in self.fit_trainers:
                     return self.fit_trainers[recv.model]  # a LightningModule's, during `fit`
                 return recv.child(attr)
-            if isinstance(recv, ModuleItem) and node.attr.value in ("weight", "bias"):
-                selection = parameter_of(recv, node.attr.value)
-                return ParamItem(selection) if selection is not None else None
             if isinstance(recv, TrainerValue):
                 if node.attr.value == "optimizers" and recv.optimizers is not None:
                     return TupleValue(recv.optimizers)
@@ -440,7 +438,7 @@ def _either(body: Value, orelse: Value) -> Value:
         body.path[common] == orelse.path[common]
     ):
         common += 1
-    return ModuleItem(NameWhere(Region(body.model, body.path[:common]), None, None))
+    return some_module(Region(body.model, body.path[:common]))
 
 
 def _is_none(value: Value) -> bool:
