@@ -40,6 +40,18 @@ class Fork(Exception):
 
 
 @dataclass(frozen=True)
+class InRunFork:
+    """A branch whose arms matter that a run met undecided and went on down its first arm:
+    how messages name its arms, which are `except` handlers, and the budget of paths the run
+    had there (None: not bounded), shared out among the arms."""
+
+    key: tuple
+    labels: tuple[str, ...]
+    exceptional: tuple[bool, ...]
+    budget: int | None
+
+
+@dataclass(frozen=True)
 class Arm:
     """One exclusive arm: its statements, how a message names it, the condition that holds in
     it (and those that do not), and names it binds (a handler's view of the `try` body)."""

@@ -15,6 +15,7 @@ from freezelint.script.extract.branches import (
     MODEL_QUESTIONS,
     Arm,
     Fork,
+    InRunFork,
     _is_main_guard,
     _merge,
     _module_receivers,
@@ -24,6 +25,7 @@ from freezelint.script.extract.constants import NotConstant, truth
 from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Walk, _visible_items
+from freezelint.script.extract.snapshots import Snapshot
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in, smalls
 from freezelint.script.imports import dotted
 from freezelint.script.values import (
@@ -42,6 +44,11 @@ class ConditionalWalker(LoopWalker):
     """`if` and `try` statements, and exclusive arms; `statements.Extractor` builds on it."""
 
     decisions: dict[tuple, int]
+    # The branches this run forked (`InRunFork`, in program order): it goes down their first
+    # arm, and `paths.explore` runs the others. Inside `trial` (arms walked to see whether
+    # they matter) a branch that matters stops the run instead (`Fork`), for the outer one.
+    forks: list[InRunFork]
+    trial: int
     join_all: bool
     fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
@@ -126,7 +133,13 @@ class ConditionalWalker(LoopWalker):
         labels = tuple(f"`{code_of(index)} == {_spelled(c)}`" for c, _ in entries)
         arm = self.decisions.get(fork)
         if arm is None or arm >= len(entries):
-            raise Fork(fork, labels)
+            if self.trial or (self.fork_budget is not None and len(entries) > self.fork_budget):
+                if not self.trial:
+                    # (Past the budget: this branch and every one after it joined.)
+                    self.join_all = self.joined = True
+                    return default
+                raise Fork(fork, labels)
+            arm = self.fork_here(fork, labels, (False,) * len(labels))
         choice, value = entries[arm]
         spelled = _spelled(choice)
         literal = cst.SimpleString(spelled) if isinstance(choice, str) else cst.Integer(spelled)
@@ -253,50 +266,82 @@ class ConditionalWalker(LoopWalker):
                 # `if device == "cpu": return ...` then `raise ValueError`).
                 self.may_have_returned = True
             return
+        labels = tuple(a.label for a in arms)
+        exceptional = tuple(a.exceptional for a in arms)
         mark = len(self.events)
         before = [dict(env) for env in envs]
+        scopes = [(scope.returns, list(scope.returns)) for scope in _scope_chain(w.scope)]
+        snapshot = None if self.trial else Snapshot(self)
         assumed = dict(self.assumed)
         exited, raised = self.exited, self.raised
         after: list[list[dict]] = []
         exits: list[bool] = []
         raises: list[bool] = []
-        for arm in arms:
-            self.exited, self.raised = exited, raised
-            try:
-                self.walk_arm(arm, w)
-            except Fork:
-                # A branch inside this arm forks: the arms matter. This branch is decided
-                # first, the one inside on the path that takes this arm.
-                raise Fork(
-                    key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms)
-                ) from None
-            after.append([dict(env) for env in envs])
-            exits.append(self.exited)
-            raises.append(self.raised and not raised)
-            for env, old in zip(envs, before, strict=True):
-                env.clear()
-                env.update(old)
-            self.assumed = dict(assumed)
+        matters = False
+        self.trial += 1
+        try:
+            for arm in arms:
+                self.exited, self.raised = exited, raised
+                try:
+                    self.walk_arm(arm, w)
+                except Fork:
+                    # A branch inside this arm forks: the arms matter. This branch is decided
+                    # first, the one inside on the path that takes this arm.
+                    matters = True
+                    break
+                after.append([dict(env) for env in envs])
+                exits.append(self.exited)
+                raises.append(self.raised and not raised)
+                for env, old in zip(envs, before, strict=True):
+                    env.clear()
+                    env.update(old)
+                self.assumed = dict(assumed)
+        finally:
+            self.trial -= 1
         # An arm that only raises (`if name not in known: raise ValueError`) ends an error
         # path, which has no finding of its own (`checker.find`): the others go on.
         going = [i for i, r in enumerate(raises) if not r] or list(range(len(arms)))
-        matters = _acted(self.events, mark) or len({exits[i] for i in going}) > 1
+        merges: list[dict] = []
+        if not matters:
+            matters = _acted(self.events, mark) or len({exits[i] for i in going}) > 1
         if not matters:
             table = self._option_table(arms, w)
-            for index, env in enumerate(envs):
+            for index in range(len(envs)):
                 merged = _merge([after[i][index] for i in going])
                 if merged is None or (table and _lost_constant([after[i][index] for i in going])):
                     # (Constants chosen by a command-line option's value, `if args.net ==
                     # "resnet18": k = 45`: a later condition on the option picks its arm.)
                     matters = True
                     break
-                env.clear()
-                env.update(merged)
+                merges.append(merged)
         if matters:
-            raise Fork(key, tuple(a.label for a in arms), tuple(a.exceptional for a in arms))
+            if snapshot is None:
+                raise Fork(key, labels, exceptional)
+            # This run goes down the first arm, as it was before the arms were walked.
+            snapshot.restore()
+            for env, old in zip(envs, before, strict=True):
+                env.clear()
+                env.update(old)
+            for returns, old_returns in scopes:
+                returns[:] = old_returns
+            self.walk_arm(arms[self.fork_here(key, labels, exceptional)], w)
+            return
+        for env, merged in zip(envs, merges, strict=True):
+            env.clear()
+            env.update(merged)
         del self.events[mark:]  # only the markers of arms joined inside, which did nothing
         self.exited = exits[going[0]] if arms else exited
         self.raised = raised or all(raises)
+
+    def fork_here(self, key: tuple, labels: tuple[str, ...], exceptional: tuple[bool, ...]) -> int:
+        """Fork at a branch whose arms matter: this run takes the first arm (with its part of
+        the budget of paths), the others are left to `paths.explore`."""
+        self.forks.append(InRunFork(key, labels, exceptional, self.fork_budget))
+        self.decisions[key] = 0
+        if self.fork_budget is not None:
+            arms = len(labels)
+            self.fork_budget = self.fork_budget // arms + (self.fork_budget % arms > 0)
+        return 0
 
     def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:
         """The `try` body running through (then `else`) and each handler are exclusive paths:

@@ -7,7 +7,6 @@ statements (`statements.Extractor`).
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import libcst as cst
@@ -56,7 +55,7 @@ class ExpressionEvaluator:
         self.inlined: set[str] = set()
         # The bindings of parameter lists (`ParamsListed`): handing one on consumes nothing.
         self.listed: set[int] = set()
-        self._ids = itertools.count(1)
+        self._last_id = 0
         self._inline_stack: list[str] = []
         self.lr_scheduled = False  # see Timeline.lr_scheduled
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
@@ -81,7 +80,8 @@ class ExpressionEvaluator:
     # -- bookkeeping -------------------------------------------------------------------------
 
     def new_id(self) -> int:
-        return next(self._ids)
+        self._last_id += 1
+        return self._last_id
 
     def emit(self, event_type: type[Event], w: Walk, node: cst.CSTNode, **kw: Any) -> Event:
         event = event_type(

@@ -25,7 +25,7 @@ from freezelint.script.events import (
     RequiresGradSet,
     Timeline,
 )
-from freezelint.script.extract.branches import Fork
+from freezelint.script.extract.branches import InRunFork
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.script.extract.statements import Extractor, Root
@@ -67,12 +67,14 @@ def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPat
     branch with more arms is joined). Also returns the extractor of the first path (for what
     the module body leaves bound).
 
-    Branches are taken depth first while all paths fit in `PATH_LIMIT`. A root with more is
-    explored again with the budget shared out (`refuel`: before that walk): each arm of a
-    branch gets an equal part of what its path had (an arm that needs less hands the rest to
-    the next), so every arm of an early choice (which model, whether it is frozen) is a path
-    of its own and later choices, where the parts run out, are the ones joined, rather than
-    the first arm taking it all."""
+    A run goes down the first arm of each undecided branch that matters and says which it met
+    (`Extractor.forks`); the other arms are runs of their own, with the arms before fixed. So
+    each path is walked once. Branches are taken depth first while all paths fit in
+    `PATH_LIMIT`. A root with more is explored again with the budget shared out (`refuel`:
+    before that walk): each arm of a branch gets an equal part of what its path had (an arm
+    that needs less hands the rest to the next), so every arm of an early choice (which
+    model, whether it is frozen) is a path of its own and later choices, where the parts run
+    out, are the ones joined, rather than the first arm taking it all."""
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True, None)
@@ -80,30 +82,19 @@ def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPat
         out = RootPaths()
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
-    walked: dict[tuple, Extractor | Fork] = {}
+    walked: dict[tuple, Extractor] = {}
 
-    def remembered(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Extractor:
-        # The second exploration reuses a walk of the first with the same decisions, where
-        # the budget would not have changed it (no branch met, or one that fits).
+    def remembered(decisions: dict[tuple, int], budget: int | None) -> Extractor:
+        # The second exploration reuses a walk of the first with the same decisions where
+        # the budget would not have changed it (every branch it forked fits its part).
         key = tuple(decisions.items())
-        outcome = walked.get(key)
-        if join_all or (
-            outcome is not None
-            and budget is not None
-            and isinstance(outcome, Fork)
-            and len(outcome.labels) > budget
-        ):
-            outcome = None
-        if outcome is None:
-            try:
-                outcome = run(decisions, join_all, budget)
-            except Fork as fork:
-                outcome = fork
-            if not join_all and budget is None:
-                walked[key] = outcome
-        if isinstance(outcome, Fork):
-            raise outcome
-        return outcome
+        if budget is None:
+            walked[key] = extractor = run(decisions, False, None)
+            return extractor
+        earlier = walked.get(key)
+        if earlier is not None and _fits(earlier.forks, budget):
+            return earlier
+        return run(decisions, False, budget)
 
     found = _explore(remembered, shared=False)
     if found is not None:
@@ -115,7 +106,19 @@ def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPat
     return shared
 
 
-def _explore(run: Run, shared: bool) -> tuple[RootPaths, Extractor] | None:
+def _fits(forks: list[InRunFork], budget: int) -> bool:
+    """Would a run with `budget` have forked every one of these branches as one without?"""
+    for fork in forks:
+        arms = len(fork.labels)
+        if arms > budget:
+            return False
+        budget = budget // arms + (budget % arms > 0)
+    return True
+
+
+def _explore(
+    run: Callable[[dict[tuple, int], int | None], Extractor], shared: bool
+) -> tuple[RootPaths, Extractor] | None:
     """The paths, depth first; with the budget `shared` out, or else None as soon as they
     do not all fit."""
     out = RootPaths()
@@ -125,32 +128,27 @@ def _explore(run: Run, shared: bool) -> tuple[RootPaths, Extractor] | None:
     while stack:
         decisions, budget = stack.pop()
         budget, spare = budget + spare, 0
-        join_all = False
-        while True:
-            try:
-                extractor = run(dict(decisions), join_all, budget if shared else None)
-            except Fork as fork:
-                arms = len(fork.labels)
-                left = budget if shared else PATH_LIMIT - len(out.paths) - len(stack)
-                if arms > left:
-                    if not shared:
-                        return None
-                    join_all, out.complete = True, False
-                    continue
-                out.labels[fork.key] = fork.labels
-                out.exceptional.update(
-                    (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
-                )
-                for arm in reversed(range(arms)):
-                    part = budget // arms + (arm < budget % arms)
-                    stack.append(((*decisions, (fork.key, arm)), part))
-                break
-            out.paths.append(Path(extractor.timeline, decisions, extractor.raised))
-            if shared:
-                spare = budget - 1
-                out.complete = out.complete and not extractor.joined
-            first = first or extractor
-            break
+        extractor = run(dict(decisions), budget if shared else None)
+        others = sum(len(fork.labels) - 1 for fork in extractor.forks)
+        if not shared and len(out.paths) + 1 + len(stack) + others > PATH_LIMIT:
+            return None
+        taken = decisions
+        for fork in extractor.forks:
+            out.labels[fork.key] = fork.labels
+            out.exceptional.update(
+                (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
+            )
+            arms = len(fork.labels)
+            for arm in reversed(range(1, arms)):
+                part = budget // arms + (arm < budget % arms)
+                stack.append(((*taken, (fork.key, arm)), part))
+            taken = (*taken, (fork.key, 0))
+            budget = budget // arms + (0 < budget % arms)  # the first arm's part, this run's
+        out.paths.append(Path(extractor.timeline, taken, extractor.raised))
+        if shared:
+            spare = budget - 1
+            out.complete = out.complete and not extractor.joined
+        first = first or extractor
     assert first is not None
     return out, first
 

@@ -13,7 +13,14 @@ from __future__ import annotations
 import libcst as cst
 
 from freezelint.script.events import Frame, IneffectiveFreeze, Timeline
-from freezelint.script.extract.branches import EXITS, MUTATORS, Arm, _break_guard, _continue_guard
+from freezelint.script.extract.branches import (
+    EXITS,
+    MUTATORS,
+    Arm,
+    InRunFork,
+    _break_guard,
+    _continue_guard,
+)
 from freezelint.script.extract.conditionals import ConditionalWalker
 from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
@@ -34,6 +41,8 @@ class Extractor(ConditionalWalker):
         # undecided branches are joined instead (past the budget), and whether the path has
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
+        self.forks: list[InRunFork] = []
+        self.trial = 0
         self.join_all = False
         self.fork_budget: int | None = None
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
