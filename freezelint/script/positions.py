@@ -13,7 +13,6 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from itertools import accumulate
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -64,17 +63,67 @@ class _IndexState(CodegenState):
 
 
 class Positions(Mapping[cst.CSTNode, CodeRange]):
-    """Node -> range (1-based lines, 0-based columns), converted from token indexes on lookup."""
+    """Node -> range (1-based lines, 0-based columns), converted from token indexes on lookup.
+
+    The code is generated as far as lookups need, one top-level statement at a time: a file
+    whose findings are all early is never generated to its end, and one that is only a
+    candidate (an imported file no finding turns out to be in) not at all."""
 
     def __init__(self, module: cst.Module) -> None:
-        state = _IndexState(module)
-        module._codegen(state)
-        tokens = state.tokens
-        self._spans = state.spans
-        self._offsets = list(accumulate(map(len, tokens), initial=0))
-        code = "".join(tokens)
-        self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(code))]
+        self._module = module
+        self._state: _IndexState | None = None
+        self._next = 0  # the next statement of the body to generate
+        self._offsets = [0]  # where each token starts in the text, as far as generated
+        self._line_starts = [0]
         self._cache: dict[cst.CSTNode, CodeRange] = {}
+
+    def _advance(self) -> bool:
+        """Generate one more piece of the module; False when it is all generated."""
+        module = self._module
+        state = self._state
+        if state is None:
+            state = self._state = _IndexState(module)
+            state.before_codegen(module)
+            for line in module.header:
+                line._codegen(state)
+        elif self._next < len(module.body):
+            module.body[self._next]._codegen(state)
+            self._next += 1
+        elif self._next == len(module.body):
+            for line in module.footer:
+                line._codegen(state)
+            if module.has_trailing_newline and not state.tokens:
+                state.add_token(state.default_newline)
+            state.after_codegen(module)
+            self._next += 1
+        else:
+            return False
+        self._extend()
+        return True
+
+    def _extend(self) -> None:
+        """Token offsets and line starts for the tokens generated since the last call."""
+        assert self._state is not None
+        tokens = self._state.tokens
+        offsets = self._offsets
+        starts = self._line_starts
+        for index in range(len(offsets) - 1, len(tokens)):
+            token = tokens[index]
+            start = offsets[-1]
+            offsets.append(start + len(token))
+            # (A "\r" ending one token and a "\n" starting the next are one line break.)
+            joined = index > 0 and token.startswith("\n") and tokens[index - 1].endswith("\r")
+            for match in _NEWLINE.finditer(token):
+                if joined and match.start() == 0:
+                    starts[-1] = start + 1
+                    continue
+                starts.append(start + match.end())
+
+    def _span(self, node: cst.CSTNode) -> tuple[int, int]:
+        while self._state is None or node not in self._state.spans:
+            if not self._advance():
+                raise KeyError(node)
+        return self._state.spans[node]
 
     def _position(self, token_index: int) -> CodePosition:
         offset = self._offsets[token_index]  # the trailing newline is kept: always in range
@@ -84,15 +133,18 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._cache.get(node)
         if found is None:
-            start, end = self._spans[node]
+            start, end = self._span(node)
             found = self._cache[node] = CodeRange(self._position(start), self._position(end))
         return found
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._spans)
+        while self._advance():
+            pass
+        assert self._state is not None
+        return iter(self._state.spans)
 
     def __len__(self) -> int:
-        return len(self._spans)
+        return sum(1 for _ in self)
 
 
 def positions(module: cst.Module) -> Positions:
