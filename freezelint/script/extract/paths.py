@@ -3,8 +3,10 @@
 A run walks one root (the module body, or a function nobody in the file calls) with some
 branches' arms fixed. A branch the code decides (a constant, a parameter default, a keyword
 argument at the call) walks one arm and is no fork. A branch it does not decide (a command-line
-flag, a config value) whose arms matter stops the run (`Fork`), which is then run again once per
-arm. So the arms of one `if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
+flag, a config value) whose arms matter is a fork: the run goes on down its first arm, from the
+state it had before the arms were tried (`snapshots.Snapshot`), and each other arm is a run of
+its own with the arms before it fixed; so each path is walked once. The arms of one
+`if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
 
 Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
 simulation always did (unknown where the arms differ).
