@@ -13,6 +13,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from itertools import accumulate
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -106,18 +107,21 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         assert self._state is not None
         tokens = self._state.tokens
         offsets = self._offsets
+        done = len(offsets) - 1
+        if done == len(tokens):
+            return
+        base = offsets[-1]
+        offsets.extend(accumulate(map(len, tokens[done:]), initial=base))
+        offsets.pop(done)  # (`initial` repeats the last offset)
         starts = self._line_starts
-        for index in range(len(offsets) - 1, len(tokens)):
-            token = tokens[index]
-            start = offsets[-1]
-            offsets.append(start + len(token))
-            # (A "\r" ending one token and a "\n" starting the next are one line break.)
-            joined = index > 0 and token.startswith("\n") and tokens[index - 1].endswith("\r")
-            for match in _NEWLINE.finditer(token):
-                if joined and match.start() == 0:
-                    starts[-1] = start + 1
-                    continue
-                starts.append(start + match.end())
+        text = "".join(tokens[done:])
+        # (A "\r" ending the last piece and a "\n" starting this one are one line break.)
+        joined = done > 0 and text.startswith("\n") and tokens[done - 1].endswith("\r")
+        for match in _NEWLINE.finditer(text):
+            if joined and match.start() == 0:
+                starts[-1] = base + 1
+                continue
+            starts.append(base + match.end())
 
     def _span(self, node: cst.CSTNode) -> tuple[int, int]:
         while self._state is None or node not in self._state.spans:
