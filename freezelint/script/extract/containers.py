@@ -159,7 +159,7 @@ class ContainerEvaluator(ExpressionEvaluator):
     def registry_entry(
         self, recv: DictValue, key: Const, index: cst.BaseExpression, node: cst.CSTNode, w: Walk
     ) -> Value:
-        raise NotImplementedError  # pragma: no cover - conditionals.ConditionalWalker
+        raise NotImplementedError  # pragma: no cover - registry_choices.RegistryChoices
 
     def selection_of(self, value: Value) -> Selection:
         if isinstance(value, Params | ParamItem):

@@ -145,7 +145,7 @@ def _explore(
                 part = budget // arms + (arm < budget % arms)
                 stack.append(((*taken, (fork.key, arm)), part))
             taken = (*taken, (fork.key, 0))
-            budget = budget // arms + (0 < budget % arms)  # the first arm's part, this run's
+            budget = budget // arms + (budget % arms > 0)  # the first arm's part, this run's
         out.paths.append(Path(extractor.timeline, taken, extractor.raised))
         if shared:
             spare = budget - 1

@@ -21,10 +21,10 @@ from freezelint.script.extract.branches import (
     _break_guard,
     _continue_guard,
 )
-from freezelint.script.extract.conditionals import ConditionalWalker
 from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
+from freezelint.script.extract.registry_choices import RegistryChoices
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
@@ -33,7 +33,7 @@ from freezelint.script.values import Const, DictValue, Groups, ModelRef, Namespa
 Root = cst.FunctionDef | ClassRoot | None
 
 
-class Extractor(ConditionalWalker):
+class Extractor(RegistryChoices):
     def __init__(self, module: cst.Module, imports: ImportTable) -> None:
         super().__init__(module, imports)
         self._pending: list[tuple[int, ModelRef, cst.CSTNode, str]] = []
