@@ -360,3 +360,107 @@ def test_a_name_computed_twice_stays_unknown(verifier: Verifier) -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     """
     assert messages(source, verifier) == []
+
+
+def _walks_and_paths(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """How many times the roots were walked, besides each root's one walk with every branch
+    joined, and how many paths they have."""
+    from freezelint.script.extract import statements
+
+    walks: list[bool] = []
+    walk_root = statements.Extractor.walk_root
+
+    def counted(self, root, globals_):  # type: ignore[no-untyped-def]
+        walks.append(self.join_all)
+        return walk_root(self, root, globals_)
+
+    monkeypatch.setattr(statements.Extractor, "walk_root", counted)
+    roots = extract_paths(cst.parse_module(textwrap.dedent(source)))
+    return walks.count(False), sum(len(r.paths) for r in roots if len(r.paths) > 1)
+
+
+def test_each_path_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four undecided flags, each freezing another block: 16 paths, each one walk (a run goes
+    # on down the first arm of a branch it forks, instead of stopping there to be run again).
+    flags = "".join(f"parser.add_argument('--f{i}', action='store_true')\n" for i in range(4))
+    freezes = "".join(
+        f"if args.f{i}:\n    model.layer{i + 1}.requires_grad_(False)\n" for i in range(4)
+    )
+    source = (
+        "import argparse, torch, torchvision\nparser = argparse.ArgumentParser()\n"
+        f"{flags}args = parser.parse_args()\nmodel = torchvision.models.resnet18()\n"
+        f"{freezes}optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+    assert _walks_and_paths(source, monkeypatch) == (16, 16)
+
+
+def test_a_fork_goes_on_from_the_state_before_its_arms_were_tried(tmp_path) -> None:
+    # The arms of `if args.small:` are tried first: the first arm's walk imports another file
+    # and binds its builder there. The run then goes down that arm again from the state before
+    # it was tried, which had read no other file: the builder is read in its own file again
+    # (its nested branch forks there), not as a function of the checked file.
+    (tmp_path / "nets.py").write_text(
+        textwrap.dedent(
+            """
+            import torch, torchvision
+
+            def build(drop):
+                model = torchvision.models.resnet18()
+                if drop > 0:
+                    model.fc = torch.nn.Sequential(torch.nn.Dropout(drop), torch.nn.Linear(512, 2))
+                return model
+            """
+        )
+    )
+    main = tmp_path / "train.py"
+    main.write_text(
+        textwrap.dedent(
+            """
+            import argparse, torch, torchvision
+            from nets import build
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--small", action="store_true")
+            parser.add_argument("--drop", type=float, default=0.0)
+            args = parser.parse_args()
+            if args.small:
+                model = build(args.drop)
+            else:
+                model = torchvision.models.resnet50()
+            model.requires_grad_(False)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            """
+        )
+    )
+    roots = extract_paths(cst.parse_module(main.read_text()), path=main)
+    labels = [[roots[0].labels[k][a] for k, a in p.decisions] for p in roots[0].paths]
+    assert labels == [
+        ["`args.small`", "`drop > 0`"],
+        ["`args.small`", "not `drop > 0`"],
+        ["not `args.small`"],
+    ]
+
+
+def test_a_snapshot_puts_back_what_walking_an_arm_bound_in_every_module() -> None:
+    # What a tried arm did must be undone before the run goes down the first arm: the
+    # walker's heap and events, and the names, functions and classes of the modules it reads
+    # (the checked file's and the imported ones', bound as imports are met).
+    from freezelint.script.extract.snapshots import Snapshot
+    from freezelint.script.extract.statements import Extractor
+    from freezelint.script.imports import ImportTable
+
+    module = cst.parse_module("x = 1\n")
+    walker = Extractor(module, ImportTable.of(module))
+    walker.here.scope.env["x"] = "before"
+    walker.attributes[1] = {"head": "linear"}
+    snapshot = Snapshot(walker)
+    walker.here.scope.env["x"] = "after"
+    walker.here.functions["build"] = cst.parse_statement("def build(): pass")
+    walker.attributes[1]["head"] = "identity"
+    walker.attributes[2] = {}
+    walker.events.append("an event")
+    held = walker.attributes[1]
+    snapshot.restore()
+    assert walker.here.scope.env == {"x": "before"}
+    assert "build" not in walker.here.functions
+    assert walker.attributes == {1: {"head": "linear"}} and walker.attributes[1] is held
+    assert walker.events == []
