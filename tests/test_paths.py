@@ -5,6 +5,8 @@ in its message. Static checks (no model) unless a test says otherwise."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -464,3 +466,33 @@ def test_a_snapshot_puts_back_what_walking_an_arm_bound_in_every_module() -> Non
     assert "build" not in walker.here.functions
     assert walker.attributes == {1: {"head": "linear"}} and walker.attributes[1] is held
     assert walker.events == []
+
+
+FIXTURE_SCRIPTS = sorted(
+    p for p in (Path(__file__).parent.parent / "fixtures").rglob("*.py") if "FRZ000" not in p.parts
+)
+
+
+@pytest.mark.parametrize("script", FIXTURE_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_going_on_from_a_snapshot_finds_what_starting_again_finds(script: Path) -> None:
+    # A run that forks goes on down the first arm from a snapshot of the state before the
+    # arms were tried (`snapshots.Snapshot`); starting the run again from the root with that
+    # arm fixed (as runs once did) must give the same paths, event for event.
+    module = cst.parse_module(script.read_text(encoding="utf-8"))
+    ours = extract_paths(module, path=script)
+    fresh = extract_paths(module, path=script, fresh_forks=True)
+    assert len(ours) == len(fresh)
+    for root, again in zip(ours, fresh, strict=True):
+        assert (root.labels, root.complete) == (again.labels, again.complete)
+        assert [(p.decisions, p.raised) for p in root.paths] == [
+            (p.decisions, p.raised) for p in again.paths
+        ]
+        for path, other in zip(root.paths, again.paths, strict=True):
+            assert _canonical(path.timeline.events) == _canonical(other.timeline.events)
+
+
+def _canonical(events: list) -> list[str]:
+    """Events as what they hold: two extractions build some values anew (compared by their
+    text), and an event's scope is the walk's own object (numbered by first appearance)."""
+    scopes: dict[int, int] = {}
+    return [repr(replace(e, scope=scopes.setdefault(e.scope, len(scopes)))) for e in events]

@@ -47,6 +47,7 @@ class ConditionalWalker(LoopWalker):
     # they matter) a branch that matters stops the run instead (`Fork`), for the outer one.
     forks: list[InRunFork]
     trial: int
+    fresh_forks: bool  # (tests: a fork stops the run, see `paths.extract_paths`)
     join_all: bool
     fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
@@ -271,7 +272,7 @@ class ConditionalWalker(LoopWalker):
                     break
                 merges.append(merged)
         if matters:
-            if snapshot is None:
+            if snapshot is None or self.fresh_forks:
                 raise Fork(key, labels, exceptional)
             # This run goes down the first arm, as it was before the arms were walked.
             snapshot.restore()

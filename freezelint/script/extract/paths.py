@@ -27,7 +27,7 @@ from freezelint.script.events import (
     RequiresGradSet,
     Timeline,
 )
-from freezelint.script.extract.branches import InRunFork
+from freezelint.script.extract.branches import Fork, InRunFork
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.script.extract.statements import Extractor, Root
@@ -160,9 +160,13 @@ def extract_paths(
     imports: ImportTable | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
     path: pathlib.Path | None = None,
+    fresh_forks: bool = False,
 ) -> list[RootPaths]:
     """The paths of every root: the module body first, then the functions it does not call,
-    then its classes. `path`: the file's own, for imports of the project's other files."""
+    then its classes. `path`: the file's own, for imports of the project's other files.
+    `fresh_forks` (for tests): a run that meets a fork starts again from the root down its
+    first arm, instead of going on from the state before the arms were tried; the paths must
+    be the same."""
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False
@@ -177,21 +181,34 @@ def extract_paths(
     def runner(fn: Root, globals_: dict[str, Value]):
         def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Extractor:
             nonlocal lr_scheduled, fuel
-            extractor = Extractor(module, table)
-            extractor.here.path = path
-            extractor.aliases = aliases or {}
-            extractor.define()
-            extractor.decisions = decisions
-            extractor.join_all = join_all
-            extractor.fork_budget = budget
-            extractor.fuel = start = min(FUEL_PER_RUN, fuel)
-            try:
-                extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
-            finally:
-                fuel -= start - max(extractor.fuel, 0)
-            lr_scheduled = lr_scheduled or extractor.lr_scheduled
-            inlined.update(extractor.inlined)
-            return extractor
+            forked: list[InRunFork] = []
+            while True:
+                extractor = Extractor(module, table)
+                extractor.here.path = path
+                extractor.aliases = aliases or {}
+                extractor.define()
+                extractor.decisions = decisions
+                extractor.join_all = join_all
+                extractor.fork_budget = budget
+                extractor.fresh_forks = fresh_forks
+                extractor.fuel = start = min(FUEL_PER_RUN, fuel)
+                try:
+                    extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+                except Fork as fork:
+                    # (`fresh_forks`: the run stopped at the fork; it starts again down the
+                    # fork's first arm, as runs did before they went on from a snapshot.)
+                    forked.append(InRunFork(fork.key, fork.labels, fork.exceptional, budget))
+                    decisions = {**decisions, fork.key: 0}
+                    if budget is not None:
+                        arms = len(fork.labels)
+                        budget = budget // arms + (budget % arms > 0)
+                    continue
+                finally:
+                    fuel -= start - max(extractor.fuel, 0)
+                extractor.forks[:0] = forked
+                lr_scheduled = lr_scheduled or extractor.lr_scheduled
+                inlined.update(extractor.inlined)
+                return extractor
 
         return run
 

@@ -51,6 +51,8 @@ class RegistryChoices(ConditionalWalker):
                     self.join_all = self.joined = True
                     return default
                 raise Fork(fork, labels)
+            if self.fresh_forks:
+                raise Fork(fork, labels)
             arm = self.fork_here(fork, labels, (False,) * len(labels))
         choice, value = entries[arm]
         spelled = _spelled(choice)

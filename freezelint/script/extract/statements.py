@@ -43,6 +43,7 @@ class Extractor(RegistryChoices):
         self.decisions: dict[tuple, int] = {}
         self.forks: list[InRunFork] = []
         self.trial = 0
+        self.fresh_forks = False
         self.join_all = False
         self.fork_budget: int | None = None
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
