@@ -16,9 +16,10 @@ from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulat
 def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     """Atoms certainly held by the optimizer, certainly non-empty, in `status` when built."""
     out: dict[Key, None] = {}  # ordered, without repeats
+    state = opt.built_state
     for group in opt.groups:
         for (model, path, gen), membership in group.items():
-            atom = opt.built_state.get((model, path))
+            atom = state.get((model, path))
             if (
                 membership == YES
                 and atom is not None
