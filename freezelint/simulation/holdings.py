@@ -43,12 +43,7 @@ class OptimizerState:
     # Per param group, the `add_param_group` that added it (None: given to the constructor).
     added_by: list[ParamGroupAdded | None] = field(default_factory=list)
     opaque: bool = False  # some group draws from where the analysis cannot see
-    # The atom states when it was built (a `journal.Mark`, rebuilt when first read).
-    built_mark: _Marked | None = None
-
-    @property
-    def built_state(self) -> dict[Key, Atom]:
-        return {} if self.built_mark is None else self.built_mark.atoms
+    built_state: dict[Key, Atom] = field(default_factory=dict)
 
     def holds(self, key: Key, gen: int) -> str | None:
         best = None
@@ -61,11 +56,6 @@ class OptimizerState:
 
     def models(self) -> set[int]:
         return {m for group in self.groups for (m, _, _) in group}
-
-
-class _Marked(Protocol):
-    @property
-    def atoms(self) -> dict[Key, Atom]: ...
 
 
 class Replay(Protocol):

@@ -44,10 +44,10 @@ from freezelint.script.selection import (
 from freezelint.simulation.arms import JoinedArms
 from freezelint.simulation.atoms import TableAtoms
 from freezelint.simulation.holdings import MAYBE, YES, Atom, Holding, Key, OptimizerState
-from freezelint.simulation.journal import Journal, Snapshot
 from freezelint.simulation.module_loops import changed_modules, loop_of, loop_outcome
 from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.queries import Queries
+from freezelint.simulation.snapshots import Snapshot
 
 __all__ = ["MAYBE", "YES", "Atom", "Key", "OptimizerState", "Simulation", "Snapshot"]
 
@@ -67,9 +67,7 @@ class Simulation(Holding, Queries):
         # Models whose parameter table is known: one atom per parameter.
         self.tables = {m: TableAtoms(m, t, runs) for m, t in (tables or {}).items()}
         self.paths: dict[int, list[Path]] = {}
-        # The atom states as the replay goes (`state`), each earlier state kept as the writes
-        # since it (`journal.py`): no copy of the whole state at every freeze.
-        self.journal = Journal()
+        self.state: dict[Key, Atom] = {}
         self.optimizers: dict[int, OptimizerState] = {}
         # The state just before each unfreeze and each `.train()` (what FRZ008 and FRZ009 ask).
         self.before: dict[int, Snapshot] = {}
@@ -86,11 +84,6 @@ class Simulation(Holding, Queries):
                 self.loops.setdefault(loop_of(event), []).append(event)
         self._collect_paths()
         self._run()
-
-    @property
-    def state(self) -> dict[Key, Atom]:
-        """The atom states now (at the end of the replay, once it is over)."""
-        return self.journal.state
 
     # -- atoms -------------------------------------------------------------------------------
 
@@ -161,23 +154,22 @@ class Simulation(Holding, Queries):
         forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
         for event in self.events:
             if isinstance(event, RequiresGradSet | ModeSet):
-                self.before[event.seq] = Snapshot(self.journal.mark(), self.optimizers)
+                self.before[event.seq] = Snapshot(dict(self.state), self.optimizers)
             if isinstance(event, BranchArm):
                 if event.arm == 0:
                     forks.append((event.ident, dict(self.state), []))
                 else:
                     forks[-1][2].append(self.state)
-                    self.journal.restart(dict(forks[-1][1]))
+                    self.state = dict(forks[-1][1])
             elif isinstance(event, BranchJoin) and forks:
                 _, _, arms = forks.pop()
-                self.journal.restart(_join([*arms, self.state]))
+                self.state = _join([*arms, self.state])
             elif isinstance(event, ModelBuilt):
                 spec = event.spec
                 status = "T" if spec.trainable else "?"
                 for atom in self.paths.get(event.model, [()]):
-                    self.journal.put(
-                        (event.model, atom),
-                        Atom(status, 0, self._initial_nonempty(event.model, atom, spec.has_params)),
+                    self.state[(event.model, atom)] = Atom(
+                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
                     )
             elif isinstance(event, RequiresGradSet):
                 group = self.loops.get(loop_of(event), [event])
@@ -197,17 +189,15 @@ class Simulation(Holding, Queries):
                 opt = OptimizerState(event)
                 for group in event.groups:
                     self._add_group(opt, group)
-                opt.built_mark = self.journal.mark()
+                opt.built_state = dict(self.state)
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
                 self._add_group(self.optimizers[event.optimizer], event.group, event)
 
     def atom(self, key: Key) -> Atom:
-        found = self.journal.state.get(key)
-        if found is None:
-            found = Atom("?", 0, None)
-            self.journal.put(key, found)
-        return found
+        if key not in self.state:
+            self.state[key] = Atom("?", 0, None)
+        return self.state[key]
 
     def _set(self, sel: Selection, value: bool | None) -> None:
         new = "?" if value is None else ("T" if value else "F")
@@ -270,7 +260,7 @@ class Simulation(Holding, Queries):
     def _status(self, key: Key, status: str) -> None:
         atom = self.atom(key)
         if atom.status != status:
-            self.journal.put(key, Atom(status, atom.gen, atom.nonempty))
+            self.state[key] = Atom(status, atom.gen, atom.nonempty)
 
     def selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
         """For a name predicate over a model with a table: which atoms it selects exactly
@@ -307,7 +297,7 @@ class Simulation(Holding, Queries):
                 )
                 if nonempty and event.model not in self.tables:
                     nonempty = self._rest_of_part(event.model, key[1])
-                self.journal.put(key, Atom(status, gen, nonempty))
+                self.state[key] = Atom(status, gen, nonempty)
             elif certain:
                 # A parameter of the replaced module (from the table): the new module has its
                 # own tensors, which are there exactly when it has parameters (and the module
@@ -318,9 +308,9 @@ class Simulation(Holding, Queries):
                 rel = key[1][len(event.path) :]
                 if nonempty and any(rel[: len(atom)] == atom for atom in removed):
                     nonempty = False
-                self.journal.put(key, Atom(status, gen, nonempty))
+                self.state[key] = Atom(status, gen, nonempty)
             else:
-                self.journal.put(key, Atom("?", -1, atom.nonempty))
+                self.state[key] = Atom("?", -1, atom.nonempty)
 
     def _rest_of_part(self, model: int, path: Path) -> bool | None:
         """Does a part put in at `path` hold tensors outside the sub-paths the script names?
