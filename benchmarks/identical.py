@@ -95,7 +95,11 @@ def compare(mine: dict[str, dict], theirs: dict[str, dict]) -> int:
         for part in ("exit", "stdout", "stderr"):
             if a[part] != b[part]:
                 lines = difflib.unified_diff(
-                    str(a[part]).splitlines(), str(b[part]).splitlines(), "other", "this", lineterm=""
+                    str(a[part]).splitlines(),
+                    str(b[part]).splitlines(),
+                    "other",
+                    "this",
+                    lineterm="",
                 )
                 print("\n".join(f"  {line}" for line in list(lines)[:80]))
     print(f"{differing} of {len(mine)} runs differ")

@@ -186,7 +186,7 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
         if not any(m is not None and any(any(use.extra) for use in m[0]) for m in matches):
             continue  # no name matched outside its module: the selections cannot differ
         holed = compile_predicate(predicate.deep_replace(test.node, cst.Name(HOLE)))  # type: ignore[arg-type]
-        results = [None if m is None else _selection(test, holed, *m) for m in matches]
+        results = [None if m is None else _selection(test, holed, m) for m in matches]
         found = [r for r in results if r is not None and r.extra]
         if not found:
             continue
@@ -308,15 +308,10 @@ def _matches(test: NameTest, uses: list[Use]) -> Matches | None:
     return uses, intended, modules
 
 
-def _selection(
-    test: NameTest,
-    holed: Callable,
-    uses: list[Use],
-    intended: dict[str, None],
-    modules: dict[str, None],
-) -> Result | None:
+def _selection(test: NameTest, holed: Callable, matches: Matches) -> Result | None:
     """What the filters select with and without the extra matches; None where one raises or
     selects nothing or everything (FRZ013's or FRZ005's)."""
+    uses, intended, modules = matches
     before: set[str] = set()
     after: set[str] = set()
     for use in uses:
