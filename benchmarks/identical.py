@@ -78,7 +78,7 @@ def collect(realcode: Path, jobs: int) -> dict[str, dict]:
         ]
         with ThreadPoolExecutor(jobs) as pool:
             results = pool.map(lambda item: run(item[1], item[2], scratch), work)
-            return {key: result for (key, _, _), result in zip(work, results)}
+            return {key: result for (key, _, _), result in zip(work, results, strict=True)}
 
 
 def compare(mine: dict[str, dict], theirs: dict[str, dict]) -> int:
