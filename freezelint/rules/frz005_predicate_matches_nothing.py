@@ -51,7 +51,7 @@ from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
 from freezelint.simulation.atoms import PredicateOutcome
-from freezelint.simulation.predicate_runs import UNSUPPORTED, PredicateRuns, Raised
+from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ005"
@@ -89,10 +89,7 @@ def _check(outcome: PredicateOutcome, runs: PredicateRuns) -> Iterator[Finding]:
         negated = isinstance(atom, cst.Comparison) and isinstance(
             atom.comparisons[0].operator, cst.NotIn
         )
-        ran = runs.run(atom, leaf.name_var, leaf.env, outcome.names)
-        if any(value is UNSUPPORTED or isinstance(value, Raised) for value in ran):
-            continue
-        hits = sum(bool(value) != negated for value in ran)
+        hits = runs.count(atom, leaf.name_var, leaf.env, outcome.names, negated)
         if hits == 0:
             reported = True
             yield Finding(

@@ -158,18 +158,11 @@ def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     if classifier is not None and root:
         classifier = classifier[len(root) + 1 :] if classifier.startswith(f"{root}.") else None
     head = None if classifier is None else leaf.name_prefix + classifier
-    use = Use(event, leaf, table, root, [], [], head)
-    derived = [(name, compile_predicate(expression)) for name, expression in leaf.derived]
-    try:
-        for p in table.params_under(root):
-            env = {**dict(leaf.env), var: use.seen(p.name)}
-            for name, compute in derived:
-                env[name] = compute(env)
-            use.names.append(env[var])
-            use.envs.append(env)
-    except FAILED:
+    seen, _ = atoms.runs.names(table, [root], leaf.name_prefix)
+    envs = atoms.runs.environments(var, leaf.env, seen, leaf.derived)
+    if envs is None:
         return None
-    return use
+    return Use(event, leaf, table, root, [env[var] for env in envs], envs, head)
 
 
 def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> Iterator[Finding]:

@@ -41,6 +41,8 @@ class PredicateRuns:
         self._names: dict[tuple, tuple[ParamTable, list[str], list[str]]] = {}
         self._runs: dict[tuple, tuple[object, Runs]] = {}
         self._compiled: dict[int, tuple[cst.CSTNode, Callable]] = {}
+        self._counts: dict[tuple[int, bool], tuple[Runs, int | None]] = {}
+        self._envs: dict[tuple, tuple[object, list[dict[str, Any]] | None]] = {}
 
     def names(
         self, table: ParamTable, prefixes: list[str], seen_prefix: str
@@ -88,6 +90,65 @@ class PredicateRuns:
                 (node, names, derived),
                 self._run(node, var, env, names, derived),
             )
+        return found[1]
+
+    def environments(
+        self,
+        var: str,
+        env: tuple[tuple[str, object], ...],
+        names: list[str],
+        derived: tuple[tuple[str, cst.BaseExpression], ...] = (),
+    ) -> list[dict[str, Any]] | None:
+        """What a predicate reads for each name: the constants `env`, `var` set to the name and
+        what `derived` computes from it (read only); None where a computation raises or leaves
+        the interpreter."""
+        try:
+            key = (var, _frozen(env), id(names), tuple((n, id(e)) for n, e in derived))
+        except _Unkeyable:
+            return self._environments(var, env, names, derived)
+        found = self._envs.get(key)
+        if found is None:
+            found = self._envs[key] = (
+                (names, derived),
+                self._environments(var, env, names, derived),
+            )
+        return found[1]
+
+    def _environments(
+        self,
+        var: str,
+        env: tuple[tuple[str, object], ...],
+        names: list[str],
+        derived: tuple[tuple[str, cst.BaseExpression], ...],
+    ) -> list[dict[str, Any]] | None:
+        computed = [(name, self.compiled(expression)) for name, expression in derived]
+        out = []
+        try:
+            for name in names:
+                values = {**dict(env), var: name}
+                for inner, compute in computed:
+                    values[inner] = compute(values)
+                out.append(values)
+        except (Unsupported, PredicateRaised):
+            return None
+        return out
+
+    def count(
+        self,
+        node: cst.CSTNode,
+        var: str,
+        env: tuple[tuple[str, object], ...],
+        names: list[str],
+        negated: bool = False,
+    ) -> int | None:
+        """For how many names `node` is true (false, with `negated`); None where it raises or
+        leaves the interpreter on one."""
+        ran = self.run(node, var, env, names)
+        found = self._counts.get((id(ran), negated))
+        if found is None:
+            failed = any(value is UNSUPPORTED or isinstance(value, Raised) for value in ran)
+            counted = None if failed else sum(bool(value) != negated for value in ran)
+            found = self._counts[(id(ran), negated)] = (ran, counted)
         return found[1]
 
     def _run(
