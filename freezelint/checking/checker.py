@@ -24,8 +24,10 @@ from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
 from freezelint.script.extract import RootPaths, extract_paths
 from freezelint.script.extract.syntax import code_of
+from freezelint.script.imports import ImportTable
 from freezelint.script.positions import positions as positions_of
 from freezelint.script.project import ParsedModule, display, parse_file
+from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ def check_source(
         return [too_deep] if SYNTAX_ERROR in selected else []
     file = Path(path).absolute() if path and Path(path).is_file() else importer
     try:
-        module = _parse(text, file)
+        module, imports = _parse(text, file)
     except cst.ParserSyntaxError as error:
         if SYNTAX_ERROR not in selected:
             return []
@@ -73,7 +75,7 @@ def check_source(
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    findings, files = find(module, selected, verifier, aliases, file)
+    findings, files = find(module, selected, verifier, aliases, file, imports)
     located = locate(module, findings, path, text, line_label, files)
     here = [d for d in located if d.path == path]
     # A finding in another file of the project (reached through an import) obeys that file's
@@ -90,14 +92,15 @@ def check_source(
     return out
 
 
-def _parse(text: str, file: Path | None) -> cst.Module:
-    """The text parsed; a file of the project other files import is parsed once per process
-    (the same tree serves both, `project.parse_file`)."""
+def _parse(text: str, file: Path | None) -> tuple[cst.Module, ImportTable | None]:
+    """The text parsed, with its imports when they are known already: a file of the project
+    other files import is parsed once per process (the same tree and import table serve both,
+    `project.parse_file`)."""
     if file is not None:
         parsed = parse_file(file, "__main__")
         if parsed is not None and parsed.text == text:
-            return parsed.module
-    return cst.parse_module(text)
+            return parsed.module, parsed.imports
+    return cst.parse_module(text), None
 
 
 def find(
@@ -106,13 +109,15 @@ def find(
     verifier: Verifier | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
     file: Path | None = None,
+    imports: ImportTable | None = None,
 ) -> tuple[list[Finding], dict[str, ParsedModule]]:
     """The rules' findings over every consistent path of every root, and the project files
-    the walk read (`file`: the checked file's path, for its imports). A finding that holds on
+    the walk read (`file`: the checked file's path, for its imports; `imports`: the module's
+    import table, when parsing made it already). A finding that holds on
     some paths of a root but not all names the branch arms it needs (`when ...`); identical
     findings from several paths are one."""
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
-    roots = extract_paths(module, aliases=aliases, path=file)
+    roots = extract_paths(module, imports, aliases, file)
     files: dict[str, ParsedModule] = {}
     for root in roots:
         for path in root.paths:
@@ -123,6 +128,7 @@ def find(
     findings: dict[tuple, Finding] = {}
     reported: set[tuple[str, int]] = set()
     agreement = CallAgreement()  # fixes inside helpers: every call must agree
+    runs = PredicateRuns()  # name predicates run once over a table's names, for every path
     for root in roots:
         # Per rule and line: the wordings of the first path it holds on (its numbers), each
         # with the paths that word it so, and every path it holds on at all.
@@ -134,7 +140,7 @@ def find(
             if not timeline.events:
                 continue
             tables = verifier.tables_for([timeline]) if verifier is not None else {}
-            sim = Simulation(timeline, tables)
+            sim = Simulation(timeline, tables, runs)
             via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
             found = [finding for rule in rules for finding in rule.check(sim)]
             if index in normal:

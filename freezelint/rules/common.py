@@ -9,16 +9,17 @@ from freezelint.rules.base import region_text
 from freezelint.script import recognize
 from freezelint.script.events import Event, ModuleReplaced, RequiresGradSet, SchedulerBuilt
 from freezelint.script.imports import dotted
-from freezelint.script.selection import Region
+from freezelint.script.selection import Region, Selection
 from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulation
 
 
 def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
     """Atoms certainly held by the optimizer, certainly non-empty, in `status` when built."""
     out: dict[Key, None] = {}  # ordered, without repeats
+    state = opt.built_state
     for group in opt.groups:
         for (model, path, gen), membership in group.items():
-            atom = opt.built_state.get((model, path))
+            atom = state.get((model, path))
             if (
                 membership == YES
                 and atom is not None
@@ -44,22 +45,28 @@ def unfrozen_later(sim: Simulation, after: Event, key: Key, replaced: bool = Tru
     """Can an unfreeze (or, with `replaced`, a replacement, which brings trainable tensors) reach
     `key` later? An optimizer keeps the tensors it was handed, so for what it holds a
     replacement unfreezes nothing (`replaced=False`)."""
-    for other in sim.events:
-        if other is after or not sim.may_follow(after, other, key[0]):
-            continue
-        if (
-            isinstance(other, RequiresGradSet)
-            and other.value is not False
-            and sim.touches(other.selection, key)
-        ):
-            return True
-        if (
-            replaced
-            and isinstance(other, ModuleReplaced)
-            and sim.touches(Region(other.model, other.path), key)
-        ):
-            return True
-    return False
+    return any(sim.touches(sel, key) for sel in changes_after(sim, after, key[0], False, replaced))
+
+
+def changes_after(
+    sim: Simulation, after: Event, model: int, ignored: bool, replaced: bool = True
+) -> list[Selection]:
+    """What the events that may follow `after` (for what they do to `model`) set requires_grad
+    on, unless they set it to `ignored`, in order; with `replaced`, the regions replaced too.
+    Worked out once per simulation, event and model: asked for every atom of an optimizer."""
+    memo = sim.memo()
+    ident = ("changes_after", id(after), model, ignored, replaced)
+    if ident not in memo:
+        found: list[Selection] = []
+        for other in sim.events:
+            if other is after or not sim.may_follow(after, other, model):
+                continue
+            if isinstance(other, RequiresGradSet) and other.value is not ignored:
+                found.append(other.selection)
+            elif replaced and isinstance(other, ModuleReplaced):
+                found.append(Region(other.model, other.path))
+        memo[ident] = (after, found)
+    return memo[ident][1]
 
 
 def atom_text(sim: Simulation, key: Key) -> str:

@@ -50,8 +50,8 @@ import libcst as cst
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
-from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.simulation.atoms import PredicateOutcome
+from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ005"
@@ -66,7 +66,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
         for outcome in atoms.outcomes.values():
             if outcome.unsupported or outcome.raised or outcome.partial or not outcome.names:
                 continue  # (a part the table does not know may hold the names it looks for)
-            yield from _check(outcome)
+            yield from _check(outcome, atoms.runs)
 
 
 def filters_matching_nothing(sim: Simulation) -> set[int]:
@@ -76,28 +76,20 @@ def filters_matching_nothing(sim: Simulation) -> set[int]:
         for atoms in sim.tables.values()
         for outcome in atoms.outcomes.values()
         if not (outcome.unsupported or outcome.raised or outcome.partial or not outcome.names)
-        and any(True for _ in _check(outcome))
+        and any(True for _ in _check(outcome, atoms.runs))
     }
 
 
-def _check(outcome: PredicateOutcome) -> Iterator[Finding]:
+def _check(outcome: PredicateOutcome, runs: PredicateRuns) -> Iterator[Finding]:
     leaf = outcome.leaf
     assert leaf.predicate is not None and leaf.name_var is not None
-    env = dict(leaf.env)
     reported = False
     for atom, literal in _string_conditions(leaf.predicate, leaf.name_var):
         # `'fc' not in name` is tested as `'fc' in name`: does the string occur at all?
         negated = isinstance(atom, cst.Comparison) and isinstance(
             atom.comparisons[0].operator, cst.NotIn
         )
-        hits = 0
-        condition = compile_predicate(atom)
-        try:
-            for name in outcome.names:
-                env[leaf.name_var] = name
-                hits += bool(condition(env)) != negated
-        except (Unsupported, PredicateRaised):
-            continue
+        hits = runs.count(atom, leaf.name_var, leaf.env, outcome.names, negated)
         if hits == 0:
             reported = True
             yield Finding(

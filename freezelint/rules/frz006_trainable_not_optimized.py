@@ -45,11 +45,17 @@ import libcst as cst
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
-from freezelint.rules.common import atoms_text, elements, modules_text, plural, tensors, verified
-from freezelint.script.events import ModuleReplaced, RequiresGradSet
+from freezelint.rules.common import (
+    atoms_text,
+    changes_after,
+    elements,
+    modules_text,
+    plural,
+    tensors,
+    verified,
+)
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.imports import dotted
-from freezelint.script.selection import Region
 from freezelint.simulation.replay import Key, OptimizerState, Simulation
 
 CODE = "FRZ006"
@@ -164,18 +170,7 @@ def _root(node: cst.CSTNode) -> str | None:
 
 
 def _changed_later(sim: Simulation, built, key: Key) -> bool:
-    for other in sim.events:
-        if other is built or not sim.may_follow(built, other, key[0]):
-            continue
-        if (
-            isinstance(other, RequiresGradSet)
-            and other.value is not True
-            and sim.touches(other.selection, key)
-        ):
-            return True
-        if isinstance(other, ModuleReplaced) and sim.touches(Region(other.model, other.path), key):
-            return True
-    return False
+    return any(sim.touches(sel, key) for sel in changes_after(sim, built, key[0], True))
 
 
 def _assigns(statement: cst.CSTNode | None, var: str) -> bool:

@@ -37,8 +37,8 @@ from collections.abc import Iterator
 
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
-from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.simulation.atoms import PredicateOutcome
+from freezelint.simulation.predicate_runs import UNSUPPORTED, PredicateRuns, Raised
 from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ013"
@@ -61,30 +61,27 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"{outcome.table.label()}: the script crashes here; guard the parse (e.g. check "
                 f"the prefix first)",
                 verified=outcome.table.verified(),
-                fix=_fix(outcome),
+                fix=_fix(outcome, atoms.runs),
             )
 
 
-def _fix(outcome: PredicateOutcome):
+def _fix(outcome: PredicateOutcome, runs: PredicateRuns):
     """Guard the filter with the prefixes of the modules it works on:
     `name.startswith("blocks.") and (...)` (unsafe: the other names are then not selected)."""
     leaf = outcome.leaf
     predicate, var = leaf.predicate, leaf.name_var
     if predicate is None or var is None:
         return None
-    env = dict(leaf.env)
     works: dict[str, bool] = {}
-    run = compile_predicate(predicate)
-    for name in outcome.names:
+    ran = runs.run(predicate, var, leaf.env, outcome.names)
+    if any(value is UNSUPPORTED for value in ran):
+        return None
+    for name, value in zip(outcome.names, ran, strict=True):
         top = name[len(leaf.name_prefix) :].split(".")[0]
-        try:
-            env[var] = name
-            run(env)
-            works.setdefault(top, True)
-        except PredicateRaised:
+        if isinstance(value, Raised):
             works[top] = False
-        except Unsupported:
-            return None
+        else:
+            works.setdefault(top, True)
     good = [f"{leaf.name_prefix}{top}." for top, ok in works.items() if ok]
     if not good or len(good) == len(works):
         return None

@@ -158,18 +158,11 @@ def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     if classifier is not None and root:
         classifier = classifier[len(root) + 1 :] if classifier.startswith(f"{root}.") else None
     head = None if classifier is None else leaf.name_prefix + classifier
-    use = Use(event, leaf, table, root, [], [], head)
-    derived = [(name, compile_predicate(expression)) for name, expression in leaf.derived]
-    try:
-        for p in table.params_under(root):
-            env = {**dict(leaf.env), var: use.seen(p.name)}
-            for name, compute in derived:
-                env[name] = compute(env)
-            use.names.append(env[var])
-            use.envs.append(env)
-    except FAILED:
+    seen, _ = atoms.runs.names(table, [root], leaf.name_prefix)
+    envs = atoms.runs.environments(var, leaf.env, seen, leaf.derived)
+    if envs is None:
         return None
-    return use
+    return Use(event, leaf, table, root, [env[var] for env in envs], envs, head)
 
 
 def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> Iterator[Finding]:
@@ -182,8 +175,11 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
         groups: dict[tuple, list[Use]] = {}
         for use in known:
             groups.setdefault(use.group, []).append(use)
+        matches = [_matches(test, group) for group in groups.values()]
+        if not any(m is not None and any(any(use.extra) for use in m[0]) for m in matches):
+            continue  # no name matched outside its module: the selections cannot differ
         holed = compile_predicate(predicate.deep_replace(test.node, cst.Name(HOLE)))  # type: ignore[arg-type]
-        results = [_analyse(test, holed, group) for group in groups.values()]
+        results = [None if m is None else _selection(test, holed, m) for m in matches]
         found = [r for r in results if r is not None and r.extra]
         if not found:
             continue
@@ -267,7 +263,14 @@ def _unselected_sibling(test: NameTest, use: Use, parent: str, core: str, stem: 
     return False
 
 
-def _analyse(test: NameTest, holed: Callable, uses: list[Use]) -> Result | None:
+# A group of uses with the test's keys, the names each key overmatches (`Use.extra`) set on
+# them, and the intended tensors and modules.
+Matches = tuple[list[Use], dict[str, None], dict[str, None]]
+
+
+def _matches(test: NameTest, uses: list[Use]) -> Matches | None:
+    """The keys' matches in their own modules and elsewhere (None when a key is not known or
+    nothing is intended)."""
     intended: dict[str, None] = {}
     modules: dict[str, None] = {}
     for use in uses:
@@ -295,32 +298,52 @@ def _analyse(test: NameTest, holed: Callable, uses: list[Use]) -> Result | None:
             }
             for key, own in zip(use.keys, use.modules, strict=True)
         ]
+    return uses, intended, modules
+
+
+def _selection(test: NameTest, holed: Callable, matches: Matches) -> Result | None:
+    """What the filters select with and without the extra matches; None where one raises or
+    selects nothing or everything (FRZ013's or FRZ005's)."""
+    uses, intended, modules = matches
     before: set[str] = set()
     after: set[str] = set()
     for use in uses:
-        chosen = _selected(holed, use, test, False)
-        fixed = _selected(holed, use, test, True)
-        if chosen is None or fixed is None or len(chosen) in (0, len(use.names)):
-            return None  # raises, or selects nothing or everything: FRZ013's or FRZ005's
-        before |= chosen
-        after |= fixed
+        both = _selected_both(holed, use, test)
+        if both is None or len(both[0]) in (0, len(use.names)):
+            return None
+        before |= both[0]
+        after |= both[1]
     extra = {n: None for n in uses[0].names if n in before ^ after}
     return Result(uses, intended, modules, extra, after)
 
 
-def _selected(
-    run: Callable, use: Use, test: NameTest | None = None, corrected: bool = False
-) -> set[str] | None:
-    """What a filter selects (with the test's value given to the predicate, without its extra
-    matches when `corrected`); None where it raises or leaves the interpreter."""
+def _selected_both(run: Callable, use: Use, test: NameTest) -> tuple[set[str], set[str]] | None:
+    """What a filter selects with the test's value given to the predicate, and without the
+    test's extra matches: the predicate runs a second time only on a name whose test value
+    that changes. None where it raises or leaves the interpreter."""
+    chosen: set[str] = set()
+    corrected: set[str] = set()
+    flip, negated = test.kind == "not in", use.leaf.negated
+    for name, env in zip(use.names, use.envs, strict=True):
+        hitting = [i for i, k in enumerate(use.keys) if test.hits(k, name)]
+        hit = bool(hitting)
+        kept = any(name not in use.extra[i] for i in hitting)
+        try:
+            value = bool(run({**env, HOLE: hit != flip})) != negated
+            fixed = value if kept == hit else bool(run({**env, HOLE: kept != flip})) != negated
+        except FAILED:
+            return None
+        if value:
+            chosen.add(name)
+        if fixed:
+            corrected.add(name)
+    return chosen, corrected
+
+
+def _selected(run: Callable, use: Use) -> set[str] | None:
+    """What a filter selects; None where it raises or leaves the interpreter."""
     out = set()
     for name, env in zip(use.names, use.envs, strict=True):
-        if test is not None:
-            hit = any(
-                test.hits(k, name) and not (corrected and name in use.extra[i])
-                for i, k in enumerate(use.keys)
-            )
-            env = {**env, HOLE: hit != (test.kind == "not in")}
         try:
             if bool(run(env)) != use.leaf.negated:
                 out.add(name)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from freezelint.model.table import ParamTable
-from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
 from freezelint.script.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
 from freezelint.simulation.module_loops import ModuleLoop
+from freezelint.simulation.predicate_runs import UNSUPPORTED, PredicateRuns, Raised
 
 
 @dataclass
@@ -18,7 +18,7 @@ class PredicateOutcome:
 
     leaf: NameWhere
     table: ParamTable
-    names: list[str]  # the names the predicate saw (wrapper prefix included)
+    names: list[str]  # the names the predicate saw (wrapper prefix included; read only)
     matched: int = 0
     raised: tuple[str, str] | None = None  # (first name it raises on, the error)
     unsupported: bool = False
@@ -30,6 +30,8 @@ class PredicateOutcome:
 class TableAtoms:
     model: int
     table: ParamTable
+    # The runs of name predicates, shared by every simulation of one check (and its rules).
+    runs: PredicateRuns = field(default_factory=PredicateRuns)
     outcomes: dict[int, PredicateOutcome] = field(default_factory=dict)
     _membership: dict[int, dict[Path, bool | None]] = field(default_factory=dict)
 
@@ -186,32 +188,23 @@ class TableAtoms:
             self._membership[key] = result
             return result
         prefixes, certain = self.resolve(base.path)
-        outcome = PredicateOutcome(leaf, self.table, [])
-        env = dict(leaf.env)
-        predicate = compile_predicate(leaf.predicate)
-        derived = [(name, compile_predicate(expression)) for name, expression in leaf.derived]
-        for prefix in prefixes:
-            for p in self.table.params_under(prefix):
-                rel = p.name[len(prefix) + 1 :] if prefix else p.name
-                seen = leaf.name_prefix + rel
-                outcome.names.append(seen)
-                path = tuple(p.name.split("."))
-                try:
-                    env[leaf.name_var] = seen
-                    for name, compute in derived:
-                        env[name] = compute(env)
-                    value = bool(predicate(env))
-                except Unsupported:
-                    outcome.unsupported = True
-                    result[path] = None
-                    continue
-                except PredicateRaised as error:
-                    if outcome.raised is None:
-                        outcome.raised = (seen, str(error))
-                    result[path] = None
-                    continue
-                outcome.matched += value
-                result[path] = (value != leaf.negated) if certain else None
+        names, full = self.runs.names(self.table, prefixes, leaf.name_prefix)
+        outcome = PredicateOutcome(leaf, self.table, names)
+        runs = self.runs.run(leaf.predicate, leaf.name_var, leaf.env, names, leaf.derived)
+        for seen, name, ran in zip(names, full, runs, strict=True):
+            path = tuple(name.split("."))
+            if ran is UNSUPPORTED:
+                outcome.unsupported = True
+                result[path] = None
+                continue
+            if isinstance(ran, Raised):
+                if outcome.raised is None:
+                    outcome.raised = (seen, ran.message)
+                result[path] = None
+                continue
+            value = bool(ran)
+            outcome.matched += value
+            result[path] = (value != leaf.negated) if certain else None
         hidden = self.opaque_under(prefixes)
         if hidden:
             outcome.partial = True

@@ -14,7 +14,6 @@ to an optimizer) holds parameters, and a whole model minus one named part still 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from freezelint.model.table import ParamTable
 from freezelint.script.events import (
@@ -38,7 +37,6 @@ from freezelint.script.selection import (
     Region,
     Selection,
     Trainable,
-    Union,
     leaves,
     path_relation,
     regions,
@@ -47,20 +45,27 @@ from freezelint.simulation.arms import JoinedArms
 from freezelint.simulation.atoms import TableAtoms
 from freezelint.simulation.holdings import MAYBE, YES, Atom, Holding, Key, OptimizerState
 from freezelint.simulation.module_loops import changed_modules, loop_of, loop_outcome
+from freezelint.simulation.predicate_runs import PredicateRuns
+from freezelint.simulation.queries import Queries
+from freezelint.simulation.snapshots import Snapshot
+
+__all__ = ["MAYBE", "YES", "Atom", "Key", "OptimizerState", "Simulation", "Snapshot"]
 
 
-@dataclass
-class Snapshot:
-    atoms: dict[Key, Atom]
-    optimizers: dict[int, list[dict[tuple[int, Path, int], str]]]
-
-
-class Simulation(Holding):
-    def __init__(self, timeline: Timeline, tables: Mapping[int, ParamTable] | None = None) -> None:
+class Simulation(Holding, Queries):
+    def __init__(
+        self,
+        timeline: Timeline,
+        tables: Mapping[int, ParamTable] | None = None,
+        runs: PredicateRuns | None = None,
+    ) -> None:
+        """`runs`: the name predicates' runs of the check this simulation is part of (shared by
+        its paths: `predicate_runs.py`); this simulation's own without one."""
         self.timeline = timeline
         self.events = timeline.events
+        runs = PredicateRuns() if runs is None else runs
         # Models whose parameter table is known: one atom per parameter.
-        self.tables = {m: TableAtoms(m, t) for m, t in (tables or {}).items()}
+        self.tables = {m: TableAtoms(m, t, runs) for m, t in (tables or {}).items()}
         self.paths: dict[int, list[Path]] = {}
         self.state: dict[Key, Atom] = {}
         self.optimizers: dict[int, OptimizerState] = {}
@@ -68,6 +73,7 @@ class Simulation(Holding):
         self.before: dict[int, Snapshot] = {}
         self.consumed: set[int] = set()  # bound parameter iterators used up so far
         self._arms: JoinedArms | None = None
+        self._selected: dict[int, tuple[NameWhere | Trainable, dict[Key, bool | None]]] = {}
         # Bound parameter lists: what each held when bound, and whether that is fully known.
         self.listed: dict[int, tuple[dict[tuple[int, Path, int], str], bool]] = {}
         # The freezes of one filtered loop over modules (`if ...: m.requires_grad_(True)
@@ -148,10 +154,7 @@ class Simulation(Holding):
         forks: list[tuple[int, dict[Key, Atom], list[dict[Key, Atom]]]] = []
         for event in self.events:
             if isinstance(event, RequiresGradSet | ModeSet):
-                self.before[event.seq] = Snapshot(
-                    dict(self.state),
-                    {i: [dict(g) for g in o.groups] for i, o in self.optimizers.items()},
-                )
+                self.before[event.seq] = Snapshot(dict(self.state), self.optimizers)
             if isinstance(event, BranchArm):
                 if event.arm == 0:
                     forks.append((event.ident, dict(self.state), []))
@@ -260,7 +263,14 @@ class Simulation(Holding):
             self.state[key] = Atom(status, atom.gen, atom.nonempty)
 
     def selected(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
-        """For a name predicate over a model with a table: which atoms it selects exactly."""
+        """For a name predicate over a model with a table: which atoms it selects exactly
+        (worked out once per filter; read only)."""
+        found = self._selected.get(id(leaf))
+        if found is None:
+            found = self._selected[id(leaf)] = (leaf, self._select(leaf))
+        return found[1]
+
+    def _select(self, leaf: NameWhere | Trainable) -> dict[Key, bool | None]:
         if not isinstance(leaf, NameWhere):
             return {}
         base = leaf.base
@@ -363,66 +373,9 @@ class Simulation(Holding):
         found |= below.get(rel, set())
         return found.pop() if len(found) == 1 else ("?" if found else None)
 
-    # -- queries for rules -------------------------------------------------------------------
-
-    def touches(self, sel: Selection, key: Key) -> str | None:
-        """Does a selection (of a freeze or unfreeze) reach atom `key`? YES, MAYBE or None."""
-        best = None
-        if all(self._excludes(leaf, key) for leaf in leaves(sel)):
-            return None  # a filter over a model with a table that leaves this atom out
-        for region in regions(sel):
-            for k, certain in self.atoms_under(region.model, region.path):
-                if k == key:
-                    exact = certain and isinstance(_leaf_holding(sel, region), Region)
-                    if exact:
-                        return YES
-                    best = MAYBE
-        return best
-
-    def _excludes(self, leaf: Selection, key: Key) -> bool:
-        """Does a filter (a name predicate, Lightning's BatchNorm split, under `Trainable` or
-        not) certainly leave `key` out?"""
-        while isinstance(leaf, Trainable) and not isinstance(leaf.base, Union):
-            leaf = leaf.base
-        return isinstance(leaf, NameWhere) and self.selected(leaf).get(key) is False
-
-    def exclusive(self, first: Event, later: Event, renewed: Event | None = None) -> bool:
-        """Do the two sit in different arms of one joined branch, which no run takes both of
-        (`arms.JoinedArms`)?"""
-        if self._arms is None:
-            self._arms = JoinedArms(self.events)
-        return self._arms.exclusive(first, later, renewed)
-
-    def may_follow(self, first: Event, later: Event, model: int | None = None) -> bool:
-        """Can `later` run after `first`? Yes if it comes after it, or shares a loop with it;
-        not, for what it does to `model`, when each turn of that loop builds the model anew
-        (`for fold in folds: model = build(); ...`: the next turn acts on another model)."""
-        if later.seq > first.seq:
-            return True
-        loops = {f.ident for f in first.ctx if f.kind == "loop"}
-        shared = {f.ident for f in later.ctx if f.kind == "loop" and f.ident in loops}
-        if not shared or model is None:
-            return bool(shared)
-        return not any(
-            isinstance(e, ModelBuilt)
-            and e.model == model
-            and e.seq <= later.seq
-            and any(f.kind == "loop" and f.ident in shared for f in e.ctx)
-            for e in self.events
-        )
-
 
 # An inserted module's atoms: each one's status, and the statuses found below each path.
 _Statuses = tuple[dict[Path, str], dict[Path, set[str]]]
-
-
-def _leaf_holding(sel: Selection, region: Region) -> Selection | None:
-    for leaf in leaves(sel):
-        if leaf == region:
-            return leaf
-        if isinstance(leaf, NameWhere | Trainable) and region in set(regions(leaf.base)):
-            return leaf
-    return None
 
 
 def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[str, list[str]]:
