@@ -325,6 +325,12 @@ class AssignmentWalker(PartMoves):
                 # the tensors it had (nothing new).
                 self.parts[ref.model][ref.path[0]] = value.model
                 narrowed = True
+        if len(ref.path) == 1 and ref.path[0] in self.held_again.get(ref.model, ()):
+            self.shared.add(ref.model)  # (a Sequential part still holds the module it had)
+        items = self.shared_items(ref, value)
+        if items is not None:
+            self.give_shared(ref, value, items, w, stmt)  # type: ignore[arg-type]
+            return
         held = self._held_as(ref, value)
         if held is not None:
             # The same module under a second name (`self.fc = self.new_fc = nn.Linear(...)`,

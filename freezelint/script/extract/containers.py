@@ -41,7 +41,7 @@ from freezelint.script.values import (
 )
 
 # What a dict other than a config of constants may hold to be followed (`DictValue`).
-ENTRIES = (Const, Constructor, OptimizerRef, Definition, DictValue)
+ENTRIES = (Const, Constructor, OptimizerRef, Definition, DictValue, ModelRef)
 
 
 class ContainerEvaluator(ExpressionEvaluator):
