@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 from freezelint.model.table import ParamTable
 from freezelint.script.predicates import PredicateRaised, Unsupported, compile_predicate
-from freezelint.script.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
+from freezelint.script.selection import (
+    DYNAMIC,
+    HEAD,
+    NameWhere,
+    Path,
+    Region,
+    Trainable,
+    part_slice,
+)
 from freezelint.simulation.module_loops import ModuleLoop
 
 
@@ -224,6 +232,11 @@ class TableAtoms:
                 result.update(dict.fromkeys(self.opaque_under([loop.root])))
             self._membership[key] = result
             return result
+        trainable = isinstance(base, Trainable) and isinstance(base.base, Region) and not outer
+        if trainable:
+            # Over the trainable ones (`if not p.requires_grad: continue` first): what the
+            # predicate leaves out is certain; what it picks, only if trainable then.
+            base = base.base  # type: ignore[union-attr]
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
             self._membership[key] = result
             return result
@@ -274,6 +287,8 @@ class TableAtoms:
                 else (True if outer.get(path) and chosen else None)
                 for path, chosen in result.items()
             }
+        if trainable:
+            result = {path: False if chosen is False else None for path, chosen in result.items()}
         self._membership[key] = result
         # Kept per predicate as written (`matched` counts where it is true, negated or not).
         self.outcomes.setdefault(id(leaf.predicate), outcome)

@@ -266,6 +266,8 @@ class Simulation(Holding):
         base = leaf.base
         while isinstance(base, NameWhere):
             base = base.base
+        if isinstance(base, Trainable):
+            base = base.base  # (`atoms.membership` says what that leaves certain)
         if not isinstance(base, Region) or base.model not in self.tables:
             return {}
         atoms = self.tables[base.model]

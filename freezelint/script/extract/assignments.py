@@ -117,7 +117,7 @@ class AssignmentWalker(PartMoves):
         stmt: cst.CSTNode,
     ) -> None:
         if isinstance(target, cst.Name):
-            self.bind(target.value, value, w, stmt)
+            self.bind(target.value, self.tracked_lists(target.value, value), w, stmt)
             self.note_copy(target, value_node, w)
         elif isinstance(target, cst.Tuple | cst.List):
             items = value.items if isinstance(value, TupleValue) else ()

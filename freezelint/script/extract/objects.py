@@ -100,6 +100,7 @@ class ObjectEvaluator(LoopItems):
         self.cut_from: dict[int, tuple[int, str, int | None, int | None]] = {}
         # The parts of each composite that a Sequential part of its holds again.
         self.held_again: dict[int, set[str]] = {}
+        self.bodies: list[cst.CSTNode] = []  # the functions being walked, innermost last
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
         self._module_class: dict[int, bool] = {}
@@ -464,8 +465,10 @@ class ObjectEvaluator(LoopItems):
                 bound is not UNKNOWN and bound is not None
             )
             site = w.site or (call if tracked and isinstance(call, cst.Call) else None)
+            self.bodies.append(fn)
             self.walk_block(fn.body.body, w.call(scope, site, call))
         finally:
+            self.bodies.pop()
             self._inline_stack.pop()
             if owner is not None:
                 self._class_stack.pop()
