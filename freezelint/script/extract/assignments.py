@@ -63,10 +63,28 @@ SIZED_LIBRARIES = frozenset({"timm", "torchvision", "efficientnet_pytorch", "tor
 class AssignmentWalker(PartMoves):
     _pending: list[tuple[int, ModelRef, cst.CSTNode, str]]
 
-    def _grow(self, key: str, current: Params | Groups, item: Value, how: str, w: Walk) -> None:
-        """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up."""
-        if isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
-            new: Value = Params(union(current.selection, self.selection_of(item)), False)
+    def _grow(
+        self, key: str, current: Params | Groups | TupleValue, item: Value, how: str, w: Walk
+    ) -> None:
+        """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up;
+        `layers.append(Block(...))`: a list of modules just built, in order."""
+        built = isinstance(item, ModelRef) and not item.path and not item.wrappers
+        if built and any(frame.kind == "loop" for frame in w.ctx):
+            new: Value = None  # (appended in a loop not run turn by turn: how many is unknown)
+        elif (
+            built
+            and how == "append"
+            and (
+                (isinstance(current, Params) and not list(_leaves_of(current)))
+                or (isinstance(current, TupleValue) and current.items)
+            )
+        ):
+            old_items = current.items if isinstance(current, TupleValue) else ()
+            new = TupleValue((*old_items, item))
+        elif isinstance(current, TupleValue):
+            new = None
+        elif isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
+            new = Params(union(current.selection, self.selection_of(item)), False)
         elif isinstance(item, Groups) and (
             isinstance(current, Groups) or not list(_leaves_of(current))
         ):

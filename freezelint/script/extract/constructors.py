@@ -16,7 +16,7 @@ from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import literal_string, param_free_call
 from freezelint.script.layers import LAYERS
 from freezelint.script.selection import Region, part_slice, regions
-from freezelint.script.values import Const, ModelRef, Modules, Value
+from freezelint.script.values import Const, ModelRef, Modules, TupleValue, Value
 
 
 class ModelConstructors(SchedulerCalls):
@@ -28,6 +28,11 @@ class ModelConstructors(SchedulerCalls):
         if named is not None:
             return self._named_sequential(qual, named, node, w)
         values = self._eval_args(node, w)
+        listed = values[0] if len(values) == 1 and node.args[0].star == "*" else None
+        if layer == "Sequential" and isinstance(listed, TupleValue) and self.built_list(listed):
+            # `nn.Sequential(*layers)` of a list of modules built and appended in order.
+            items = [(str(i), item) for i, item in enumerate(listed.items)]
+            return self._named_sequential(qual, items, node, w)
         if layer == "Sequential":
             has = _sequential_params(node, values, self)
         elif layer in recognize.PARAM_FREE_LAYERS:
@@ -129,6 +134,18 @@ class ModelConstructors(SchedulerCalls):
         if built and named:
             self.parts[ref.model] = {name: v.model for name, v in named}  # type: ignore[union-attr]
         return ref
+
+    def built_list(self, value: TupleValue) -> bool:
+        """Is it a list of modules just built (`layers.append(Block(...))`), held by no model?"""
+        held = {m for parts in self.parts.values() for m in parts.values() if isinstance(m, int)}
+        return bool(value.items) and all(
+            isinstance(v, ModelRef)
+            and not v.path
+            and not v.wrappers
+            and v.model in self.models
+            and v.model not in held
+            for v in value.items
+        )
 
     def is_library_model(self, model: int) -> bool:
         """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),

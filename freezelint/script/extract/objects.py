@@ -423,7 +423,8 @@ class ObjectEvaluator(LoopItems):
         name = fn.name.value if owner is None else f"{owner.name.value}.{fn.name.value}"
         if isinstance(call, cst.Call) and given is None:
             args = list(call.args)
-            values = [self.eval(a.value, w) for a in args]
+            # (a class or function of the project handed over: `ResNet(Bottleneck, ...)`)
+            values = [self._entry(a.value, w) for a in args]
         else:
             values = list(given or [])
             args = [cst.Arg(cst.Name("_"))] * len(values)

@@ -30,6 +30,7 @@ from freezelint.script.values import (
     Namespace,
     ParamItem,
     Params,
+    TupleValue,
     Value,
 )
 
@@ -179,7 +180,10 @@ class Extractor(ConditionalWalker):
         ):
             key = dotted(expr.func.value)
             found, current = self.lookup_key(key, w) if key else (False, None)
-            if found and isinstance(current, Params | Groups):
+            if found and (
+                isinstance(current, Params | Groups)
+                or (isinstance(current, TupleValue) and self.built_list(current))
+            ):
                 item = self.eval(expr.args[0].value, w)
                 self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
                 return
