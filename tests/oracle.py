@@ -191,12 +191,15 @@ def patch() -> None:
 
 
 def _outermost_modules() -> list[Any]:
-    """The modules alive that hold submodules and are held by none (still holding them)."""
+    """The modules alive of a class the script defines that hold submodules and are held by
+    none (still holding them)."""
     parents = STATE["parents"]
     found: dict[int, Any] = {}
     for refs in list(parents.values()):
         for parent in (ref() for ref in refs):
-            if parent is not None and not any(
+            if parent is None or type(parent).__module__ != "__main__":
+                continue
+            if not any(
                 holder is not None and any(c is parent for c in holder._modules.values())
                 for holder in (ref() for ref in parents.get(id(parent), ()))
             ):
