@@ -165,6 +165,11 @@ def patch() -> None:
 
     def before_step(optimizer: Any, args: Any, kwargs: Any) -> None:
         if STATE["snapshot"] is None:
+            if not STATE["models"]:
+                # No library's model built: the networks the script defines itself (its own
+                # copy of a zoo's ResNet), the outermost modules holding others.
+                for root in _outermost_modules():
+                    _record(root)
             STATE["audit"] = _audit(running=True)
             if STATE["stop"]:
                 STATE["snapshot"] = {}
@@ -183,6 +188,23 @@ def patch() -> None:
     from torch.optim.optimizer import register_optimizer_step_pre_hook
 
     register_optimizer_step_pre_hook(before_step)
+
+
+def _outermost_modules() -> list[Any]:
+    """The modules alive of a class the script defines that hold submodules and are held by
+    none (still holding them)."""
+    parents = STATE["parents"]
+    found: dict[int, Any] = {}
+    for refs in list(parents.values()):
+        for parent in (ref() for ref in refs):
+            if parent is None or type(parent).__module__ != "__main__":
+                continue
+            if not any(
+                holder is not None and any(c is parent for c in holder._modules.values())
+                for holder in (ref() for ref in parents.get(id(parent), ()))
+            ):
+                found.setdefault(id(parent), parent)
+    return list(found.values())
 
 
 def _frozen_norms(models: list[Any]) -> list[Any]:
@@ -255,7 +277,12 @@ def _left_behind(models: list[Any]) -> set[int]:
     parents = STATE["parents"]
     out: set[int] = set()
     for model in models:
-        held = any(ref() is not None for ref in parents.get(id(model), ()))
+        # (held by a module that still holds it: `self.backbone = nn.Sequential(*list(
+        # self.backbone.children())[:-1])` drops the backbone its wrapper held)
+        held = any(
+            parent is not None and any(c is model for c in parent._modules.values())
+            for parent in (ref() for ref in parents.get(id(model), ()))
+        )
         if held or not _moved_into(model):
             continue
         for child in model._modules.values():

@@ -142,7 +142,7 @@ def find(
             tables = verifier.tables_for([timeline]) if verifier is not None else {}
             sim = Simulation(timeline, tables, runs)
             via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
-            found = [finding for rule in rules for finding in rule.check(sim)]
+            found = _once_per_statement([finding for rule in rules for finding in rule.check(sim)])
             if index in normal:
                 agreement.add_path(timeline, found)
             for finding in found:
@@ -179,6 +179,20 @@ def find(
         if agreement.covers(index[:2]):
             findings[index] = replace(finding, fix=agreement.fix(index[:2]))
     return list(findings.values()), files
+
+
+def _once_per_statement(found: list[Finding]) -> list[Finding]:
+    """One finding of a rule at a statement the path runs more than once (a helper called
+    for each model, a loop over a list of models unrolled): the first run's. One mistake in
+    the code, reported once."""
+    first: dict[tuple[str, int], object] = {}
+    out = []
+    for finding in found:
+        key = (finding.code, id(finding.node))
+        event = first.setdefault(key, finding.event)
+        if finding.event is None or event is None or event is finding.event:
+            out.append(finding)
+    return out
 
 
 def _error_path(root: RootPaths, index: int) -> bool:

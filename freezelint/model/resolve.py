@@ -116,6 +116,8 @@ def compose(
     why: Unverified | None = None
     for attr, part in spec.parts:
         where = f"{path}{attr}"
+        if isinstance(part, CompositeSpec) and part.same_as is not None:
+            continue  # a module the composite holding this one names (see `aliases`)
         if isinstance(part, CompositeSpec):
             result = compose(part, known, f"{where}.")
         else:
@@ -135,7 +137,28 @@ def compose(
     # The script's own class (not a Sequential of layers): it derives from `nn.Module` (or
     # a LightningModule) through the project's classes, never from a torch layer class.
     own = spec.name not in TORCH_CONTAINERS
-    return ParamTable.composed(spec.name, parts, tuple(opaque), project_class=own)
+    table = ParamTable.composed(
+        spec.name, parts, tuple(opaque), project_class=own, aliases=_aliases(spec, parts)
+    )
+    for item, target in table.aliases.items():
+        if target not in table.module_set and not any(
+            target == o or target.startswith(f"{o}.") for o in table.opaque
+        ):
+            return Unverified(f"`{item}` holds `{target}`, which {spec.label()} does not have")
+    return table
+
+
+def _aliases(spec: CompositeSpec, built: list[tuple[str, ParamTable]]) -> dict[str, str]:
+    """The items of its parts (those `built`) that are modules it holds already
+    (`self.body = nn.Sequential(self.backbone, ...)`: `body.0` is `backbone`)."""
+    names = {attr for attr, _ in built}
+    return {
+        f"{attr}.{item}": inner.same_as
+        for attr, part in spec.parts
+        if isinstance(part, CompositeSpec) and attr in names
+        for item, inner in part.parts
+        if isinstance(inner, CompositeSpec) and inner.same_as is not None
+    }
 
 
 def _resolve_leaves(
@@ -264,6 +287,8 @@ class Verifier:
             for model, spec in timeline.models.items():
                 if spec.parts is None and spec.library in (None, TORCH_NN):
                     continue
+                if any(part is not None and part.same_as for _, part in spec.parts or ()):
+                    continue  # a part holding its composite's modules: in that one's table
                 vspec, why = verify_spec(spec)
                 if vspec is None:
                     self.unverified[model_label(spec)] = why

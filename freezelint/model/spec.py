@@ -138,9 +138,15 @@ class CompositeSpec:
     # A library model's submodule (`densenet.features`): (that model's spec, its path); its
     # table is the model's, cut to that submodule.
     submodule_of: tuple[VerifySpec, str] | None = None
+    # An item of a Sequential part that is a module the composite holding that part already
+    # holds (`self.body = nn.Sequential(self.backbone, ...)`): its path there. No table of
+    # its own: the composite's table names it once, where it was registered first.
+    same_as: str | None = None
 
     def label(self) -> str:
         """`MyNet(backbone, head)`: the class and its parts' attributes."""
+        if self.same_as is not None:
+            return f"={self.same_as}"
         if self.submodule_of is not None:
             return f"{self.submodule_of[0].label()}.{self.submodule_of[1]}"
         if self.children_of is not None:
@@ -170,8 +176,11 @@ def model_label(spec: ModelSpec) -> str:
     return f"{spec.library}:{spec.name or '?'}"
 
 
-def verify_spec(spec: ModelSpec) -> tuple[VerifySpec | CompositeSpec | None, str]:
-    """The spec to verify a script's model with, or None and why not."""
+def verify_spec(
+    spec: ModelSpec, inner: bool = False
+) -> tuple[VerifySpec | CompositeSpec | None, str]:
+    """The spec to verify a script's model with, or None and why not. `inner`: `spec` is a
+    composite's part, whose items may be modules that composite holds (`same_as`)."""
     if spec.children_of is not None:
         base, start, stop = spec.children_of
         verified, why = verify_spec(base)
@@ -185,7 +194,7 @@ def verify_spec(spec: ModelSpec) -> tuple[VerifySpec | CompositeSpec | None, str
             return None, why or "it is a submodule of a model freezelint cannot build"
         return CompositeSpec(path[-1], (), submodule_of=(verified, ".".join(path))), ""
     if spec.parts is not None:
-        return _composite_spec(spec)
+        return _composite_spec(spec, inner)
     if spec.library == TORCH_NN:
         return _layer_spec(spec)
     if spec.library not in LIBRARIES:
@@ -221,9 +230,11 @@ def _layer_spec(spec: ModelSpec) -> tuple[VerifySpec | None, str]:
     return VerifySpec(TORCH_NN, spec.name, kwargs, standins), ""
 
 
-def _composite_spec(spec: ModelSpec) -> tuple[CompositeSpec | None, str]:
+def _composite_spec(spec: ModelSpec, inner: bool = False) -> tuple[CompositeSpec | None, str]:
     """The parts that can be verified, and the others as opaque regions (a partial table); or
-    None and why, when no part can be, or the composite holds parameters of its own."""
+    None and why, when no part can be, or the composite holds parameters of its own. Items
+    that are modules of the composite holding this one (`same_as`) are kept as such when it
+    is a part (`inner`)."""
     parts: dict[str, VerifySpec | CompositeSpec] = {}
     opaque: dict[str, None] = {}
     first_reason = ""
@@ -234,7 +245,13 @@ def _composite_spec(spec: ModelSpec) -> tuple[CompositeSpec | None, str]:
     for attr, part in spec.parts or ():
         if not attr or "." in attr:
             return None, f"part `{attr}` is not a submodule name torch accepts"
-        verified, why = verify_spec(part) if part is not None else (None, "")
+        if part is not None and part.same_as is not None:
+            if not inner or not part.same_as:
+                return None, "a part holds modules of its other parts"
+            parts[attr] = CompositeSpec("", (), same_as=".".join(part.same_as))
+            opaque.pop(attr, None)
+            continue
+        verified, why = verify_spec(part, inner=True) if part is not None else (None, "")
         if verified is None:
             why = why or "is not a module freezelint can build"
             first_reason = first_reason or f"part `{attr}`: {why}"

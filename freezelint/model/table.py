@@ -39,6 +39,10 @@ class ParamTable:
     # Module paths of a composite's parts the analysis could not build: regions whose
     # tensors (names, counts, positions) are not known. The rest of the table is exact.
     opaque: tuple[str, ...] = ()
+    # Module paths `named_modules()` leaves out because the module there was registered
+    # first under another name (`self.body = nn.Sequential(self.backbone, head)`: `body.0`
+    # is `backbone`), each with that name: the same module, its tensors listed once.
+    aliases: dict[str, str] = field(default_factory=dict)
     _by_prefix: dict[str, list[Parameter]] = field(default_factory=dict, repr=False)
     # What TableAtoms.under answers depends on the table alone: kept here, so that it is worked
     # out once per process for every file that builds this model (as the properties below).
@@ -148,12 +152,15 @@ class ParamTable:
         parts: list[tuple[str, ParamTable]],
         opaque: tuple[str, ...] = (),
         project_class: bool = False,
+        aliases: dict[str, str] | None = None,
     ) -> ParamTable:
         """The table of a module of class `name` whose submodules are `parts` (and which holds
         no parameter of its own): what `named_parameters()` and `named_modules()` give; the
         parts named in `opaque` are regions it does not know. A `project_class` is the
-        script's own `nn.Module` subclass: an instance of no torch layer class."""
+        script's own `nn.Module` subclass: an instance of no torch layer class. `aliases`:
+        the items of its parts that are modules it holds already (see `ParamTable.aliases`)."""
         params: list[Parameter] = []
+        named = dict(aliases or {})
         modules: list[tuple[str, str]] = [("", name)]
         norms: list[str] = []
         unknown: list[str] = []
@@ -176,6 +183,7 @@ class ParamTable:
             norms += [at(path) for path in part.norms]
             unknown += [at(path) for path in part.unknown]
             hidden += [at(path) for path in part.opaque]
+            named.update({at(key): at(target) for key, target in part.aliases.items()})
             versions.update(dict.fromkeys(part._versions()))
         if project_class:
             own = [f"<project>.{name}", "torch.nn.modules.module.Module"]
@@ -193,6 +201,7 @@ class ParamTable:
             classes=classes,
             parts=list(parts),
             opaque=tuple(hidden),
+            aliases=named,
         )
 
     def children_slice(self, start: int | None, stop: int | None) -> ParamTable:
@@ -243,10 +252,24 @@ class ParamTable:
         return [f"{library} {self.version}"]
 
     def children(self, path: str) -> list[str]:
-        """Direct child module paths of `path`, in registration order."""
+        """Direct child module paths of `path`, in registration order; a child that is a
+        module registered first elsewhere (`aliases`) by that first name."""
         depth = 0 if not path else path.count(".") + 1
         prefix = f"{path}." if path else ""
-        return [m for m, _ in self.modules if m and m.startswith(prefix) and m.count(".") == depth]
+        found = [m for m, _ in self.modules if m and m.startswith(prefix) and m.count(".") == depth]
+        held = [m for m in self.aliases if m.startswith(prefix) and m.count(".") == depth]
+        if not held:
+            return found
+        both = found + held
+        if all(m.rpartition(".")[2].isdigit() for m in both):
+            both.sort(key=lambda m: int(m.rpartition(".")[2]))  # a Sequential's items
+        return [self.aliases.get(m, m) for m in both]
+
+    def holds_aliases(self, path: str) -> bool:
+        """Does the module at `path` hold, at some depth, a module registered first under
+        another name? (A walk over its modules is then not a slice of the table.)"""
+        prefix = f"{path}." if path else ""
+        return any(key.startswith(prefix) for key in self.aliases)
 
     def params_under(self, path: str) -> list[Parameter]:
         if path not in self._by_prefix:

@@ -55,7 +55,7 @@ from freezelint.model.spec import LIBRARIES as MODEL_LIBRARIES
 from freezelint.rules.base import region_text
 from freezelint.rules.common import verified
 from freezelint.rules.frz005_predicate_matches_nothing import filters_matching_nothing
-from freezelint.script.events import ModuleReplaced, OptimizerBuilt, RequiresGradSet
+from freezelint.script.events import ModelSpec, ModuleReplaced, OptimizerBuilt, RequiresGradSet
 from freezelint.script.selection import (
     NameWhere,
     Region,
@@ -112,6 +112,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
             continue
         if _pretrained(sim, replaced) or replaced.used is False:
             continue  # (a part `forward` never calls is not meant to train)
+        if replaced.added and not _holds_library_model(sim.timeline.models.get(replaced.model)):
+            continue  # (a part of a network built of layers alone is that network, no new head)
         key = (replaced.model, replaced.path)
         for freeze in sim.events[replaced.seq + 1 :]:
             if not isinstance(freeze, RequiresGradSet) or not _freezes(sim, freeze, *key):
@@ -212,6 +214,17 @@ def _unexplained(sim: Simulation, freeze: RequiresGradSet) -> bool:
         isinstance(leaf, NameWhere) and id(leaf.predicate) in flagged
         for leaf in leaves(freeze.selection)
     )
+
+
+def _holds_library_model(spec: ModelSpec | None, depth: int = 0) -> bool:
+    """Is a library's model (or a part of one) among the parts of a composite, at any depth,
+    or may be (a part not known)? Only then are its other parts new modules around a
+    pretrained one."""
+    if spec is None or depth > 8:
+        return True
+    if spec.library in MODEL_LIBRARIES or spec.children_of or spec.submodule_of:
+        return True
+    return any(_holds_library_model(part, depth + 1) for _, part in spec.parts or ())
 
 
 def _pretrained(sim: Simulation, replaced: ModuleReplaced) -> bool:

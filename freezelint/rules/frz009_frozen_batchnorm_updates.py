@@ -53,6 +53,7 @@ from freezelint.rules.base import region_text
 from freezelint.rules.common import plural
 from freezelint.script.events import ModeSet, RequiresGradSet
 from freezelint.script.selection import Region, leaves, path_relation
+from freezelint.simulation.atoms import TableAtoms
 from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ009"
@@ -84,8 +85,8 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 for k in keys
             ):
                 frozen_norms.append(norm)
-        frozen_norms = [n for n in frozen_norms if not _swapped(sim, event, n)]
-        if not frozen_norms or _put_back_in_eval(sim, event, frozen_norms):
+        frozen_norms = [n for n in frozen_norms if not _swapped(sim, event, n, atoms)]
+        if not frozen_norms or _put_back_in_eval(sim, event, frozen_norms, atoms):
             continue
         where = sorted({n.split(".")[0] for n in frozen_norms})
         shown = ", ".join(f"`{region_text(sim, event.model, (top,))}`" for top in where[:3])
@@ -149,19 +150,32 @@ def _fix(sim: Simulation, train: ModeSet):
     return build
 
 
-def _swapped(sim: Simulation, train: ModeSet, norm: str) -> bool:
+def _inside(norm: str, prefixes: list[str]) -> bool:
+    return any(not p or norm == p or norm.startswith(f"{p}.") for p in prefixes)
+
+
+def _within(inner: list[str], outer: list[str]) -> bool:
+    """Is each module path of `inner` strictly inside one of `outer`?"""
+    return bool(inner) and all(
+        any(p != o and (not o or p.startswith(f"{o}.")) for o in outer) for p in inner
+    )
+
+
+def _swapped(sim: Simulation, train: ModeSet, norm: str, atoms: TableAtoms) -> bool:
     """Did `timm.utils.freeze` turn this layer into a FrozenBatchNorm2d before `.train()`?"""
     for event in sim.events[: train.seq]:
         if isinstance(event, RequiresGradSet) and event.swaps_norm and event.value is False:
             for leaf in leaves(event.selection):
-                if isinstance(leaf, Region) and leaf.model == train.model:
-                    prefix = ".".join(leaf.path)
-                    if not prefix or norm == prefix or norm.startswith(f"{prefix}."):
-                        return True
+                if (
+                    isinstance(leaf, Region)
+                    and leaf.model == train.model
+                    and _inside(norm, [".".join(leaf.path), *atoms.resolve(leaf.path)[0]])
+                ):
+                    return True
     return False
 
 
-def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool:
+def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str], atoms: TableAtoms) -> bool:
     """Is there an eval, after `.train()`, that puts these layers back before the training
     steps? One aimed at them (a filtered `modules()` loop, `apply`, a submodule inside what
     `.train()` set). An `.eval()` of everything `.train()` set is the validation phase: the
@@ -175,9 +189,14 @@ def _put_back_in_eval(sim: Simulation, train: ModeSet, norms: list[str]) -> bool
             # `set_bn_eval(model)` then `train_one_epoch(model)`) is undone by it every turn.
             and event.seq > train.seq
             and event is not train
-            and (event.partial or path_relation(event.path, train.path) == "within")
+            and (
+                event.partial
+                or path_relation(event.path, train.path) == "within"
+                or _within(atoms.resolve(event.path)[0], atoms.resolve(train.path)[0])
+            )
         ):
-            prefix = ".".join(event.path)
-            if not prefix or any(n == prefix or n.startswith(f"{prefix}.") for n in norms):
+            # (through a module registered under two names, by the names in the table)
+            prefixes = [".".join(event.path), *atoms.resolve(event.path)[0]]
+            if any(_inside(n, prefixes) for n in norms):
                 return True
     return False

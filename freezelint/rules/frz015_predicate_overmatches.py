@@ -153,6 +153,8 @@ def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     prefixes, certain = atoms.resolve(base.path)
     if not certain or len(prefixes) != 1 or atoms.opaque_under(prefixes):
         return None  # (names in parts the table does not know are not seen)
+    if atoms.aliased(base.path):
+        return None  # (nor are those of modules registered first under other names)
     root, table, var = prefixes[0], atoms.table, str(leaf.name_var)
     classifier = table.classifier
     if classifier is not None and root:

@@ -66,6 +66,10 @@ class ModelSpec:
     # A submodule of a library model held as a composite's part (`self.features =
     # densenet.features`): (that model's spec, the submodule's path).
     submodule_of: tuple[ModelSpec, tuple[str, ...]] | None = None
+    # An item of a Sequential that is a composite's part which is a module that composite
+    # already holds (`self.body = nn.Sequential(self.backbone, nn.Linear(...))`: item 0 is
+    # `backbone`): its path in that composite. Registered twice, its tensors listed once.
+    same_as: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,9 +28,9 @@ from freezelint.script.source import might_freeze
 ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 SEARCH_DEPTH = 3
 MAX_BYTES = 1 << 20  # a bigger "module" is data, not training code
-# A file is parsed when it is small (a config, a helper module) or mentions what freezing code
-# is made of; a big file that mentions none of it (a library's layers, a model zoo file whose
-# only link to training is a `.train()` override) is not followed.
+# A file is parsed when it is small (a config, a helper module), mentions what freezing code
+# is made of or defines a network; a big file that does none of it is not followed. (Files
+# are read when the code uses a name they define: a network the script builds is read.)
 SMALL = 4_000
 MARKERS = (
     "requires_grad",
@@ -44,6 +44,7 @@ MARKERS = (
     "torchvision",
     "efficientnet",
     "Lightning",
+    "nn.Module",  # a network the project defines (its own copy of a zoo's ResNet)
 )
 
 

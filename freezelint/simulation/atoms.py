@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from freezelint.model.table import ParamTable
-from freezelint.script.selection import DYNAMIC, HEAD, NameWhere, Path, Region, part_slice
+from freezelint.script.selection import (
+    DYNAMIC,
+    HEAD,
+    NameWhere,
+    Path,
+    Region,
+    Trainable,
+    part_slice,
+)
 from freezelint.simulation.module_loops import ModuleLoop
 from freezelint.simulation.predicate_runs import UNSUPPORTED, PredicateRuns, Raised
 
@@ -74,19 +82,55 @@ class TableAtoms:
         return out
 
     def resolve(self, path: Path) -> tuple[list[str], bool]:
-        """Concrete module (or parameter) paths a script path names, and whether that is exact."""
-        current, certain = [""], True
+        """Concrete module (or parameter) paths a script path names, and whether that is exact.
+        A module also registered under another name is named by its first (`body.0` is
+        `backbone`), and one holding such modules by what it holds (see `aliased`)."""
+        current, certain, _ = self._resolve(path)
+        if not self.table.aliases:
+            return current, certain
+        return [p for prefix in current for p in self._expand(prefix, 0)], certain
+
+    def aliased(self, path: Path) -> bool:
+        """Does the script path name a module holding modules registered first under other
+        names? The names seen through it are then not the table's, nor its modules a slice
+        of the table's."""
+        if not self.table.aliases:
+            return False
+        return any(self.table.holds_aliases(p) for p in self._resolve(path)[0])
+
+    def renamed(self, path: Path) -> bool:
+        """Is the module the script path names held under its name as the item of a module
+        that holds one registered elsewhere first (`body[0]`), or does it hold such items?
+        Putting another module there is not putting it where it was registered first."""
+        if not self.table.aliases:
+            return False
+        current, _, last = self._resolve(path)
+        return last or any(self.table.holds_aliases(p) for p in current)
+
+    def _expand(self, prefix: str, depth: int) -> list[str]:
+        """A module holding modules registered elsewhere first, as its children in order (the
+        tensors it yields); any other module as itself (the whole model holds each anyway)."""
+        if not prefix or depth > 8 or not self.table.holds_aliases(prefix):
+            return [prefix]
+        return [p for child in self.table.children(prefix) for p in self._expand(child, depth + 1)]
+
+    def _resolve(self, path: Path) -> tuple[list[str], bool, bool]:
+        """`resolve` before expanding, and whether its last component was mapped to a name
+        registered first."""
+        current, certain, crossed = [""], True, False
         for part in path:
             nxt: list[str] = []
+            crossed = False
             for base in current:
                 if part == HEAD:
                     if self.table.classifier is None:
-                        return [], False
+                        return [], False, crossed
                     nxt.append(self.table.classifier)
                 elif part[:1].isdigit() or part[:1] in "-:*":
                     children = self.table.children(base) + [
                         f"{base}.{c}" if base else c for c in self.added.get(base, ())
                     ]
+                    before = len(nxt)
                     if part == DYNAMIC:
                         nxt.extend(children)
                         certain = False
@@ -96,10 +140,14 @@ class TableAtoms:
                         index = int(part)
                         if -len(children) <= index < len(children):
                             nxt.append(children[index])
+                    prefix = f"{base}." if base else ""
+                    crossed |= any(not c.startswith(prefix) for c in nxt[before:])
                 else:
-                    nxt.append(f"{base}.{part}" if base else part)
+                    full = f"{base}.{part}" if base else part
+                    crossed |= full in self.table.aliases
+                    nxt.append(self.table.aliases.get(full, full))
             current = nxt
-        return current, certain
+        return current, certain, crossed
 
     def under(self, path: Path) -> list[tuple[Path, bool]]:
         """Parameters inside a script path, each with whether that is exact (cached)."""
@@ -154,6 +202,8 @@ class TableAtoms:
         prefixes, certain = self.resolve(leaf.base.path)
         if not certain or len(prefixes) != 1 or prefixes[0] not in self.table.module_set:
             return None
+        if self.table.holds_aliases(prefixes[0]):
+            return None  # (its modules are not those under its path in the table)
         return ModuleLoop(self.table, prefixes[0], leaf.modules, self.changed)
 
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
@@ -184,10 +234,21 @@ class TableAtoms:
                 result.update(dict.fromkeys(self.opaque_under([loop.root])))
             self._membership[key] = result
             return result
+        trainable = isinstance(base, Trainable) and isinstance(base.base, Region) and not outer
+        if trainable:
+            # Over the trainable ones (`if not p.requires_grad: continue` first): what the
+            # predicate leaves out is certain; what it picks, only if trainable then.
+            base = base.base  # type: ignore[union-attr]
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
             self._membership[key] = result
             return result
         prefixes, certain = self.resolve(base.path)
+        if self.aliased(base.path):
+            # The names it sees are not the table's (`body.0.` for `backbone.`): unknown.
+            for path, _ in self.under(base.path):
+                result[path] = None
+            self._membership[key] = result
+            return result
         names, full = self.runs.names(self.table, prefixes, leaf.name_prefix)
         outcome = PredicateOutcome(leaf, self.table, names)
         runs = self.runs.run(leaf.predicate, leaf.name_var, leaf.env, names, leaf.derived)
@@ -219,6 +280,8 @@ class TableAtoms:
                 else (True if outer.get(path) and chosen else None)
                 for path, chosen in result.items()
             }
+        if trainable:
+            result = {path: False if chosen is False else None for path, chosen in result.items()}
         self._membership[key] = result
         # Kept per predicate as written (`matched` counts where it is true, negated or not).
         self.outcomes.setdefault(id(leaf.predicate), outcome)

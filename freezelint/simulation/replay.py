@@ -276,12 +276,21 @@ class Simulation(Holding, Queries):
         base = leaf.base
         while isinstance(base, NameWhere):
             base = base.base
+        if isinstance(base, Trainable):
+            base = base.base  # (`atoms.membership` says what that leaves certain)
         if not isinstance(base, Region) or base.model not in self.tables:
             return {}
         atoms = self.tables[base.model]
         return {(base.model, path): chosen for path, chosen in atoms.membership(leaf).items()}
 
     def _replace(self, event: ModuleReplaced) -> None:
+        atoms = self.tables.get(event.model)
+        if atoms is not None and atoms.renamed(event.path):
+            # Put in as the item of a module holding one registered first elsewhere (`body[0]
+            # = ...` where `body.0` is `backbone`): not where the table has it. Unknown.
+            for key, _ in self.atoms_under(event.model, event.path):
+                self.state[key] = Atom("?", -1, None)
+            return
         fresh = "T" if event.trainable else "?"
         removed = self._removed(event)
         statuses = self._statuses(event)
@@ -431,6 +440,11 @@ def _rest_of_composite(spec: ModelSpec, named: set[Path]) -> bool | None:
     does not name do when they have some; a part the analysis could not tell may or may not."""
     if spec.own_params:
         return True
+    if any(
+        part is not None and any(item is not None and item.same_as for _, item in part.parts or ())
+        for _, part in spec.parts or ()
+    ):
+        return None  # a part holding its other parts again: the script's paths alias
     rest = [part for attr, part in spec.parts or () if (attr,) not in named]
     if any(part is None or part.has_params is None for part in rest):
         return None

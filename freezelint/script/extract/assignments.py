@@ -63,10 +63,28 @@ SIZED_LIBRARIES = frozenset({"timm", "torchvision", "efficientnet_pytorch", "tor
 class AssignmentWalker(PartMoves):
     _pending: list[tuple[int, ModelRef, cst.CSTNode, str]]
 
-    def _grow(self, key: str, current: Params | Groups, item: Value, how: str, w: Walk) -> None:
-        """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up."""
-        if isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
-            new: Value = Params(union(current.selection, self.selection_of(item)), False)
+    def _grow(
+        self, key: str, current: Params | Groups | TupleValue, item: Value, how: str, w: Walk
+    ) -> None:
+        """`params.append(p)`, `params.extend(...)`, `groups.append({...})` on a list built up;
+        `layers.append(Block(...))`: a list of modules just built, in order."""
+        built = isinstance(item, ModelRef) and not item.path and not item.wrappers
+        if built and any(frame.kind == "loop" for frame in w.ctx):
+            new: Value = None  # (appended in a loop not run turn by turn: how many is unknown)
+        elif (
+            built
+            and how == "append"
+            and (
+                (isinstance(current, Params) and not list(_leaves_of(current)))
+                or (isinstance(current, TupleValue) and current.items)
+            )
+        ):
+            old_items = current.items if isinstance(current, TupleValue) else ()
+            new = TupleValue((*old_items, item))
+        elif isinstance(current, TupleValue):
+            new = None
+        elif isinstance(current, Params) and isinstance(item, ParamItem | Params | ModelRef):
+            new = Params(union(current.selection, self.selection_of(item)), False)
         elif isinstance(item, Groups) and (
             isinstance(current, Groups) or not list(_leaves_of(current))
         ):
@@ -117,7 +135,7 @@ class AssignmentWalker(PartMoves):
         stmt: cst.CSTNode,
     ) -> None:
         if isinstance(target, cst.Name):
-            self.bind(target.value, value, w, stmt)
+            self.bind(target.value, self.tracked_lists(target.value, value), w, stmt)
             self.note_copy(target, value_node, w)
         elif isinstance(target, cst.Tuple | cst.List):
             items = value.items if isinstance(value, TupleValue) else ()
@@ -325,6 +343,12 @@ class AssignmentWalker(PartMoves):
                 # the tensors it had (nothing new).
                 self.parts[ref.model][ref.path[0]] = value.model
                 narrowed = True
+        if len(ref.path) == 1 and ref.path[0] in self.held_again.get(ref.model, ()):
+            self.shared.add(ref.model)  # (a Sequential part still holds the module it had)
+        items = self.shared_items(ref, value)
+        if items is not None:
+            self.give_shared(ref, value, items, w, stmt)  # type: ignore[arg-type]
+            return
         held = self._held_as(ref, value)
         if held is not None:
             # The same module under a second name (`self.fc = self.new_fc = nn.Linear(...)`,

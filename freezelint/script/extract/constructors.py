@@ -13,10 +13,10 @@ from freezelint.script import recognize
 from freezelint.script.events import UNKNOWN, ModelSpec
 from freezelint.script.extract.schedulers import SchedulerCalls
 from freezelint.script.extract.scope import Walk
-from freezelint.script.extract.syntax import param_free_call
+from freezelint.script.extract.syntax import literal_string, param_free_call
 from freezelint.script.layers import LAYERS
 from freezelint.script.selection import Region, part_slice, regions
-from freezelint.script.values import Const, ModelRef, Modules, Value
+from freezelint.script.values import Const, ModelRef, Modules, TupleValue, Value
 
 
 class ModelConstructors(SchedulerCalls):
@@ -24,7 +24,15 @@ class ModelConstructors(SchedulerCalls):
 
     def build_layer(self, layer: str, qual: str, node: cst.Call, w: Walk) -> ModelRef:
         """`nn.<layer>(...)`: a model of its own, with what its arguments say of it."""
+        named = self._named_items(node, w) if layer == "Sequential" else None
+        if named is not None:
+            return self._named_sequential(qual, named, node, w)
         values = self._eval_args(node, w)
+        listed = values[0] if len(values) == 1 and node.args[0].star == "*" else None
+        if layer == "Sequential" and isinstance(listed, TupleValue) and self.built_list(listed):
+            # `nn.Sequential(*layers)` of a list of modules built and appended in order.
+            items = [(str(i), item) for i, item in enumerate(listed.items)]
+            return self._named_sequential(qual, items, node, w)
         if layer == "Sequential":
             has = _sequential_params(node, values, self)
         elif layer in recognize.PARAM_FREE_LAYERS:
@@ -64,6 +72,11 @@ class ModelConstructors(SchedulerCalls):
         }
         if layer == "Sequential" and held:
             self.holds_parts_of[ref.model] = held
+            if not kwargs and not any(a.star for a in node.args):
+                self.held_items[ref.model] = tuple(values)
+            cut = _cut_of_part(node, values, self)
+            if cut is not None:
+                self.cut_from[ref.model] = cut
         if (
             layer == "Sequential"
             and values
@@ -76,6 +89,63 @@ class ModelConstructors(SchedulerCalls):
                 for i, v in enumerate(values)
             }
         return ref
+
+    def _named_items(self, node: cst.Call, w: Walk) -> list[tuple[str, Value]] | None:
+        """`nn.Sequential(OrderedDict([("conv", nn.Conv2d(...)), ...]))`: each name and what
+        it names (evaluated here); None when the call is not of that form."""
+        if len(node.args) != 1 or node.args[0].star or node.args[0].keyword is not None:
+            return None
+        arg = node.args[0].value
+        if (
+            not isinstance(arg, cst.Call)
+            or self.imports.qualify(arg.func) != "collections.OrderedDict"
+            or len(arg.args) != 1
+            or not isinstance(arg.args[0].value, cst.List | cst.Tuple)
+        ):
+            return None
+        pairs: list[tuple[str, cst.BaseExpression]] = []
+        for element in arg.args[0].value.elements:
+            pair = element.value
+            if (
+                isinstance(element, cst.StarredElement)
+                or not isinstance(pair, cst.Tuple)
+                or len(pair.elements) != 2
+            ):
+                return None
+            name = literal_string(pair.elements[0].value)
+            if name is None or not name.isidentifier():
+                return None
+            pairs.append((name, pair.elements[1].value))
+        if len({name for name, _ in pairs}) != len(pairs):
+            return None
+        return [(name, self.eval(item, w)) for name, item in pairs]
+
+    def _named_sequential(
+        self, qual: str, named: list[tuple[str, Value]], node: cst.Call, w: Walk
+    ) -> ModelRef:
+        """A Sequential of named layers: a composite of them when each was built here."""
+        built = all(isinstance(v, ModelRef) and not v.path and not v.wrappers for _, v in named)
+        has: bool | None = None
+        if built:
+            known = [self.models[v.model].has_params for _, v in named]  # type: ignore[union-attr]
+            has = True if True in known else (False if all(k is False for k in known) else None)
+        spec = ModelSpec("torch.nn", qual, name="Sequential", has_params=has)
+        ref = self.new_model(spec, w, node, None)
+        if built and named:
+            self.parts[ref.model] = {name: v.model for name, v in named}  # type: ignore[union-attr]
+        return ref
+
+    def built_list(self, value: TupleValue) -> bool:
+        """Is it a list of modules just built (`layers.append(Block(...))`), held by no model?"""
+        held = {m for parts in self.parts.values() for m in parts.values() if isinstance(m, int)}
+        return bool(value.items) and all(
+            isinstance(v, ModelRef)
+            and not v.path
+            and not v.wrappers
+            and v.model in self.models
+            and v.model not in held
+            for v in value.items
+        )
 
     def is_library_model(self, model: int) -> bool:
         """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),
@@ -189,6 +259,28 @@ def _children_of(
     except ValueError:
         return None
     return walker.models[region.model], cut.start, cut.stop  # type: ignore[union-attr]
+
+
+def _cut_of_part(
+    node: cst.Call, values: list[Value], walker: ModelConstructors
+) -> tuple[int, str, int | None, int | None] | None:
+    """`nn.Sequential(*list(self.backbone.children())[start:stop])` of a composite's part:
+    (the composite, the part, start, stop)."""
+    if len(node.args) != 1 or node.args[0].star != "*" or not values:
+        return None
+    value = values[0]
+    if not isinstance(value, Modules) or value.enumerated:
+        return None
+    region = value.selection
+    if not isinstance(region, Region) or len(region.path) != 2 or ":" not in region.path[1]:
+        return None
+    if region.model not in walker.parts:
+        return None
+    try:
+        cut = part_slice(region.path[1])
+    except ValueError:
+        return None
+    return region.model, region.path[0], cut.start, cut.stop  # type: ignore[union-attr]
 
 
 def _sequential_params(

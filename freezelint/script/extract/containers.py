@@ -41,7 +41,7 @@ from freezelint.script.values import (
 )
 
 # What a dict other than a config of constants may hold to be followed (`DictValue`).
-ENTRIES = (Const, Constructor, OptimizerRef, Definition, DictValue)
+ENTRIES = (Const, Constructor, OptimizerRef, Definition, DictValue, ModelRef)
 
 
 class ContainerEvaluator(ExpressionEvaluator):
@@ -137,11 +137,26 @@ class ContainerEvaluator(ExpressionEvaluator):
         items = [(key, self._entry(value, w)) for key, value in entries]
         if all(isinstance(v, Const) and v.decided for _, v in items):
             return Const(ConstMap((k, v.value) for k, v in items))  # type: ignore[union-attr]
+        if items and all(isinstance(v, Params) and not v.generator for _, v in items):
+            # `{"head": [], "body": []}`: lists of parameters, filled by key (`groups["head"]
+            # .append(p)`).
+            return DictValue(tuple(items))
         if all(isinstance(v, ENTRIES) for _, v in items):
             # (`{"optimizer": opt, ...}` from a Lightning hook too; a registry of the project's
             # classes `{"base": BaseModel}`; a table of per-architecture configs)
             return DictValue(tuple(items))
         return None  # holds lists the script may fill in: not followed
+
+    def tracked_lists(self, name: str, value: Value) -> Value:
+        """A dict of parameter lists bound to `name` (`groups = {"head": [], ...}`), kept only
+        where the code around uses it just by literal keys, to fill a list or read it (never
+        handed on, aliased or iterated: a list it grows elsewhere would go unseen)."""
+        if not isinstance(value, DictValue) or not all(
+            isinstance(v, Params) and not v.generator for _, v in value.items
+        ):
+            return value
+        body = self.bodies[-1] if self.bodies else (self.module if self.here.main else None)
+        return value if body is not None and _keyed_only(body, name) else None
 
     def _entry(self, node: cst.BaseExpression, w: Walk) -> Value:
         """A dict entry's value: a class or function of the project named (a registry) too."""
@@ -282,3 +297,42 @@ def _slice_bound(index: cst.BaseSlice) -> PositionBound | None:
     if index.upper is None and int_literal(index.lower) is not None:
         return PositionBound(index.lower, "start")  # type: ignore[arg-type]
     return None
+
+
+# Where `name["key"]` may sit for a dict of lists to be followed: the list grown, or read.
+_GROWN = ("append", "extend")
+
+
+def _keyed_only(body: cst.CSTNode, name: str) -> bool:
+    """Is `name` used in `body` only as assigned or as `name["key"]`, that list grown
+    (`.append` / `.extend`) or read in place (a group dict's value, `len(...)`, a test)?"""
+    stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode | None, cst.CSTNode | None]]] = [
+        (body, (None, None))
+    ]
+    while stack:
+        node, (parent, above) = stack.pop()
+        if isinstance(node, cst.Subscript) and _names(node.value, name):
+            if (
+                len(node.slice) != 1
+                or not isinstance(node.slice[0].slice, cst.Index)
+                or literal_string(node.slice[0].slice.value) is None
+                or not _read_or_grown(parent, above)
+            ):
+                return False
+            continue
+        if _names(node, name) and not isinstance(parent, cst.AssignTarget):
+            return False
+        stack.extend((child, (node, parent)) for child in node.children)
+    return True
+
+
+def _names(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _read_or_grown(parent: cst.CSTNode | None, above: cst.CSTNode | None) -> bool:
+    if isinstance(parent, cst.Attribute):
+        return parent.attr.value in _GROWN and isinstance(above, cst.Call)
+    if isinstance(parent, cst.Arg):
+        return isinstance(above, cst.Call) and _names(above.func, "len")
+    return isinstance(parent, cst.DictElement | cst.If | cst.While | cst.UnaryOperation)

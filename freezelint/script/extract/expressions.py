@@ -27,6 +27,7 @@ from freezelint.script.selection import Region
 from freezelint.script.values import (
     Const,
     Constructor,
+    Definition,
     Instance,
     ModelRef,
     ModuleItem,
@@ -172,6 +173,9 @@ class ExpressionEvaluator:
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, node.attr.value)
                 return None if isinstance(member, cst.CSTNode) else member
+            if isinstance(recv, Definition) and isinstance(recv.node, cst.ClassDef):
+                # `block.expansion` with `block` a class of the project handed over.
+                return self.class_attribute(recv.node, node.attr.value, w)
             if isinstance(recv, Instance | ModelRef):
                 found, value = self.attribute_of(recv, node.attr.value)
                 if not found and self.unset_attribute(recv, node.attr.value, w):

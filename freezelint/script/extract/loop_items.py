@@ -214,8 +214,10 @@ class LoopItems(ContainerEvaluator):
                         item.name_var,
                         item.index_vars,
                     )
-                elif not negate and is_requires_grad_of(test, var):
-                    narrowed = ParamItem(Trainable(item.selection), item.name_var)
+                elif _tests_requires_grad(test, var, negate):
+                    # (`if p.requires_grad:`, `if not p.requires_grad: continue`; what the body
+                    # computes from the name stays known)
+                    narrowed = replace(item, selection=Trainable(item.selection), counters=())
                 elif item.name_var is not None and var not in used:
                     narrowed = ParamItem(
                         self.name_where(item, test, scope, negate),
@@ -224,8 +226,8 @@ class LoopItems(ContainerEvaluator):
                         derived=item.derived,
                     )
                 else:
-                    narrowed = ParamItem(
-                        NameWhere(item.selection, None, None), item.name_var, item.index_vars
+                    narrowed = replace(
+                        item, selection=NameWhere(item.selection, None, None), counters=()
                     )
             elif isinstance(item, ModuleItem) and (
                 var in used
@@ -388,6 +390,13 @@ def _complement(selection: NameWhere) -> NameWhere:
     if bound is not None:
         flipped = replace(bound, end="stop" if bound.end == "start" else "start")
     return replace(selection, positions=(stop, start), bound=flipped)
+
+
+def _tests_requires_grad(test: cst.BaseExpression, var: str, negate: bool) -> bool:
+    """Does the condition (negated or not) hold exactly where `var.requires_grad` does?"""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, negate = test.expression, not negate
+    return not negate and is_requires_grad_of(test, var)
 
 
 def _reads(derived: tuple[tuple[str, cst.BaseExpression], ...], name: str) -> bool:

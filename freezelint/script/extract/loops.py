@@ -32,9 +32,11 @@ class LoopWalker(AssignmentWalker):
         value = self.eval(node.iter, w)
         items = _unrollable(value)
         targets = _unroll_targets(node.target, items)
-        if targets is not None and any(_decides_on(node.body, name) for name in targets):
-            # `for phase in ["train", "val"]`, `for i, name in enumerate(MODELS)`: each item
-            # in turn.
+        if targets is not None and (
+            any(_decides_on(node.body, name) for name in targets) or _appends_built(node.body)
+        ):
+            # `for phase in ["train", "val"]`, `for i, name in enumerate(MODELS)`, `for _ in
+            # range(1, blocks): layers.append(block(...))`: each item in turn.
             for item in items:  # type: ignore[union-attr]
                 parts = (item,) if len(targets) == 1 else item
                 for name, part in zip(targets, parts, strict=True):
@@ -205,4 +207,22 @@ def own_statement(body: cst.CSTNode, kind: type[cst.Break] | type[cst.Continue])
                 stack.append(cur.orelse)
             continue
         stack.extend(child_nodes(cur))
+    return False
+
+
+def _appends_built(body: cst.CSTNode) -> bool:
+    """Does a loop body append a call's result to a list (`layers.append(block(...))`)? Each
+    turn builds a module of its own: the list's length is the number of turns."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if (
+            isinstance(cur, cst.Call)
+            and isinstance(cur.func, cst.Attribute)
+            and cur.func.attr.value == "append"
+            and len(cur.args) == 1
+            and isinstance(cur.args[0].value, cst.Call)
+        ):
+            return True
+        stack.extend(cur.children)
     return False

@@ -93,6 +93,14 @@ class ObjectEvaluator(LoopItems):
         # another part of their own.
         self.holds_parts_of: dict[int, set[tuple[int, str]]] = {}
         self.shared: set[int] = set()
+        # What each `nn.Sequential(a, b, ...)` given modules of models was given, in order; a
+        # `nn.Sequential(*list(self.x.children())[i:j])` of a composite's part: (the
+        # composite, the part, i, j). For `part_moves`.
+        self.held_items: dict[int, tuple[Value, ...]] = {}
+        self.cut_from: dict[int, tuple[int, str, int | None, int | None]] = {}
+        # The parts of each composite that a Sequential part of its holds again.
+        self.held_again: dict[int, set[str]] = {}
+        self.bodies: list[cst.CSTNode] = []  # the functions being walked, innermost last
         self.walked_calls = 0  # calls into the project's code walked so far
         self._forward_reads: dict[cst.ClassDef, frozenset[str] | None] = {}
         self._module_class: dict[int, bool] = {}
@@ -359,7 +367,7 @@ class ObjectEvaluator(LoopItems):
         """Each composite model's spec, with its parts (once the root is walked)."""
         done: dict[int, ModelSpec] = {}
 
-        def spec_of(model: int, depth: int = 0) -> ModelSpec | None:
+        def spec_of(model: int, depth: int = 0, owner: int | None = None) -> ModelSpec | None:
             if model in done:
                 return done[model]
             spec = self.models.get(model)
@@ -367,7 +375,8 @@ class ObjectEvaluator(LoopItems):
                 return None
             if model in self.parts:
                 parts = tuple(
-                    (attr, part_spec(sub, depth + 1)) for attr, sub in self.parts[model].items()
+                    (attr, part_spec(sub, depth + 1, model, owner))
+                    for attr, sub in self.parts[model].items()
                 )
                 spec = replace(
                     spec,
@@ -378,13 +387,18 @@ class ObjectEvaluator(LoopItems):
             done[model] = spec
             return spec
 
-        def part_spec(sub: int | tuple[int, Path] | None, depth: int) -> ModelSpec | None:
+        def part_spec(
+            sub: int | tuple[int, Path] | None, depth: int, model: int, owner: int | None
+        ) -> ModelSpec | None:
+            if isinstance(sub, tuple) and sub[0] == owner:
+                # An item of a part that is a module the part's composite holds (`part_moves`).
+                return ModelSpec(None, "", has_params=None, same_as=sub[1])
             if isinstance(sub, tuple):
                 base = spec_of(sub[0], depth)
                 if base is None or base.parts is not None or base.children_of is not None:
                     return None
                 return ModelSpec(base.library, base.builder, submodule_of=(base, sub[1]))
-            return None if sub is None else spec_of(sub, depth)
+            return None if sub is None else spec_of(sub, depth, model)
 
         for model in list(self.parts):
             spec = spec_of(model)
@@ -409,7 +423,8 @@ class ObjectEvaluator(LoopItems):
         name = fn.name.value if owner is None else f"{owner.name.value}.{fn.name.value}"
         if isinstance(call, cst.Call) and given is None:
             args = list(call.args)
-            values = [self.eval(a.value, w) for a in args]
+            # (a class or function of the project handed over: `ResNet(Bottleneck, ...)`)
+            values = [self._entry(a.value, w) for a in args]
         else:
             values = list(given or [])
             args = [cst.Arg(cst.Name("_"))] * len(values)
@@ -451,8 +466,10 @@ class ObjectEvaluator(LoopItems):
                 bound is not UNKNOWN and bound is not None
             )
             site = w.site or (call if tracked and isinstance(call, cst.Call) else None)
+            self.bodies.append(fn)
             self.walk_block(fn.body.body, w.call(scope, site, call))
         finally:
+            self.bodies.pop()
             self._inline_stack.pop()
             if owner is not None:
                 self._class_stack.pop()

@@ -28,7 +28,18 @@ from freezelint.script.extract.registry_choices import RegistryChoices
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.values import Const, DictValue, Groups, ModelRef, Namespace, Params, Value
+from freezelint.script.selection import union
+from freezelint.script.values import (
+    Const,
+    DictValue,
+    Groups,
+    ModelRef,
+    Namespace,
+    ParamItem,
+    Params,
+    TupleValue,
+    Value,
+)
 
 Root = cst.FunctionDef | ClassRoot | None
 
@@ -179,9 +190,14 @@ class Extractor(RegistryChoices):
         ):
             key = dotted(expr.func.value)
             found, current = self.lookup_key(key, w) if key else (False, None)
-            if found and isinstance(current, Params | Groups):
+            if found and (
+                isinstance(current, Params | Groups)
+                or (isinstance(current, TupleValue) and self.built_list(current))
+            ):
                 item = self.eval(expr.args[0].value, w)
                 self._grow(key, current, item, expr.func.attr.value, w)  # type: ignore[arg-type]
+                return
+            if self.grow_entry(expr.func.value, expr.args[0].value, w):
                 return
         if isinstance(expr, cst.Call) and dotted(expr.func) in EXITS:
             self.exited = self.raised = not w.in_loop and w.certain
@@ -192,6 +208,35 @@ class Extractor(RegistryChoices):
         ):
             self._forget_constant(expr.func.value, w)
         self.eval(expr, w)
+
+    def grow_entry(
+        self, target: cst.BaseExpression, item_node: cst.BaseExpression, w: Walk
+    ) -> bool:
+        """`groups["head"].append(p)` on a dict of parameter lists (`{"head": [], ...}`) with
+        a key known here: that list grows. False when it is not such a call."""
+        if (
+            not isinstance(target, cst.Subscript)
+            or not isinstance(target.value, cst.Name)
+            or len(target.slice) != 1
+            or not isinstance(target.slice[0].slice, cst.Index)
+        ):
+            return False
+        name = target.value.value
+        found, table = w.scope.lookup(name)
+        key = self.eval(target.slice[0].slice.value, w)
+        if not found or not isinstance(table, DictValue) or not isinstance(key, Const):
+            return False
+        current = table.get(key.value) if key.decided else None
+        if not isinstance(current, Params) or current.generator:
+            return False
+        item = self.eval(item_node, w)
+        if not isinstance(item, ParamItem | Params | ModelRef):
+            self._store(name, None, w)  # (something else put in: the dict is not followed)
+            return True
+        grown = Params(union(current.selection, self.selection_of(item)), False)
+        items = tuple((k, grown if k == key.value else v) for k, v in table.items)
+        self._store(name, DictValue(items), w)
+        return True
 
     def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:
         """A constant list or dict changed in place (`cfg["freeze"] = False`,
