@@ -105,6 +105,9 @@ class ModelBuilt(Event):
     model: int
     var: str | None
     spec: ModelSpec
+    # `copy.deepcopy(model)`: a new model with the table of `copy_of` and, at first, the
+    # requires_grad state that model has here; later changes to one do not reach the other.
+    copy_of: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

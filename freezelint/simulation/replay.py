@@ -164,9 +164,13 @@ class Simulation(Holding):
             elif isinstance(event, ModelBuilt):
                 spec = event.spec
                 status = "T" if spec.trainable else "?"
+                # A deep copy starts with the state its original has now.
+                copied = self._statuses_at(event.copy_of, ()) if event.copy_of else None
                 for atom in self.paths.get(event.model, [()]):
                     self.state[(event.model, atom)] = Atom(
-                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
+                        self._carried(atom, copied) or status,
+                        0,
+                        self._initial_nonempty(event.model, atom, spec.has_params),
                     )
             elif isinstance(event, RequiresGradSet):
                 group = self.loops.get(loop_of(event), [event])
@@ -277,7 +281,7 @@ class Simulation(Holding):
         statuses = self._statuses(event)
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
-            status = self._carried(event, key[1], statuses) or fresh
+            status = self._carried(key[1][len(event.path) :], statuses) or fresh
             gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
             if certain and path_relation(event.path, key[1]) == "equal":
                 nonempty = (
@@ -314,6 +318,10 @@ class Simulation(Holding):
         """The atoms of the module put in, by their path inside it, where its state lives (its
         own model, or the model holding it: `Wrapper().model`); None when not built in view."""
         model, prefix = event.state_of or event.taken_from or (event.new_module, ())
+        return self._atoms_at(model, prefix)
+
+    def _atoms_at(self, model: int | None, prefix: Path) -> list[tuple[Path, Atom]] | None:
+        """The atoms of `model` under `prefix`, by their path inside it, in the state now."""
         if model is None or model not in self.paths:
             return None
         found = [
@@ -338,7 +346,14 @@ class Simulation(Holding):
     def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
-        found = self._source_atoms(event)
+        return self._index(self._source_atoms(event))
+
+    def _statuses_at(self, model: int, prefix: Path) -> _Statuses | None:
+        """The status of each atom of `model` under `prefix` now (a deep copy's start)."""
+        return self._index(self._atoms_at(model, prefix))
+
+    @staticmethod
+    def _index(found: list[tuple[Path, Atom]] | None) -> _Statuses | None:
         if found is None:
             return None
         own: dict[Path, str] = {}
@@ -351,14 +366,13 @@ class Simulation(Holding):
         return own, below
 
     @staticmethod
-    def _carried(event: ModuleReplaced, path: Path, statuses: _Statuses | None) -> str | None:
-        """The status the module put in had at `path` (frozen before it was put in the model),
-        when it was built in view and its state is known: that of the atoms holding `path` or
-        inside it."""
+    def _carried(rel: Path, statuses: _Statuses | None) -> str | None:
+        """The status the module put in (or copied) had at `rel`, its path inside that module
+        (frozen before it was put in the model), when it was built in view and its state is
+        known: that of the atoms holding `rel` or inside it."""
         if statuses is None:
             return None
         own, below = statuses
-        rel = path[len(event.path) :]
         found = {own[rel[:depth]] for depth in range(len(rel) + 1) if rel[:depth] in own}
         found |= below.get(rel, set())
         return found.pop() if len(found) == 1 else ("?" if found else None)

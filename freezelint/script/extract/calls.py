@@ -225,6 +225,8 @@ class CallEvaluator(ModelConstructors):
         scheduler = recognize.torch_scheduler(qual)
         if scheduler is not None:
             return True, self.build_scheduler(scheduler, node, w)
+        if qual == "copy.deepcopy":
+            return True, self.deep_copy(node, w)
         if qual in TRAINERS:
             return True, self.trainer(node, w)
         owner, _, method = qual.rpartition(".")

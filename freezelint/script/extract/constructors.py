@@ -10,7 +10,14 @@ from __future__ import annotations
 import libcst as cst
 
 from freezelint.script import recognize
-from freezelint.script.events import UNKNOWN, ModelSpec
+from freezelint.script.events import (
+    UNKNOWN,
+    ModelSpec,
+    ModelWrapped,
+    ModuleReplaced,
+    SizeAttributeSet,
+    WeightReplaced,
+)
 from freezelint.script.extract.schedulers import SchedulerCalls
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import param_free_call
@@ -76,6 +83,30 @@ class ModelConstructors(SchedulerCalls):
                 for i, v in enumerate(values)
             }
         return ref
+
+    def deep_copy(self, node: cst.Call, w: Walk) -> Value:
+        """`copy.deepcopy(model)`: a new model, with the same table and, at first, the same
+        requires_grad state as `model` here; what is done to one later does not reach the
+        other. Only for a whole model built in view whose structure the script has not changed
+        so far (no part replaced or added, not wrapped, not a composite of other models' parts);
+        any other copy is an object the analysis does not know (never the original itself)."""
+        values = self._eval_args(node, w)
+        value = values[0] if len(values) == 1 and node.args[0].keyword is None else None
+        if not isinstance(value, ModelRef) or value.path or value.wrappers:
+            return None
+        spec = self.models.get(value.model)
+        changed = (ModuleReplaced, ModelWrapped, SizeAttributeSet, WeightReplaced)
+        if (
+            spec is None
+            or value.model in self.parts
+            or spec.parts is not None
+            or any(
+                isinstance(e, changed) and getattr(e, "model", None) == value.model
+                for e in self.events
+            )
+        ):
+            return None
+        return self.new_model(spec, w, node, None, copy_of=value.model)
 
     def is_library_model(self, model: int) -> bool:
         """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),

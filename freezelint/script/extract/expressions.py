@@ -100,12 +100,19 @@ class ExpressionEvaluator:
         self.events.append(event)
         return event
 
-    def new_model(self, spec: ModelSpec, w: Walk, node: cst.CSTNode, var: str | None) -> ModelRef:
+    def new_model(
+        self,
+        spec: ModelSpec,
+        w: Walk,
+        node: cst.CSTNode,
+        var: str | None,
+        copy_of: int | None = None,
+    ) -> ModelRef:
         ident = self.new_id()
         self.models[ident] = spec
         if var:
             self.model_vars[ident] = var
-        self.emit(ModelBuilt, w, node, model=ident, var=var, spec=spec)
+        self.emit(ModelBuilt, w, node, model=ident, var=var, spec=spec, copy_of=copy_of)
         return ModelRef(ident)
 
     def implicit_model(self, name: str, w: Walk, node: cst.CSTNode) -> ModelRef:
