@@ -86,10 +86,12 @@ class Simulation(Holding):
         for event in self.events:
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
+        self.named = {m: frozenset(paths) for m, paths in found.items()}
         for model, atoms in self.tables.items():
             atoms.add_children(_added_children(self.events, model, atoms))
             atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
             named = found.get(model, set())
+            atoms.refine(named)
             # Keep a script path as an atom of its own only where it names no parameter (a
             # replaced `Identity`, a typo): every other path resolves to parameters.
             modules = atoms.table.module_set
@@ -130,7 +132,14 @@ class Simulation(Holding):
 
     def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
         if model in self.tables:
-            return True if atom in self.tables[model].param_paths else None
+            atoms = self.tables[model]
+            if atom in atoms.param_paths:
+                return True
+            if atom not in atoms.opaque or atom not in self.named.get(model, ()):
+                return None
+            # An unknown part of a partial table the script names on its own holds parameters
+            # (the one assumption, as for a model without a table).
+            return _rest_of_unknown(atom, atoms.opaque)
         deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
         if not deeper:
             return True if atom else has_params
@@ -140,7 +149,16 @@ class Simulation(Holding):
             if spec is not None and spec.parts is not None:
                 return _rest_of_composite(spec, top)
             return True if len(top) == 1 and has_params is not False else None
-        return None
+        return _rest_of_unknown(atom, deeper) if self._unknown_part(model, atom) else None
+
+    def _unknown_part(self, model: int, atom: Path) -> bool:
+        """Is `atom` a part of a composite that the analysis cannot build (an unknown value
+        the script uses as a module: `self.features = make_features()`), or inside one?"""
+        spec = self.timeline.models.get(model)
+        if spec is None or spec.parts is None or not atom:
+            return False
+        parts = dict(spec.parts)
+        return atom[0] in parts and parts[atom[0]] is None
 
     # -- replay ------------------------------------------------------------------------------
 
@@ -167,8 +185,11 @@ class Simulation(Holding):
                 # A deep copy starts with the state its original has now.
                 copied = self._statuses_at(event.copy_of, ()) if event.copy_of else None
                 for atom in self.paths.get(event.model, [()]):
+                    unknown = self._unknown_part(event.model, atom) or (
+                        event.model in self.tables and atom in self.tables[event.model].opaque
+                    )
                     self.state[(event.model, atom)] = Atom(
-                        self._carried(atom, copied) or status,
+                        self._carried(atom, copied) or ("?" if unknown else status),
                         0,
                         self._initial_nonempty(event.model, atom, spec.has_params),
                     )
@@ -484,6 +505,17 @@ def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
             )
         )
     return out
+
+
+def _rest_of_unknown(atom: Path, atoms: list[Path]) -> bool | None:
+    """Does a part the analysis cannot build (named on its own) hold parameters outside the
+    sub-paths the script names inside it? As a model it cannot build: yes with none, and what
+    one named module (not a weight) leaves of it (`self.model` minus `self.model.fc`)."""
+    deeper = [p for p in atoms if len(p) > len(atom) and p[: len(atom)] == atom]
+    top = {p for p in deeper if not any(len(q) < len(p) and p[: len(q)] == q for q in deeper)}
+    if not top:
+        return True
+    return True if len(top) == 1 and next(iter(top))[-1] not in ("weight", "bias") else None
 
 
 def _rest_of_composite(spec: ModelSpec, named: set[Path]) -> bool | None:

@@ -154,7 +154,10 @@ class AssignmentWalker(PartMoves):
                     and module_ish_name(name)
                     and self._replaces_module(value_node, value)
                 ):
-                    owner = self.implicit_model(name, w, target.value)
+                    # A part of a model the analysis cannot build (the same module every use
+                    # of it reaches), else a model of its own whose state is not known.
+                    found = self.module_at(target.value, w) if "." in name else None
+                    owner = found or self.implicit_model(name, w, target.value)
                 key = dotted(target)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
