@@ -318,8 +318,14 @@ class Simulation(Holding):
                 # own tensors, which are there exactly when it has parameters (and the module
                 # put in had not lost that part: `self.resnet.fc = None` inside it).
                 nonempty = event.adds_params if event.model in self.tables else None
-                if event.taken_from is not None and event.model in self.tables:
-                    nonempty = True  # (the part's table is the submodule's: each one is real)
+                if event.model in self.tables and (event.taken_from is not None or event.added):
+                    # The part's table is the submodule's, or the part a composite is first
+                    # given is in its table as it is built: each parameter there is real.
+                    real = (
+                        event.taken_from is not None
+                        or key[1] in self.tables[event.model].param_paths
+                    )
+                    nonempty = True if real else None
                 rel = key[1][len(event.path) :]
                 if nonempty and any(rel[: len(atom)] == atom for atom in removed):
                     nonempty = False

@@ -368,6 +368,12 @@ class AssignmentWalker(PartMoves):
                     w.scope.env[scope_var] = ModelRef(
                         ref.model, ref.path + bound.path, ref.wrappers
                     )
+        if isinstance(value, ModelRef) and not value.wrappers and not ref.wrappers:
+            if value.path and all(_is_attr(p) or p.isdigit() for p in (*value.path, *ref.path)):
+                # One module, two names: what is done to either reaches the other.
+                self.same_module.link((ref.model, ref.path), (value.model, value.path))
+            elif not value.path:
+                self.same_module.lift(value.model, ref.model, ref.path)
         cls = self.instance_class.get(ref.model) if added else None
         self.emit(
             ModuleReplaced,

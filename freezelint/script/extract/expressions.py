@@ -13,7 +13,8 @@ from typing import Any
 import libcst as cst
 
 from freezelint.script import recognize
-from freezelint.script.events import Event, ModelBuilt, ModelSpec
+from freezelint.script.events import Event, ModelBuilt, ModelSpec, RequiresGradSet
+from freezelint.script.extract.aliases import ModuleAliases
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
 from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
@@ -61,6 +62,7 @@ class ExpressionEvaluator:
         self.lr_scheduled = False  # see Timeline.lr_scheduled
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
         self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
+        self.same_module = ModuleAliases()  # modules reached by two names (`aliases`)
 
     @property
     def imports(self) -> ImportTable:
@@ -84,6 +86,8 @@ class ExpressionEvaluator:
         return next(self._ids)
 
     def emit(self, event_type: type[Event], w: Walk, node: cst.CSTNode, **kw: Any) -> Event:
+        if event_type is RequiresGradSet:
+            kw["selection"] = self.same_module.widen(kw["selection"])
         event = event_type(
             node=node,
             ctx=w.ctx,
