@@ -119,10 +119,18 @@ def check(sim: Simulation) -> Iterator[Finding]:
 def _untold(sim: Simulation, opt: OptimizerState, frozen: list[Key]) -> bool:
     """Frozen parts (each a module the script froze by its path, in a model whose table the
     analysis cannot build, or in the unknown part of a partial one) handed to an optimizer
-    with others whose state it cannot tell: they are frozen tensors handed over, whatever the
-    rest is (FRZ011 where that is certainly frozen too). Not where a table would count."""
-    unknown = held_atoms(opt, "?")
-    return bool(unknown) and all(
+    with others whose state (or whether they hold any tensor) it cannot tell: frozen tensors
+    are handed over, whatever the rest is (FRZ011 where that is certainly frozen too). Not
+    where a table would count."""
+    others = [
+        atom
+        for group in opt.groups
+        for (model, path, gen) in group
+        if (atom := opt.built_state.get((model, path))) is None
+        or atom.gen != gen
+        or atom.status != "F"
+    ]
+    return bool(others) and all(
         model not in sim.tables or path in sim.tables[model].opaque for model, path in frozen
     )
 

@@ -32,6 +32,7 @@ from freezelint.script.imports import dotted
 from freezelint.script.selection import HEAD, NameWhere, regions
 from freezelint.script.values import (
     Groups,
+    Instance,
     ModelRef,
     ModuleItem,
     Modules,
@@ -179,6 +180,12 @@ class MethodCalls(BuiltinCalls):
         if not isinstance(node, cst.Attribute) or depth > 8:
             return None
         owner = self.eval(node.value, w)
+        if depth and isinstance(owner, Instance) and self.eval(node, w) is None:
+            # An attribute of one of the project's objects (not a module) holding what a call
+            # the analysis cannot follow returned (`self.model = build(cfg)`): a model of
+            # unknown state, kept on the object as `self.model.parameters()` keeps it.
+            name = dotted(node)
+            return self.implicit_model(name, w, node) if name is not None else None
         if not isinstance(owner, ModelRef):
             owner = self.module_at(node.value, w, depth + 1)
         attr = node.attr.value
