@@ -127,8 +127,7 @@ def _untold(sim: Simulation, opt: OptimizerState, frozen: list[Key]) -> bool:
         for group in opt.groups
         for (model, path, gen) in group
         if (atom := opt.built_state.get((model, path))) is None
-        or atom.gen != gen
-        or atom.status != "F"
+        or (atom.nonempty is not False and (atom.gen != gen or atom.status != "F"))
     ]
     return bool(others) and all(
         model not in sim.tables or path in sim.tables[model].opaque for model, path in frozen

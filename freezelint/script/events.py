@@ -105,9 +105,10 @@ class ModelBuilt(Event):
     model: int
     var: str | None
     spec: ModelSpec
-    # `copy.deepcopy(model)`: a new model with the table of `copy_of` and, at first, the
-    # requires_grad state that model has here; later changes to one do not reach the other.
-    copy_of: int | None = None
+    # `copy.deepcopy(model)` (or of a part a composite holds): a new model with the table of
+    # that module and, at first, its requires_grad state here, as (model, path) where its state
+    # lives; later changes to one do not reach the other.
+    copy_of: tuple[int, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

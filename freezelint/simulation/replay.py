@@ -103,7 +103,7 @@ class Simulation(Holding):
                 if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
             }
             found[model] = set(atoms.paths) | extra
-        self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
+        self.paths = {m: sorted(paths, key=lambda p: (len(p), p)) for m, paths in found.items()}
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         """Atoms inside region `path` of `model`, each with whether that is certain."""
@@ -182,14 +182,15 @@ class Simulation(Holding):
             elif isinstance(event, ModelBuilt):
                 spec = event.spec
                 status = "T" if spec.trainable else "?"
-                # A deep copy starts with the state its original has now.
-                copied = self._statuses_at(event.copy_of, ()) if event.copy_of else None
+                if event.copy_of is not None:
+                    self._copy(event.model, *event.copy_of)
+                    continue
                 for atom in self.paths.get(event.model, [()]):
                     unknown = self._unknown_part(event.model, atom) or (
                         event.model in self.tables and atom in self.tables[event.model].opaque
                     )
                     self.state[(event.model, atom)] = Atom(
-                        self._carried(atom, copied) or ("?" if unknown else status),
+                        "?" if unknown else status,
                         0,
                         self._initial_nonempty(event.model, atom, spec.has_params),
                     )
@@ -215,6 +216,31 @@ class Simulation(Holding):
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
                 self._add_group(self.optimizers[event.optimizer], event.group, event)
+
+    def _copy(self, model: int, source: int, prefix: Path) -> None:
+        """A deep copy starts with the state the module it copies has now: atom for atom when
+        both tables hold the same tensors (a head replaced before is copied as it is now);
+        without tables, as far as the original's named parts tell (`_carried`); unknown where
+        the original has modules the copy's table lacks (added under new names)."""
+        found = self._atoms_at(source, prefix) or []
+        paths = self.paths.get(model, [()])
+        if model in self.tables and source in self.tables:
+            mine = dict(found)
+            if any(self.tables[source].added.values()) or any(
+                rel not in set(paths) for rel in mine
+            ):
+                mine = {}  # (modules the copy's table does not hold: its state is not known)
+            for atom in paths:
+                self.state[(model, atom)] = mine.get(atom, Atom("?", 0, None))
+            return
+        statuses = self._index(found)
+        spec = self.timeline.models.get(model)
+        for atom in paths:
+            self.state[(model, atom)] = Atom(
+                self._carried(atom, statuses) or "?",
+                0,
+                self._initial_nonempty(model, atom, spec.has_params if spec else None),
+            )
 
     def atom(self, key: Key) -> Atom:
         if key not in self.state:
@@ -374,10 +400,6 @@ class Simulation(Holding):
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
         return self._index(self._source_atoms(event))
-
-    def _statuses_at(self, model: int, prefix: Path) -> _Statuses | None:
-        """The status of each atom of `model` under `prefix` now (a deep copy's start)."""
-        return self._index(self._atoms_at(model, prefix))
 
     @staticmethod
     def _index(found: list[tuple[Path, Atom]] | None) -> _Statuses | None:

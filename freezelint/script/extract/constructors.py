@@ -10,14 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from freezelint.script import recognize
-from freezelint.script.events import (
-    UNKNOWN,
-    ModelSpec,
-    ModelWrapped,
-    ModuleReplaced,
-    SizeAttributeSet,
-    WeightReplaced,
-)
+from freezelint.script.events import UNKNOWN, ModelSpec
 from freezelint.script.extract.schedulers import SchedulerCalls
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import param_free_call
@@ -85,28 +78,24 @@ class ModelConstructors(SchedulerCalls):
         return ref
 
     def deep_copy(self, node: cst.Call, w: Walk) -> Value:
-        """`copy.deepcopy(model)`: a new model, with the same table and, at first, the same
-        requires_grad state as `model` here; what is done to one later does not reach the
-        other. Only for a whole model built in view whose structure the script has not changed
-        so far (no part replaced or added, not wrapped, not a composite of other models' parts);
-        any other copy is an object the analysis does not know (never the original itself)."""
+        """`copy.deepcopy(model)` (or of a part a composite was given, `self.model`): a new
+        model with that module's table and, at first, its requires_grad state here; what is
+        done to one later does not reach the other. Any other copy is an object the analysis
+        does not know (never the original itself)."""
         values = self._eval_args(node, w)
         value = values[0] if len(values) == 1 and node.args[0].keyword is None else None
-        if not isinstance(value, ModelRef) or value.path or value.wrappers:
+        if not isinstance(value, ModelRef) or value.wrappers:
             return None
-        spec = self.models.get(value.model)
-        changed = (ModuleReplaced, ModelWrapped, SizeAttributeSet, WeightReplaced)
-        if (
-            spec is None
-            or value.model in self.parts
-            or spec.parts is not None
-            or any(
-                isinstance(e, changed) and getattr(e, "model", None) == value.model
-                for e in self.events
-            )
-        ):
+        source: object = value.model
+        if value.path:
+            inner = self.object_at(value)  # a part built in view, whose state lives here
+            source = inner.model if isinstance(inner, ModelRef) else None
+        if not isinstance(source, int) or source not in self.models:
             return None
-        return self.new_model(spec, w, node, None, copy_of=value.model)
+        spec = self.models[source]
+        ref = self.new_model(spec, w, node, None, copy_of=(value.model, value.path))
+        self.copies[ref.model] = source  # (a composite's spec is finished after the walk)
+        return ref
 
     def is_library_model(self, model: int) -> bool:
         """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),

@@ -25,7 +25,7 @@ from freezelint.script.extract.syntax import (
     literal_value,
 )
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.selection import Region
+from freezelint.script.selection import Path, Region
 from freezelint.script.values import (
     Const,
     Constructor,
@@ -63,6 +63,8 @@ class ExpressionEvaluator:
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
         self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
         self.same_module = ModuleAliases()  # modules reached by two names (`aliases`)
+        # Deep copies: each copy's model id -> the model whose spec it has (once finished).
+        self.copies: dict[int, int] = {}
 
     @property
     def imports(self) -> ImportTable:
@@ -110,7 +112,7 @@ class ExpressionEvaluator:
         w: Walk,
         node: cst.CSTNode,
         var: str | None,
-        copy_of: int | None = None,
+        copy_of: tuple[int, Path] | None = None,
     ) -> ModelRef:
         ident = self.new_id()
         self.models[ident] = spec
