@@ -129,6 +129,8 @@ def _untold(sim: Simulation, opt: OptimizerState, frozen: list[Key]) -> bool:
         if (atom := opt.built_state.get((model, path))) is None
         or (atom.nonempty is not False and (atom.gen != gen or atom.status != "F"))
     ]
+    if any(model in sim.timeline.unseen_callbacks for model, _ in frozen):
+        return False  # (a callback not in view, `BaseFinetuning`, may unfreeze them later)
     return bool(others) and all(
         model not in sim.tables or path in sim.tables[model].opaque for model, path in frozen
     )
