@@ -22,6 +22,15 @@ class ModuleAliases:
         if first != second and (first, second) not in self._pairs:
             self._pairs.append((first, second))
 
+    def unlink(self, model: int, path: Path) -> None:
+        """Whatever sat at `path` of `model` (or inside it) is replaced: names reaching it
+        through there no longer name the module the other name still holds."""
+        self._pairs = [
+            (a, b)
+            for a, b in self._pairs
+            if not any(n[0] == model and n[1][: len(path)] == path for n in (a, b))
+        ]
+
     def lift(self, model: int, into: int, path: Path) -> None:
         """Model `model` became part `path` of model `into`: its other names are the part's."""
         for a, b in list(self._pairs):

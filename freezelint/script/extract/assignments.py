@@ -368,6 +368,7 @@ class AssignmentWalker(PartMoves):
                     w.scope.env[scope_var] = ModelRef(
                         ref.model, ref.path + bound.path, ref.wrappers
                     )
+        self.same_module.unlink(ref.model, ref.path)
         if isinstance(value, ModelRef) and not value.wrappers and not ref.wrappers:
             if value.path and all(_is_attr(p) or p.isdigit() for p in (*value.path, *ref.path)):
                 # One module, two names: what is done to either reaches the other.
