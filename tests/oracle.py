@@ -81,7 +81,12 @@ def _record(model: Any) -> Any:
             STATE["outputs"][index] = int(shape[-1])
 
     model.register_forward_hook(seen)
+    OURS.add(seen)
     return model
+
+
+# The forward hooks `_record` adds: a deep copy of a recorded model carries them, and drops them.
+OURS: set[Any] = set()
 
 
 def patch() -> None:
@@ -144,6 +149,22 @@ def patch() -> None:
         STATE["lrs"].append([group.get("lr") for group in self.param_groups])
 
     torch.optim.Optimizer.__init__ = optimizer_init
+    import copy
+
+    deepcopy = copy.deepcopy
+
+    def recorded_deepcopy(x: Any, memo: Any = None, _nil: Any = None) -> Any:
+        # `copy.deepcopy(model)` of a recorded model: a model of its own (same requires_grad).
+        out = deepcopy(x, memo)
+        if memo is None and any(x is m for m in STATE["models"]):
+            for module in out.modules():
+                for key, hook in list(module._forward_hooks.items()):
+                    if hook in OURS:
+                        del module._forward_hooks[key]
+            _record(out)
+        return out
+
+    copy.deepcopy = recorded_deepcopy
     from torch.optim import lr_scheduler
 
     for cls in (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau):

@@ -101,7 +101,14 @@ def after_first_step(code: str, what: str) -> str:
     )
 
 
+UNREAD_CONSTRUCTOR_REST = (
+    "+FRZ006: the model comes from a constructor freezelint does not read: what it holds beside "
+    "the frozen part the script names (trainable, in no optimizer: the audit's FRZ006) is not "
+    "known statically"
+)
+
 KNOWN = {
+    "FRZ011/frozen_blocks_of_unknown_constructor.py": UNREAD_CONSTRUCTOR_REST,
     "FRZ000/ok_new_syntax.py": NEVER_TRAINED,
     "FRZ001/arch_flag_arms.py": TRAINING_SINCE_BUILT,
     "FRZ001/effnet_in_functions.py": TRAINING_SINCE_BUILT,

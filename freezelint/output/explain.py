@@ -82,6 +82,8 @@ def event_text(event: Event, names: dict[int, str]) -> str:
     if isinstance(event, ModelBuilt):
         spec = event.spec
         what = f"{spec.library}:{spec.name}" if spec.library else spec.builder
+        if event.copy_of is not None:
+            what = f"a deep copy of {model(*event.copy_of)}"
         return f"ModelBuilt {model(event.model)} = {what}"
     if isinstance(event, ModelWrapped):
         return f"ModelWrapped {model(event.model)} in {event.kind}"

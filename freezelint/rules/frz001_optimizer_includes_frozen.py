@@ -54,24 +54,36 @@ from freezelint.rules.common import (
     unfrozen_later,
     verified,
 )
-from freezelint.simulation.replay import YES, OptimizerState, Simulation
+from freezelint.simulation.replay import YES, Key, OptimizerState, Simulation
 
 CODE = "FRZ001"
 NAME = "optimizer-includes-frozen"
 SEVERITY = Severity.WARNING
 NEEDS_MODEL = "for predicate freezes and counts"
 FIX = "safe"
+# Where a frozen part's tensors are not in a table: the finding does not count them.
+UNTOLD = " (how many tensors, the analysis cannot tell: it cannot build that part)"
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
     for opt in sim.optimizers.values():
         frozen = held_atoms(opt, "F")
         trainable = held_atoms(opt, "T")
-        if not frozen or not trainable:
-            continue
-        if any(unfrozen_later(sim, opt.event, key) for key in frozen):
+        if not frozen or any(unfrozen_later(sim, opt.event, key) for key in frozen):
             continue
         what = optimizer_text(opt.event)
+        if not trainable:
+            if _untold(sim, opt, frozen):
+                yield Finding(
+                    CODE,
+                    opt.event.anchor,
+                    f"optimizer {what} is handed the frozen {atoms_text(sim, frozen)} and "
+                    f"nothing unfreezes {'them' if len(frozen) > 1 else 'it'} later{UNTOLD}; "
+                    f"hand it only parameters with `requires_grad`",
+                    verified=None,
+                    event=opt.event,
+                )
+            continue
         counted = tensors(sim, frozen, opt.built_state)
         unknown = held_atoms(opt, "?")
         total = tensors(sim, frozen + trainable + unknown, opt.built_state)
@@ -88,10 +100,11 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 f"and nothing unfreezes them later; hand it only parameters with `requires_grad`"
             )
         else:
+            untold = any(m in sim.tables and p in sim.tables[m].opaque for m, p in frozen)
             message = (
                 f"optimizer {what} is handed frozen parameters ({atoms_text(sim, frozen)}) along "
                 f"with trainable ones ({atoms_text(sim, trainable)}) and nothing unfreezes them "
-                f"later; hand it only parameters with `requires_grad`"
+                f"later{UNTOLD if untold else ''}; hand it only parameters with `requires_grad`"
             )
         yield Finding(
             CODE,
@@ -101,6 +114,26 @@ def check(sim: Simulation) -> Iterator[Finding]:
             fix=_fix(opt),
             event=opt.event,
         )
+
+
+def _untold(sim: Simulation, opt: OptimizerState, frozen: list[Key]) -> bool:
+    """Frozen parts (each a module the script froze by its path, in a model whose table the
+    analysis cannot build, or in the unknown part of a partial one) handed to an optimizer
+    with others whose state (or whether they hold any tensor) it cannot tell: frozen tensors
+    are handed over, whatever the rest is (FRZ011 where that is certainly frozen too). Not
+    where a table would count."""
+    others = [
+        atom
+        for group in opt.groups
+        for (model, path, gen) in group
+        if (atom := opt.built_state.get((model, path))) is None
+        or (atom.nonempty is not False and (atom.gen != gen or atom.status != "F"))
+    ]
+    if any(model in sim.timeline.unseen_callbacks for model, _ in frozen):
+        return False  # (a callback not in view, `BaseFinetuning`, may unfreeze them later)
+    return bool(others) and all(
+        model not in sim.tables or path in sim.tables[model].opaque for model, path in frozen
+    )
 
 
 def _fix(opt: OptimizerState):

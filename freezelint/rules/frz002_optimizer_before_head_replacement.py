@@ -46,7 +46,7 @@ from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import SAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import params_expression, verified
-from freezelint.script.events import ModuleReplaced, OptimizerBuilt, ParamGroupAdded
+from freezelint.script.events import ModelBuilt, ModuleReplaced, OptimizerBuilt, ParamGroupAdded
 from freezelint.script.selection import Path, Selection, path_relation, regions
 from freezelint.script.values import ModelRef
 from freezelint.simulation.replay import Simulation
@@ -73,8 +73,13 @@ def may_reach(selection: Selection, model: int, path: Path) -> bool:
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
+    copies = {e.model for e in sim.events if isinstance(e, ModelBuilt) and e.copy_of is not None}
     for event in sim.events:
         if not isinstance(event, ModuleReplaced) or event.adds_params is not True:
+            continue
+        if event.new_module in copies:
+            # A deep copy put in (`self._target = deepcopy(self.encoder)`): a target or EMA
+            # network the script updates itself, not one meant for the optimizer.
             continue
         for opt in sim.optimizers.values():
             built = opt.event

@@ -109,6 +109,10 @@ class ModelBuilt(Event):
     model: int
     var: str | None
     spec: ModelSpec
+    # `copy.deepcopy(model)` (or of a part a composite holds): a new model with the table of
+    # that module and, at first, its requires_grad state here, as (model, path) where its state
+    # lives; later changes to one do not reach the other.
+    copy_of: tuple[int, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,19 @@ class TableAtoms:
             self.added = added
             self._under = {}  # no longer the table's alone: not shared
 
+    def refine(self, named: set[Path]) -> None:
+        """The paths the script names inside an unknown part (`self.model.fc` of an opaque
+        `self.model`) are atoms of their own, as in a model without a table."""
+        inside = sorted(
+            p
+            for p in named
+            if p not in self.opaque and any(p[: len(o)] == o and p != o for o in self.opaque)
+        )
+        if inside:
+            self.opaque = self.opaque + inside
+            self.paths = self.paths + inside
+            self._under = {}  # no longer the table's alone: not shared
+
     def __post_init__(self) -> None:
         self.added: dict[str, list[str]] = {}
         # Modules the script swaps for one the table does not describe (see `ModuleLoop`).
@@ -77,9 +90,19 @@ class TableAtoms:
             for region in self.opaque:
                 if region[: len(base)] == base:
                     out[region] = certain
-                elif base[: len(region)] == region:
+                elif base[: len(region)] == region and not self._covered(region, base):
                     out.setdefault(region, False)
         return out
+
+    def _covered(self, region: Path, base: Path) -> bool:
+        """Does a deeper unknown atom inside `region` hold all of `base`? (Then the rest of
+        `region` is untouched by it.)"""
+        return any(
+            len(other) > len(region)
+            and other[: len(region)] == region
+            and base[: len(other)] == other
+            for other in self.opaque
+        )
 
     def resolve(self, path: Path) -> tuple[list[str], bool]:
         """Concrete module (or parameter) paths a script path names, and whether that is exact.

@@ -92,10 +92,12 @@ class Simulation(Holding, Queries):
         for event in self.events:
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
+        self.named = {m: frozenset(paths) for m, paths in found.items()}
         for model, atoms in self.tables.items():
             atoms.add_children(_added_children(self.events, model, atoms))
             atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
             named = found.get(model, set())
+            atoms.refine(named)
             # Keep a script path as an atom of its own only where it names no parameter (a
             # replaced `Identity`, a typo): every other path resolves to parameters.
             modules = atoms.table.module_set
@@ -107,7 +109,7 @@ class Simulation(Holding, Queries):
                 if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
             }
             found[model] = set(atoms.paths) | extra
-        self.paths = {m: sorted(paths, key=len) for m, paths in found.items()}
+        self.paths = {m: sorted(paths, key=lambda p: (len(p), p)) for m, paths in found.items()}
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         """Atoms inside region `path` of `model`, each with whether that is certain."""
@@ -136,7 +138,14 @@ class Simulation(Holding, Queries):
 
     def _initial_nonempty(self, model: int, atom: Path, has_params: bool | None) -> bool | None:
         if model in self.tables:
-            return True if atom in self.tables[model].param_paths else None
+            atoms = self.tables[model]
+            if atom in atoms.param_paths:
+                return True
+            if atom not in atoms.opaque or atom not in self.named.get(model, ()):
+                return None
+            # An unknown part of a partial table the script names on its own holds parameters
+            # (the one assumption, as for a model without a table).
+            return _rest_of_unknown(atom, atoms.opaque)
         deeper = [p for p in self.paths[model] if path_relation(atom, p) == "contains"]
         if not deeper:
             return True if atom else has_params
@@ -146,7 +155,16 @@ class Simulation(Holding, Queries):
             if spec is not None and spec.parts is not None:
                 return _rest_of_composite(spec, top)
             return True if len(top) == 1 and has_params is not False else None
-        return None
+        return _rest_of_unknown(atom, deeper) if self._unknown_part(model, atom) else None
+
+    def _unknown_part(self, model: int, atom: Path) -> bool:
+        """Is `atom` a part of a composite that the analysis cannot build (an unknown value
+        the script uses as a module: `self.features = make_features()`), or inside one?"""
+        spec = self.timeline.models.get(model)
+        if spec is None or spec.parts is None or not atom:
+            return False
+        parts = dict(spec.parts)
+        return atom[0] in parts and parts[atom[0]] is None
 
     # -- replay ------------------------------------------------------------------------------
 
@@ -167,9 +185,17 @@ class Simulation(Holding, Queries):
             elif isinstance(event, ModelBuilt):
                 spec = event.spec
                 status = "T" if spec.trainable else "?"
+                if event.copy_of is not None:
+                    self._copy(event.model, *event.copy_of)
+                    continue
                 for atom in self.paths.get(event.model, [()]):
+                    unknown = self._unknown_part(event.model, atom) or (
+                        event.model in self.tables and atom in self.tables[event.model].opaque
+                    )
                     self.state[(event.model, atom)] = Atom(
-                        status, 0, self._initial_nonempty(event.model, atom, spec.has_params)
+                        "?" if unknown else status,
+                        0,
+                        self._initial_nonempty(event.model, atom, spec.has_params),
                     )
             elif isinstance(event, RequiresGradSet):
                 group = self.loops.get(loop_of(event), [event])
@@ -193,6 +219,31 @@ class Simulation(Holding, Queries):
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
                 self._add_group(self.optimizers[event.optimizer], event.group, event)
+
+    def _copy(self, model: int, source: int, prefix: Path) -> None:
+        """A deep copy starts with the state the module it copies has now: atom for atom when
+        both tables hold the same tensors (a head replaced before is copied as it is now);
+        without tables, as far as the original's named parts tell (`_carried`); unknown where
+        the original has modules the copy's table lacks (added under new names)."""
+        found = self._atoms_at(source, prefix) or []
+        paths = self.paths.get(model, [()])
+        if model in self.tables and source in self.tables:
+            mine = dict(found)
+            if any(self.tables[source].added.values()) or any(
+                rel not in set(paths) for rel in mine
+            ):
+                mine = {}  # (modules the copy's table does not hold: its state is not known)
+            for atom in paths:
+                self.state[(model, atom)] = mine.get(atom, Atom("?", 0, None))
+            return
+        statuses = self._index(found)
+        spec = self.timeline.models.get(model)
+        for atom in paths:
+            self.state[(model, atom)] = Atom(
+                self._carried(atom, statuses) or "?",
+                0,
+                self._initial_nonempty(model, atom, spec.has_params if spec else None),
+            )
 
     def atom(self, key: Key) -> Atom:
         if key not in self.state:
@@ -296,7 +347,7 @@ class Simulation(Holding, Queries):
         statuses = self._statuses(event)
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
-            status = self._carried(event, key[1], statuses) or fresh
+            status = self._carried(key[1][len(event.path) :], statuses) or fresh
             gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
             if certain and path_relation(event.path, key[1]) == "equal":
                 nonempty = (
@@ -312,8 +363,14 @@ class Simulation(Holding, Queries):
                 # own tensors, which are there exactly when it has parameters (and the module
                 # put in had not lost that part: `self.resnet.fc = None` inside it).
                 nonempty = event.adds_params if event.model in self.tables else None
-                if event.taken_from is not None and event.model in self.tables:
-                    nonempty = True  # (the part's table is the submodule's: each one is real)
+                if event.model in self.tables and (event.taken_from is not None or event.added):
+                    # The part's table is the submodule's, or the part a composite is first
+                    # given is in its table as it is built: each parameter there is real.
+                    real = (
+                        event.taken_from is not None
+                        or key[1] in self.tables[event.model].param_paths
+                    )
+                    nonempty = True if real else None
                 rel = key[1][len(event.path) :]
                 if nonempty and any(rel[: len(atom)] == atom for atom in removed):
                     nonempty = False
@@ -333,6 +390,10 @@ class Simulation(Holding, Queries):
         """The atoms of the module put in, by their path inside it, where its state lives (its
         own model, or the model holding it: `Wrapper().model`); None when not built in view."""
         model, prefix = event.state_of or event.taken_from or (event.new_module, ())
+        return self._atoms_at(model, prefix)
+
+    def _atoms_at(self, model: int | None, prefix: Path) -> list[tuple[Path, Atom]] | None:
+        """The atoms of `model` under `prefix`, by their path inside it, in the state now."""
         if model is None or model not in self.paths:
             return None
         found = [
@@ -357,7 +418,10 @@ class Simulation(Holding, Queries):
     def _statuses(self, event: ModuleReplaced) -> _Statuses | None:
         """The status of each atom of the module put in, when it was built in view (for
         `_carried`, indexed once per replacement)."""
-        found = self._source_atoms(event)
+        return self._index(self._source_atoms(event))
+
+    @staticmethod
+    def _index(found: list[tuple[Path, Atom]] | None) -> _Statuses | None:
         if found is None:
             return None
         own: dict[Path, str] = {}
@@ -370,14 +434,13 @@ class Simulation(Holding, Queries):
         return own, below
 
     @staticmethod
-    def _carried(event: ModuleReplaced, path: Path, statuses: _Statuses | None) -> str | None:
-        """The status the module put in had at `path` (frozen before it was put in the model),
-        when it was built in view and its state is known: that of the atoms holding `path` or
-        inside it."""
+    def _carried(rel: Path, statuses: _Statuses | None) -> str | None:
+        """The status the module put in (or copied) had at `rel`, its path inside that module
+        (frozen before it was put in the model), when it was built in view and its state is
+        known: that of the atoms holding `rel` or inside it."""
         if statuses is None:
             return None
         own, below = statuses
-        rel = path[len(event.path) :]
         found = {own[rel[:depth]] for depth in range(len(rel) + 1) if rel[:depth] in own}
         found |= below.get(rel, set())
         return found.pop() if len(found) == 1 else ("?" if found else None)
@@ -432,6 +495,17 @@ def _join(states: list[dict[Key, Atom]]) -> dict[Key, Atom]:
             )
         )
     return out
+
+
+def _rest_of_unknown(atom: Path, atoms: list[Path]) -> bool | None:
+    """Does a part the analysis cannot build (named on its own) hold parameters outside the
+    sub-paths the script names inside it? As a model it cannot build: yes with none, and what
+    one named module (not a weight) leaves of it (`self.model` minus `self.model.fc`)."""
+    deeper = [p for p in atoms if len(p) > len(atom) and p[: len(atom)] == atom]
+    top = {p for p in deeper if not any(len(q) < len(p) and p[: len(q)] == q for q in deeper)}
+    if not top:
+        return True
+    return True if len(top) == 1 and next(iter(top))[-1] not in ("weight", "bias") else None
 
 
 def _rest_of_composite(spec: ModelSpec, named: set[Path]) -> bool | None:

@@ -172,7 +172,10 @@ class AssignmentWalker(PartMoves):
                     and module_ish_name(name)
                     and self._replaces_module(value_node, value)
                 ):
-                    owner = self.implicit_model(name, w, target.value)
+                    # A part of a model the analysis cannot build (the same module every use
+                    # of it reaches), else a model of its own whose state is not known.
+                    found = self.module_at(target.value, w) if "." in name else None
+                    owner = found or self.implicit_model(name, w, target.value)
                 key = dotted(target)
                 if isinstance(owner, ModelRef) and self._replaces_module(value_node, value):
                     self.replace_module(owner.child(attr), value_node, value, w, stmt)
@@ -389,6 +392,13 @@ class AssignmentWalker(PartMoves):
                     w.scope.env[scope_var] = ModelRef(
                         ref.model, ref.path + bound.path, ref.wrappers
                     )
+        self.same_module.unlink(ref.model, ref.path)
+        if isinstance(value, ModelRef) and not value.wrappers and not ref.wrappers:
+            if value.path and all(_is_attr(p) or p.isdigit() for p in (*value.path, *ref.path)):
+                # One module, two names: what is done to either reaches the other.
+                self.same_module.link((ref.model, ref.path), (value.model, value.path))
+            elif not value.path:
+                self.same_module.lift(value.model, ref.model, ref.path)
         cls = self.instance_class.get(ref.model) if added else None
         self.emit(
             ModuleReplaced,

@@ -136,7 +136,11 @@ class CallEvaluator(ModelConstructors):
                 "reset_classifier",
             ):
                 name = dotted(func.value)
-                if (name is not None and "." not in name) or (name or "").startswith("self."):
+                if name is not None and "." in name and method != "reset_classifier":
+                    recv = self.module_at(func.value, w)
+                if recv is not None:
+                    pass
+                elif (name is not None and "." not in name) or (name or "").startswith("self."):
                     recv = self.implicit_model(name, w, func.value)  # type: ignore[arg-type]
             handled, value = self._method_call(recv, method, node, w)
             if handled:
@@ -225,6 +229,8 @@ class CallEvaluator(ModelConstructors):
         scheduler = recognize.torch_scheduler(qual)
         if scheduler is not None:
             return True, self.build_scheduler(scheduler, node, w)
+        if qual == "copy.deepcopy":
+            return True, self.deep_copy(node, w)
         if qual in TRAINERS:
             return True, self.trainer(node, w)
         owner, _, method = qual.rpartition(".")

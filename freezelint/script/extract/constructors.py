@@ -147,6 +147,26 @@ class ModelConstructors(SchedulerCalls):
             for v in value.items
         )
 
+    def deep_copy(self, node: cst.Call, w: Walk) -> Value:
+        """`copy.deepcopy(model)` (or of a part a composite was given, `self.model`): a new
+        model with that module's table and, at first, its requires_grad state here; what is
+        done to one later does not reach the other. Any other copy is an object the analysis
+        does not know (never the original itself)."""
+        values = self._eval_args(node, w)
+        value = values[0] if len(values) == 1 and node.args[0].keyword is None else None
+        if not isinstance(value, ModelRef) or value.wrappers:
+            return None
+        source: object = value.model
+        if value.path:
+            inner = self.object_at(value)  # a part built in view, whose state lives here
+            source = inner.model if isinstance(inner, ModelRef) else None
+        if not isinstance(source, int) or source not in self.models:
+            return None
+        spec = self.models[source]
+        ref = self.new_model(spec, w, node, None, copy_of=(value.model, value.path))
+        self.copies[ref.model] = source  # (a composite's spec is finished after the walk)
+        return ref
+
     def is_library_model(self, model: int) -> bool:
         """Was `model` built by a library constructor (timm, torchvision, efficientnet-pytorch),
         not composed of parts?"""

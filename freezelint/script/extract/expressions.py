@@ -12,7 +12,8 @@ from typing import Any
 import libcst as cst
 
 from freezelint.script import recognize
-from freezelint.script.events import Event, ModelBuilt, ModelSpec
+from freezelint.script.events import Event, ModelBuilt, ModelSpec, RequiresGradSet
+from freezelint.script.extract.aliases import ModuleAliases
 from freezelint.script.extract.constants import NotConstant, binary, compare, truth
 from freezelint.script.extract.module_filters import parameter_of
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
@@ -23,7 +24,7 @@ from freezelint.script.extract.syntax import (
     literal_value,
 )
 from freezelint.script.imports import ImportTable, dotted
-from freezelint.script.selection import Region
+from freezelint.script.selection import Path, Region
 from freezelint.script.values import (
     Const,
     Constructor,
@@ -61,6 +62,9 @@ class ExpressionEvaluator:
         self.lr_scheduled = False  # see Timeline.lr_scheduled
         self.aliases: dict[str, tuple[str, str]] = {}  # factory -> (library, architecture)
         self.parsers: dict[int, dict[str, Const]] = {}  # argparse parser -> its options
+        self.same_module = ModuleAliases()  # modules reached by two names (`aliases`)
+        # Deep copies: each copy's model id -> the model whose spec it has (once finished).
+        self.copies: dict[int, int] = {}
 
     @property
     def imports(self) -> ImportTable:
@@ -85,6 +89,8 @@ class ExpressionEvaluator:
         return self._last_id
 
     def emit(self, event_type: type[Event], w: Walk, node: cst.CSTNode, **kw: Any) -> Event:
+        if event_type is RequiresGradSet:
+            kw["selection"] = self.same_module.widen(kw["selection"])
         event = event_type(
             node=node,
             ctx=w.ctx,
@@ -101,12 +107,19 @@ class ExpressionEvaluator:
         self.events.append(event)
         return event
 
-    def new_model(self, spec: ModelSpec, w: Walk, node: cst.CSTNode, var: str | None) -> ModelRef:
+    def new_model(
+        self,
+        spec: ModelSpec,
+        w: Walk,
+        node: cst.CSTNode,
+        var: str | None,
+        copy_of: tuple[int, Path] | None = None,
+    ) -> ModelRef:
         ident = self.new_id()
         self.models[ident] = spec
         if var:
             self.model_vars[ident] = var
-        self.emit(ModelBuilt, w, node, model=ident, var=var, spec=spec)
+        self.emit(ModelBuilt, w, node, model=ident, var=var, spec=spec, copy_of=copy_of)
         return ModelRef(ident)
 
     def implicit_model(self, name: str, w: Walk, node: cst.CSTNode) -> ModelRef:

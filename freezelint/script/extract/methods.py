@@ -32,6 +32,7 @@ from freezelint.script.imports import dotted
 from freezelint.script.selection import HEAD, NameWhere, regions
 from freezelint.script.values import (
     Groups,
+    Instance,
     ModelRef,
     ModuleItem,
     Modules,
@@ -164,6 +165,38 @@ class MethodCalls(BuiltinCalls):
             self.emit(ParamGroupAdded, w, node, optimizer=recv.optimizer, group=group)
             return True, None
         return False, None
+
+    def module_at(self, node: cst.BaseExpression, w: Walk, depth: int = 0) -> ModelRef | None:
+        """The submodule `node` names when the script calls a module's method on it (so it is
+        one) though its value is not known: a part a composite was given that the analysis
+        cannot build (`self.features = make_features()`: `net.features`), or a part of what a
+        name holds that a call it cannot follow returned (`net = Net()` with `Net` from a
+        library it does not read: `net.features`, a model of unknown state). None otherwise."""
+        if isinstance(node, cst.Name):
+            found, bound = w.scope.lookup(node.value)
+            if found and bound is None and depth:
+                return self.implicit_model(node.value, w, node)
+            return bound if isinstance(bound, ModelRef) else None
+        if not isinstance(node, cst.Attribute) or depth > 8:
+            return None
+        owner = self.eval(node.value, w)
+        if depth and isinstance(owner, Instance) and self.eval(node, w) is None:
+            # An attribute of one of the project's objects (not a module) holding what a call
+            # the analysis cannot follow returned (`self.model = build(cfg)`): a model of
+            # unknown state, kept on the object as `self.model.parameters()` keeps it.
+            name = dotted(node)
+            return self.implicit_model(name, w, node) if name is not None else None
+        if not isinstance(owner, ModelRef):
+            owner = self.module_at(node.value, w, depth + 1)
+        attr = node.attr.value
+        if owner is None or not attr.isidentifier() or attr in ("weight", "bias"):
+            return None
+        if not owner.path and not owner.wrappers and owner.model in self.attributes:
+            # One of the project's modules: only a part it was given without the analysis
+            # knowing what (a parameter, a plain value or a known part is no such module).
+            parts = self.parts.get(owner.model, {})
+            return owner.child(attr) if attr in parts and parts[attr] is None else None
+        return owner.child(attr)
 
     def _apply(self, recv: ModelRef, fn: cst.BaseExpression, w: Walk, node: cst.Call) -> None:
         """`model.apply(fn)` calls `fn` on every submodule: follow a helper of this file (or a

@@ -92,6 +92,8 @@ class Extractor(RegistryChoices):
             self.walk_block(body, Walk(scope))
         self._resolve_pending()
         self.finish_parts()
+        for copy, source in self.copies.items():
+            self.models[copy] = self.models[source]
         return Timeline(
             self.events,
             dict(self.models),
