@@ -444,8 +444,9 @@ def test_a_fork_goes_on_from_the_state_before_its_arms_were_tried(tmp_path) -> N
 
 def test_a_snapshot_puts_back_what_walking_an_arm_bound_in_every_module() -> None:
     # What a tried arm did must be undone before the run goes down the first arm: the
-    # walker's heap and events, and the names, functions and classes of the modules it reads
-    # (the checked file's and the imported ones', bound as imports are met).
+    # walker's heap and events, the objects holding its state (modules reached by two names),
+    # and the names, functions and classes of the modules it reads (the checked file's and
+    # the imported ones', bound as imports are met).
     from freezelint.script.extract.snapshots import Snapshot
     from freezelint.script.extract.statements import Extractor
     from freezelint.script.imports import ImportTable
@@ -460,12 +461,14 @@ def test_a_snapshot_puts_back_what_walking_an_arm_bound_in_every_module() -> Non
     walker.attributes[1]["head"] = "identity"
     walker.attributes[2] = {}
     walker.events.append("an event")
+    walker.same_module.link((1, ("blocks",)), (2, ("inner",)))
     held = walker.attributes[1]
     snapshot.restore()
     assert walker.here.scope.env == {"x": "before"}
     assert "build" not in walker.here.functions
     assert walker.attributes == {1: {"head": "linear"}} and walker.attributes[1] is held
     assert walker.events == []
+    assert walker.same_module._pairs == []
 
 
 FIXTURE_SCRIPTS = sorted(

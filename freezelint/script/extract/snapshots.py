@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 _CONTAINERS = (dict, list, set)
+_OWN = "freezelint.script.extract."
 
 
 def _copy(value: Any) -> Any:
@@ -64,6 +65,13 @@ class Snapshot:
             name: (value, _copy(value) if isinstance(value, _CONTAINERS) else None)
             for name, value in vars(walker).items()
         }
+        # Objects of the walker's own that hold state (the modules reached by two names): their
+        # fields, as the walker's own containers are kept.
+        self._objects = [
+            (value, {k: (v, _shallow(v)) for k, v in vars(value).items()})
+            for value in vars(walker).values()
+            if type(value).__module__.startswith(_OWN) and hasattr(value, "__dict__")
+        ]
         contexts = {id(walker.here): walker.here}
         contexts.update((id(c), c) for c in walker.loaded.values() if c is not None)
         self._modules = [
@@ -79,6 +87,15 @@ class Snapshot:
             state[name] = value
             if content is not None:
                 _refill(value, content)
+        for value, fields in self._objects:
+            for name, (held, copied) in fields.items():
+                setattr(value, name, held)
+                if copied is not None:
+                    held.clear()
+                    if isinstance(held, list):
+                        held.extend(copied)
+                    else:
+                        held.update(copied)
         for context, functions, classes, env, returns in self._modules:
             for now, then in (
                 (context.functions, functions),
