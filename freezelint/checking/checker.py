@@ -182,13 +182,15 @@ def find(
 
 
 def _once_per_statement(found: list[Finding]) -> list[Finding]:
-    """One finding of a rule at a statement the path runs more than once (a helper called
-    for each model, a loop over a list of models unrolled): the first run's. One mistake in
-    the code, reported once."""
-    first: dict[tuple[str, int], object] = {}
+    """One finding of a rule at a statement the path runs more than once from the same place
+    (a loop over a list of models unrolled): the first run's. One mistake in the code,
+    reported once. A helper called from two places is two findings, each naming its call
+    (rules.md, "Where a finding points")."""
+    first: dict[tuple, object] = {}
     out = []
     for finding in found:
-        key = (finding.code, id(finding.node))
+        calls = finding.event.via if finding.event is not None else finding.via
+        key = (finding.code, id(finding.node), tuple(map(id, calls)))
         event = first.setdefault(key, finding.event)
         if finding.event is None or event is None or event is finding.event:
             out.append(finding)
