@@ -97,7 +97,7 @@ def _parse(text: str, file: Path | None) -> tuple[cst.Module, ImportTable | None
     other files import is parsed once per process (the same tree and import table serve both,
     `project.parse_file`)."""
     if file is not None:
-        parsed = parse_file(file, "__main__")
+        parsed = parse_file(file, "__main__", networks=True)
         if parsed is not None and parsed.text == text:
             return parsed.module, parsed.imports
     return cst.parse_module(text), None

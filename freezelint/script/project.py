@@ -29,8 +29,8 @@ ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
 SEARCH_DEPTH = 3
 MAX_BYTES = 1 << 20  # a bigger "module" is data, not training code
 # A file is parsed when it is small (a config, a helper module), mentions what freezing code
-# is made of or defines a network; a big file that does none of it is not followed. (Files
-# are read when the code uses a name they define: a network the script builds is read.)
+# is made of or, for a script that defines no network itself, defines one; a big file that
+# does none of it is not followed. (Files are read when the code uses a name they define.)
 SMALL = 4_000
 MARKERS = (
     "requires_grad",
@@ -44,8 +44,10 @@ MARKERS = (
     "torchvision",
     "efficientnet",
     "Lightning",
-    "nn.Module",  # a network the project defines (its own copy of a zoo's ResNet)
 )
+# A network the project defines (its own copy of a zoo's ResNet), read for a script that builds
+# one; not for a file that defines networks itself (a model zoo's file importing its layers).
+NETWORK = "nn.Module"
 
 
 @dataclass(frozen=True)
@@ -59,30 +61,36 @@ class ParsedModule:
     text: str
 
 
-_PARSED: dict[Path, tuple[float, ParsedModule | None]] = {}
+# path -> (modification time, the file parsed, whether it is worth reading without `networks`)
+_PARSED: dict[Path, tuple[float, ParsedModule | None, bool]] = {}
 
 
-def parse_file(path: Path, name: str) -> ParsedModule | None:
+def parse_file(path: Path, name: str, networks: bool = False) -> ParsedModule | None:
     """`path` parsed (cached per process while unchanged); None when it cannot be read or
-    parsed."""
+    parsed, or is not worth it (`networks`: a file that defines a network is)."""
     try:
         stamp = path.stat().st_mtime
     except OSError:
         return None
     cached = _PARSED.get(path)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    parsed: ParsedModule | None = None
+    if cached is None or cached[0] != stamp:
+        cached = _PARSED[path] = (stamp, *_parse(path, name))
+    _, parsed, worth = cached
+    return parsed if worth or networks else None
+
+
+def _parse(path: Path, name: str) -> tuple[ParsedModule | None, bool]:
+    """The file parsed when it may matter, and whether it does without `networks`."""
     try:
         if path.stat().st_size <= MAX_BYTES:
             text = path.read_text(encoding="utf-8")
-            if len(text) <= SMALL or any(marker in text for marker in MARKERS):
+            worth = len(text) <= SMALL or any(marker in text for marker in MARKERS)
+            if worth or NETWORK in text:
                 module = cst.parse_module(text)
-                parsed = ParsedModule(path, name, module, ImportTable.of(module), text)
+                return ParsedModule(path, name, module, ImportTable.of(module), text), worth
     except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
-        parsed = None
-    _PARSED[path] = (stamp, parsed)
-    return parsed
+        pass
+    return None, False
 
 
 def _is_root(folder: Path) -> bool:

@@ -8,6 +8,7 @@ classes reads them in their own module (`ModuleContext`).
 
 from __future__ import annotations
 
+import functools
 import pathlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,6 +81,17 @@ class ImportFollower(ConditionMemory):
 
     # -- loading -----------------------------------------------------------------------------
 
+    @functools.cached_property
+    def builds_networks(self) -> bool:
+        """Does the checked file use networks rather than define them? A big file of the
+        project that defines one is then read (its own copy of a zoo's ResNet); for a file
+        that defines networks itself (a model zoo's, importing its layers), it is not."""
+        return not any(
+            isinstance(stmt, cst.ClassDef)
+            and any((dotted(base.value) or "").split(".")[-1] == "Module" for base in stmt.bases)
+            for stmt in self.module.body
+        )
+
     def load(self, module: str, level: int) -> ModuleContext | None:
         """The project module an import names, walked once (None: not a project file, a
         cycle, or past the budget)."""
@@ -102,7 +114,7 @@ class ImportFollower(ConditionMemory):
             too_big = path.stat().st_size > IMPORT_MAX_BYTES
         except OSError:
             too_big = True
-        parsed = None if too_big else project.parse_file(path, name)
+        parsed = None if too_big else project.parse_file(path, name, self.builds_networks)
         if parsed is None:
             self.loaded[key] = None
             return None
