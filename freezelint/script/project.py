@@ -61,8 +61,8 @@ class ParsedModule:
     text: str
 
 
-# path -> (modification time, the file parsed, whether it is worth reading without `networks`)
-_PARSED: dict[Path, tuple[float, ParsedModule | None, bool]] = {}
+# path -> (modification time, the file parsed, why: see `_parse`)
+_PARSED: dict[Path, tuple[float, ParsedModule | None, str]] = {}
 
 
 def parse_file(path: Path, name: str, networks: bool = False) -> ParsedModule | None:
@@ -73,24 +73,34 @@ def parse_file(path: Path, name: str, networks: bool = False) -> ParsedModule | 
     except OSError:
         return None
     cached = _PARSED.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = _PARSED[path] = (stamp, *_parse(path, name))
+    if cached is None or cached[0] != stamp or (networks and cached[2] == _LATER):
+        cached = _PARSED[path] = (stamp, *_parse(path, name, networks))
     _, parsed, worth = cached
-    return parsed if worth or networks else None
+    return parsed if worth == _WORTH or networks else None
 
 
-def _parse(path: Path, name: str) -> tuple[ParsedModule | None, bool]:
-    """The file parsed when it may matter, and whether it does without `networks`."""
+_WORTH, _NETWORK, _LATER, _NOT = "worth", "network", "later", "not"
+
+
+def _parse(path: Path, name: str, networks: bool) -> tuple[ParsedModule | None, str]:
+    """The file parsed when it may matter, and why: worth it (`_WORTH`), a network read for
+    `networks` (`_NETWORK`), a network not read yet (`_LATER`), or not at all."""
     try:
         if path.stat().st_size <= MAX_BYTES:
             text = path.read_text(encoding="utf-8")
-            worth = len(text) <= SMALL or any(marker in text for marker in MARKERS)
-            if worth or NETWORK in text:
-                module = cst.parse_module(text)
-                return ParsedModule(path, name, module, ImportTable.of(module), text), worth
+            if len(text) <= SMALL or any(marker in text for marker in MARKERS):
+                why = _WORTH
+            elif NETWORK in text:
+                why = _NETWORK if networks else _LATER
+            else:
+                return None, _NOT
+            if why == _LATER:
+                return None, why
+            module = cst.parse_module(text)
+            return ParsedModule(path, name, module, ImportTable.of(module), text), why
     except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
         pass
-    return None, False
+    return None, _NOT
 
 
 def _is_root(folder: Path) -> bool:
