@@ -20,7 +20,7 @@ from freezelint.script.events import UNKNOWN
 from freezelint.script.extract.assumptions import ConditionMemory
 from freezelint.script.extract.config_objects import config_objects
 from freezelint.script.extract.scope import ModuleContext, Scope, Walk
-from freezelint.script.extract.syntax import mentions_freezing
+from freezelint.script.extract.syntax import identifiers, mentions_freezing
 from freezelint.script.imports import dotted
 from freezelint.script.source import might_freeze
 from freezelint.script.values import (
@@ -83,14 +83,18 @@ class ImportFollower(ConditionMemory):
 
     @functools.cached_property
     def builds_networks(self) -> bool:
-        """Does the checked file use networks rather than define them? A big file of the
-        project that defines one is then read (its own copy of a zoo's ResNet); for a file
-        that defines networks itself (a model zoo's, importing its layers), it is not."""
-        return not any(
+        """Does the checked file train networks rather than define them (it builds an
+        optimizer or a trainer, and defines no `nn.Module`)? A big file of the project that
+        defines one is then read (its own copy of a zoo's ResNet); for a model zoo's file
+        importing its layers, or a library's helper, it is not."""
+        if any(
             isinstance(stmt, cst.ClassDef)
             and any((dotted(base.value) or "").split(".")[-1] == "Module" for base in stmt.bases)
             for stmt in self.module.body
-        )
+        ):
+            return False
+        words = identifiers(self.module)
+        return "Trainer" in words or any("optim" in word for word in words)
 
     def load(self, module: str, level: int) -> ModuleContext | None:
         """The project module an import names, walked once (None: not a project file, a
