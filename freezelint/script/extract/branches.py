@@ -42,13 +42,17 @@ class Fork(Exception):
 @dataclass(frozen=True)
 class InRunFork:
     """A branch whose arms matter that a run met undecided and went on down its first arm:
-    how messages name its arms, which are `except` handlers, and the budget of paths the run
-    had there (None: not bounded), shared out among the arms."""
+    how messages name its arms, and which are `except` handlers."""
 
     key: tuple
     labels: tuple[str, ...]
     exceptional: tuple[bool, ...]
-    budget: int | None
+
+
+def share(budget: int, arms: int, arm: int = 0) -> int:
+    """The part of a budget of paths one arm of a fork gets: an equal part, the first arms
+    one more while the rest lasts."""
+    return budget // arms + (arm < budget % arms)
 
 
 @dataclass(frozen=True)

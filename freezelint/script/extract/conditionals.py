@@ -20,6 +20,7 @@ from freezelint.script.extract.branches import (
     _merge,
     _module_receivers,
     _scope_chain,
+    share,
 )
 from freezelint.script.extract.constants import NotConstant, truth
 from freezelint.script.extract.loops import LoopWalker, own_statement
@@ -293,11 +294,10 @@ class ConditionalWalker(LoopWalker):
     def fork_here(self, key: tuple, labels: tuple[str, ...], exceptional: tuple[bool, ...]) -> int:
         """Fork at a branch whose arms matter: this run takes the first arm (with its part of
         the budget of paths), the others are left to `paths.explore`."""
-        self.forks.append(InRunFork(key, labels, exceptional, self.fork_budget))
+        self.forks.append(InRunFork(key, labels, exceptional))
         self.decisions[key] = 0
         if self.fork_budget is not None:
-            arms = len(labels)
-            self.fork_budget = self.fork_budget // arms + (self.fork_budget % arms > 0)
+            self.fork_budget = share(self.fork_budget, len(labels))
         return 0
 
     def try_statement(self, node: cst.Try | cst.TryStar, w: Walk) -> None:

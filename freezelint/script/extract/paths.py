@@ -27,7 +27,7 @@ from freezelint.script.events import (
     RequiresGradSet,
     Timeline,
 )
-from freezelint.script.extract.branches import Fork, InRunFork
+from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.script.extract.statements import Extractor, Root
@@ -114,7 +114,7 @@ def _fits(forks: list[InRunFork], budget: int) -> bool:
         arms = len(fork.labels)
         if arms > budget:
             return False
-        budget = budget // arms + (budget % arms > 0)
+        budget = share(budget, arms)
     return True
 
 
@@ -142,10 +142,9 @@ def _explore(
             )
             arms = len(fork.labels)
             for arm in reversed(range(1, arms)):
-                part = budget // arms + (arm < budget % arms)
-                stack.append(((*taken, (fork.key, arm)), part))
+                stack.append(((*taken, (fork.key, arm)), share(budget, arms, arm)))
             taken = (*taken, (fork.key, 0))
-            budget = budget // arms + (budget % arms > 0)  # the first arm's part, this run's
+            budget = share(budget, arms)  # the first arm's part: this run's
         out.paths.append(Path(extractor.timeline, taken, extractor.raised))
         if shared:
             spare = budget - 1
@@ -197,11 +196,10 @@ def extract_paths(
                 except Fork as fork:
                     # (`fresh_forks`: the run stopped at the fork; it starts again down the
                     # fork's first arm, as runs did before they went on from a snapshot.)
-                    forked.append(InRunFork(fork.key, fork.labels, fork.exceptional, budget))
+                    forked.append(InRunFork(fork.key, fork.labels, fork.exceptional))
                     decisions = {**decisions, fork.key: 0}
                     if budget is not None:
-                        arms = len(fork.labels)
-                        budget = budget // arms + (budget % arms > 0)
+                        budget = share(budget, len(fork.labels))
                     continue
                 finally:
                     fuel -= start - max(extractor.fuel, 0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from freezelint.script.extract.scope import ModuleContext
+
 _CONTAINERS = (dict, list, set)
 _OWN = "freezelint.script.extract."
 
@@ -66,11 +68,13 @@ class Snapshot:
             for name, value in vars(walker).items()
         }
         # Objects of the walker's own that hold state (the modules reached by two names): their
-        # fields, as the walker's own containers are kept.
+        # fields, as the walker's own containers are kept. (The modules it reads: below.)
         self._objects = [
             (value, {k: (v, _shallow(v)) for k, v in vars(value).items()})
             for value in vars(walker).values()
-            if type(value).__module__.startswith(_OWN) and hasattr(value, "__dict__")
+            if type(value).__module__.startswith(_OWN)
+            and hasattr(value, "__dict__")
+            and not isinstance(value, ModuleContext)
         ]
         contexts = {id(walker.here): walker.here}
         contexts.update((id(c), c) for c in walker.loaded.values() if c is not None)
