@@ -135,6 +135,7 @@ def find(
         holds: dict[tuple[str, int], tuple[int, dict[str, tuple[Finding, set[int]]]]] = {}
         anywhere: dict[tuple[str, int], set[int]] = {}
         normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
+        groups = _varied_together(root)
         for index, path in enumerate(root.paths):
             timeline = path.timeline
             if not timeline.events:
@@ -166,7 +167,9 @@ def find(
             for finding, same in wordings.values():
                 if not normal <= same:
                     # Its numbers are those of the paths that word it so: name what they share.
-                    when = _condition(root, sorted(same & normal or same))
+                    where = same & normal or same
+                    among = normal if same & normal else set(range(len(root.paths)))
+                    when = _condition(root, sorted(where), _unrelated(groups, where, among))
                     note = f"on every path; counted when {when}" if everywhere else f"when {when}"
                     finding = replace(finding, message=f"{finding.message} ({note})")
                 findings[(*key, finding.message)] = finding
@@ -203,22 +206,62 @@ def _error_path(root: RootPaths, index: int) -> bool:
     return path.raised or bool(root.exceptional & set(path.decisions))
 
 
-def _condition(root: RootPaths, where: list[int], limit: int = 3) -> str:
+def _varied_together(root: RootPaths) -> list[tuple[set[tuple], list[int]]]:
+    """The branches that paths take other arms than the first of together (`paths.explore`
+    combines only branches linked to each other), each group with those paths."""
+    parent: dict[tuple, tuple] = {}
+
+    def find(key: tuple) -> tuple:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    varied = [[key for key, arm in path.decisions if arm] for path in root.paths]
+    for keys in varied:
+        for key in keys:
+            parent[find(key)] = find(keys[0])
+    groups: dict[tuple, tuple[set[tuple], list[int]]] = {}
+    for key in parent:
+        groups.setdefault(find(key), (set(), []))[0].add(key)
+    for index, keys in enumerate(varied):
+        if keys:
+            groups[find(keys[0])][1].append(index)
+    return list(groups.values())
+
+
+def _unrelated(
+    groups: list[tuple[set[tuple], list[int]]], where: set[int], among: set[int]
+) -> set[tuple]:
+    """The branches a finding does not depend on: those of a group whose paths all agree
+    with the first path (every first arm) on whether it holds there."""
+    base = 0 in where
+    out: set[tuple] = set()
+    for keys, indices in groups:
+        if all((index in where) == base for index in indices if index in among):
+            out |= keys
+    return out
+
+
+def _condition(
+    root: RootPaths, where: list[int], unrelated: set[tuple] = frozenset(), limit: int = 3
+) -> str:
     """The branch arms the paths in `where` share, and for a branch all of them decide but in
-    different arms, those arms (`a` or `b`); those of the first path when that says nothing."""
+    different arms (not all of them), those arms (`a` or `b`); those of the first path when
+    that says nothing. Branches the finding does not depend on (`unrelated`) are not named."""
     decided = [dict(root.paths[index].decisions) for index in where]
+    first = [(key, arm) for key, arm in root.paths[where[0]].decisions if key not in unrelated]
     parts: list[str] = []
-    for key, arm in root.paths[where[0]].decisions:
+    for key, arm in first:
         arms = {d.get(key) for d in decided}
         if arms == {arm}:
             parts.append(root.labels[key][arm])
-        elif None not in arms:
+        elif None not in arms and len(arms) < len(root.labels[key]):
             taken = sorted(a for a in arms if a is not None)
             shown = [root.labels[key][a] for a in taken[:limit]]
             more = f" or {len(taken) - limit} more" if len(taken) > limit else ""
             parts.append(" or ".join(shown) + more)
     if not parts:
-        parts = [root.labels[key][arm] for key, arm in root.paths[where[0]].decisions]
+        parts = [root.labels[key][arm] for key, arm in first]
     if len(parts) > limit:
         parts = [*parts[:limit], f"{len(parts) - limit} more conditions"]
     return " and ".join(parts) or "on some paths"

@@ -31,22 +31,29 @@ class Fork(Exception):
     marks the arms that run only when something raised (`except` handlers)."""
 
     def __init__(
-        self, key: tuple, labels: tuple[str, ...], exceptional: tuple[bool, ...] = ()
+        self,
+        key: tuple,
+        labels: tuple[str, ...],
+        exceptional: tuple[bool, ...] = (),
+        touched: frozenset[int] | None = None,
     ) -> None:
         super().__init__(key)
         self.key = key
         self.labels = labels
         self.exceptional = exceptional or (False,) * len(labels)
+        self.touched = touched
 
 
 @dataclass(frozen=True)
 class InRunFork:
     """A branch whose arms matter that a run met undecided and went on down its first arm:
-    how messages name its arms, and which are `except` handlers."""
+    how messages name its arms, and which are `except` handlers. `touched`: the objects
+    that existed before it and that its arms touch (`independence.touched`); None: global."""
 
     key: tuple
     labels: tuple[str, ...]
     exceptional: tuple[bool, ...]
+    touched: frozenset[int] | None = None
 
 
 def share(budget: int, arms: int, arm: int = 0) -> int:

@@ -23,6 +23,7 @@ from freezelint.script.extract.branches import (
     share,
 )
 from freezelint.script.extract.constants import NotConstant, truth
+from freezelint.script.extract.independence import touched
 from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Walk, _visible_items
@@ -52,6 +53,8 @@ class ConditionalWalker(LoopWalker):
     join_all: bool
     fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
+    # Per fork this run took an arm of: the ids of the objects each walk of that arm created.
+    arm_ranges: dict[tuple, list[tuple[int, int]]]
 
     def if_statement(self, node: cst.If, w: Walk) -> None:
         """Decide what the code decides; fork the rest (see `branch`)."""
@@ -207,10 +210,11 @@ class ConditionalWalker(LoopWalker):
         key = (id(node), w.trail)
         choice = self.decisions.get(key)
         if choice is not None and choice < len(arms):
-            self.walk_arm(arms[choice], w)
+            self.walk_taken(key, arms[choice], w)
             return
         # What an arm can change: the names in scope and the attributes of every object.
         envs = [scope.env for scope in _scope_chain(w.scope)] + list(self.attributes.values())
+        owners = list(self.attributes)  # (whose attributes the last `envs` are)
         if self.join_all or (self.fork_budget is not None and len(arms) > self.fork_budget):
             mark = len(self.events)
             before = [dict(env) for env in envs]
@@ -230,12 +234,13 @@ class ConditionalWalker(LoopWalker):
         before = [dict(env) for env in envs]
         scopes = [(scope.returns, list(scope.returns)) for scope in _scope_chain(w.scope)]
         snapshot = None if self.trial else Snapshot(self)
+        first_new = self._last_id + 1  # the first id an arm's new objects get
         assumed = dict(self.assumed)
         exited, raised = self.exited, self.raised
         after: list[list[dict]] = []
         exits: list[bool] = []
         raises: list[bool] = []
-        matters = False
+        matters = nested = False
         self.trial += 1
         try:
             for arm in arms:
@@ -245,7 +250,7 @@ class ConditionalWalker(LoopWalker):
                 except Fork:
                     # A branch inside this arm forks: the arms matter. This branch is decided
                     # first, the one inside on the path that takes this arm.
-                    matters = True
+                    matters = nested = True
                     break
                 after.append([dict(env) for env in envs])
                 exits.append(self.exited)
@@ -269,12 +274,17 @@ class ConditionalWalker(LoopWalker):
                 if merged is None or (table and _lost_constant([after[i][index] for i in going])):
                     # (Constants chosen by a command-line option's value, `if args.net ==
                     # "resnet18": k = 45`: a later condition on the option picks its arm.)
-                    matters = True
+                    matters = nested = True
                     break
                 merges.append(merged)
         if matters:
-            if snapshot is None or self.fresh_forks:
-                raise Fork(key, labels, exceptional)
+            if snapshot is None:
+                raise Fork(key, labels, exceptional)  # (for the branch around: it matters)
+            touched = None
+            if not nested and len({exits[i] for i in going}) == 1:
+                touched = self._fork_touches(mark, envs, owners, before, after, first_new)
+            if self.fresh_forks:
+                raise Fork(key, labels, exceptional, touched)
             # This run goes down the first arm, as it was before the arms were walked.
             snapshot.restore()
             for env, old in zip(envs, before, strict=True):
@@ -282,7 +292,8 @@ class ConditionalWalker(LoopWalker):
                 env.update(old)
             for returns, old_returns in scopes:
                 returns[:] = old_returns
-            self.walk_arm(arms[self.fork_here(key, labels, exceptional)], w)
+            arm = self.fork_here(key, labels, exceptional, touched)
+            self.walk_taken(key, arms[arm], w)
             return
         for env, merged in zip(envs, merges, strict=True):
             env.clear()
@@ -291,10 +302,49 @@ class ConditionalWalker(LoopWalker):
         self.exited = exits[going[0]] if arms else exited
         self.raised = raised or all(raises)
 
-    def fork_here(self, key: tuple, labels: tuple[str, ...], exceptional: tuple[bool, ...]) -> int:
+    def _fork_touches(
+        self,
+        mark: int,
+        envs: list[dict],
+        owners: list[int],
+        before: list[dict],
+        after: list[list[dict]],
+        new: int,
+    ) -> frozenset[int] | None:
+        """What the arms just walked touch of the objects that existed before them (see
+        `independence`): the ids their events name, bind differently or set attributes of."""
+        scopes = len(envs) - len(owners)
+        changes: list[tuple] = []
+        setters: set[int] = set()
+        for arm in after:
+            for index, (now, then) in enumerate(zip(arm, before, strict=True)):
+                if now == then:
+                    continue
+                for name in now.keys() | then.keys():
+                    if now.get(name) != then.get(name):
+                        changes.append((then.get(name), now.get(name)))
+                if index >= scopes:
+                    setters.add(owners[index - scopes])
+        found = touched(self.events[mark:], changes, setters)
+        return None if found is None else frozenset(i for i in found if i < new)
+
+    def walk_taken(self, key: tuple, arm: Arm, w: Walk) -> None:
+        """Walk the arm this run takes at a fork, noting the ids of the objects it creates (on
+        this path, what the fork touches besides what existed before it)."""
+        start = self._last_id + 1
+        self.walk_arm(arm, w)
+        self.arm_ranges.setdefault(key, []).append((start, self._last_id))
+
+    def fork_here(
+        self,
+        key: tuple,
+        labels: tuple[str, ...],
+        exceptional: tuple[bool, ...],
+        touched: frozenset[int] | None = None,
+    ) -> int:
         """Fork at a branch whose arms matter: this run takes the first arm (with its part of
         the budget of paths), the others are left to `paths.explore`."""
-        self.forks.append(InRunFork(key, labels, exceptional))
+        self.forks.append(InRunFork(key, labels, exceptional, touched))
         self.decisions[key] = 0
         if self.fork_budget is not None:
             self.fork_budget = share(self.fork_budget, len(labels))

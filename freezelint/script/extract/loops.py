@@ -6,6 +6,7 @@ changes from one iteration to the next (`enter_loop`) no longer deciding conditi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import libcst as cst
@@ -210,6 +211,7 @@ def own_statement(body: cst.CSTNode, kind: type[cst.Break] | type[cst.Continue])
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _appends_built(body: cst.CSTNode) -> bool:
     """Does a loop body append a call's result to a list (`layers.append(block(...))`)? Each
     turn builds a module of its own: the list's length is the number of turns."""
@@ -224,5 +226,5 @@ def _appends_built(body: cst.CSTNode) -> bool:
             and isinstance(cur.args[0].value, cst.Call)
         ):
             return True
-        stack.extend(cur.children)
+        stack.extend(child_nodes(cur))
     return False

@@ -29,6 +29,7 @@ from freezelint.script.events import (
 )
 from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
+from freezelint.script.extract.independence import Links
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.script.extract.statements import Extractor, Root
 from freezelint.script.extract.syntax import mentions_freezing, method_calls
@@ -64,7 +65,9 @@ class RootPaths:
 Run = Callable[[dict[tuple, int], bool, "int | None"], Extractor]
 
 
-def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPaths, Extractor]:
+def explore(
+    run: Run, refuel: Callable[[], None] | None = None, product: bool = False
+) -> tuple[RootPaths, Extractor]:
     """All paths of one root; `run(decisions, join_all, budget)` walks it once (`budget`: a
     branch with more arms is joined). Also returns the extractor of the first path (for what
     the module body leaves bound).
@@ -76,7 +79,11 @@ def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPat
     before that walk): each arm of a branch gets an equal part of what its path had (an arm
     that needs less hands the rest to the next), so every arm of an early choice (which
     model, whether it is frozen) is a path of its own and later choices, where the parts run
-    out, are the ones joined, rather than the first arm taking it all."""
+    out, are the ones joined, rather than the first arm taking it all.
+
+    Branches independent of each other (`independence`) are not combined: a path that took
+    another arm of one branch varies only the branches linked to it (`product`, for tests:
+    every combination, as before)."""
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True, None)
@@ -98,12 +105,12 @@ def explore(run: Run, refuel: Callable[[], None] | None = None) -> tuple[RootPat
             return earlier
         return run(decisions, False, budget)
 
-    found = _explore(remembered, shared=False)
+    found = _explore(remembered, shared=False, product=product)
     if found is not None:
         return found
     if refuel is not None:
         refuel()
-    shared = _explore(remembered, shared=True)
+    shared = _explore(remembered, shared=True, product=product)
     assert shared is not None
     return shared
 
@@ -119,11 +126,12 @@ def _fits(forks: list[InRunFork], budget: int) -> bool:
 
 
 def _explore(
-    run: Callable[[dict[tuple, int], int | None], Extractor], shared: bool
+    run: Callable[[dict[tuple, int], int | None], Extractor], shared: bool, product: bool
 ) -> tuple[RootPaths, Extractor] | None:
     """The paths, depth first; with the budget `shared` out, or else None as soon as they
     do not all fit."""
     out = RootPaths()
+    known: dict[tuple, frozenset[int] | None] = {}  # what each fork touched, when first met
     stack: list[tuple[tuple[Decision, ...], int]] = [((), PATH_LIMIT)]
     spare = 0  # budget a finished path did not need, for the next one
     first: Extractor | None = None
@@ -131,7 +139,10 @@ def _explore(
         decisions, budget = stack.pop()
         budget, spare = budget + spare, 0
         extractor = run(dict(decisions), budget if shared else None)
-        others = sum(len(fork.labels) - 1 for fork in extractor.forks)
+        for fork in extractor.forks:
+            known.setdefault(fork.key, fork.touched)
+        varies = _varied(extractor, decisions, known, product)
+        others = sum(len(fork.labels) - 1 for fork in extractor.forks if varies(fork))
         if not shared and len(out.paths) + 1 + len(stack) + others > PATH_LIMIT:
             return None
         taken = decisions
@@ -141,6 +152,9 @@ def _explore(
                 (fork.key, arm) for arm, flag in enumerate(fork.exceptional) if flag
             )
             arms = len(fork.labels)
+            if not varies(fork):
+                taken = (*taken, (fork.key, 0))
+                continue
             for arm in reversed(range(1, arms)):
                 stack.append(((*taken, (fork.key, arm)), share(budget, arms, arm)))
             taken = (*taken, (fork.key, 0))
@@ -154,18 +168,39 @@ def _explore(
     return out, first
 
 
+def _varied(
+    extractor: Extractor,
+    decisions: tuple[Decision, ...],
+    known: dict[tuple, frozenset[int] | None],
+    product: bool,
+) -> Callable[[InRunFork], bool]:
+    """Which of the forks a run met are worth their other arms on the path it took: all of
+    them on the path that took every first arm; on a path that took another arm somewhere,
+    those linked to the branches it took another arm of (`independence`); every one when
+    one of those is global."""
+    active = [key for key, arm in decisions if arm]
+    if product or not active or any(known.get(key) is None for key in active):
+        return lambda fork: True
+    branches = {key: known[key] for key in active}
+    branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
+    links = Links.of(extractor.timeline.events, branches, extractor.arm_ranges)  # type: ignore[arg-type]
+    return lambda fork: fork.touched is None or any(links.linked(fork.key, k) for k in active)
+
+
 def extract_paths(
     module: cst.Module,
     imports: ImportTable | None = None,
     aliases: dict[str, tuple[str, str]] | None = None,
     path: pathlib.Path | None = None,
     fresh_forks: bool = False,
+    product: bool = False,
 ) -> list[RootPaths]:
     """The paths of every root: the module body first, then the functions it does not call,
     then its classes. `path`: the file's own, for imports of the project's other files.
     `fresh_forks` (for tests): a run that meets a fork starts again from the root down its
     first arm, instead of going on from the state before the arms were tried; the paths must
-    be the same."""
+    be the same. `product` (for tests): every combination of the arms of independent
+    branches."""
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False
@@ -196,7 +231,7 @@ def extract_paths(
                 except Fork as fork:
                     # (`fresh_forks`: the run stopped at the fork; it starts again down the
                     # fork's first arm, as runs did before they went on from a snapshot.)
-                    forked.append(InRunFork(fork.key, fork.labels, fork.exceptional))
+                    forked.append(InRunFork(fork.key, fork.labels, fork.exceptional, fork.touched))
                     decisions = {**decisions, fork.key: 0}
                     if budget is not None:
                         budget = share(budget, len(fork.labels))
@@ -210,7 +245,7 @@ def extract_paths(
 
         return run
 
-    body, first = explore(runner(None, {}), refuel)
+    body, first = explore(runner(None, {}), refuel, product)
     roots = [body]
     globals_ = {
         k: v
@@ -222,11 +257,11 @@ def extract_paths(
     for fn in roots_fns:
         if fn in functions and fn.name.value in inlined:
             continue
-        walked.append((fn, explore(runner(fn, globals_), refuel)[0]))
+        walked.append((fn, explore(runner(fn, globals_), refuel, product)[0]))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
     for root_class in class_roots(first, inlined):
-        roots.append(explore(runner(root_class, globals_), refuel)[0])
+        roots.append(explore(runner(root_class, globals_), refuel, product)[0])
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:

@@ -53,6 +53,7 @@ class Extractor(RegistryChoices):
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
         self.forks: list[InRunFork] = []
+        self.arm_ranges: dict[tuple, list[tuple[int, int]]] = {}
         self.trial = 0
         self.fresh_forks = False
         self.join_all = False

@@ -1,0 +1,170 @@
+"""Independent undecided branches are not combined (issue 24): a path that took another arm of
+one branch varies only the branches linked to it (`script/extract/independence.py`), and a
+finding names only the branches it depends on. What is found must not change: every fixture
+gives the same diagnostics as exploring every combination."""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+import freezelint.checking.checker as checker
+from freezelint.model.resolve import Verifier
+from freezelint.script.extract import extract_paths
+from freezelint.script.extract.independence import Links, touched
+from freezelint.script.selection import Opaque, Region
+from freezelint.script.values import Const, ModelRef
+
+HEADER = """
+import argparse, torch, torchvision
+parser = argparse.ArgumentParser()
+parser.add_argument("--a", action="store_true")
+parser.add_argument("--b", action="store_true")
+parser.add_argument("--c", action="store_true")
+args = parser.parse_args()
+"""
+
+
+def path_counts(body: str) -> tuple[int, int]:
+    """Paths of the module body: branches independent, and every combination."""
+    module = cst.parse_module(HEADER + textwrap.dedent(body))
+    return len(extract_paths(module)[0].paths), len(extract_paths(module, product=True)[0].paths)
+
+
+def messages(body: str, verifier: Verifier | None = None) -> list[str]:
+    text = HEADER + textwrap.dedent(body)
+    return [f"{d.code} {d.message}" for d in checker.check_source(text, "x.py", None, verifier)]
+
+
+TWO_MODELS = """
+m0 = torchvision.models.resnet18()
+m1 = torchvision.models.resnet18()
+if args.a:
+    m0.requires_grad_(False)
+if args.b:
+    m1.layer1.requires_grad_(False)
+opt0 = torch.optim.SGD(m0.parameters(), lr=0.1)
+opt1 = torch.optim.SGD(m1.parameters(), lr=0.1)
+"""
+
+
+def test_branches_on_two_models_are_not_combined() -> None:
+    assert path_counts(TWO_MODELS) == (3, 4)
+
+
+def test_a_finding_names_only_the_branch_it_depends_on(verifier: Verifier) -> None:
+    found = messages(TWO_MODELS, verifier)
+    assert [m.split(" ", 1)[0] for m in found] == ["FRZ011", "FRZ001"]
+    assert found[0].endswith("it updates nothing (when `args.a`)")
+    assert found[1].endswith("with `requires_grad` (when `args.b`)")
+
+
+def test_one_optimizer_over_both_models_links_them() -> None:
+    body = TWO_MODELS.replace(
+        "opt0 = torch.optim.SGD(m0.parameters(), lr=0.1)\n"
+        "opt1 = torch.optim.SGD(m1.parameters(), lr=0.1)\n",
+        "opt = torch.optim.SGD([*m0.parameters(), *m1.parameters()], lr=0.1)\n",
+    )
+    assert path_counts(body) == (4, 4)
+
+
+def test_a_constant_bound_in_an_arm_links_the_branch_to_everything() -> None:
+    # `lr` decides the zero-learning-rate group of the other model's optimizer.
+    body = """
+    m0 = torchvision.models.resnet18()
+    m1 = torchvision.models.resnet18()
+    if args.a:
+        m0.requires_grad_(False)
+        lr = 0.0
+    else:
+        lr = 0.1
+    if args.b:
+        m1.layer1.requires_grad_(False)
+    opt0 = torch.optim.SGD(m0.parameters(), lr=0.1)
+    opt1 = torch.optim.SGD(m1.parameters(), lr=lr)
+    """
+    assert path_counts(body) == (4, 4)
+
+
+def test_a_branch_with_a_branch_inside_is_combined_with_the_rest() -> None:
+    # `if args.a:` holds a branch that matters: what its arms touch is not followed (global),
+    # so both of its arms meet both arms of `if args.b:`; the branch inside it and
+    # `if args.b:` touch two models and are not combined: 5 paths, not 6.
+    body = """
+    m0 = torchvision.models.resnet18()
+    m1 = torchvision.models.resnet18()
+    if args.a:
+        if args.c:
+            m0.requires_grad_(False)
+        else:
+            m0.layer1.requires_grad_(False)
+    if args.b:
+        m1.layer1.requires_grad_(False)
+    opt0 = torch.optim.SGD(m0.parameters(), lr=0.1)
+    opt1 = torch.optim.SGD(m1.parameters(), lr=0.1)
+    """
+    assert path_counts(body) == (5, 6)
+
+
+def test_blocks_with_a_branch_each_grow_linearly() -> None:
+    # issue 24's scaling script: 16 blocks, each a model with one undecided if/else; every
+    # combination was 2^16 paths, capped at 64 with the rest joined.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from scaling import blocks
+
+    roots = extract_paths(cst.parse_module(blocks(16, True)))
+    assert len(roots[0].paths) == 17
+    assert roots[0].complete
+
+
+def test_what_a_branch_touches() -> None:
+    event = type("E", (), {})  # (not a dataclass: names nothing)
+    assert touched([], [(None, ModelRef(3)), (ModelRef(4, ("fc",)), None)], [7]) == {3, 4, 7}
+    assert touched([], [(Const(0.1), Const(0.0))], []) is None
+    assert touched([event()], [], []) is None
+    from freezelint.script.events import RequiresGradSet
+
+    freeze = RequiresGradSet(node=cst.Name("x"), selection=Region(5, ()), value=False)
+    opaque = RequiresGradSet(node=cst.Name("x"), selection=Opaque("?"), value=False)
+    assert touched([freeze], [], []) == {5}
+    assert touched([opaque], [], []) is None
+    links = Links.of([freeze], {("a",): frozenset({5}), ("b",): frozenset({6})}, {})
+    assert not links.linked(("a",), ("b",))
+
+
+FIXTURE_SCRIPTS = sorted(
+    p for p in (Path(__file__).parent.parent / "fixtures").rglob("*.py") if "FRZ000" not in p.parts
+)
+
+
+def test_every_fixture_finds_what_every_combination_finds(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not combining independent branches must not change a single diagnostic (its message,
+    # with the branches it names, included) on any fixture.
+    forking = [
+        script
+        for script in FIXTURE_SCRIPTS
+        if any(len(r.paths) > 1 for r in extract_paths(cst.parse_module(script.read_text())))
+    ]
+    assert len(forking) >= 20
+
+    def diagnostics(product: bool) -> dict[str, list]:
+        monkeypatch.setattr(
+            checker, "extract_paths", functools.partial(extract_paths, product=product)
+        )
+        return {
+            str(script): [
+                (d.code, d.row, d.column, d.message)
+                for d in checker.check_source(script.read_text(), str(script), None, verifier)
+            ]
+            for script in forking
+        }
+
+    assert diagnostics(False) == diagnostics(True)
