@@ -38,3 +38,22 @@ def test_same_ranges_as_libcst(source: str) -> None:
     got = positions(module)
     assert set(got) == set(expected)
     assert {node: got[node] for node in expected} == dict(expected)
+
+
+@pytest.mark.parametrize("source", SOURCES + EDGES)
+def test_a_lookup_with_the_text_generates_only_its_statement(source: str) -> None:
+    # With the source text, each lookup places its node through the statement holding it
+    # (its first line from `ast`): the same ranges, looked up in any order.
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    got = positions(module, source)
+    for node in reversed(list(expected)):
+        assert got[node] == expected[node]
+
+
+def test_statements_the_parsers_pair_differently_are_placed_from_the_start() -> None:
+    source = "x = 1; y = 2\n@a\n\n# c\n@b\ndef f():\n    return (\n  1)\nz = 3"
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    got = positions(module, source)
+    assert {node: got[node] for node in expected} == dict(expected)

@@ -286,10 +286,10 @@ def locate(
 ) -> list[Diagnostic]:
     if not findings:
         return []
-    positions = positions_of(module)
+    positions = positions_of(module, text)
     context = FixContext(text, positions, module)
     sources = [(path, positions, line_label)] + [
-        (display(parsed.path), positions_of(parsed.module), str)
+        (display(parsed.path), positions_of(parsed.module, parsed.text), str)
         for parsed in (files or {}).values()
     ]
 

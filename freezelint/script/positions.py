@@ -5,10 +5,17 @@ libcst's provider counts lines and columns token by token and builds two positio
 node. Here the pass records only token indexes; a range becomes lines and columns when it is
 looked up, and only the few nodes a finding or a fix names are ever looked up. Run only for
 files with something to report.
+
+With the source text, a node is placed without generating the code before it: the top-level
+statement that holds it is found by walking the syntax tree (cheaper than generating code), its
+first line is read from CPython's own parser (`ast`, in C), and that statement alone is
+generated. The generated text is checked against the source at that line; where it differs (or
+the statements do not pair up) the code is generated from the start, as without the text.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
@@ -18,6 +25,8 @@ from itertools import accumulate
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
+
+from freezelint.script.extract.syntax import child_nodes
 
 _NEWLINE = re.compile(r"\r\n?|\n")  # as libcst counts lines
 
@@ -70,13 +79,14 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
     whose findings are all early is never generated to its end, and one that is only a
     candidate (an imported file no finding turns out to be in) not at all."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         self._module = module
         self._state: _IndexState | None = None
         self._next = 0  # the next statement of the body to generate
         self._offsets = [0]  # where each token starts in the text, as far as generated
         self._line_starts = [0]
         self._cache: dict[cst.CSTNode, CodeRange] = {}
+        self._statements = _Statements(module, text) if text else None
 
     def _advance(self) -> bool:
         """Generate one more piece of the module; False when it is all generated."""
@@ -137,8 +147,14 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._cache.get(node)
         if found is None:
-            start, end = self._span(node)
-            found = self._cache[node] = CodeRange(self._position(start), self._position(end))
+            if self._statements is not None and (
+                self._state is None or node not in self._state.spans
+            ):
+                found = self._statements.range(node)
+            if found is None:
+                start, end = self._span(node)
+                found = CodeRange(self._position(start), self._position(end))
+            self._cache[node] = found
         return found
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
@@ -151,5 +167,96 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         return sum(1 for _ in self)
 
 
-def positions(module: cst.Module) -> Positions:
-    return Positions(module)
+class _Statements:
+    """Ranges of nodes found through the top-level statement that holds them, that statement
+    alone generated (see the module docstring)."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self._module = module
+        self._text = text
+        self._firsts: list[int] | None = None  # each statement's first line (None: unknown)
+        self._text_lines: list[int] = []  # where each line of the text starts
+        self._owner: dict[cst.CSTNode, int] = {}
+        self._walked = 0  # statements whose nodes are in `_owner`
+        self._pieces: dict[int, tuple[_IndexState, list[int], list[int], int] | None] = {}
+
+    def range(self, node: cst.CSTNode) -> CodeRange | None:
+        """The node's range, or None when this way cannot place it."""
+        index = self._owner_of(node)
+        if index is None:
+            return None
+        piece = self._pieces.get(index, False)
+        if piece is False:
+            piece = self._pieces[index] = self._generate(index)
+        if piece is None or node not in piece[0].spans:
+            return None
+        state, offsets, starts, first = piece
+        start, end = state.spans[node]
+        return CodeRange(_at(offsets, starts, first, start), _at(offsets, starts, first, end))
+
+    def _owner_of(self, node: cst.CSTNode) -> int | None:
+        body = self._module.body
+        while node not in self._owner and self._walked < len(body):
+            index = self._walked
+            stack: list[cst.CSTNode] = [body[index]]
+            while stack:
+                cur = stack.pop()
+                self._owner[cur] = index
+                stack.extend(child_nodes(cur))
+            self._walked += 1
+        return self._owner.get(node)
+
+    def _first_lines(self) -> list[int] | None:
+        """Each top-level statement's first line as libcst counts it (its leading empty and
+        comment lines included), from `ast`; None when the two parsers' statements do not
+        pair up."""
+        try:
+            tree = ast.parse(self._text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        out: list[int] = []
+        at = 0
+        for stmt in self._module.body:
+            if at >= len(tree.body):
+                return None
+            node = tree.body[at]
+            line = node.lineno
+            leading = len(stmt.leading_lines)
+            decorators = getattr(stmt, "decorators", ())
+            if decorators:
+                line = min(d.lineno for d in node.decorator_list)  # type: ignore[attr-defined]
+                leading += len(decorators[0].leading_lines)
+            out.append(line - leading)
+            at += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        return out if at == len(tree.body) else None
+
+    def _generate(self, index: int) -> tuple[_IndexState, list[int], list[int], int] | None:
+        if self._firsts is None:
+            self._firsts = self._first_lines() or []
+            self._text_lines = [0] + [m.end() for m in _NEWLINE.finditer(self._text)]
+        if index >= len(self._firsts):
+            return None
+        first = self._firsts[index]
+        if not 1 <= first <= len(self._text_lines):
+            return None
+        state = _IndexState(self._module)
+        self._module.body[index]._codegen(state)
+        code = "".join(state.tokens)
+        begin = self._text_lines[first - 1]
+        if self._text[begin : begin + len(code)] != code:
+            return None  # (placed wrong: the caller generates from the start)
+        offsets = list(accumulate(map(len, state.tokens), initial=0))
+        starts = [0] + [m.end() for m in _NEWLINE.finditer(code)]
+        return state, offsets, starts, first
+
+
+def _at(offsets: list[int], starts: list[int], first: int, token_index: int) -> CodePosition:
+    offset = offsets[token_index]
+    line = bisect_right(starts, offset)
+    return CodePosition(first + line - 1, offset - starts[line - 1])
+
+
+def positions(module: cst.Module, text: str | None = None) -> Positions:
+    """Node ranges of `module`; `text` (its source) lets a lookup generate only the
+    statement that holds the node."""
+    return Positions(module, text)
