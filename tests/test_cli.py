@@ -70,7 +70,7 @@ def test_syntax_error_is_reported_and_other_files_checked(tmp_path: Path) -> Non
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if ": FRZ" in line]
     assert lines[0].startswith(f"{tmp_path / 'a_broken.py'}:2:")
-    assert " FRZ000 syntax error" in lines[0]
+    assert " FRZ000 error: syntax error" in lines[0]
     assert "b_bad.py:3:1: FRZ004" in lines[1]
 
 
@@ -123,11 +123,53 @@ def test_select_and_ignore(tmp_path: Path, flags: list[str], expected: int) -> N
     assert run("check", *flags, str(tmp_path / "bad.py")).exit_code == expected
 
 
-def test_unknown_selector_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "selector"),
+    [
+        ("--select", "E501"),
+        ("--select", "FRZ099"),  # the shape of a code, but no rule has it
+        ("--select", "FRZ5"),  # a prefix of no code
+        ("--select", "FRZ20"),
+        ("--ignore", "FRZ099"),
+        ("--extend-select", "FRZ099"),
+    ],
+)
+def test_unknown_selector_is_a_usage_error(tmp_path: Path, option: str, selector: str) -> None:
     (tmp_path / "bad.py").write_text(BAD)
-    result = CliRunner().invoke(cli, ["check", "--select", "E501", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["check", option, selector, str(tmp_path)])
     assert result.exit_code == 2
-    assert "unknown rule selector" in result.output
+    assert f"Unknown rule selector `{selector}`" in result.output
+
+
+def test_a_repeated_select_adds_up(tmp_path: Path) -> None:
+    # `--select FRZ001 --select FRZ004` selects both, as ruff takes a repeated option.
+    (tmp_path / "bad.py").write_text(
+        BAD
+        + "import torch\nmodel.layer1.requires_grad_(False)\n"
+        + "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        + "model.train()\n"
+    )
+    every = run("check", "--output-format", "concise", str(tmp_path))
+    assert {line.split()[1] for line in every.output.splitlines() if ": FRZ" in line} > {
+        "FRZ001",
+        "FRZ004",
+    }
+    both = run("check", "--output-format", "concise", "--select", "FRZ001,FRZ004", str(tmp_path))
+    repeated = run(
+        "check",
+        "--output-format",
+        "concise",
+        "--select",
+        "FRZ001",
+        "--select",
+        "FRZ004",
+        str(tmp_path),
+    )
+    assert repeated.output == both.output
+    assert {line.split()[1] for line in both.output.splitlines() if ": FRZ" in line} == {
+        "FRZ001",
+        "FRZ004",
+    }
 
 
 def test_rules_and_rule() -> None:
@@ -236,5 +278,8 @@ def test_deeply_nested_input_is_frz000_not_a_crash(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert result.returncode == 1
-    assert "deep.py:2:" in result.stdout and "FRZ000 syntax error: too many nested" in result.stdout
+    assert (
+        "deep.py:2:" in result.stdout
+        and "FRZ000 error: syntax error: too many nested" in result.stdout
+    )
     assert "fine.py:3:" in result.stdout  # brackets in a string are not nesting

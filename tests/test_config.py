@@ -76,7 +76,7 @@ def test_config_option_and_isolated(project: Path) -> None:
     ("content", "message"),
     [
         ("[tool.freezelint]\nselekt = []\n", "unknown option selekt"),
-        ('[tool.freezelint]\nselect = ["E501"]\n', "unknown rule selector E501"),
+        ('[tool.freezelint]\nselect = ["E501"]\n', "Unknown rule selector `E501`"),
         ('[tool.freezelint]\nselect = "FRZ004"\n', "must be a list of strings"),
         ("[tool.freezelint\n", "invalid TOML"),
         ('[tool.freezelint.model-aliases]\n"x.build" = "keras:resnet"\n', "LIBRARY:MODEL"),

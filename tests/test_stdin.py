@@ -49,7 +49,9 @@ def test_the_buffer_is_reported_as_the_stdin_filename(tmp_path: Path, cache_dir:
     assert done.returncode == 1, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("scripts/train.py:")]
     assert [line.split(" ")[1] for line in lines] == ["FRZ002", "FRZ011"]
-    assert lines[0].startswith("scripts/train.py:7:13: FRZ002 [*] optimizer `optimizer` (SGD)")
+    assert lines[0].startswith(
+        "scripts/train.py:7:13: FRZ002 [*] error: optimizer `optimizer` (SGD)"
+    )
     assert "7 | optimizer = torch.optim.SGD(net.fc.parameters(), lr=0.1)" in done.stdout
     # Without a file name the buffer is `-`; the file named is never read.
     bare = freezelint("-", stdin=SCRIPT, cwd=tmp_path, cache=cache_dir)

@@ -38,9 +38,17 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: ALL).")
-@click.option("--extend-select", help="Rule codes or prefixes to enable on top of the selection.")
-@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option(
+    "--select",
+    multiple=True,
+    help="Comma-separated rule codes or prefixes to enable (default: ALL); may be repeated.",
+)
+@click.option(
+    "--extend-select",
+    multiple=True,
+    help="Rule codes or prefixes to enable on top of the selection; may be repeated.",
+)
+@click.option("--ignore", multiple=True, help="Comma-separated rule codes or prefixes to disable.")
 @click.option(
     "--config",
     "config_path",
@@ -87,9 +95,9 @@ def cli() -> None:
 )
 def check(
     paths: tuple[str, ...],
-    select: str | None,
-    extend_select: str | None,
-    ignore: str | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
     config_path: Path | None,
     isolated: bool,
     exclude: tuple[str, ...],
@@ -113,7 +121,7 @@ def check(
         paths = (stdin_filename or "-",)
     config = load_config(paths, config_path, isolated)
     codes = selected_codes(
-        parse_codes(select) if select is not None else (config.select or []),
+        parse_codes(select) if select else (config.select or []),
         [*config.ignore, *parse_codes(ignore)],
         [*config.extend_select, *parse_codes(extend_select)],
     )

@@ -47,7 +47,7 @@ def write(
         cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
         where = paint(f"{d.path}:{cell}{d.row}:{d.column}:", "1")
         code = paint(d.code, "1;31" if d.severity is Severity.ERROR else "1;33")
-        out.write(f"{where} {code} {marker}{d.message}\n")
+        out.write(f"{where} {code} {marker}{d.severity.value}: {d.message}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
     out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
@@ -94,11 +94,14 @@ def summary(
         return text + ")." if remaining or fixed else "All checks passed!"
     if not diagnostics:
         return "All checks passed!"
-    total = len(diagnostics)
     warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
-    noun = "error" if total == 1 else "errors"
-    extra = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-    text = f"Found {total} {noun}{extra}."
+    errors = len(diagnostics) - warnings
+    counts = [
+        f"{n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((errors, "error"), (warnings, "warning"))
+        if n
+    ]
+    text = f"Found {' and '.join(counts)}."
     if safe:
         text += f"\n[*] {safe} fixable with the `--fix` option"
         if unsafe:

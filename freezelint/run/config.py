@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from freezelint.model.spec import LIBRARIES
+from freezelint.rules import CODES
 
 KEYS = {
     "select",
@@ -24,7 +25,6 @@ KEYS = {
     "cache-dir",
     "model-aliases",
 }
-_CODE = re.compile(r"^(ALL|FRZ\d{0,3})$")
 
 
 class ConfigError(Exception):
@@ -135,7 +135,8 @@ def _strings(path: Path, key: str, value: Any) -> list[str]:
 
 def _codes(path: Path, key: str, value: Any) -> list[str]:
     codes = [v.strip().upper() for v in _strings(path, key, value)]
-    bad = [c for c in codes if not _CODE.match(c)]
+    bad = [c for c in codes if c != "ALL" and not any(code.startswith(c) for code in CODES)]
     if bad:
-        raise ConfigError(f"{path}: {key}: unknown rule selector {', '.join(bad)}")
+        selectors = ", ".join(f"`{c}`" for c in bad)
+        raise ConfigError(f"{path}: {key}: Unknown rule selector {selectors}")
     return codes
