@@ -1,7 +1,8 @@
 """Independent undecided branches are not combined (issue 24): a path that took another arm of
-one branch varies only the branches linked to it (`script/extract/independence.py`), and a
-finding names only the branches it depends on. What is found must not change: every fixture
-gives the same diagnostics as exploring every combination."""
+one branch varies only the branches linked to it (`script/extract/independence.py`), a finding
+names only the branches it depends on, and the rules run on such a path only over what differs
+(`checking/projection.py`). What is found must not change: every fixture gives the same
+diagnostics as exploring every combination with every path simulated in full."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import libcst as cst
 import pytest
 
 import freezelint.checking.checker as checker
+from freezelint.checking.projection import Projections
 from freezelint.model.resolve import Verifier
 from freezelint.script.extract import extract_paths
 from freezelint.script.extract.independence import Links, touched
@@ -123,6 +125,38 @@ def test_blocks_with_a_branch_each_grow_linearly() -> None:
     assert roots[0].complete
 
 
+def test_a_model_built_from_another_is_linked_to_it(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The branch picks the backbone; the frozen body is a Sequential of its children, which no
+    # event names together with it: `Timeline.built_from` links them, so the other arm's
+    # numbers are counted (a path past the first is not taken as the first one's).
+    body = """
+    class Net(torch.nn.Module):
+        def __init__(self, small):
+            super().__init__()
+            if small:
+                backbone = torchvision.models.resnet18()
+            else:
+                backbone = torchvision.models.resnet50()
+            self.features = torch.nn.Sequential(*list(backbone.children())[:-1])
+            for p in self.features.parameters():
+                p.requires_grad = False
+            self.head = torch.nn.Linear(512, 2)
+
+    model = Net(args.a)
+    other = torchvision.models.resnet18()
+    if args.b:
+        other.layer1.requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters())
+    optimizer2 = torch.optim.SGD(other.parameters(), lr=0.1)
+    """
+    projected = messages(body, verifier)
+    assert any("counted when `small`" in m for m in projected), projected
+    monkeypatch.setattr(Projections, "found", lambda self, index, tables: None)
+    assert messages(body, verifier) == projected
+
+
 def test_what_a_branch_touches() -> None:
     event = type("E", (), {})  # (not a dataclass: names nothing)
     assert touched([], [(None, ModelRef(3)), (ModelRef(4, ("fc",)), None)], [7]) == {3, 4, 7}
@@ -146,8 +180,9 @@ FIXTURE_SCRIPTS = sorted(
 def test_every_fixture_finds_what_every_combination_finds(
     verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Not combining independent branches must not change a single diagnostic (its message,
-    # with the branches it names, included) on any fixture.
+    # Not combining independent branches, and running the rules on a path past the first only
+    # over what differs, must not change a single diagnostic (its message, with the branches
+    # it names, included) on any fixture.
     forking = [
         script
         for script in FIXTURE_SCRIPTS
@@ -156,9 +191,13 @@ def test_every_fixture_finds_what_every_combination_finds(
     assert len(forking) >= 20
 
     def diagnostics(product: bool) -> dict[str, list]:
+        # (Every combination, each path simulated in full; or independent branches, a path
+        # past the first simulated over what differs: `checking/projection.py`.)
         monkeypatch.setattr(
             checker, "extract_paths", functools.partial(extract_paths, product=product)
         )
+        if product:
+            monkeypatch.setattr(Projections, "found", lambda self, index, tables: None)
         return {
             str(script): [
                 (d.code, d.row, d.column, d.message)

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from freezelint.checking.call_agreement import CallAgreement
+from freezelint.checking.projection import Projections
 from freezelint.findings.diagnostics import Diagnostic, Finding, Related, Severity
 from freezelint.findings.fixes import Fix, FixContext
 from freezelint.findings.suppressions import without_suppressed
 from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
+from freezelint.script.events import Timeline
 from freezelint.script.extract import RootPaths, extract_paths
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable
@@ -136,14 +138,23 @@ def find(
         anywhere: dict[tuple[str, int], set[int]] = {}
         normal = {i for i in range(len(root.paths)) if not _error_path(root, i)}
         groups = _varied_together(root)
+
+        def run_rules(timeline: Timeline, tables) -> list[Finding]:
+            sim = Simulation(timeline, tables, runs)
+            return _once_per_statement([f for rule in rules for f in rule.check(sim)])
+
+        projections = Projections(root, run_rules)
         for index, path in enumerate(root.paths):
             timeline = path.timeline
             if not timeline.events:
                 continue
             tables = verifier.tables_for([timeline]) if verifier is not None else {}
-            sim = Simulation(timeline, tables, runs)
+            found = projections.found(index, tables)
+            if found is None:
+                found = run_rules(timeline, tables)
+            if index == 0:
+                projections.first(found, tables)
             via = {id(e.node): e.via for e in reversed(timeline.events) if e.via}
-            found = _once_per_statement([finding for rule in rules for finding in rule.check(sim)])
             if index in normal:
                 agreement.add_path(timeline, found)
             for finding in found:

@@ -275,6 +275,10 @@ class Timeline:
     # `Trainer.fit`'s order): those may freeze parameters (BaseFinetuning), so "trainable but
     # in no optimizer" cannot be told.
     unseen_callbacks: frozenset[int] = frozenset()
+    # (model, other): a model built from another's modules or holding it as a part (a
+    # `Sequential(*list(backbone.children())[:-1])`, a composite's part): their specs embed
+    # each other, which no event names (`independence.Links`).
+    built_from: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)

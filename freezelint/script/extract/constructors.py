@@ -11,6 +11,7 @@ import libcst as cst
 
 from freezelint.script import recognize
 from freezelint.script.events import UNKNOWN, ModelSpec
+from freezelint.script.extract.independence import objects_named
 from freezelint.script.extract.schedulers import SchedulerCalls
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import literal_string, param_free_call
@@ -58,6 +59,7 @@ class ModelConstructors(SchedulerCalls):
             children_of=children_of,
         )
         ref = self.new_model(spec, w, node, None)
+        self.built_from.update((ref.model, other) for other in objects_named(values))
         held = {
             (v.model, v.path[0])
             for v, a in zip(values, node.args, strict=True)

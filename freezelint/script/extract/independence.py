@@ -80,6 +80,17 @@ def collect(value: Any, out: set[int]) -> None:
             collect(field, out)
 
 
+def objects_named(values: Iterable[Any]) -> set[int]:
+    """The ids of the objects some values name (opaque ones left out)."""
+    out: set[int] = set()
+    for value in values:
+        try:
+            collect(value, out)
+        except Unaccounted:
+            continue
+    return out
+
+
 def event_ids(event: Event) -> set[int] | None:
     """The objects an event names; None when it names something unaccounted for."""
     out: set[int] = set()
@@ -149,8 +160,11 @@ class Links:
         events: Iterable[Event],
         branches: dict[tuple, frozenset[int]],
         ranges: dict[tuple, list[tuple[int, int]]],
+        pairs: Iterable[tuple[int, int]] = (),
     ) -> Links:
         links = cls()
+        for a, b in pairs:
+            links.join(a, b)
         spans = sorted(
             (start, end, key) for key, rs in ranges.items() for start, end in rs if start <= end
         )

@@ -400,6 +400,10 @@ class ObjectEvaluator(LoopItems):
                 return ModelSpec(base.library, base.builder, submodule_of=(base, sub[1]))
             return None if sub is None else spec_of(sub, depth, model)
 
+        for model, held in self.parts.items():
+            for sub in held.values():
+                if sub is not None:
+                    self.built_from.add((model, sub if isinstance(sub, int) else sub[0]))
         for model in list(self.parts):
             spec = spec_of(model)
             if spec is not None:

@@ -81,6 +81,7 @@ class PartMoves(CallEvaluator):
         ):
             return False
         spec = self.models[value.model]
+        self.built_from.add((value.model, whole))
         self.models[value.model] = replace(
             spec,
             children_of=(self.models[whole], start, stop),

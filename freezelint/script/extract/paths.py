@@ -50,6 +50,8 @@ class Path:
     timeline: Timeline
     decisions: tuple[Decision, ...] = ()
     raised: bool = False  # it ends in an exception or `sys.exit()`
+    # Per fork the path took an arm of: the ids of the objects that arm created (`independence`).
+    ranges: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +62,8 @@ class RootPaths:
     labels: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
     exceptional: set[Decision] = field(default_factory=set)  # arms that are `except` handlers
     complete: bool = True  # False when the budget was spent and some branches were joined
+    # What each fork's arms touch of the objects before it (None: global; `independence`).
+    touched: dict[tuple, frozenset[int] | None] = field(default_factory=dict)
 
 
 Run = Callable[[dict[tuple, int], bool, "int | None"], Extractor]
@@ -159,12 +163,13 @@ def _explore(
                 stack.append(((*taken, (fork.key, arm)), share(budget, arms, arm)))
             taken = (*taken, (fork.key, 0))
             budget = share(budget, arms)  # the first arm's part: this run's
-        out.paths.append(Path(extractor.timeline, taken, extractor.raised))
+        out.paths.append(Path(extractor.timeline, taken, extractor.raised, extractor.arm_ranges))
         if shared:
             spare = budget - 1
             out.complete = out.complete and not extractor.joined
         first = first or extractor
     assert first is not None
+    out.touched = known
     return out, first
 
 
@@ -183,7 +188,8 @@ def _varied(
         return lambda fork: True
     branches = {key: known[key] for key in active}
     branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
-    links = Links.of(extractor.timeline.events, branches, extractor.arm_ranges)  # type: ignore[arg-type]
+    timeline = extractor.timeline
+    links = Links.of(timeline.events, branches, extractor.arm_ranges, timeline.built_from)  # type: ignore[arg-type]
     return lambda fork: fork.touched is None or any(links.linked(fork.key, k) for k in active)
 
 

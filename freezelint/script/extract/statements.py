@@ -54,6 +54,7 @@ class Extractor(RegistryChoices):
         self.decisions: dict[tuple, int] = {}
         self.forks: list[InRunFork] = []
         self.arm_ranges: dict[tuple, list[tuple[int, int]]] = {}
+        self.built_from: set[tuple[int, int]] = set()  # see `Timeline.built_from`
         self.trial = 0
         self.fresh_forks = False
         self.join_all = False
@@ -101,6 +102,7 @@ class Extractor(RegistryChoices):
             dict(self.model_vars),
             files=dict(self.files),
             unseen_callbacks=frozenset(self.unseen_callbacks),
+            built_from=frozenset(self.built_from),
         )
 
     def walk_class(self, root: ClassRoot, w: Walk) -> None:

@@ -1,0 +1,120 @@
+"""Rules run once on what all paths share and only on what differs (issue 24).
+
+A path that took another arm than the first only of branches independent of the rest
+(`script/extract/independence.py`) differs from the first path (every first arm) only in the
+objects linked to those branches: its findings about everything else are the first path's. So
+the rules run on the first path in full, and on another path only over the events of that
+component (its *projection*): its findings are the first path's, less those the same projection
+of the first path gives, plus those of its own projection.
+
+Events that name no object (an ineffective freeze) are in every projection, and so are the
+markers of joined arms. The projection of the first path is checked against its full run: a
+finding it gives that the full run does not (a rule reading beyond the objects linked to what it
+reports) means the path is simulated in full, as it is when a branch it varies is global, when
+parameters come from somewhere unknown, or when the component is most of the path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from freezelint.findings.diagnostics import Finding
+from freezelint.script.events import BranchArm, BranchJoin, Timeline
+from freezelint.script.extract import RootPaths
+from freezelint.script.extract.independence import Links, event_ids
+from freezelint.script.extract.paths import Path
+
+# A projection holding more than this share of a path's events is not worth its bookkeeping.
+WORTH = 0.7
+
+# The selected rules' findings on a timeline, with its models' tables.
+Rules = Callable[[Timeline, Mapping[int, object]], list[Finding]]
+
+
+def _key(finding: Finding) -> tuple:
+    via = finding.event.via if finding.event is not None else finding.via
+    return (finding.code, id(finding.node), finding.message, tuple(map(id, via)))
+
+
+def _component(path: Path, touched: Mapping[tuple, frozenset[int]], active: list[tuple]):
+    """The indexes of the path's events in the component of the branches in `active`, or
+    None when it cannot be told or is most of the path."""
+    events = path.timeline.events
+    links = Links.of(events, dict(touched), path.ranges, path.timeline.built_from)
+    if links.opaque:
+        return None
+    roots = {links.find(("branch", key)) for key in active}
+    keep: list[int] = []
+    for index, event in enumerate(events):
+        if isinstance(event, BranchArm | BranchJoin):
+            keep.append(index)
+            continue
+        ids = event_ids(event)
+        if not ids or links.find(next(iter(ids))) in roots:
+            keep.append(index)
+    if len(keep) > WORTH * len(events):
+        return None
+    return keep
+
+
+def _projected(timeline: Timeline, keep: list[int]) -> Timeline:
+    events = [replace(timeline.events[i], seq=n) for n, i in enumerate(keep)]
+    return replace(timeline, events=events)
+
+
+class Projections:
+    """The findings of a root's paths past the first, from projections (see the module
+    docstring); `found` gives None where the path must be simulated in full."""
+
+    def __init__(self, root: RootPaths, rules: Rules) -> None:
+        self._root = root
+        self._rules = rules
+        self._touched = {k: t for k, t in root.touched.items() if t is not None}
+        self._first: list[Finding] | None = None
+        self._first_tables: Mapping[int, object] = {}
+        # Per set of branches varied: what the first path's projection found (None: unusable).
+        self._bases: dict[frozenset[tuple], Counter | None] = {}
+
+    def first(self, found: list[Finding], tables: Mapping[int, object]) -> None:
+        """The first path's findings, from its full run."""
+        self._first, self._first_tables = found, tables
+
+    def found(self, index: int, tables: Mapping[int, object]) -> list[Finding] | None:
+        if index == 0 or self._first is None:
+            return None
+        path = self._root.paths[index]
+        active = [key for key, arm in path.decisions if arm]
+        if not active or any(self._root.touched.get(key) is None for key in active):
+            return None
+        base = self._base(frozenset(active))
+        if base is None:
+            return None
+        keep = _component(path, self._touched, active)
+        if keep is None:
+            return None
+        left = Counter(base)
+        out: list[Finding] = []
+        for finding in self._first:
+            key = _key(finding)
+            if left[key]:
+                left[key] -= 1
+            else:
+                out.append(finding)
+        return out + self._rules(_projected(path.timeline, keep), tables)
+
+    def _base(self, active: frozenset[tuple]) -> Counter | None:
+        if active in self._bases:
+            return self._bases[active]
+        first = self._root.paths[0]
+        keep = _component(first, self._touched, sorted(active, key=repr))
+        base = None
+        if keep is not None and self._first is not None:
+            projected = self._rules(_projected(first.timeline, keep), self._first_tables)
+            found = Counter(_key(f) for f in projected)
+            full = Counter(_key(f) for f in self._first)
+            if not found - full:
+                base = found
+        self._bases[active] = base
+        return base
