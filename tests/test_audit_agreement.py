@@ -244,6 +244,7 @@ KNOWN = {
         TRAINING_SINCE_BUILT,
     ),
     "FRZ008/ok_optimizer_rebuilt.py": TRAINING_SINCE_BUILT,
+    "FRZ008/ok_unfreeze_all_then_new_group.py": TRAINING_SINCE_BUILT,
     "FRZ008/ok_optimizer_rebuilt_by_helper.py": TRAINING_SINCE_BUILT,
     "FRZ008/ok_unfreeze_before_optimizer.py": TRAINING_SINCE_BUILT,
     "FRZ008/optimizer_from_helper_then_unfreeze.py": _and(
@@ -266,6 +267,7 @@ KNOWN = {
         ),
         TRAINING_SINCE_BUILT,
     ),
+    "FRZ008/unfreeze_all_after_head_warmup.py": TRAINING_SINCE_BUILT,
     "FRZ008/unfreeze_layer4_at_epoch.py": TRAINING_SINCE_BUILT,
     "FRZ008/unfreeze_layer4_at_epoch_5.py": TRAINING_SINCE_BUILT,
     "FRZ010/add_param_group_dict_call_zero.py": TRAINING_SINCE_BUILT,

@@ -39,9 +39,15 @@ for epoch in range(10):
         optimizer.add_param_group({"params": model.layer4.parameters()})
 ```
 
+When the optimizer already holds part of what is unfrozen (a whole model unfrozen after a
+head-only warm-up), a group of all of it would hold that part twice, which torch refuses
+(`ValueError: some parameters appear in more than one parameter group`): the message names the
+part held, and the group to add is of the parameters the optimizer does not hold yet.
+
 ## Fix safety
 Safe: `optimizer.add_param_group({"params": ...})` right after the unfreeze adds exactly what was
-unfrozen.
+unfrozen; where the optimizer holds part of it, the group is of the module's parameters whose
+`id` is in none of its groups (two lines: the ids held, then the group).
 """
 
 from __future__ import annotations
@@ -53,10 +59,19 @@ import libcst as cst
 from freezelint.findings.diagnostics import Finding, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text, scheduler_text
-from freezelint.rules.common import breaking_scheduler, module_text, modules_text, verified
+from freezelint.rules.common import (
+    breaking_scheduler,
+    module_text,
+    modules_text,
+    plural,
+    tensors,
+    verified,
+)
 from freezelint.script.events import OptimizerBuilt, ParamGroupAdded, RequiresGradSet
 from freezelint.script.selection import NameWhere, Region, leaves
-from freezelint.simulation.replay import YES, Atom, OptimizerState, Simulation
+from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulation
+
+LINE_LENGTH = 88  # (ruff's and black's default; issue 25 reads the project's)
 
 CODE = "FRZ008"
 NAME = "unfreeze-not-in-optimizer"
@@ -102,6 +117,12 @@ def check(sim: Simulation) -> Iterator[Finding]:
             if missing:
                 opt = earlier[-1].event
                 whole = isinstance(leaf, Region) and len(missing) == len(frozen)
+                held = [k for k, _ in chosen if _held_before(snapshot, earlier, k)]
+                if whole and held:
+                    # Part of what is unfrozen is held already (the head of a warm-up): a
+                    # group of all of it would hold that part twice (ValueError).
+                    yield _partly_held(sim, event, leaf, earlier[-1], missing, held)
+                    continue
                 what = (
                     f"`{region_text(sim, leaf.model, leaf.path)}`"
                     if whole
@@ -126,6 +147,37 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 )
 
 
+def _partly_held(
+    sim: Simulation,
+    event: RequiresGradSet,
+    region: Region,
+    opt: OptimizerState,
+    missing: list[Key],
+    held: list[Key],
+) -> Finding:
+    """The unfreeze of a module part of which the optimizer holds already: name what to add
+    (the parameters it does not hold) and write it."""
+    built = opt.event
+    var = built.var or "optimizer"
+    counted = tensors(sim, missing, sim.before[event.seq].atoms)
+    other = f"the other {plural(counted[0], 'tensor')}" if counted else "its other parameters"
+    held_text = module_text(sim, region.model, held) or modules_text(sim, held)
+    whole = region_text(sim, region.model, region.path)
+    return Finding(
+        CODE,
+        event.anchor,
+        f"`{whole}` is unfrozen after optimizer {optimizer_text(built)} was built on line @L0 "
+        f"with only {held_text} of it: {other} get gradients but never update; add a group "
+        f"of the parameters `{var}` does not hold yet (a group of all of "
+        f"`{whole}.parameters()` would put {held_text} in two groups: ValueError)"
+        f"{_rebuild(sim, built, event)}",
+        (built.anchor,),
+        verified=verified(sim, missing),
+        fix=_fix(sim, event, region, opt, partly_held=True),
+        event=event,
+    )
+
+
 def _rebuild(sim: Simulation, optimizer: OptimizerBuilt, unfreeze: RequiresGradSet) -> str:
     scheduler = breaking_scheduler(sim, optimizer.optimizer, unfreeze)
     if scheduler is None:
@@ -134,9 +186,16 @@ def _rebuild(sim: Simulation, optimizer: OptimizerBuilt, unfreeze: RequiresGradS
     return f", then build scheduler {name} again (a group added after it breaks it, FRZ017)"
 
 
-def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: OptimizerState):
+def _fix(
+    sim: Simulation,
+    unfreeze: RequiresGradSet,
+    region: Region,
+    opt: OptimizerState,
+    partly_held: bool = False,
+):
     """`optimizer.add_param_group({"params": <what was unfrozen>.parameters()})` right after
-    the unfreeze, when the optimizer holds none of it (else the group would duplicate)."""
+    the unfreeze, when the optimizer holds none of it; when it holds part of it
+    (`partly_held`), a group of the unfrozen parameters it does not hold yet."""
     statement = unfreeze.statement
     if opt.event.var is None or opt.event.scope != unfreeze.scope or statement is None:
         return None
@@ -146,12 +205,16 @@ def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: Optimi
         return None
     atoms = sim.atoms_under(region.model, region.path)
     state = sim.before[unfreeze.seq].atoms
-    if any(opt.holds(key, state.get(key, Atom("?", 0, None)).gen) for key, _ in atoms):
+    if not partly_held and any(
+        opt.holds(key, state.get(key, Atom("?", 0, None)).gen) for key, _ in atoms
+    ):
         return None
     owner = _unfrozen_module(statement)
     if owner is None:
         return None
     var = opt.event.var
+    if partly_held:
+        return lambda ctx: _add_not_held(ctx, statement, owner, var)
 
     def build(ctx: FixContext) -> Fix:
         q = ctx.quote
@@ -161,6 +224,27 @@ def _fix(sim: Simulation, unfreeze: RequiresGradSet, region: Region, opt: Optimi
         )
 
     return build
+
+
+def _add_not_held(
+    ctx: FixContext, statement: cst.CSTNode, owner: cst.BaseExpression, var: str
+) -> Fix:
+    """After the unfreeze: the ids of what `var` holds, then a group of the module's
+    parameters that are not among them (split over lines past the line length)."""
+    q = ctx.quote
+    held = ctx.fresh_name("held", "held_ids")
+    ids = f"{held} = {{id(p) for group in {var}.param_groups for p in group[{q}params{q}]}}"
+    group = f"{{{q}params{q}: [p for p in {ctx.code(owner)}.parameters() if id(p) not in {held}]}}"
+    call = f"{var}.add_param_group({group})"
+    if len(ctx.indent(statement)) + len(call) > LINE_LENGTH:
+        lines = [ids, f"{var}.add_param_group(", f"    {group}", ")"]
+    else:
+        lines = [ids, call]
+    return Fix(
+        SAFE,
+        f"Add the unfrozen parameters `{var}` does not hold yet to it",
+        (ctx.insert_lines_after(statement, lines),),
+    )
 
 
 def _unfrozen_module(statement: cst.CSTNode) -> cst.BaseExpression | None:
