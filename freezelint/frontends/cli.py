@@ -77,6 +77,13 @@ def cli() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to this file instead of standard output.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print the diagnostics, but no summary or notes.")
+@click.option("-s", "--silent", is_flag=True, help="Print nothing (the exit code still tells).")
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="With --fix: exit 1 when a fix was applied, even if nothing is left to report.",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes, re-checking until none is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -107,6 +114,9 @@ def check(
     statistics: bool,
     exit_zero: bool,
     output_file: Path | None,
+    quiet: bool,
+    silent: bool,
+    exit_non_zero_on_fix: bool,
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -174,6 +184,8 @@ def check(
         click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
     diagnostics = _sorted_with_sources(diagnostics, sources)
     if diff:
+        if not changed and not silent:
+            click.echo(report.nothing_to_fix(diagnostics, unsafe_fixes), err=True)
         if failed:
             sys.exit(2)
         sys.exit(1 if changed else 0)
@@ -181,18 +193,24 @@ def check(
     stream = sys.stderr if stdin and fix else sys.stdout
     out = output_file.open("w", encoding="utf-8") if output_file else stream
     try:
-        if failed and not diagnostics and output_format in ("full", "concise"):
-            pass  # after an error line, never "All checks passed!"
+        if silent or (failed and not diagnostics and output_format in ("full", "concise")):
+            pass  # (after an error line, never "All checks passed!")
         elif statistics:
-            out.write((report.statistics(diagnostics) or "All checks passed!") + "\n")
+            out.write(report.statistics(diagnostics, output_format, quiet))
         else:
             report.write(
-                out, diagnostics, output_format, sources, fixed if fix else None, unsafe_fixes
+                out,
+                diagnostics,
+                output_format,
+                sources,
+                fixed if fix else None,
+                unsafe_fixes,
+                summary=not quiet,
             )
     finally:
         if output_file:
             out.close()
-    if unverified and output_format == "full":
+    if unverified and output_format == "full" and not (quiet or silent):
         count = len(unverified)
         click.echo(f"{count} model{'s' if count != 1 else ''} could not be verified:", err=True)
         for label, reason in sorted(unverified.items()):
@@ -204,7 +222,16 @@ def check(
         )
     if failed:
         sys.exit(2)
+    if exit_non_zero_on_fix and fix and fixed:
+        sys.exit(1)
     sys.exit(1 if diagnostics and not exit_zero else 0)
+
+
+class Failure(click.ClickException):
+    """A command that could not do what it was asked (an unknown model): exit 2, as for a
+    usage error; 1 means findings."""
+
+    exit_code = 2
 
 
 def _rules() -> dict:
@@ -351,7 +378,7 @@ def inspect(
     cache = None if no_cache else TableCache(cache_dir or default_cache_dir())
     result = resolve([wanted], cache)[wanted]
     if not hasattr(result, "params"):
-        raise click.ClickException(f"{wanted.label()}: {result.reason}")  # type: ignore[union-attr]
+        raise Failure(f"{wanted.label()}: {result.reason}")  # type: ignore[union-attr]
     data = inspection.report(result, depth)  # type: ignore[arg-type]
     click.echo(json.dumps(data, indent=2) if output_format == "json" else inspection.text(data))
 

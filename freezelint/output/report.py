@@ -21,8 +21,10 @@ def write(
     sources: Mapping[str, str],
     fixed: int | None = None,
     unsafe_fixes: bool = False,
+    summary: bool = True,
 ) -> None:
-    """Diagnostics in `fmt`; `fixed` is how many fixes `--fix` applied (None without it)."""
+    """Diagnostics in `fmt`; `fixed` is how many fixes `--fix` applied (None without it);
+    `summary` False (`--quiet`): the text formats without their closing counts."""
     if fmt == "json":
         json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], out, indent=2)
         out.write("\n")
@@ -43,14 +45,15 @@ def write(
         return
     paint = _painter(out) if fmt == "full" else _plain
     for d in diagnostics:
-        marker = "[*] " if d.fix is not None and d.fix.applicability == "safe" else ""
+        marker = "[*] " if _fixable(d, unsafe_fixes) else ""
         cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
         where = paint(f"{d.path}:{cell}{d.row}:{d.column}:", "1")
         code = paint(d.code, "1;31" if d.severity is Severity.ERROR else "1;33")
         out.write(f"{where} {code} {marker}{d.severity.value}: {d.message}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
-    out.write(summary(diagnostics, fixed, unsafe_fixes) + "\n")
+    if summary:
+        out.write(summary_line(diagnostics, fixed, unsafe_fixes) + "\n")
 
 
 def _plain(text: str, style: str) -> str:
@@ -81,11 +84,28 @@ def frame(d: Diagnostic, source: str | None) -> str:
     return f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n{pad} |\n\n"
 
 
-def summary(
+def _fixable(d: Diagnostic, unsafe_fixes: bool) -> bool:
+    """Would `--fix` (with `--unsafe-fixes` when given) fix it?"""
+    return d.fix is not None and (d.fix.applicability == "safe" or unsafe_fixes)
+
+
+def nothing_to_fix(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+    """What `--diff` says when it has no change to show (ruff's words)."""
+    unsafe = sum(d.fix is not None and d.fix.applicability == "unsafe" for d in diagnostics)
+    if unsafe and not unsafe_fixes:
+        fixes = "fix" if unsafe == 1 else "fixes"
+        return f"No errors would be fixed ({unsafe} {fixes} available with `--unsafe-fixes`)."
+    return "No errors would be fixed."
+
+
+def summary_line(
     diagnostics: Sequence[Diagnostic], fixed: int | None = None, unsafe_fixes: bool = False
 ) -> str:
-    safe = sum(d.fix is not None and d.fix.applicability == "safe" for d in diagnostics)
-    unsafe = sum(d.fix is not None and d.fix.applicability == "unsafe" for d in diagnostics)
+    safe = sum(_fixable(d, unsafe_fixes) for d in diagnostics)
+    unsafe = sum(
+        d.fix is not None and d.fix.applicability == "unsafe" and not unsafe_fixes
+        for d in diagnostics
+    )
     if fixed is not None:
         remaining = len(diagnostics)
         text = f"Fixed {fixed} finding{'s' if fixed != 1 else ''} ({remaining} remaining"
@@ -153,19 +173,28 @@ def github(d: Diagnostic) -> str:
     )
 
 
-def statistics(diagnostics: Sequence[Diagnostic]) -> str:
-    """One line a rule: count, code, fixable marker, name (`--statistics`)."""
+def statistics(diagnostics: Sequence[Diagnostic], fmt: str = "full", quiet: bool = False) -> str:
+    """Findings counted by rule (`--statistics`): one line a rule (count, code, fixable
+    marker, name) and the summary; with `--output-format json`, ruff's list of
+    `{code, name, count, fixable}`."""
     from freezelint.rules import RULES
 
     counts: dict[str, int] = {}
     fixable: dict[str, bool] = {}
     for d in diagnostics:
         counts[d.code] = counts.get(d.code, 0) + 1
-        fixable[d.code] = fixable.get(d.code, False) or (
-            d.fix is not None and d.fix.applicability == "safe"
-        )
+        fixable[d.code] = fixable.get(d.code, False) or _fixable(d, False)
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return "\n".join(
+    if fmt in ("json", "json-lines"):
+        data = [
+            {"code": code, "name": RULES[code].name, "count": n, "fixable": fixable[code]}
+            for code, n in rows
+        ]
+        return json.dumps(data, indent=2) + "\n"
+    lines = [
         f"{n:>5}\t{code}\t{'[*]' if fixable[code] else '[ ]'}\t{RULES[code].name}"
         for code, n in rows
-    )
+    ]
+    if not quiet:
+        lines.append(summary_line(diagnostics))
+    return "\n".join(lines) + "\n"

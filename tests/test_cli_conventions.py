@@ -1,0 +1,111 @@
+"""What a ruff user expects of the command line (issue 25): severities said and counted,
+`--quiet`/`--silent`, `--exit-non-zero-on-fix`, `--diff` and `--unsafe-fixes` wording,
+`--statistics` as JSON, exit 2 when a command cannot do what it was asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from freezelint.frontends.cli import cli
+
+# FRZ004 (error, safe fix) and FRZ010 (warning, unsafe fix only): no model needed.
+SCRIPT = """\
+import torch, torchvision
+model = torchvision.models.resnet18()
+model.requires_grad = False
+optimizer = torch.optim.SGD([
+    {"params": model.layer1.parameters(), "lr": 0.0},
+    {"params": [p for n, p in model.named_parameters() if not n.startswith("layer1")]},
+], lr=0.1)
+"""
+UNSAFE_ONLY = SCRIPT.replace("model.requires_grad = False\n", "")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["check", "--no-verify", *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def test_each_finding_says_its_severity_and_the_summary_counts_both(script: Path) -> None:
+    result = run("--output-format", "concise", str(script))
+    lines = result.output.splitlines()
+    assert ": FRZ004 [*] error: `model.requires_grad = ...`" in lines[0]
+    assert ": FRZ010 warning: param group 0" in lines[1]
+    assert "Found 1 error and 1 warning." in result.output
+    assert "Found 2 errors" not in result.output
+
+
+def test_quiet_prints_the_findings_only(script: Path) -> None:
+    result = run("-q", "--output-format", "concise", str(script))
+    assert result.exit_code == 1
+    assert [line.split()[1] for line in result.output.splitlines()] == ["FRZ004", "FRZ010"]
+
+
+def test_silent_prints_nothing_and_the_exit_code_tells(script: Path) -> None:
+    result = run("--silent", str(script))
+    assert (result.exit_code, result.output) == (1, "")
+
+
+def test_exit_non_zero_on_fix(tmp_path: Path) -> None:
+    source = (
+        "import torchvision\nmodel = torchvision.models.resnet18()\nmodel.requires_grad = False\n"
+    )
+    path = tmp_path / "train.py"
+    path.write_text(source)
+    assert run("--fix", str(path)).exit_code == 0  # fixed, nothing left: 0, as ruff
+    path.write_text(source)
+    result = run("--fix", "--exit-non-zero-on-fix", str(path))
+    assert result.exit_code == 1
+    assert "model.requires_grad_(False)" in path.read_text()
+
+
+def test_diff_with_only_unsafe_fixes_says_how_to_get_them(tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(UNSAFE_ONLY)
+    result = run("--diff", str(path))
+    assert result.exit_code == 0
+    assert "No errors would be fixed (1 fix available with `--unsafe-fixes`)." in result.output
+    unsafe = run("--diff", "--unsafe-fixes", str(path))
+    assert unsafe.exit_code == 1 and unsafe.output.startswith("---")
+
+
+def test_unsafe_fixes_count_as_fixable_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(UNSAFE_ONLY)
+    plain = run("--output-format", "concise", str(path))
+    assert "1 fixable with `--fix --unsafe-fixes`." in plain.output
+    asked = run("--unsafe-fixes", "--output-format", "concise", str(path))
+    assert ": FRZ010 [*] warning:" in asked.output
+    assert "[*] 1 fixable with the `--fix` option." in asked.output
+    assert "more with" not in asked.output
+
+
+def test_statistics_as_json(script: Path) -> None:
+    result = run("--statistics", "--output-format", "json", str(script))
+    assert json.loads(result.output) == [
+        {"code": "FRZ004", "name": "ineffective-freeze", "count": 1, "fixable": True},
+        {"code": "FRZ010", "name": "zero-lr-group", "count": 1, "fixable": False},
+    ]
+    text = run("--statistics", str(script))
+    assert text.output.splitlines()[-1] == (
+        "[*] 1 fixable with the `--fix` option (1 more with `--unsafe-fixes`)."
+    )
+
+
+def test_inspect_of_an_unknown_model_exits_2(tmp_path: Path) -> None:
+    pytest.importorskip("timm")
+    result = CliRunner().invoke(
+        cli, ["inspect", "timm:efficientnet_b99", "--cache-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "efficientnet_b99" in result.output
