@@ -38,25 +38,25 @@ def _key(finding: Finding) -> tuple:
     return (finding.code, id(finding.node), finding.message, tuple(map(id, via)))
 
 
-def _component(path: Path, touched: Mapping[tuple, frozenset[int]], active: list[tuple]):
-    """The indexes of the path's events in the component of the branches in `active`, or
-    None when it cannot be told or is most of the path."""
-    events = path.timeline.events
-    links = Links.of(events, dict(touched), path.ranges, path.timeline.built_from)
-    if links.opaque:
-        return None
-    roots = {links.find(("branch", key)) for key in active}
-    keep: list[int] = []
-    for index, event in enumerate(events):
-        if isinstance(event, BranchArm | BranchJoin):
-            keep.append(index)
-            continue
-        ids = event_ids(event)
-        if not ids or links.find(next(iter(ids))) in roots:
-            keep.append(index)
-    if len(keep) > WORTH * len(events):
-        return None
-    return keep
+class _Components:
+    """A path's events by component: each event's component (None: in every projection)."""
+
+    def __init__(self, path: Path, touched: Mapping[tuple, frozenset[int]]) -> None:
+        events = path.timeline.events
+        self.links = Links.of(events, dict(touched), path.ranges, path.timeline.built_from)
+        self.of: list[object | None] = []
+        for event in events:
+            ids = None if isinstance(event, BranchArm | BranchJoin) else event_ids(event)
+            self.of.append(self.links.find(next(iter(ids))) if ids else None)
+
+    def keep(self, active: list[tuple]) -> list[int] | None:
+        """The indexes of the events in the component of the branches in `active`, or None
+        when it cannot be told or is most of the path."""
+        if self.links.opaque:
+            return None
+        roots = {self.links.find(("branch", key)) for key in active}
+        keep = [i for i, root in enumerate(self.of) if root is None or root in roots]
+        return None if len(keep) > WORTH * len(self.of) else keep
 
 
 def _projected(timeline: Timeline, keep: list[int]) -> Timeline:
@@ -74,15 +74,18 @@ class Projections:
         self._touched = {k: t for k, t in root.touched.items() if t is not None}
         self._first: list[Finding] | None = None
         self._first_tables: Mapping[int, object] = {}
+        self._first_components: _Components | None = None
         # Per set of branches varied: what the first path's projection found (None: unusable).
         self._bases: dict[frozenset[tuple], Counter | None] = {}
 
     def first(self, found: list[Finding], tables: Mapping[int, object]) -> None:
         """The first path's findings, from its full run."""
         self._first, self._first_tables = found, tables
+        if len(self._root.paths) > 1 and self._touched:
+            self._first_components = _Components(self._root.paths[0], self._touched)
 
     def found(self, index: int, tables: Mapping[int, object]) -> list[Finding] | None:
-        if index == 0 or self._first is None:
+        if index == 0 or self._first is None or self._first_components is None:
             return None
         path = self._root.paths[index]
         active = [key for key, arm in path.decisions if arm]
@@ -91,7 +94,7 @@ class Projections:
         base = self._base(frozenset(active))
         if base is None:
             return None
-        keep = _component(path, self._touched, active)
+        keep = _Components(path, self._touched).keep(active)
         if keep is None:
             return None
         left = Counter(base)
@@ -108,7 +111,8 @@ class Projections:
         if active in self._bases:
             return self._bases[active]
         first = self._root.paths[0]
-        keep = _component(first, self._touched, sorted(active, key=repr))
+        assert self._first_components is not None
+        keep = self._first_components.keep(list(active))
         base = None
         if keep is not None and self._first is not None:
             projected = self._rules(_projected(first.timeline, keep), self._first_tables)

@@ -186,11 +186,21 @@ def _varied(
     active = [key for key, arm in decisions if arm]
     if product or not active or any(known.get(key) is None for key in active):
         return lambda fork: True
-    branches = {key: known[key] for key in active}
-    branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
-    timeline = extractor.timeline
-    links = Links.of(timeline.events, branches, extractor.arm_ranges, timeline.built_from)  # type: ignore[arg-type]
-    return lambda fork: fork.touched is None or any(links.linked(fork.key, k) for k in active)
+    found: list[Links] = []
+
+    def linked(fork: InRunFork) -> bool:
+        if fork.touched is None:
+            return True
+        if not found:  # (the links of the path, once, when a fork asks)
+            branches = {key: known[key] for key in active}
+            branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
+            timeline = extractor.timeline
+            found.append(
+                Links.of(timeline.events, branches, extractor.arm_ranges, timeline.built_from)  # type: ignore[arg-type]
+            )
+        return any(found[0].linked(fork.key, k) for k in active)
+
+    return linked
 
 
 def extract_paths(
