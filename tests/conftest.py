@@ -1,9 +1,15 @@
 """Shared test set-up: one parameter-table cache for the whole session, warmed with one worker
-run for every model the fixtures and rule examples build (torch is imported once, in there)."""
+run for every model the fixtures and rule examples build (torch is imported once, in there).
+
+The session's cache is a temporary folder, and it is the default cache of everything the tests
+run (`FREEZELINT_CACHE_DIR`, inherited by subprocesses): no test reads or writes the user's
+real cache (`~/.cache/freezelint`)."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -26,9 +32,23 @@ def _sources() -> list[str]:
     return sources
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The default table cache of the whole session: a temporary folder."""
     folder = tmp_path_factory.mktemp("freezelint-cache")
+    before = os.environ.get("FREEZELINT_CACHE_DIR")
+    os.environ["FREEZELINT_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["FREEZELINT_CACHE_DIR"]
+    else:
+        os.environ["FREEZELINT_CACHE_DIR"] = before
+
+
+@pytest.fixture(scope="session")
+def cache_dir(session_cache: Path) -> Path:
+    """The session's cache, warmed with every model the fixtures and rule examples build."""
+    folder = session_cache
     specs = []
     for source in _sources():
         try:
