@@ -102,6 +102,20 @@ def test_trainable_left_out_frz006_and_shared_frz007() -> None:
     assert freezelint.audit(model, torch.optim.Adam(model._conv_head.parameters()), head) == []
 
 
+def test_optimizers_as_arguments_or_one_list_and_a_clear_error_otherwise() -> None:
+    model = frozen_but(resnet18(), "fc.").eval()
+    model.layer4.requires_grad_(True)
+    head = torch.optim.Adam(model.fc.parameters())
+    body = torch.optim.SGD(model.layer4.parameters(), lr=0.1)
+    assert freezelint.audit(model, head, body) == []
+    assert freezelint.audit(model, [head, body]) == []
+    assert freezelint.audit(model, (head, body)) == []
+    assert codes(freezelint.audit(model, [head])) == ["FRZ006"]  # layer4 in no optimizer
+    for wrong in (None, "adam", [head, None]):
+        with pytest.raises(TypeError, match=r"audit\(\) takes the model, then optimizers"):
+            freezelint.audit(model, wrong)
+
+
 def test_frozen_batchnorm_in_train_mode_frz009() -> None:
     model = frozen_but(resnet18(), "fc.")
     optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,32 @@ def test_inspect_of_an_unknown_model_exits_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "efficientnet_b99" in result.output
+
+
+def test_rule_all_as_text_and_json() -> None:
+    from freezelint.rules import CODES
+
+    text = CliRunner().invoke(cli, ["rule", "--all"])
+    assert text.exit_code == 0
+    titles = re.findall(r"^# [a-z-]+ \((FRZ\d{3})\)$", text.output, re.MULTILINE)
+    assert titles == list(CODES)
+    data = json.loads(CliRunner().invoke(cli, ["rule", "--all", "--output-format", "json"]).output)
+    assert [r["code"] for r in data] == list(CODES)
+    assert data[4]["name"] == "ineffective-freeze" and "## What it does" in data[4]["explanation"]
+    one = json.loads(CliRunner().invoke(cli, ["rule", "FRZ004", "--output-format", "json"]).output)
+    assert one == data[4]
+    assert CliRunner().invoke(cli, ["rule"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["rule", "FRZ004", "--all"]).exit_code == 2
+
+
+def test_clean_removes_the_cached_tables(tmp_path: Path) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    for name in ("timm-a.json", "torchvision-b.json"):
+        (tables / name).write_text("{}")
+    result = CliRunner().invoke(cli, ["clean", "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert f"Removed 2 cached tables from {tmp_path}" in result.output
+    assert list(tables.iterdir()) == []
+    again = CliRunner().invoke(cli, ["clean", "--cache-dir", str(tmp_path)])
+    assert "Removed 0 cached tables" in again.output

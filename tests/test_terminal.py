@@ -64,3 +64,36 @@ def test_progress_on_a_terminal_goes_to_stderr(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert done.stdout.decode().strip() == "All checks passed!"
     assert b"Checking 60/60 files" in seen
+
+
+def test_a_first_build_is_announced_on_a_terminal(tmp_path: Path) -> None:
+    # Building a model's table takes seconds the first time: a terminal is told which; the
+    # second run reads the cache and says nothing; stdout stays the report.
+    pytest.importorskip("torchvision")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch, torchvision\nm = torchvision.models.resnet34()\nm.requires_grad_(False)\n"
+        "optimizer = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+    )
+    command = [sys.executable, "-m", "freezelint", "check", "--cache-dir", str(tmp_path / "c")]
+
+    def on_a_terminal() -> tuple[bytes, bytes]:
+        primary, secondary = pty.openpty()
+        done = subprocess.run(
+            [*command, str(script)], stdout=subprocess.PIPE, stderr=secondary, cwd=ROOT
+        )
+        os.close(secondary)
+        seen = b""
+        try:
+            while chunk := os.read(primary, 4096):
+                seen += chunk
+        except OSError:
+            pass
+        os.close(primary)
+        return done.stdout, seen
+
+    stdout, stderr = on_a_terminal()
+    assert b"building the parameter table of torchvision:resnet34 (first time only)" in stderr
+    assert b"FRZ011" in stdout and b"building" not in stdout
+    _, again = on_a_terminal()
+    assert b"building" not in again

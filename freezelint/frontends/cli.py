@@ -130,6 +130,8 @@ def check(
     if stdin:
         paths = (stdin_filename or "-",)
     config = load_config(paths, config_path, isolated)
+    if verify and not (quiet or silent) and sys.stderr.isatty():
+        _announce_builds()
     codes = selected_codes(
         parse_codes(select) if select else (config.select or []),
         [*config.ignore, *parse_codes(ignore)],
@@ -227,6 +229,21 @@ def check(
     sys.exit(1 if diagnostics and not exit_zero else 0)
 
 
+@cli.command()
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The cache to empty (default: the user cache folder).",
+)
+def clean(cache_dir: Path | None) -> None:
+    """Remove the cached parameter tables (they are built again when needed)."""
+    from freezelint.model.cache import TableCache, default_cache_dir
+
+    folder = cache_dir or default_cache_dir()
+    removed = TableCache(folder).clear()
+    click.echo(f"Removed {removed} cached table{'s' if removed != 1 else ''} from {folder}")
+
+
 class Failure(click.ClickException):
     """A command that could not do what it was asked (an unknown model): exit 2, as for a
     usage error; 1 means findings."""
@@ -251,6 +268,20 @@ def load_config(paths: tuple[str, ...], explicit: Path | None, isolated: bool) -
         return config_module.load(found) if found else Config()
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+
+
+def _announce_builds() -> None:
+    """On a terminal, say so before a model's table is built (seconds, the first time only)."""
+    from freezelint.model import resolve
+
+    def announce(labels: list[str]) -> None:
+        tables = "table" if len(labels) == 1 else "tables"
+        click.echo(
+            f"building the parameter {tables} of {', '.join(labels)} (first time only)...",
+            err=True,
+        )
+
+    resolve.announce = announce
 
 
 def _not_yet_reported(result: FileResult, claimed: dict[tuple, str]) -> list[Diagnostic]:
@@ -328,16 +359,50 @@ def rules(output_format: str) -> None:
 
 
 @cli.command()
-@click.argument("code")
-def rule(code: str) -> None:
-    """Explain one rule (by code or name): what it does, why it is bad, example, fix."""
-    wanted = code.strip()
+@click.argument("code", required=False)
+@click.option("--all", "every", is_flag=True, help="Explain every rule.")
+@click.option(
+    "--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def rule(code: str | None, every: bool, output_format: str) -> None:
+    """Explain one rule (by code or name), or every one (`--all`): what it does, why it is
+    bad, example, fix."""
     rules = _rules()
-    found = rules.get(wanted.upper()) or next(
-        (r for r in rules.values() if r.name == wanted.lower()), None
-    )
-    if found is None:
-        raise click.UsageError(f"unknown rule `{code}`; `freezelint rules` lists them")
+    if every == (code is not None):
+        raise click.UsageError("give a rule code or name, or --all")
+    if every:
+        chosen = list(rules.values())
+    else:
+        assert code is not None
+        wanted = code.strip()
+        found = rules.get(wanted.upper()) or next(
+            (r for r in rules.values() if r.name == wanted.lower()), None
+        )
+        if found is None:
+            raise click.UsageError(f"unknown rule `{code}`; `freezelint rules` lists them")
+        chosen = [found]
+    if output_format == "json":
+        data = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity.value,
+                "needs_model": r.needs_model,
+                "fix": r.fix,
+                "summary": r.summary,
+                "explanation": r.doc,
+            }
+            for r in chosen
+        ]
+        click.echo(json.dumps(data if every else data[0], indent=2))
+        return
+    for index, found in enumerate(chosen):
+        if index:
+            click.echo("")
+        _explain(found)
+
+
+def _explain(found) -> None:
     click.echo(f"# {found.name} ({found.code})\n")
     click.echo(
         f"Severity: {found.severity.value}. Needs the model: {found.needs_model}. "

@@ -48,6 +48,18 @@ class TableCache:
             return None  # missing or corrupt: rebuilt by the caller
         return table if table.version == version else None
 
+    def clear(self) -> int:
+        """Remove every cached table (`freezelint clean`); how many there were."""
+        folder = self.folder / "tables"
+        removed = 0
+        for path in folder.glob("*.json") if folder.is_dir() else ():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed
+
     def put(self, spec: VerifySpec, version: str, data: dict) -> None:
         path = self.path(spec, version)
         try:

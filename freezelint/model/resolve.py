@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -161,6 +161,11 @@ def _aliases(spec: CompositeSpec, built: list[tuple[str, ParamTable]]) -> dict[s
     }
 
 
+# Told the labels of the models whose tables are about to be built (a worker run: seconds);
+# the command line sets it when standard error is a terminal.
+announce: Callable[[list[str]], None] | None = None
+
+
 def _resolve_leaves(
     specs: list[VerifySpec], cache: TableCache | None, build: bool = True
 ) -> dict[VerifySpec, ParamTable | Unverified]:
@@ -186,6 +191,8 @@ def _resolve_leaves(
         else:
             missing.append((spec, version))
     if missing and build:
+        if announce is not None:
+            announce([spec.label() for spec, _ in missing])
         for (spec, version), result in zip(
             missing, _run_worker([s for s, _ in missing]), strict=True
         ):
