@@ -1,5 +1,10 @@
 """The on-disk cache of parameter tables: one JSON file per (library version, spec), written
-atomically, rebuilt when unreadable. Reading it never imports torch."""
+atomically, rebuilt when unreadable. Reading it never imports torch.
+
+Each spec also has a pointer to the version its table was last built or read with
+(`tables/latest/`), so that a run without the library (the light pre-commit hook, which has no
+torch) verifies against the table a run with it left: `get_latest`. The table says which
+version built it, and so does every finding it backs (`verified.version`)."""
 
 from __future__ import annotations
 
@@ -37,6 +42,10 @@ class TableCache:
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return self.folder / "tables" / f"{spec.library}-{digest}.json"
 
+    def _latest(self, spec: VerifySpec) -> Path:
+        digest = hashlib.sha256(f"{SCHEMA}\n{spec.key()}".encode()).hexdigest()[:32]
+        return self.folder / "tables" / "latest" / f"{spec.library}-{digest}"
+
     def get(self, spec: VerifySpec, version: str) -> ParamTable | str | None:
         """The table, the error a build of this spec gave (a string), or None if not cached."""
         try:
@@ -46,7 +55,40 @@ class TableCache:
             table = ParamTable.from_json(data)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or corrupt: rebuilt by the caller
-        return table if table.version == version else None
+        if table.version != version:
+            return None
+        self._point(spec, version)
+        return table
+
+    def get_latest(self, spec: VerifySpec) -> ParamTable | None:
+        """The table of the version a run with the library last used, whatever is installed
+        now (nothing, in the light hook)."""
+        try:
+            version = self._latest(spec).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        found = self.get(spec, version) if version else None
+        return found if isinstance(found, ParamTable) else None
+
+    def _point(self, spec: VerifySpec, version: str) -> None:
+        """Note `version` as the one this spec's table was last built or read with."""
+        path = self._latest(spec)
+        try:
+            if path.read_text(encoding="utf-8").strip() == version:
+                return
+        except OSError:
+            pass
+        self._write(path, version)
+
+    def _write(self, path: Path, text: str) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs speed
 
     def clear(self) -> int:
         """Remove every cached table (`freezelint clean`); how many there were."""
@@ -56,6 +98,11 @@ class TableCache:
             try:
                 path.unlink()
                 removed += 1
+            except OSError:
+                continue
+        for path in (folder / "latest").glob("*") if (folder / "latest").is_dir() else ():
+            try:
+                path.unlink()
             except OSError:
                 continue
         return removed
@@ -69,4 +116,6 @@ class TableCache:
                 json.dump(data, out)
             os.replace(tmp, path)
         except OSError:
-            pass  # a read-only cache only costs speed
+            return  # a read-only cache only costs speed
+        if "error" not in data:
+            self._point(spec, version)

@@ -174,6 +174,15 @@ def _resolve_leaves(
     for spec in dict.fromkeys(specs):
         version = library_version(spec.library)
         if version is None:
+            # Not installed here (the light pre-commit hook): the table a run with the
+            # library left in the cache, which says its version.
+            latest = cache.get_latest(spec) if cache is not None else None
+            if latest is not None:
+                out[spec] = latest
+                continue
+            if spec.library == TORCH_NN and spec.name in PARAM_FREE:
+                out[spec] = ParamTable(TORCH_NN, spec.name, "", {}, [], [("", spec.name)], [], None)
+                continue
             dist = DISTRIBUTIONS[spec.library]
             what = "torch" if dist == "torch" else f"torch or {dist}"
             out[spec] = Unverified(f"{what} is not installed ({INSTALL_HINT})")
