@@ -139,3 +139,16 @@ def test_clean_removes_the_cached_tables(tmp_path: Path) -> None:
     assert list(tables.iterdir()) == []
     again = CliRunner().invoke(cli, ["clean", "--cache-dir", str(tmp_path)])
     assert "Removed 0 cached tables" in again.output
+
+
+def test_force_exclude_applies_the_excludes_to_files_given_by_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.freezelint]\nexclude = ["generated/"]\n')
+    (tmp_path / "generated").mkdir()
+    excluded = tmp_path / "generated" / "train.py"
+    excluded.write_text(SCRIPT)
+    named = run("--output-format", "concise", str(excluded))
+    assert named.exit_code == 1 and "FRZ004" in named.output  # given by name: checked
+    forced = run("--force-exclude", "--output-format", "concise", str(excluded))
+    assert forced.exit_code == 0 and "FRZ004" not in forced.output
+    walked = run("--output-format", "concise", str(tmp_path))
+    assert walked.exit_code == 0  # a folder's walk always honours `exclude`

@@ -62,6 +62,22 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_good_one(project: Path) -> Non
     assert good.returncode == 0, good.stdout + good.stderr
 
 
+def test_the_configured_exclude_holds_for_files_pre_commit_names(project: Path) -> None:
+    # pre-commit passes files one by one; `exclude` still holds (`--force-exclude` in the
+    # hooks), for a folder it names and for the default excludes (a virtual environment).
+    (project / "pyproject.toml").write_text('[tool.freezelint]\nexclude = ["generated/"]\n')
+    for folder in ("generated", "venv"):
+        (project / folder).mkdir(exist_ok=True)
+        (project / folder / "bad.py").write_text(BAD)
+    (project / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    git(project, "add", "-f", ".")
+    skipped = try_repo(project, "freezelint", "generated/bad.py", "venv/bad.py")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    checked = try_repo(project, "freezelint", "generated/bad.py", "bad.py")
+    assert checked.returncode == 1 and "FRZ004" in checked.stdout
+    assert "generated/bad.py" not in checked.stdout
+
+
 def test_fix_hook_fixes(project: Path) -> None:
     result = try_repo(project, "freezelint-fix", "bad.py")
     assert result.returncode == 1  # files were modified: pre-commit fails the run

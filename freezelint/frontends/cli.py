@@ -58,6 +58,11 @@ def cli() -> None:
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--exclude", multiple=True, help="Extra gitignore-style patterns to skip.")
 @click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the excludes to files given by name too (as pre-commit gives them).",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where parameter tables are cached (default: the user cache folder).",
@@ -108,6 +113,7 @@ def check(
     config_path: Path | None,
     isolated: bool,
     exclude: tuple[str, ...],
+    force_exclude: bool,
     cache_dir: Path | None,
     no_cache: bool,
     verify: bool,
@@ -149,7 +155,14 @@ def check(
         display = paths[0]
         targets = [DiscoveredPath(Path(os.path.abspath(display)), display, explicit=True)]
     else:
-        targets = list(iter_files(paths or (".",), exclude=excluded, exclude_base=config.root))
+        targets = list(
+            iter_files(
+                paths or (".",),
+                exclude=excluded,
+                exclude_base=config.root,
+                force_exclude=force_exclude,
+            )
+        )
     options = Options(
         verify, cache_dir, no_cache, fix, unsafe_fixes, diff, tuple(sorted(aliases.items()))
     )

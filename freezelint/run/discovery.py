@@ -205,6 +205,20 @@ def _skipped_dir(name: str, full: str) -> bool:
     )
 
 
+def _forced_out(full: str, is_dir: bool, base: str, extra: _Rules | None) -> bool:
+    """Does `exclude`, or a default exclude, cover a path given explicitly, or a folder above
+    it (up to `base`)?"""
+    if extra is not None and extra.verdict(full, is_dir):
+        return True
+    folder = os.path.dirname(full)
+    while folder.startswith(base) and len(folder) > len(base):
+        name = os.path.basename(folder)
+        if _skipped_dir(name, folder) or (extra is not None and extra.verdict(folder, True)):
+            return True
+        folder = os.path.dirname(folder)
+    return False
+
+
 def _walk(top: str, extra: _Rules | None) -> Iterator[str]:
     """`*.py` and `*.ipynb` files under `top`, sorted, minus default excludes, ignored and
     excluded paths."""
@@ -251,11 +265,14 @@ def iter_files(
     *,
     exclude: Sequence[str] = (),
     exclude_base: str | os.PathLike[str] | None = None,
+    force_exclude: bool = False,
 ) -> Iterator[DiscoveredPath]:
-    """The files to check, in order, each once. Explicit files are always yielded; directories
-    are walked for `*.py` and `*.ipynb` files honouring default excludes, `.gitignore` and
-    `exclude` (gitignore syntax, relative to `exclude_base`, default the working directory).
-    Missing paths come back with `error` set."""
+    """The files to check, in order, each once. Explicit files are yielded unless
+    `force_exclude` (ruff's `--force-exclude`, for pre-commit, which passes files one by one)
+    and `exclude` or a default exclude (a virtual environment, `build/`) covers them or a folder
+    above them; directories are walked for `*.py` and `*.ipynb` files honouring default
+    excludes, `.gitignore` and `exclude` (gitignore syntax, relative to `exclude_base`, default
+    the working directory). Missing paths come back with `error` set."""
     cwd = os.getcwd()
     base = os.path.abspath(exclude_base) if exclude_base is not None else cwd
     # "./build" means "/build" (anchored); gitignore itself has no "./".
@@ -275,6 +292,8 @@ def iter_files(
             if full not in seen:
                 seen.add(full)
                 yield DiscoveredPath(Path(full), _display(full, cwd), True, error)
+            continue
+        if force_exclude and _forced_out(full, is_dir, base, extra):
             continue
         found = _walk(full, extra) if is_dir else iter([full])
         for file in found:
