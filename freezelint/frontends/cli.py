@@ -89,6 +89,11 @@ def cli() -> None:
     is_flag=True,
     help="With --fix: exit 1 when a fix was applied, even if nothing is left to report.",
 )
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment to each reported line instead of reporting it.",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes, re-checking until none is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -123,6 +128,7 @@ def check(
     quiet: bool,
     silent: bool,
     exit_non_zero_on_fix: bool,
+    add_noqa: bool,
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
@@ -198,6 +204,8 @@ def check(
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)  # clear the progress line
     diagnostics = _sorted_with_sources(diagnostics, sources)
+    if add_noqa:
+        sys.exit(_add_noqa(diagnostics, sources, failed, silent))
     if diff:
         if not changed and not silent:
             click.echo(report.nothing_to_fix(diagnostics, unsafe_fixes), err=True)
@@ -281,6 +289,39 @@ def load_config(paths: tuple[str, ...], explicit: Path | None, isolated: bool) -
         return config_module.load(found) if found else Config()
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+
+
+def _add_noqa(
+    diagnostics: list[Diagnostic], sources: dict[str, str], failed: bool, silent: bool
+) -> int:
+    """`--add-noqa`: write the comments into each Python file with findings; the exit code
+    (0, as ruff, unless a file could not be read or written)."""
+    from freezelint.fixing.noqa import add_noqa
+    from freezelint.run.runner import write_atomically
+
+    by_file: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_file.setdefault(d.path, []).append(d)
+    added = 0
+    for shown, found in by_file.items():
+        path = Path(shown)
+        if path.suffix != ".py" or shown not in sources:
+            continue  # (a notebook's cells: not written)
+        text, raw, error = read_source(path)
+        if text is None or error is not None or text != sources[shown]:
+            continue  # (changed since it was checked)
+        new, count = add_noqa(text, found)
+        if count:
+            try:
+                write_atomically(path, raw, new)
+            except OSError as exc:
+                click.echo(f"error: {shown}: {exc.strerror or exc}", err=True)
+                failed = True
+                continue
+            added += count
+    if not silent:
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+    return 2 if failed else 0
 
 
 def _announce_builds() -> None:
