@@ -5,6 +5,7 @@ that applies them and checks again is `fixing.loop`."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,19 +83,57 @@ class FixContext:
         self.module = module
 
     def add_import(self, statement: str) -> Edit:
-        """`import torch` after the file's last top-level import (or its docstring); the same
-        edit from several fixes is applied once."""
+        """`import torch` where isort (ruff's `I001`) puts it: among the third-party imports of
+        the file's leading import block, sorted, straight imports before `from` ones; a section
+        of its own after the standard library's; after the docstring when there are no
+        imports. The same edit from several fixes is applied once."""
+        name = statement.split()[1].split(".")[0].lower()
+        block = self._import_block()
+        newline = self.lines.newline
+        third = [(node, kind, module) for node, kind, module in block if kind != "stdlib"]
+        for node, kind, module in third:
+            if kind == "from" or module > name:
+                at = self.lines.starts[self.positions[node].start.line - 1]
+                return Edit(at, at, f"{statement}{newline}")
+        if third:
+            at = self.lines.line_end(self.span(third[-1][0])[1])
+            return Edit(at, at, f"{statement}{newline}")
+        if block:
+            at = self.lines.line_end(self.span(block[-1][0])[1])
+            return Edit(at, at, f"{newline}{statement}{newline}")
         at = 0
         for node in self.module.body if self.module is not None else ():
-            if isinstance(node, cst.SimpleStatementLine) and any(
-                isinstance(small, cst.Import | cst.ImportFrom)
-                or (isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString))
-                for small in node.body
-            ):
+            if _docstring(node):
                 at = self.lines.line_end(self.span(node)[1])
-            elif at:
+            break
+        return Edit(at, at, f"{statement}{newline}")
+
+    def _import_block(self) -> list[tuple[cst.CSTNode, str, str]]:
+        """The file's leading top-level imports (after its docstring): each with its kind
+        (`stdlib`: the standard library's or `__future__`; `import` / `from`: others) and its
+        first module's top-level name."""
+        out: list[tuple[cst.CSTNode, str, str]] = []
+        for index, node in enumerate(self.module.body if self.module is not None else ()):
+            if index == 0 and _docstring(node):
+                continue
+            if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
                 break
-        return Edit(at, at, f"{statement}{self.lines.newline}")
+            small = node.body[0]
+            if isinstance(small, cst.Import):
+                module = code_of_name(small.names[0].name)
+                kind = "import"
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+            ):
+                module = code_of_name(small.module)
+                kind = "from"
+            else:
+                break
+            top = module.split(".")[0]
+            out.append((node, "stdlib" if top in _STDLIB else kind, module.lower()))
+        return out
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         where = self.positions[node]
@@ -174,6 +213,25 @@ class FixContext:
 
 
 FixBuilder = Callable[[FixContext], Fix | None]
+
+
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+def _docstring(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.SimpleStatementLine)
+        and len(node.body) == 1
+        and isinstance(node.body[0], cst.Expr)
+        and isinstance(node.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+
+
+def code_of_name(node: cst.BaseExpression) -> str:
+    """`a.b.c` of a dotted name node."""
+    if isinstance(node, cst.Attribute):
+        return f"{code_of_name(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""
 
 
 def apply(text: str, fixes: list[Fix]) -> tuple[str, int]:
