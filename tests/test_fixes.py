@@ -4,6 +4,7 @@ real (loaders patched to build without weights) and its parameters behave as the
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -198,6 +199,32 @@ def test_unparsable_file_is_never_written(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", "--fix", str(script)])
     assert result.exit_code == 1 and "FRZ000" in result.output
     assert script.read_bytes() == before
+
+
+def test_the_readme_codemod_as_written(tmp_path: Path) -> None:
+    """The README's codemod steps on a fresh folder: `libcst.tool initialize`, freezelint added
+    to `modules`, then the README's command (its config names black, which is not installed:
+    the command says `--no-format`)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("as a [libcst codemod]", 1)[1].split("\n## ", 1)[0]
+    [command] = re.findall(r"```sh\n(python -m libcst\.tool codemod .*?)\n```", section)
+    subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "initialize", "."],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    config = tmp_path / ".libcst.codemod.yaml"
+    text = config.read_text()
+    assert "modules:\n- 'libcst.codemod.commands'\n" in text
+    config.write_text(text.replace("modules:\n", "modules:\n- 'freezelint'\n"))
+    folder = tmp_path / "path"
+    folder.mkdir()
+    shutil.copy(ROOT / "examples" / "finetune_efficientnet.py", folder / "train.py")
+    args = command.split()[1:]  # (`python` is this interpreter)
+    done = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "model.requires_grad_(False)" in (folder / "train.py").read_text()
 
 
 def test_libcst_codemod(tmp_path: Path) -> None:
