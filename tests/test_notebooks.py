@@ -104,3 +104,22 @@ def test_fix_keeps_the_final_newline_of_cells_it_does_not_change(tmp_path: Path)
         "m = torchvision.models.resnet18()\n",
         "m.requires_grad_(False)\n",
     ]
+
+
+def test_every_format_shows_the_cell(tmp_path: Path) -> None:
+    # The full output frames the line of the cell (not the notebook's JSON); GitHub
+    # annotations and SARIF name the cell as well as its row (issue 25).
+    path = notebook(tmp_path / "train.ipynb")
+    runner = CliRunner()
+    full = runner.invoke(cli, ["check", "--no-verify", str(path)]).output
+    assert ":cell 3:2:1: FRZ004" in full
+    assert "2 | model.requires_grad = False\n" in full
+    assert '"cells"' not in full and "{" not in full.split("FRZ004", 1)[1].split("\n")[2]
+    github = runner.invoke(cli, ["check", "--no-verify", "--output-format", "github", str(path)])
+    assert "::cell 3:2:1: FRZ004 `model.requires_grad = ...`" in github.output
+    sarif = json.loads(
+        runner.invoke(cli, ["check", "--no-verify", "--output-format", "sarif", str(path)]).output
+    )
+    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "FRZ004"]
+    assert result["properties"] == {"cell": 3}
+    assert result["message"]["text"].startswith("cell 3, line 2: ")

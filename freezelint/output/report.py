@@ -68,8 +68,21 @@ def _painter(out: TextIO):
     return lambda text, style: f"\x1b[{style}m{text}\x1b[0m"
 
 
+def cell_source(source: str, cell: int) -> str | None:
+    """The source of cell `cell` (1-based, every cell counted) of a notebook's JSON text."""
+    try:
+        cells = json.loads(source)["cells"]
+        text = cells[cell - 1]["source"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return "".join(text) if isinstance(text, list) else text if isinstance(text, str) else None
+
+
 def frame(d: Diagnostic, source: str | None) -> str:
-    """The reported line with the reported span underlined, as ruff shows it."""
+    """The reported line with the reported span underlined, as ruff shows it; for a notebook,
+    the line of the cell the finding is in."""
+    if source and "cell" in d.extra:
+        source = cell_source(source, d.extra["cell"])
     if not source:
         return ""
     lines = split_lines(source)
@@ -169,8 +182,15 @@ def github(d: Diagnostic) -> str:
     return (
         f"::{level} title={_escape(d.code, True)},file={_escape(d.path, True)},"
         f"line={d.row},col={d.column},endLine={d.end_row},endColumn={d.end_column}"
-        f"::{_escape(f'{d.code} {d.message}')}"
+        f"::{_escape(f'{_cell(d)}{d.code} {d.message}')}"
     )
+
+
+def _cell(d: Diagnostic) -> str:
+    """`cell 3:2:5: ` for a finding in a notebook (its row is the cell's), as ruff words it."""
+    if "cell" not in d.extra:
+        return ""
+    return f"cell {d.extra['cell']}:{d.row}:{d.column}: "
 
 
 def statistics(diagnostics: Sequence[Diagnostic], fmt: str = "full", quiet: bool = False) -> str:

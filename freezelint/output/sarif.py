@@ -82,6 +82,11 @@ def _rule(code: str) -> dict[str, Any]:
     }
 
 
+def _in_cell(d: Diagnostic) -> str:
+    """A notebook finding's cell, in its message (its region's lines are the cell's)."""
+    return f"cell {d.extra['cell']}, line {d.row}: " if "cell" in d.extra else ""
+
+
 def sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> dict[str, Any]:
     codes = sorted(RULES)
     results = []
@@ -91,7 +96,7 @@ def sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> dict
             "ruleId": d.code,
             "ruleIndex": codes.index(d.code),
             "level": _level(d),
-            "message": {"text": d.message},
+            "message": {"text": _in_cell(d) + d.message},
             "locations": [
                 {
                     "physicalLocation": {
@@ -107,6 +112,8 @@ def sarif(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> dict
             ],
             "partialFingerprints": {"freezelint/v1": _fingerprint(d, source)},
         }
+        if "cell" in d.extra:
+            result["properties"] = {"cell": d.extra["cell"]}
         if d.related:
             result["relatedLocations"] = [
                 {
