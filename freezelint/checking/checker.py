@@ -20,6 +20,7 @@ from freezelint.checking.call_agreement import CallAgreement
 from freezelint.checking.projection import Projections
 from freezelint.findings.diagnostics import Diagnostic, Finding, Related, Severity
 from freezelint.findings.fixes import Fix, FixContext
+from freezelint.findings.line_length import line_length_for
 from freezelint.findings.suppressions import without_suppressed
 from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
@@ -298,7 +299,7 @@ def locate(
     if not findings:
         return []
     positions = positions_of(module, text)
-    context = FixContext(text, positions, module)
+    context = FixContext(text, positions, module, line_length_for(path))
     sources = [(path, positions, line_label)] + [
         (display(parsed.path), positions_of(parsed.module, parsed.text), str)
         for parsed in (files or {}).values()

@@ -12,6 +12,7 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.text_lines import split_lines
 
 SAFE, UNSAFE = "safe", "unsafe"
@@ -76,11 +77,18 @@ class Lines:
 class FixContext:
     """What a fix builder may use: the source text and the position of any node."""
 
-    def __init__(self, text: str, positions: Any, module: cst.Module | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        positions: Any,
+        module: cst.Module | None = None,
+        line_length: int = 88,
+    ) -> None:
         self.text = text
         self.lines = Lines(text)
         self.positions = positions
         self.module = module
+        self.line_length = line_length  # the project's (`line_length.py`)
 
     def add_import(self, statement: str) -> Edit:
         """`import torch` where isort (ruff's `I001`) puts it: among the third-party imports of
@@ -200,6 +208,44 @@ class FixContext:
             out.append(f"{base}{self.indent_unit * depth}{line.lstrip(' ')}{self.lines.newline}")
         return Edit(at, at, prefix + "".join(out))
 
+    def insert_lines_before(self, statement: cst.CSTNode, lines: list[str]) -> Edit:
+        """New lines, at the statement's indentation, right before it."""
+        start, _ = self.span(statement)
+        at = self.lines.starts[self.positions[statement].start.line - 1]
+        indent = self.text[at:start]
+        return Edit(at, at, "".join(f"{indent}{line}{self.lines.newline}" for line in lines))
+
+    def statement_of(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        """The simple statement line that holds `node` (None: a compound statement's header,
+        or not in this file)."""
+        if self.module is None:
+            return None
+        found: cst.SimpleStatementLine | None = None
+        stack: list[tuple[cst.CSTNode, cst.SimpleStatementLine | None]] = [(self.module, None)]
+        while stack:
+            cur, line = stack.pop()
+            if cur is node:
+                found = line
+                break
+            if isinstance(cur, cst.SimpleStatementLine):
+                line = cur
+            elif isinstance(cur, cst.BaseCompoundStatement):
+                line = None
+            stack.extend((child, line) for child in child_nodes(cur))
+        return found
+
+    def too_long(self, edits: tuple[Edit, ...]) -> bool:
+        """Would these edits (in one place) make a line longer than the project's line length
+        that was not already?"""
+        for edit in edits:
+            begin = self.text.rfind("\n", 0, edit.start) + 1
+            end = self.lines.line_end(edit.end)
+            before = self.text[begin:end]
+            after = self.text[begin : edit.start] + edit.content + self.text[edit.end : end]
+            if _longest(after) > self.line_length >= _longest(before):
+                return True
+        return False
+
     def replace(self, node: cst.CSTNode, content: str) -> Edit:
         start, end = self.span(node)
         return Edit(start, end, content)
@@ -216,6 +262,10 @@ FixBuilder = Callable[[FixContext], Fix | None]
 
 
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+def _longest(text: str) -> int:
+    return max((len(line) for line in split_lines(text)), default=0)
 
 
 def _docstring(node: cst.CSTNode) -> bool:

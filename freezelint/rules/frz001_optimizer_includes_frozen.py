@@ -158,10 +158,20 @@ def _fix(opt: OptimizerState):
             targets.append(expression)
 
     def build(ctx: FixContext) -> Fix:
-        edits = tuple(
-            ctx.replace(e, f"[p for p in {ctx.iterable_code(e)} if p.requires_grad]")
-            for e in targets
-        )
-        return Fix(SAFE, "Hand the optimizer only parameters with `requires_grad`", edits)
+        filters = [f"[p for p in {ctx.iterable_code(e)} if p.requires_grad]" for e in targets]
+        edits = tuple(ctx.replace(e, code) for e, code in zip(targets, filters, strict=True))
+        message = "Hand the optimizer only parameters with `requires_grad`"
+        statement = ctx.statement_of(targets[0])
+        if statement is not None and ctx.too_long(edits):
+            # Past the project's line length: the filtered parameters get a name of their own,
+            # on a line before the optimizer's.
+            first = ctx.fresh_name("trainable")
+            names = [first] + [ctx.fresh_name(f"{first}_{i}") for i in range(2, len(targets) + 1)]
+            lines = [f"{name} = {code}" for name, code in zip(names, filters, strict=True)]
+            edits = (
+                ctx.insert_lines_before(statement, lines),
+                *(ctx.replace(e, name) for e, name in zip(targets, names, strict=True)),
+            )
+        return Fix(SAFE, message, edits)
 
     return build if targets else None

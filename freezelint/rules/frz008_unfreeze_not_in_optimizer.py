@@ -71,8 +71,6 @@ from freezelint.script.events import OptimizerBuilt, ParamGroupAdded, RequiresGr
 from freezelint.script.selection import NameWhere, Region, leaves
 from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulation
 
-LINE_LENGTH = 88  # (ruff's and black's default; issue 25 reads the project's)
-
 CODE = "FRZ008"
 NAME = "unfreeze-not-in-optimizer"
 SEVERITY = Severity.ERROR
@@ -236,7 +234,7 @@ def _add_not_held(
     ids = f"{held} = {{id(p) for group in {var}.param_groups for p in group[{q}params{q}]}}"
     group = f"{{{q}params{q}: [p for p in {ctx.code(owner)}.parameters() if id(p) not in {held}]}}"
     call = f"{var}.add_param_group({group})"
-    if len(ctx.indent(statement)) + len(call) > LINE_LENGTH:
+    if len(ctx.indent(statement)) + len(call) > ctx.line_length:
         lines = [ids, f"{var}.add_param_group(", f"    {group}", ")"]
     else:
         lines = [ids, call]
