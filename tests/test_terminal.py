@@ -45,14 +45,19 @@ def test_progress_on_a_terminal_goes_to_stderr(tmp_path: Path) -> None:
         (tmp_path / f"train_{index}.py").write_text(
             "import torchvision\nm = torchvision.models.resnet18()\nm.requires_grad_(False)\n"
         )
-    primary, secondary = pty.openpty()
-    done = subprocess.run(
-        [sys.executable, "-m", "freezelint", "check", "--no-verify", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        check=False,
-        cwd=ROOT,
+    code, stdout, seen = stderr_on_a_terminal(
+        [sys.executable, "-m", "freezelint", "check", "--no-verify", str(tmp_path)]
     )
+    assert code == 0
+    assert stdout.decode().strip() == "All checks passed!"
+    assert b"Checking 60/60 files" in seen
+
+
+def stderr_on_a_terminal(command: list[str]) -> tuple[int, bytes, bytes]:
+    """Run a command with its standard error on a pseudo-terminal: (exit code, what it wrote
+    to standard output, what the terminal saw)."""
+    primary, secondary = pty.openpty()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=secondary, check=False, cwd=ROOT)
     os.close(secondary)
     seen = b""
     try:
@@ -61,9 +66,7 @@ def test_progress_on_a_terminal_goes_to_stderr(tmp_path: Path) -> None:
     except OSError:
         pass
     os.close(primary)
-    assert done.returncode == 0
-    assert done.stdout.decode().strip() == "All checks passed!"
-    assert b"Checking 60/60 files" in seen
+    return done.returncode, done.stdout, seen
 
 
 def test_a_first_build_is_announced_on_a_terminal(tmp_path: Path) -> None:
@@ -77,23 +80,8 @@ def test_a_first_build_is_announced_on_a_terminal(tmp_path: Path) -> None:
     )
     command = [sys.executable, "-m", "freezelint", "check", "--cache-dir", str(tmp_path / "c")]
 
-    def on_a_terminal() -> tuple[bytes, bytes]:
-        primary, secondary = pty.openpty()
-        done = subprocess.run(
-            [*command, str(script)], stdout=subprocess.PIPE, stderr=secondary, cwd=ROOT
-        )
-        os.close(secondary)
-        seen = b""
-        try:
-            while chunk := os.read(primary, 4096):
-                seen += chunk
-        except OSError:
-            pass
-        os.close(primary)
-        return done.stdout, seen
-
-    stdout, stderr = on_a_terminal()
+    _, stdout, stderr = stderr_on_a_terminal([*command, str(script)])
     assert b"building the parameter table of torchvision:resnet34 (first time only)" in stderr
     assert b"FRZ011" in stdout and b"building" not in stdout
-    _, again = on_a_terminal()
+    _, _, again = stderr_on_a_terminal([*command, str(script)])
     assert b"building" not in again
