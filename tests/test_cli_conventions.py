@@ -152,3 +152,18 @@ def test_force_exclude_applies_the_excludes_to_files_given_by_name(tmp_path: Pat
     assert forced.exit_code == 0 and "FRZ004" not in forced.output
     walked = run("--output-format", "concise", str(tmp_path))
     assert walked.exit_code == 0  # a folder's walk always honours `exclude`
+
+
+def test_show_fixes_lists_each_finding_s_fix_and_what_fix_applied(tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT)
+    shown = run("--show-fixes", "--output-format", "concise", str(path)).output.splitlines()
+    assert shown[1] == "  = safe fix: Call `model.requires_grad_(False)`"
+    assert shown[3].startswith("  = unsafe fix (`--unsafe-fixes`): ")
+    # (Here the FRZ004 fix would leave the optimizer nothing to train: not applied. Alone:)
+    path.write_text(
+        "import torchvision\nmodel = torchvision.models.resnet18()\nmodel.requires_grad = False\n"
+    )
+    fixed = run("--fix", "--show-fixes", str(path))
+    assert "Fixed 1 finding:\n- " in fixed.output
+    assert "train.py:\n    1 \N{MULTIPLICATION SIGN} FRZ004 (ineffective-freeze)\n" in fixed.output

@@ -150,8 +150,8 @@ def test_a_pass_that_breaks_the_whole_script_is_not_written(
     text = script.read_text(encoding="utf-8")
     real_apply = loop.apply
 
-    def emptying(source: str, wanted: list) -> tuple[str, int]:
-        fixed, applied = real_apply(source, wanted)
+    def emptying(source: str, wanted: list, applied_at: list | None = None) -> tuple[str, int]:
+        fixed, applied = real_apply(source, wanted, applied_at)
         return fixed.replace("[p for p in model.parameters() if p.requires_grad]", "[]"), applied
 
     monkeypatch.setattr(loop, "apply", emptying)

@@ -284,16 +284,19 @@ def code_of_name(node: cst.BaseExpression) -> str:
     return node.value if isinstance(node, cst.Name) else ""
 
 
-def apply(text: str, fixes: list[Fix]) -> tuple[str, int]:
-    """Apply non-overlapping fixes (first come, first served); returns the text and how many."""
+def apply(text: str, fixes: list[Fix], applied_at: list[int] | None = None) -> tuple[str, int]:
+    """Apply non-overlapping fixes (first come, first served); returns the text and how many
+    (`applied_at`, when given, gets the index of each fix applied)."""
     taken: list[Edit] = []
     applied = 0
-    for fix in fixes:
+    for index, fix in enumerate(fixes):
         fresh = [e for e in fix.edits if e not in taken]  # an import two fixes need: once
         if any(_overlaps(e, t) for e in fresh for t in taken):
             continue
         taken.extend(fresh)
         applied += 1
+        if applied_at is not None:
+            applied_at.append(index)
     for edit in sorted(taken, key=lambda e: (e.start, e.end), reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
     return text, applied

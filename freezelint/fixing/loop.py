@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from freezelint.checking.checker import check_source
@@ -25,6 +25,7 @@ class FixResult:
     text: str
     fixed: int
     remaining: list[Diagnostic]
+    codes: list[str] = field(default_factory=list)  # the rule of each fix applied
 
 
 def fix_source(
@@ -39,6 +40,7 @@ def fix_source(
 ) -> FixResult:
     """Apply fixes, re-check, repeat (bounded); a pass whose result does not parse is dropped."""
     fixed = 0
+    fixed_codes: list[str] = []
     diagnostics = check_source(text, path, codes, verifier, aliases, line_label, importer)
     # A fix whose finding is still there after it was applied (the analysis does not see what
     # it wrote) is not applied again: once, not once per pass.
@@ -55,7 +57,8 @@ def fix_source(
         if any(code in RUNS_FIRST for code, _ in wanted):
             # They change which code runs: the other findings may not hold once they are made.
             wanted = [(code, fix) for code, fix in wanted if code in RUNS_FIRST]
-        new_text, applied = apply(text, [fix for _, fix in wanted])
+        applied_at: list[int] = []
+        new_text, applied = apply(text, [fix for _, fix in wanted], applied_at)
         if applied == 0 or new_text == text or not parses(new_text):
             break
         done.update(_identity(code, fix) for code, fix in wanted)
@@ -63,7 +66,8 @@ def fix_source(
         if _breaks(diagnostics, checked):
             break  # judged on the whole script, this pass made it worse: not written
         text, fixed, diagnostics = new_text, fixed + applied, checked
-    return FixResult(text, fixed, diagnostics)
+        fixed_codes += [wanted[i][0] for i in applied_at]
+    return FixResult(text, fixed, diagnostics, fixed_codes)
 
 
 # Fixes that change which of the script's code runs at all (a hook Lightning never calls,

@@ -90,6 +90,12 @@ def cli() -> None:
     help="With --fix: exit 1 when a fix was applied, even if nothing is left to report.",
 )
 @click.option(
+    "--show-fixes",
+    is_flag=True,
+    help="With --fix: list the fixes applied, by file and rule; else: each finding's fix (or "
+    "that it has none).",
+)
+@click.option(
     "--add-noqa",
     is_flag=True,
     help="Add a `# noqa: CODE` comment to each reported line instead of reporting it.",
@@ -128,6 +134,7 @@ def check(
     quiet: bool,
     silent: bool,
     exit_non_zero_on_fix: bool,
+    show_fixes: bool,
     add_noqa: bool,
     fix: bool,
     unsafe_fixes: bool,
@@ -156,6 +163,7 @@ def check(
     sources: dict[str, str] = {}
     failed = False
     changed = fixed = 0
+    fixed_by_file: dict[str, list[str]] = {}
     excluded = [*config.exclude, *exclude]
     if stdin:
         display = paths[0]
@@ -197,6 +205,8 @@ def check(
             sys.stdout.flush()
         changed += result.changed
         fixed += result.fixed
+        if result.fixed_codes:
+            fixed_by_file[result.path] = result.fixed_codes
         unverified.update(result.unverified)
         if result.source is not None and result.diagnostics:
             sources[result.path] = result.source
@@ -221,6 +231,8 @@ def check(
         elif statistics:
             out.write(report.statistics(diagnostics, output_format, quiet))
         else:
+            if show_fixes and fix and fixed_by_file and output_format in ("full", "concise"):
+                out.write(report.fixes_applied(fixed_by_file))
             report.write(
                 out,
                 diagnostics,
@@ -229,6 +241,7 @@ def check(
                 fixed if fix else None,
                 unsafe_fixes,
                 summary=not quiet,
+                show_fixes=show_fixes and not fix,
             )
     finally:
         if output_file:

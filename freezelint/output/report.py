@@ -22,6 +22,7 @@ def write(
     fixed: int | None = None,
     unsafe_fixes: bool = False,
     summary: bool = True,
+    show_fixes: bool = False,
 ) -> None:
     """Diagnostics in `fmt`; `fixed` is how many fixes `--fix` applied (None without it);
     `summary` False (`--quiet`): the text formats without their closing counts."""
@@ -50,6 +51,8 @@ def write(
         where = paint(f"{d.path}:{cell}{d.row}:{d.column}:", "1")
         code = paint(d.code, "1;31" if d.severity is Severity.ERROR else "1;33")
         out.write(f"{where} {code} {marker}{d.severity.value}: {d.message}\n")
+        if show_fixes:
+            out.write(f"  = {fix_help(d)}\n")
         if fmt == "full":
             out.write(frame(d, sources.get(d.path)))
     if summary:
@@ -66,6 +69,30 @@ def _painter(out: TextIO):
     if os.environ.get("NO_COLOR") or not (isatty and isatty()):
         return _plain
     return lambda text, style: f"\x1b[{style}m{text}\x1b[0m"
+
+
+def fix_help(d: Diagnostic) -> str:
+    """What `--show-fixes` says of a finding's fix."""
+    if d.fix is None:
+        return "no fix: change the code as the message says (`freezelint rule CODE` explains)"
+    how = "safe fix" if d.fix.applicability == "safe" else "unsafe fix (`--unsafe-fixes`)"
+    return f"{how}: {d.fix.message}"
+
+
+def fixes_applied(by_file: Mapping[str, list[str]]) -> str:
+    """`--fix --show-fixes`: the fixes applied, by file and rule, as ruff lists them."""
+    from freezelint.rules import RULES
+
+    total = sum(len(codes) for codes in by_file.values())
+    lines = [f"Fixed {total} finding{'s' if total != 1 else ''}:"]
+    for path in sorted(by_file):
+        lines.append(f"- {path}:")
+        counts: dict[str, int] = {}
+        for code in by_file[path]:
+            counts[code] = counts.get(code, 0) + 1
+        for code, n in sorted(counts.items()):
+            lines.append(f"    {n} \N{MULTIPLICATION SIGN} {code} ({RULES[code].name})")
+    return "\n".join(lines) + "\n\n"
 
 
 def cell_source(source: str, cell: int) -> str | None:

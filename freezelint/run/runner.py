@@ -46,6 +46,7 @@ class FileResult:
     diff: str = ""
     changed: bool = False
     fixed: int = 0
+    fixed_codes: list[str] = field(default_factory=list)  # the rule of each fix applied
     unverified: dict[str, str] = field(default_factory=dict)
     # Read from standard input with --fix: the text to write to standard output (fixed or not).
     output: str | None = None
@@ -168,6 +169,7 @@ def run_source(
             )
             if fixed.text != text:
                 result.changed, result.fixed = True, fixed.fixed
+                result.fixed_codes = fixed.codes
                 before, after = text, fixed.text
                 if notebook is not None:
                     before = raw.decode("utf-8", "replace")
