@@ -187,10 +187,11 @@ def _varied(
     if product or not active or any(known.get(key) is None for key in active):
         return lambda fork: True
     found: list[Links] = []
+    touched_by_active = frozenset().union(*(known[key] for key in active))  # type: ignore[misc]
 
     def linked(fork: InRunFork) -> bool:
-        if fork.touched is None:
-            return True
+        if fork.touched is None or fork.touched & touched_by_active:
+            return True  # (global, or touching an object an active branch touches)
         if not found:  # (the links of the path, once, when a fork asks)
             branches = {key: known[key] for key in active}
             branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
