@@ -167,3 +167,42 @@ def test_show_fixes_lists_each_finding_s_fix_and_what_fix_applied(tmp_path: Path
     fixed = run("--fix", "--show-fixes", str(path))
     assert "Fixed 1 finding:\n- " in fixed.output
     assert "train.py:\n    1 \N{MULTIPLICATION SIGN} FRZ004 (ineffective-freeze)\n" in fixed.output
+
+
+def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    path = tmp_path / "train.py"
+    path.write_text("import torchvision\nmodel = torchvision.models.resnet18()\n")
+    command = [sys.executable, "-m", "freezelint", "check", "--watch", "--no-verify"]
+    process = subprocess.Popen(
+        [*command, "--output-format", "concise", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+
+    def next_summary() -> list[str]:
+        seen = []
+        while True:
+            line = lines.get(timeout=60)
+            seen.append(line)
+            if line.startswith(("Found", "All checks passed!")):
+                return seen
+
+    try:
+        assert next_summary() == ["All checks passed!\n"]
+        path.write_text(path.read_text() + "model.requires_grad = False\n")
+        again = next_summary()
+        assert any(": FRZ004 [*] error:" in line for line in again), again
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0

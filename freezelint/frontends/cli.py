@@ -90,6 +90,11 @@ def cli() -> None:
     help="With --fix: exit 1 when a fix was applied, even if nothing is left to report.",
 )
 @click.option(
+    "--watch",
+    is_flag=True,
+    help="Check again whenever a checked file changes (until interrupted).",
+)
+@click.option(
     "--show-fixes",
     is_flag=True,
     help="With --fix: list the fixes applied, by file and rule; else: each finding's fix (or "
@@ -134,6 +139,7 @@ def check(
     quiet: bool,
     silent: bool,
     exit_non_zero_on_fix: bool,
+    watch: bool,
     show_fixes: bool,
     add_noqa: bool,
     fix: bool,
@@ -143,6 +149,8 @@ def check(
     stdin_filename: str | None,
 ) -> None:
     """Check Python files (default: the current directory) for freezing mistakes."""
+    if watch:
+        _watch(paths, exclude)
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("`-` (standard input) cannot be checked with other paths")
     stdin = paths == ("-",) or (not paths and stdin_filename is not None)
@@ -302,6 +310,42 @@ def load_config(paths: tuple[str, ...], explicit: Path | None, isolated: bool) -
         return config_module.load(found) if found else Config()
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+
+
+def _watch(paths: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+    """`--watch`: the same check (this command line without `--watch`) now and whenever a
+    file it checks changes, is added or goes away; polled, so it works on every file system.
+    Ends on Ctrl-C."""
+    import subprocess
+    import time
+
+    if "-" in paths:
+        raise click.UsageError("--watch cannot read standard input")
+    argv = [a for a in sys.argv[1:] if a != "--watch"]
+    command = [sys.executable, "-m", "freezelint", *argv]
+
+    def state() -> dict[str, int]:
+        out: dict[str, int] = {}
+        for found in iter_files(paths or (".",), exclude=list(exclude)):
+            try:
+                out[str(found.path)] = found.path.stat().st_mtime_ns
+            except OSError:
+                continue
+        return out
+
+    try:
+        click.echo(f"[{time.strftime('%H:%M:%S')}] Checking in watch mode...", err=True)
+        seen = state()
+        subprocess.run(command, check=False)
+        while True:
+            time.sleep(0.3)
+            now = state()
+            if now != seen:
+                seen = now
+                click.echo(f"[{time.strftime('%H:%M:%S')}] A file changed: checking...", err=True)
+                subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        sys.exit(0)
 
 
 def _add_noqa(
