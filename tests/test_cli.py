@@ -106,6 +106,13 @@ def test_json_shape(tmp_path: Path) -> None:
         ],
     }
     assert set(item) >= {"message", "url"}
+    # `url`: the rule's documentation, a page written into the cache folder (opens offline).
+    assert item["url"].startswith("file://") and item["url"].endswith("/FRZ004.md")
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    page = Path(url2pathname(urlparse(item["url"]).path)).read_text(encoding="utf-8")
+    assert page.startswith("# ineffective-freeze (FRZ004)") and "## What it does" in page
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -124,6 +125,14 @@ def frame(d: Diagnostic, source: str | None) -> str:
     return f"{pad} |\n{gutter} | {line}\n{pad} | {' ' * start}{'^' * width} {d.code}\n{pad} |\n\n"
 
 
+@functools.cache
+def _docs():
+    """The rule pages JSON `url`s point to (written once per version)."""
+    from freezelint.output.rule_docs import RuleDocs
+
+    return RuleDocs()
+
+
 def _fixable(d: Diagnostic, unsafe_fixes: bool) -> bool:
     """Would `--fix` (with `--unsafe-fixes` when given) fix it?"""
     return d.fix is not None and (d.fix.applicability == "safe" or unsafe_fixes)
@@ -184,7 +193,7 @@ def as_json(d: Diagnostic, text: str = "") -> dict:
         "message": d.message,
         "noqa_row": d.row,
         "severity": d.severity.value,
-        "url": None,
+        "url": _docs().link(d.code),
         "verified": d.verified,
         "related": [
             {

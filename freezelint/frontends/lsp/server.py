@@ -38,10 +38,10 @@ from freezelint.frontends.lsp.documents import (
 )
 from freezelint.frontends.lsp.elsewhere import Elsewhere
 from freezelint.frontends.lsp.locations import Located
-from freezelint.frontends.lsp.rule_docs import RuleDocs
 from freezelint.frontends.lsp.selection import Selections, under_root
 from freezelint.frontends.lsp.settings import Settings
 from freezelint.model.resolve import Unverified, Verifier
+from freezelint.output.rule_docs import RuleDocs
 
 CONFIG_FILES = ("**/pyproject.toml", "**/freezelint.toml")
 log = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
-"""Where a diagnostic's `codeDescription` points: the `ruleDocs` URL template if the editor
-set one, else a Markdown page per rule (what `freezelint rule CODE` prints) written once into
-the cache folder, so the link opens offline in any editor."""
+"""Where a rule's documentation is: the `ruleDocs` URL template if the editor set one (the
+language server's `codeDescription`), else a Markdown page per rule (what `freezelint rule CODE`
+prints) written once into the cache folder, so the link opens offline in any editor or browser
+(also the JSON output's `url`)."""
 
 from __future__ import annotations
 
