@@ -26,6 +26,7 @@ from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
 from freezelint.script.events import Timeline
 from freezelint.script.extract import RootPaths, extract_paths
+from freezelint.script.extract.independence import Links
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable
 from freezelint.script.positions import positions as positions_of
@@ -221,23 +222,17 @@ def _error_path(root: RootPaths, index: int) -> bool:
 def _varied_together(root: RootPaths) -> list[tuple[set[tuple], list[int]]]:
     """The branches that paths take other arms than the first of together (`paths.explore`
     combines only branches linked to each other), each group with those paths."""
-    parent: dict[tuple, tuple] = {}
-
-    def find(key: tuple) -> tuple:
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
+    together = Links()
     varied = [[key for key, arm in path.decisions if arm] for path in root.paths]
     for keys in varied:
         for key in keys:
-            parent[find(key)] = find(keys[0])
-    groups: dict[tuple, tuple[set[tuple], list[int]]] = {}
-    for key in parent:
-        groups.setdefault(find(key), (set(), []))[0].add(key)
+            together.join(key, keys[0])
+    groups: dict[object, tuple[set[tuple], list[int]]] = {}
     for index, keys in enumerate(varied):
+        for key in keys:
+            groups.setdefault(together.find(key), (set(), []))[0].add(key)
         if keys:
-            groups[find(keys[0])][1].append(index)
+            groups[together.find(keys[0])][1].append(index)
     return list(groups.values())
 
 

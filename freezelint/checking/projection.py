@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from freezelint.findings.diagnostics import Finding
-from freezelint.script.events import BranchArm, BranchJoin, Timeline
+from freezelint.script.events import Timeline
 from freezelint.script.extract import RootPaths
-from freezelint.script.extract.independence import Links, event_ids
+from freezelint.script.extract.independence import Links
 from freezelint.script.extract.paths import Path
 
 # A projection holding more than this share of a path's events is not worth its bookkeeping.
@@ -42,12 +42,9 @@ class _Components:
     """A path's events by component: each event's component (None: in every projection)."""
 
     def __init__(self, path: Path, touched: Mapping[tuple, frozenset[int]]) -> None:
-        events = path.timeline.events
-        self.links = Links.of(events, dict(touched), path.ranges, path.timeline.built_from)
-        self.of: list[object | None] = []
-        for event in events:
-            ids = None if isinstance(event, BranchArm | BranchJoin) else event_ids(event)
-            self.of.append(self.links.find(next(iter(ids))) if ids else None)
+        timeline = path.timeline
+        self.links = Links.of(timeline.events, dict(touched), path.ranges, timeline.built_from)
+        self.of = [None if n is None else self.links.find(n) for n in self.links.named]
 
     def keep(self, active: list[tuple]) -> list[int] | None:
         """The indexes of the events in the component of the branches in `active`, or None

@@ -13,6 +13,7 @@ from typing import Any
 import libcst as cst
 
 from freezelint.script.extract.syntax import child_nodes
+from freezelint.script.imports import dotted
 from freezelint.script.text_lines import split_lines
 
 SAFE, UNSAFE = "safe", "unsafe"
@@ -128,14 +129,14 @@ class FixContext:
                 break
             small = node.body[0]
             if isinstance(small, cst.Import):
-                module = code_of_name(small.names[0].name)
+                module = dotted(small.names[0].name) or ""
                 kind = "import"
             elif (
                 isinstance(small, cst.ImportFrom)
                 and small.module is not None
                 and not small.relative
             ):
-                module = code_of_name(small.module)
+                module = dotted(small.module) or ""
                 kind = "from"
             else:
                 break
@@ -275,13 +276,6 @@ def _docstring(node: cst.CSTNode) -> bool:
         and isinstance(node.body[0], cst.Expr)
         and isinstance(node.body[0].value, cst.SimpleString | cst.ConcatenatedString)
     )
-
-
-def code_of_name(node: cst.BaseExpression) -> str:
-    """`a.b.c` of a dotted name node."""
-    if isinstance(node, cst.Attribute):
-        return f"{code_of_name(node.value)}.{node.attr.value}"
-    return node.value if isinstance(node, cst.Name) else ""
 
 
 def apply(text: str, fixes: list[Fix], applied_at: list[int] | None = None) -> tuple[str, int]:

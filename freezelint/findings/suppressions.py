@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from freezelint.findings.diagnostics import Diagnostic
 
-_LINE = re.compile(
+LINE_NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:\s*,\s*[A-Z]+[0-9]*)*))?", re.IGNORECASE
 )
 _FILE = re.compile(
@@ -42,7 +42,7 @@ class Suppressions:
             if whole and token.line.strip() == comment:
                 found.file = found.file | _codes(whole.group("codes"))
                 continue
-            line = _LINE.search(comment)
+            line = LINE_NOQA.search(comment)
             if line:
                 row = token.start[0]
                 found.lines[row] = found.lines.get(row, frozenset()) | _codes(line.group("codes"))

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import ast
 import io
-import re
 import tokenize
 from collections.abc import Iterable
 
 from freezelint.findings.diagnostics import Diagnostic
+from freezelint.findings.suppressions import LINE_NOQA
 from freezelint.script.text_lines import split_lines
-
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:\s*,\s*[A-Z]+[0-9]*)*))?", re.I)
 
 
 def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
@@ -43,7 +41,7 @@ def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
         if body.rstrip().endswith("\\"):
             continue
         comment = comments.get(row)
-        found = _NOQA.search(comment[1]) if comment is not None else None
+        found = LINE_NOQA.search(comment[1]) if comment is not None else None
         if found is not None:
             if not found.group("codes"):
                 continue  # a bare `# noqa` suppresses every code already

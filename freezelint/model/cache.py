@@ -80,15 +80,17 @@ class TableCache:
             pass
         self._write(path, version)
 
-    def _write(self, path: Path, text: str) -> None:
+    def _write(self, path: Path, text: str, suffix: str = "") -> bool:
+        """`text` written atomically at `path`; False when it could not be."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
             os.replace(tmp, path)
         except OSError:
-            pass  # a read-only cache only costs speed
+            return False  # a read-only cache only costs speed
+        return True
 
     def clear(self) -> int:
         """Remove every cached table (`freezelint clean`); how many there were."""
@@ -108,14 +110,6 @@ class TableCache:
         return removed
 
     def put(self, spec: VerifySpec, version: str, data: dict) -> None:
-        path = self.path(spec, version)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out)
-            os.replace(tmp, path)
-        except OSError:
-            return  # a read-only cache only costs speed
-        if "error" not in data:
+        written = self._write(self.path(spec, version), json.dumps(data), ".json")
+        if written and "error" not in data:
             self._point(spec, version)

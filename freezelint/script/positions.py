@@ -140,9 +140,8 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         return self._state.spans[node]
 
     def _position(self, token_index: int) -> CodePosition:
-        offset = self._offsets[token_index]  # the trailing newline is kept: always in range
-        line = bisect_right(self._line_starts, offset)
-        return CodePosition(line, offset - self._line_starts[line - 1])
+        # (The trailing newline is kept: the index is always in range.)
+        return _at(self._offsets, self._line_starts, 1, token_index)
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._cache.get(node)
@@ -251,6 +250,8 @@ class _Statements:
 
 
 def _at(offsets: list[int], starts: list[int], first: int, token_index: int) -> CodePosition:
+    """The position of a token, from where each token starts (`offsets`) and where each line
+    starts (`starts`) in a text whose first line is line `first`."""
     offset = offsets[token_index]
     line = bisect_right(starts, offset)
     return CodePosition(first + line - 1, offset - starts[line - 1])

@@ -80,24 +80,25 @@ def collect(value: Any, out: set[int]) -> None:
             collect(field, out)
 
 
+def ids_of(value: Any) -> set[int] | None:
+    """The objects an event or a value names; None when it names something unaccounted for."""
+    out: set[int] = set()
+    try:
+        collect(value, out)
+    except Unaccounted:
+        return None
+    return out
+
+
 def objects_named(values: Iterable[Any]) -> set[int]:
-    """The ids of the objects some values name (opaque ones left out)."""
+    """The ids of the objects some values name (what an opaque one names before its opaque
+    part included)."""
     out: set[int] = set()
     for value in values:
         try:
             collect(value, out)
         except Unaccounted:
             continue
-    return out
-
-
-def event_ids(event: Event) -> set[int] | None:
-    """The objects an event names; None when it names something unaccounted for."""
-    out: set[int] = set()
-    try:
-        collect(event, out)
-    except Unaccounted:
-        return None
     return out
 
 
@@ -111,7 +112,7 @@ def touched(
     for event in events:
         if isinstance(event, BranchArm | BranchJoin):
             continue
-        ids = event_ids(event)
+        ids = ids_of(event)
         if not ids:
             return None
         out |= ids
@@ -119,13 +120,7 @@ def touched(
         for value in (before, after):
             if value is None:
                 continue
-            if isinstance(value, Const):
-                return None
-            ids: set[int] = set()
-            try:
-                collect(value, ids)
-            except Unaccounted:
-                return None
+            ids = None if isinstance(value, Const) else ids_of(value)
             if not ids:
                 return None
             out |= ids
@@ -140,6 +135,8 @@ class Links:
     def __init__(self) -> None:
         self._parent: dict[object, object] = {}
         self.opaque = False  # some event hands over parameters from somewhere unknown
+        # Per event of `of`: one object it names (None: a marker, or it names none).
+        self.named: list[int | None] = []
 
     def find(self, item: object) -> object:
         parent = self._parent.setdefault(item, item)
@@ -180,12 +177,14 @@ class Links:
             for ident in ids:
                 links.join(("branch", key), ident)
         for event in events:
+            links.named.append(None)
             if isinstance(event, BranchArm | BranchJoin):
                 continue
-            ids = event_ids(event)
+            ids = ids_of(event)
             if ids is None:
                 links.opaque = True
                 continue
+            links.named[-1] = next(iter(ids), None)
             first = None
             for ident in ids:
                 first = ident if first is None else first
