@@ -28,6 +28,18 @@ EDGES = [
     "# only a comment\n",
     "s = '''\nmulti\nline'''; t = f'{s!r:>10}'\n",
     "@dec\nclass C:\n    x: int = 1\n\n    async def m(self):\n        await g()\n",
+    # Statements inside blocks, each placed through its own line at its indentation:
+    "def f():\n    if a:\n        x = 1\n    elif b: y = 2; z = 3\n    elif c:\n\n        # c\n"
+    "        w = (1,\n  2)\n    else:\n      v = 4\n",
+    "try:\n  a()\nexcept E as e:\n    b(e)\nexcept F:\n\tc()\nelse:\n  d()\nfinally:\n  e()\n",
+    "try:\n    a()\nexcept* E:\n    b()\n",
+    "for i in x:\n    with a as b, c:\n        while y: z()\n        else:\n"
+    "            q = 1\nelse: r = 2\n",
+    "match p:\n    case [1, *rest] if rest:\n        m = 1\n    case _:\n        pass\n",
+    "class A:\n    @staticmethod\n\n    # x\n    @dec(1)\n    def f():\n        def g():\n"
+    "            return lambda: 1\n        return g\n",
+    'if x:\n    a = 1 \\\n        + 2\n    s = """\nno indent\n"""\n    t = 3\n',
+    "def f():\n  if x:\n          a = 1\n  b = 2\n",
 ]
 
 
@@ -43,10 +55,18 @@ def test_same_ranges_as_libcst(source: str) -> None:
 @pytest.mark.parametrize("source", SOURCES + EDGES)
 def test_a_lookup_with_the_text_generates_only_its_statement(source: str) -> None:
     # With the source text, each lookup places its node through the statement holding it
-    # (its first line from `ast`): the same ranges, looked up in any order.
+    # (its first line from `ast`), inside functions, loops and branches too: the same ranges,
+    # looked up in any order, and the module is not generated from the start for them (which
+    # the ranges alone would not show). Only what no statement holds (the module, its header
+    # and footer) is.
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     got = positions(module, source)
+    statements = got._statements
+    held = [node for node in expected if statements and statements._owner_of(node) is not None]
+    for node in reversed(held):
+        assert got[node] == expected[node]
+    assert got._state is None
     for node in reversed(list(expected)):
         assert got[node] == expected[node]
 

@@ -20,6 +20,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import accumulate
 
 import libcst as cst
@@ -167,16 +168,19 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
 
 
 class _Statements:
-    """Ranges of nodes found through the top-level statement that holds them, that statement
-    alone generated (see the module docstring)."""
+    """Ranges of nodes found through the innermost statement that holds them (a simple
+    statement line, or a compound statement for the nodes of its header), that statement
+    alone generated at its indentation (see the module docstring)."""
 
     def __init__(self, module: cst.Module, text: str) -> None:
         self._module = module
         self._text = text
-        self._firsts: list[int] | None = None  # each statement's first line (None: unknown)
+        self._units: list[_Unit] = []  # every statement, in source order
+        self._slots: list[int | None] = []  # per ast statement: its unit (None: not one)
+        self._owner: dict[cst.CSTNode, int] = {}  # node -> index in `_units`
+        self._owned = 0  # units whose expressions are in `_owner`
+        self._firsts: list[int] | None = None  # each unit's first line (None: unknown)
         self._text_lines: list[int] = []  # where each line of the text starts
-        self._owner: dict[cst.CSTNode, int] = {}
-        self._walked = 0  # statements whose nodes are in `_owner`
         self._pieces: dict[int, tuple[_IndexState, list[int], list[int], int] | None] = {}
 
     def range(self, node: cst.CSTNode) -> CodeRange | None:
@@ -193,41 +197,88 @@ class _Statements:
         start, end = state.spans[node]
         return CodeRange(_at(offsets, starts, first, start), _at(offsets, starts, first, end))
 
+    def _walked(self) -> list[_Unit]:
+        if not self._units:
+            for statement in self._module.body:
+                self._walk(statement, ())
+        return self._units
+
     def _owner_of(self, node: cst.CSTNode) -> int | None:
-        body = self._module.body
-        while node not in self._owner and self._walked < len(body):
-            index = self._walked
-            stack: list[cst.CSTNode] = [body[index]]
+        self._walked()
+        while node not in self._owner and self._owned < len(self._units):
+            index = self._owned
+            stack = list(self._units[index].parts)  # (no statement inside: in any order)
             while stack:
                 cur = stack.pop()
                 self._owner[cur] = index
                 stack.extend(child_nodes(cur))
-            self._walked += 1
+            self._owned += 1
         return self._owner.get(node)
 
+    def _walk(self, statement: cst.BaseStatement, indents: tuple[str, ...]) -> None:
+        """Record `statement` as a unit, and the statements of its indented blocks as units
+        of their own, one indentation deeper; in source order, so that `_slots` lines up with
+        `ast`'s statements. Only statements and their clauses are walked here: the other
+        parts (expressions) are owned when a lookup needs them."""
+        index = len(self._units)
+        self._units.append(_Unit(statement, indents, []))
+        self._slots.append(index)
+        if isinstance(statement, cst.SimpleStatementLine):
+            self._slots.extend([None] * (len(statement.body) - 1))
+        self._clause(statement, index, indents)
+
+    def _clause(self, node: cst.CSTNode, index: int, indents: tuple[str, ...]) -> None:
+        self._owner[node] = index
+        if isinstance(node, cst.IndentedBlock):
+            deeper = (*indents, self._indent(node))
+            inner = {id(statement) for statement in node.body}
+            for child in child_nodes(node):
+                if id(child) in inner:
+                    self._walk(child, deeper)  # type: ignore[arg-type]
+                else:
+                    self._units[index].parts.append(child)
+            return
+        if isinstance(node, cst.SimpleStatementSuite):
+            self._slots.extend([None] * len(node.body))  # (`if x: a = 1`: no unit of its own)
+        elif isinstance(node, cst.If) and self._units[index].statement is not node:
+            self._slots.append(None)  # (an `elif`)
+        if isinstance(node, cst.Match):  # (its cases are indented, their blocks deeper)
+            indents = (*indents, self._indent(node))
+        for child in child_nodes(node):
+            if isinstance(child, _CLAUSES):
+                self._clause(child, index, indents)
+            else:
+                self._units[index].parts.append(child)
+
+    def _indent(self, node: cst.IndentedBlock | cst.Match) -> str:
+        return self._module.default_indent if node.indent is None else node.indent
+
     def _first_lines(self) -> list[int] | None:
-        """Each top-level statement's first line as libcst counts it (its leading empty and
-        comment lines included), from `ast`; None when the two parsers' statements do not
-        pair up."""
+        """Each unit's first line as libcst counts it (its leading empty and comment lines
+        included), from `ast`; None when the two parsers' statements do not pair up."""
         try:
             tree = ast.parse(self._text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        out: list[int] = []
-        at = 0
-        for stmt in self._module.body:
-            if at >= len(tree.body):
-                return None
-            node = tree.body[at]
+        # (Statements cannot start where another does: in order of their start, the ast
+        # statements come as libcst's do, `_slots`.)
+        found = sorted(_ast_statements(tree.body), key=lambda n: (n.lineno, n.col_offset))
+        self._walked()
+        if len(self._slots) != len(found):
+            return None
+        out: list[int] = [0] * len(self._units)
+        for unit_index, node in zip(self._slots, found, strict=True):
+            if unit_index is None:
+                continue
+            stmt = self._units[unit_index].statement
             line = node.lineno
             leading = len(stmt.leading_lines)
             decorators = getattr(stmt, "decorators", ())
             if decorators:
                 line = min(d.lineno for d in node.decorator_list)  # type: ignore[attr-defined]
                 leading += len(decorators[0].leading_lines)
-            out.append(line - leading)
-            at += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
-        return out if at == len(tree.body) else None
+            out[unit_index] = line - leading
+        return out
 
     def _generate(self, index: int) -> tuple[_IndexState, list[int], list[int], int] | None:
         if self._firsts is None:
@@ -238,15 +289,54 @@ class _Statements:
         first = self._firsts[index]
         if not 1 <= first <= len(self._text_lines):
             return None
+        unit = self._units[index]
         state = _IndexState(self._module)
-        self._module.body[index]._codegen(state)
+        state.indent_tokens = list(unit.indents)
+        unit.statement._codegen(state)
         code = "".join(state.tokens)
         begin = self._text_lines[first - 1]
-        if self._text[begin : begin + len(code)] != code:
+        found = self._text[begin : begin + len(code)]
+        if found != code and not (  # (a file's last line may have no newline: libcst adds it)
+            begin + len(found) == len(self._text) and code == found + self._module.default_newline
+        ):
             return None  # (placed wrong: the caller generates from the start)
         offsets = list(accumulate(map(len, state.tokens), initial=0))
         starts = [0] + [m.end() for m in _NEWLINE.finditer(code)]
         return state, offsets, starts, first
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A statement placed on its own: the indentation its lines start with."""
+
+    statement: cst.BaseStatement
+    indents: tuple[str, ...]
+    parts: list[cst.CSTNode]  # what holds no statement: owned on demand
+
+
+def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement in `body` and in the blocks of its statements, expressions skipped."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field, None)
+            if type(inner) is list:
+                yield from _ast_statements(inner)
+        for clause in getattr(node, "handlers", ()) or getattr(node, "cases", ()):
+            yield from _ast_statements(clause.body)
+
+
+# Parts of a compound statement that may hold statements (every other part is an expression).
+_CLAUSES = (
+    cst.IndentedBlock,
+    cst.SimpleStatementSuite,
+    cst.If,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
 
 
 def _at(offsets: list[int], starts: list[int], first: int, token_index: int) -> CodePosition:
