@@ -206,3 +206,56 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+# A fix the rule could write but not here (the optimizer is used before the head is
+# replaced: it cannot just move below it, decided once positions are known), and a rule that
+# never fixes (FRZ017: how to rebuild the scheduler is the script's choice).
+NO_FIX = """\
+import torch, torchvision
+model = torchvision.models.resnet18()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+print(optimizer)
+model.fc = torch.nn.Linear(512, 10)
+"""
+WARMUP = Path(__file__).parent.parent / "fixtures/FRZ017/effnet_pytorch_linearlr_warmup.py"
+
+
+def test_a_finding_without_a_fix_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(NO_FIX)
+    shown = run("--show-fixes", "--output-format", "concise", str(path)).output.splitlines()
+    assert shown[1] == (
+        "  = no fix: the optimizer is used before, or by, the replacement: it cannot simply "
+        "move below it (`freezelint rule FRZ002` explains the rule)"
+    )
+    found = json.loads(run("--output-format", "json", str(path), str(WARMUP)).output)
+    reasons = {d["code"]: (d["fix"], d["no_fix_reason"]) for d in found}
+    assert reasons["FRZ002"][0] is None
+    assert reasons["FRZ002"][1].startswith("the optimizer is used before, or by,")
+    assert reasons["FRZ017"][0] is None
+    assert reasons["FRZ017"][1].startswith("how to rebuild the scheduler")
+    fixable = json.loads(
+        run("--output-format", "json", str(WARMUP.parent.parent / "FRZ004")).output
+    )
+    assert fixable and all(d["fix"] and d["no_fix_reason"] is None for d in fixable)
+
+
+def test_every_fixture_finding_without_a_fix_has_a_reason_of_its_own() -> None:
+    # Over every fixture: where a fix is null, the reason is the check's or the rule's own,
+    # never the catch-all (a new `return None` in a rule's fix shows up here).
+    from freezelint.rules import RULES
+
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    found = json.loads(
+        CliRunner()
+        .invoke(cli, ["check", "--output-format", "json", str(fixtures)], catch_exceptions=False)
+        .output
+    )
+    catch_all = RULES["FRZ001"].no_fix  # (FRZ001 fixes: it has no NO_FIX of its own)
+    without = [d for d in found if d["fix"] is None]
+    assert len(without) > 50
+    assert all(d["no_fix_reason"] for d in without)
+    assert [d for d in without if d["no_fix_reason"] == catch_all] == []
+    # The rules that never fix say why in `NO_FIX`.
+    assert all(r.no_fix != catch_all for r in RULES.values() if r.fix == "none")

@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from freezelint.findings.diagnostics import Finding
+from freezelint.findings.diagnostics import Finding, NoFix
 from freezelint.findings.fixes import Fix, FixBuilder, FixContext
 from freezelint.script.events import Timeline
 
 Key = tuple[str, int]  # (rule code, id of the node it points at)
+DISAGREE = NoFix(
+    "the code runs more than once through calls (see `related`), and not every run has "
+    "this finding or the runs need different fixes: one edit cannot suit them all"
+)
 
 
 class CallAgreement:
@@ -50,19 +54,23 @@ class CallAgreement:
         """Is this finding reached through calls (its fix decided here)?"""
         return key in self._disagree or key in self._builders
 
-    def fix(self, key: Key) -> FixBuilder | None:
-        """The fix every call agrees on, or None."""
-        if key in self._disagree or key not in self._builders:
+    def fix(self, key: Key) -> FixBuilder | NoFix | None:
+        """The fix every call agrees on, or why there is none (None: no call had a fix)."""
+        if key in self._disagree:
+            return DISAGREE
+        if key not in self._builders:
             return None
         builders = self._builders[key]
         if len(builders) == 1:
             return builders[0]
 
-        def build(ctx: FixContext) -> Fix | None:
+        def build(ctx: FixContext) -> Fix | NoFix | None:
             fixes = [builder(ctx) for builder in builders]
             first = fixes[0]
-            if first is None or any(f is None or f.edits != first.edits for f in fixes[1:]):
-                return None
+            if not isinstance(first, Fix):
+                return first
+            if any(not isinstance(f, Fix) or f.edits != first.edits for f in fixes[1:]):
+                return DISAGREE
             return first
 
         return build

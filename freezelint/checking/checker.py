@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from freezelint.checking.call_agreement import CallAgreement
+from freezelint.checking.call_agreement import DISAGREE, CallAgreement
 from freezelint.checking.projection import Projections
-from freezelint.findings.diagnostics import Diagnostic, Finding, Related, Severity
+from freezelint.findings.diagnostics import Diagnostic, Finding, NoFix, Related, Severity
 from freezelint.findings.fixes import Fix, FixContext
 from freezelint.findings.line_length import line_length_for
 from freezelint.findings.suppressions import without_suppressed
@@ -193,7 +193,10 @@ def find(
                 findings[(finding.code, id(finding.node), finding.message)] = finding
     for index, finding in findings.items():
         if agreement.covers(index[:2]):
-            findings[index] = replace(finding, fix=agreement.fix(index[:2]))
+            agreed = agreement.fix(index[:2])
+            if agreed is DISAGREE and finding.fix is None:
+                continue  # (no fix on the first path: its own reason says more)
+            findings[index] = replace(finding, fix=agreed)
     return list(findings.values()), files
 
 
@@ -274,13 +277,19 @@ def _condition(
     return " and ".join(parts) or "on some paths"
 
 
-def _build_fix(finding: Finding, context: FixContext) -> Fix | None:
+def _build_fix(finding: Finding, context: FixContext, shown: str, path: str) -> Fix | str:
+    """The finding's fix, or why it has none."""
+    if shown != path:
+        return f"the code is in `{shown}`, reached from this file: fixes edit only the file checked"
     if finding.fix is None:
-        return None
+        return finding.no_fix or RULES[finding.code].no_fix
     try:
-        return finding.fix(context)
+        fix = finding.fix(context)
     except KeyError:  # a node without a position (synthesised): no fix rather than a wrong one
-        return None
+        fix = NoFix("the code the fix would change is not written in this file as such")
+    if isinstance(fix, NoFix):
+        return fix.reason
+    return fix if fix is not None else RULES[finding.code].no_fix
 
 
 def locate(
@@ -340,6 +349,7 @@ def locate(
                 f"`{_callee(call)}(...)` on {line_of(call, shown)}" for call in finding.via
             )
             message = f"{message} (reached through {calls})"
+        fix = _build_fix(finding, context, shown, path)
         out.append(
             Diagnostic(
                 code=finding.code,
@@ -351,9 +361,9 @@ def locate(
                 end_column=where.end.column + 1,
                 severity=RULES[finding.code].severity,
                 verified=finding.verified,
-                # A fix edits the checked file only.
-                fix=_build_fix(finding, context) if shown == path else None,
+                fix=fix if isinstance(fix, Fix) else None,
                 related=also,
+                no_fix=None if isinstance(fix, Fix) else fix,
             )
         )
     out.sort(key=Diagnostic.sort_key)

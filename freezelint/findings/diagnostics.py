@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from freezelint.findings.fixes import Fix, FixBuilder
 
 
+@dataclass(frozen=True)
+class NoFix:
+    """Why a finding has no fix. A rule's fix builder returns one instead of a fix (or of
+    None), at once or once positions are known: `--show-fixes` and JSON (`no_fix_reason`)
+    say it."""
+
+    reason: str
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -27,11 +36,17 @@ class Finding:
     # Nodes the message refers to by line: "@L0" in the message becomes the first one's line.
     related: tuple[cst.CSTNode, ...] = ()
     verified: dict[str, Any] | None = None  # the parameter table behind the finding, if any
-    fix: FixBuilder | None = None  # builds the fix once positions are known
+    fix: FixBuilder | None = None  # builds the fix once positions are known (NoFix: none)
     via: tuple[cst.CSTNode, ...] = ()  # the calls that brought the model here (see Event.via)
     # The event it is about (an `events.Event`): its calls are the finding's `via`, and a fix
     # inside a helper must suit every run of it (`call_agreement`).
     event: Any = None
+    no_fix: str | None = None  # why `fix` is None, when the rule knows
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fix, NoFix):  # (a rule's `fix=_fix(...)` that said why not)
+            object.__setattr__(self, "no_fix", self.fix.reason)
+            object.__setattr__(self, "fix", None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,7 @@ class Diagnostic:
     fix: Fix | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     related: tuple[Related, ...] = ()
+    no_fix: str | None = None  # why there is no fix (None: there is one, or FRZ000)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         return (self.path, self.extra.get("cell", 0), self.row, self.column, self.code)

@@ -12,6 +12,7 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.findings.diagnostics import NoFix
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.imports import dotted
 from freezelint.script.text_lines import split_lines
@@ -259,7 +260,7 @@ class FixContext:
         return Edit(at, at, f"{prefix}{self.indent(statement)}{line}{self.lines.newline}")
 
 
-FixBuilder = Callable[[FixContext], Fix | None]
+FixBuilder = Callable[[FixContext], Fix | NoFix | None]
 
 
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}

@@ -75,9 +75,17 @@ def _painter(out: TextIO):
 def fix_help(d: Diagnostic) -> str:
     """What `--show-fixes` says of a finding's fix."""
     if d.fix is None:
-        return "no fix: change the code as the message says (`freezelint rule CODE` explains)"
+        return f"no fix: {why_no_fix(d)} (`freezelint rule {d.code}` explains the rule)"
     how = "safe fix" if d.fix.applicability == "safe" else "unsafe fix (`--unsafe-fixes`)"
     return f"{how}: {d.fix.message}"
+
+
+def why_no_fix(d: Diagnostic) -> str:
+    """Why a diagnostic has no fix: what the check found, else what its rule says."""
+    from freezelint.rules import RULES
+
+    rule = RULES.get(d.code)
+    return d.no_fix or (rule.no_fix if rule is not None else "no fix")
 
 
 def fixes_applied(by_file: Mapping[str, list[str]]) -> str:
@@ -182,13 +190,15 @@ def summary_line(
 
 
 def as_json(d: Diagnostic, text: str = "") -> dict:
-    """ruff's JSON shape, plus `severity` and `verified`."""
+    """ruff's JSON shape, plus `severity`, `verified`, `related` and, where `fix` is null,
+    `no_fix_reason`: why."""
     return {
         "cell": d.extra.get("cell"),
         "code": d.code,
         "end_location": {"column": d.end_column, "row": d.end_row},
         "filename": os.path.abspath(d.path),
         "fix": d.fix.as_json(text) if d.fix is not None else None,
+        "no_fix_reason": why_no_fix(d) if d.fix is None else None,
         "location": {"column": d.column, "row": d.row},
         "message": d.message,
         "noqa_row": d.row,

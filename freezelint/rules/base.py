@@ -38,6 +38,8 @@ class Rule:
     check_module: (
         Callable[[cst.Module, ImportTable | None, pathlib.Path | None], Iterator[Finding]] | None
     ) = None
+    # Why a finding of this rule has no fix when the rule does not say more (`NO_FIX`).
+    no_fix: str = "no fix for this form of the code: change it as the message says"
 
     @property
     def fixable(self) -> bool:
@@ -58,6 +60,7 @@ def rule_from_module(module: ModuleType) -> Rule:
         check=module.check,
         doc=doc,
         check_module=getattr(module, "check_module", None),
+        **({"no_fix": module.NO_FIX} if hasattr(module, "NO_FIX") else {}),
     )
 
 

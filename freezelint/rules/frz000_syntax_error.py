@@ -35,6 +35,7 @@ NAME = "syntax-error"
 SEVERITY = Severity.ERROR
 NEEDS_MODEL = "no"
 FIX = "none"
+NO_FIX = "the file does not parse: nothing can be edited safely until it does"
 
 
 def check(sim: Simulation) -> Iterator[Finding]:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
@@ -82,6 +82,10 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     f"hand it only parameters with `requires_grad`",
                     verified=None,
                     event=opt.event,
+                    fix=NoFix(
+                        "what else the optimizer is handed is not known (a part the analysis "
+                        "cannot build): filtering might leave it nothing to train"
+                    ),
                 )
             continue
         counted = tensors(sim, frozen, opt.built_state)
@@ -151,10 +155,16 @@ def _fix(opt: OptimizerState):
             ):
                 # Every parameter of this group is frozen: filtering would leave an empty
                 # group, and whether the group or the freeze is the mistake is a guess.
-                return None
+                return NoFix(
+                    "every parameter of a group is frozen: filtering would leave the group empty, "
+                    "and whether the group or the freeze is the mistake is the script's choice"
+                )
             expression = params_expression(group.node)
             if expression is None:
-                return None
+                return NoFix(
+                    "the group's parameters are not written as an expression the fix can filter "
+                    "(built elsewhere and passed in)"
+                )
             targets.append(expression)
 
     def build(ctx: FixContext) -> Fix:
@@ -174,4 +184,6 @@ def _fix(opt: OptimizerState):
             )
         return Fix(SAFE, message, edits)
 
-    return build if targets else None
+    if not targets:
+        return NoFix("no group holds frozen parameters the fix can filter out")
+    return build

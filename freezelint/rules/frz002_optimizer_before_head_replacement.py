@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import params_expression, verified
@@ -118,24 +118,36 @@ def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
         or built.scope != replaced.scope
         or built.ctx != replaced.ctx
     ):
-        return None
+        return NoFix(
+            "the optimizer and the replacement are not two plain statements of the same block (in "
+            "a helper, a loop or another function): moving the optimizer there is not a local edit"
+        )
     if any(
         isinstance(params_expression(group.node), cst.Name | cst.Attribute | None)
         for group in built.groups
     ):
-        return None  # parameters taken earlier (`params = [...]`): moving the call is not enough
+        return NoFix(
+            "the optimizer's parameters were taken before the replacement (a variable or "
+            "attribute): moving the optimizer alone would not pick up the new module"
+        )
     var = built.var
 
-    def build(ctx: FixContext) -> Fix | None:
+    def build(ctx: FixContext) -> Fix | NoFix:
         start, end = ctx.span(first)
         between_start, between_end = ctx.lines.line_end(end), ctx.span(second)[0]
         used = re.compile(rf"\b{re.escape(var)}\b")
         if between_start > between_end or used.search(
             ctx.text[between_start : ctx.span(second)[1]]
         ):
-            return None  # the optimizer is used before (or by) the replacement
+            return NoFix(
+                "the optimizer is used before, or by, the replacement: it cannot simply move below"
+                " it"
+            )
         if replaced.site is not None and not _helper_leaves_alone(ctx, replaced, used):
-            return None
+            return NoFix(
+                "the replacement is made in a helper that may use the optimizer: moving the "
+                "optimizer past the call is not known to be safe"
+            )
         line_start = ctx.lines.starts[ctx.positions[first].start.line - 1]
         remove = Edit(line_start, ctx.lines.line_end(end), "")
         move = ctx.insert_after(second, ctx.text[start:end])

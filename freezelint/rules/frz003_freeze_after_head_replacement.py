@@ -49,7 +49,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.model.spec import LIBRARIES as MODEL_LIBRARIES
 from freezelint.rules.base import region_text
@@ -141,12 +141,18 @@ def _fix(sim: Simulation, replaced: ModuleReplaced, freeze: RequiresGradSet):
     """Re-enable the new module right after the freeze, where the script can still name it
     (not when an optimizer is built inside the freezing statement itself: there is no "after")."""
     if replaced.site is not None or freeze.statement is None or replaced.scope != freeze.scope:
-        return None
+        return NoFix(
+            "the replacement and the freeze are not in the same function: the fix cannot name the "
+            "new module where the freeze is"
+        )
     if any(
         isinstance(e, OptimizerBuilt) and e.statement is freeze.statement
         for e in sim.events[freeze.seq + 1 :]
     ):
-        return None
+        return NoFix(
+            "an optimizer is built in the freezing statement itself: there is no place between the"
+            " freeze and the optimizer to unfreeze the new module"
+        )
     node = replaced.node
     if isinstance(node, cst.Assign) and len(node.targets) == 1:
         head: cst.CSTNode = node.targets[0].target
@@ -158,7 +164,10 @@ def _fix(sim: Simulation, replaced: ModuleReplaced, freeze: RequiresGradSet):
     ):
         head, suffix = node.func.value, ".get_classifier()"
     else:
-        return None
+        return NoFix(
+            "the new module is not put in place by a plain assignment or `reset_classifier`: the "
+            "fix cannot name it"
+        )
     statement = freeze.statement
 
     def build(ctx: FixContext) -> Fix:

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.script.events import IneffectiveFreeze
 from freezelint.simulation.replay import Simulation
@@ -79,7 +79,10 @@ def _fix(node: cst.CSTNode):
     if isinstance(node, cst.Assign) and len(node.targets) == 1:
         target = node.targets[0].target
         if not isinstance(target, cst.Attribute):
-            return None
+            return NoFix(
+                "the assignment's target is not an attribute (`x.requires_grad = ...`) the fix can"
+                " turn into a call"
+            )
 
         def build(ctx: FixContext) -> Fix:
             owner, value = ctx.code(target.value), ctx.code(node.value)
@@ -93,7 +96,7 @@ def _fix(node: cst.CSTNode):
     if isinstance(node, cst.Expr) and isinstance(node.value, cst.Comparison):
         comparison = node.value
         if len(comparison.comparisons) != 1:
-            return None
+            return NoFix("a chained comparison: which part is the intended assignment is unclear")
 
         def build_assign(ctx: FixContext) -> Fix:
             left = ctx.code(comparison.left)
@@ -103,4 +106,7 @@ def _fix(node: cst.CSTNode):
             )
 
         return build_assign
-    return None
+    return NoFix(
+        "this form of the statement has no mechanical rewrite: call `requires_grad_(...)` on the "
+        "module or set `p.requires_grad` on each parameter"
+    )

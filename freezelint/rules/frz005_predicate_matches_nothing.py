@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
 from freezelint.simulation.atoms import PredicateOutcome
@@ -109,6 +109,10 @@ def _check(outcome: PredicateOutcome, runs: PredicateRuns) -> Iterator[Finding]:
             leaf.predicate,
             f"this filter matches {what} of the {_of(outcome)}; {_hint(outcome, None)}",
             verified=outcome.table.verified(),
+            fix=NoFix(
+                "no single string of the filter is at fault: it is the filter as a whole that "
+                f"selects {what}, and what it should select is the script's choice"
+            ),
         )
 
 
@@ -221,10 +225,12 @@ def _fix(atom: cst.CSTNode, literal: str, outcome: PredicateOutcome):
     ):
         string = atom.args[0].value
     else:
-        return None  # regexes: the name would need escaping; left to the user
+        return NoFix(
+            "a regular expression: the corrected name would need escaping, left to the author"
+        )
     new = _replacement(literal, outcome)
     if new is None or not isinstance(string, cst.SimpleString) or "\\" in new:
-        return None
+        return NoFix("no module name close to the one written was found to put in its place")
 
     def build(ctx: FixContext) -> Fix:
         code = ctx.code(string)

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import (
@@ -126,10 +126,16 @@ def _fix(opt: OptimizerState):
     event = opt.event
     roots = {_root(g.node) for g in event.groups}
     if event.var is None or not _assigns(event.local, event.var) or len(roots) != 1:
-        return None
+        return NoFix(
+            "the optimizer is not assigned to a variable in this statement, or its groups come "
+            "from more than one model: which parameters to freeze is not one expression"
+        )
     root = roots.pop()
     if root is None or root == "self":
-        return None  # (`self` may be a trainer holding the model, with no `.parameters()`)
+        return NoFix(
+            "the groups come from `self` (perhaps a trainer holding the model, with no "
+            "`.parameters()` of its own): freezing `self` is a guess"
+        )
     var, statement = event.var, event.local  # inside the helper when the optimizer is built in one
 
     def build(ctx: FixContext) -> Fix:

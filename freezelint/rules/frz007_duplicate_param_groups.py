@@ -49,7 +49,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.rules.common import module_text, modules_text, params_expression, plural, verified
@@ -193,10 +193,16 @@ def _fix(opt: OptimizerState, i: int, j: int):
         and wide_expression is not None
         and _inside(wide_expression, opt.event.node)
     ):
-        return None
+        return NoFix(
+            "the groups are not written as `.parameters()` calls inside the constructor: the fix "
+            "cannot take one out of the other"
+        )
     left_out = {key for k in narrow for key, m in opt.groups[k].items() if m == YES}
     if all(m == YES and key in left_out for key, m in opt.groups[wide].items()):
-        return None
+        return NoFix(
+            "the wide group holds nothing beyond the narrow ones: taking them out would leave it "
+            "empty, so which group is the mistake is the script's choice"
+        )
 
     def build(ctx: FixContext) -> Fix:
         wide_code = ctx.iterable_code(wide_expression)

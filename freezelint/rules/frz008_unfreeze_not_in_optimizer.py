@@ -56,7 +56,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text, scheduler_text
 from freezelint.rules.common import (
@@ -76,6 +76,12 @@ NAME = "unfreeze-not-in-optimizer"
 SEVERITY = Severity.ERROR
 NEEDS_MODEL = "no (counts: yes)"
 FIX = "safe"
+
+
+_BY_NAME = NoFix(
+    "the unfrozen parameters are chosen by a name filter: there is no module expression to add "
+    "them to the optimizer by"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -140,7 +146,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                     (opt.anchor,),
                     verified=verified(sim, missing),
                     # A name filter's parameters have no module expression to add them by.
-                    fix=_fix(sim, event, leaf, earlier[-1]) if whole else None,
+                    fix=_fix(sim, event, leaf, earlier[-1]) if whole else _BY_NAME,
                     event=event,
                 )
 
@@ -196,20 +202,31 @@ def _fix(
     (`partly_held`), a group of the unfrozen parameters it does not hold yet."""
     statement = unfreeze.statement
     if opt.event.var is None or opt.event.scope != unfreeze.scope or statement is None:
-        return None
+        return NoFix(
+            "the optimizer has no variable, or the unfreeze is in another function than the "
+            "optimizer: the fix cannot name the optimizer where the unfreeze is"
+        )
     if breaking_scheduler(sim, opt.event.optimizer, unfreeze) is not None:
         # A group added now would break that scheduler (FRZ017): rebuilding it is the
         # script's to decide, so no fix.
-        return None
+        return NoFix(
+            "a group added now would break the scheduler built on this optimizer (FRZ017): how to "
+            "rebuild it is the script's choice"
+        )
     atoms = sim.atoms_under(region.model, region.path)
     state = sim.before[unfreeze.seq].atoms
     if not partly_held and any(
         opt.holds(key, state.get(key, Atom("?", 0, None)).gen) for key, _ in atoms
     ):
-        return None
+        return NoFix(
+            "the optimizer already holds part of what is unfrozen: a group of all of it would "
+            "repeat parameters"
+        )
     owner = _unfrozen_module(statement)
     if owner is None:
-        return None
+        return NoFix(
+            "the unfrozen part is not written as a module the fix can call `.parameters()` on"
+        )
     var = opt.event.var
     if partly_held:
         return lambda ctx: _add_not_held(ctx, statement, owner, var)

@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import plural
@@ -126,7 +126,10 @@ def _fix(sim: Simulation, train: ModeSet):
         or not isinstance(call, cst.Call)
         or not isinstance(call.func, cst.Attribute)
     ):
-        return None
+        return NoFix(
+            "the training mode is set by the framework or by a call the fix cannot follow with a "
+            "statement of its own"
+        )
     owner = call.func.value
     needs_import = "torch" not in sim.timeline.imported
 

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Edit, Fix, FixContext
 from freezelint.rules.base import optimizer_text
 from freezelint.rules.common import params_expression
@@ -107,7 +107,10 @@ def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
         or not any(e.value is group.node for e in groups.elements)
         or not _parameters_call(params)
     ):
-        return None
+        return NoFix(
+            "the groups are not written as a list literal of `.parameters()` groups in the "
+            "constructor: the fix cannot take this one out"
+        )
     values = [e.value for e in groups.elements]
     index = next(i for i, v in enumerate(values) if v is group.node)
 
@@ -144,7 +147,10 @@ def _fix_added(event: ParamGroupAdded):
         or len(statement.body) != 1
         or not _parameters_call(params)
     ):
-        return None
+        return NoFix(
+            "the group is not added by a statement of its own with a `.parameters()` call: the fix"
+            " cannot turn it into a freeze"
+        )
 
     def build(ctx: FixContext) -> Fix:
         lines = _freeze_lines(ctx, params)

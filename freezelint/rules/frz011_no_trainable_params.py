@@ -53,6 +53,10 @@ NAME = "no-trainable-params"
 SEVERITY = Severity.ERROR
 NEEDS_MODEL = "for predicate freezes"
 FIX = "none"
+NO_FIX = (
+    "the fix belongs to the rule that explains the cause (reported beside this one); with no "
+    "such rule, what the optimizer should train is the script's choice"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:

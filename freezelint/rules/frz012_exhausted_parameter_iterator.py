@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixContext
 from freezelint.rules.base import optimizer_text, region_text
 from freezelint.script.events import (
@@ -144,7 +144,9 @@ def _replaced_between(
 def _listed(bound: IteratorBound | None):
     """Materialise the iterator where it is bound: `params = list(model.parameters())`."""
     if bound is None or not isinstance(bound.node, cst.Assign):
-        return None
+        return NoFix(
+            "the iterator is not bound by a plain assignment the fix can wrap in `list(...)`"
+        )
     value = bound.node.value
 
     def build(ctx: FixContext) -> Fix:
@@ -162,17 +164,25 @@ def _called_again(bound: IteratorBound, event: OptimizerBuilt | ParamGroupAdded,
     """Hand the optimizer the bound call made again (`SGD(model.parameters(), ...)`), where
     both run in one function body and nothing the call reads is bound anew in between."""
     if not isinstance(bound.node, cst.Assign) or bound.trail != event.trail:
-        return None
+        return NoFix(
+            "the iterator is bound in another function than the optimizer's: the call cannot be "
+            "made again there"
+        )
     value = bound.node.value
     handed = _handed(group.node, bound.var)
     if handed is None or isinstance(value, cst.GeneratorExp):
-        return None
+        return NoFix(
+            "the iterator is a generator expression, or not handed to the optimizer by its name"
+        )
     names = names_in(value)
 
-    def build(ctx: FixContext) -> Fix | None:
+    def build(ctx: FixContext) -> Fix | NoFix:
         start, end = ctx.span(bound.node)[1], ctx.span(handed)[0]
         if start >= end or _rebinds(ctx, names, start, end):
-            return None
+            return NoFix(
+                "a name the call reads is bound again between the two: making the call again could"
+                " give other parameters"
+            )
         return Fix(
             SAFE,
             f"Hand the optimizer `{ctx.code(value)}` again",

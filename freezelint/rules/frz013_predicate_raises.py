@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.simulation.atoms import PredicateOutcome
 from freezelint.simulation.predicate_runs import UNSUPPORTED, PredicateRuns, Raised
@@ -71,11 +71,16 @@ def _fix(outcome: PredicateOutcome, runs: PredicateRuns):
     leaf = outcome.leaf
     predicate, var = leaf.predicate, leaf.name_var
     if predicate is None or var is None:
-        return None
+        return NoFix(
+            "the name filter is not one expression over one parameter name: the fix cannot guard it"
+        )
     works: dict[str, bool] = {}
     ran = runs.run(predicate, var, leaf.env, outcome.names)
     if any(value is UNSUPPORTED for value in ran):
-        return None
+        return NoFix(
+            "the name filter uses something freezelint does not evaluate: the names it works on "
+            "are not known exactly"
+        )
     for name, value in zip(outcome.names, ran, strict=True):
         top = name[len(leaf.name_prefix) :].split(".")[0]
         if isinstance(value, Raised):
@@ -84,7 +89,9 @@ def _fix(outcome: PredicateOutcome, runs: PredicateRuns):
             works.setdefault(top, True)
     good = [f"{leaf.name_prefix}{top}." for top, ok in works.items() if ok]
     if not good or len(good) == len(works):
-        return None
+        return NoFix(
+            "no module prefix separates the names the filter works on from those it raises on"
+        )
 
     def build(ctx: FixContext) -> Fix:
         q = ctx.quote

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.model.table import ParamTable
 from freezelint.script.events import UNKNOWN, ModuleReplaced, SizeAttributeSet, WeightReplaced
@@ -202,12 +202,17 @@ def _fix(sim: Simulation, event: SizeAttributeSet, layer: tuple[str, str, dict] 
         or not isinstance(event.node, cst.Assign)
         or len(event.node.targets) != 1
     ):
-        return None
+        return NoFix(
+            "the layer is not an `nn.Linear` the table shows, or the size is not set by a plain "
+            "assignment of `in_features` / `out_features`"
+        )
     node = event.node
     value = node.value
     owner = node.targets[0].target
     if not isinstance(owner, cst.Attribute):
-        return None
+        return NoFix(
+            "the layer is not written as an attribute the fix can assign a new `nn.Linear` to"
+        )
     layer_node = owner.value
     bias = "bias" in layer[2]
     needs_import = "torch" not in sim.timeline.imported

@@ -56,8 +56,8 @@ from typing import Any
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
-from freezelint.findings.fixes import UNSAFE, Fix, FixContext
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
+from freezelint.findings.fixes import UNSAFE, Fix, FixBuilder, FixContext
 from freezelint.model.table import ParamTable
 from freezelint.rules.common import plural
 from freezelint.rules.name_tests import FAILED, IN_KINDS, NameTest, name_tests, rewrites
@@ -113,6 +113,12 @@ class Result:
     modules: dict[str, None]  # the intended modules
     extra: dict[str, None]  # the tensors whose selection the extra matches change
     corrected: set[str]  # what the filters select without the extra matches
+
+
+_UNKNOWN_USES = NoFix(
+    "the filter is used on a model whose table is not known: an anchored test cannot be checked "
+    "against every use"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -185,7 +191,7 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
         found = [r for r in results if r is not None and r.extra]
         if not found:
             continue
-        fix = None
+        fix: FixBuilder | NoFix | None = _UNKNOWN_USES
         if len(known) == len(uses) and None not in results:
             fix = _fix(test, predicate, [r for r in results if r is not None])
         for result in found:
@@ -377,7 +383,7 @@ def _fix(test: NameTest, predicate: cst.BaseExpression, results: list[Result]):
     uses = [use for result in results for use in result.uses]
     targets = rewrites(test, {len(u.keys) for u in uses}, lambda i: any(u.extra[i] for u in uses))
     if targets is None:
-        return None
+        return NoFix("the name test cannot be anchored by rewriting its string")
     heads: list[set[str]] = [set() for _ in targets]
     for use in uses:
         for index, (key, found) in enumerate(zip(use.keys, use.modules, strict=True)):
@@ -386,7 +392,10 @@ def _fix(test: NameTest, predicate: cst.BaseExpression, results: list[Result]):
                 m[: -len(core)] if m.endswith(core) else "?" for m in found.values()
             )
     if any(len(h) > 1 or "?" in h for h in heads):
-        return None
+        return NoFix(
+            "the intended module is not at one place in the model: no single anchored name selects"
+            " it"
+        )
     anchors = [
         (node, min(head, default=""), rewrite)
         for (node, rewrite), head in zip(targets, heads, strict=True)
@@ -401,12 +410,12 @@ def _fix(test: NameTest, predicate: cst.BaseExpression, results: list[Result]):
         for node, text in texts('"'):
             fixed = fixed.deep_replace(node, cst.parse_expression(text))
     except cst.ParserSyntaxError:
-        return None
+        return NoFix("the anchored test would not be valid Python as written")
     run = compile_predicate(fixed)
     for result in results:
         chosen = [_selected(run, use) for use in result.uses]
         if None in chosen or set().union(*chosen) != result.corrected:  # type: ignore[arg-type]
-            return None
+            return NoFix("no anchored test selects, on the real table, exactly what was meant")
 
     def build(ctx: FixContext) -> Fix:
         edits = tuple(ctx.replace(node, text) for node, text in texts(ctx.quote))

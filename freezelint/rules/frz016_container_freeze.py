@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import SAFE, Fix, FixBuilder, FixContext
 from freezelint.rules.base import region_text
 from freezelint.rules.common import count_text, elements, plural, tensors
@@ -61,6 +61,12 @@ NAME = "container-freeze"
 SEVERITY = Severity.ERROR
 NEEDS_MODEL = "yes"
 FIX = "safe"
+
+
+_CHILDREN = NoFix(
+    "the loop walks `children()`: each child's own parameters would leave the insides of the "
+    "containers trainable, so the loop itself has to change (over `modules()`)"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -101,7 +107,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             event.anchor,
             _message(sim, event, loop, kept, frozen, (part, whole)),
             verified=sim.tables[model].table.verified(),
-            fix=_fix(event, mf) if mf.walk != "children" else None,
+            fix=_fix(event, mf) if mf.walk != "children" else _CHILDREN,
             event=event,
         )
 
@@ -209,16 +215,19 @@ def _item_code(node: cst.CSTNode, mf: ModuleFilter) -> str:
     return "m"
 
 
-def _fix(event: RequiresGradSet, mf: ModuleFilter) -> FixBuilder | None:
+def _fix(event: RequiresGradSet, mf: ModuleFilter) -> FixBuilder | NoFix | None:
     """`m.parameters()` -> `m.parameters(recurse=False)`; a `m.requires_grad_(False)` on a
     line of its own -> a loop over `m.parameters(recurse=False)` doing the same."""
     if mf.call is not None:
         call = mf.call
 
-        def build_recurse(ctx: FixContext) -> Fix | None:
+        def build_recurse(ctx: FixContext) -> Fix | NoFix:
             code = ctx.code(call)
             if not code.endswith("()"):
-                return None
+                return NoFix(
+                    "the call is not written `.parameters()` with no arguments: adding "
+                    "`recurse=False` is not a plain edit"
+                )
             return Fix(
                 SAFE,
                 "Freeze each module's own parameters (`recurse=False`)",
@@ -233,15 +242,21 @@ def _fix(event: RequiresGradSet, mf: ModuleFilter) -> FixBuilder | None:
         and call.func.attr.value == "requires_grad_"
         and isinstance(call.func.value, cst.Name)
     ):
-        return None
+        return NoFix(
+            "the freeze is not a `requires_grad_(...)` call on a loop variable: the fix cannot "
+            "rewrite it"
+        )
     item = call.func.value.value
 
-    def build(ctx: FixContext) -> Fix | None:
+    def build(ctx: FixContext) -> Fix | NoFix:
         _, end = ctx.span(call)
         indent = ctx.indent(call)
         rest = ctx.text[end : ctx.lines.line_end(end)].strip()
         if indent.strip() or (rest and not rest.startswith("#")):
-            return None  # not a statement of its own line
+            return NoFix(
+                "the freeze shares its line with other code: the fix rewrites only a statement on "
+                "a line of its own"
+            )
         args = ctx.code(call)[len(ctx.code(call.func)) :]
         param = ctx.fresh_name("p", "param", "parameter")
         text = (

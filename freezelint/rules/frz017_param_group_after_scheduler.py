@@ -76,6 +76,10 @@ NAME = "param-group-after-scheduler"
 SEVERITY = Severity.ERROR
 NEEDS_MODEL = "no"
 FIX = "none"
+NO_FIX = (
+    "how to rebuild the scheduler (its arguments, the epoch it resumes from) is the script's "
+    "choice: build it again after adding the group, or add the group before building it"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:

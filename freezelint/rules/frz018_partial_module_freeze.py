@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixBuilder, FixContext
 from freezelint.model.table import Parameter
 from freezelint.rules.base import region_text
@@ -74,6 +74,11 @@ NAME = "partial-module-freeze"
 SEVERITY = Severity.WARNING
 NEEDS_MODEL = "yes"
 FIX = "unsafe"
+
+
+_BOTH_ENDS = NoFix(
+    "both ends of the range stop inside a block: which boundaries were meant is the script's choice"
+)
 
 
 def check(sim: Simulation) -> Iterator[Finding]:
@@ -121,7 +126,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             event.anchor,
             message,
             verified=atoms.table.verified(),
-            fix=_fix(event, leaf, len(params), split[0]) if len(split) == 1 else None,
+            fix=_fix(event, leaf, len(params), split[0]) if len(split) == 1 else _BOTH_ENDS,
             event=event,
         )
 
@@ -254,20 +259,22 @@ def _message(
     )
 
 
-def _fix(event: RequiresGradSet, leaf: NameWhere, count: int, cut: Cut) -> FixBuilder | None:
+def _fix(
+    event: RequiresGradSet, leaf: NameWhere, count: int, cut: Cut
+) -> FixBuilder | NoFix | None:
     """Rewrite the literal so that the selection stops at the block's boundary that leaves the
     whole block out of it."""
     bound = leaf.bound
     start, stop = span(leaf.positions, count)  # type: ignore[arg-type]
     if bound is None or (bound.end == "stop") != (cut.at == stop):
-        return None
+        return NoFix("the literal that sets this end of the range is not known")
     written = int_literal(bound.node)
     if written is None:
-        return None
+        return NoFix("the range's end is not written as an integer literal")
     new = (start, cut.lower) if bound.end == "stop" else (cut.upper, stop)
     literal = bound.literal(new[1] if bound.end == "stop" else new[0], count, written < 0)
     if new[0] >= new[1] or literal is None:
-        return None
+        return NoFix("no literal cuts at a block boundary and still selects something")
     verb = "Unfreeze" if event.value else "Freeze"
     state = "frozen" if event.value else "trainable"
     title = f"{verb} {_span_text(*new, count)} (`{cut.block}` stays {state})"

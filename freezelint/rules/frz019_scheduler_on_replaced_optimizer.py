@@ -61,7 +61,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.rules.base import scheduler_text
 from freezelint.script.events import OptimizerBuilt, SchedulerBuilt, SchedulerStepped
@@ -134,15 +134,24 @@ def _fix(sim: Simulation, built: SchedulerBuilt, new: OptimizerBuilt):
         or not _assigns(statement, built.var)
         or not _assigns(at, new.var)
     ):
-        return None
+        return NoFix(
+            "the scheduler is not built by a plain assignment on the old optimizer's variable, or "
+            "the new optimizer is not assigned to that variable"
+        )
     if built.trail != new.trail:
         # Another function or method: only names every scope sees (`self`, imports).
         visible = {"self", *sim.timeline.imported}
         if not names_in(call) <= visible:
-            return None
+            return NoFix(
+                "the scheduler is built in another function with names the new optimizer's place "
+                "does not see"
+            )
     text = f"{built.var} = {code_of(call)}"
     if "\n" in text:
-        return None
+        return NoFix(
+            "the scheduler's construction spans several lines: the fix repeats only a one-line "
+            "statement"
+        )
 
     def build(ctx: FixContext) -> Fix:
         return Fix(

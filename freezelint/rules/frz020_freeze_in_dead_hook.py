@@ -82,7 +82,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import Finding, Severity
+from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixBuilder, FixContext
 from freezelint.script.imports import ImportTable
 from freezelint.script.lightning_hooks import DeadHookUse, dead_hooks, never_called
@@ -135,10 +135,13 @@ def _advice(use: DeadHookUse) -> str:
     return f"rename it `{replacement}`"
 
 
-def _fix(use: DeadHookUse) -> FixBuilder | None:
+def _fix(use: DeadHookUse) -> FixBuilder | NoFix | None:
     hook = use.hook
     if hook.replacement is None or not hook.same_signature or use.replacement_taken:
-        return None
+        return NoFix(
+            "the hook has no replacement with the same arguments, or the class defines that "
+            "replacement already: moving the code is the author's choice"
+        )
     supers = [
         node.attr
         for node in _attributes(use.function.body)
