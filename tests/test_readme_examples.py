@@ -143,12 +143,14 @@ def test_the_configuration_example(tmp_path: Path) -> None:
 
 
 def test_the_could_not_be_verified_note(tmp_path: Path) -> None:
-    (block,) = [
-        b for b in blocks("## Verification against the real model") if "could not be verified" in b
-    ]
+    # Without torch, on the example with a model freezelint ships no table for.
+    section = blocks("## Verification against the real model")
+    (block,) = [b for b in section if "could not be verified" in b]
+    script = tmp_path / "train.py"
+    script.write_text(EXAMPLE.read_text().replace('"efficientnet_b0"', '"mixnet_s"'))
     code = WITHOUT_TORCH.split('WITHOUT_TORCH = """', 1)[1].split('"""', 1)[0]
     done = subprocess.run(
-        [sys.executable, "-c", code, "check", "--cache-dir", str(tmp_path), str(EXAMPLE)],
+        [sys.executable, "-c", code, "check", "--cache-dir", str(tmp_path), str(script)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -6,19 +6,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from freezelint.findings.no_fix import NoFix
+
 if TYPE_CHECKING:
     import libcst as cst
 
     from freezelint.findings.fixes import Fix, FixBuilder
-
-
-@dataclass(frozen=True)
-class NoFix:
-    """Why a finding has no fix. A rule's fix builder returns one instead of a fix (or of
-    None), at once or once positions are known: `--show-fixes` and JSON (`no_fix_reason`)
-    say it."""
-
-    reason: str
 
 
 class Severity(StrEnum):

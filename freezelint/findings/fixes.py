@@ -12,7 +12,7 @@ from typing import Any
 
 import libcst as cst
 
-from freezelint.findings.diagnostics import NoFix
+from freezelint.findings.no_fix import NoFix
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.imports import dotted
 from freezelint.script.text_lines import split_lines

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
+from freezelint.model import prebuilt
 from freezelint.model.cache import BUILDS, TableCache
 from freezelint.model.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
 from freezelint.model.table import ParamTable
@@ -175,10 +176,14 @@ def _resolve_leaves(
         version = library_version(spec.library)
         if version is None:
             # Not installed here (the light pre-commit hook): the table a run with the
-            # library left in the cache, which says its version.
+            # library left in the cache, else the one freezelint ships; each says its version.
             latest = cache.get_latest(spec) if cache is not None else None
             if latest is not None:
                 out[spec] = latest
+                continue
+            shipped = prebuilt.get(spec)  # (the tables freezelint ships, which say their version)
+            if shipped is not None:
+                out[spec] = shipped
                 continue
             if spec.library == TORCH_NN and spec.name in PARAM_FREE:
                 out[spec] = ParamTable(TORCH_NN, spec.name, "", {}, [], [("", spec.name)], [], None)
