@@ -180,9 +180,17 @@ def test_without_torch_static_rules_still_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(resolve_module, "library_version", lambda library: None)
-    result = CliRunner().invoke(
+    # The example's own model has a table freezelint ships: verified with no torch.
+    shipped = CliRunner().invoke(
         cli, ["check", str(ROOT / "examples"), "--cache-dir", str(tmp_path)]
     )
+    assert shipped.exit_code == 1
+    assert "FRZ002" in shipped.output and "could not be verified" not in shipped.output
+    # A model it ships no table for (timm's mixnet): unverified, said so.
+    script = tmp_path / "train.py"
+    example = (ROOT / "examples" / "finetune_efficientnet.py").read_text()
+    script.write_text(example.replace('"efficientnet_b0"', '"mixnet_s"'))
+    result = CliRunner().invoke(cli, ["check", str(script), "--cache-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "FRZ002" in result.output
     assert "could not be verified" in result.output
