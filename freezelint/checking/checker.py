@@ -142,8 +142,7 @@ def find(
         groups = _varied_together(root)
 
         def run_rules(timeline: Timeline, tables) -> list[Finding]:
-            sim = Simulation(timeline, tables, runs)
-            return _once_per_statement([f for rule in rules for f in rule.check(sim)])
+            return run_rule_list(Simulation(timeline, tables, runs), rules)
 
         projections = Projections(root, run_rules)
         for index, path in enumerate(root.paths):
@@ -198,6 +197,11 @@ def find(
                 continue  # (no fix on the first path: its own reason says more)
             findings[index] = replace(finding, fix=agreed)
     return list(findings.values()), files
+
+
+def run_rule_list(sim: Simulation, rules: list) -> list[Finding]:
+    """The findings of `rules` on one simulated path, once per statement."""
+    return _once_per_statement([f for rule in rules for f in rule.check(sim)])
 
 
 def _once_per_statement(found: list[Finding]) -> list[Finding]:

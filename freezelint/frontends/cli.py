@@ -18,6 +18,7 @@ import click
 
 from freezelint import __version__
 from freezelint.findings.diagnostics import Diagnostic
+from freezelint.frontends.show import show as show_command
 from freezelint.output import report
 from freezelint.run import config as config_module
 from freezelint.run.config import Config, ConfigError
@@ -586,6 +587,9 @@ def server() -> None:
             "pip install 'freezelint[server]'"
         ) from error
     serve()
+
+
+cli.add_command(show_command)
 
 
 def main() -> None:

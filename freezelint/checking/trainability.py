@@ -1,0 +1,365 @@
+"""The trainability map (`freezelint show`, issue 26): for each optimizer a script builds, the
+module tree of each model it draws from, each module in one state (frozen; trainable and in a
+param group; trainable and in no optimizer; frozen but handed to the optimizer; not known),
+collapsed to the level where the state changes, with tensor and element counts.
+
+The data comes from the simulation the rules run on (the same paths, tables and replay), never
+from a second reading of the script: the map and the findings cannot disagree. A part whose
+table is unknown is one opaque node, never guessed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+import libcst as cst
+
+from freezelint.checking.checker import _parse, run_rule_list
+from freezelint.findings.diagnostics import Finding
+from freezelint.model.resolve import Verifier
+from freezelint.rules import RULES
+from freezelint.rules.base import region_text
+from freezelint.script.events import OptimizerBuilt
+from freezelint.script.extract import extract_paths
+from freezelint.script.extract.syntax import code_of
+from freezelint.script.positions import positions
+from freezelint.script.selection import Path, format_path
+from freezelint.simulation.holdings import YES, Atom, OptimizerState
+from freezelint.simulation.predicate_runs import PredicateRuns
+from freezelint.simulation.replay import Simulation
+
+FROZEN = "frozen"
+TRAINED = "trainable, in a param group"
+IDLE = "trainable, in no optimizer"
+WASTED = "frozen, handed to the optimizer"
+OTHER = "trainable, in another optimizer"
+UNKNOWN = "not known"
+STATES = (TRAINED, IDLE, WASTED, OTHER, FROZEN, UNKNOWN)
+
+
+@dataclass
+class Node:
+    """A module (or a parameter, or a part the analysis cannot see into) and its state: one
+    state when everything under it shares it, else None and `children` say."""
+
+    name: str  # as the script spells it: `model.blocks[3]`
+    path: Path
+    tensors: int = 0
+    elements: int | None = 0
+    state: str | None = None
+    group: int | None = None  # the param group holding it, when `state` is TRAINED or WASTED
+    opaque: bool = False  # a part whose table is not known
+    children: list[Node] = field(default_factory=list)
+    own: str | None = None  # an opaque module's state of what its named parts leave
+    findings: list[str] = field(default_factory=list)  # codes placed on this module
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tensors": self.tensors,
+            "elements": self.elements,
+            "state": self.state,
+            "group": self.group,
+            "opaque": self.opaque,
+            "rest": self.own if self.opaque and self.children else None,
+            "findings": self.findings,
+            "children": [c.as_json() for c in self.children],
+        }
+
+
+@dataclass
+class Group:
+    index: int
+    lr: str
+    weight_decay: str
+    line: int | None  # where it was added (`add_param_group`); None: the constructor's
+
+
+@dataclass
+class OptimizerMap:
+    """One optimizer, as built (`moment` "built") or as the script leaves it ("end")."""
+
+    name: str  # `optimizer` (Adam)
+    line: int
+    moment: str
+    groups: list[Group]
+    models: list[tuple[str, Node]]  # (the model's label, its tree)
+    findings: list[tuple[str, int, str]]  # (code, line, message) about this optimizer
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.name,
+            "line": self.line,
+            "moment": self.moment,
+            "groups": [g.__dict__ for g in self.groups],
+            "models": [{"model": label, "tree": tree.as_json()} for label, tree in self.models],
+            "findings": [{"code": c, "line": n, "message": m} for c, n, m in self.findings],
+        }
+
+
+@dataclass
+class Trainability:
+    """The maps of one path of one root; `paths` tells how many the root has."""
+
+    path: int
+    paths: int
+    conditions: str  # the arms this path takes ("" when the root has one path)
+    optimizers: list[OptimizerMap]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "paths": self.paths,
+            "conditions": self.conditions,
+            "optimizers": [o.as_json() for o in self.optimizers],
+        }
+
+
+def trainability(
+    text: str, file: str, verifier: Verifier | None, path_index: int = 0
+) -> list[Trainability]:
+    """The maps of `path_index` (0: the first) of every root of the script that builds an
+    optimizer."""
+    real = FilePath(file).absolute() if file and FilePath(file).is_file() else None
+    module, imports = _parse(text, real)
+    where = positions(module, text)
+    out = []
+    runs = PredicateRuns()
+    for root in extract_paths(module, imports, None, real):
+        if not root.paths:
+            continue
+        index = min(path_index, len(root.paths) - 1)
+        chosen = root.paths[index]
+        timeline = chosen.timeline
+        if not any(isinstance(e, OptimizerBuilt) for e in timeline.events):
+            continue
+        tables = verifier.tables_for([timeline]) if verifier is not None else {}
+        sim = Simulation(timeline, tables, runs)
+        found = run_rule_list(sim, [r for r in RULES.values() if r.code != "FRZ000"])
+        labels = [root.labels[key][arm] for key, arm in chosen.decisions if len(root.paths) > 1]
+        maps = []
+        for opt in sim.optimizers.values():
+            line = _line(where, opt.event.anchor)
+            about = [
+                (f.code, _line(where, f.node), _message(f, where))
+                for f in found
+                if f.event is opt.event or (f.event is None and _line(where, f.node) == line)
+            ]
+            maps.append(_optimizer_map(sim, opt, "built", line, about, where))
+            if _changes_later(sim, opt):
+                maps.append(_optimizer_map(sim, opt, "end", line, about, where))
+        out.append(Trainability(index + 1, len(root.paths), " and ".join(labels), maps))
+    return out
+
+
+def _line(where: Any, node: cst.CSTNode) -> int:
+    try:
+        return where[node].start.line
+    except KeyError:
+        return 0
+
+
+def _message(finding: Finding, where: Any) -> str:
+    """The message with the lines it names filled in (as `checker.locate` does)."""
+    message = finding.message
+    for index, node in enumerate(finding.related):
+        line = _line(where, node)
+        message = message.replace(f"line @L{index}", f"line {line}")
+        message = message.replace(f"@L{index}", str(line))
+    return message
+
+
+def _changes_later(sim: Simulation, opt: OptimizerState) -> bool:
+    """Does the optimizer get param groups later, or its models' states change after it is
+    built?"""
+    if any(added is not None for added in opt.added_by):
+        return True
+    models = opt.models()
+    return any(
+        sim.state.get(key) != atom for key, atom in opt.built_state.items() if key[0] in models
+    )
+
+
+def _optimizer_map(
+    sim: Simulation,
+    opt: OptimizerState,
+    moment: str,
+    line: int,
+    findings: list[tuple[str, int, str]],
+    where: Any,
+) -> OptimizerMap:
+    groups_held = [i for i, added in enumerate(opt.added_by) if moment == "end" or added is None]
+    state = opt.built_state if moment == "built" else sim.state
+    others = [o for o in sim.optimizers.values() if o is not opt]
+    trees = []
+    for model in sorted(opt.models()):
+        leaves: list[Node] = []
+        for key, atom in state.items():
+            if key[0] != model or atom.nonempty is False:
+                continue
+            leaves.append(_leaf(sim, key, atom, opt, groups_held, others, state))
+        if not leaves:
+            continue
+        if model in sim.tables:  # (in the order the model registers them)
+            order = {path: i for i, path in enumerate(sim.tables[model].paths)}
+            leaves.sort(key=lambda n: (order.get(n.path, len(order)), n.path))
+        label = _model_label(sim, model)
+        var = sim.timeline.model_vars.get(model) or "model"
+        tree = _tree(var, leaves)
+        _place(tree, findings, var)
+        trees.append((label, tree))
+    event = opt.event
+    name = f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"
+    for call in event.via:  # (built in a helper: the call that got there)
+        callee = code_of(call.func) if isinstance(call, cst.Call) else code_of(call)
+        name += f" through `{callee}(...)` on line {_line(where, call)}"
+    groups = [
+        Group(
+            i,
+            _option(opt, i, "lr"),
+            _option(opt, i, "weight_decay"),
+            _line(where, opt.added_by[i].anchor) if opt.added_by[i] is not None else None,  # type: ignore[union-attr]
+        )
+        for i in groups_held
+    ]
+    return OptimizerMap(name, line, moment, groups, trees, findings)
+
+
+def _model_label(sim: Simulation, model: int) -> str:
+    var = sim.timeline.model_vars.get(model) or "model"
+    if model in sim.tables:
+        return f"`{var}`: {sim.tables[model].table.label()}"
+    return f"`{var}`: no parameter table (its parts as the script names them)"
+
+
+def _leaf(
+    sim: Simulation,
+    key: tuple[int, Path],
+    atom: Atom,
+    opt: OptimizerState,
+    groups: list[int],
+    others: list[OptimizerState],
+    state: dict,
+) -> Node:
+    model, path = key
+    group = next(
+        (i for i in groups if opt.groups[i].get((*key, atom.gen)) == YES),
+        None,
+    )
+    if atom.status == "?" or atom.nonempty is None:
+        kind = UNKNOWN
+    elif atom.status == "F":
+        kind = WASTED if group is not None else FROZEN
+    elif group is not None:
+        kind = TRAINED
+    elif any(o.holds(key, atom.gen) == YES for o in others):
+        kind = OTHER
+    else:
+        kind = IDLE
+    table = sim.tables.get(model)
+    is_param = table is not None and path in table.param_paths
+    numel = table.numel(path) if is_param and atom.gen == 0 else None  # type: ignore[union-attr]
+    return Node(
+        region_text(sim, model, path),
+        path,
+        tensors=1 if is_param else 0,
+        elements=numel,
+        state=kind,
+        group=group if kind in (TRAINED, WASTED) else None,
+        opaque=not is_param,
+    )
+
+
+def _tree(var: str, leaves: list[Node]) -> Node:
+    """The module tree over the leaves (a parameter's module is its path less the last name),
+    each module's counts summed and its state set where everything under it shares one."""
+    root = Node(var, ())
+    index: dict[Path, Node] = {(): root}
+    for leaf in leaves:
+        module = leaf.path[:-1] if leaf.tensors else leaf.path
+        parent = root
+        for depth in range(1, len(module) + 1):
+            sub = module[:depth]
+            if sub not in index:
+                node = Node(_name(var, sub), sub)
+                index[sub] = node
+                parent.children.append(node)
+            parent = index[sub]
+        if leaf.tensors:
+            parent.children.append(leaf)
+        else:
+            parent.opaque, parent.state, parent.own = True, leaf.state, leaf.state
+    _sum(root)
+    return root
+
+
+def _name(var: str, path: Path) -> str:
+    return f"{var}{format_path(path)}"
+
+
+def _sum(node: Node) -> None:
+    if not node.children:
+        return
+    for child in node.children:
+        _sum(child)
+    node.tensors = sum(c.tensors for c in node.children)
+    counts = [c.elements for c in node.children]
+    node.elements = None if None in counts else sum(counts)  # type: ignore[arg-type]
+    states = {(c.state, c.group) for c in node.children} | (
+        {(node.own, None)} if node.opaque else set()
+    )
+    if len(states) == 1:
+        node.state, node.group = next(iter(states))
+    else:
+        node.state, node.group = None, None
+
+
+# Findings about the state of what an optimizer holds sit on every module in that state.
+PLACED_BY_STATE = {"FRZ006": IDLE, "FRZ001": WASTED, "FRZ011": WASTED}
+
+
+def _place(tree: Node, findings: list[tuple[str, int, str]], var: str) -> None:
+    """Each finding on the modules it is about: those in the state it reports (FRZ006 on what
+    is in no optimizer, FRZ001 and FRZ011 on what is frozen and handed over), else those its
+    message names (`model._conv_stem`), else the model."""
+    nodes: dict[str, Node] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        nodes[node.name] = node
+        stack.extend(node.children)
+    for code, _, message in findings:
+        state = PLACED_BY_STATE.get(code)
+        named = (
+            _topmost(tree, state)
+            if state is not None
+            else [nodes[n] for n in _backticked(message) if n in nodes]
+        )
+        for node in named or [tree]:
+            if code not in node.findings:
+                node.findings.append(code)
+
+
+def _topmost(node: Node, state: str) -> list[Node]:
+    if node.state == state:
+        return [node]
+    return [found for child in node.children for found in _topmost(child, state)]
+
+
+def _backticked(text: str) -> list[str]:
+    parts = text.split("`")
+    return [parts[i] for i in range(1, len(parts), 2)]
+
+
+def _option(opt: OptimizerState, index: int, name: str) -> str:
+    """A param group's option as written (its own, else the constructor's), or "default"."""
+    for key, value in opt.group_specs[index].options:
+        if key == name:
+            return code_of(value)
+    call = opt.event.node
+    if isinstance(call, cst.Call):
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                return code_of(arg.value)
+    return "default"

@@ -1,0 +1,249 @@
+"""Writing the trainability map (`freezelint show`): a text tree (colours on a terminal, ASCII
+markers otherwise or under `NO_COLOR`), JSON (the same tree as data), and one self-contained HTML
+page (no network, no external assets): the tree folds (`<details>`), findings sit on the modules
+they concern, and hovering a module shows its counts and state."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from freezelint.checking.trainability import (
+    FROZEN,
+    IDLE,
+    OTHER,
+    TRAINED,
+    UNKNOWN,
+    WASTED,
+    Node,
+    OptimizerMap,
+    Trainability,
+)
+from freezelint.rules.common import elements
+
+MARKS = {TRAINED: "+", FROZEN: "-", IDLE: "!", WASTED: "!", OTHER: "~", UNKNOWN: "?"}
+COLOURS = {TRAINED: "32", FROZEN: "2", IDLE: "1;31", WASTED: "1;31", OTHER: "33", UNKNOWN: "35"}
+LEGEND = (
+    ("+", TRAINED, "the optimizer trains it"),
+    ("-", FROZEN, "not trained, as meant"),
+    ("!", IDLE, "gradients computed, never applied"),
+    ("!", WASTED, "held for nothing"),
+    ("~", OTHER, "trained by another optimizer"),
+    ("?", UNKNOWN, "the analysis cannot tell"),
+)
+Paint = Callable[[str, str], str]
+
+
+def write_text(
+    out: TextIO,
+    maps: Sequence[Trainability],
+    paint: Paint,
+    depth: int | None = None,
+    model: str | None = None,
+) -> None:
+    if not maps:
+        out.write("No optimizer built: nothing to show.\n")
+        return
+    for found in maps:
+        if found.paths > 1:
+            when = f" ({found.conditions})" if found.conditions else ""
+            out.write(f"path {found.path} of {found.paths}{when}; `--path N` shows another\n\n")
+        for opt in found.optimizers:
+            _optimizer(out, opt, paint, depth, model)
+    out.write("legend: " + ", ".join(f"{m} {state}" for m, state, _ in LEGEND) + "\n")
+
+
+def _optimizer(
+    out: TextIO, opt: OptimizerMap, paint: Paint, depth: int | None, model: str | None
+) -> None:
+    moment = "as built" if opt.moment == "built" else "as the script leaves it"
+    out.write(paint(f"optimizer {opt.name}, line {opt.line}, {moment}", "1") + "\n")
+    for group in opt.groups:
+        added = f", added on line {group.line}" if group.line else ""
+        out.write(
+            f"  group {group.index}: lr {group.lr}, weight_decay {group.weight_decay}{added}\n"
+        )
+    for label, tree in opt.models:
+        if model is not None and tree.name != model:
+            continue
+        out.write(f"  {label}\n")
+        for line in _lines(tree, paint, depth, "    ", "    ", 0):
+            out.write(line + "\n")
+    for code, line, message in opt.findings:
+        out.write(f"  {paint(code, '1;31')} line {line}: {message}\n")
+    out.write("\n")
+
+
+def _lines(
+    node: Node, paint: Paint, depth: int | None, first: str, rest: str, level: int
+) -> list[str]:
+    counts = f"{node.tensors} tensor{'s' if node.tensors != 1 else ''}" if node.tensors else ""
+    if node.elements:
+        counts += f", {elements(node.elements)} elements"
+    state = _state_text(node, paint)
+    codes = f"  [{', '.join(node.findings)}]" if node.findings else ""
+    name = (
+        f"{node.name} (unknown: its tensors are not known)"
+        if node.opaque and not node.tensors
+        else node.name
+    )
+    out = [f"{first}{name}  {counts}  {state}{codes}".rstrip()]
+    if node.state is not None or (depth is not None and level >= depth):
+        return out
+    children = _runs(node.children)
+    if node.opaque and node.own is not None:  # (what the parts it names leave of it)
+        children = [Node(f"the rest of {node.name}", node.path, state=node.own), *children]
+    for i, child in enumerate(children):
+        last = i == len(children) - 1
+        out += _lines(
+            child,
+            paint,
+            depth,
+            rest + ("`-- " if last else "|-- "),
+            rest + ("    " if last else "|   "),
+            level + 1,
+        )
+    return out
+
+
+def _state_text(node: Node, paint: Paint) -> str:
+    if node.state is None:
+        return "mixed"
+    group = f" (group {node.group})" if node.group is not None else ""
+    return paint(f"{MARKS[node.state]} {node.state}{group}", COLOURS[node.state])
+
+
+def _runs(children: list[Node]) -> list[Node]:
+    """Consecutive numbered siblings in one state (`blocks[0]` ... `blocks[2]`, all frozen) as
+    one line `blocks[0:3]`."""
+    out: list[Node] = []
+    run: list[Node] = []
+
+    def flush() -> None:
+        if len(run) > 2:
+            first, last = run[0], run[-1]
+            counts = [n.elements for n in run]
+            out.append(
+                Node(
+                    f"{first.name.rsplit('[', 1)[0]}[{first.path[-1]}:{int(last.path[-1]) + 1}]",
+                    first.path,
+                    tensors=sum(n.tensors for n in run),
+                    elements=None if None in counts else sum(counts),  # type: ignore[arg-type]
+                    state=first.state,
+                    group=first.group,
+                    findings=sorted({c for n in run for c in n.findings}),
+                )
+            )
+        else:
+            out.extend(run)
+        run.clear()
+
+    for child in children:
+        numbered = bool(child.path) and child.path[-1].isdigit() and child.state is not None
+        if (
+            numbered
+            and run
+            and (child.state, child.group) == (run[-1].state, run[-1].group)
+            and int(child.path[-1]) == int(run[-1].path[-1]) + 1
+            and child.path[:-1] == run[-1].path[:-1]
+        ):
+            run.append(child)
+            continue
+        flush()
+        if numbered:
+            run.append(child)
+        else:
+            out.append(child)
+    flush()
+    return out
+
+
+def write_json(out: TextIO, maps: Sequence[Trainability]) -> None:
+    json.dump([m.as_json() for m in maps], out, indent=2)
+    out.write("\n")
+
+
+def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
+    body = []
+    for found in maps:
+        if found.paths > 1:
+            when = f" ({html.escape(found.conditions)})" if found.conditions else ""
+            body.append(f"<p class=path>path {found.path} of {found.paths}{when}</p>")
+        for opt in found.optimizers:
+            moment = "as built" if opt.moment == "built" else "as the script leaves it"
+            body.append(
+                f"<section class=optimizer><h2>optimizer {html.escape(opt.name)}, line "
+                f"{opt.line}, {moment}</h2><ul class=groups>"
+            )
+            for g in opt.groups:
+                added = f", added on line {g.line}" if g.line else ""
+                body.append(
+                    f"<li>group {g.index}: lr {html.escape(g.lr)}, weight_decay "
+                    f"{html.escape(g.weight_decay)}{added}</li>"
+                )
+            body.append("</ul>")
+            for label, tree in opt.models:
+                body.append(
+                    f"<h3>{html.escape(label)}</h3><div class=tree>{_html_node(tree)}</div>"
+                )
+            for code, line, message in opt.findings:
+                body.append(
+                    f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> line {line}: "
+                    f"{html.escape(message)}</p>"
+                )
+            body.append("</section>")
+    legend = "".join(
+        f"<li><span class='state {_css(state)}'>{mark} {state}</span>: {why}</li>"
+        for mark, state, why in LEGEND
+    )
+    out.write(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>freezelint show {html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>What {html.escape(title)} trains</h1>{''.join(body)}"
+        f"<ul class=legend>{legend}</ul></body></html>\n"
+    )
+
+
+def _html_node(node: Node) -> str:
+    counts = f"{node.tensors} tensors" + (f", {node.elements:,} elements" if node.elements else "")
+    state = node.state or "mixed"
+    group = f" (group {node.group})" if node.group is not None else ""
+    findings = "".join(f" <span class=finding-mark>{c}</span>" for c in node.findings)
+    summary = (
+        f"<span class=name>{html.escape(node.name)}</span> <span class=counts>{counts}</span> "
+        f"<span class='state {_css(state)}'>{html.escape(state)}{group}</span>{findings}"
+    )
+    tip = html.escape(f"{node.name}: {counts}; {state}{group}", quote=True)
+    if not node.children or node.state is not None:
+        return f"<div class=leaf title='{tip}' data-state='{html.escape(state)}'>{summary}</div>"
+    inner = "".join(_html_node(c) for c in _runs(node.children))
+    return (
+        f"<details open title='{tip}' data-state='{html.escape(state)}'><summary>{summary}"
+        f"</summary>{inner}</details>"
+    )
+
+
+def _css(state: str) -> str:
+    return {
+        TRAINED: "trained",
+        FROZEN: "frozen",
+        IDLE: "idle",
+        WASTED: "wasted",
+        OTHER: "other",
+        UNKNOWN: "unknown",
+    }.get(state, "mixed")
+
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+.tree details,.tree .leaf{margin-left:1.2em}
+summary{cursor:pointer}
+.counts{color:#666;font-size:90%}
+.state{padding:0 .3em;border-radius:3px}
+.trained{background:#d4f4d4}.frozen{background:#eee;color:#666}
+.idle,.wasted{background:#fdd;font-weight:bold}.other{background:#ffd}.unknown{background:#ecf}
+.finding-mark{background:#c00;color:#fff;padding:0 .3em;border-radius:3px;font-size:85%}
+.finding{border-left:3px solid #c00;padding-left:.5em}
+"""

@@ -1,0 +1,151 @@
+"""`freezelint show` (issue 26): the trainability map through the real command line, as text,
+JSON and HTML, and the map and the findings agreeing over every fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from freezelint.checking.trainability import IDLE, TRAINED, WASTED
+from freezelint.frontends.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+RECIPE3 = FIXTURES / "FRZ006" / "seed_recipe3_param_groups_effnet.py"
+
+
+def show(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["show", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def nodes(tree: dict) -> list[dict]:
+    out = [tree]
+    for child in tree["children"]:
+        out += nodes(child)
+    return out
+
+
+def topmost(tree: dict, state: str) -> list[dict]:
+    if tree["state"] == state:
+        return [tree]
+    return [found for child in tree["children"] for found in topmost(child, state)]
+
+
+def test_recipe_3_shows_the_stem_and_head_in_no_group() -> None:
+    text = show(str(RECIPE3)).splitlines()
+    idle = [line for line in text if "! trainable, in no optimizer" in line and "--" in line]
+    names = [line.split("--")[-1].split()[0] for line in idle]
+    assert names == ["model._conv_stem", "model._bn0", "model._conv_head", "model._bn1"]
+    counts = [re.search(r"  (\d+) tensors?", line) for line in idle]
+    assert sum(int(m.group(1)) for m in counts if m) == 6  # (six tensors)
+    assert all(line.endswith("[FRZ006]") for line in idle)
+    assert any("model._blocks[0:3]" in line and "(group 1)" in line for line in text)
+    assert any("model._blocks[3:16]" in line and "(group 0)" in line for line in text)
+    assert "  group 1: lr 0.0001, weight_decay default" in text
+    assert text[-1].startswith("legend: + trainable, in a param group")
+
+
+def test_json_is_the_same_tree_as_data() -> None:
+    (root,) = json.loads(show("--output-format", "json", str(RECIPE3)))
+    (opt,) = root["optimizers"]
+    assert opt["optimizer"] == "`optimizer` (Adam)" and opt["moment"] == "built"
+    assert [g["lr"] for g in opt["groups"]] == ["0.001", "0.0001"]
+    (model,) = opt["models"]
+    tree = model["tree"]
+    assert tree["tensors"] == 213 and tree["state"] is None
+    idle = topmost(tree, IDLE)
+    assert sum(n["tensors"] for n in idle) == 6
+    assert {n["name"] for n in idle} == {
+        "model._conv_stem",
+        "model._bn0",
+        "model._conv_head",
+        "model._bn1",
+    }
+
+
+def test_depth_and_a_second_moment_where_the_script_changes_things_later() -> None:
+    text = show("--depth", "0", str(ROOT / "examples" / "finetune_efficientnet.py"))
+    assert "optimizer `optimizer` (Adam), line 14, as built" in text
+    assert "optimizer `optimizer` (Adam), line 14, as the script leaves it" in text
+    assert "    model  213 tensors, 5.3M elements  + trainable, in a param group (group 0)" in text
+    assert "is replaced on line 15" in text  # (the message's lines filled in)
+    full = show(str(ROOT / "examples" / "finetune_efficientnet.py"))
+    assert "model.blocks  205 tensors, 3.6M elements  ! frozen, handed to the optimizer" in full
+    assert "`-- model.classifier  2 tensors  - frozen  [FRZ002]" in full
+
+
+def test_a_path_of_its_own_where_the_code_leaves_a_branch_open(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import argparse, torch, torchvision\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--freeze', action='store_true')\n"
+        "args = parser.parse_args()\n"
+        "model = torchvision.models.resnet18()\n"
+        "if args.freeze:\n"
+        "    model.requires_grad_(False)\n"
+        "    model.fc.requires_grad_(True)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+    first = show(str(script))
+    second = show("--path", "2", str(script))
+    assert first.startswith("path 1 of 2 (`args.freeze`)")
+    assert "! frozen, handed to the optimizer" in first
+    assert second.startswith("path 2 of 2 (not `args.freeze`)")
+    assert "model  62 tensors" in second and "+ trainable, in a param group (group 0)" in second
+
+
+def test_a_part_without_a_table_is_one_opaque_node() -> None:
+    # (A `partial` of timm's constructor: no table, never guessed.)
+    text = show(str(FIXTURES / "FRZ001" / "frozen_blocks_of_unknown_constructor.py"))
+    assert "  `net`: no parameter table (its parts as the script names them)\n" in text
+    assert "    |-- the rest of net    ? not known\n" in text
+    assert (
+        "    `-- net.blocks (unknown: its tensors are not known)    ! frozen, handed to the "
+        "optimizer  [FRZ001]\n"
+    ) in text
+
+
+def test_html_is_one_page_with_the_tree_folding_and_the_findings_placed(tmp_path: Path) -> None:
+    page = tmp_path / "map.html"
+    show("--output-format", "html", "-o", str(page), str(RECIPE3))
+    text = page.read_text()
+    assert text.startswith("<!doctype html>")
+    assert "http" not in text and "<script" not in text and "<link" not in text
+    assert "<details open" in text and "<summary>" in text
+    assert text.count("class=finding-mark>FRZ006<") == 4
+    assert "title='model._conv_stem: 1 tensors, 864 elements; trainable, in no optimizer'" in text
+
+
+FIXTURE_FILES = sorted(
+    p for p in FIXTURES.rglob("*.py") if "FRZ000" not in p.parts and "compile" not in p.name
+)
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_map_agrees_with_the_findings(path: Path, cache_dir: Path) -> None:
+    # Each optimizer's map as built shows what its findings say: FRZ006 some module trainable
+    # in no optimizer, FRZ001 some frozen module handed over, FRZ011 nothing trained.
+    from freezelint.checking.trainability import trainability
+    from freezelint.model.cache import TableCache
+    from freezelint.model.resolve import Verifier
+
+    verifier = Verifier(TableCache(cache_dir))
+    for found in trainability(path.read_text(encoding="utf-8"), str(path), verifier):
+        for opt in found.optimizers:
+            if opt.moment != "built":
+                continue
+            states = {n["state"] for _, tree in opt.models for n in nodes(tree.as_json())}
+            codes = {code for code, _, message in opt.findings if "(when" not in message}
+            if "FRZ006" in codes and "nor any other optimizer" in str(opt.findings):
+                assert IDLE in states, (path, opt.name)
+            if "FRZ001" in codes and opt.models:
+                assert WASTED in states or None in states, (path, opt.name)
+            if "FRZ011" in codes and opt.models and "all frozen" in str(opt.findings):
+                assert TRAINED not in states, (path, opt.name)
