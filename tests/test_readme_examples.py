@@ -77,6 +77,14 @@ def test_the_quick_start_output() -> None:
     in_order(expected, done.stdout.rstrip("\n").split("\n"))
 
 
+def test_the_trainability_map() -> None:
+    command, *expected = blocks("## Seeing what trains")[0].rstrip("\n").split("\n")
+    assert command.startswith("$ freezelint show ")
+    done = freezelint(*command.split()[2:])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip("\n").split("\n") == expected
+
+
 def test_the_fixing_example_before_and_after(tmp_path: Path) -> None:
     before, after = blocks("## Fixing")[:2]
     # In a copy of the repository's layout: the example under `examples/`, the project's line

@@ -120,7 +120,7 @@ def test_html_is_one_page_with_the_tree_folding_and_the_findings_placed(tmp_path
     assert "http" not in text and "<script" not in text and "<link" not in text
     assert "<details open" in text and "<summary>" in text
     assert text.count("class=finding-mark>FRZ006<") == 4
-    assert "title='model._conv_stem: 1 tensors, 864 elements; trainable, in no optimizer'" in text
+    assert "title='model._conv_stem: 1 tensor, 864 elements; trainable, in no optimizer'" in text
 
 
 FIXTURE_FILES = sorted(

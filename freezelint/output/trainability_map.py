@@ -207,7 +207,8 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
 
 
 def _html_node(node: Node) -> str:
-    counts = f"{node.tensors} tensors" + (f", {node.elements:,} elements" if node.elements else "")
+    noun = "tensor" if node.tensors == 1 else "tensors"
+    counts = f"{node.tensors} {noun}" + (f", {node.elements:,} elements" if node.elements else "")
     state = node.state or "mixed"
     group = f" (group {node.group})" if node.group is not None else ""
     findings = "".join(f" <span class=finding-mark>{c}</span>" for c in node.findings)
