@@ -6,6 +6,7 @@ configuration files re-read; notebook cells; models verified in the background."
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -647,3 +648,27 @@ def test_exiting_while_a_model_is_built_stops_the_build(project: Path, tmp_path:
         assert not any(map(_alive, workers))
     finally:
         client.kill()
+
+
+def test_hover_on_an_optimizer_line_shows_its_trainability_map(
+    server: Client, project: Path
+) -> None:
+    recipe = Path(__file__).parent.parent / "fixtures/FRZ006/seed_recipe3_param_groups_effnet.py"
+    text = recipe.read_text(encoding="utf-8")
+    path, uri = open_script(server, project, text)
+    server.diagnostics(uri, version=1)
+    line = next(i for i, t in enumerate(text.splitlines()) if "torch.optim.Adam(" in t)
+    at = {"textDocument": {"uri": uri}, "position": {"line": line, "character": 14}}
+    hover = server.request("textDocument/hover", at)
+    value = hover["contents"]["value"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "freezelint", "show", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    ).stdout
+    assert value == f"```text\n{shown}```\n"
+    assert "model._conv_stem  1 tensor, 864 elements  ! trainable, in no optimizer" in value
+    # Anywhere else: nothing.
+    elsewhere = {"textDocument": {"uri": uri}, "position": {"line": line - 2, "character": 0}}
+    assert server.request("textDocument/hover", elsewhere) is None

@@ -95,6 +95,10 @@ def create() -> FreezelintServer:
     ) -> types.CodeAction:
         return await ls.resolve(params)
 
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: FreezelintServer, params: types.HoverParams) -> types.Hover | None:
+        return await ls.hover(params)
+
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: FreezelintServer, params: None) -> None:
         for waiting in ls.timers.values():

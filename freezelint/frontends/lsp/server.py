@@ -37,6 +37,7 @@ from freezelint.frontends.lsp.documents import (
     places,
 )
 from freezelint.frontends.lsp.elsewhere import Elsewhere
+from freezelint.frontends.lsp.hover import Hovers
 from freezelint.frontends.lsp.locations import Located
 from freezelint.frontends.lsp.selection import Selections, under_root
 from freezelint.frontends.lsp.settings import Settings
@@ -57,7 +58,7 @@ class Run(NamedTuple):
     pending: frozenset
 
 
-class FreezelintServer(CodeActions, LanguageServer):
+class FreezelintServer(CodeActions, Hovers, LanguageServer):
     def __init__(self) -> None:
         super().__init__(
             "freezelint",
