@@ -149,3 +149,20 @@ def test_the_map_agrees_with_the_findings(path: Path, cache_dir: Path) -> None:
                 assert WASTED in states or None in states, (path, opt.name)
             if "FRZ011" in codes and opt.models and "all frozen" in str(opt.findings):
                 assert TRAINED not in states, (path, opt.name)
+
+
+def test_at_a_line_the_state_there() -> None:
+    warmup = str(FIXTURES / "FRZ008" / "unfreeze_all_after_head_warmup.py")
+    before = show("--at", "8", "--depth", "1", warmup)
+    assert before.startswith("in no optimizer at line 8\n  `model`: torchvision resnet18\n")
+    assert "    |-- model.layer4  15 tensors, 8.4M elements  - frozen\n" in before
+    assert "    `-- model.fc  2 tensors  * trainable\n" in before
+    built = show("--at", "9", "--depth", "1", warmup)
+    assert built.startswith("optimizer `optimizer` (SGD), line 9, at line 9\n")
+    assert "    `-- model.fc  2 tensors  + trainable, in a param group (group 0)\n" in built
+    unfrozen = show("--at", "12", "--depth", "1", warmup)
+    assert "    |-- model.layer4  15 tensors, 8.4M elements  ! trainable, in no optimizer\n" in (
+        unfrozen
+    )
+    (data,) = json.loads(show("--at", "8", "--output-format", "json", warmup))
+    assert data["at"] == 8 and data["optimizers"] == [] and len(data["models"]) == 1

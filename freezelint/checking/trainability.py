@@ -9,7 +9,8 @@ table is unknown is one opaque node, never guessed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -35,7 +36,8 @@ IDLE = "trainable, in no optimizer"
 WASTED = "frozen, handed to the optimizer"
 OTHER = "trainable, in another optimizer"
 UNKNOWN = "not known"
-STATES = (TRAINED, IDLE, WASTED, OTHER, FROZEN, UNKNOWN)
+FREE = "trainable"  # (no optimizer holds it, or none is built yet: `--at` before one)
+STATES = (TRAINED, IDLE, WASTED, OTHER, FROZEN, UNKNOWN, FREE)
 
 
 @dataclass
@@ -106,21 +108,31 @@ class Trainability:
     paths: int
     conditions: str  # the arms this path takes ("" when the root has one path)
     optimizers: list[OptimizerMap]
+    # With `--at`: the models no optimizer built by then draws from, as they are there.
+    models: list[tuple[str, Node]] = field(default_factory=list)
+    at: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "paths": self.paths,
             "conditions": self.conditions,
+            "at": self.at,
             "optimizers": [o.as_json() for o in self.optimizers],
+            "models": [{"model": label, "tree": tree.as_json()} for label, tree in self.models],
         }
 
 
 def trainability(
-    text: str, file: str, verifier: Verifier | None, path_index: int = 0
+    text: str,
+    file: str,
+    verifier: Verifier | None,
+    path_index: int = 0,
+    at: int | None = None,
 ) -> list[Trainability]:
     """The maps of `path_index` (0: the first) of every root of the script that builds an
-    optimizer."""
+    optimizer; `at`: as things are right after line `at` first runs (every event the path runs
+    before it, and its own), the models no optimizer holds yet shown too."""
     real = FilePath(file).absolute() if file and FilePath(file).is_file() else None
     module, imports = _parse(text, real)
     where = positions(module, text)
@@ -132,7 +144,12 @@ def trainability(
         index = min(path_index, len(root.paths) - 1)
         chosen = root.paths[index]
         timeline = chosen.timeline
-        if not any(isinstance(e, OptimizerBuilt) for e in timeline.events):
+        if at is not None:
+            cut = _cut(timeline.events, at, where)
+            if cut is None:
+                continue
+            timeline = replace(timeline, events=timeline.events[:cut])
+        elif not any(isinstance(e, OptimizerBuilt) for e in timeline.events):
             continue
         tables = verifier.tables_for([timeline]) if verifier is not None else {}
         sim = Simulation(timeline, tables, runs)
@@ -146,11 +163,44 @@ def trainability(
                 for f in found
                 if f.event is opt.event or (f.event is None and _line(where, f.node) == line)
             ]
+            if at is not None:
+                maps.append(_optimizer_map(sim, opt, f"at line {at}", line, about, where))
+                continue
             maps.append(_optimizer_map(sim, opt, "built", line, about, where))
             if _changes_later(sim, opt):
                 maps.append(_optimizer_map(sim, opt, "end", line, about, where))
-        out.append(Trainability(index + 1, len(root.paths), " and ".join(labels), maps))
+        found_maps = Trainability(index + 1, len(root.paths), " and ".join(labels), maps, at=at)
+        if at is not None:
+            held = {m for opt in sim.optimizers.values() for m in opt.models()}
+            named = set(sim.timeline.model_vars)  # (not a layer built to be put in one)
+            for model in sorted(({key[0] for key in sim.state} - held) & named):
+                tree = _model_tree(sim, model, sim.state, partial(_free, sim))
+                if tree is not None:
+                    found_maps.models.append((_model_label(sim, model), tree))
+        if maps or found_maps.models:
+            out.append(found_maps)
     return out
+
+
+def _cut(events: list, at: int, where: Any) -> int | None:
+    """How many of the path's events run by the time line `at` first has run: through the
+    first run of the line's own events, else up to the first event after it."""
+    lines = [_line(where, e.anchor) for e in events]
+    if at in lines:
+        end = lines.index(at)
+        while end < len(lines) and lines[end] == at:
+            end += 1
+        return end
+    after = [i for i, line in enumerate(lines) if line > at]
+    return after[0] if after else (len(events) if events else None)
+
+
+def _free(sim: Simulation, key: tuple[int, Path], atom: Atom) -> Node:
+    """A parameter of a model no optimizer holds: trainable, frozen or not known."""
+    kind = UNKNOWN if atom.status == "?" or atom.nonempty is None else FREE
+    if atom.status == "F":
+        kind = FROZEN
+    return _node(sim, key, atom, kind, None)
 
 
 def _line(where: Any, node: cst.CSTNode) -> int:
@@ -189,26 +239,21 @@ def _optimizer_map(
     findings: list[tuple[str, int, str]],
     where: Any,
 ) -> OptimizerMap:
-    groups_held = [i for i, added in enumerate(opt.added_by) if moment == "end" or added is None]
+    groups_held = [i for i, added in enumerate(opt.added_by) if moment != "built" or added is None]
     state = opt.built_state if moment == "built" else sim.state
     others = [o for o in sim.optimizers.values() if o is not opt]
     trees = []
     for model in sorted(opt.models()):
-        leaves: list[Node] = []
-        for key, atom in state.items():
-            if key[0] != model or atom.nonempty is False:
-                continue
-            leaves.append(_leaf(sim, key, atom, opt, groups_held, others, state))
-        if not leaves:
+        tree = _model_tree(
+            sim,
+            model,
+            state,
+            lambda key, atom: _leaf(sim, key, atom, opt, groups_held, others, state),
+        )
+        if tree is None:
             continue
-        if model in sim.tables:  # (in the order the model registers them)
-            order = {path: i for i, path in enumerate(sim.tables[model].paths)}
-            leaves.sort(key=lambda n: (order.get(n.path, len(order)), n.path))
-        label = _model_label(sim, model)
-        var = sim.timeline.model_vars.get(model) or "model"
-        tree = _tree(var, leaves)
-        _place(tree, findings, var)
-        trees.append((label, tree))
+        _place(tree, findings, tree.name)
+        trees.append((_model_label(sim, model), tree))
     event = opt.event
     name = f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"
     for call in event.via:  # (built in a helper: the call that got there)
@@ -224,6 +269,21 @@ def _optimizer_map(
         for i in groups_held
     ]
     return OptimizerMap(name, line, moment, groups, trees, findings)
+
+
+def _model_tree(sim: Simulation, model: int, state: dict, leaf: Any) -> Node | None:
+    """The tree of one model's atoms in `state`, each made a node by `leaf(key, atom)`."""
+    leaves = [
+        leaf(key, atom)
+        for key, atom in state.items()
+        if key[0] == model and atom.nonempty is not False
+    ]
+    if not leaves:
+        return None
+    if model in sim.tables:  # (in the order the model registers them)
+        order = {path: i for i, path in enumerate(sim.tables[model].paths)}
+        leaves.sort(key=lambda n: (order.get(n.path, len(order)), n.path))
+    return _tree(sim.timeline.model_vars.get(model) or "model", leaves)
 
 
 def _model_label(sim: Simulation, model: int) -> str:
@@ -242,7 +302,6 @@ def _leaf(
     others: list[OptimizerState],
     state: dict,
 ) -> Node:
-    model, path = key
     group = next(
         (i for i in groups if opt.groups[i].get((*key, atom.gen)) == YES),
         None,
@@ -257,6 +316,11 @@ def _leaf(
         kind = OTHER
     else:
         kind = IDLE
+    return _node(sim, key, atom, kind, group if kind in (TRAINED, WASTED) else None)
+
+
+def _node(sim: Simulation, key: tuple[int, Path], atom: Atom, kind: str, group: int | None) -> Node:
+    model, path = key
     table = sim.tables.get(model)
     is_param = table is not None and path in table.param_paths
     numel = table.numel(path) if is_param and atom.gen == 0 else None  # type: ignore[union-attr]
@@ -266,7 +330,7 @@ def _leaf(
         tensors=1 if is_param else 0,
         elements=numel,
         state=kind,
-        group=group if kind in (TRAINED, WASTED) else None,
+        group=group,
         opaque=not is_param,
     )
 

@@ -30,6 +30,7 @@ from freezelint.run.config import ConfigError
     show_default=True,
     help="Which path to show where the code leaves branches open.",
 )
+@click.option("--at", "at_line", type=int, help="As things are right after this line first runs.")
 @click.option("--depth", type=int, help="Expand the module tree this many levels at most.")
 @click.option("--model", help="Only the model the script names so (`model`, `self.backbone`).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
@@ -41,6 +42,7 @@ def show(
     output_format: str,
     output: Path | None,
     path_number: int,
+    at_line: int | None,
     depth: int | None,
     model: str | None,
     cache_dir: Path | None,
@@ -70,7 +72,7 @@ def show(
         from freezelint.model.resolve import Verifier
 
         verifier = Verifier(TableCache(cache_dir or config.cache_dir or default_cache_dir()))
-    maps = trainability(text, str(file), verifier, path_number - 1)
+    maps = trainability(text, str(file), verifier, path_number - 1, at_line)
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         if output_format == "json":

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from freezelint.checking.trainability import (
+    FREE,
     FROZEN,
     IDLE,
     OTHER,
@@ -23,8 +24,16 @@ from freezelint.checking.trainability import (
 )
 from freezelint.rules.common import elements
 
-MARKS = {TRAINED: "+", FROZEN: "-", IDLE: "!", WASTED: "!", OTHER: "~", UNKNOWN: "?"}
-COLOURS = {TRAINED: "32", FROZEN: "2", IDLE: "1;31", WASTED: "1;31", OTHER: "33", UNKNOWN: "35"}
+MARKS = {TRAINED: "+", FROZEN: "-", IDLE: "!", WASTED: "!", OTHER: "~", UNKNOWN: "?", FREE: "*"}
+COLOURS = {
+    TRAINED: "32",
+    FROZEN: "2",
+    IDLE: "1;31",
+    WASTED: "1;31",
+    OTHER: "33",
+    UNKNOWN: "35",
+    FREE: "36",
+}
 LEGEND = (
     ("+", TRAINED, "the optimizer trains it"),
     ("-", FROZEN, "not trained, as meant"),
@@ -32,6 +41,7 @@ LEGEND = (
     ("!", WASTED, "held for nothing"),
     ("~", OTHER, "trained by another optimizer"),
     ("?", UNKNOWN, "the analysis cannot tell"),
+    ("*", FREE, "no optimizer holds it (yet)"),
 )
 Paint = Callable[[str, str], str]
 
@@ -52,13 +62,22 @@ def write_text(
             out.write(f"path {found.path} of {found.paths}{when}; `--path N` shows another\n\n")
         for opt in found.optimizers:
             _optimizer(out, opt, paint, depth, model)
+        if found.models:
+            out.write(paint(f"in no optimizer at line {found.at}", "1") + "\n")
+            for label, tree in found.models:
+                if model is None or tree.name == model:
+                    out.write(f"  {label}\n")
+                    out.writelines(
+                        line + "\n" for line in _lines(tree, paint, depth, "    ", "    ", 0)
+                    )
+            out.write("\n")
     out.write("legend: " + ", ".join(f"{m} {state}" for m, state, _ in LEGEND) + "\n")
 
 
 def _optimizer(
     out: TextIO, opt: OptimizerMap, paint: Paint, depth: int | None, model: str | None
 ) -> None:
-    moment = "as built" if opt.moment == "built" else "as the script leaves it"
+    moment = _moment(opt.moment)
     out.write(paint(f"optimizer {opt.name}, line {opt.line}, {moment}", "1") + "\n")
     for group in opt.groups:
         added = f", added on line {group.line}" if group.line else ""
@@ -74,6 +93,10 @@ def _optimizer(
     for code, line, message in opt.findings:
         out.write(f"  {paint(code, '1;31')} line {line}: {message}\n")
     out.write("\n")
+
+
+def _moment(moment: str) -> str:
+    return {"built": "as built", "end": "as the script leaves it"}.get(moment, moment)
 
 
 def _lines(
@@ -172,7 +195,7 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
             when = f" ({html.escape(found.conditions)})" if found.conditions else ""
             body.append(f"<p class=path>path {found.path} of {found.paths}{when}</p>")
         for opt in found.optimizers:
-            moment = "as built" if opt.moment == "built" else "as the script leaves it"
+            moment = _moment(opt.moment)
             body.append(
                 f"<section class=optimizer><h2>optimizer {html.escape(opt.name)}, line "
                 f"{opt.line}, {moment}</h2><ul class=groups>"
@@ -234,6 +257,7 @@ def _css(state: str) -> str:
         WASTED: "wasted",
         OTHER: "other",
         UNKNOWN: "unknown",
+        FREE: "free",
     }.get(state, "mixed")
 
 
@@ -245,6 +269,7 @@ summary{cursor:pointer}
 .state{padding:0 .3em;border-radius:3px}
 .trained{background:#d4f4d4}.frozen{background:#eee;color:#666}
 .idle,.wasted{background:#fdd;font-weight:bold}.other{background:#ffd}.unknown{background:#ecf}
+.free{background:#dff}
 .finding-mark{background:#c00;color:#fff;padding:0 .3em;border-radius:3px;font-size:85%}
 .finding{border-left:3px solid #c00;padding-left:.5em}
 """
