@@ -166,3 +166,14 @@ def test_at_a_line_the_state_there() -> None:
     )
     (data,) = json.loads(show("--at", "8", "--output-format", "json", warmup))
     assert data["at"] == 8 and data["optimizers"] == [] and len(data["models"]) == 1
+
+
+def test_each_module_says_which_lines_set_its_state() -> None:
+    warmup = str(FIXTURES / "FRZ008" / "unfreeze_all_after_head_warmup.py")
+    (data,) = json.loads(show("--output-format", "json", warmup))
+    built, end = (opt["models"][0]["tree"] for opt in data["optimizers"])
+    layer4 = next(c for c in built["children"] if c["name"] == "model.layer4")
+    assert layer4["set_on"] == [7]  # `model.requires_grad_(False)`
+    assert next(c for c in end["children"] if c["name"] == "model.layer4")["set_on"] == [12]
+    page = show("--output-format", "html", warmup)
+    assert "model.layer4: 15 tensors, 8,393,728 elements; frozen; set on line 7" in page

@@ -54,6 +54,7 @@ class Node:
     opaque: bool = False  # a part whose table is not known
     children: list[Node] = field(default_factory=list)
     own: str | None = None  # an opaque module's state of what its named parts leave
+    set_on: list[int] = field(default_factory=list)  # the lines that set its state
     findings: list[str] = field(default_factory=list)  # codes placed on this module
 
     def as_json(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class Node:
             "group": self.group,
             "opaque": self.opaque,
             "rest": self.own if self.opaque and self.children else None,
+            "set_on": self.set_on,
             "findings": self.findings,
             "children": [c.as_json() for c in self.children],
         }
@@ -220,6 +222,27 @@ def _message(finding: Finding, where: Any) -> str:
     return message
 
 
+def _setters(sim: Simulation, where: Any, upto: int | None) -> dict[tuple[int, Path], int]:
+    """For each atom, the line of the last freeze or unfreeze that changed it before event
+    `upto` (each such event's snapshot against the next one's, or the end)."""
+    from freezelint.script.events import RequiresGradSet
+
+    seqs = sorted(sim.before)
+    out: dict[tuple[int, Path], int] = {}
+    for index, seq in enumerate(seqs):
+        event = next((e for e in sim.events if e.seq == seq), None)
+        if not isinstance(event, RequiresGradSet) or (upto is not None and seq >= upto):
+            continue
+        after = sim.before[seqs[index + 1]].atoms if index + 1 < len(seqs) else sim.state
+        before = sim.before[seq].atoms
+        line = _line(where, event.anchor)
+        for key, atom in after.items():
+            old = before.get(key)
+            if old is None or old.status != atom.status:
+                out[key] = line
+    return out
+
+
 def _changes_later(sim: Simulation, opt: OptimizerState) -> bool:
     """Does the optimizer get param groups later, or its models' states change after it is
     built?"""
@@ -242,6 +265,7 @@ def _optimizer_map(
     groups_held = [i for i, added in enumerate(opt.added_by) if moment != "built" or added is None]
     state = opt.built_state if moment == "built" else sim.state
     others = [o for o in sim.optimizers.values() if o is not opt]
+    setters = _setters(sim, where, opt.event.seq if moment == "built" else None)
     trees = []
     for model in sorted(opt.models()):
         tree = _model_tree(
@@ -253,6 +277,7 @@ def _optimizer_map(
         if tree is None:
             continue
         _place(tree, findings, tree.name)
+        _set_on(tree, model, setters)
         trees.append((_model_label(sim, model), tree))
     event = opt.event
     name = f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"
@@ -269,6 +294,16 @@ def _optimizer_map(
         for i in groups_held
     ]
     return OptimizerMap(name, line, moment, groups, trees, findings)
+
+
+def _set_on(node: Node, model: int, setters: dict[tuple[int, Path], int]) -> set[int]:
+    """Each node's `set_on`: the lines that set its parameters' states (for a collapsed node,
+    all of them)."""
+    lines = {setters[(model, node.path)]} if (model, node.path) in setters else set()
+    for child in node.children:
+        lines |= _set_on(child, model, setters)
+    node.set_on = sorted(lines)
+    return lines
 
 
 def _model_tree(sim: Simulation, model: int, state: dict, leaf: Any) -> Node | None:

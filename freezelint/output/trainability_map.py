@@ -239,7 +239,9 @@ def _html_node(node: Node) -> str:
         f"<span class=name>{html.escape(node.name)}</span> <span class=counts>{counts}</span> "
         f"<span class='state {_css(state)}'>{html.escape(state)}{group}</span>{findings}"
     )
-    tip = html.escape(f"{node.name}: {counts}; {state}{group}", quote=True)
+    lines = ", ".join(map(str, node.set_on))
+    set_on = f"; set on line{'s' if len(node.set_on) > 1 else ''} {lines}" if lines else ""
+    tip = html.escape(f"{node.name}: {counts}; {state}{group}{set_on}", quote=True)
     if not node.children or node.state is not None:
         return f"<div class=leaf title='{tip}' data-state='{html.escape(state)}'>{summary}</div>"
     inner = "".join(_html_node(c) for c in _runs(node.children))
