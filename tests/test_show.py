@@ -138,7 +138,14 @@ def test_the_map_agrees_with_the_findings(path: Path, cache_dir: Path) -> None:
 
     verifier = Verifier(TableCache(cache_dir))
     for found in trainability(path.read_text(encoding="utf-8"), str(path), verifier):
+        norms = {
+            opt.line
+            for opt in found.optimizers
+            if any(n["norm_training"] for _, t in opt.models for n in nodes(t.as_json()))
+        }
         for opt in found.optimizers:
+            if any(c == "FRZ009" and "(when" not in m for c, _, m in opt.findings) and opt.models:
+                assert opt.line in norms, (path, opt.name)  # (in the map as the script leaves it)
             if opt.moment != "built":
                 continue
             states = {n["state"] for _, tree in opt.models for n in nodes(tree.as_json())}
@@ -177,3 +184,13 @@ def test_each_module_says_which_lines_set_its_state() -> None:
     assert next(c for c in end["children"] if c["name"] == "model.layer4")["set_on"] == [12]
     page = show("--output-format", "html", warmup)
     assert "model.layer4: 15 tensors, 8,393,728 elements; frozen; set on line 7" in page
+
+
+def test_frozen_batchnorm_put_in_train_mode_is_a_state_of_its_own() -> None:
+    script = str(FIXTURES / "FRZ009" / "effnet_helper_freeze.py")
+    text = show("--depth", "1", script)
+    built, end = text.split("as the script leaves it")
+    assert "BatchNorm in train mode  [" not in built  # (`.train()` comes after it)
+    bn0 = "|-- model._bn0  2 tensors, 64 elements  - frozen, ! BatchNorm in train mode  [FRZ009]"
+    assert bn0 in end
+    assert "|-- model._conv_stem  1 tensor, 864 elements  - frozen\n" in end

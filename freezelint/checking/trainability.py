@@ -10,7 +10,6 @@ table is unknown is one opaque node, never guessed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -38,6 +37,9 @@ OTHER = "trainable, in another optimizer"
 UNKNOWN = "not known"
 FREE = "trainable"  # (no optimizer holds it, or none is built yet: `--at` before one)
 STATES = (TRAINED, IDLE, WASTED, OTHER, FROZEN, UNKNOWN, FREE)
+# Said of a frozen BatchNorm layer a `.train()` put in train mode (its running statistics still
+# change), whatever else its state is (`Node.norm_training`).
+NORM_TRAINING = "BatchNorm in train mode"
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Node:
     children: list[Node] = field(default_factory=list)
     own: str | None = None  # an opaque module's state of what its named parts leave
     set_on: list[int] = field(default_factory=list)  # the lines that set its state
+    norm_training: bool = False  # frozen BatchNorm in train mode (all of it, when collapsed)
     findings: list[str] = field(default_factory=list)  # codes placed on this module
 
     def as_json(self) -> dict[str, Any]:
@@ -67,6 +70,7 @@ class Node:
             "opaque": self.opaque,
             "rest": self.own if self.opaque and self.children else None,
             "set_on": self.set_on,
+            "norm_training": self.norm_training,
             "findings": self.findings,
             "children": [c.as_json() for c in self.children],
         }
@@ -163,7 +167,9 @@ def trainability(
             about = [
                 (f.code, _line(where, f.node), _message(f, where))
                 for f in found
-                if f.event is opt.event or (f.event is None and _line(where, f.node) == line)
+                if f.event is opt.event
+                or (f.event is None and _line(where, f.node) == line)
+                or (f.code == "FRZ009" and getattr(f.event, "model", None) in opt.models())
             ]
             if at is not None:
                 maps.append(_optimizer_map(sim, opt, f"at line {at}", line, about, where))
@@ -176,7 +182,15 @@ def trainability(
             held = {m for opt in sim.optimizers.values() for m in opt.models()}
             named = set(sim.timeline.model_vars)  # (not a layer built to be put in one)
             for model in sorted(({key[0] for key in sim.state} - held) & named):
-                tree = _model_tree(sim, model, sim.state, partial(_free, sim))
+                training = _norms_training(sim, model, None)
+                tree = _model_tree(
+                    sim,
+                    model,
+                    sim.state,
+                    lambda key, atom, sim=sim, training=training: _in_training(
+                        _free(sim, key, atom), training
+                    ),
+                )
                 if tree is not None:
                     found_maps.models.append((_model_label(sim, model), tree))
         if maps or found_maps.models:
@@ -249,6 +263,8 @@ def _changes_later(sim: Simulation, opt: OptimizerState) -> bool:
     if any(added is not None for added in opt.added_by):
         return True
     models = opt.models()
+    if any(_norms_training(sim, m, None) != _norms_training(sim, m, opt.event.seq) for m in models):
+        return True  # (a `.train()` after it puts frozen BatchNorm layers in train mode)
     return any(
         sim.state.get(key) != atom for key, atom in opt.built_state.items() if key[0] in models
     )
@@ -267,12 +283,16 @@ def _optimizer_map(
     others = [o for o in sim.optimizers.values() if o is not opt]
     setters = _setters(sim, where, opt.event.seq if moment == "built" else None)
     trees = []
+    upto = opt.event.seq if moment == "built" else None
     for model in sorted(opt.models()):
+        training = _norms_training(sim, model, upto)
         tree = _model_tree(
             sim,
             model,
             state,
-            lambda key, atom: _leaf(sim, key, atom, opt, groups_held, others, state),
+            lambda key, atom, training=training: _in_training(
+                _leaf(sim, key, atom, opt, groups_held, others, state), training
+            ),
         )
         if tree is None:
             continue
@@ -294,6 +314,29 @@ def _optimizer_map(
         for i in groups_held
     ]
     return OptimizerMap(name, line, moment, groups, trees, findings)
+
+
+def _norms_training(sim: Simulation, model: int, upto: int | None) -> set[Path]:
+    """The parameters of the BatchNorm layers a `.train()` before event `upto` left in train
+    mode with all of them frozen (as FRZ009 finds them)."""
+    from freezelint.rules.frz009_frozen_batchnorm_updates import frozen_norms_in_training
+
+    atoms = sim.tables.get(model)
+    out: set[Path] = set()
+    if atoms is None:
+        return out
+    for event in sim.events:
+        if getattr(event, "model", None) != model or (upto is not None and event.seq >= upto):
+            continue
+        for norm in frozen_norms_in_training(sim, event):
+            out.update(tuple(p.name.split(".")) for p in atoms.table.params_under(norm))
+    return out
+
+
+def _in_training(node: Node, training: set[Path]) -> Node:
+    if node.state in (FROZEN, WASTED) and node.path in training:
+        node.norm_training = True
+    return node
 
 
 def _set_on(node: Node, model: int, setters: dict[tuple[int, Path], int]) -> set[int]:
@@ -405,17 +448,18 @@ def _sum(node: Node) -> None:
     node.tensors = sum(c.tensors for c in node.children)
     counts = [c.elements for c in node.children]
     node.elements = None if None in counts else sum(counts)  # type: ignore[arg-type]
-    states = {(c.state, c.group) for c in node.children} | (
-        {(node.own, None)} if node.opaque else set()
+    states = {(c.state, c.group, c.norm_training) for c in node.children} | (
+        {(node.own, None, False)} if node.opaque else set()
     )
     if len(states) == 1:
-        node.state, node.group = next(iter(states))
+        node.state, node.group, node.norm_training = next(iter(states))
     else:
-        node.state, node.group = None, None
+        node.state, node.group, node.norm_training = None, None, False
 
 
 # Findings about the state of what an optimizer holds sit on every module in that state.
-PLACED_BY_STATE = {"FRZ006": IDLE, "FRZ001": WASTED, "FRZ011": WASTED}
+PLACED_BY_STATE = {"FRZ006": IDLE, "FRZ001": WASTED, "FRZ011": WASTED, "FRZ009": NORM_TRAINING}
+# (NORM_TRAINING: the modules with `norm_training`.)
 
 
 def _place(tree: Node, findings: list[tuple[str, int, str]], var: str) -> None:
@@ -435,13 +479,13 @@ def _place(tree: Node, findings: list[tuple[str, int, str]], var: str) -> None:
             if state is not None
             else [nodes[n] for n in _backticked(message) if n in nodes]
         )
-        for node in named or [tree]:
+        for node in named or ([] if state is not None else [tree]):
             if code not in node.findings:
                 node.findings.append(code)
 
 
 def _topmost(node: Node, state: str) -> list[Node]:
-    if node.state == state:
+    if node.norm_training if state == NORM_TRAINING else node.state == state:
         return [node]
     return [found for child in node.children for found in _topmost(child, state)]
 

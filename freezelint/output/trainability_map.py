@@ -14,6 +14,7 @@ from freezelint.checking.trainability import (
     FREE,
     FROZEN,
     IDLE,
+    NORM_TRAINING,
     OTHER,
     TRAINED,
     UNKNOWN,
@@ -24,7 +25,15 @@ from freezelint.checking.trainability import (
 )
 from freezelint.rules.common import elements
 
-MARKS = {TRAINED: "+", FROZEN: "-", IDLE: "!", WASTED: "!", OTHER: "~", UNKNOWN: "?", FREE: "*"}
+MARKS = {
+    TRAINED: "+",
+    FROZEN: "-",
+    IDLE: "!",
+    WASTED: "!",
+    OTHER: "~",
+    UNKNOWN: "?",
+    FREE: "*",
+}
 COLOURS = {
     TRAINED: "32",
     FROZEN: "2",
@@ -39,6 +48,7 @@ LEGEND = (
     ("-", FROZEN, "not trained, as meant"),
     ("!", IDLE, "gradients computed, never applied"),
     ("!", WASTED, "held for nothing"),
+    ("!", NORM_TRAINING, "frozen, but its running statistics still change"),
     ("~", OTHER, "trained by another optimizer"),
     ("?", UNKNOWN, "the analysis cannot tell"),
     ("*", FREE, "no optimizer holds it (yet)"),
@@ -135,7 +145,10 @@ def _state_text(node: Node, paint: Paint) -> str:
     if node.state is None:
         return "mixed"
     group = f" (group {node.group})" if node.group is not None else ""
-    return paint(f"{MARKS[node.state]} {node.state}{group}", COLOURS[node.state])
+    text = paint(f"{MARKS[node.state]} {node.state}{group}", COLOURS[node.state])
+    if node.norm_training:
+        text += ", " + paint(f"! {NORM_TRAINING}", "1;33")
+    return text
 
 
 def _runs(children: list[Node]) -> list[Node]:
@@ -156,6 +169,7 @@ def _runs(children: list[Node]) -> list[Node]:
                     elements=None if None in counts else sum(counts),  # type: ignore[arg-type]
                     state=first.state,
                     group=first.group,
+                    norm_training=first.norm_training,
                     findings=sorted({c for n in run for c in n.findings}),
                 )
             )
@@ -168,7 +182,8 @@ def _runs(children: list[Node]) -> list[Node]:
         if (
             numbered
             and run
-            and (child.state, child.group) == (run[-1].state, run[-1].group)
+            and (child.state, child.group, child.norm_training)
+            == (run[-1].state, run[-1].group, run[-1].norm_training)
             and int(child.path[-1]) == int(run[-1].path[-1]) + 1
             and child.path[:-1] == run[-1].path[:-1]
         ):
@@ -235,6 +250,8 @@ def _html_node(node: Node) -> str:
     state = node.state or "mixed"
     group = f" (group {node.group})" if node.group is not None else ""
     findings = "".join(f" <span class=finding-mark>{c}</span>" for c in node.findings)
+    if node.norm_training:
+        findings = f" <span class='state norm'>{NORM_TRAINING}</span>{findings}"
     summary = (
         f"<span class=name>{html.escape(node.name)}</span> <span class=counts>{counts}</span> "
         f"<span class='state {_css(state)}'>{html.escape(state)}{group}</span>{findings}"
@@ -260,6 +277,7 @@ def _css(state: str) -> str:
         OTHER: "other",
         UNKNOWN: "unknown",
         FREE: "free",
+        NORM_TRAINING: "norm",
     }.get(state, "mixed")
 
 
@@ -271,7 +289,7 @@ summary{cursor:pointer}
 .state{padding:0 .3em;border-radius:3px}
 .trained{background:#d4f4d4}.frozen{background:#eee;color:#666}
 .idle,.wasted{background:#fdd;font-weight:bold}.other{background:#ffd}.unknown{background:#ecf}
-.free{background:#dff}
+.free{background:#dff}.norm{background:#fec;font-weight:bold}
 .finding-mark{background:#c00;color:#fff;padding:0 .3em;border-radius:3px;font-size:85%}
 .finding{border-left:3px solid #c00;padding-left:.5em}
 """

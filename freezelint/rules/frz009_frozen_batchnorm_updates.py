@@ -65,28 +65,8 @@ FIX = "unsafe"
 
 def check(sim: Simulation) -> Iterator[Finding]:
     for event in sim.events:
-        if not isinstance(event, ModeSet) or not event.train or event.partial:
-            continue
-        atoms = sim.tables.get(event.model)
-        if atoms is None:
-            continue
-        state = sim.before[event.seq].atoms
-        prefixes, certain = atoms.resolve(event.path)
-        if not certain:
-            continue
-        frozen_norms = []
-        for norm in atoms.table.norms:
-            if not any(norm == p or norm.startswith(f"{p}.") or not p for p in prefixes):
-                continue
-            params = atoms.table.params_under(norm)
-            keys = [(event.model, tuple(p.name.split("."))) for p in params]
-            if keys and all(
-                (atom := state.get(k)) is not None and atom.status == "F" and atom.gen == 0
-                for k in keys
-            ):
-                frozen_norms.append(norm)
-        frozen_norms = [n for n in frozen_norms if not _swapped(sim, event, n, atoms)]
-        if not frozen_norms or _put_back_in_eval(sim, event, frozen_norms, atoms):
+        frozen_norms = frozen_norms_in_training(sim, event)
+        if not frozen_norms:
             continue
         where = sorted({n.split(".")[0] for n in frozen_norms})
         shown = ", ".join(f"`{region_text(sim, event.model, (top,))}`" for top in where[:3])
@@ -109,10 +89,40 @@ def check(sim: Simulation) -> Iterator[Finding]:
             CODE,
             event.anchor,
             message,
-            verified=atoms.table.verified(),
+            verified=sim.tables[event.model].table.verified(),  # type: ignore[attr-defined]
             fix=_fix(sim, event),
             event=event,
         )
+
+
+def frozen_norms_in_training(sim: Simulation, event: object) -> list[str]:
+    """The BatchNorm layers (table paths) a `.train()` event puts in training mode with all
+    their parameters frozen, none swapped for a frozen kind nor put back in eval mode after
+    it; empty for any other event (the trainability map shows the same layers)."""
+    if not isinstance(event, ModeSet) or not event.train or event.partial:
+        return []
+    atoms = sim.tables.get(event.model)
+    if atoms is None:
+        return []
+    state = sim.before[event.seq].atoms
+    prefixes, certain = atoms.resolve(event.path)
+    if not certain:
+        return []
+    frozen_norms = []
+    for norm in atoms.table.norms:
+        if not any(norm == p or norm.startswith(f"{p}.") or not p for p in prefixes):
+            continue
+        params = atoms.table.params_under(norm)
+        keys = [(event.model, tuple(p.name.split("."))) for p in params]
+        if keys and all(
+            (atom := state.get(k)) is not None and atom.status == "F" and atom.gen == 0
+            for k in keys
+        ):
+            frozen_norms.append(norm)
+    frozen_norms = [n for n in frozen_norms if not _swapped(sim, event, n, atoms)]
+    if not frozen_norms or _put_back_in_eval(sim, event, frozen_norms, atoms):
+        return []
+    return frozen_norms
 
 
 def _fix(sim: Simulation, train: ModeSet):
