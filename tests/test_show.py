@@ -183,7 +183,11 @@ def test_each_module_says_which_lines_set_its_state() -> None:
     assert layer4["set_on"] == [7]  # `model.requires_grad_(False)`
     assert next(c for c in end["children"] if c["name"] == "model.layer4")["set_on"] == [12]
     page = show("--output-format", "html", warmup)
-    assert "model.layer4: 15 tensors, 8,393,728 elements; frozen; set on line 7" in page
+    assert (
+        "model.layer4: 15 tensors, 8,393,728 elements; frozen; set on line 7: "
+        "model.requires_grad_(False)"
+    ) in page
+    assert data["source"]["12"] == "model.requires_grad_(True)"
 
 
 def test_frozen_batchnorm_put_in_train_mode_is_a_state_of_its_own() -> None:

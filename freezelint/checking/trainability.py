@@ -117,6 +117,7 @@ class Trainability:
     # With `--at`: the models no optimizer built by then draws from, as they are there.
     models: list[tuple[str, Node]] = field(default_factory=list)
     at: int | None = None
+    source: dict[int, str] = field(default_factory=dict)  # the text of the lines `set_on` names
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class Trainability:
             "at": self.at,
             "optimizers": [o.as_json() for o in self.optimizers],
             "models": [{"model": label, "tree": tree.as_json()} for label, tree in self.models],
+            "source": {str(line): code for line, code in sorted(self.source.items())},
         }
 
 
@@ -194,6 +196,11 @@ def trainability(
                 if tree is not None:
                     found_maps.models.append((_model_label(sim, model), tree))
         if maps or found_maps.models:
+            lines = text.splitlines()
+            trees = [t for o in maps for _, t in o.models] + [t for _, t in found_maps.models]
+            for line in sorted({n for tree in trees for n in tree.set_on}):
+                if 0 < line <= len(lines):
+                    found_maps.source[line] = lines[line - 1].strip()
             out.append(found_maps)
     return out
 

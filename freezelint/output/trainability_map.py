@@ -223,9 +223,8 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
                 )
             body.append("</ul>")
             for label, tree in opt.models:
-                body.append(
-                    f"<h3>{html.escape(label)}</h3><div class=tree>{_html_node(tree)}</div>"
-                )
+                tree_html = _html_node(tree, found.source)
+                body.append(f"<h3>{html.escape(label)}</h3><div class=tree>{tree_html}</div>")
             for code, line, message in opt.findings:
                 body.append(
                     f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> line {line}: "
@@ -244,7 +243,7 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
     )
 
 
-def _html_node(node: Node) -> str:
+def _html_node(node: Node, source: dict[int, str]) -> str:
     noun = "tensor" if node.tensors == 1 else "tensors"
     counts = f"{node.tensors} {noun}" + (f", {node.elements:,} elements" if node.elements else "")
     state = node.state or "mixed"
@@ -256,12 +255,12 @@ def _html_node(node: Node) -> str:
         f"<span class=name>{html.escape(node.name)}</span> <span class=counts>{counts}</span> "
         f"<span class='state {_css(state)}'>{html.escape(state)}{group}</span>{findings}"
     )
-    lines = ", ".join(map(str, node.set_on))
-    set_on = f"; set on line{'s' if len(node.set_on) > 1 else ''} {lines}" if lines else ""
+    lines = "; ".join(f"line {n}: {source[n]}" if n in source else f"line {n}" for n in node.set_on)
+    set_on = f"; set on {lines}" if lines else ""
     tip = html.escape(f"{node.name}: {counts}; {state}{group}{set_on}", quote=True)
     if not node.children or node.state is not None:
         return f"<div class=leaf title='{tip}' data-state='{html.escape(state)}'>{summary}</div>"
-    inner = "".join(_html_node(c) for c in _runs(node.children))
+    inner = "".join(_html_node(c, source) for c in _runs(node.children))
     return (
         f"<details open title='{tip}' data-state='{html.escape(state)}'><summary>{summary}"
         f"</summary>{inner}</details>"
