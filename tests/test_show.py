@@ -198,3 +198,11 @@ def test_frozen_batchnorm_put_in_train_mode_is_a_state_of_its_own() -> None:
     bn0 = "|-- model._bn0  2 tensors, 64 elements  - frozen, ! BatchNorm in train mode  [FRZ009]"
     assert bn0 in end
     assert "|-- model._conv_stem  1 tensor, 864 elements  - frozen\n" in end
+
+
+def test_a_file_that_does_not_parse_says_so(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nmodel = (\n")
+    result = CliRunner().invoke(cli, ["show", str(script)])
+    assert result.exit_code == 1
+    assert "syntax error: nothing to show" in result.output

@@ -72,7 +72,19 @@ def show(
         from freezelint.model.resolve import Verifier
 
         verifier = Verifier(TableCache(cache_dir or config.cache_dir or default_cache_dir()))
-    maps = trainability(text, str(file), verifier, path_number - 1, at_line)
+    import libcst as cst
+
+    try:
+        maps = trainability(text, str(file), verifier, path_number - 1, at_line)
+    except cst.ParserSyntaxError as error:
+        click.echo(
+            f"{file}:{error.raw_line}:{error.raw_column + 1}: syntax error: nothing to show",
+            err=True,
+        )
+        sys.exit(1)
+    except RecursionError:
+        click.echo(f"{file}: too deeply nested to parse: nothing to show", err=True)
+        sys.exit(1)
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         if output_format == "json":

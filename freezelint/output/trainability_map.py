@@ -195,6 +195,30 @@ def _runs(children: list[Node]) -> list[Node]:
         else:
             out.append(child)
     flush()
+    return _unknowns(out)
+
+
+def _unknowns(children: list[Node]) -> list[Node]:
+    """Three or more parts not known side by side (a module's metrics, its config: what the
+    analysis cannot build) as one line naming the first two."""
+    out: list[Node] = []
+    run: list[Node] = []
+
+    def flush() -> None:
+        if len(run) > 2:
+            names = f"{run[0].name}, {run[1].name} and {len(run) - 2} more"
+            out.append(Node(names, run[0].path, state=UNKNOWN, opaque=True))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for child in children:
+        if child.state == UNKNOWN and child.opaque and not child.children and not child.findings:
+            run.append(child)
+            continue
+        flush()
+        out.append(child)
+    flush()
     return out
 
 
