@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from freezelint.checking.trainability import IDLE, TRAINED, WASTED
+from freezelint.checking.module_tree import IDLE, TRAINED, WASTED
 from freezelint.frontends.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from freezelint.checking.trainability import (
+from freezelint.checking.module_tree import (
     FREE,
     FROZEN,
     IDLE,
@@ -20,9 +20,8 @@ from freezelint.checking.trainability import (
     UNKNOWN,
     WASTED,
     Node,
-    OptimizerMap,
-    Trainability,
 )
+from freezelint.checking.trainability import OptimizerMap, Trainability
 from freezelint.rules.common import elements
 
 MARKS = {
