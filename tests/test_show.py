@@ -206,3 +206,23 @@ def test_a_file_that_does_not_parse_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["show", str(script)])
     assert result.exit_code == 1
     assert "syntax error: nothing to show" in result.output
+
+
+def test_a_notebook_is_shown_with_its_lines_named_by_cell(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    head, tail = RECIPE3.read_text().split("params_to_update = []")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# recipe 3"),
+        nbformat.v4.new_code_cell(head.strip()),
+        nbformat.v4.new_code_cell("params_to_update = []" + tail),
+    ]
+    path = tmp_path / "recipe3.ipynb"
+    nbformat.write(notebook, path)
+    text = show(str(path))
+    assert text.startswith("optimizer `optimizer` (Adam), line 9 (cell 3), as built\n")
+    assert "  FRZ006 line 9 (cell 3): 6 trainable tensors" in text
+    assert "|-- model._conv_stem  1 tensor, 864 elements  ! trainable, in no optimizer" in text
+    (data,) = json.loads(show("--output-format", "json", str(path)))
+    line = str(data["optimizers"][0]["line"])
+    assert data["line_labels"][line] == "9 (cell 3)"

@@ -9,6 +9,7 @@ table is unknown is one opaque node, never guessed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Any
@@ -104,10 +105,12 @@ def trainability(
     verifier: Verifier | None,
     path_index: int = 0,
     at: int | None = None,
+    label: Callable[[int], str] = str,
 ) -> list[Trainability]:
     """The maps of `path_index` (0: the first) of every root of the script that builds an
     optimizer; `at`: as things are right after line `at` first runs (every event the path runs
-    before it, and its own), the models no optimizer holds yet shown too."""
+    before it, and its own), the models no optimizer holds yet shown too. `label` names a line
+    in messages (a notebook's: `2 (cell 4)`)."""
     real = FilePath(file).absolute() if file and FilePath(file).is_file() else None
     module, imports = _parse(text, real)
     where = positions(module, text)
@@ -134,7 +137,7 @@ def trainability(
         for opt in sim.optimizers.values():
             line = _line(where, opt.event.anchor)
             about = [
-                (f.code, _line(where, f.node), _message(f, where))
+                (f.code, _line(where, f.node), _message(f, where, label))
                 for f in found
                 if f.event is opt.event
                 or (f.event is None and _line(where, f.node) == line)
@@ -200,13 +203,13 @@ def _line(where: Any, node: cst.CSTNode) -> int:
         return 0
 
 
-def _message(finding: Finding, where: Any) -> str:
+def _message(finding: Finding, where: Any, label: Callable[[int], str]) -> str:
     """The message with the lines it names filled in (as `checker.locate` does)."""
     message = finding.message
     for index, node in enumerate(finding.related):
         line = _line(where, node)
-        message = message.replace(f"line @L{index}", f"line {line}")
-        message = message.replace(f"@L{index}", str(line))
+        message = message.replace(f"line @L{index}", f"line {label(line)}")
+        message = message.replace(f"@L{index}", label(line))
     return message
 
 

@@ -63,9 +63,23 @@ def show(
         config = config_module.load(found) if found else config_module.Config()
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
-    text, _, why = read_source(file)
+    text, raw, why = read_source(file)
     if text is None:
         raise click.UsageError(f"cannot read {file}: {why}")
+    label = str
+    if file.suffix == ".ipynb":  # (the program its code cells make, lines named by cell)
+        from freezelint.run.notebooks import Notebook, NotebookError
+
+        try:
+            notebook = Notebook.parse(raw)
+        except NotebookError as problem:
+            raise click.UsageError(f"cannot read {file}: {problem}") from problem
+        text, label = notebook.text, notebook.line_label
+    else:
+        from freezelint.run.ipython_lines import IPythonExport
+
+        export = IPythonExport.of(text)  # (`!pip install ...` lines of an exported notebook)
+        text = export.text if export is not None else text
     verifier = None
     if not no_verify:
         from freezelint.model.cache import TableCache, default_cache_dir
@@ -75,7 +89,7 @@ def show(
     import libcst as cst
 
     try:
-        maps = trainability(text, str(file), verifier, path_number - 1, at_line)
+        maps = trainability(text, str(file), verifier, path_number - 1, at_line, label)
     except cst.ParserSyntaxError as error:
         click.echo(
             f"{file}:{error.raw_line}:{error.raw_column + 1}: syntax error: nothing to show",
@@ -88,11 +102,11 @@ def show(
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         if output_format == "json":
-            draw.write_json(out, maps)
+            draw.write_json(out, maps, label)
         elif output_format == "html":
-            draw.write_html(out, maps, file.name)
+            draw.write_html(out, maps, file.name, label)
         else:
-            draw.write_text(out, maps, _painter(out), depth, model)
+            draw.write_text(out, maps, _painter(out), depth, model, label)
     finally:
         if output:
             out.close()

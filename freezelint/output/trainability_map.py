@@ -61,7 +61,9 @@ def write_text(
     paint: Paint,
     depth: int | None = None,
     model: str | None = None,
+    label: Callable[[int], str] = str,
 ) -> None:
+    """The maps as a text tree; `label` names a line (a notebook's: `2 (cell 4)`)."""
     if not maps:
         out.write("No optimizer built: nothing to show.\n")
         return
@@ -70,12 +72,12 @@ def write_text(
             when = f" ({found.conditions})" if found.conditions else ""
             out.write(f"path {found.path} of {found.paths}{when}; `--path N` shows another\n\n")
         for opt in found.optimizers:
-            _optimizer(out, opt, paint, depth, model)
+            _optimizer(out, opt, paint, depth, model, label)
         if found.models:
-            out.write(paint(f"in no optimizer at line {found.at}", "1") + "\n")
-            for label, tree in found.models:
+            out.write(paint(f"in no optimizer at line {label(found.at or 0)}", "1") + "\n")
+            for heading, tree in found.models:
                 if model is None or tree.name == model:
-                    out.write(f"  {label}\n")
+                    out.write(f"  {heading}\n")
                     out.writelines(
                         line + "\n" for line in _lines(tree, paint, depth, "    ", "    ", 0)
                     )
@@ -84,23 +86,28 @@ def write_text(
 
 
 def _optimizer(
-    out: TextIO, opt: OptimizerMap, paint: Paint, depth: int | None, model: str | None
+    out: TextIO,
+    opt: OptimizerMap,
+    paint: Paint,
+    depth: int | None,
+    model: str | None,
+    label: Callable[[int], str],
 ) -> None:
     moment = _moment(opt.moment)
-    out.write(paint(f"optimizer {opt.name}, line {opt.line}, {moment}", "1") + "\n")
+    out.write(paint(f"optimizer {opt.name}, line {label(opt.line)}, {moment}", "1") + "\n")
     for group in opt.groups:
         added = f", added on line {group.line}" if group.line else ""
         out.write(
             f"  group {group.index}: lr {group.lr}, weight_decay {group.weight_decay}{added}\n"
         )
-    for label, tree in opt.models:
+    for heading, tree in opt.models:
         if model is not None and tree.name != model:
             continue
-        out.write(f"  {label}\n")
+        out.write(f"  {heading}\n")
         for line in _lines(tree, paint, depth, "    ", "    ", 0):
             out.write(line + "\n")
     for code, line, message in opt.findings:
-        out.write(f"  {paint(code, '1;31')} line {line}: {message}\n")
+        out.write(f"  {paint(code, '1;31')} line {label(line)}: {message}\n")
     out.write("\n")
 
 
@@ -221,12 +228,25 @@ def _unknowns(children: list[Node]) -> list[Node]:
     return out
 
 
-def write_json(out: TextIO, maps: Sequence[Trainability]) -> None:
-    json.dump([m.as_json() for m in maps], out, indent=2)
+def write_json(
+    out: TextIO, maps: Sequence[Trainability], label: Callable[[int], str] = str
+) -> None:
+    """The maps as data; in a notebook each line number (of the program its cells make) is also
+    named in `line_labels` (`"2 (cell 4)"`)."""
+    data = [m.as_json() for m in maps]
+    if label is not str:
+        for found, item in zip(maps, data, strict=True):
+            lines = {o.line for o in found.optimizers} | set(found.source)
+            lines |= {line for o in found.optimizers for _, line, _ in o.findings}
+            lines |= {g.line for o in found.optimizers for g in o.groups if g.line}
+            item["line_labels"] = {str(n): label(n) for n in sorted(lines)}
+    json.dump(data, out, indent=2)
     out.write("\n")
 
 
-def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
+def write_html(
+    out: TextIO, maps: Sequence[Trainability], title: str, label: Callable[[int], str] = str
+) -> None:
     body = []
     for found in maps:
         if found.paths > 1:
@@ -236,22 +256,22 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
             moment = _moment(opt.moment)
             body.append(
                 f"<section class=optimizer><h2>optimizer {html.escape(opt.name)}, line "
-                f"{opt.line}, {moment}</h2><ul class=groups>"
+                f"{label(opt.line)}, {moment}</h2><ul class=groups>"
             )
             for g in opt.groups:
-                added = f", added on line {g.line}" if g.line else ""
+                added = f", added on line {label(g.line)}" if g.line else ""
                 body.append(
                     f"<li>group {g.index}: lr {html.escape(g.lr)}, weight_decay "
                     f"{html.escape(g.weight_decay)}{added}</li>"
                 )
             body.append("</ul>")
-            for label, tree in opt.models:
-                tree_html = _html_node(tree, found.source)
-                body.append(f"<h3>{html.escape(label)}</h3><div class=tree>{tree_html}</div>")
+            for heading, tree in opt.models:
+                tree_html = _html_node(tree, found.source, label)
+                body.append(f"<h3>{html.escape(heading)}</h3><div class=tree>{tree_html}</div>")
             for code, line, message in opt.findings:
                 body.append(
-                    f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> line {line}: "
-                    f"{html.escape(message)}</p>"
+                    f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> line "
+                    f"{label(line)}: {html.escape(message)}</p>"
                 )
             body.append("</section>")
     legend = "".join(
@@ -266,7 +286,7 @@ def write_html(out: TextIO, maps: Sequence[Trainability], title: str) -> None:
     )
 
 
-def _html_node(node: Node, source: dict[int, str]) -> str:
+def _html_node(node: Node, source: dict[int, str], label: Callable[[int], str]) -> str:
     noun = "tensor" if node.tensors == 1 else "tensors"
     counts = f"{node.tensors} {noun}" + (f", {node.elements:,} elements" if node.elements else "")
     state = node.state or "mixed"
@@ -278,12 +298,14 @@ def _html_node(node: Node, source: dict[int, str]) -> str:
         f"<span class=name>{html.escape(node.name)}</span> <span class=counts>{counts}</span> "
         f"<span class='state {_css(state)}'>{html.escape(state)}{group}</span>{findings}"
     )
-    lines = "; ".join(f"line {n}: {source[n]}" if n in source else f"line {n}" for n in node.set_on)
+    lines = "; ".join(
+        f"line {label(n)}: {source[n]}" if n in source else f"line {label(n)}" for n in node.set_on
+    )
     set_on = f"; set on {lines}" if lines else ""
     tip = html.escape(f"{node.name}: {counts}; {state}{group}{set_on}", quote=True)
     if not node.children or node.state is not None:
         return f"<div class=leaf title='{tip}' data-state='{html.escape(state)}'>{summary}</div>"
-    inner = "".join(_html_node(c, source) for c in _runs(node.children))
+    inner = "".join(_html_node(c, source, label) for c in _runs(node.children))
     return (
         f"<details open title='{tip}' data-state='{html.escape(state)}'><summary>{summary}"
         f"</summary>{inner}</details>"
