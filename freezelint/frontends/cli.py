@@ -7,11 +7,9 @@ internal error (a missing path is one).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
@@ -426,6 +424,10 @@ def _results(tasks: list) -> Iterator[FileResult]:
     if len(tasks) < POOL_THRESHOLD or cores < 2:
         yield from (run_file(*task) for task in tasks)
         return
+    # (Imported here: a run over a few files, as pre-commit's, does not pay for them.)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = None
     if sys.platform == "linux":
         # Forked workers share what this process imported: load the checker (libcst and every
