@@ -5,15 +5,12 @@ their arguments are what torch builds; what is not shipped is not guessed."""
 
 from __future__ import annotations
 
-import gzip
-import json
-
 import pytest
 
 from freezelint.model import prebuilt
 from freezelint.model.spec import TORCH_NN, VerifySpec
 
-SHIPPED = json.loads(gzip.decompress(prebuilt.DATA.read_bytes()))
+SHIPPED = {"models": {key: prebuilt.model_entry(*key.split(":", 1)) for key in prebuilt.shipped()}}
 SAMPLE = [
     ("timm", "efficientnet_b0", {}),
     ("timm", "efficientnet_b0", {"num_classes": 5}),

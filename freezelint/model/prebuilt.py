@@ -2,7 +2,7 @@
 hook, a CI job without the model libraries): the models fine-tuning code uses most, and the
 `torch.nn` layers scripts put in their place.
 
-`prebuilt_tables.json.gz` holds, per library model (every torchvision classification model,
+`prebuilt_tables.zip` holds, per library model (every torchvision classification model,
 efficientnet-pytorch b0-b8, the timm families resnet, efficientnet, convnext, vit, deit, swin,
 regnet, mobilenet and densenet), its table as built with no arguments, and which parameters a
 `num_classes` sizes: each model was built a second time with another `num_classes` and the
@@ -11,8 +11,11 @@ first dimension set to N, nothing else. A model whose two builds differ otherwis
 `num_classes` table. Layers (`Linear`, convolutions, norms, `Embedding`) are computed from
 their arguments, from one real build of each class (the module classes it reports).
 
-Every table carries the library version that built it, as cached tables do, and so does each
-finding it backs (`verified.version`). Reading this never imports torch. Build the file again
+Each model and layer is a member of its own (`models/<library>/<name>.json`, `layers/<name>.json`):
+a lookup reads and decompresses its own entry only (milliseconds), where one stream of them all
+cost the light hook most of a second to read. Every table carries the library version that
+built it, as cached tables do, and so does each finding it backs (`verified.version`). Reading
+this never imports torch. Build the file again
 (with torch, timm, torchvision and efficientnet-pytorch installed):
 
     python -m freezelint.model.prebuilt
@@ -21,16 +24,16 @@ finding it backs (`verified.version`). Reading this never imports torch. Build t
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from freezelint.model.spec import TORCH_NN, VerifySpec
 from freezelint.model.table import ParamTable
 
-DATA = Path(__file__).with_name("prebuilt_tables.json.gz")
+DATA = Path(__file__).with_name("prebuilt_tables.zip")
 PROBE = 7  # the `num_classes` of the second build
 TIMM_FAMILIES = (
     "resnet*",
@@ -59,12 +62,38 @@ LAYER_SAMPLES: dict[str, dict[str, Any]] = {
 
 
 @functools.cache
-def _data() -> dict[str, Any]:
+def _archive() -> zipfile.ZipFile | None:
     try:
-        with gzip.open(DATA, "rt", encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {"models": {}, "layers": {}}
+        return zipfile.ZipFile(DATA)
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def _entry(member: str) -> dict[str, Any] | None:
+    """One member of the archive, or None when it is not there."""
+    archive = _archive()
+    if archive is None:
+        return None
+    try:
+        return json.loads(archive.read(member))
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+        return None
+
+
+def shipped() -> list[str]:
+    """`library:name` of every model shipped."""
+    archive = _archive()
+    names = archive.namelist() if archive is not None else []
+    return [
+        name.removeprefix("models/").removesuffix(".json").replace("/", ":", 1)
+        for name in names
+        if name.startswith("models/")
+    ]
+
+
+def model_entry(library: str, name: str) -> dict[str, Any] | None:
+    """A model's entry: its default table and the rows `num_classes` sizes (`head`)."""
+    return _entry(f"models/{library}/{name}.json")
 
 
 def get(spec: VerifySpec) -> ParamTable | None:
@@ -80,7 +109,7 @@ def get(spec: VerifySpec) -> ParamTable | None:
 
 
 def _model(spec: VerifySpec) -> dict[str, Any] | None:
-    entry = _data()["models"].get(f"{spec.library}:{spec.name}")
+    entry = model_entry(spec.library, spec.name)
     kwargs = dict(spec.kwargs)
     if entry is None or set(kwargs) - {"num_classes"}:
         return None
@@ -104,7 +133,7 @@ def _model(spec: VerifySpec) -> dict[str, Any] | None:
 
 
 def _layer(name: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    sample = _data()["layers"].get(name)
+    sample = _entry(f"layers/{name}.json")
     if sample is None:
         return None
     shapes = _layer_shapes(name, kwargs)
@@ -234,9 +263,13 @@ def build_all(out: Path = DATA) -> dict[str, int]:
         name: table({"library": TORCH_NN, "name": name, "kwargs": kwargs})
         for name, kwargs in LAYER_SAMPLES.items()
     }
-    text = json.dumps({"models": models, "layers": layers}, separators=(",", ":"), sort_keys=True)
-    with gzip.GzipFile(out, "wb", compresslevel=9, mtime=0) as f:  # (the same bytes each time)
-        f.write(text.encode("utf-8"))
+    members = {f"models/{key.replace(':', '/', 1)}.json": entry for key, entry in models.items()}
+    members.update((f"layers/{name}.json", data) for name, data in layers.items())
+    with zipfile.ZipFile(out, "w") as archive:
+        for member in sorted(members):
+            info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))  # (the same bytes)
+            text = json.dumps(members[member], separators=(",", ":"), sort_keys=True)
+            archive.writestr(info, text, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     return {"models": len(models), "failed": failed, "bytes": out.stat().st_size}
 
 
