@@ -59,7 +59,7 @@ def check_source(
         return [too_deep] if SYNTAX_ERROR in selected else []
     file = Path(path).absolute() if path and Path(path).is_file() else importer
     try:
-        module, imports = _parse(text, file)
+        module, imports = parse_text(text, file)
     except cst.ParserSyntaxError as error:
         if SYNTAX_ERROR not in selected:
             return []
@@ -96,7 +96,7 @@ def check_source(
     return out
 
 
-def _parse(text: str, file: Path | None) -> tuple[cst.Module, ImportTable | None]:
+def parse_text(text: str, file: Path | None) -> tuple[cst.Module, ImportTable | None]:
     """The text parsed, with its imports when they are known already: a file of the project
     other files import is parsed once per process (the same tree and import table serve both,
     `project.parse_file`)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path as FilePath
 from typing import Any
 
 import libcst as cst
 
-from freezelint.checking.checker import _parse, run_rule_list
+from freezelint.checking.checker import parse_text, run_rule_list
 from freezelint.checking.module_tree import (
     FREE,
     FROZEN,
@@ -34,7 +35,8 @@ from freezelint.findings.diagnostics import Finding
 from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
 from freezelint.rules.base import region_text
-from freezelint.script.events import OptimizerBuilt
+from freezelint.rules.frz009_frozen_batchnorm_updates import frozen_norms_in_training
+from freezelint.script.events import OptimizerBuilt, RequiresGradSet
 from freezelint.script.extract import extract_paths
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.positions import positions
@@ -112,7 +114,7 @@ def trainability(
     before it, and its own), the models no optimizer holds yet shown too. `label` names a line
     in messages (a notebook's: `2 (cell 4)`)."""
     real = FilePath(file).absolute() if file and FilePath(file).is_file() else None
-    module, imports = _parse(text, real)
+    module, imports = parse_text(text, real)
     where = positions(module, text)
     out = []
     runs = PredicateRuns()
@@ -154,15 +156,7 @@ def trainability(
             held = {m for opt in sim.optimizers.values() for m in opt.models()}
             named = set(sim.timeline.model_vars)  # (not a layer built to be put in one)
             for model in sorted(({key[0] for key in sim.state} - held) & named):
-                training = _norms_training(sim, model, None)
-                tree = _model_tree(
-                    sim,
-                    model,
-                    sim.state,
-                    lambda key, atom, sim=sim, training=training: _in_training(
-                        _free(sim, key, atom), training
-                    ),
-                )
+                tree = _model_tree(sim, model, sim.state, partial(_free, sim), None)
                 if tree is not None:
                     found_maps.models.append((_model_label(sim, model), tree))
         if maps or found_maps.models:
@@ -216,12 +210,11 @@ def _message(finding: Finding, where: Any, label: Callable[[int], str]) -> str:
 def _setters(sim: Simulation, where: Any, upto: int | None) -> dict[tuple[int, Path], int]:
     """For each atom, the line of the last freeze or unfreeze that changed it before event
     `upto` (each such event's snapshot against the next one's, or the end)."""
-    from freezelint.script.events import RequiresGradSet
-
     seqs = sorted(sim.before)
+    events = {e.seq: e for e in sim.events}
     out: dict[tuple[int, Path], int] = {}
     for index, seq in enumerate(seqs):
-        event = next((e for e in sim.events if e.seq == seq), None)
+        event = events.get(seq)
         if not isinstance(event, RequiresGradSet) or (upto is not None and seq >= upto):
             continue
         after = sim.before[seqs[index + 1]].atoms if index + 1 < len(seqs) else sim.state
@@ -258,19 +251,15 @@ def _optimizer_map(
     groups_held = [i for i, added in enumerate(opt.added_by) if moment != "built" or added is None]
     state = opt.built_state if moment == "built" else sim.state
     others = [o for o in sim.optimizers.values() if o is not opt]
-    setters = _setters(sim, where, opt.event.seq if moment == "built" else None)
-    trees = []
     upto = opt.event.seq if moment == "built" else None
+    setters = _setters(sim, where, upto)
+
+    def leaf(key: tuple[int, Path], atom: Atom) -> Node:
+        return _leaf(sim, key, atom, opt, groups_held, others, state)
+
+    trees = []
     for model in sorted(opt.models()):
-        training = _norms_training(sim, model, upto)
-        tree = _model_tree(
-            sim,
-            model,
-            state,
-            lambda key, atom, training=training: _in_training(
-                _leaf(sim, key, atom, opt, groups_held, others, state), training
-            ),
-        )
+        tree = _model_tree(sim, model, state, leaf, upto)
         if tree is None:
             continue
         place(tree, findings, tree.name)
@@ -296,8 +285,6 @@ def _optimizer_map(
 def _norms_training(sim: Simulation, model: int, upto: int | None) -> set[Path]:
     """The parameters of the BatchNorm layers a `.train()` before event `upto` left in train
     mode with all of them frozen (as FRZ009 finds them)."""
-    from freezelint.rules.frz009_frozen_batchnorm_updates import frozen_norms_in_training
-
     atoms = sim.tables.get(model)
     out: set[Path] = set()
     if atoms is None:
@@ -316,10 +303,14 @@ def _in_training(node: Node, training: set[Path]) -> Node:
     return node
 
 
-def _model_tree(sim: Simulation, model: int, state: dict, leaf: Any) -> Node | None:
-    """The tree of one model's atoms in `state`, each made a node by `leaf(key, atom)`."""
+def _model_tree(
+    sim: Simulation, model: int, state: dict, leaf: Any, upto: int | None
+) -> Node | None:
+    """The tree of one model's atoms in `state`, each made a node by `leaf(key, atom)`; the
+    frozen BatchNorm layers a `.train()` before event `upto` put in train mode marked."""
+    training = _norms_training(sim, model, upto)
     leaves = [
-        leaf(key, atom)
+        _in_training(leaf(key, atom), training)
         for key, atom in state.items()
         if key[0] == model and atom.nonempty is not False
     ]
