@@ -316,9 +316,11 @@ def _model_tree(
     ]
     if not leaves:
         return None
-    if model in sim.tables:  # (in the order the model registers them)
-        order = {path: i for i, path in enumerate(sim.tables[model].paths)}
-        leaves.sort(key=lambda n: (order.get(n.path, len(order)), n.path))
+    # In the order the model registers them (the rest, and a model without a table, by path):
+    # the same tree whatever order the simulation's state met them in.
+    table = sim.tables.get(model)
+    order = {path: i for i, path in enumerate(table.paths)} if table is not None else {}
+    leaves.sort(key=lambda n: (order.get(n.path, len(order)), n.path))
     return build_tree(sim.timeline.model_vars.get(model) or "model", leaves)
 
 
