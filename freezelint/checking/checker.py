@@ -10,6 +10,7 @@ import ast
 import re
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -326,6 +327,10 @@ def locate(
         line = f"line {label(where.start.line)}"
         return line if shown == here else f"{line} of {shown}"
 
+    def number_of(node: cst.CSTNode) -> str:
+        _, where, label = place(node)
+        return label(where.start.line)
+
     def related(node: cst.CSTNode, text: str) -> Related:
         shown, where, _ = place(node)
         return Related(
@@ -343,11 +348,7 @@ def locate(
         also = tuple(
             related(call, f"`{_callee(call)}(...)` leads here") for call in finding.via
         ) + tuple(related(node, "referred to by the message") for node in finding.related)
-        message = finding.message
-        for index, node in enumerate(finding.related):
-            message = message.replace(f"line @L{index}", line_of(node, shown))
-            _, at, label = place(node)
-            message = message.replace(f"@L{index}", label(at.start.line))
+        message = finding.message_with_lines(partial(line_of, here=shown), number_of)
         if finding.via:
             calls = ", then ".join(
                 f"`{_callee(call)}(...)` on {line_of(call, shown)}" for call in finding.via

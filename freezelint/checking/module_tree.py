@@ -16,7 +16,6 @@ WASTED = "frozen, handed to the optimizer"
 OTHER = "trainable, in another optimizer"
 UNKNOWN = "not known"
 FREE = "trainable"  # (no optimizer holds it, or none is built yet: `--at` before one)
-STATES = (TRAINED, IDLE, WASTED, OTHER, FROZEN, UNKNOWN, FREE)
 # Said of a frozen BatchNorm layer a `.train()` put in train mode (its running statistics still
 # change), whatever else its state is (`Node.norm_training`).
 NORM_TRAINING = "BatchNorm in train mode"
@@ -115,7 +114,7 @@ PLACED_BY_STATE = {"FRZ006": IDLE, "FRZ001": WASTED, "FRZ011": WASTED, "FRZ009":
 # (NORM_TRAINING: the modules with `norm_training`.)
 
 
-def place(tree: Node, findings: list[tuple[str, int, str]], var: str) -> None:
+def place(tree: Node, findings: list[tuple[str, int, str]]) -> None:
     """Each finding on the modules it is about: those in the state it reports (FRZ006 on what
     is in no optimizer, FRZ001 and FRZ011 on what is frozen and handed over), else those its
     message names (`model._conv_stem`), else the model."""

@@ -31,7 +31,6 @@ from freezelint.checking.module_tree import (
     place,
     set_on,
 )
-from freezelint.findings.diagnostics import Finding
 from freezelint.model.resolve import Verifier
 from freezelint.rules import RULES
 from freezelint.rules.base import region_text
@@ -139,7 +138,14 @@ def trainability(
         for opt in sim.optimizers.values():
             line = _line(where, opt.event.anchor)
             about = [
-                (f.code, _line(where, f.node), _message(f, where, label))
+                (
+                    f.code,
+                    _line(where, f.node),
+                    f.message_with_lines(
+                        lambda node: f"line {label(_line(where, node))}",
+                        lambda node: label(_line(where, node)),
+                    ),
+                )
                 for f in found
                 if f.event is opt.event
                 or (f.event is None and _line(where, f.node) == line)
@@ -197,16 +203,6 @@ def _line(where: Any, node: cst.CSTNode) -> int:
         return 0
 
 
-def _message(finding: Finding, where: Any, label: Callable[[int], str]) -> str:
-    """The message with the lines it names filled in (as `checker.locate` does)."""
-    message = finding.message
-    for index, node in enumerate(finding.related):
-        line = _line(where, node)
-        message = message.replace(f"line @L{index}", f"line {label(line)}")
-        message = message.replace(f"@L{index}", label(line))
-    return message
-
-
 def _setters(sim: Simulation, where: Any, upto: int | None) -> dict[tuple[int, Path], int]:
     """For each atom, the line of the last freeze or unfreeze that changed it before event
     `upto` (each such event's snapshot against the next one's, or the end)."""
@@ -262,7 +258,7 @@ def _optimizer_map(
         tree = _model_tree(sim, model, state, leaf, upto)
         if tree is None:
             continue
-        place(tree, findings, tree.name)
+        place(tree, findings)
         set_on(tree, model, setters)
         trees.append((_model_label(sim, model), tree))
     event = opt.event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,19 @@ class Finding:
         if isinstance(self.fix, NoFix):  # (a rule's `fix=_fix(...)` that said why not)
             object.__setattr__(self, "no_fix", self.fix.reason)
             object.__setattr__(self, "fix", None)
+
+    def message_with_lines(
+        self,
+        phrase: Callable[[cst.CSTNode], str],
+        number: Callable[[cst.CSTNode], str],
+    ) -> str:
+        """The message with its marks filled in: "line @L0" by `phrase` of the first related
+        node ("line 12", "line 3 of helpers.py"), a bare "@L0" by its `number`."""
+        message = self.message
+        for index, node in enumerate(self.related):
+            message = message.replace(f"line @L{index}", phrase(node))
+            message = message.replace(f"@L{index}", number(node))
+        return message
 
 
 @dataclass(frozen=True)
