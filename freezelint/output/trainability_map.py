@@ -24,34 +24,17 @@ from freezelint.checking.module_tree import (
 from freezelint.checking.trainability import OptimizerMap, Trainability
 from freezelint.rules.common import elements
 
-MARKS = {
-    TRAINED: "+",
-    FROZEN: "-",
-    IDLE: "!",
-    WASTED: "!",
-    OTHER: "~",
-    UNKNOWN: "?",
-    FREE: "*",
+# Per state: its marker in text, its ANSI colour, its CSS class, and what the legend says of it.
+STYLES = {
+    TRAINED: ("+", "32", "trained", "the optimizer trains it"),
+    FROZEN: ("-", "2", "frozen", "not trained, as meant"),
+    IDLE: ("!", "1;31", "idle", "gradients computed, never applied"),
+    WASTED: ("!", "1;31", "wasted", "held for nothing"),
+    NORM_TRAINING: ("!", "1;33", "norm", "frozen, but its running statistics still change"),
+    OTHER: ("~", "33", "other", "trained by another optimizer"),
+    UNKNOWN: ("?", "35", "unknown", "the analysis cannot tell"),
+    FREE: ("*", "36", "free", "no optimizer holds it (yet)"),
 }
-COLOURS = {
-    TRAINED: "32",
-    FROZEN: "2",
-    IDLE: "1;31",
-    WASTED: "1;31",
-    OTHER: "33",
-    UNKNOWN: "35",
-    FREE: "36",
-}
-LEGEND = (
-    ("+", TRAINED, "the optimizer trains it"),
-    ("-", FROZEN, "not trained, as meant"),
-    ("!", IDLE, "gradients computed, never applied"),
-    ("!", WASTED, "held for nothing"),
-    ("!", NORM_TRAINING, "frozen, but its running statistics still change"),
-    ("~", OTHER, "trained by another optimizer"),
-    ("?", UNKNOWN, "the analysis cannot tell"),
-    ("*", FREE, "no optimizer holds it (yet)"),
-)
 Paint = Callable[[str, str], str]
 
 
@@ -75,14 +58,11 @@ def write_text(
             _optimizer(out, opt, paint, depth, model, label)
         if found.models:
             out.write(paint(f"in no optimizer at line {label(found.at or 0)}", "1") + "\n")
-            for heading, tree in found.models:
-                if model is None or tree.name == model:
-                    out.write(f"  {heading}\n")
-                    out.writelines(
-                        line + "\n" for line in _lines(tree, paint, depth, "    ", "    ", 0)
-                    )
+            _trees(out, found.models, paint, depth, model)
             out.write("\n")
-    out.write("legend: " + ", ".join(f"{m} {state}" for m, state, _ in LEGEND) + "\n")
+    out.write(
+        "legend: " + ", ".join(f"{style[0]} {state}" for state, style in STYLES.items()) + "\n"
+    )
 
 
 def _optimizer(
@@ -100,15 +80,20 @@ def _optimizer(
         out.write(
             f"  group {group.index}: lr {group.lr}, weight_decay {group.weight_decay}{added}\n"
         )
-    for heading, tree in opt.models:
-        if model is not None and tree.name != model:
-            continue
-        out.write(f"  {heading}\n")
-        for line in _lines(tree, paint, depth, "    ", "    ", 0):
-            out.write(line + "\n")
+    _trees(out, opt.models, paint, depth, model)
     for code, line, message in opt.findings:
         out.write(f"  {paint(code, '1;31')} line {label(line)}: {message}\n")
     out.write("\n")
+
+
+def _trees(
+    out: TextIO, models: list[tuple[str, Node]], paint: Paint, depth: int | None, model: str | None
+) -> None:
+    """Each model's heading and tree (only `model`'s, when one is asked for)."""
+    for heading, tree in models:
+        if model is None or tree.name == model:
+            out.write(f"  {heading}\n")
+            out.writelines(line + "\n" for line in _lines(tree, paint, depth, "    ", "    ", 0))
 
 
 def _moment(moment: str) -> str:
@@ -151,9 +136,11 @@ def _state_text(node: Node, paint: Paint) -> str:
     if node.state is None:
         return "mixed"
     group = f" (group {node.group})" if node.group is not None else ""
-    text = paint(f"{MARKS[node.state]} {node.state}{group}", COLOURS[node.state])
+    mark, colour, _, _ = STYLES[node.state]
+    text = paint(f"{mark} {node.state}{group}", colour)
     if node.norm_training:
-        text += ", " + paint(f"! {NORM_TRAINING}", "1;33")
+        mark, colour, _, _ = STYLES[NORM_TRAINING]
+        text += ", " + paint(f"{mark} {NORM_TRAINING}", colour)
     return text
 
 
@@ -275,8 +262,8 @@ def write_html(
                 )
             body.append("</section>")
     legend = "".join(
-        f"<li><span class='state {_css(state)}'>{mark} {state}</span>: {why}</li>"
-        for mark, state, why in LEGEND
+        f"<li><span class='state {css}'>{mark} {state}</span>: {why}</li>"
+        for state, (mark, _, css, why) in STYLES.items()
     )
     out.write(
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -313,16 +300,7 @@ def _html_node(node: Node, source: dict[int, str], label: Callable[[int], str]) 
 
 
 def _css(state: str) -> str:
-    return {
-        TRAINED: "trained",
-        FROZEN: "frozen",
-        IDLE: "idle",
-        WASTED: "wasted",
-        OTHER: "other",
-        UNKNOWN: "unknown",
-        FREE: "free",
-        NORM_TRAINING: "norm",
-    }.get(state, "mixed")
+    return STYLES[state][2] if state in STYLES else "mixed"
 
 
 _STYLE = """
