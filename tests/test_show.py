@@ -226,3 +226,37 @@ def test_a_notebook_is_shown_with_its_lines_named_by_cell(tmp_path: Path) -> Non
     (data,) = json.loads(show("--output-format", "json", str(path)))
     line = str(data["optimizers"][0]["line"])
     assert data["line_labels"][line] == "9 (cell 3)"
+
+
+def test_an_optimizer_built_in_an_imported_file_and_a_group_added_in_a_cell(
+    tmp_path: Path,
+) -> None:
+    # The optimizer of a helper in another file has no line of this one; in a notebook, the
+    # line an `add_param_group` adds a group on is named by its cell like every other.
+    (tmp_path / "helpers.py").write_text(
+        "import torch\n\n\ndef make_optimizer(model):\n"
+        "    return torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torchvision\nfrom helpers import make_optimizer\n\n"
+        "model = torchvision.models.resnet18()\noptimizer = make_optimizer(model)\n"
+    )
+    text = show("--depth", "0", str(script))
+    assert ", in a file it imports, as built" in text and "line 0" not in text
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import torch, torchvision\nmodel = torchvision.models.resnet18()\n"
+            "model.requires_grad_(False)\nmodel.fc.requires_grad_(True)\n"
+            "optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.1)"
+        ),
+        nbformat.v4.new_code_cell(
+            "model.layer4.requires_grad_(True)\n"
+            'optimizer.add_param_group({"params": model.layer4.parameters(), "lr": 0.01})'
+        ),
+    ]
+    path = tmp_path / "warmup.ipynb"
+    nbformat.write(notebook, path)
+    assert "  group 1: lr 0.01, weight_decay default, added on line 2 (cell 2)\n" in show(str(path))

@@ -74,15 +74,15 @@ def _optimizer(
     label: Callable[[int], str],
 ) -> None:
     moment = _moment(opt.moment)
-    out.write(paint(f"optimizer {opt.name}, line {label(opt.line)}, {moment}", "1") + "\n")
+    out.write(paint(f"optimizer {opt.name}, {_at(opt.line, label)}, {moment}", "1") + "\n")
     for group in opt.groups:
-        added = f", added on line {group.line}" if group.line else ""
+        added = f", added on line {label(group.line)}" if group.line else ""
         out.write(
             f"  group {group.index}: lr {group.lr}, weight_decay {group.weight_decay}{added}\n"
         )
     _trees(out, opt.models, paint, depth, model)
     for code, line, message in opt.findings:
-        out.write(f"  {paint(code, '1;31')} line {label(line)}: {message}\n")
+        out.write(f"  {paint(code, '1;31')} {_at(line, label)}: {message}\n")
     out.write("\n")
 
 
@@ -94,6 +94,11 @@ def _trees(
         if model is None or tree.name == model:
             out.write(f"  {heading}\n")
             out.writelines(line + "\n" for line in _lines(tree, paint, depth, "    ", "    ", 0))
+
+
+def _at(line: int, label: Callable[[int], str]) -> str:
+    """`line 14`; code in a file the script imports has no line of this one (0)."""
+    return f"line {label(line)}" if line else "in a file it imports"
 
 
 def _moment(moment: str) -> str:
@@ -242,8 +247,8 @@ def write_html(
         for opt in found.optimizers:
             moment = _moment(opt.moment)
             body.append(
-                f"<section class=optimizer><h2>optimizer {html.escape(opt.name)}, line "
-                f"{label(opt.line)}, {moment}</h2><ul class=groups>"
+                f"<section class=optimizer><h2>optimizer {html.escape(opt.name)}, "
+                f"{_at(opt.line, label)}, {moment}</h2><ul class=groups>"
             )
             for g in opt.groups:
                 added = f", added on line {label(g.line)}" if g.line else ""
@@ -257,8 +262,8 @@ def write_html(
                 body.append(f"<h3>{html.escape(heading)}</h3><div class=tree>{tree_html}</div>")
             for code, line, message in opt.findings:
                 body.append(
-                    f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> line "
-                    f"{label(line)}: {html.escape(message)}</p>"
+                    f"<p class=finding id='finding-{code}-{line}'><b>{code}</b> "
+                    f"{_at(line, label)}: {html.escape(message)}</p>"
                 )
             body.append("</section>")
     legend = "".join(
