@@ -53,7 +53,7 @@ def show(
     but in no optimizer, or frozen but handed to the optimizer."""
     from freezelint.checking.trainability import trainability
     from freezelint.output import trainability_map as draw
-    from freezelint.output.report import _painter
+    from freezelint.output.report import painter
     from freezelint.script.source import read_source
 
     if path_number < 1:
@@ -106,7 +106,7 @@ def show(
         elif output_format == "html":
             draw.write_html(out, maps, file.name, label)
         else:
-            draw.write_text(out, maps, _painter(out), depth, model, label)
+            draw.write_text(out, maps, painter(out), depth, model, label)
     finally:
         if output:
             out.close()

@@ -45,7 +45,7 @@ def write(
         for d in diagnostics:
             out.write(github(d) + "\n")
         return
-    paint = _painter(out) if fmt == "full" else _plain
+    paint = painter(out) if fmt == "full" else plain
     for d in diagnostics:
         marker = "[*] " if _fixable(d, unsafe_fixes) else ""
         cell = f"cell {d.extra['cell']}:" if "cell" in d.extra else ""
@@ -60,15 +60,15 @@ def write(
         out.write(summary_line(diagnostics, fixed, unsafe_fixes) + "\n")
 
 
-def _plain(text: str, style: str) -> str:
+def plain(text: str, style: str) -> str:
     return text
 
 
-def _painter(out: TextIO):
+def painter(out: TextIO):
     """ANSI colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
     isatty = getattr(out, "isatty", None)
     if os.environ.get("NO_COLOR") or not (isatty and isatty()):
-        return _plain
+        return plain
     return lambda text, style: f"\x1b[{style}m{text}\x1b[0m"
 
 

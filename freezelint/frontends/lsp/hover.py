@@ -3,9 +3,7 @@ train (`freezelint show`, issue 26), as plain text in the editor."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import traceback
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -15,8 +13,8 @@ if TYPE_CHECKING:
 
 
 class Hovers:
-    """Mixed into the server (which has `snapshot`, `selections`, `settings`, `root`,
-    `checks` and `report_error`)."""
+    """Mixed into the server (which has `snapshot`, `selections`, `settings`, `root` and
+    `in_check_thread`)."""
 
     async def hover(self, params: types.HoverParams) -> types.Hover | None:
         """On an optimizer's constructor line: the trainability map of what it will train
@@ -25,15 +23,7 @@ class Hovers:
         if document is None or document.notebook:
             return None
         line = params.position.line + 1
-        try:
-            text = await asyncio.get_running_loop().run_in_executor(
-                self.checks, self.map_at, document, line
-            )
-        except Exception:
-            self.report_error(
-                f"internal error while mapping {document.uri}", traceback.format_exc()
-            )
-            return None
+        text = await self.in_check_thread(document.uri, self.map_at, document, line)
         if not text:
             return None
         return types.Hover(
@@ -43,6 +33,7 @@ class Hovers:
     def map_at(self, document: Document, line: int) -> str:
         """In the check thread: the maps of the optimizers built on `line`, as text."""
         from freezelint.checking.trainability import Trainability, trainability
+        from freezelint.output.report import plain
         from freezelint.output.trainability_map import write_text
 
         _, _, verifier, _ = self.selections.of(document.path, self.settings, self.root())
@@ -54,5 +45,5 @@ class Hovers:
         if not shown:
             return ""
         out = io.StringIO()
-        write_text(out, shown, lambda text, style: text)
+        write_text(out, shown, plain)
         return out.getvalue()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import urlparse
 
 from lsprotocol import types
@@ -56,6 +56,9 @@ class Run(NamedTuple):
     problems: list[str]
     verifier: Verifier | None
     pending: frozenset
+
+
+T = TypeVar("T")
 
 
 class FreezelintServer(CodeActions, Hovers, LanguageServer):
@@ -248,7 +251,7 @@ class FreezelintServer(CodeActions, Hovers, LanguageServer):
         run = await self.in_check_thread(uri, self.check_now, document, False)
         return run.checked if run is not None else None
 
-    async def in_check_thread(self, uri: str, call: Callable[..., Run | None], *args) -> Run | None:
+    async def in_check_thread(self, uri: str, call: Callable[..., T | None], *args) -> T | None:
         """`call(*args)` in the check thread; None if it raised (the server's own bug: said,
         and the editor keeps working)."""
         try:
