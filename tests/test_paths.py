@@ -364,36 +364,82 @@ def test_a_name_computed_twice_stays_unknown(verifier: Verifier) -> None:
     assert messages(source, verifier) == []
 
 
-def _walks_and_paths(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
-    """How many times the roots were walked, besides each root's one walk with every branch
-    joined, and how many paths they have."""
+def _walks_and_paths(
+    source: str, monkeypatch: pytest.MonkeyPatch, fresh_forks: bool = False
+) -> tuple[int, int, int]:
+    """How many times the roots were walked from the start, besides each root's one walk with
+    every branch joined; how many runs resumed part way down the module body; and how many
+    paths the roots have."""
     from freezelint.script.extract import statements
 
     walks: list[bool] = []
+    resumes: list[int] = []
     walk_root = statements.Extractor.walk_root
+    resume = statements.Extractor.resume
 
     def counted(self, root, globals_):  # type: ignore[no-untyped-def]
         walks.append(self.join_all)
         return walk_root(self, root, globals_)
 
+    def counted_resume(self, point, decisions):  # type: ignore[no-untyped-def]
+        resumes.append(point.index)
+        return resume(self, point, decisions)
+
     monkeypatch.setattr(statements.Extractor, "walk_root", counted)
-    roots = extract_paths(cst.parse_module(textwrap.dedent(source)))
-    return walks.count(False), sum(len(r.paths) for r in roots if len(r.paths) > 1)
+    monkeypatch.setattr(statements.Extractor, "resume", counted_resume)
+    module = cst.parse_module(textwrap.dedent(source))
+    roots = extract_paths(module, fresh_forks=fresh_forks)
+    paths = sum(len(r.paths) for r in roots if len(r.paths) > 1)
+    return walks.count(False), len(resumes), paths
+
+
+def _four_flags() -> str:
+    flags = "".join(f"parser.add_argument('--f{i}', action='store_true')\n" for i in range(4))
+    freezes = "".join(
+        f"if args.f{i}:\n    model.layer{i + 1}.requires_grad_(False)\n" for i in range(4)
+    )
+    return (
+        "import argparse, torch, torchvision\nparser = argparse.ArgumentParser()\n"
+        f"{flags}args = parser.parse_args()\nmodel = torchvision.models.resnet18()\n"
+        f"{freezes}optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
 
 
 def test_each_path_is_walked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     # Four undecided flags, each freezing another block: 16 paths, each one walk (a run goes
     # on down the first arm of a branch it forks, instead of stopping there to be run again).
-    flags = "".join(f"parser.add_argument('--f{i}', action='store_true')\n" for i in range(4))
-    freezes = "".join(
-        f"if args.f{i}:\n    model.layer{i + 1}.requires_grad_(False)\n" for i in range(4)
-    )
-    source = (
-        "import argparse, torch, torchvision\nparser = argparse.ArgumentParser()\n"
-        f"{flags}args = parser.parse_args()\nmodel = torchvision.models.resnet18()\n"
-        f"{freezes}optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
-    )
-    assert _walks_and_paths(source, monkeypatch) == (16, 16)
+    # Each path after the first starts at the `if` of the first flag it does not take the
+    # first arm of (`resume.py`): the statements before are not walked again.
+    assert _walks_and_paths(_four_flags(), monkeypatch) == (1, 15, 16)
+
+
+def test_without_resuming_each_path_is_walked_from_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _walks_and_paths(_four_flags(), monkeypatch, fresh_forks=True)[1:] == (0, 16)
+
+
+def test_a_run_resumes_at_the_statement_holding_its_first_other_arm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A path that takes the other arm of `if args.f2:` first starts at that `if`, whatever
+    # arms it takes later; none starts before it.
+    from freezelint.script.extract import statements
+
+    starts: list[tuple[int, dict]] = []
+    resume = statements.Extractor.resume
+
+    def counted(self, point, decisions):  # type: ignore[no-untyped-def]
+        starts.append((point.index, dict(decisions)))
+        return resume(self, point, decisions)
+
+    monkeypatch.setattr(statements.Extractor, "resume", counted)
+    module = cst.parse_module(_four_flags())
+    extract_paths(module)
+    body = module.body
+    for index, decisions in starts:
+        first_other = next(key for key, arm in decisions.items() if arm)
+        assert first_other[0] == id(body[index])
 
 
 def test_a_fork_goes_on_from_the_state_before_its_arms_were_tried(tmp_path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -31,6 +32,8 @@ from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.independence import Links
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
+from freezelint.script.extract.resume import ResumePoints
+from freezelint.script.extract.snapshots import Snapshot
 from freezelint.script.extract.statements import Extractor, Root
 from freezelint.script.extract.syntax import mentions_freezing, method_calls
 from freezelint.script.imports import ImportTable
@@ -66,12 +69,30 @@ class RootPaths:
     touched: dict[tuple, frozenset[int] | None] = field(default_factory=dict)
 
 
-Run = Callable[[dict[tuple, int], bool, "int | None"], Extractor]
+@dataclass
+class Run:
+    """What one walk of a root gave. (Kept apart from the walker: the walker of the module
+    body's first run is put back to points of that run for later ones, `resume.py`.)"""
+
+    timeline: Timeline
+    forks: list[InRunFork]
+    raised: bool
+    joined: bool
+    arm_ranges: dict[tuple, list[tuple[int, int]]]
+    walker: Extractor
+
+    @classmethod
+    def of(cls, walker: Extractor, timeline: Timeline) -> Run:
+        ranges = {key: list(spans) for key, spans in walker.arm_ranges.items()}
+        return cls(timeline, list(walker.forks), walker.raised, walker.joined, ranges, walker)
+
+
+Walk = Callable[[dict[tuple, int], bool, "int | None"], Run]
 
 
 def explore(
-    run: Run, refuel: Callable[[], None] | None = None, product: bool = False
-) -> tuple[RootPaths, Extractor]:
+    run: Walk, refuel: Callable[[], None] | None = None, product: bool = False
+) -> tuple[RootPaths, Run]:
     """All paths of one root; `run(decisions, join_all, budget)` walks it once (`budget`: a
     branch with more arms is joined). Also returns the extractor of the first path (for what
     the module body leaves bound).
@@ -91,13 +112,13 @@ def explore(
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True, None)
-    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.events):
+    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.timeline.events):
         out = RootPaths()
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
-    walked: dict[tuple, Extractor] = {}
+    walked: dict[tuple, Run] = {}
 
-    def remembered(decisions: dict[tuple, int], budget: int | None) -> Extractor:
+    def remembered(decisions: dict[tuple, int], budget: int | None) -> Run:
         # The second exploration reuses a walk of the first with the same decisions where
         # the budget would not have changed it (every branch it forked fits its part).
         key = tuple(decisions.items())
@@ -130,15 +151,15 @@ def _fits(forks: list[InRunFork], budget: int) -> bool:
 
 
 def _explore(
-    run: Callable[[dict[tuple, int], int | None], Extractor], shared: bool, product: bool
-) -> tuple[RootPaths, Extractor] | None:
+    run: Callable[[dict[tuple, int], int | None], Run], shared: bool, product: bool
+) -> tuple[RootPaths, Run] | None:
     """The paths, depth first; with the budget `shared` out, or else None as soon as they
     do not all fit."""
     out = RootPaths()
     known: dict[tuple, frozenset[int] | None] = {}  # what each fork touched, when first met
     stack: list[tuple[tuple[Decision, ...], int]] = [((), PATH_LIMIT)]
     spare = 0  # budget a finished path did not need, for the next one
-    first: Extractor | None = None
+    first: Run | None = None
     while stack:
         decisions, budget = stack.pop()
         budget, spare = budget + spare, 0
@@ -174,7 +195,7 @@ def _explore(
 
 
 def _varied(
-    extractor: Extractor,
+    extractor: Run,
     decisions: tuple[Decision, ...],
     known: dict[tuple, frozenset[int] | None],
     product: bool,
@@ -229,10 +250,19 @@ def extract_paths(
         nonlocal fuel
         fuel = max(fuel, FUEL_PER_FILE)
 
-    def runner(fn: Root, globals_: dict[str, Value]):
-        def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Extractor:
+    def runner(fn: Root, globals_: dict[str, Value]) -> tuple[Walk, Callable[[], None]]:
+        # The module body's first run: its walker, where later runs may resume, its fuel, and
+        # (once a later run resumed) its own final state, put back by `settle`.
+        first: dict[str, Any] = {}
+
+        def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Run:
             nonlocal lr_scheduled, fuel
+            if first and not join_all and budget is None:
+                resumed = _resumed(decisions)
+                if resumed is not None:
+                    return resumed
             forked: list[InRunFork] = []
+            records = fn is None and not first and not decisions and not join_all and budget is None
             while True:
                 extractor = Extractor(module, table)
                 extractor.here.path = path
@@ -242,9 +272,11 @@ def extract_paths(
                 extractor.join_all = join_all
                 extractor.fork_budget = budget
                 extractor.fresh_forks = fresh_forks
+                if records and not fresh_forks:
+                    extractor.resume_points = ResumePoints()
                 extractor.fuel = start = min(FUEL_PER_RUN, fuel)
                 try:
-                    extractor.timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+                    timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
                 except Fork as fork:
                     # (`fresh_forks`: the run stopped at the fork; it starts again down the
                     # fork's first arm, as runs did before they went on from a snapshot.)
@@ -256,13 +288,44 @@ def extract_paths(
                 finally:
                     fuel -= start - max(extractor.fuel, 0)
                 extractor.forks[:0] = forked
-                lr_scheduled = lr_scheduled or extractor.lr_scheduled
-                inlined.update(extractor.inlined)
-                return extractor
+                points = extractor.resume_points
+                if points is not None:
+                    points.finish(extractor)
+                    extractor.resume_points = None
+                    first.update(walker=extractor, points=points, fuel=start)
+                return _ran(extractor, timeline)
 
-        return run
+        def _resumed(decisions: dict[tuple, int]) -> Run | None:
+            nonlocal fuel
+            point = first["points"].point_for(list(decisions.items()))
+            if point is None or min(FUEL_PER_RUN, fuel) != first["fuel"]:
+                return None  # (with less fuel a new run would follow fewer imports)
+            walker: Extractor = first["walker"]
+            if "final" not in first:
+                first["final"] = Snapshot(walker)
+            try:
+                timeline = walker.resume(point, decisions)
+            finally:
+                fuel -= first["fuel"] - max(walker.fuel, 0)
+            return _ran(walker, timeline)
 
-    body, first = explore(runner(None, {}), refuel, product)
+        def settle() -> None:
+            """The first run's walker as that run left it (for what the body binds)."""
+            if "final" in first:
+                first.pop("final").restore()
+
+        return run, settle
+
+    def _ran(walker: Extractor, timeline: Timeline) -> Run:
+        nonlocal lr_scheduled
+        lr_scheduled = lr_scheduled or walker.lr_scheduled
+        inlined.update(walker.inlined)
+        return Run.of(walker, timeline)
+
+    run_body, settle = runner(None, {})
+    body, ran = explore(run_body, refuel, product)
+    settle()
+    first = ran.walker
     roots = [body]
     globals_ = {
         k: v
@@ -274,11 +337,11 @@ def extract_paths(
     for fn in roots_fns:
         if fn in functions and fn.name.value in inlined:
             continue
-        walked.append((fn, explore(runner(fn, globals_), refuel, product)[0]))
+        walked.append((fn, explore(runner(fn, globals_)[0], refuel, product)[0]))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
     for root_class in class_roots(first, inlined):
-        roots.append(explore(runner(root_class, globals_), refuel, product)[0])
+        roots.append(explore(runner(root_class, globals_)[0], refuel, product)[0])
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:

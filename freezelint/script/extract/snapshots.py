@@ -15,6 +15,8 @@ from freezelint.script.extract.scope import ModuleContext
 
 _CONTAINERS = (dict, list, set)
 _OWN = "freezelint.script.extract."
+# What a walker keeps across the runs it makes, not a run's state (`resume.ResumePoints`).
+_NOT_STATE = frozenset({"resume_points"})
 
 
 def _copy(value: Any) -> Any:
@@ -66,13 +68,15 @@ class Snapshot:
         self._saved = {
             name: (value, _copy(value) if isinstance(value, _CONTAINERS) else None)
             for name, value in vars(walker).items()
+            if name not in _NOT_STATE
         }
         # Objects of the walker's own that hold state (the modules reached by two names): their
         # fields, as the walker's own containers are kept. (The modules it reads: below.)
         self._objects = [
             (value, {k: (v, _shallow(v)) for k, v in vars(value).items()})
-            for value in vars(walker).values()
-            if type(value).__module__.startswith(_OWN)
+            for name, value in vars(walker).items()
+            if name not in _NOT_STATE
+            and type(value).__module__.startswith(_OWN)
             and hasattr(value, "__dict__")
             and not isinstance(value, ModuleContext)
         ]
@@ -85,7 +89,7 @@ class Snapshot:
 
     def restore(self) -> None:
         state = vars(self._walker)
-        for name in [n for n in state if n not in self._saved]:
+        for name in [n for n in state if n not in self._saved and n not in _NOT_STATE]:
             del state[name]
         for name, (value, content) in self._saved.items():
             state[name] = value

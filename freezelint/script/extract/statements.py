@@ -25,6 +25,7 @@ from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.script.extract.registry_choices import RegistryChoices
+from freezelint.script.extract.resume import ResumePoint, ResumePoints, may_fork
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
@@ -62,6 +63,8 @@ class Extractor(RegistryChoices):
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
         self.exited = False
         self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
+        # Set on the first run of the module body: the points later runs resume from.
+        self.resume_points: ResumePoints | None = None
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -92,12 +95,27 @@ class Extractor(RegistryChoices):
                 for param in (*params.params, *params.posonly_params, *params.kwonly_params):
                     scope.env[param.name.value] = None  # unknown, and shadowing any global
             self.walk_block(body, Walk(scope))
+        return self._finish()
+
+    def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
+        """The rest of the module body from a point an earlier run of it recorded (with this
+        walker), as a new run with `decisions` would walk it: the state put back as it was
+        there, the branches before it decided as that run took them (`resume.py`)."""
+        point.snapshot.restore()
+        self.decisions = dict(decisions)
+        self.forks = []
+        self.walk_block(self.module.body, Walk(self.module_scope), start=point.index)
+        return self._finish()
+
+    def _finish(self) -> Timeline:
+        """The run's timeline, once its root is walked (copies of the walker's containers: a
+        walker that resumes another run from a recorded point changes them in place)."""
         self._resolve_pending()
         self.finish_parts()
         for copy, source in self.copies.items():
             self.models[copy] = self.models[source]
         return Timeline(
-            self.events,
+            list(self.events),
             dict(self.models),
             dict(self.model_vars),
             files=dict(self.files),
@@ -125,15 +143,20 @@ class Extractor(RegistryChoices):
 
     # -- statements --------------------------------------------------------------------------
 
-    def walk_block(self, body, w: Walk) -> None:  # type: ignore[override]
+    def walk_block(self, body, w: Walk, start: int = 0) -> None:  # type: ignore[override]
         saved: list[dict] = []
         block = id(body)
         foreign = not self.here.main
-        for stmt in body:
+        # (The module body walked as the root: where a later run may start again, `resume`.)
+        points = self.resume_points if body is self.module.body and not w.trail else None
+        for index in range(start, len(body)):
+            stmt = body[index]
             if self.exited:
                 break
             if foreign:
                 self.fuel -= 1  # statements of other files walked (follow_imports.FUEL)
+            if points is not None and not saved and may_fork(stmt, self.functions, self.classes):
+                points.before(self, index)
             sw = w.at(stmt, block)
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -152,6 +175,8 @@ class Extractor(RegistryChoices):
                 # `if name == "layer3": break`: the rest runs for the items before the first
                 # one the condition holds for, which the analysis cannot name.
                 saved.append(self.obscure(w.scope))
+            if points is not None:
+                points.after(self)
         for entry in reversed(saved):
             self.restore(w.scope, entry)
 
