@@ -376,7 +376,7 @@ def locate(
 
 
 def _callee(call: cst.CSTNode) -> str:
-    return code_of(call.func if isinstance(call, cst.Call) else call)
+    return code_of(call.func if type(call) is cst.Call else call)
 
 
 def _syntax_error(error: cst.ParserSyntaxError, text: str, path: str) -> Diagnostic:

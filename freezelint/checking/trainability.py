@@ -264,7 +264,7 @@ def _optimizer_map(
     event = opt.event
     name = f"`{event.var}` ({event.cls})" if event.var else f"`{event.cls}`"
     for call in event.via:  # (built in a helper: the call that got there)
-        callee = code_of(call.func) if isinstance(call, cst.Call) else code_of(call)
+        callee = code_of(call.func) if type(call) is cst.Call else code_of(call)
         name += f" through `{callee}(...)` on line {_line(where, call)}"
     groups = [
         Group(
@@ -375,7 +375,7 @@ def _option(opt: OptimizerState, index: int, name: str) -> str:
         if key == name:
             return code_of(value)
     call = opt.event.node
-    if isinstance(call, cst.Call):
+    if type(call) is cst.Call:
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value == name:
                 return code_of(arg.value)

@@ -126,17 +126,13 @@ class FixContext:
         for index, node in enumerate(self.module.body if self.module is not None else ()):
             if index == 0 and _docstring(node):
                 continue
-            if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+            if type(node) is not cst.SimpleStatementLine or len(node.body) != 1:
                 break
             small = node.body[0]
-            if isinstance(small, cst.Import):
+            if type(small) is cst.Import:
                 module = dotted(small.names[0].name) or ""
                 kind = "import"
-            elif (
-                isinstance(small, cst.ImportFrom)
-                and small.module is not None
-                and not small.relative
-            ):
+            elif type(small) is cst.ImportFrom and small.module is not None and not small.relative:
                 module = dotted(small.module) or ""
                 kind = "from"
             else:
@@ -229,7 +225,7 @@ class FixContext:
             if cur is node:
                 found = line
                 break
-            if isinstance(cur, cst.SimpleStatementLine):
+            if type(cur) is cst.SimpleStatementLine:
                 line = cur
             elif isinstance(cur, cst.BaseCompoundStatement):
                 line = None
@@ -272,10 +268,10 @@ def _longest(text: str) -> int:
 
 def _docstring(node: cst.CSTNode) -> bool:
     return (
-        isinstance(node, cst.SimpleStatementLine)
+        type(node) is cst.SimpleStatementLine
         and len(node.body) == 1
-        and isinstance(node.body[0], cst.Expr)
-        and isinstance(node.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+        and type(node.body[0]) is cst.Expr
+        and type(node.body[0].value) in (cst.SimpleString, cst.ConcatenatedString)
     )
 
 

@@ -172,16 +172,16 @@ def verified(sim: Simulation, keys: list[Key]) -> dict | None:
 def params_expression(group_node: cst.CSTNode) -> cst.BaseExpression | None:
     """The expression that gives a param group its parameters: the group itself when the
     optimizer is handed an iterable, the `"params"` entry of a dict or `dict(params=...)`."""
-    if isinstance(group_node, cst.Dict):
+    if type(group_node) is cst.Dict:
         for element in group_node.elements:
             if (
-                isinstance(element, cst.DictElement)
-                and isinstance(element.key, cst.SimpleString)
+                type(element) is cst.DictElement
+                and type(element.key) is cst.SimpleString
                 and element.key.evaluated_value == "params"
             ):
                 return element.value
         return None
-    if isinstance(group_node, cst.Call) and dotted(group_node.func) == "dict":
+    if type(group_node) is cst.Call and dotted(group_node.func) == "dict":
         for arg in group_node.args:
             if arg.keyword is not None and arg.keyword.value == "params":
                 return arg.value

@@ -111,8 +111,8 @@ def _fix(built: OptimizerBuilt, replaced: ModuleReplaced):
     if (
         built.site is not None
         or built.var is None
-        or not isinstance(first, cst.SimpleStatementLine)
-        or not isinstance(second, cst.SimpleStatementLine)
+        or type(first) is not cst.SimpleStatementLine
+        or type(second) is not cst.SimpleStatementLine
         or len(first.body) != 1
         or built.block != replaced.block
         or built.scope != replaced.scope
@@ -160,11 +160,11 @@ def _helper_leaves_alone(ctx: FixContext, replaced: ModuleReplaced, used: re.Pat
     """The replacement is made by a top-level function of the file called at the statement
     (itself, not a helper it calls) whose code never names the optimizer."""
     site = replaced.site
-    if ctx.module is None or not isinstance(site, cst.Call) or not isinstance(site.func, cst.Name):
+    if ctx.module is None or type(site) is not cst.Call or type(site.func) is not cst.Name:
         return False
     helper = None
     for stmt in ctx.module.body:
-        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == site.func.value:
+        if type(stmt) is cst.FunctionDef and stmt.name.value == site.func.value:
             helper = stmt  # the last definition is the one called
     if helper is None:
         return False

@@ -154,12 +154,12 @@ def _fix(sim: Simulation, replaced: ModuleReplaced, freeze: RequiresGradSet):
             " freeze and the optimizer to unfreeze the new module"
         )
     node = replaced.node
-    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+    if type(node) is cst.Assign and len(node.targets) == 1:
         head: cst.CSTNode = node.targets[0].target
         suffix = ""
     elif (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value == "reset_classifier"
     ):
         head, suffix = node.func.value, ".get_classifier()"

@@ -76,9 +76,9 @@ def check(sim: Simulation) -> Iterator[Finding]:
 def _fix(node: cst.CSTNode):
     """`x.requires_grad = v` -> `x.requires_grad_(v)`; `==` -> `=`; `x.requires_grad_ = v` ->
     `x.requires_grad_(v)`."""
-    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+    if type(node) is cst.Assign and len(node.targets) == 1:
         target = node.targets[0].target
-        if not isinstance(target, cst.Attribute):
+        if type(target) is not cst.Attribute:
             return NoFix(
                 "the assignment's target is not an attribute (`x.requires_grad = ...`) the fix can"
                 " turn into a call"
@@ -93,7 +93,7 @@ def _fix(node: cst.CSTNode):
             )
 
         return build
-    if isinstance(node, cst.Expr) and isinstance(node.value, cst.Comparison):
+    if type(node) is cst.Expr and type(node.value) is cst.Comparison:
         comparison = node.value
         if len(comparison.comparisons) != 1:
             return NoFix("a chained comparison: which part is the intended assignment is unclear")

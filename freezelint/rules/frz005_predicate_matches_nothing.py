@@ -86,7 +86,7 @@ def _check(outcome: PredicateOutcome, runs: PredicateRuns) -> Iterator[Finding]:
     reported = False
     for atom, literal in _string_conditions(leaf.predicate, leaf.name_var):
         # `'fc' not in name` is tested as `'fc' in name`: does the string occur at all?
-        negated = isinstance(atom, cst.Comparison) and isinstance(
+        negated = type(atom) is cst.Comparison and isinstance(
             atom.comparisons[0].operator, cst.NotIn
         )
         hits = runs.count(atom, leaf.name_var, leaf.env, outcome.names, negated)
@@ -145,48 +145,48 @@ def _string_conditions(node: cst.BaseExpression, var: str):
     stack: list[cst.CSTNode] = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.GeneratorExp | cst.ListComp | cst.Lambda):
+        if type(cur) in (cst.GeneratorExp, cst.ListComp, cst.Lambda):
             continue
         found = _condition(cur, var)
         if found is not None:
             yield cur, found
             continue
-        if isinstance(cur, cst.UnaryOperation | cst.BooleanOperation):
+        if type(cur) in (cst.UnaryOperation, cst.BooleanOperation):
             stack.extend(c for c in child_nodes(cur) if isinstance(c, cst.BaseExpression))
-            if isinstance(cur, cst.BooleanOperation):
+            if type(cur) is cst.BooleanOperation:
                 stack.extend([cur.left, cur.right])
 
 
 def _condition(node: cst.CSTNode, var: str) -> str | None:
-    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+    if type(node) is cst.Comparison and len(node.comparisons) == 1:
         op = node.comparisons[0].operator
         right = node.comparisons[0].comparator
         if (
-            isinstance(op, cst.In | cst.NotIn)
-            and isinstance(right, cst.Name)
+            type(op) in (cst.In, cst.NotIn)
+            and type(right) is cst.Name
             and right.value == var
-            and isinstance(node.left, cst.SimpleString)
+            and type(node.left) is cst.SimpleString
         ):
             value = node.left.evaluated_value
             return value if isinstance(value, str) else None
         return None
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.args:
+    if type(node) is cst.Call and type(node.func) is cst.Attribute and node.args:
         owner = node.func.value
         first = node.args[0].value
         if (
-            isinstance(owner, cst.Name)
+            type(owner) is cst.Name
             and owner.value == var
             and node.func.attr.value in ("startswith", "endswith")
-            and isinstance(first, cst.SimpleString)
+            and type(first) is cst.SimpleString
         ):
             value = first.evaluated_value
             return value if isinstance(value, str) else None
         if (
-            isinstance(owner, cst.Name)
+            type(owner) is cst.Name
             and owner.value == "re"
             and len(node.args) == 2
             and var in names_in(node.args[1].value)
-            and isinstance(first, cst.SimpleString)
+            and type(first) is cst.SimpleString
         ):
             value = first.evaluated_value
             return value if isinstance(value, str) else None
@@ -216,11 +216,11 @@ def _replacement(literal: str, outcome: PredicateOutcome) -> str | None:
 
 
 def _fix(atom: cst.CSTNode, literal: str, outcome: PredicateOutcome):
-    if isinstance(atom, cst.Comparison):
+    if type(atom) is cst.Comparison:
         string = atom.left
     elif (
-        isinstance(atom, cst.Call)
-        and isinstance(atom.func, cst.Attribute)
+        type(atom) is cst.Call
+        and type(atom.func) is cst.Attribute
         and atom.func.attr.value in ("startswith", "endswith")
     ):
         string = atom.args[0].value
@@ -229,7 +229,7 @@ def _fix(atom: cst.CSTNode, literal: str, outcome: PredicateOutcome):
             "a regular expression: the corrected name would need escaping, left to the author"
         )
     new = _replacement(literal, outcome)
-    if new is None or not isinstance(string, cst.SimpleString) or "\\" in new:
+    if new is None or type(string) is not cst.SimpleString or "\\" in new:
         return NoFix("no module name close to the one written was found to put in its place")
 
     def build(ctx: FixContext) -> Fix:

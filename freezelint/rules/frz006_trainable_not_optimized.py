@@ -163,14 +163,14 @@ def _root(node: cst.CSTNode) -> str | None:
     while stack:
         cur = stack.pop()
         if (
-            isinstance(cur, cst.Call)
-            and isinstance(cur.func, cst.Attribute)
+            type(cur) is cst.Call
+            and type(cur.func) is cst.Attribute
             and cur.func.attr.value in ("parameters", "named_parameters")
         ):
             owner = cur.func.value
-            while isinstance(owner, cst.Attribute | cst.Subscript):
+            while type(owner) in (cst.Attribute, cst.Subscript):
                 owner = owner.value
-            return owner.value if isinstance(owner, cst.Name) else None
+            return owner.value if type(owner) is cst.Name else None
         stack.extend(child_nodes(cur))
     return None
 
@@ -182,14 +182,14 @@ def _changed_later(sim: Simulation, built, key: Key) -> bool:
 def _assigns(statement: cst.CSTNode | None, var: str) -> bool:
     """Is `statement` the assignment binding the optimizer to `var`? (Inside a helper that
     returns it, `var` is the caller's name: there is no statement to insert after.)"""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return False
     small = statement.body[0]
     targets = (
         [t.target for t in small.targets]
-        if isinstance(small, cst.Assign)
+        if type(small) is cst.Assign
         else [small.target]
-        if isinstance(small, cst.AnnAssign)
+        if type(small) is cst.AnnAssign
         else []
     )
     return any(dotted(t) == var for t in targets)

@@ -185,8 +185,8 @@ def _fix(opt: OptimizerState, i: int, j: int):
     narrow_expressions = [params_expression(opt.group_specs[k].node) for k in narrow]
     if not (
         all(
-            isinstance(e, cst.Call)
-            and isinstance(e.func, cst.Attribute)
+            type(e) is cst.Call
+            and type(e.func) is cst.Attribute
             and e.func.attr.value == "parameters"
             for e in narrow_expressions
         )

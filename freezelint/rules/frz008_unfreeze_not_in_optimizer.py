@@ -266,24 +266,24 @@ def _unfrozen_module(statement: cst.CSTNode) -> cst.BaseExpression | None:
     """The module expression a statement unfreezes: `X.requires_grad_(True)`, `for p in
     X.parameters(): ...`, or a helper of this file called as `helper(X)`."""
     if (
-        isinstance(statement, cst.For)
-        and isinstance(statement.iter, cst.Call)
-        and isinstance(statement.iter.func, cst.Attribute)
+        type(statement) is cst.For
+        and type(statement.iter) is cst.Call
+        and type(statement.iter.func) is cst.Attribute
         and statement.iter.func.attr.value in ("parameters", "named_parameters")
     ):
         return statement.iter.func.value
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+    if type(statement) is cst.SimpleStatementLine and len(statement.body) == 1:
         small = statement.body[0]
-        call = small.value if isinstance(small, cst.Expr) else None
+        call = small.value if type(small) is cst.Expr else None
         if (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
+            type(call) is cst.Call
+            and type(call.func) is cst.Attribute
             and call.func.attr.value == "requires_grad_"
         ):
             return call.func.value
         if (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Name)
+            type(call) is cst.Call
+            and type(call.func) is cst.Name
             and len(call.args) == 1
             and call.args[0].keyword is None
         ):

@@ -133,8 +133,8 @@ def _fix(sim: Simulation, train: ModeSet):
     if (
         train.implicit
         or statement is None
-        or not isinstance(call, cst.Call)
-        or not isinstance(call.func, cst.Attribute)
+        or type(call) is not cst.Call
+        or type(call.func) is not cst.Attribute
     ):
         return NoFix(
             "the training mode is set by the framework or by a call the fix cannot follow with a "

@@ -96,13 +96,11 @@ def _fix_in_list(event: OptimizerBuilt, group: ParamGroup):
     """Freeze the group's parameters before the optimizer and drop the group from its list."""
     params = params_expression(group.node)
     statement = event.local  # inside the helper when the optimizer is built in one
-    groups = (
-        event.node.args[0].value if isinstance(event.node, cst.Call) and event.node.args else None
-    )
+    groups = event.node.args[0].value if type(event.node) is cst.Call and event.node.args else None
     if (
         params is None
         or statement is None
-        or not isinstance(groups, cst.List)
+        or type(groups) is not cst.List
         or len(groups.elements) < 2
         or not any(e.value is group.node for e in groups.elements)
         or not _parameters_call(params)
@@ -143,7 +141,7 @@ def _fix_added(event: ParamGroupAdded):
     statement = event.local
     if (
         params is None
-        or not isinstance(statement, cst.SimpleStatementLine)
+        or type(statement) is not cst.SimpleStatementLine
         or len(statement.body) != 1
         or not _parameters_call(params)
     ):
@@ -170,7 +168,7 @@ def _fix_added(event: ParamGroupAdded):
 def _parameters_call(node: cst.CSTNode) -> bool:
     """`X.parameters()`: evaluating it again where the fix freezes is harmless."""
     return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value == "parameters"
     )

@@ -109,7 +109,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
             else:
                 # A list bound there would hold the module replaced since: the optimizer
                 # should get the parameters the model has now, from the same call made again.
-                call = code_of(binder.node.value) if isinstance(binder.node, cst.Assign) else ""
+                call = code_of(binder.node.value) if type(binder.node) is cst.Assign else ""
                 old = region_text(sim, replaced.model, replaced.path)
                 advice = (
                     f"`list(...)` where it is bound would hold the old `{old}`, replaced on "
@@ -143,7 +143,7 @@ def _replaced_between(
 
 def _listed(bound: IteratorBound | None):
     """Materialise the iterator where it is bound: `params = list(model.parameters())`."""
-    if bound is None or not isinstance(bound.node, cst.Assign):
+    if bound is None or type(bound.node) is not cst.Assign:
         return NoFix(
             "the iterator is not bound by a plain assignment the fix can wrap in `list(...)`"
         )
@@ -151,7 +151,7 @@ def _listed(bound: IteratorBound | None):
 
     def build(ctx: FixContext) -> Fix:
         code = ctx.code(value)
-        if isinstance(value, cst.GeneratorExp) and code.startswith("(") and code.endswith(")"):
+        if type(value) is cst.GeneratorExp and code.startswith("(") and code.endswith(")"):
             code = code[1:-1]
         return Fix(
             SAFE, f"Bind `list(...)` to `{bound.var}`", (ctx.replace(value, f"list({code})"),)
@@ -163,14 +163,14 @@ def _listed(bound: IteratorBound | None):
 def _called_again(bound: IteratorBound, event: OptimizerBuilt | ParamGroupAdded, group: ParamGroup):
     """Hand the optimizer the bound call made again (`SGD(model.parameters(), ...)`), where
     both run in one function body and nothing the call reads is bound anew in between."""
-    if not isinstance(bound.node, cst.Assign) or bound.trail != event.trail:
+    if type(bound.node) is not cst.Assign or bound.trail != event.trail:
         return NoFix(
             "the iterator is bound in another function than the optimizer's: the call cannot be "
             "made again there"
         )
     value = bound.node.value
     handed = _handed(group.node, bound.var)
-    if handed is None or isinstance(value, cst.GeneratorExp):
+    if handed is None or type(value) is cst.GeneratorExp:
         return NoFix(
             "the iterator is a generator expression, or not handed to the optimizer by its name"
         )
@@ -194,14 +194,14 @@ def _called_again(bound: IteratorBound, event: OptimizerBuilt | ParamGroupAdded,
 
 def _handed(node: cst.CSTNode, var: str) -> cst.Name | None:
     """The name `var` where the group hands it: the group itself or its `"params"` entry."""
-    if isinstance(node, cst.Name) and node.value == var:
+    if type(node) is cst.Name and node.value == var:
         return node
-    if isinstance(node, cst.Dict):
+    if type(node) is cst.Dict:
         for element in node.elements:
             if (
-                isinstance(element, cst.DictElement)
+                type(element) is cst.DictElement
                 and literal_string(element.key) == "params"
-                and isinstance(element.value, cst.Name)
+                and type(element.value) is cst.Name
                 and element.value.value == var
             ):
                 return element.value
@@ -216,10 +216,10 @@ def _rebinds(ctx: FixContext, names: set[str], start: int, end: int) -> bool:
     stack = list(assignment_targets(ctx.module, nested=True))
     while stack:
         target = stack.pop()
-        if isinstance(target, cst.Tuple | cst.List):
+        if type(target) in (cst.Tuple, cst.List):
             stack.extend(element.value for element in target.elements)
         elif (
-            isinstance(target, cst.Name)
+            type(target) is cst.Name
             and target.value in names
             and start <= ctx.span(target)[0] < end
         ):

@@ -199,7 +199,7 @@ def _fix(sim: Simulation, event: SizeAttributeSet, layer: tuple[str, str, dict] 
         or layer[0] != ".".join(event.path)
         or layer[1] != "Linear"
         or event.attr not in ("in_features", "out_features")
-        or not isinstance(event.node, cst.Assign)
+        or type(event.node) is not cst.Assign
         or len(event.node.targets) != 1
     ):
         return NoFix(
@@ -209,7 +209,7 @@ def _fix(sim: Simulation, event: SizeAttributeSet, layer: tuple[str, str, dict] 
     node = event.node
     value = node.value
     owner = node.targets[0].target
-    if not isinstance(owner, cst.Attribute):
+    if type(owner) is not cst.Attribute:
         return NoFix(
             "the layer is not written as an attribute the fix can assign a new `nn.Linear` to"
         )

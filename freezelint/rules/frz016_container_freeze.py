@@ -207,9 +207,9 @@ def _item_code(node: cst.CSTNode, mf: ModuleFilter) -> str:
     """The loop item's name as the script writes it (`m`)."""
     call = mf.call if mf.call is not None else node
     if (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Attribute)
-        and isinstance(call.func.value, cst.Name)
+        type(call) is cst.Call
+        and type(call.func) is cst.Attribute
+        and type(call.func.value) is cst.Name
     ):
         return call.func.value.value
     return "m"
@@ -237,10 +237,10 @@ def _fix(event: RequiresGradSet, mf: ModuleFilter) -> FixBuilder | NoFix | None:
         return build_recurse
     call = event.node
     if not (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Attribute)
+        type(call) is cst.Call
+        and type(call.func) is cst.Attribute
         and call.func.attr.value == "requires_grad_"
-        and isinstance(call.func.value, cst.Name)
+        and type(call.func.value) is cst.Name
     ):
         return NoFix(
             "the freeze is not a `requires_grad_(...)` call on a loop variable: the fix cannot "

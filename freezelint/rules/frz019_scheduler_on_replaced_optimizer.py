@@ -128,7 +128,7 @@ def _fix(sim: Simulation, built: SchedulerBuilt, new: OptimizerBuilt):
     call, statement, at = built.node, built.local, new.local
     if (
         built.var is None
-        or not isinstance(call, cst.Call)
+        or type(call) is not cst.Call
         or not call.args
         or dotted(call.args[0].value) != new.var
         or not _assigns(statement, built.var)
@@ -165,8 +165,8 @@ def _fix(sim: Simulation, built: SchedulerBuilt, new: OptimizerBuilt):
 
 def _assigns(statement: cst.CSTNode | None, var: str) -> bool:
     return (
-        isinstance(statement, cst.SimpleStatementLine)
+        type(statement) is cst.SimpleStatementLine
         and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Assign)
+        and type(statement.body[0]) is cst.Assign
         and any(dotted(t.target) == var for t in statement.body[0].targets)
     )

@@ -146,8 +146,8 @@ def _fix(use: DeadHookUse) -> FixBuilder | NoFix | None:
         node.attr
         for node in _attributes(use.function.body)
         if node.attr.value == hook.name
-        and isinstance(node.value, cst.Call)
-        and isinstance(node.value.func, cst.Name)
+        and type(node.value) is cst.Call
+        and type(node.value.func) is cst.Name
         and node.value.func.value == "super"
     ]
     replacement = hook.replacement
@@ -164,6 +164,6 @@ def _attributes(node: cst.CSTNode) -> Iterator[cst.Attribute]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Attribute):
+        if type(current) is cst.Attribute:
             yield current
         stack.extend(current.children)

@@ -61,9 +61,9 @@ def name_tests(predicate: cst.BaseExpression, var: str, inner: set[str]) -> Iter
     stack: list[cst.BaseExpression] = [predicate]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.BooleanOperation):
+        if type(node) is cst.BooleanOperation:
             stack += [node.right, node.left]
-        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        elif type(node) is cst.UnaryOperation and type(node.operator) is cst.Not:
             stack.append(node.expression)
         elif (test := _test(node, var)) is not None:
             reads = names_in(test.key) - {test.item}
@@ -74,26 +74,26 @@ def name_tests(predicate: cst.BaseExpression, var: str, inner: set[str]) -> Iter
 
 
 def _is_var(node: cst.CSTNode, var: str) -> bool:
-    return isinstance(node, cst.Name) and node.value == var
+    return type(node) is cst.Name and node.value == var
 
 
 def _test(node: cst.BaseExpression, var: str) -> NameTest | None:
-    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+    if type(node) is cst.Comparison and len(node.comparisons) == 1:
         op, right = node.comparisons[0].operator, node.comparisons[0].comparator
-        if isinstance(op, cst.In | cst.NotIn) and _is_var(right, var):
-            return NameTest(node, "in" if isinstance(op, cst.In) else "not in", node.left, var)
+        if type(op) in (cst.In, cst.NotIn) and _is_var(right, var):
+            return NameTest(node, "in" if type(op) is cst.In else "not in", node.left, var)
         return None
-    if not isinstance(node, cst.Call) or len(node.args) != 1 or node.args[0].keyword:
+    if type(node) is not cst.Call or len(node.args) != 1 or node.args[0].keyword:
         return None
     arg, func = node.args[0].value, node.func
-    if isinstance(func, cst.Attribute) and _is_var(func.value, var):
+    if type(func) is cst.Attribute and _is_var(func.value, var):
         return NameTest(node, "startswith", arg, var) if func.attr.value == "startswith" else None
-    if not (_is_var(func, "any") and isinstance(arg, cst.GeneratorExp | cst.ListComp)):
+    if not (_is_var(func, "any") and type(arg) in (cst.GeneratorExp, cst.ListComp)):
         return None
     comp = arg.for_in
-    if comp.ifs or comp.inner_for_in is not None or not isinstance(comp.target, cst.Name):
+    if comp.ifs or comp.inner_for_in is not None or type(comp.target) is not cst.Name:
         return None
-    inner = _test(arg.elt, var) if isinstance(arg.elt, cst.Comparison | cst.Call) else None
+    inner = _test(arg.elt, var) if type(arg.elt) in (cst.Comparison, cst.Call) else None
     if inner is None or inner.kind == "not in":
         return None
     item = comp.target.value
@@ -112,9 +112,9 @@ def rewrites(
         return [(test.node, lambda h, q: f"{neg}{var}.startswith({anchored(key, h, q)})")]
     if test.target is not None:
         return [(test.target, lambda h, q: f"{var}.startswith({anchored(key, h, q)})")]
-    if not isinstance(key, cst.Tuple):
+    if type(key) is not cst.Tuple:
         return [(key, lambda h, q: anchored(key, h, q))] if counts == {1} else None
-    values = [e.value for e in key.elements if isinstance(e, cst.Element)]
+    values = [e.value for e in key.elements if type(e) is cst.Element]
     if len(values) != len(key.elements) or counts != {len(values)}:
         return None
     return [
@@ -127,12 +127,12 @@ def anchored(node: cst.BaseExpression, head: str, quote: str) -> str:
     """The key as a module's path and a dot (`head` before it): `"fc."`, `f"blocks.{i}."`,
     `KEY + "."`."""
     code = code_of(node)
-    if isinstance(node, cst.SimpleString | cst.FormattedString) and not node.lpar:
+    if type(node) in (cst.SimpleString, cst.FormattedString) and not node.lpar:
         start = next(i for i, c in enumerate(code) if c in "'\"")
         width = 3 if code[start : start + 3] in ('"""', "'''") else 1
         body = code[start + width : len(code) - width]
         dot = "" if body.endswith(".") else "."
         return f"{code[: start + width]}{head}{body}{dot}{code[len(code) - width :]}"
-    simple = isinstance(node, cst.Name | cst.Attribute | cst.Subscript | cst.Call)
+    simple = type(node) in (cst.Name, cst.Attribute, cst.Subscript, cst.Call)
     lead = f"{quote}{head}{quote} + " if head else ""
     return f"{lead}{code if simple else f'({code})'} + {quote}.{quote}"

@@ -9,9 +9,9 @@ import libcst as cst
 
 def dotted(node: cst.CSTNode) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         base = dotted(node.value)
         return None if base is None else f"{base}.{node.attr.value}"
     return None
@@ -45,7 +45,7 @@ class ImportTable:
         stack: list[cst.CSTNode] = [module]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Import):
+            if type(node) is cst.Import:
                 for alias in node.names:
                     name = _module_name(alias.name)
                     if alias.asname is not None:
@@ -56,12 +56,12 @@ class ImportTable:
                         top = name.split(".")[0]
                         self.aliases.setdefault(top, top)
                         self.sources.setdefault(top, (top, 0, None))
-            elif isinstance(node, cst.ImportFrom):
+            elif type(node) is cst.ImportFrom:
                 self._sources_of(node)
                 if node.relative or node.module is None:
                     continue
                 base = _module_name(node.module)
-                if isinstance(node.names, cst.ImportStar):
+                if type(node.names) is cst.ImportStar:
                     self.aliases[f"*{base}"] = base
                     continue
                 for alias in node.names:
@@ -84,7 +84,7 @@ class ImportTable:
     def _sources_of(self, node: cst.ImportFrom) -> None:
         base = _module_name(node.module) if node.module is not None else ""
         level = len(node.relative)
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             self.stars.append((base, level))
             return
         for alias in node.names:
@@ -111,9 +111,9 @@ class ImportTable:
 
 def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The statements directly inside a statement (or module): no expressions are visited."""
-    if isinstance(node, cst.SimpleStatementLine):
+    if type(node) is cst.SimpleStatementLine:
         return list(node.body)
-    if isinstance(node, cst.Module):
+    if type(node) is cst.Module:
         return list(node.body)
     out: list[cst.CSTNode] = []
     for attr in ("body", "orelse", "handlers", "finalbody"):
@@ -125,6 +125,6 @@ def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
                 out.extend(_statement_children(handler))
         elif isinstance(part, cst.BaseSuite):
             out.extend(part.body)
-        elif isinstance(part, cst.Else | cst.Finally | cst.If):
-            out.extend(_statement_children(part) if isinstance(part, cst.If) else part.body.body)
+        elif type(part) in (cst.Else, cst.Finally, cst.If):
+            out.extend(_statement_children(part) if type(part) is cst.If else part.body.body)
     return out

@@ -118,7 +118,7 @@ def dead_hooks(
     module: cst.Module, imports: ImportTable | None, path: Path | None
 ) -> list[DeadHookUse]:
     """Every dead hook of the file that changes trainability (see the module docstring)."""
-    classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
+    classes = [s for s in module.body if type(s) is cst.ClassDef]
     candidates = [(cls, f) for cls in classes for f in _methods(cls) if f.name.value in HOOKS]
     if not candidates:
         return []
@@ -149,9 +149,9 @@ def dead_hooks(
 
 
 def _methods(cls: cst.ClassDef) -> Iterator[cst.FunctionDef]:
-    if isinstance(cls.body, cst.IndentedBlock):
+    if type(cls.body) is cst.IndentedBlock:
         for statement in cls.body.body:
-            if isinstance(statement, cst.FunctionDef):
+            if type(statement) is cst.FunctionDef:
                 yield statement
 
 
@@ -187,11 +187,7 @@ class _NameUses(cst.CSTVisitor):
 
 
 def _is_super_call(node: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value == "super"
-    )
+    return type(node) is cst.Call and type(node.func) is cst.Name and node.func.value == "super"
 
 
 def _names_used(module: cst.Module) -> dict[str, int]:
@@ -207,8 +203,8 @@ class _Home:
         self.module = module
         self.imports = imports
         self.path = path
-        self.classes = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
-        self.functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+        self.classes = {s.name.value: s for s in module.body if type(s) is cst.ClassDef}
+        self.functions = {s.name.value: s for s in module.body if type(s) is cst.FunctionDef}
         self._kinds: dict[int, tuple[str, str] | None] = {}
 
     def lightning_kind(self, cls: cst.ClassDef) -> tuple[str, str] | None:
@@ -314,7 +310,7 @@ def _imported_kind(
     parsed = parse_file(file, target)
     if parsed is None:
         return None
-    classes = {s.name.value: s for s in parsed.module.body if isinstance(s, cst.ClassDef)}
+    classes = {s.name.value: s for s in parsed.module.body if type(s) is cst.ClassDef}
     cls = classes.get(class_name)
     if cls is None:
         return None

@@ -223,13 +223,13 @@ class _Statements:
         index = len(self._units)
         self._units.append(_Unit(statement, indents, []))
         self._slots.append(index)
-        if isinstance(statement, cst.SimpleStatementLine):
+        if type(statement) is cst.SimpleStatementLine:
             self._slots.extend([None] * (len(statement.body) - 1))
         self._clause(statement, index, indents)
 
     def _clause(self, node: cst.CSTNode, index: int, indents: tuple[str, ...]) -> None:
         self._owner[node] = index
-        if isinstance(node, cst.IndentedBlock):
+        if type(node) is cst.IndentedBlock:
             deeper = (*indents, self._indent(node))
             inner = {id(statement) for statement in node.body}
             for child in child_nodes(node):
@@ -238,11 +238,11 @@ class _Statements:
                 else:
                     self._units[index].parts.append(child)
             return
-        if isinstance(node, cst.SimpleStatementSuite):
+        if type(node) is cst.SimpleStatementSuite:
             self._slots.extend([None] * len(node.body))  # (`if x: a = 1`: no unit of its own)
-        elif isinstance(node, cst.If) and self._units[index].statement is not node:
+        elif type(node) is cst.If and self._units[index].statement is not node:
             self._slots.append(None)  # (an `elif`)
-        if isinstance(node, cst.Match):  # (its cases are indented, their blocks deeper)
+        if type(node) is cst.Match:  # (its cases are indented, their blocks deeper)
             indents = (*indents, self._indent(node))
         for child in child_nodes(node):
             if isinstance(child, _CLAUSES):

@@ -170,7 +170,7 @@ def _literal(node: cst.Integer | cst.Float | cst.SimpleString | cst.Concatenated
 def _fstring(node: cst.FormattedString) -> Fn:
     parts: list[Fn] = []
     for part in node.parts:
-        if isinstance(part, cst.FormattedStringText):
+        if type(part) is cst.FormattedStringText:
             parts.append(_constant(part.value))
         elif part.format_spec or part.conversion:
             parts.append(_unsupported("format spec"))
@@ -181,9 +181,9 @@ def _fstring(node: cst.FormattedString) -> Fn:
 
 
 def _sequence(node: cst.Tuple | cst.List | cst.Set) -> Fn:
-    items = [_compile(e.value) for e in node.elements if not isinstance(e, cst.StarredElement)]
+    items = [_compile(e.value) for e in node.elements if type(e) is not cst.StarredElement]
     starred = len(items) != len(node.elements)
-    make = set if isinstance(node, cst.Set) else tuple
+    make = set if type(node) is cst.Set else tuple
 
     def fn(env: Env) -> Any:
         values = [item(env) for item in items]
@@ -196,16 +196,16 @@ def _sequence(node: cst.Tuple | cst.List | cst.Set) -> Fn:
 
 def _unary(node: cst.UnaryOperation) -> Fn:
     inner = _compile(node.expression)
-    if isinstance(node.operator, cst.Not):
+    if type(node.operator) is cst.Not:
         return lambda env: not inner(env)
-    if isinstance(node.operator, cst.Minus):
+    if type(node.operator) is cst.Minus:
         return lambda env: -inner(env)
     return _then_unsupported(inner, "unary")
 
 
 def _boolean(node: cst.BooleanOperation) -> Fn:
     left, right = _compile(node.left), _compile(node.right)
-    if isinstance(node.operator, cst.And):
+    if type(node.operator) is cst.And:
         return lambda env: left(env) and right(env)
     return lambda env: left(env) or right(env)
 
@@ -248,11 +248,11 @@ def _binary(node: cst.BinaryOperation) -> Fn:
 
     def fn(env: Env) -> Any:
         a, b = left(env), right(env)
-        if isinstance(op, cst.Add):
+        if type(op) is cst.Add:
             return a + b
-        if isinstance(op, cst.Subtract):
+        if type(op) is cst.Subtract:
             return a - b
-        if isinstance(op, cst.Modulo) and isinstance(a, int):
+        if type(op) is cst.Modulo and isinstance(a, int):
             return a % b
         raise Unsupported("operator")
 
@@ -264,10 +264,10 @@ def _subscript(node: cst.Subscript) -> Fn:
     if len(node.slice) != 1:
         return _then_unsupported(value, "subscript")
     index = node.slice[0].slice
-    if isinstance(index, cst.Index):
+    if type(index) is cst.Index:
         key = _compile(index.value)
         bounds = None
-    elif isinstance(index, cst.Slice):
+    elif type(index) is cst.Slice:
         parts = [None if p is None else _compile(p) for p in (index.lower, index.upper, index.step)]
         key = None
         bounds = parts
@@ -290,14 +290,14 @@ def _call(node: cst.Call) -> Fn:
     if any(arg.keyword is not None or arg.star for arg in node.args):
         return _unsupported("keywords")
     args = [_compile(a.value) for a in node.args]
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         return _method(func, args)
-    if isinstance(func, cst.Name) and func.value in BUILTINS:
+    if type(func) is cst.Name and func.value in BUILTINS:
         builtin = BUILTINS[func.value]
         if (
             func.value in ("any", "all")
             and len(node.args) == 1
-            and isinstance(node.args[0].value, cst.GeneratorExp | cst.ListComp)
+            and type(node.args[0].value) in (cst.GeneratorExp, cst.ListComp)
         ):
             items = _comprehension(node.args[0].value)
             return lambda env: builtin(items(env))
@@ -308,7 +308,7 @@ def _call(node: cst.Call) -> Fn:
 def _method(func: cst.Attribute, args: list[Fn]) -> Fn:
     owner = func.value
     method = func.attr.value
-    qual = f"{owner.value}.{method}" if isinstance(owner, cst.Name) else ""
+    qual = f"{owner.value}.{method}" if type(owner) is cst.Name else ""
     regex = REGEX.get(qual)
     target = _compile(owner) if method in STR_METHODS | MATCH_METHODS else None
 
@@ -343,7 +343,7 @@ def _if_expression(node: cst.IfExp) -> Fn:
 
 def _comprehension(node: cst.GeneratorExp | cst.ListComp) -> Fn:
     comp = node.for_in
-    if comp.inner_for_in is not None or not isinstance(comp.target, cst.Name):
+    if comp.inner_for_in is not None or type(comp.target) is not cst.Name:
         return _unsupported("comprehension")
     source, element = _compile(comp.iter), _compile(node.elt)
     conditions = [_compile(cond.test) for cond in comp.ifs]

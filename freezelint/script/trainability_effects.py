@@ -64,15 +64,15 @@ class _Effects:
     def _node(self, node: cst.CSTNode, depth: int) -> Iterator[Effect]:
         if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
             targets = (
-                [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                [t.target for t in node.targets] if type(node) is cst.Assign else [node.target]
             )
             for target in targets:
-                if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad":
+                if type(target) is cst.Attribute and target.attr.value == "requires_grad":
                     value = getattr(node, "value", None)
                     yield Effect(node, _setting(value))
-                elif isinstance(target, cst.Subscript) and _sets_lr(target):
+                elif type(target) is cst.Subscript and _sets_lr(target):
                     yield Effect(node, "sets a learning rate")
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        elif type(node) is cst.Call and type(node.func) is cst.Attribute:
             attr = node.func.attr.value
             receiver = node.func.value
             if attr == "requires_grad_":
@@ -83,7 +83,7 @@ class _Effects:
                 if attr == "train" and node.args and literal_bool(node.args[0].value) is False:
                     mode = "eval"
                 yield Effect(node, f"puts `{dotted(receiver) or '...'}` in {mode} mode")
-            elif isinstance(receiver, cst.Name) and receiver.value == "self":
+            elif type(receiver) is cst.Name and receiver.value == "self":
                 found = self.home.method(self.cls, attr)
                 if found is not None:
                     yield from self.of(found, depth + 1)
@@ -91,7 +91,7 @@ class _Effects:
                     yield Effect(node, _FREEZING_CALLS[attr])
             elif attr in _FREEZING_CALLS:
                 yield Effect(node, _FREEZING_CALLS[attr])
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+        elif type(node) is cst.Call and type(node.func) is cst.Name:
             function = self.home.functions.get(node.func.value)
             if function is not None:
                 yield from self.of(function, depth + 1)
@@ -125,7 +125,7 @@ def _sets_lr(target: cst.Subscript) -> bool:
     """`group["lr"] = ...` or `optimizer.param_groups[0]["lr"] = ...`."""
     key = target.slice[0].slice if len(target.slice) == 1 else None
     return (
-        isinstance(key, cst.Index)
-        and isinstance(key.value, cst.SimpleString)
+        type(key) is cst.Index
+        and type(key.value) is cst.SimpleString
         and key.value.evaluated_value == "lr"
     )

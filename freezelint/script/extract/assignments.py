@@ -121,7 +121,7 @@ class AssignmentWalker(PartMoves):
         if key is None:
             return
         current = self.lookup_key(key, w)[1]
-        if isinstance(node.operator, cst.AddAssign) and isinstance(current, Params | Groups):
+        if type(node.operator) is cst.AddAssign and isinstance(current, Params | Groups):
             self._grow(key, current, value, "extend", w)
         else:
             self._store(key, None, w)
@@ -134,15 +134,15 @@ class AssignmentWalker(PartMoves):
         w: Walk,
         stmt: cst.CSTNode,
     ) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.bind(target.value, self.tracked_lists(target.value, value), w, stmt)
             self.note_copy(target, value_node, w)
-        elif isinstance(target, cst.Tuple | cst.List):
+        elif type(target) in (cst.Tuple, cst.List):
             items = value.items if isinstance(value, TupleValue) else ()
             for index, element in enumerate(target.elements):
                 item = items[index] if index < len(items) else None
                 self.assign(element.value, value_node, item, w, stmt)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             attr = target.attr.value
             if attr == "requires_grad":
                 self.requires_grad_assignment(target.value, value_node, w, stmt)
@@ -161,7 +161,7 @@ class AssignmentWalker(PartMoves):
                 if (
                     attr in ("weight", "bias")
                     and isinstance(owner, ModelRef)
-                    and isinstance(value_node, cst.Call)
+                    and type(value_node) is cst.Call
                     and self.imports.qualify(value_node.func) in PARAMETER_CLASSES
                 ):
                     self.emit(WeightReplaced, w, stmt, model=owner.model, path=owner.path)
@@ -183,7 +183,7 @@ class AssignmentWalker(PartMoves):
                     isinstance(owner, ModelRef)
                     and (owner.path or self.is_library_model(owner.model))
                     and not owner.wrappers
-                    and isinstance(value_node, cst.Name)
+                    and type(value_node) is cst.Name
                     and value_node.value == "None"
                     and attr not in ("weight", "bias")
                 ):
@@ -206,7 +206,7 @@ class AssignmentWalker(PartMoves):
                     if value is None:
                         self.unknown_part(owner, attr)
                     if (
-                        isinstance(value_node, cst.Call)
+                        type(value_node) is cst.Call
                         and self.imports.qualify(value_node.func) in PARAMETER_CLASSES
                     ):
                         self.own_params.add(owner.model if isinstance(owner, ModelRef) else 0)
@@ -214,12 +214,12 @@ class AssignmentWalker(PartMoves):
                     self.note_copy(target, value_node, w)
                 elif key is not None:
                     self.bind(key, value, w, stmt)
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             self.forget_facts(target, w)
             self._forget_constant(target, w)
             if (
                 len(target.slice) == 1
-                and isinstance(target.slice[0].slice, cst.Index)
+                and type(target.slice[0].slice) is cst.Index
                 and (literal_string(target.slice[0].slice.value) in ("lr", "initial_lr"))
             ):
                 self.lr_scheduled = True
@@ -319,7 +319,7 @@ class AssignmentWalker(PartMoves):
         if isinstance(value, ModelRef):
             # `x.in_features` is a size, not a module.
             return not (value.path and value.path[-1] in SIZE_ATTRIBUTES)
-        if value is None and isinstance(value_node, cst.Call):
+        if value is None and type(value_node) is cst.Call:
             if self.imports.qualify(value_node.func) in PARAMETER_CLASSES:
                 return False  # a parameter of the module itself
             name = (dotted(value_node.func) or "").rsplit(".", 1)[-1]
@@ -513,7 +513,7 @@ class AssignmentWalker(PartMoves):
 
 
 def owner_node_name(node: cst.BaseExpression) -> str | None:
-    return node.value if isinstance(node, cst.Name) else None
+    return node.value if type(node) is cst.Name else None
 
 
 def _leaves_of(sel):

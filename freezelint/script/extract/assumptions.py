@@ -110,7 +110,7 @@ class ConditionMemory(ValueIdentity):
 
     def _bare(self, test: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
         negated = False
-        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        while type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             test, negated = test.expression, not negated
         return test, negated
 
@@ -127,11 +127,11 @@ class ConditionMemory(ValueIdentity):
         """`x == c`, `x != c`, `x is None`, `x in (c, d)`, `x not in ...` (or `c == x`) on a
         value with an identity: (its key, its domain, the constants, whether the test says
         the value is among them)."""
-        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        if type(test) is not cst.Comparison or len(test.comparisons) != 1:
             return None
         op = test.comparisons[0].operator
         left, right = test.left, test.comparisons[0].comparator
-        if isinstance(op, cst.In | cst.NotIn):
+        if type(op) in (cst.In, cst.NotIn):
             sides = [(left, right)]
         elif isinstance(op, (*_EQUALITY, *_INEQUALITY)):
             sides = [(left, right), (right, left)]
@@ -147,7 +147,7 @@ class ConditionMemory(ValueIdentity):
             key = self.value_key(subject, w, value)
             if key is None:
                 continue
-            if isinstance(op, cst.In | cst.NotIn):
+            if type(op) in (cst.In, cst.NotIn):
                 if not isinstance(constant.value, tuple | frozenset | set | list):
                     return None
                 values = constant.value
@@ -189,7 +189,7 @@ class ConditionMemory(ValueIdentity):
         bare, negated = self._bare(test)
         truth = truth != negated
         consistent = True
-        if isinstance(bare, cst.BooleanOperation) and isinstance(bare.operator, cst.And) == truth:
+        if type(bare) is cst.BooleanOperation and type(bare.operator) is cst.And == truth:
             # `a and b` taken as true (`a or b` as false): so is each of its operands.
             for operand in (bare.left, bare.right):
                 consistent = self.assume(operand, truth, w) and consistent
@@ -259,15 +259,15 @@ def _leaves(node: cst.CSTNode) -> tuple[cst.BaseExpression, ...] | None:
     """The values a test reads: names, attribute chains and subscripts (a method's receiver,
     not its name; a called function's arguments, not the function). None when the test has a
     part whose value this cannot tell (an f-string, a lambda, a comprehension)."""
-    if isinstance(node, cst.Name | cst.Attribute | cst.Subscript):
+    if type(node) in (cst.Name, cst.Attribute, cst.Subscript):
         return (node,)
     if isinstance(node, _LITERALS):
         return ()
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         func = node.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             parts = [func.value, *(a.value for a in node.args)]
-        elif isinstance(func, cst.Name):
+        elif type(func) is cst.Name:
             parts = [a.value for a in node.args]
         else:
             return None
@@ -294,9 +294,9 @@ def _shape(node: cst.CSTNode, marks: dict[int, str]) -> str:
     mark = marks.get(id(node))
     if mark is not None:
         return mark
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.SimpleString | cst.Integer | cst.Float):
+    if type(node) in (cst.SimpleString, cst.Integer, cst.Float):
         return node.value
     inner = ",".join(_shape(child, marks) for child in child_nodes(node))
     return f"{type(node).__name__}({inner})"

@@ -140,18 +140,18 @@ def _derived_from_name(
 ) -> tuple[tuple[str, cst.BaseExpression], ...]:
     """`x = <expression>` statements at the top of a loop body over named parameters, each the
     only assignment of `x` in the body, whose expression reads the name (or an earlier one)."""
-    if name_var is None or not isinstance(body, cst.IndentedBlock):
+    if name_var is None or type(body) is not cst.IndentedBlock:
         return ()
     counts: dict[str, int] = {}
     found: list[tuple[str, cst.BaseExpression]] = []
     for stmt in body.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is not cst.SimpleStatementLine:
             continue
         for small in stmt.body:
             if (
-                isinstance(small, cst.Assign)
+                type(small) is cst.Assign
                 and len(small.targets) == 1
-                and isinstance(small.targets[0].target, cst.Name)
+                and type(small.targets[0].target) is cst.Name
             ):
                 target = small.targets[0].target.value
                 reads = names_in(small.value)
@@ -168,9 +168,9 @@ def _assignment_targets(body: cst.CSTNode) -> list[str]:
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Assign):
-            out += [t.target.value for t in cur.targets if isinstance(t.target, cst.Name)]
-        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For) and isinstance(
+        if type(cur) is cst.Assign:
+            out += [t.target.value for t in cur.targets if type(t.target) is cst.Name]
+        elif type(cur) in (cst.AugAssign, cst.AnnAssign, cst.For) and isinstance(
             cur.target, cst.Name
         ):
             out.append(cur.target.value)
@@ -186,13 +186,13 @@ def _decides_on(body: cst.CSTNode, name: str) -> bool:
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.If | cst.IfExp) and name in names_in(cur.test):
+        if type(cur) in (cst.If, cst.IfExp) and name in names_in(cur.test):
             return True
-        if isinstance(cur, cst.Match) and name in names_in(cur.subject):
+        if type(cur) is cst.Match and name in names_in(cur.subject):
             return True
-        if isinstance(cur, cst.Call) and any(name in names_in(a.value) for a in cur.args):
+        if type(cur) is cst.Call and any(name in names_in(a.value) for a in cur.args):
             return True  # (the function called may branch on it: `get_model(name)`)
-        if isinstance(cur, cst.Subscript) and any(name in names_in(e) for e in cur.slice):
+        if type(cur) is cst.Subscript and any(name in names_in(e) for e in cur.slice):
             return True  # `model.blocks[i]`: a different block each time
         stack.extend(child_nodes(cur))
     return False
@@ -210,18 +210,18 @@ def _module_receivers(body: cst.CSTNode) -> frozenset[str]:
 
 def _is_main_guard(test: cst.BaseExpression | None) -> bool:
     return (
-        isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Name)
+        type(test) is cst.Comparison
+        and type(test.left) is cst.Name
         and test.left.value == "__name__"
     )
 
 
 def _continue_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     """`if cond: continue` (no else): the rest of the loop body runs only when `not cond`."""
-    if isinstance(stmt, cst.If) and stmt.orelse is None:
+    if type(stmt) is cst.If and stmt.orelse is None:
         body = stmt.body.body
         last = body[-1] if body else None
-        if last is not None and any(isinstance(s, cst.Continue) for s in smalls(last)):
+        if last is not None and any(type(s) is cst.Continue for s in smalls(last)):
             return stmt.test
     return None
 
@@ -230,19 +230,19 @@ def _break_guard(stmt: cst.CSTNode) -> cst.BaseExpression | None:
     """`if i >= k: break` (no else, `i` a name compared upward: `>=`, `>`, `k <= i`): the
     rest of the loop body runs for the iterations before the first one where it holds, which
     for a counter of the loop are exactly those where `not cond` holds."""
-    if not isinstance(stmt, cst.If) or stmt.orelse is not None:
+    if type(stmt) is not cst.If or stmt.orelse is not None:
         return None
     body = stmt.body.body
     last = body[-1] if body else None
-    if last is None or not any(isinstance(s, cst.Break) for s in smalls(last)):
+    if last is None or not any(type(s) is cst.Break for s in smalls(last)):
         return None
     test = stmt.test
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
         return None
     op = test.comparisons[0].operator
     right = test.comparisons[0].comparator
-    if isinstance(op, cst.GreaterThan | cst.GreaterThanEqual) and isinstance(test.left, cst.Name):
+    if type(op) in (cst.GreaterThan, cst.GreaterThanEqual) and type(test.left) is cst.Name:
         return test
-    if isinstance(op, cst.LessThan | cst.LessThanEqual) and isinstance(right, cst.Name):
+    if type(op) in (cst.LessThan, cst.LessThanEqual) and type(right) is cst.Name:
         return test
     return None

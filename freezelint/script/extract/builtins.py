@@ -98,7 +98,7 @@ class BuiltinCalls(OptimizerBuilder):
         """`len(model.features)`: its size; `max(0, len(m) - k)`: that size, clamped."""
         if qual == "len" and len(node.args) == 1:
             inner = node.args[0].value
-            if isinstance(inner, cst.Name | cst.Attribute | cst.Subscript):
+            if type(inner) in (cst.Name, cst.Attribute, cst.Subscript):
                 ref = self.eval(inner, w)
                 if isinstance(ref, ModelRef):
                     return Size(ref.model, ref.path)
@@ -181,7 +181,7 @@ class BuiltinCalls(OptimizerBuilder):
                 base = values[1].selection
                 fn = node.args[0].value
                 if (
-                    isinstance(fn, cst.Lambda)
+                    type(fn) is cst.Lambda
                     and len(fn.params.params) == 1
                     and is_requires_grad_of(fn.body, fn.params.params[0].name.value)
                 ):
@@ -252,7 +252,7 @@ class BuiltinCalls(OptimizerBuilder):
             for arg in node.args:
                 value = self.eval(arg.value, w)
                 self.consume(arg.value, value, w, qual)
-                if isinstance(arg.value, cst.GeneratorExp):
+                if type(arg.value) is cst.GeneratorExp:
                     inner_iter = arg.value.for_in.iter
                     self.consume(inner_iter, self.eval(inner_iter, w), w, qual)
                 if qual in ("list", "tuple", "sorted") and isinstance(value, Params):
@@ -289,9 +289,7 @@ class BuiltinCalls(OptimizerBuilder):
         spec = self.models.get(obj.model)
         if spec is None or (spec.library is None and spec.parts is None):
             return None
-        elements = (
-            [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
-        )
+        elements = [e.value for e in classes.elements] if type(classes) is cst.Tuple else [classes]
         kinds = [recognize.WRAPPERS.get(self.imports.qualify(e) or "") for e in elements]
         if None in kinds:
             return None  # (some other class: a subclass test the analysis cannot answer)

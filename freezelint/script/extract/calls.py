@@ -57,7 +57,7 @@ class CallEvaluator(ModelConstructors):
         alias = callee if isinstance(callee, Constructor) else None
         if alias is not None:
             qual = alias.qual
-        elif isinstance(func, cst.Subscript | cst.Call) and isinstance(callee, Instance | ModelRef):
+        elif type(func) in (cst.Subscript, cst.Call) and isinstance(callee, Instance | ModelRef):
             # `Wrapper()()`, `wrappers[i]()`: an object whose class may define `__call__`.
             handled, value = self.call_object(callee, node, w)
             if handled:
@@ -66,7 +66,7 @@ class CallEvaluator(ModelConstructors):
             handled, value = self._known_call(qual, node, w)
             if handled:
                 return value
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             recv = self.eval(func.value, w)
             method = func.attr.value
             held = self._held_class(recv, method)
@@ -100,9 +100,9 @@ class CallEvaluator(ModelConstructors):
                 return None
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, method)
-                if isinstance(member, cst.FunctionDef):
+                if type(member) is cst.FunctionDef:
                     return self.call_function(member, node, w)
-                if isinstance(member, cst.ClassDef):
+                if type(member) is cst.ClassDef:
                     return self.construct(member, node, w)
             handled, value = self.method_call(recv, method, node, w)
             if handled:
@@ -145,7 +145,7 @@ class CallEvaluator(ModelConstructors):
             handled, value = self._method_call(recv, method, node, w)
             if handled:
                 return value
-        elif isinstance(func, cst.Name) and not (
+        elif type(func) is cst.Name and not (
             # A class named like an optimizer (`RAdam`, `AdaBelief`) handed parameters is one,
             # whoever defines it: no need to read it; so is the project's own subclass of
             # `torch.optim.Optimizer` (`class RAdam(Optimizer)`).
@@ -197,9 +197,9 @@ class CallEvaluator(ModelConstructors):
         `models.__dict__[arch](...)`, `{"resnet": models.resnet18}[name](...)`), a class or
         function of the project picked the same ways (`MODELS[args.model](...)`), or an
         object."""
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             return w.scope.lookup(func.value)[1]
-        if isinstance(func, cst.Subscript | cst.Call):
+        if type(func) in (cst.Subscript, cst.Call):
             return self.eval(func, w)
         return None
 
@@ -210,7 +210,7 @@ class CallEvaluator(ModelConstructors):
         if found is None:
             self._eval_args(node, w)
             return None
-        if isinstance(found, cst.ClassDef):
+        if type(found) is cst.ClassDef:
             return self.construct(found, node, w)
         return self.call_function(found, node, w)
 
@@ -276,7 +276,7 @@ class CallEvaluator(ModelConstructors):
                 submodules = arg.value
         if submodules is None:
             return ref.region
-        if isinstance(submodules, cst.List | cst.Tuple):
+        if type(submodules) in (cst.List, cst.Tuple):
             names = [literal_string(e.value) for e in submodules.elements]
             if all(n is not None for n in names):
                 return union(

@@ -22,7 +22,7 @@ def set_in_init_only(cls: cst.ClassDef) -> frozenset[str]:
     in_init: set[str] = set()
     elsewhere: set[str] = set()
     for stmt in cls.body.body:
-        if isinstance(stmt, cst.FunctionDef):
+        if type(stmt) is cst.FunctionDef:
             if stmt.name.value in ("__getattr__", "__getattribute__", "__setattr__"):
                 return frozenset()
             found = _self_assignments(stmt)
@@ -40,21 +40,19 @@ def _self_assignments(fn: cst.FunctionDef) -> set[str] | None:
     stack: list[cst.CSTNode] = [fn.body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Call) and dotted(cur.func) in ("setattr", "self.__dict__.update"):
+        if type(cur) is cst.Call and dotted(cur.func) in ("setattr", "self.__dict__.update"):
             return None
         targets: list[cst.BaseExpression] = []
-        if isinstance(cur, cst.Assign):
+        if type(cur) is cst.Assign:
             targets = [t.target for t in cur.targets]
-        elif isinstance(cur, cst.AnnAssign | cst.AugAssign):
+        elif type(cur) in (cst.AnnAssign, cst.AugAssign):
             targets = [cur.target]
         for target in targets:
-            for part in [
-                *(target.elements if isinstance(target, cst.Tuple | cst.List) else [target])
-            ]:
-                node = part.value if isinstance(part, cst.Element) else part
+            for part in [*(target.elements if type(target) in (cst.Tuple, cst.List) else [target])]:
+                node = part.value if type(part) is cst.Element else part
                 if (
-                    isinstance(node, cst.Attribute)
-                    and isinstance(node.value, cst.Name)
+                    type(node) is cst.Attribute
+                    and type(node.value) is cst.Name
                     and node.value.value == "self"
                 ):
                     out.add(node.attr.value)
@@ -73,7 +71,7 @@ def adds_by_name(cls: cst.ClassDef) -> bool:
     while stack:
         cur = stack.pop()
         if (
-            isinstance(cur, cst.Name | cst.Attribute)
+            type(cur) in (cst.Name, cst.Attribute)
             and (dotted(cur) or "").rsplit(".", 1)[-1] in _BY_NAME
         ):
             return True
@@ -94,16 +92,16 @@ def self_reads(fn: cst.FunctionDef) -> frozenset[str] | None:
     stack: list[cst.CSTNode] = [fn.body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Attribute) and isinstance(cur.value, cst.Name):
+        if type(cur) is cst.Attribute and type(cur.value) is cst.Name:
             if cur.value.value == "self":
                 if cur.attr.value in _GENERIC:
                     return None
                 out.add(cur.attr.value)
                 continue
-        elif isinstance(cur, cst.Call) and dotted(cur.func) in ("getattr", "vars", "setattr"):
-            if any(isinstance(a.value, cst.Name) and a.value.value == "self" for a in cur.args):
+        elif type(cur) is cst.Call and dotted(cur.func) in ("getattr", "vars", "setattr"):
+            if any(type(a.value) is cst.Name and a.value.value == "self" for a in cur.args):
                 return None
-        elif isinstance(cur, cst.Name) and cur.value == "self":
+        elif type(cur) is cst.Name and cur.value == "self":
             # `self` handed on whole (`helper(self, x)`, `return self`): anything may be used.
             return None
         stack.extend(child_nodes(cur))

@@ -67,7 +67,7 @@ class ConditionalWalker(LoopWalker):
         assumed = dict(self.assumed)
         possible = True
         while cur is not None:
-            if isinstance(cur, cst.Else):
+            if type(cur) is cst.Else:
                 if possible:
                     live.append(Arm(cur.body.body, None, negated=tuple(previous)))
                 break
@@ -141,9 +141,9 @@ class ConditionalWalker(LoopWalker):
                 continue
             test = arm.test
             if not (
-                isinstance(test, cst.Comparison)
+                type(test) is cst.Comparison
                 and len(test.comparisons) == 1
-                and isinstance(test.comparisons[0].operator, cst.Equal | cst.In)
+                and type(test.comparisons[0].operator) in (cst.Equal, cst.In)
                 and _literals(test.comparisons[0].comparator)
             ):
                 return False
@@ -176,9 +176,9 @@ class ConditionalWalker(LoopWalker):
         while stack:
             cur = stack.pop()
             asked = None
-            if isinstance(cur, cst.Call) and dotted(cur.func) in MODEL_QUESTIONS and cur.args:
+            if type(cur) is cst.Call and dotted(cur.func) in MODEL_QUESTIONS and cur.args:
                 asked = cur.args[0].value
-            elif isinstance(cur, cst.Attribute) and cur.attr.value == "training":
+            elif type(cur) is cst.Attribute and cur.attr.value == "training":
                 asked = cur.value
             if dotted(asked) is not None and isinstance(self.eval(asked, w), ModelRef):
                 return True
@@ -404,14 +404,14 @@ class ConditionalWalker(LoopWalker):
 
 def _leaves_the_block(body) -> bool:
     """Does an arm leave the function (a `return` among its own statements)?"""
-    return any(isinstance(small, cst.Return) for stmt in body for small in smalls(stmt))
+    return any(type(small) is cst.Return for stmt in body for small in smalls(stmt))
 
 
 def _literals(node: cst.BaseExpression) -> bool:
     """A string or integer literal, or a tuple, list or set of them."""
-    if isinstance(node, cst.Tuple | cst.List | cst.Set):
+    if type(node) in (cst.Tuple, cst.List, cst.Set):
         return bool(node.elements) and all(_literals(e.value) for e in node.elements)
-    return isinstance(node, cst.SimpleString | cst.Integer)
+    return type(node) in (cst.SimpleString, cst.Integer)
 
 
 def _lost_constant(envs: list[dict]) -> bool:

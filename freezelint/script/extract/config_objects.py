@@ -38,7 +38,7 @@ UNKNOWN_LEAF = object()  # a value the code computes
 
 def _is_new_config(node: cst.BaseExpression, imports: ImportTable) -> bool:
     """`CN()` (`CfgNode(new_allowed=True)`): an empty config object of a known library."""
-    if not isinstance(node, cst.Call):
+    if type(node) is not cst.Call:
         return False
     if any(arg.keyword is None for arg in node.args):
         return False
@@ -54,19 +54,19 @@ def config_objects(
     `evaluate`: a constant expression's value in the module (None when not known)."""
     trees: dict[str, dict] = {}
     for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
+        if type(stmt) is not cst.SimpleStatementLine:
             continue
         for small in stmt.body:
-            if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+            if type(small) is not cst.Assign or len(small.targets) != 1:
                 continue
             target = small.targets[0].target
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 if _is_new_config(small.value, imports):
                     trees[target.value] = {}
                 else:
                     trees.pop(target.value, None)
                 continue
-            name = dotted(target) if isinstance(target, cst.Attribute) else None
+            name = dotted(target) if type(target) is cst.Attribute else None
             if name is None or name.split(".", 1)[0] not in trees:
                 continue
             *owners, attr = name.split(".")

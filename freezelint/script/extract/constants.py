@@ -89,9 +89,9 @@ def binary(op: cst.BaseBinaryOp, left: object, right: object) -> object:
     fn = _BINARY.get(type(op))
     if fn is None or not isinstance(left, _SAFE_TYPES) or not isinstance(right, _SAFE_TYPES):
         raise NotConstant("operator")
-    if isinstance(op, cst.Power) and (not isinstance(right, int) or abs(right) > 64):
+    if type(op) is cst.Power and (not isinstance(right, int) or abs(right) > 64):
         raise NotConstant("power")
-    if isinstance(op, cst.Multiply) and (
+    if type(op) is cst.Multiply and (
         isinstance(left, str | tuple) or isinstance(right, str | tuple)
     ):
         raise NotConstant("repetition")

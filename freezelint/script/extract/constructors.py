@@ -99,18 +99,18 @@ class ModelConstructors(SchedulerCalls):
             return None
         arg = node.args[0].value
         if (
-            not isinstance(arg, cst.Call)
+            type(arg) is not cst.Call
             or self.imports.qualify(arg.func) != "collections.OrderedDict"
             or len(arg.args) != 1
-            or not isinstance(arg.args[0].value, cst.List | cst.Tuple)
+            or type(arg.args[0].value) not in (cst.List, cst.Tuple)
         ):
             return None
         pairs: list[tuple[str, cst.BaseExpression]] = []
         for element in arg.args[0].value.elements:
             pair = element.value
             if (
-                isinstance(element, cst.StarredElement)
-                or not isinstance(pair, cst.Tuple)
+                type(element) is cst.StarredElement
+                or type(pair) is not cst.Tuple
                 or len(pair.elements) != 2
             ):
                 return None

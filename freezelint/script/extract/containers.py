@@ -58,7 +58,7 @@ class ContainerEvaluator(ExpressionEvaluator):
         items = [self.eval(e.value, w) for e in node.elements]
         if items and all(isinstance(i, Const) for i in items):
             return Const(tuple(i.value for i in items))  # type: ignore[union-attr]
-        if isinstance(node, cst.Tuple):
+        if type(node) is cst.Tuple:
             return TupleValue(tuple(items))
         if not items:
             return Params(EMPTY, generator=False)
@@ -72,7 +72,7 @@ class ContainerEvaluator(ExpressionEvaluator):
                 parts.append(item.region)
             elif isinstance(item, ParamItem | Params):
                 parts.append(item.selection)
-            elif isinstance(item, cst.StarredElement):
+            elif type(item) is cst.StarredElement:
                 parts.append(Opaque("starred"))
             else:
                 return None
@@ -161,7 +161,7 @@ class ContainerEvaluator(ExpressionEvaluator):
     def _entry(self, node: cst.BaseExpression, w: Walk) -> Value:
         """A dict entry's value: a class or function of the project named (a registry) too."""
         value = self.eval(node, w)
-        if value is None and isinstance(node, cst.Name | cst.Attribute):
+        if value is None and type(node) in (cst.Name, cst.Attribute):
             return self.project_definition(node, w)
         return value
 
@@ -188,9 +188,9 @@ class ContainerEvaluator(ExpressionEvaluator):
         if len(node.slice) != 1:
             return None
         index = node.slice[0].slice
-        if isinstance(index, cst.Index) and (
+        if type(index) is cst.Index and (
             isinstance(recv, Const | DictValue)
-            or (recv is None and isinstance(node.value, cst.Attribute))
+            or (recv is None and type(node.value) is cst.Attribute)
         ):
             key = self.eval(index.value, w)
             if not isinstance(key, Const):
@@ -200,13 +200,13 @@ class ContainerEvaluator(ExpressionEvaluator):
             if isinstance(recv, Const):
                 return _const(lambda: subscript(recv.value, key.value), recv, key)
             # `models.__dict__[arch]`: the constructor of that name.
-            assert isinstance(node.value, cst.Attribute)
+            assert type(node.value) is cst.Attribute
             if node.value.attr.value == "__dict__" and isinstance(key.value, str):
                 owner = self.imports.qualify(node.value.value)
                 return self.constructor_named(f"{owner}.{key.value}") if owner else None
             return None
         part = DYNAMIC
-        if isinstance(index, cst.Index):
+        if type(index) is cst.Index:
             literal = int_literal(index.value)
             if literal is None:
                 key = literal_string(index.value)
@@ -218,7 +218,7 @@ class ContainerEvaluator(ExpressionEvaluator):
                     literal = value.value
             if literal is not None:
                 part = str(literal)
-        elif isinstance(index, cst.Slice):
+        elif type(index) is cst.Slice:
             lower = self._int_of(index.lower, w, recv) if index.lower else None
             upper = self._int_of(index.upper, w, recv) if index.upper else None
             part = f"{'' if lower is None else lower}:{'' if upper is None else upper}"
@@ -290,7 +290,7 @@ def _span(part: str) -> tuple[int | None, int | None] | None:
 
 def _slice_bound(index: cst.BaseSlice) -> PositionBound | None:
     """The literal that sets a one-ended slice's end (`10` in `[:10]`, `-2` in `[-2:]`)."""
-    if not isinstance(index, cst.Slice) or index.step is not None:
+    if type(index) is not cst.Slice or index.step is not None:
         return None
     if index.lower is None and int_literal(index.upper) is not None:
         return PositionBound(index.upper, "stop")  # type: ignore[arg-type]
@@ -311,28 +311,28 @@ def _keyed_only(body: cst.CSTNode, name: str) -> bool:
     ]
     while stack:
         node, (parent, above) = stack.pop()
-        if isinstance(node, cst.Subscript) and _names(node.value, name):
+        if type(node) is cst.Subscript and _names(node.value, name):
             if (
                 len(node.slice) != 1
-                or not isinstance(node.slice[0].slice, cst.Index)
+                or type(node.slice[0].slice) is not cst.Index
                 or literal_string(node.slice[0].slice.value) is None
                 or not _read_or_grown(parent, above)
             ):
                 return False
             continue
-        if _names(node, name) and not isinstance(parent, cst.AssignTarget):
+        if _names(node, name) and type(parent) is not cst.AssignTarget:
             return False
         stack.extend((child, (node, parent)) for child in node.children)
     return True
 
 
 def _names(node: cst.CSTNode, name: str) -> bool:
-    return isinstance(node, cst.Name) and node.value == name
+    return type(node) is cst.Name and node.value == name
 
 
 def _read_or_grown(parent: cst.CSTNode | None, above: cst.CSTNode | None) -> bool:
-    if isinstance(parent, cst.Attribute):
-        return parent.attr.value in _GROWN and isinstance(above, cst.Call)
-    if isinstance(parent, cst.Arg):
-        return isinstance(above, cst.Call) and _names(above.func, "len")
-    return isinstance(parent, cst.DictElement | cst.If | cst.While | cst.UnaryOperation)
+    if type(parent) is cst.Attribute:
+        return parent.attr.value in _GROWN and type(above) is cst.Call
+    if type(parent) is cst.Arg:
+        return type(above) is cst.Call and _names(above.func, "len")
+    return type(parent) in (cst.DictElement, cst.If, cst.While, cst.UnaryOperation)

@@ -163,7 +163,7 @@ class ExpressionEvaluator:
                 return Const(literal_value(node))
             except (ValueError, SyntaxError):  # pragma: no cover - odd literals
                 return None
-        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Minus):
+        if kind is cst.UnaryOperation and type(node.operator) is cst.Minus:
             inner = self.eval(node.expression, w)
             if isinstance(inner, Const) and isinstance(inner.value, int | float):
                 return Const(-inner.value)
@@ -186,7 +186,7 @@ class ExpressionEvaluator:
             if isinstance(recv, ProjectModule):
                 member = self.module_member(recv, node.attr.value)
                 return None if isinstance(member, cst.CSTNode) else member
-            if isinstance(recv, Definition) and isinstance(recv.node, cst.ClassDef):
+            if isinstance(recv, Definition) and type(recv.node) is cst.ClassDef:
                 # `block.expansion` with `block` a class of the project handed over.
                 return self.class_attribute(recv.node, node.attr.value, w)
             if isinstance(recv, Instance | ModelRef):
@@ -226,9 +226,7 @@ class ExpressionEvaluator:
             return self._sequence(node, w)
         if kind is cst.Dict:
             entries = [
-                (literal_string(e.key), e.value)
-                if isinstance(e, cst.DictElement)
-                else (None, e.value)
+                (literal_string(e.key), e.value) if type(e) is cst.DictElement else (None, e.value)
                 for e in node.elements
             ]
             return self._group_dict(entries, w, node)
@@ -236,16 +234,16 @@ class ExpressionEvaluator:
             left, right = self.eval(node.left, w), self.eval(node.right, w)
             if isinstance(left, Const) and isinstance(right, Const):
                 return _const(lambda: binary(node.operator, left.value, right.value), left, right)
-            if isinstance(left, Size) and isinstance(node.operator, cst.Add | cst.Subtract):
-                return left.plus(right, negate=isinstance(node.operator, cst.Subtract))
-            if isinstance(node.operator, cst.Add):
+            if isinstance(left, Size) and type(node.operator) in (cst.Add, cst.Subtract):
+                return left.plus(right, negate=type(node.operator) is cst.Subtract)
+            if type(node.operator) is cst.Add:
                 return self._concat(left, right)
             return None
         if kind is cst.Comparison:
             return self._comparison(node, w)
         if kind is cst.BooleanOperation:
             return self._boolean(node, w)
-        if kind is cst.UnaryOperation and isinstance(node.operator, cst.Not):
+        if kind is cst.UnaryOperation and type(node.operator) is cst.Not:
             inner = self.eval(node.expression, w)
             if isinstance(inner, Const):
                 return _const(lambda: not truth(inner.value), inner)
@@ -266,7 +264,7 @@ class ExpressionEvaluator:
         for child in child_nodes(node):
             if isinstance(child, cst.BaseExpression):
                 self.eval(child, w)
-            elif isinstance(child, cst.Arg):
+            elif type(child) is cst.Arg:
                 self.eval(child.value, w)
         return None
 
@@ -280,8 +278,8 @@ class ExpressionEvaluator:
             op = target.operator
             # A model, parameters or an optimizer the walker tracks is never None.
             tracked = a is not None and not isinstance(a, Const)
-            if isinstance(op, cst.Is | cst.IsNot) and _is_none(b) and tracked:
-                result = _and(result, Const(isinstance(op, cst.IsNot)))
+            if type(op) in (cst.Is, cst.IsNot) and _is_none(b) and tracked:
+                result = _and(result, Const(type(op) is cst.IsNot))
                 continue
             if not isinstance(a, Const) or not isinstance(b, Const):
                 result = None
@@ -293,7 +291,7 @@ class ExpressionEvaluator:
 
     def _boolean(self, node: cst.BooleanOperation, w: Walk) -> Value:
         left = self.eval(node.left, w)
-        is_and = isinstance(node.operator, cst.And)
+        is_and = type(node.operator) is cst.And
         if isinstance(left, Const) and left.decided:
             try:
                 if truth(left.value) != is_and:
@@ -319,7 +317,7 @@ class ExpressionEvaluator:
         """`True`/`False`, or a name the code fixes to one (`p.requires_grad = unfreeze` in
         a method called as `self.unfreeze(False)`); a command-line value stays unknown."""
         literal = literal_bool(node)
-        if literal is not None or not isinstance(node, cst.Name | cst.Attribute):
+        if literal is not None or type(node) not in (cst.Name, cst.Attribute):
             return literal
         value = self.eval(node, w)
         if isinstance(value, Const) and value.decided and isinstance(value.value, bool):
@@ -344,7 +342,7 @@ class ExpressionEvaluator:
         """`f"efficientnet-b{N}"` with `N` a constant: a constant string."""
         out = ""
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            if type(part) is cst.FormattedStringText:
                 out += part.value
                 continue
             value = self.eval(part.expression, w)

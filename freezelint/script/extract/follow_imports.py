@@ -88,7 +88,7 @@ class ImportFollower(ConditionMemory):
         defines one is then read (its own copy of a zoo's ResNet); for a model zoo's file
         importing its layers, or a library's helper, it is not."""
         if any(
-            isinstance(stmt, cst.ClassDef)
+            type(stmt) is cst.ClassDef
             and any((dotted(base.value) or "").split(".")[-1] == "Module" for base in stmt.bases)
             for stmt in self.module.body
         ):
@@ -125,14 +125,14 @@ class ImportFollower(ConditionMemory):
         self.loaded[key] = None  # an import cycle stops here
         ctx = ModuleContext(parsed.imports, Scope(), path=path, name=name.strip(".") or "pkg")
         for stmt in parsed.module.body:
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:
                 ctx.functions[stmt.name.value] = stmt
                 self.home[id(stmt)] = ctx
-            elif isinstance(stmt, cst.ClassDef):
+            elif type(stmt) is cst.ClassDef:
                 ctx.classes[stmt.name.value] = stmt
                 self.home[id(stmt)] = ctx
                 for method in stmt.body.body:
-                    if isinstance(method, cst.FunctionDef):
+                    if type(method) is cst.FunctionDef:
                         self.home[id(method)] = ctx
         self.files[key] = parsed
         if self.walked < MAX_WALKED and self.fuel > 0 and might_freeze(parsed.text.encode("utf-8")):
@@ -151,9 +151,9 @@ class ImportFollower(ConditionMemory):
             ctx.scope.env.update(self._constants(parsed, ctx))
             with self.inside(ctx):
                 for stmt in parsed.module.body:
-                    if isinstance(stmt, cst.SimpleStatementLine):
+                    if type(stmt) is cst.SimpleStatementLine:
                         for small in stmt.body:
-                            if isinstance(small, cst.ImportFrom):
+                            if type(small) is cst.ImportFrom:
                                 self.import_statement(small, Walk(ctx.scope))
         self.loaded[key] = ctx
         return ctx
@@ -165,7 +165,7 @@ class ImportFollower(ConditionMemory):
             found: dict[str, Value] = {}
             with self.inside(ctx):
                 for stmt in parsed.module.body:
-                    if not isinstance(stmt, cst.SimpleStatementLine):
+                    if type(stmt) is not cst.SimpleStatementLine:
                         continue
                     for small in stmt.body:
                         target, value = _simple_binding(small)
@@ -196,9 +196,9 @@ class ImportFollower(ConditionMemory):
         """`from m import *` of a project file binds its names now; any other import of one
         binds them when the code first uses them (`imported_name`), so that a file importing
         much but using little reads little."""
-        if self.here.path is None or not isinstance(node, cst.ImportFrom):
+        if self.here.path is None or type(node) is not cst.ImportFrom:
             return
-        if not isinstance(node.names, cst.ImportStar):
+        if type(node.names) is not cst.ImportStar:
             return
         base = _dotted(node.module) if node.module is not None else ""
         ctx = self.load(base, len(node.relative))
@@ -257,12 +257,12 @@ class ImportFollower(ConditionMemory):
         """A function or class of the project that `node` names without calling it (`BaseModel`,
         `models.BaseModel`), as a value; None when it names none (or a variable shadows it)."""
         found: cst.CSTNode | None = None
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             if w.scope.lookup(node.value)[0]:
                 return None
             self.imported_name(node.value, w)
             found = self.classes.get(node.value) or self.functions.get(node.value)
-        elif isinstance(node, cst.Attribute):
+        elif type(node) is cst.Attribute:
             owner = self.eval(node.value, w)
             if isinstance(owner, ProjectModule):
                 found = self.module_member(owner, node.attr.value)
@@ -270,7 +270,7 @@ class ImportFollower(ConditionMemory):
 
     def definition_of(self, found: object) -> Definition | None:
         """A def of the project's (a class or function node) as a value."""
-        if not isinstance(found, cst.ClassDef | cst.FunctionDef):
+        if type(found) not in (cst.ClassDef, cst.FunctionDef):
             return None
         home = self.home_of(found)
         if home is None or home.path is None:
@@ -286,7 +286,7 @@ class ImportFollower(ConditionMemory):
         if ctx is None:
             return None
         name = value.node.name.value
-        found = (ctx.classes if isinstance(value.node, cst.ClassDef) else ctx.functions).get(name)
+        found = (ctx.classes if type(value.node) is cst.ClassDef else ctx.functions).get(name)
         return found
 
     def module_member(self, value: ProjectModule, attr: str) -> Value | cst.CSTNode:
@@ -314,12 +314,12 @@ def _simple_binding(
     small: cst.BaseSmallStatement,
 ) -> tuple[str | None, cst.BaseExpression | None]:
     if (
-        isinstance(small, cst.Assign)
+        type(small) is cst.Assign
         and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
+        and type(small.targets[0].target) is cst.Name
     ):
         return small.targets[0].target.value, small.value
-    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+    if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
         return small.target.value, small.value
     return None, None
 
@@ -335,7 +335,7 @@ def _has_call(node: cst.CSTNode) -> bool:
     stack = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Call | cst.Lambda | cst.ListComp | cst.DictComp | cst.GeneratorExp):
+        if type(cur) in (cst.Call, cst.Lambda, cst.ListComp, cst.DictComp, cst.GeneratorExp):
             return True
         stack.extend(cur.children)
     return False
@@ -348,13 +348,13 @@ def _statements(fn: cst.FunctionDef) -> int:
 
 
 def _block_statements(node: cst.CSTNode) -> int:
-    if isinstance(node, cst.If):
+    if type(node) is cst.If:
         arms: list[cst.CSTNode] = []
         cur: cst.CSTNode | None = node
-        while isinstance(cur, cst.If):
+        while type(cur) is cst.If:
             arms.append(cur.body)
             cur = cur.orelse
-        if isinstance(cur, cst.Else):
+        if type(cur) is cst.Else:
             arms.append(cur.body)
         return 1 + max(_block_statements(arm) for arm in arms)
     count = 1 if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement) else 0

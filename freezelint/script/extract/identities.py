@@ -38,14 +38,14 @@ class ValueIdentity(LightningCalls):
 
     def _slot(self, node: cst.BaseExpression, w: Walk) -> tuple[Key, Value] | None:
         """Where a bare name or attribute of a project object is bound, and its value."""
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             scope: Scope | None = w.scope
             while scope is not None and node.value not in scope.env:
                 scope = scope.parent
             if scope is None:
                 return None
             return ("name", id(scope), node.value), scope.env[node.value]
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             ident = _ident(self.eval(node.value, w))
             if ident is None or node.attr.value not in self.attributes.get(ident, {}):
                 return None
@@ -55,15 +55,15 @@ class ValueIdentity(LightningCalls):
     def value_key(self, node: cst.BaseExpression, w: Walk, value: object = _UNSET) -> Key | None:
         """The identity of the value a bare name or attribute holds, when it has one
         (`value`: the node's value, when the caller has it)."""
-        if isinstance(node, cst.Call) and not node.args:
+        if type(node) is cst.Call and not node.args:
             # A query of the machine that cannot change while the script runs.
             qual = self.imports.qualify(node.func)
             return ("machine", qual) if qual in MACHINE_QUERIES else None
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             return self._item_key(node, w, value)
-        if not isinstance(node, cst.Name | cst.Attribute):
+        if type(node) not in (cst.Name, cst.Attribute):
             return None
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             if value is _UNSET:
                 value = self.eval(node, w)
             if isinstance(value, Const) and value.source is not None:
@@ -84,7 +84,7 @@ class ValueIdentity(LightningCalls):
     def _item_key(self, node: cst.Subscript, w: Walk, value: object) -> Key | None:
         """`cfg["model"]["name"]` of an unknown config with an identity: an identity of its own
         (the config's and the constant keys), the same wherever the config is handed."""
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
             return None
         if value is _UNSET:
             value = self.eval(node, w)
@@ -97,7 +97,7 @@ class ValueIdentity(LightningCalls):
             return None
         if not isinstance(index.value, str | int) or isinstance(index.value, bool):
             return None
-        if not isinstance(node.value, cst.Name | cst.Attribute | cst.Subscript):
+        if type(node.value) not in (cst.Name, cst.Attribute, cst.Subscript):
             return None
         base = self.value_key(node.value, w)
         if base is None or base[0] in ("flag", "machine"):
@@ -118,7 +118,7 @@ class ValueIdentity(LightningCalls):
             return
         key, value = slot
         source = None
-        if value is None and isinstance(value_node, cst.Name | cst.Attribute | cst.Subscript):
+        if value is None and type(value_node) in (cst.Name, cst.Attribute, cst.Subscript):
             source = self.value_key(value_node, w)
         if source is not None and source != key and source[0] != "flag":
             self.origins[key] = source

@@ -97,7 +97,7 @@ class LightningCalls(ObjectEvaluator):
     def _callback(self, value: Value, node: cst.BaseExpression) -> Value:
         if isinstance(value, Instance):
             return value
-        func = node.func if isinstance(node, cst.Call) else node
+        func = node.func if type(node) is cst.Call else node
         return Const("harmless") if self.imports.qualify(func) in HARMLESS else None
 
     def fit(self, trainer: TrainerValue, node: cst.Call, w: Walk) -> None:
@@ -212,8 +212,8 @@ class LightningCalls(ObjectEvaluator):
 
 
 def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
-    if isinstance(node, cst.List | cst.Tuple) and not any(
-        isinstance(e, cst.StarredElement) for e in node.elements
+    if type(node) in (cst.List, cst.Tuple) and not any(
+        type(e) is cst.StarredElement for e in node.elements
     ):
         return [e.value for e in node.elements]
     return None

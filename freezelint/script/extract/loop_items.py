@@ -44,7 +44,7 @@ class LoopItems(ContainerEvaluator):
         # (a list drawn from it then is as empty as it is).
         drawn = source.binding if isinstance(source, Params) and source.generator else None
         spent = drawn is not None and self.consumed(drawn)
-        if isinstance(node, cst.ListComp | cst.SetComp):
+        if type(node) in (cst.ListComp, cst.SetComp):
             self.consume(comp.iter, source, w, "comprehension")
         if comp.inner_for_in is not None or not isinstance(source, Params | Modules):
             return None
@@ -57,19 +57,19 @@ class LoopItems(ContainerEvaluator):
             return None
         item = inner.env.get(item_var)
         elt = node.elt
-        if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ParamItem):
-            if isinstance(node, cst.GeneratorExp):
+        if type(elt) is cst.Name and elt.value == item_var and isinstance(item, ParamItem):
+            if type(node) is cst.GeneratorExp:
                 return Params(item.selection, generator=True, binding=drawn)
             return Params(item.selection, generator=False, binding=drawn if spent else None)
         if (
-            isinstance(elt, cst.Name)
+            type(elt) is cst.Name
             and isinstance(item, ParamItem)
             and item.name_var is not None
             and elt.value == item.name_var
         ):
             # `{name for name, _ in params[-10:]}`: those parameters' names.
             return ParamNames(item.selection, item.name_prefix)
-        if isinstance(elt, cst.Name) and elt.value == item_var and isinstance(item, ModuleItem):
+        if type(elt) is cst.Name and elt.value == item_var and isinstance(item, ModuleItem):
             # `[m for m in model.modules() if isinstance(m, nn.Linear)]`: some of the region's
             # modules, which ones not known here (a later `[-1:]` re-enables one of them).
             return Modules(NameWhere(source.selection, None, None))
@@ -84,9 +84,9 @@ class LoopItems(ContainerEvaluator):
         """Bind a `for` target over parameters or modules; returns the item variable's name."""
         if isinstance(source, Params) and source.enumerated:
             if (
-                isinstance(target, cst.Tuple)
+                type(target) is cst.Tuple
                 and len(target.elements) == 2
-                and isinstance(target.elements[0].value, cst.Name)
+                and type(target.elements[0].value) is cst.Name
             ):
                 index = target.elements[0].value.value
                 scope.env[index] = None
@@ -107,9 +107,9 @@ class LoopItems(ContainerEvaluator):
                     )
                 return item
         elif isinstance(source, Params):
-            if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            if source.named and type(target) is cst.Tuple and len(target.elements) == 2:
                 name_node, item_node = (e.value for e in target.elements)
-                if isinstance(name_node, cst.Name) and isinstance(item_node, cst.Name):
+                if type(name_node) is cst.Name and type(item_node) is cst.Name:
                     scope.env[name_node.value] = None
                     if source.relative:
                         # Names relative to a module not known: a condition on them picks
@@ -122,17 +122,17 @@ class LoopItems(ContainerEvaluator):
                         source.selection, name_node.value, name_prefix=source.name_prefix
                     )
                     return item_node.value
-            elif not source.named and isinstance(target, cst.Name):
+            elif not source.named and type(target) is cst.Name:
                 scope.env[target.value] = ParamItem(source.selection)
                 return target.value
         elif isinstance(source, Modules) and source.enumerated:
             # `for i, m in enumerate(model.children())`: the module, with `i` its counter.
-            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            if type(target) is cst.Tuple and len(target.elements) == 2:
                 index = target.elements[0].value
                 inner = replace(source, enumerated=False, start=0)
                 item = self.bind_loop_target(target.elements[1].value, inner, scope)
                 found = scope.env.get(item) if item else None
-                if isinstance(index, cst.Name):
+                if type(index) is cst.Name:
                     scope.env[index.value] = None
                     if isinstance(found, ModuleItem) and found.walk and source.start is not None:
                         scope.env[item] = replace(  # type: ignore[index]
@@ -141,11 +141,11 @@ class LoopItems(ContainerEvaluator):
                 return item
         elif isinstance(source, Modules):
             node, name_var = target, None
-            if source.named and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            if source.named and type(target) is cst.Tuple and len(target.elements) == 2:
                 node = target.elements[1].value
                 first = target.elements[0].value
-                name_var = first.value if isinstance(first, cst.Name) else None
-            if isinstance(node, cst.Name):
+                name_var = first.value if type(first) is cst.Name else None
+            if type(node) is cst.Name:
                 walk = ""
                 if isinstance(source.selection, Region) and not source.wrapped:
                     # `modules()` / `children()` of a region: conditions pick among them.
@@ -160,7 +160,7 @@ class LoopItems(ContainerEvaluator):
                     container=source.container,
                 )
                 return node.value
-        elif isinstance(source, ModelRef) and isinstance(target, cst.Name):
+        elif isinstance(source, ModelRef) and type(target) is cst.Name:
             # Iterating a Sequential / ModuleList yields its child modules.
             scope.env[target.value] = ModuleItem(source.region)
             return target.value
@@ -259,7 +259,7 @@ class LoopItems(ContainerEvaluator):
         literal that sets them when `k` is one; None for anything else."""
         if (
             not isinstance(item.selection, Region)
-            or not isinstance(test, cst.Comparison)
+            or type(test) is not cst.Comparison
             or len(test.comparisons) != 1
         ):
             return None, None
@@ -271,9 +271,9 @@ class LoopItems(ContainerEvaluator):
             cst.LessThanEqual: cst.GreaterThanEqual,
             cst.GreaterThanEqual: cst.LessThanEqual,
         }
-        if isinstance(right, cst.Name) and right.value in counters:
+        if type(right) is cst.Name and right.value in counters:
             left, right, op = right, left, flipped.get(op, op)
-        if not (isinstance(left, cst.Name) and left.value in counters):
+        if not (type(left) is cst.Name and left.value in counters):
             return None, None
         bound = self.eval(right, Walk(scope))
         if not isinstance(bound, Const) or type(bound.value) is not int:
@@ -351,12 +351,12 @@ def _membership(
     """`name in names` (or `not in`), with `names` the names of some parameters by position
     of the loop's own region: those positions, and whether the test asks for membership."""
     if not (
-        isinstance(test, cst.Comparison)
+        type(test) is cst.Comparison
         and len(test.comparisons) == 1
-        and isinstance(test.comparisons[0].operator, cst.In | cst.NotIn)
-        and isinstance(test.left, cst.Name)
+        and type(test.comparisons[0].operator) in (cst.In, cst.NotIn)
+        and type(test.left) is cst.Name
         and test.left.value == item.name_var
-        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and type(test.comparisons[0].comparator) is cst.Name
         and not item.derived
     ):
         return None
@@ -376,7 +376,7 @@ def _membership(
     positions = NameWhere(
         item.selection, None, None, positions=chosen.positions, bound=chosen.bound
     )
-    return positions, isinstance(test.comparisons[0].operator, cst.In)
+    return positions, type(test.comparisons[0].operator) is cst.In
 
 
 def _complement(selection: NameWhere) -> NameWhere:
@@ -394,7 +394,7 @@ def _complement(selection: NameWhere) -> NameWhere:
 
 def _tests_requires_grad(test: cst.BaseExpression, var: str, negate: bool) -> bool:
     """Does the condition (negated or not) hold exactly where `var.requires_grad` does?"""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
         test, negate = test.expression, not negate
     return not negate and is_requires_grad_of(test, var)
 

@@ -134,11 +134,9 @@ def _unroll_targets(target: cst.BaseExpression, items: tuple | None) -> list[str
     """The names a loop over known items binds (`x`, or `i, x` over pairs), or None."""
     if items is None:
         return None
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target.value]
-    if isinstance(target, cst.Tuple) and all(
-        isinstance(e.value, cst.Name) for e in target.elements
-    ):
+    if type(target) is cst.Tuple and all(type(e.value) is cst.Name for e in target.elements):
         names = [e.value.value for e in target.elements]  # type: ignore[attr-defined]
         if all(isinstance(i, tuple) and len(i) == len(names) for i in items):
             return names
@@ -152,7 +150,7 @@ def _counter(body: cst.BaseSuite, name: str, before: Value) -> int | None:
     no `continue` can skip it). None when `name` is no such counter."""
     if not isinstance(before, Const) or type(before.value) is not int:
         return None
-    statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    statements = list(body.body) if type(body) is cst.IndentedBlock else []
     steps = [i for i, stmt in enumerate(statements) if _increments(stmt, name)]
     if len(steps) != 1 or any(
         name in assigned_names(stmt) for i, stmt in enumerate(statements) if i != steps[0]
@@ -167,24 +165,24 @@ def _counter(body: cst.BaseSuite, name: str, before: Value) -> int | None:
 
 def _increments(stmt: cst.CSTNode, name: str) -> bool:
     """`name += 1` (or `name = name + 1`) as a statement line of its own."""
-    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+    if type(stmt) is not cst.SimpleStatementLine or len(stmt.body) != 1:
         return False
     small = stmt.body[0]
-    if isinstance(small, cst.AugAssign):
+    if type(small) is cst.AugAssign:
         return (
-            isinstance(small.target, cst.Name)
+            type(small.target) is cst.Name
             and small.target.value == name
-            and isinstance(small.operator, cst.AddAssign)
+            and type(small.operator) is cst.AddAssign
             and int_literal(small.value) == 1
         )
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+    if type(small) is cst.Assign and len(small.targets) == 1:
         target, value = small.targets[0].target, small.value
         return (
-            isinstance(target, cst.Name)
+            type(target) is cst.Name
             and target.value == name
-            and isinstance(value, cst.BinaryOperation)
-            and isinstance(value.operator, cst.Add)
-            and isinstance(value.left, cst.Name)
+            and type(value) is cst.BinaryOperation
+            and type(value.operator) is cst.Add
+            and type(value.left) is cst.Name
             and value.left.value == name
             and int_literal(value.right) == 1
         )
@@ -203,8 +201,8 @@ def own_statement(body: cst.CSTNode, kind: type[cst.Break] | type[cst.Continue])
         cur = stack.pop()
         if isinstance(cur, kind):
             return True
-        if isinstance(cur, cst.For | cst.While | cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            if isinstance(cur, cst.For | cst.While) and cur.orelse is not None:
+        if type(cur) in (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda):
+            if type(cur) in (cst.For, cst.While) and cur.orelse is not None:
                 stack.append(cur.orelse)
             continue
         stack.extend(child_nodes(cur))
@@ -219,11 +217,11 @@ def _appends_built(body: cst.CSTNode) -> bool:
     while stack:
         cur = stack.pop()
         if (
-            isinstance(cur, cst.Call)
-            and isinstance(cur.func, cst.Attribute)
+            type(cur) is cst.Call
+            and type(cur.func) is cst.Attribute
             and cur.func.attr.value == "append"
             and len(cur.args) == 1
-            and isinstance(cur.args[0].value, cst.Call)
+            and type(cur.args[0].value) is cst.Call
         ):
             return True
         stack.extend(child_nodes(cur))

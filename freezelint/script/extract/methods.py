@@ -172,12 +172,12 @@ class MethodCalls(BuiltinCalls):
         cannot build (`self.features = make_features()`: `net.features`), or a part of what a
         name holds that a call it cannot follow returned (`net = Net()` with `Net` from a
         library it does not read: `net.features`, a model of unknown state). None otherwise."""
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             found, bound = w.scope.lookup(node.value)
             if found and bound is None and depth:
                 return self.implicit_model(node.value, w, node)
             return bound if isinstance(bound, ModelRef) else None
-        if not isinstance(node, cst.Attribute) or depth > 8:
+        if type(node) is not cst.Attribute or depth > 8:
             return None
         owner = self.eval(node.value, w)
         if depth and isinstance(owner, Instance) and self.eval(node, w) is None:
@@ -203,9 +203,9 @@ class MethodCalls(BuiltinCalls):
         lambda) with its argument standing for those submodules."""
         # Called on every module, the model itself too (children before their parents).
         each = ModuleItem(recv.region, "" if recv.wrappers else "apply", None, self.new_id())
-        if isinstance(fn, cst.Name) and fn.value in self.functions:
+        if type(fn) is cst.Name and fn.value in self.functions:
             self.call_function(self.functions[fn.value], node, w, [each])
-        elif isinstance(fn, cst.Lambda) and len(fn.params.params) == 1:
+        elif type(fn) is cst.Lambda and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
             self.eval(fn.body, replace(w, scope=scope))
         else:

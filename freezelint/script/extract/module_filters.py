@@ -133,7 +133,7 @@ class _Placeholders(cst.CSTTransformer):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if (
-            isinstance(updated.func, cst.Name)
+            type(updated.func) is cst.Name
             and updated.func.value == "hasattr"
             and len(updated.args) == 2
             and _is_name(updated.args[0].value, self.var)
@@ -145,7 +145,7 @@ class _Placeholders(cst.CSTTransformer):
             self.has.append((name, attr))
             return cst.Name(name)
         if not (
-            isinstance(updated.func, cst.Name)
+            type(updated.func) is cst.Name
             and updated.func.value == "isinstance"
             and len(updated.args) == 2
             and _is_name(updated.args[0].value, self.var)
@@ -163,20 +163,20 @@ class _Placeholders(cst.CSTTransformer):
         left = updated.left
         if not (
             len(updated.comparisons) == 1
-            and isinstance(left, cst.Call)
-            and isinstance(left.func, cst.Name)
+            and type(left) is cst.Call
+            and type(left.func) is cst.Name
             and left.func.value == "type"
             and len(left.args) == 1
             and _is_name(left.args[0].value, self.var)
         ):
             return updated
         op = updated.comparisons[0].operator
-        if not isinstance(op, cst.Equal | cst.NotEqual | cst.Is | cst.IsNot | cst.In | cst.NotIn):
+        if type(op) not in (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn):
             return updated
         name = self._placeholder("type_is", updated.comparisons[0].comparator)
         if name is None:
             return updated
-        if isinstance(op, cst.NotEqual | cst.IsNot | cst.NotIn):
+        if type(op) in (cst.NotEqual, cst.IsNot, cst.NotIn):
             return cst.UnaryOperation(cst.Not(), cst.Name(name))
         return cst.Name(name)
 
@@ -198,13 +198,13 @@ class _Placeholders(cst.CSTTransformer):
             return updated
         owner = updated.value
         if (
-            isinstance(owner, cst.Call)
-            and isinstance(owner.func, cst.Name)
+            type(owner) is cst.Call
+            and type(owner.func) is cst.Name
             and owner.func.value == "type"
             and len(owner.args) == 1
             and _is_name(owner.args[0].value, self.var)
         ) or (
-            isinstance(owner, cst.Attribute)
+            type(owner) is cst.Attribute
             and owner.attr.value == "__class__"
             and _is_name(owner.value, self.var)
         ):
@@ -233,12 +233,12 @@ def _substitute(
 
 
 def _class_nodes(node: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.Tuple | cst.List | cst.Set):
+    if type(node) in (cst.Tuple, cst.List, cst.Set):
         return [n for e in node.elements for n in _class_nodes(e.value)]
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.BitOr:
         return _class_nodes(node.left) + _class_nodes(node.right)
     return [node]
 
 
 def _is_name(node: cst.BaseExpression, name: str) -> bool:
-    return isinstance(node, cst.Name) and node.value == name
+    return type(node) is cst.Name and node.value == name

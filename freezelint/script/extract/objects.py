@@ -175,7 +175,7 @@ class ObjectEvaluator(LoopItems):
             return None
         if not after:
             for stmt in cls.body.body:
-                if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                if type(stmt) is cst.FunctionDef and stmt.name.value == name:
                     return stmt, cls
         for _, local in self.base_quals(cls):
             if local is not None and local is not cls:
@@ -187,17 +187,17 @@ class ObjectEvaluator(LoopItems):
     def class_attribute(self, cls: cst.ClassDef, attr: str, w: Walk) -> Value:
         """A constant the class body sets (`model_name = "resnet50"` in `class Config:`)."""
         for stmt in cls.body.body:
-            if not isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is not cst.SimpleStatementLine:
                 continue
             for small in stmt.body:
                 target = (
                     small.targets[0].target
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1
+                    if type(small) is cst.Assign and len(small.targets) == 1
                     else small.target
-                    if isinstance(small, cst.AnnAssign)
+                    if type(small) is cst.AnnAssign
                     else None
                 )
-                if isinstance(target, cst.Name) and target.value == attr and small.value:
+                if type(target) is cst.Name and target.value == attr and small.value:
                     with self.inside(self.home_of(cls)):
                         value = self.eval(small.value, replace(w, scope=self.module_scope))
                     return value if isinstance(value, Const) else None
@@ -233,7 +233,7 @@ class ObjectEvaluator(LoopItems):
         walked = self.walked_calls
         if init is not None:
             self.call_function(init[0], node, w, bound=obj, owner=init[1], known_args=known_args)
-        elif isinstance(node, cst.Call):
+        elif type(node) is cst.Call:
             for arg in node.args:
                 self.eval(arg.value, w)
         if ident in self.parts:
@@ -425,7 +425,7 @@ class ObjectEvaluator(LoopItems):
         arguments bound (`given`: the positional values when the call is made for the script, as
         `model.apply(fn)` does). Returns what it returns."""
         name = fn.name.value if owner is None else f"{owner.name.value}.{fn.name.value}"
-        if isinstance(call, cst.Call) and given is None:
+        if type(call) is cst.Call and given is None:
             args = list(call.args)
             # (a class or function of the project handed over: `ResNet(Bottleneck, ...)`)
             values = [self._entry(a.value, w) for a in args]
@@ -469,7 +469,7 @@ class ObjectEvaluator(LoopItems):
             tracked = any(v is not None and not isinstance(v, Const) for v in values) or (
                 bound is not UNKNOWN and bound is not None
             )
-            site = w.site or (call if tracked and isinstance(call, cst.Call) else None)
+            site = w.site or (call if tracked and type(call) is cst.Call else None)
             self.bodies.append(fn)
             self.walk_block(fn.body.body, w.call(scope, site, call))
         finally:
@@ -505,7 +505,7 @@ class ObjectEvaluator(LoopItems):
             if arg.keyword is not None:
                 scope.env[arg.keyword.value] = value
         star = fn.params.star_arg
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:
             # `def freeze(*modules)`: the positional values left over, as a tuple.
             extra = positional[len(params) :]
             known = known_args and not any(a.star for a in args)
@@ -546,7 +546,7 @@ class ObjectEvaluator(LoopItems):
 
 def _placeholder(node: cst.BaseExpression) -> bool:
     """The stand-in argument of a call made with values only (`cst.Name("_")`)."""
-    return isinstance(node, cst.Name) and node.value == "_"
+    return type(node) is cst.Name and node.value == "_"
 
 
 def _ident(obj: Value) -> int | None:

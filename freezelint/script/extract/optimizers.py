@@ -103,7 +103,7 @@ def _class_text(qual: str, node: cst.Call) -> str:
     statically, the code naming it (`config["optimizer"]["type"]`)."""
     func = node.func
     if qual == recognize.ANY_TORCH_OPTIMIZER:
-        if isinstance(func, cst.Call) and len(func.args) == 2:
+        if type(func) is cst.Call and len(func.args) == 2:
             text = cst.Module([]).code_for_node(func.args[1].value)
             if len(text) <= 40:
                 return text

@@ -359,7 +359,7 @@ def class_roots(extractor: Extractor, inlined: set[str]) -> list[ClassRoot]:
     for name, cls in list(extractor.classes.items()):
         if cls not in extractor.module.body:
             continue
-        methods = [s for s in cls.body.body if isinstance(s, cst.FunctionDef)]
+        methods = [s for s in cls.body.body if type(s) is cst.FunctionDef]
         calls, acting = _method_facts(methods)
         called = set().union(*calls.values()) if calls else set()
         alone = [

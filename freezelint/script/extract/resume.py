@@ -71,18 +71,18 @@ def may_fork(stmt: cst.CSTNode, functions: dict, classes: dict) -> bool:
     """Could walking this top-level statement meet a fork? A compound statement (not a
     definition), or a line calling a function or class of the file (whose body may branch).
     (A point before a statement that does not fork is dropped: this only saves snapshots.)"""
-    if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+    if type(stmt) in (cst.FunctionDef, cst.ClassDef):
         return False
-    if not isinstance(stmt, cst.SimpleStatementLine):
+    if type(stmt) is not cst.SimpleStatementLine:
         return True
     stack: list[cst.CSTNode] = [stmt]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             func = node.func
-            while isinstance(func, cst.Attribute):
+            while type(func) is cst.Attribute:
                 func = func.value
-            if isinstance(func, cst.Name) and (func.value in functions or func.value in classes):
+            if type(func) is cst.Name and (func.value in functions or func.value in classes):
                 return True
         stack.extend(node.children)
     return False

@@ -72,9 +72,9 @@ class Extractor(RegistryChoices):
         """Record the file's functions and classes; returns every top-level function (the
         candidate roots besides the module body; classes are rooted by `class_roots`)."""
         for stmt in self.module.body:
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:
                 self.functions[stmt.name.value] = stmt
-            elif isinstance(stmt, cst.ClassDef):
+            elif type(stmt) is cst.ClassDef:
                 self.classes[stmt.name.value] = stmt
         return list(self.functions.values())
 
@@ -158,7 +158,7 @@ class Extractor(RegistryChoices):
             if points is not None and not saved and may_fork(stmt, self.functions, self.classes):
                 points.before(self, index)
             sw = w.at(stmt, block)
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
                     self.small_statement(small, sw)
             elif isinstance(stmt, cst.BaseSmallStatement):
@@ -171,7 +171,7 @@ class Extractor(RegistryChoices):
                 # (On what else changes per iteration, `count` counting only some items: the
                 # items the rest runs for are not known.)
                 saved.append(self.refine(guard, w.scope, negate=True, variant=w.variant))
-            elif w.in_loop and isinstance(stmt, cst.If) and own_statement(stmt, cst.Break):
+            elif w.in_loop and type(stmt) is cst.If and own_statement(stmt, cst.Break):
                 # `if name == "layer3": break`: the rest runs for the items before the first
                 # one the condition holds for, which the analysis cannot name.
                 saved.append(self.obscure(w.scope))
@@ -181,40 +181,40 @@ class Extractor(RegistryChoices):
             self.restore(w.scope, entry)
 
     def small_statement(self, node: cst.BaseSmallStatement, w: Walk) -> None:
-        if isinstance(node, cst.Assign):
+        if type(node) is cst.Assign:
             value = self.eval(node.value, w)
             for target in node.targets:
                 self.assign(target.target, node.value, value, w, node)
-        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        elif type(node) is cst.AnnAssign and node.value is not None:
             self.assign(node.target, node.value, self.eval(node.value, w), w, node)
-        elif isinstance(node, cst.AugAssign):
+        elif type(node) is cst.AugAssign:
             self.aug_assign(node, w)
-        elif isinstance(node, cst.Expr):
+        elif type(node) is cst.Expr:
             self.expression_statement(node, w)
-        elif isinstance(node, cst.Return):
+        elif type(node) is cst.Return:
             w.scope.returns.append(self.eval(node.value, w))
             self.exited = not w.in_loop and w.certain
-        elif isinstance(node, cst.Import | cst.ImportFrom):
+        elif type(node) in (cst.Import, cst.ImportFrom):
             self.import_statement(node, w)
-        elif isinstance(node, cst.Global):
+        elif type(node) is cst.Global:
             w.scope.declared_global.update(item.name.value for item in node.names)
-        elif isinstance(node, cst.Raise):
+        elif type(node) is cst.Raise:
             self.eval(node.exc, w)
             self.exited = self.raised = not w.in_loop and w.certain
 
     def expression_statement(self, node: cst.Expr, w: Walk) -> None:
         expr = node.value
         if (
-            isinstance(expr, cst.Comparison)
-            and isinstance(expr.left, cst.Attribute)
+            type(expr) is cst.Comparison
+            and type(expr.left) is cst.Attribute
             and expr.left.attr.value == "requires_grad"
-            and any(isinstance(c.operator, cst.Equal | cst.Is) for c in expr.comparisons)
+            and any(type(c.operator) in (cst.Equal, cst.Is) for c in expr.comparisons)
         ):
             self.emit(IneffectiveFreeze, w, node, kind="comparison", target=code_of(expr))
             return
         if (
-            isinstance(expr, cst.Call)
-            and isinstance(expr.func, cst.Attribute)
+            type(expr) is cst.Call
+            and type(expr.func) is cst.Attribute
             and expr.func.attr.value in ("append", "extend")
             and len(expr.args) == 1
         ):
@@ -229,11 +229,11 @@ class Extractor(RegistryChoices):
                 return
             if self.grow_entry(expr.func.value, expr.args[0].value, w):
                 return
-        if isinstance(expr, cst.Call) and dotted(expr.func) in EXITS:
+        if type(expr) is cst.Call and dotted(expr.func) in EXITS:
             self.exited = self.raised = not w.in_loop and w.certain
         if (
-            isinstance(expr, cst.Call)
-            and isinstance(expr.func, cst.Attribute)
+            type(expr) is cst.Call
+            and type(expr.func) is cst.Attribute
             and expr.func.attr.value in MUTATORS | CONFIG_MERGES
         ):
             self._forget_constant(expr.func.value, w)
@@ -245,10 +245,10 @@ class Extractor(RegistryChoices):
         """`groups["head"].append(p)` on a dict of parameter lists (`{"head": [], ...}`) with
         a key known here: that list grows. False when it is not such a call."""
         if (
-            not isinstance(target, cst.Subscript)
-            or not isinstance(target.value, cst.Name)
+            type(target) is not cst.Subscript
+            or type(target.value) is not cst.Name
             or len(target.slice) != 1
-            or not isinstance(target.slice[0].slice, cst.Index)
+            or type(target.slice[0].slice) is not cst.Index
         ):
             return False
         name = target.value.value
@@ -271,39 +271,39 @@ class Extractor(RegistryChoices):
     def _forget_constant(self, target: cst.BaseExpression, w: Walk) -> None:
         """A constant list or dict changed in place (`cfg["freeze"] = False`,
         `layers.append(...)`) is no longer known."""
-        while isinstance(target, cst.Subscript | cst.Attribute):
+        while type(target) in (cst.Subscript, cst.Attribute):
             target = target.value
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.eval(target, w)  # (an imported config is bound where it is first used)
             found, value = w.scope.lookup(target.value)
             if found and isinstance(value, Const | DictValue | Namespace):
                 self._store(target.value, None, w)
 
     def compound_statement(self, node: cst.BaseCompoundStatement, w: Walk) -> None:
-        if isinstance(node, cst.If):
+        if type(node) is cst.If:
             self.if_statement(node, w)
-        elif isinstance(node, cst.For):
+        elif type(node) is cst.For:
             self.for_statement(node, w)
-        elif isinstance(node, cst.While):
+        elif type(node) is cst.While:
             self.while_statement(node, w)
-        elif isinstance(node, cst.With):
+        elif type(node) is cst.With:
             for item in node.items:
                 value = self.eval(item.item, w)
-                if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                if item.asname is not None and type(item.asname.name) is cst.Name:
                     w.scope.env[item.asname.name.value] = value
             self.walk_block(node.body.body, w)
-        elif isinstance(node, cst.Try | cst.TryStar):
+        elif type(node) in (cst.Try, cst.TryStar):
             self.try_statement(node, w)
-        elif isinstance(node, cst.FunctionDef):
+        elif type(node) is cst.FunctionDef:
             if w.scope is not self.module_scope:
                 self.functions.setdefault(node.name.value, node)
-        elif isinstance(node, cst.ClassDef):
+        elif type(node) is cst.ClassDef:
             self.classes.setdefault(node.name.value, node)
-        elif isinstance(node, cst.Match):
+        elif type(node) is cst.Match:
             self.eval(node.subject, w)
             arms = [Arm(case.body.body, f"`case {code_of(case.pattern)}`") for case in node.cases]
             if not any(
-                isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases
+                type(c.pattern) is cst.MatchAs and c.pattern.pattern is None for c in node.cases
             ):
                 arms.append(Arm([], "no `case` matches"))
             self.branch(node, arms, w)

@@ -130,7 +130,7 @@ FREEZE_WORDS = ("freeze", "requires_grad", "trainable", "set_grad")
 
 
 def literal_bool(node: cst.BaseExpression | None) -> bool | None:
-    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+    if type(node) is cst.Name and node.value in ("True", "False"):
         return node.value == "True"
     return None
 
@@ -140,17 +140,17 @@ def literal_value(node: cst.Integer | cst.Float | cst.SimpleString | cst.Concate
     `ast.literal_eval`; the common forms (plain numbers, strings without prefix or escapes) are
     read directly. Raises ValueError or SyntaxError for odd literals, as libcst does."""
     text = getattr(node, "value", None)
-    if isinstance(node, cst.SimpleString) and text is not None and "\\" not in text:
+    if type(node) is cst.SimpleString and text is not None and "\\" not in text:
         quote = text[0]
         if quote in "'\"":
             width = 3 if text.startswith(quote * 3) and len(text) >= 6 else 1
             return text[width:-width]
-    elif isinstance(node, cst.Integer) and text is not None:
+    elif type(node) is cst.Integer and text is not None:
         try:
             return int(text, 0)
         except ValueError:
             pass
-    elif isinstance(node, cst.Float) and text is not None and text[-1] not in "jJ":
+    elif type(node) is cst.Float and text is not None and text[-1] not in "jJ":
         try:
             return float(text)
         except ValueError:
@@ -159,14 +159,14 @@ def literal_value(node: cst.Integer | cst.Float | cst.SimpleString | cst.Concate
 
 
 def literal_string(node: cst.CSTNode | None) -> str | None:
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         value = literal_value(node)
         return value if isinstance(value, str) else None
     return None
 
 
 def is_zero(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Integer | cst.Float):
+    if type(node) in (cst.Integer, cst.Float):
         try:
             return float(node.value.replace("_", "")) == 0.0
         except ValueError:
@@ -229,9 +229,9 @@ def names_in(node: cst.CSTNode) -> set[str]:
     stack = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Name):
+        if type(cur) is cst.Name:
             out.add(cur.value)
-        elif isinstance(cur, cst.Attribute):
+        elif type(cur) is cst.Attribute:
             stack.append(cur.value)
         else:
             stack.extend(child_nodes(cur))
@@ -243,7 +243,7 @@ def mentions_requires_grad(node: cst.CSTNode) -> bool:
     stack = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Name):
+        if type(cur) is cst.Name:
             if cur.value in ("requires_grad", "requires_grad_"):
                 return True
         else:
@@ -254,16 +254,16 @@ def mentions_requires_grad(node: cst.CSTNode) -> bool:
 def is_requires_grad_of(node: cst.BaseExpression, var: str) -> bool:
     """`var.requires_grad` (also spelled `var.requires_grad == True` or `is True`)."""
     if (
-        isinstance(node, cst.Comparison)
+        type(node) is cst.Comparison
         and len(node.comparisons) == 1
-        and isinstance(node.comparisons[0].operator, cst.Equal | cst.Is)
+        and type(node.comparisons[0].operator) in (cst.Equal, cst.Is)
         and literal_bool(node.comparisons[0].comparator) is True
     ):
         node = node.left
     return (
-        isinstance(node, cst.Attribute)
+        type(node) is cst.Attribute
         and node.attr.value == "requires_grad"
-        and isinstance(node.value, cst.Name)
+        and type(node.value) is cst.Name
         and node.value.value == var
     )
 
@@ -280,19 +280,19 @@ def module_ish_name(name: str) -> bool:
 
 
 def int_literal(node: cst.BaseExpression | None) -> int | None:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         return int(node.value.replace("_", ""), 0)
     if (
-        isinstance(node, cst.UnaryOperation)
-        and isinstance(node.operator, cst.Minus)
-        and isinstance(node.expression, cst.Integer)
+        type(node) is cst.UnaryOperation
+        and type(node.operator) is cst.Minus
+        and type(node.expression) is cst.Integer
     ):
         return -int(node.expression.value.replace("_", ""), 0)
     return None
 
 
 def param_free_call(node: cst.BaseExpression, imports: ImportTable) -> bool:
-    if not isinstance(node, cst.Call):
+    if type(node) is not cst.Call:
         return False
     layer = recognize.nn_layer(imports.qualify(node.func) or "")
     return layer in recognize.PARAM_FREE_LAYERS
@@ -305,13 +305,13 @@ def assignment_targets(node: cst.CSTNode, nested: bool = False) -> Iterator[cst.
     stack: list[cst.CSTNode] = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Assign):
+        if type(cur) is cst.Assign:
             yield from (t.target for t in cur.targets)
-        elif isinstance(cur, cst.AugAssign | cst.AnnAssign | cst.For | cst.NamedExpr):
+        elif type(cur) in (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr):
             yield cur.target
-        elif isinstance(cur, cst.AsName):
+        elif type(cur) is cst.AsName:
             yield cur.name
-        if nested or not isinstance(cur, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        if nested or type(cur) not in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
             stack.extend(child_nodes(cur))
 
 
@@ -320,10 +320,10 @@ def assigned_names(node: cst.CSTNode) -> frozenset[str]:
     """Plain names a block assigns (`x = ...`, `x += ...`, `for x in`, `with ... as x`, walrus)."""
     out: set[str] = set()
     for target in assignment_targets(node):
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             out.add(target.value)
-        elif isinstance(target, cst.Tuple | cst.List):
-            out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
+        elif type(target) in (cst.Tuple, cst.List):
+            out.update(e.value.value for e in target.elements if type(e.value) is cst.Name)
     return frozenset(out)
 
 
@@ -335,9 +335,9 @@ def method_calls(node: cst.CSTNode) -> frozenset[tuple[str, str]]:
     while stack:
         cur = stack.pop()
         if (
-            isinstance(cur, cst.Call)
-            and isinstance(cur.func, cst.Attribute)
-            and isinstance(cur.func.value, cst.Name)
+            type(cur) is cst.Call
+            and type(cur.func) is cst.Attribute
+            and type(cur.func.value) is cst.Name
         ):
             found.add((cur.func.value.value, cur.func.attr.value))
         stack.extend(child_nodes(cur))
@@ -351,7 +351,7 @@ def identifiers(node: cst.CSTNode) -> frozenset[str]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Name):
+        if type(cur) is cst.Name:
             found.add(cur.value)
         stack.extend(child_nodes(cur))
     return frozenset(found)
@@ -377,7 +377,7 @@ def smalls(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
     """The small statements a statement of a block is: a line's (`a = 1; return a`), or the
     statement itself in the body of a one-line compound statement (`if x: return a`, whose
     suite's `body` holds small statements directly); none for a compound statement."""
-    if isinstance(stmt, cst.SimpleStatementLine):
+    if type(stmt) is cst.SimpleStatementLine:
         return tuple(stmt.body)
     if isinstance(stmt, cst.BaseSmallStatement):
         return (stmt,)
