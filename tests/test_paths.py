@@ -67,6 +67,28 @@ def test_an_undecided_condition_forks_and_names_itself() -> None:
     assert message.endswith("(when `sys.argv[1] == 'freeze'`)")
 
 
+@pytest.mark.parametrize(("test", "expected"), [("args.a and args.b", 3), ("args.a or args.b", 3)])
+def test_a_compound_condition_taken_says_what_it_can_of_each_operand(
+    test: str, expected: int
+) -> None:
+    # `a and b` taken holds `a` (a later `if args.a:` walks one arm there) and says nothing
+    # of it when not taken (it forks there); `a or b` not taken is `not a`.
+    source = f"""
+    import argparse, torch, torchvision
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--a", action="store_true")
+    parser.add_argument("--b", action="store_true")
+    args = parser.parse_args()
+    model = torchvision.models.resnet18()
+    if {test}:
+        model.requires_grad_(False)
+    if args.a:
+        model.fc.requires_grad_(False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    """
+    assert paths(source) == expected
+
+
 def test_a_parameter_default_the_call_keeps_decides() -> None:
     source = """
     import torch, torchvision

@@ -189,7 +189,7 @@ class ConditionMemory(ValueIdentity):
         bare, negated = self._bare(test)
         truth = truth != negated
         consistent = True
-        if type(bare) is cst.BooleanOperation and type(bare.operator) is cst.And == truth:
+        if type(bare) is cst.BooleanOperation and (type(bare.operator) is cst.And) == truth:
             # `a and b` taken as true (`a or b` as false): so is each of its operands.
             for operand in (bare.left, bare.right):
                 consistent = self.assume(operand, truth, w) and consistent
