@@ -5,8 +5,10 @@ branches' arms fixed. A branch the code decides (a constant, a parameter default
 argument at the call) walks one arm and is no fork. A branch it does not decide (a command-line
 flag, a config value) whose arms matter is a fork: the run goes on down its first arm, from the
 state it had before the arms were tried (`snapshots.Snapshot`), and each other arm is a run of
-its own with the arms before it fixed; so each path is walked once. The arms of one
-`if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
+its own with the arms before it fixed; so each path is walked once. Such a run of the module
+body starts at the top-level statement holding the first branch it takes another arm of, from
+the state the first run had there (`resume.py`). The arms of one `if`/`elif`/`else`, `match`
+or `try`/`except` are never mixed.
 
 Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
 simulation always did (unknown where the arms differ).
