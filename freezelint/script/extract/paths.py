@@ -96,8 +96,8 @@ def explore(
     run: Walk, refuel: Callable[[], None] | None = None, product: bool = False
 ) -> tuple[RootPaths, Run]:
     """All paths of one root; `run(decisions, join_all, budget)` walks it once (`budget`: a
-    branch with more arms is joined). Also returns the extractor of the first path (for what
-    the module body leaves bound).
+    branch with more arms is joined). Also returns the run of the first path (its walker: what
+    the module body leaves bound, once the runner has put it back as that run left it).
 
     A run goes down the first arm of each undecided branch that matters and says which it met
     (`Extractor.forks`); the other arms are runs of their own, with the arms before fixed. So
@@ -278,7 +278,7 @@ def extract_paths(
                     extractor.resume_points = ResumePoints()
                 extractor.fuel = start = min(FUEL_PER_RUN, fuel)
                 try:
-                    timeline = extractor.walk_root(fn, globals_)  # type: ignore[attr-defined]
+                    timeline = extractor.walk_root(fn, globals_)
                 except Fork as fork:
                     # (`fresh_forks`: the run stopped at the fork; it starts again down the
                     # fork's first arm, as runs did before they went on from a snapshot.)
