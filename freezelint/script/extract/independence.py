@@ -90,25 +90,6 @@ def ids_of(value: Any) -> set[int] | None:
     return out
 
 
-# The objects each event names, by the event's identity (the event is kept with its entry, so
-# an id is not reused while it is here): the paths of a root share the events of the walk
-# before their first other arm (`resume.py`), and each path's links read them all.
-_EVENT_IDS: dict[int, tuple[Event, frozenset[int] | None]] = {}
-_EVENT_IDS_KEPT = 20_000
-
-
-def event_ids(event: Event) -> frozenset[int] | None:
-    """`ids_of` an event (read only), worked out once per event."""
-    found = _EVENT_IDS.get(id(event))
-    if found is not None and found[0] is event:
-        return found[1]
-    ids = ids_of(event)
-    if len(_EVENT_IDS) >= _EVENT_IDS_KEPT:
-        _EVENT_IDS.clear()
-    _EVENT_IDS[id(event)] = (event, None if ids is None else frozenset(ids))
-    return _EVENT_IDS[id(event)][1]
-
-
 def objects_named(values: Iterable[Any]) -> set[int]:
     """The ids of the objects some values name (what an opaque one names before its opaque
     part included)."""
@@ -131,7 +112,7 @@ def touched(
     for event in events:
         if isinstance(event, BranchArm | BranchJoin):
             continue
-        ids = event_ids(event)
+        ids = ids_of(event)
         if not ids:
             return None
         out |= ids
@@ -199,7 +180,7 @@ class Links:
             links.named.append(None)
             if isinstance(event, BranchArm | BranchJoin):
                 continue
-            ids = event_ids(event)
+            ids = ids_of(event)
             if ids is None:
                 links.opaque = True
                 continue
