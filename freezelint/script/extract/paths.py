@@ -19,7 +19,6 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import libcst as cst
 
@@ -34,8 +33,7 @@ from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.independence import Links
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
-from freezelint.script.extract.resume import ResumePoints
-from freezelint.script.extract.snapshots import Snapshot
+from freezelint.script.extract.resume import FirstRun, ResumePoints
 from freezelint.script.extract.statements import Extractor, Root
 from freezelint.script.extract.syntax import mentions_freezing, method_calls
 from freezelint.script.imports import ImportTable
@@ -253,18 +251,20 @@ def extract_paths(
         fuel = max(fuel, FUEL_PER_FILE)
 
     def runner(fn: Root, globals_: dict[str, Value]) -> tuple[Walk, Callable[[], None]]:
-        # The module body's first run: its walker, where later runs may resume, its fuel, and
-        # (once a later run resumed) its own final state, put back by `settle`.
-        first: dict[str, Any] = {}
+        first: FirstRun | None = None  # the module body's, which later runs resume
 
         def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Run:
-            nonlocal lr_scheduled, fuel
-            if first and not join_all and budget is None:
-                resumed = _resumed(decisions)
-                if resumed is not None:
-                    return resumed
+            nonlocal first, fuel
+            records = fn is None and not decisions and not join_all and budget is None
+            if first is not None and not join_all and budget is None:
+                point = first.point_for(decisions, min(FUEL_PER_RUN, fuel))
+                if point is not None:
+                    try:
+                        timeline = first.resume(point, decisions)
+                    finally:
+                        fuel -= first.fuel - max(first.walker.fuel, 0)
+                    return _ran(first.walker, timeline)
             forked: list[InRunFork] = []
-            records = fn is None and not first and not decisions and not join_all and budget is None
             while True:
                 extractor = Extractor(module, table)
                 extractor.here.path = path
@@ -274,7 +274,7 @@ def extract_paths(
                 extractor.join_all = join_all
                 extractor.fork_budget = budget
                 extractor.fresh_forks = fresh_forks
-                if records and not fresh_forks:
+                if records and first is None and not fresh_forks:
                     extractor.resume_points = ResumePoints()
                 extractor.fuel = start = min(FUEL_PER_RUN, fuel)
                 try:
@@ -290,31 +290,14 @@ def extract_paths(
                 finally:
                     fuel -= start - max(extractor.fuel, 0)
                 extractor.forks[:0] = forked
-                points = extractor.resume_points
-                if points is not None:
-                    points.finish(extractor)
+                if extractor.resume_points is not None:
+                    first = FirstRun(extractor, extractor.resume_points, start)
                     extractor.resume_points = None
-                    first.update(walker=extractor, points=points, fuel=start)
                 return _ran(extractor, timeline)
 
-        def _resumed(decisions: dict[tuple, int]) -> Run | None:
-            nonlocal fuel
-            point = first["points"].point_for(list(decisions.items()))
-            if point is None or min(FUEL_PER_RUN, fuel) != first["fuel"]:
-                return None  # (with less fuel a new run would follow fewer imports)
-            walker: Extractor = first["walker"]
-            if "final" not in first:
-                first["final"] = Snapshot(walker)
-            try:
-                timeline = walker.resume(point, decisions)
-            finally:
-                fuel -= first["fuel"] - max(walker.fuel, 0)
-            return _ran(walker, timeline)
-
         def settle() -> None:
-            """The first run's walker as that run left it (for what the body binds)."""
-            if "final" in first:
-                first.pop("final").restore()
+            if first is not None:
+                first.settle()
 
         return run, settle
 

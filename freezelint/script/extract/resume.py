@@ -18,6 +18,7 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.script.events import Timeline
 from freezelint.script.extract.snapshots import Snapshot
 
 Decision = tuple[tuple, int]  # (branch key, arm)
@@ -39,21 +40,14 @@ class ResumePoints:
     def __init__(self) -> None:
         self.at: dict[tuple, ResumePoint] = {}
         self.order: list[tuple] = []  # the keys of the forks the first run met, in order
-        self._open: ResumePoint | None = None
 
-    def before(self, walker: Any, index: int) -> None:
-        self._open = ResumePoint(index, Snapshot(walker), len(walker.forks))
+    def before(self, walker: Any, index: int) -> ResumePoint:
+        """The walker before top-level statement `index` (kept by `after` if it forks)."""
+        return ResumePoint(index, Snapshot(walker), len(walker.forks))
 
-    def after(self, walker: Any) -> None:
-        point, self._open = self._open, None
-        if point is not None:
-            for fork in walker.forks[point.forks :]:
-                self.at.setdefault(fork.key, point)
-
-    def finish(self, walker: Any) -> None:
-        """The first run is over: the forks it met, in order."""
-        self._open = None
-        self.order = [fork.key for fork in walker.forks]
+    def after(self, walker: Any, point: ResumePoint) -> None:
+        for fork in walker.forks[point.forks :]:
+            self.at.setdefault(fork.key, point)
 
     def point_for(self, decisions: Sequence[Decision]) -> ResumePoint | None:
         """Where a run with `decisions` can start: the point before the statement of the
@@ -65,6 +59,36 @@ class ResumePoints:
             if arm:
                 return self.at.get(key)
         return None
+
+
+class FirstRun:
+    """The module body's first run, which later runs resume: its walker, the points it
+    recorded, the fuel it started with, and (once a run resumed) its own final state, which
+    `settle` puts back (for what the body binds: its globals, functions and classes)."""
+
+    def __init__(self, walker: Any, points: ResumePoints, fuel: int) -> None:
+        points.order = [fork.key for fork in walker.forks]
+        self.walker = walker
+        self.points = points
+        self.fuel = fuel
+        self._final: Snapshot | None = None
+
+    def point_for(self, decisions: dict[tuple, int], fuel: int) -> ResumePoint | None:
+        """Where a run with `decisions`, starting with `fuel`, can resume; None where it
+        cannot (with other fuel a new run would follow imports differently)."""
+        if fuel != self.fuel:
+            return None
+        return self.points.point_for(list(decisions.items()))
+
+    def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
+        if self._final is None:
+            self._final = Snapshot(self.walker)
+        return self.walker.resume(point, decisions)
+
+    def settle(self) -> None:
+        if self._final is not None:
+            self._final.restore()
+            self._final = None
 
 
 def may_fork(stmt: cst.CSTNode, functions: dict, classes: dict) -> bool:

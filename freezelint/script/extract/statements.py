@@ -155,8 +155,9 @@ class Extractor(RegistryChoices):
                 break
             if foreign:
                 self.fuel -= 1  # statements of other files walked (follow_imports.FUEL)
+            point = None
             if points is not None and not saved and may_fork(stmt, self.functions, self.classes):
-                points.before(self, index)
+                point = points.before(self, index)
             sw = w.at(stmt, block)
             if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
@@ -175,8 +176,8 @@ class Extractor(RegistryChoices):
                 # `if name == "layer3": break`: the rest runs for the items before the first
                 # one the condition holds for, which the analysis cannot name.
                 saved.append(self.obscure(w.scope))
-            if points is not None:
-                points.after(self)
+            if point is not None:
+                points.after(self, point)  # type: ignore[union-attr]
         for entry in reversed(saved):
             self.restore(w.scope, entry)
 
