@@ -69,6 +69,12 @@ class ParamTable:
     def path_set(self) -> frozenset[tuple[str, ...]]:
         return frozenset(self.paths)
 
+    @cached_property
+    def paths_by_depth(self) -> list[tuple[str, ...]]:
+        """Every parameter's path once, shallowest first, then in path order (the order the
+        simulation keeps a model's atoms in)."""
+        return sorted(self.path_set, key=lambda p: (len(p), p))
+
     @property
     def head_unknown(self) -> bool:
         """Some element counts are not known (a head or a layer built with a stand-in size)."""

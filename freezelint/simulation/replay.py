@@ -93,6 +93,7 @@ class Simulation(Holding, Queries):
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
         self.named = {m: frozenset(paths) for m, paths in found.items()}
+        ordered: dict[int, list[Path]] = {}
         for model, atoms in self.tables.items():
             atoms.add_children(_added_children(self.events, model, atoms))
             atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
@@ -108,8 +109,13 @@ class Simulation(Holding, Queries):
                 for p in named
                 if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
             }
+            if not extra and atoms.paths is atoms.table.paths:
+                ordered[model] = atoms.table.paths_by_depth  # (the usual case: sorted once)
             found[model] = set(atoms.paths) | extra
-        self.paths = {m: sorted(paths, key=lambda p: (len(p), p)) for m, paths in found.items()}
+        self.paths = {
+            m: ordered.get(m) or sorted(paths, key=lambda p: (len(p), p))
+            for m, paths in found.items()
+        }
 
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         """Atoms inside region `path` of `model`, each with whether that is certain."""
@@ -188,15 +194,10 @@ class Simulation(Holding, Queries):
                 if event.copy_of is not None:
                     self._copy(event.model, *event.copy_of)
                     continue
-                for atom in self.paths.get(event.model, [()]):
-                    unknown = self._unknown_part(event.model, atom) or (
-                        event.model in self.tables and atom in self.tables[event.model].opaque
-                    )
-                    self.state[(event.model, atom)] = Atom(
-                        "?" if unknown else status,
-                        0,
-                        self._initial_nonempty(event.model, atom, spec.has_params),
-                    )
+                built = self._built_from_table(event.model, status)
+                if built is None:
+                    built = self._built(event.model, status, spec.has_params)
+                self.state.update(built)
             elif isinstance(event, RequiresGradSet):
                 group = self.loops.get(loop_of(event), [event])
                 if len(group) == 1:
@@ -219,6 +220,32 @@ class Simulation(Holding, Queries):
                 self.optimizers[event.optimizer] = opt
             elif isinstance(event, ParamGroupAdded) and event.optimizer in self.optimizers:
                 self._add_group(self.optimizers[event.optimizer], event.group, event)
+
+    def _built(self, model: int, status: str, has_params: bool | None) -> dict[Key, Atom]:
+        """The atoms of a model as it is built: `status` (trainable or not known) but in the
+        parts the analysis cannot build, and whether each holds parameters."""
+        out: dict[Key, Atom] = {}
+        for atom in self.paths.get(model, [()]):
+            unknown = self._unknown_part(model, atom) or (
+                model in self.tables and atom in self.tables[model].opaque
+            )
+            nonempty = self._initial_nonempty(model, atom, has_params)
+            out[(model, atom)] = Atom("?" if unknown else status, 0, nonempty)
+        return out
+
+    def _built_from_table(self, model: int, status: str) -> dict[Key, Atom] | None:
+        """`_built` for a model with a table and no part the analysis cannot build (the usual
+        case, hundreds of atoms per model, so in one pass): each atom with `status`, holding
+        parameters exactly when the table has it as one; None for other models."""
+        atoms = self.tables.get(model)
+        if atoms is None or atoms.opaque:
+            return None
+        spec = self.timeline.models.get(model)
+        if spec is not None and spec.parts is not None and any(p is None for _, p in spec.parts):
+            return None
+        params = atoms.param_paths
+        held, unsure = Atom(status, 0, True), Atom(status, 0, None)
+        return {(model, a): held if a in params else unsure for a in self.paths.get(model, [()])}
 
     def _copy(self, model: int, source: int, prefix: Path) -> None:
         """A deep copy starts with the state the module it copies has now: atom for atom when
@@ -246,9 +273,10 @@ class Simulation(Holding, Queries):
             )
 
     def atom(self, key: Key) -> Atom:
-        if key not in self.state:
-            self.state[key] = Atom("?", 0, None)
-        return self.state[key]
+        atom = self.state.get(key)
+        if atom is None:
+            atom = self.state[key] = _UNKNOWN
+        return atom
 
     def _set(self, sel: Selection, value: bool | None) -> None:
         new = "?" if value is None else ("T" if value else "F")
@@ -256,7 +284,9 @@ class Simulation(Holding, Queries):
             if isinstance(leaf, Region):
                 for key, certain in self.atoms_under(leaf.model, leaf.path):
                     atom = self.atom(key)
-                    self._status(key, new if certain or atom.status == new else "?")
+                    status = new if certain or atom.status == new else "?"
+                    if atom.status != status:  # (`_status`, inline: hundreds per freeze)
+                        self.state[key] = Atom(status, atom.gen, atom.nonempty)
             elif isinstance(leaf, Trainable) and value is not None:
                 if value:
                     continue  # re-enabling what is already trainable changes nothing
@@ -445,6 +475,8 @@ class Simulation(Holding, Queries):
         found |= below.get(rel, set())
         return found.pop() if len(found) == 1 else ("?" if found else None)
 
+
+_UNKNOWN = Atom("?", 0, None)  # (an atom first met after its model was built)
 
 # An inserted module's atoms: each one's status, and the statuses found below each path.
 _Statuses = tuple[dict[Path, str], dict[Path, set[str]]]
