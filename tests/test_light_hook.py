@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "finetune_efficientnet.py"
 
 # A process without torch: importing it fails, and its distributions (and the model
-# libraries') are not installed as far as package metadata tells.
+# libraries') are not installed as far as package metadata tells (read from the `.dist-info`
+# folders, or through `importlib.metadata`: `installed_versions`).
 WITHOUT_TORCH = """
 import importlib.metadata as metadata, sys
 HIDDEN = {"torch", "timm", "torchvision", "efficientnet-pytorch"}
@@ -27,6 +28,13 @@ def version(name):
 metadata.version = version
 for name in ("torch", "timm", "torchvision", "efficientnet_pytorch"):
     sys.modules[name] = None
+from freezelint.script import installed_versions
+plain = installed_versions._plain_version
+def plain_version(name):
+    if name in HIDDEN:
+        raise installed_versions.NotInstalled(name)
+    return plain(name)
+installed_versions._plain_version = plain_version
 from freezelint.frontends.cli import main
 sys.argv = ["freezelint", *sys.argv[1:]]
 main()

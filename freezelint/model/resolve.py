@@ -13,13 +13,13 @@ import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 
 from freezelint.model import prebuilt
 from freezelint.model.cache import BUILDS, TableCache
 from freezelint.model.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
 from freezelint.model.table import ParamTable
 from freezelint.script.events import Timeline
+from freezelint.script.installed_versions import installed_version
 from freezelint.script.layers import PARAM_FREE
 
 DISTRIBUTIONS = {
@@ -43,11 +43,9 @@ class Unverified:
 @functools.cache
 def library_version(library: str) -> str | None:
     """The installed version of a model library (None without it or torch), once per process."""
-    try:
-        metadata.version("torch")
-        return metadata.version(DISTRIBUTIONS[library])
-    except metadata.PackageNotFoundError:
+    if installed_version("torch") is None:
         return None
+    return installed_version(DISTRIBUTIONS[library])
 
 
 Spec = VerifySpec | CompositeSpec

@@ -18,7 +18,6 @@ hook the file calls itself (`self.on_epoch_start()`) is not dead. Read from the 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import libcst as cst
 from freezelint.script.extract.lightning import PACKAGES
 from freezelint.script.extract.objects import LIGHTNING_BASES
 from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.installed_versions import installed_version as distribution_version
 from freezelint.script.project import parse_file, resolve
 from freezelint.script.trainability_effects import Effect, effects_of
 
@@ -93,9 +93,8 @@ class DeadHookUse:
 def installed_version(package: str) -> tuple[int, int] | None:
     """The installed Lightning's (major, minor) for `package`, from its metadata; None when it is
     not installed."""
-    try:
-        text = importlib.metadata.version(_DISTRIBUTIONS.get(package, package))
-    except importlib.metadata.PackageNotFoundError:
+    text = distribution_version(_DISTRIBUTIONS.get(package, package))
+    if text is None:
         return None
     parts = []
     for piece in text.split(".")[:2]:

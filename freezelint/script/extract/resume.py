@@ -20,6 +20,7 @@ import libcst as cst
 
 from freezelint.script.events import Timeline
 from freezelint.script.extract.snapshots import Snapshot
+from freezelint.script.extract.syntax import child_nodes
 
 Decision = tuple[tuple, int]  # (branch key, arm)
 
@@ -108,5 +109,5 @@ def may_fork(stmt: cst.CSTNode, functions: dict, classes: dict) -> bool:
                 func = func.value
             if type(func) is cst.Name and (func.value in functions or func.value in classes):
                 return True
-        stack.extend(node.children)
+        stack.extend(child_nodes(node))
     return False
