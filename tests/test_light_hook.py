@@ -19,22 +19,20 @@ EXAMPLE = ROOT / "examples" / "finetune_efficientnet.py"
 # folders, or through `importlib.metadata`: `installed_versions`).
 WITHOUT_TORCH = """
 import importlib.metadata as metadata, sys
+from freezelint.script import installed_versions
 HIDDEN = {"torch", "timm", "torchvision", "efficientnet-pytorch"}
-real = metadata.version
-def version(name):
-    if name in HIDDEN:
-        raise metadata.PackageNotFoundError(name)
-    return real(name)
-metadata.version = version
+def hiding(real, missing):
+    def version(name):
+        if name in HIDDEN:
+            raise missing(name)
+        return real(name)
+    return version
+metadata.version = hiding(metadata.version, metadata.PackageNotFoundError)
+installed_versions._plain_version = hiding(
+    installed_versions._plain_version, installed_versions.NotInstalled
+)
 for name in ("torch", "timm", "torchvision", "efficientnet_pytorch"):
     sys.modules[name] = None
-from freezelint.script import installed_versions
-plain = installed_versions._plain_version
-def plain_version(name):
-    if name in HIDDEN:
-        raise installed_versions.NotInstalled(name)
-    return plain(name)
-installed_versions._plain_version = plain_version
 from freezelint.frontends.cli import main
 sys.argv = ["freezelint", *sys.argv[1:]]
 main()
