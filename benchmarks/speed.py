@@ -22,6 +22,10 @@ To compare with another version of freezelint in the same run (a change's cost),
 `FREEZELINT_BENCH_BASELINE` at a checkout of it (`git worktree add /tmp/base <rev>`): its rows
 are added beside this one's, over the same trees.
 
+The commands of one row (the bare parse, this freezelint, the baseline's, the other linters) run
+in turn, `--repeat` rounds, and each figure is the median of its runs: this machine's speed
+drifts by 10-20% within a minute, which series run one after the other took as a difference.
+
 Each freezelint timed is byte-compiled first (`compileall`), as `pip install` leaves an installed
 package and as libcst already is: where `PYTHONDONTWRITEBYTECODE` is set (this project's
 machines set it), an editable checkout would otherwise compile its 200 modules again on every
@@ -39,7 +43,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from timing import timed
+from timing import timed_together
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = """
@@ -138,29 +142,31 @@ def main() -> None:
             str(cache),
         ]
         subprocess.run([*check, str(scripts)], capture_output=True, check=False, cwd=ROOT)  # warm
+        other = os.environ.get("FREEZELINT_BENCH_BASELINE")
+        base = [py, "-c", OTHER, other, *check[3:]] if other else None
         for label, target in (
             ("(a) timm source tree", tree),
             ("(b) 300 training scripts", scripts),
         ):
             files = len(list(target.rglob("*.py")))
-            bare = timed([py, "-c", BARE, str(target)], args.repeat)
-            ours = timed([*check, str(target)], args.repeat)
-            rows.append((f"{label}, {files} files", ours, bare))
-            other = os.environ.get("FREEZELINT_BENCH_BASELINE")
-            if other:
-                base = [py, "-c", OTHER, other, *check[3:]]
+            commands = [[py, "-c", BARE, str(target)], [*check, str(target)]]
+            if base is not None:
                 subprocess.run([*base, str(target)], capture_output=True, check=False, cwd=ROOT)
-                theirs = timed([*base, str(target)], args.repeat)
-                rows.append((f"{label}: freezelint at {Path(other).name}", theirs, bare))
-            for name, command in other_linters():
-                theirs = timed([*command, str(target)], args.repeat)
+                commands.append([*base, str(target)])
+            commands += [[*command, str(target)] for _, command in other_linters()]
+            bare, ours, *others = timed_together(commands, args.repeat)
+            rows.append((f"{label}, {files} files", ours, bare))
+            if base is not None:
+                rows.append((f"{label}: freezelint at {Path(other).name}", others.pop(0), bare))  # type: ignore[arg-type]
+            for (name, _), theirs in zip(other_linters(), others, strict=True):
                 rows.append((f"{label}: {name} (other rules, for scale)", theirs, bare))
         plain = Path(folder) / "plain.py"
         plain.write_text("def f(x):\n    return x + 1\n")
         model = ROOT / "examples" / "finetune_efficientnet.py"
-        one_plain = timed([*check, str(plain)], args.repeat)
-        one_model = timed([*check, str(model)], args.repeat)
-        start_up = timed([py, "-c", "pass"], args.repeat)
+        one = [[*check, str(plain)], [*check, str(model)], [py, "-c", "pass"]]
+        if base is not None:
+            one.append([*base, str(model)])
+        one_plain, one_model, start_up, *one_base = timed_together(one, args.repeat)
     print(f"Machine: {machine()}. `python benchmarks/speed.py --repeat {args.repeat}`\n")
     print("| measurement | freezelint | baseline | ratio |")
     print("|---|---|---|---|")
@@ -174,6 +180,11 @@ def main() -> None:
         f"| one file, cached model (pre-commit) | {one_model:.3f} s | python start "
         f"{start_up:.3f} s | {one_model / start_up:.1f}x |"
     )
+    if one_base:
+        print(
+            f"| one file, cached model: freezelint at {Path(other).name} | {one_base[0]:.3f} s "  # type: ignore[arg-type]
+            f"| python start {start_up:.3f} s | {one_base[0] / start_up:.1f}x |"
+        )
 
 
 if __name__ == "__main__":
