@@ -81,3 +81,33 @@ def test_an_egg_or_two_folders_for_one_name_are_left_to_importlib_metadata(
     assert installed_version("twice") == _metadata_version("twice")
     # Another distribution's egg in the same entry does not stand in the way.
     assert installed_versions._plain_version("torch") == _metadata_version("torch")
+
+
+def test_an_egg_folder_on_the_path_is_left_to_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    egg = tmp_path / "hatched-3.1-py3.11.egg"
+    _entry(egg, "EGG-INFO", "PKG-INFO", "3.1")
+    monkeypatch.setattr(sys, "path", [str(egg), *sys.path])
+    assert installed_versions._plain_version("hatched") is None
+    assert installed_version("hatched") == _metadata_version("hatched")
+
+
+def test_a_finder_of_its_own_is_asked_through_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _entry(tmp_path, "bundled_dist-4.2.dist-info", "METADATA", "4.2")
+
+    class Bundled(metadata.DistributionFinder):
+        """A finder listing one distribution that is on no `sys.path` entry."""
+
+        def find_spec(self, *args: object) -> None:
+            return None
+
+        def find_distributions(self, context=None):  # type: ignore[no-untyped-def]
+            if getattr(context, "name", None) == "bundled-dist":
+                yield metadata.PathDistribution(bundle / "bundled_dist-4.2.dist-info")
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Bundled()])
+    assert installed_version("bundled-dist") == "4.2" == _metadata_version("bundled-dist")
+    assert installed_version("no-such-distribution-here") is None

@@ -7,7 +7,8 @@ model library's versions took 15 ms of a pre-commit check of one file with a cac
 `<name>-<version>.dist-info` on `sys.path` whose `METADATA` says its version in its header, so
 that folder is read directly: from the first `sys.path` entry holding metadata for the name, as
 `importlib.metadata` searches. Anything else there (an `.egg-info`, an egg, a zipped entry, two
-folders for one name in one entry) is left to `importlib.metadata`.
+folders for one name in one entry) is left to `importlib.metadata`, and so is a name found
+nowhere on the path when an import finder of its own may list distributions.
 """
 
 from __future__ import annotations
@@ -41,9 +42,16 @@ def _metadata_in(entry: str) -> dict[str, list[str]]:
             names = []
         for name in names:
             if name.endswith(_SUFFIXES):
-                dist = name.partition("-")[0].removesuffix(".egg-info").removesuffix(".egg")
-                found.setdefault(_normal(dist), []).append(os.path.join(entry, name))
+                found.setdefault(_distribution(name), []).append(os.path.join(entry, name))
+        base = os.path.basename(entry.rstrip("/\\"))
+        if base.endswith(".egg"):  # (an egg folder on the path holds its own metadata)
+            found.setdefault(_distribution(base), []).append(entry)
     return found
+
+
+def _distribution(name: str) -> str:
+    """The normalised distribution name of a metadata folder or an egg."""
+    return _normal(name.partition("-")[0].removesuffix(".egg-info").removesuffix(".egg"))
 
 
 def _header_version(folder: str) -> str | None:
@@ -82,7 +90,9 @@ def installed_version(dist: str) -> str | None:
     try:
         version = _plain_version(dist)
     except NotInstalled:
-        return None
+        if not _other_finders():
+            return None
+        version = None  # (a finder of its own may know it)
     if version is not None:
         return version
     from importlib import metadata
@@ -91,3 +101,12 @@ def installed_version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _other_finders() -> bool:
+    """Does an import finder besides the standard path finder list distributions (what
+    `importlib.metadata` would ask too: a zip application's, a bundler's)?"""
+    return any(
+        hasattr(finder, "find_distributions") and getattr(finder, "__name__", "") != "PathFinder"
+        for finder in sys.meta_path
+    )
