@@ -59,9 +59,11 @@ def test_a_wheel_first_on_the_path_is_read_from_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _entry(tmp_path, "Fake_Dist-1.2.3.dist-info", "METADATA", "1.2.3")
+    _entry(tmp_path, "Dotted.Name-0.5.DIST-INFO", "METADATA", "0.5")
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     assert installed_versions._plain_version("fake-dist") == "1.2.3"
     assert installed_version("fake.dist") == "1.2.3" == _metadata_version("fake-dist")
+    assert installed_version("dotted-name") == "0.5" == _metadata_version("dotted-name")
     # It comes before an installed distribution of the same name further down the path.
     _entry(tmp_path, "click-0.0.1.dist-info", "METADATA", "0.0.1")
     installed_versions._ENTRIES.clear()  # (an entry is listed once per process)

@@ -41,7 +41,7 @@ def _metadata_in(entry: str) -> dict[str, list[str]]:
         except OSError:
             names = []
         for name in names:
-            if name.endswith(_SUFFIXES):
+            if name.lower().endswith(_SUFFIXES):  # (as importlib.metadata matches them)
                 found.setdefault(_distribution(name), []).append(os.path.join(entry, name))
         base = os.path.basename(entry.rstrip("/\\"))
         if base.endswith(".egg"):  # (an egg folder on the path holds its own metadata)
@@ -51,7 +51,7 @@ def _metadata_in(entry: str) -> dict[str, list[str]]:
 
 def _distribution(name: str) -> str:
     """The normalised distribution name of a metadata folder or an egg."""
-    return _normal(name.partition("-")[0].removesuffix(".egg-info").removesuffix(".egg"))
+    return _normal(name.lower().rpartition(".")[0].partition("-")[0])
 
 
 def _header_version(folder: str) -> str | None:
@@ -79,7 +79,7 @@ def _plain_version(dist: str) -> str | None:
             return None  # (a zipped entry could hold it)
         found = _metadata_in(entry).get(wanted)
         if found:
-            if len(found) > 1 or not found[0].endswith(".dist-info"):
+            if len(found) > 1 or not found[0].lower().endswith(".dist-info"):
                 return None
             return _header_version(found[0])
     raise NotInstalled(dist)
