@@ -12,12 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(command: list[str], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=False, cwd=ROOT)
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    return timed_together([command], repeat)[0]
 
 
 def timed_together(commands: list[list[str]], repeat: int) -> list[float]:
