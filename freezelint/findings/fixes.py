@@ -15,6 +15,7 @@ import libcst as cst
 from freezelint.findings.no_fix import NoFix
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.imports import dotted
+from freezelint.script.node_kinds import is_a
 from freezelint.script.text_lines import split_lines
 
 SAFE, UNSAFE = "safe", "unsafe"
@@ -227,7 +228,7 @@ class FixContext:
                 break
             if type(cur) is cst.SimpleStatementLine:
                 line = cur
-            elif isinstance(cur, cst.BaseCompoundStatement):
+            elif is_a(cur, cst.BaseCompoundStatement):
                 line = None
             stack.extend((child, line) for child in child_nodes(cur))
         return found

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from freezelint.script.node_kinds import is_a
+
+# What holds statements an import may be among.
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Module)
+
 
 def dotted(node: cst.CSTNode) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
@@ -69,7 +74,7 @@ class ImportTable:
                     local = dotted(alias.asname.name) if alias.asname is not None else name
                     if local:
                         self.aliases[local] = f"{base}.{name}"
-            elif isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement | cst.Module):
+            elif is_a(node, _STATEMENTS):
                 stack.extend(_statement_children(node))
 
     def with_star(self, other: ImportTable) -> ImportTable:
@@ -123,7 +128,7 @@ def _statement_children(node: cst.CSTNode) -> list[cst.CSTNode]:
         if isinstance(part, tuple | list):
             for handler in part:
                 out.extend(_statement_children(handler))
-        elif isinstance(part, cst.BaseSuite):
+        elif is_a(part, cst.BaseSuite):
             out.extend(part.body)
         elif type(part) in (cst.Else, cst.Finally, cst.If):
             out.extend(_statement_children(part) if type(part) is cst.If else part.body.body)

@@ -28,6 +28,7 @@ from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
 from freezelint.script.extract.syntax import child_nodes
+from freezelint.script.node_kinds import is_a
 
 _NEWLINE = re.compile(r"\r\n?|\n")  # as libcst counts lines
 
@@ -245,7 +246,7 @@ class _Statements:
         if type(node) is cst.Match:  # (its cases are indented, their blocks deeper)
             indents = (*indents, self._indent(node))
         for child in child_nodes(node):
-            if isinstance(child, _CLAUSES):
+            if is_a(child, _CLAUSES):
                 self._clause(child, index, indents)
             else:
                 self._units[index].parts.append(child)

@@ -41,6 +41,8 @@ _PLACE_FIELDS = frozenset(
 )
 _OWN = "freezelint."
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# `ids_of`'s answers by the id of the object asked about (kept with it: see `forget`).
+_KNOWN: dict[int, tuple[Any, set[int] | None]] = {}
 
 
 class Unaccounted(Exception):
@@ -81,13 +83,25 @@ def collect(value: Any, out: set[int]) -> None:
 
 
 def ids_of(value: Any) -> set[int] | None:
-    """The objects an event or a value names; None when it names something unaccounted for."""
-    out: set[int] = set()
+    """The objects an event or a value names; None when it names something unaccounted for.
+    Remembered per object until `forget` (events and values are immutable, and the paths of a
+    root share the events before their forks): the set returned is shared, not to be changed."""
+    known = _KNOWN.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    out: set[int] | None = set()
     try:
-        collect(value, out)
+        collect(value, out)  # type: ignore[arg-type]
     except Unaccounted:
-        return None
+        out = None
+    _KNOWN[id(value)] = (value, out)
     return out
+
+
+def forget() -> None:
+    """Drop what `ids_of` remembers (at the start of each file: it holds the objects asked
+    about, and their ids may be reused once they are gone)."""
+    _KNOWN.clear()
 
 
 def objects_named(values: Iterable[Any]) -> set[int]:

@@ -22,6 +22,7 @@ from freezelint.script.extract.syntax import (
     mentions_requires_grad,
     names_in,
 )
+from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import NameWhere
 from freezelint.script.values import Const, ModelRef, ModuleItem, Modules, ParamItem, Params, Value
 
@@ -199,7 +200,7 @@ def own_statement(body: cst.CSTNode, kind: type[cst.Break] | type[cst.Continue])
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, kind):
+        if is_a(cur, kind):
             return True
         if type(cur) in (cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Lambda):
             if type(cur) in (cst.For, cst.While) and cur.orelse is not None:

@@ -31,11 +31,11 @@ from freezelint.script.events import (
 )
 from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
-from freezelint.script.extract.independence import Links
+from freezelint.script.extract.independence import Links, forget
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
 from freezelint.script.extract.resume import FirstRun, ResumePoints
 from freezelint.script.extract.statements import Extractor, Root
-from freezelint.script.extract.syntax import mentions_freezing, method_calls
+from freezelint.script.extract.syntax import forget_children, mentions_freezing, method_calls
 from freezelint.script.imports import ImportTable
 from freezelint.script.values import Const, Constructor, Namespace, Value
 
@@ -239,6 +239,8 @@ def extract_paths(
     first arm, instead of going on from the state before the arms were tried; the paths must
     be the same. `product` (for tests): every combination of the arms of independent
     branches."""
+    forget()  # (what the previous file's objects named, and its nodes' children)
+    forget_children()
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False

@@ -20,16 +20,20 @@ _NOT_STATE = frozenset({"resume_points"})
 
 
 def _copy(value: Any) -> Any:
+    """A copy of a container and of the containers it holds (one level): for a dict or a list,
+    (a flat copy, {key or index: a copy of the container held there}); for a set, a copy."""
     if isinstance(value, dict):
-        return {k: (v, _shallow(v)) for k, v in value.items()}
+        return dict(value), {k: _shallow(v) for k, v in value.items() if isinstance(v, _CONTAINERS)}
     if isinstance(value, list):
-        return [(v, _shallow(v)) for v in value]
+        held = {i: _shallow(v) for i, v in enumerate(value) if isinstance(v, _CONTAINERS)}
+        return list(value), held
     if isinstance(value, set):
         return set(value)
     return None
 
 
 def _shallow(value: Any) -> Any:
+    """A copy of a dict, list or set; None for anything else."""
     if isinstance(value, dict):
         return dict(value)
     if isinstance(value, list | set):
@@ -43,19 +47,35 @@ def _refill(container: Any, content: Any) -> None:
     if isinstance(container, set):
         container.update(content)
         return
-    pairs = content.values() if isinstance(container, dict) else content
-    for inner, copied in pairs:
-        if copied is None:
-            continue
+    flat, held = content
+    for key, copied in held.items():
+        inner = flat[key]
         inner.clear()
         if isinstance(inner, list):
             inner.extend(copied)
         else:
             inner.update(copied)
     if isinstance(container, dict):
-        container.update({k: inner for k, (inner, _) in content.items()})
+        container.update(flat)
     else:
-        container.extend(inner for inner, _ in content)
+        container.extend(flat)
+
+
+_HOLDS_STATE: dict[type, bool] = {}
+
+
+def _holds_state(value: Any) -> bool:
+    """Is a field's value one of the walker's own objects whose fields hold state (the modules
+    reached by two names), not a module it reads? Answered once per type."""
+    kind = type(value)
+    known = _HOLDS_STATE.get(kind)
+    if known is None:
+        known = _HOLDS_STATE[kind] = (
+            kind.__module__.startswith(_OWN)
+            and hasattr(value, "__dict__")
+            and not isinstance(value, ModuleContext)
+        )
+    return known
 
 
 class Snapshot:
@@ -65,21 +85,17 @@ class Snapshot:
 
     def __init__(self, walker: Any) -> None:
         self._walker = walker
-        self._saved = {
-            name: (value, _copy(value) if isinstance(value, _CONTAINERS) else None)
-            for name, value in vars(walker).items()
-            if name not in _NOT_STATE
-        }
+        self._saved: dict[str, tuple[Any, Any]] = {}
         # Objects of the walker's own that hold state (the modules reached by two names): their
         # fields, as the walker's own containers are kept. (The modules it reads: below.)
-        self._objects = [
-            (value, {k: (v, _shallow(v)) for k, v in vars(value).items()})
-            for name, value in vars(walker).items()
-            if name not in _NOT_STATE
-            and type(value).__module__.startswith(_OWN)
-            and hasattr(value, "__dict__")
-            and not isinstance(value, ModuleContext)
-        ]
+        self._objects: list[tuple[Any, dict[str, tuple[Any, Any]]]] = []
+        for name, value in vars(walker).items():
+            if name in _NOT_STATE:
+                continue
+            self._saved[name] = (value, _copy(value) if isinstance(value, _CONTAINERS) else None)
+            if _holds_state(value):
+                fields = {k: (v, _shallow(v)) for k, v in vars(value).items()}
+                self._objects.append((value, fields))
         contexts = {id(walker.here): walker.here}
         contexts.update((id(c), c) for c in walker.loaded.values() if c is not None)
         self._modules = [

@@ -29,6 +29,7 @@ from freezelint.script.extract.resume import ResumePoint, ResumePoints, may_fork
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
+from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import union
 from freezelint.script.values import (
     Const,
@@ -162,7 +163,7 @@ class Extractor(RegistryChoices):
             if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
                     self.small_statement(small, sw)
-            elif isinstance(stmt, cst.BaseSmallStatement):
+            elif is_a(stmt, cst.BaseSmallStatement):
                 # The body of a one-line compound statement (`if name == "a": return a()`).
                 self.small_statement(stmt, sw)
             else:

@@ -185,12 +185,19 @@ _PUNCTUATION = frozenset(
 )  # fmt: skip
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _IS_NODE: dict[type, bool] = {}
+# `child_nodes`' answers by the id of the node (kept with it), at most `_CHILDREN_LIMIT` of them.
+_CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+_CHILDREN_LIMIT = 200_000
 
 
-def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     """The syntactic children of a node, whitespace and punctuation left out, in field order.
     libcst's own `children` rebuilds every child through a visitor (and validates it again):
-    it dominated the profile of large files."""
+    it dominated the profile of large files. Remembered per node (trees do not change; the
+    paths of a script walk the same statements again) until `forget_children`."""
+    known = _CHILDREN.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
     kind = type(node)
     names = _CHILD_FIELDS.get(kind)
     if names is None:
@@ -207,7 +214,16 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
             out.append(value)
         elif type(value) is list or type(value) is tuple:
             out.extend(v for v in value if _is_node(v))
-    return out
+    if len(_CHILDREN) >= _CHILDREN_LIMIT:
+        _CHILDREN.clear()
+    children = _CHILDREN[id(node)] = (node, tuple(out))
+    return children[1]
+
+
+def forget_children() -> None:
+    """Drop what `child_nodes` remembers (at the start of each file: it holds the nodes asked
+    about, and their ids may be reused once they are gone)."""
+    _CHILDREN.clear()
 
 
 def _is_node(value: object) -> bool:
