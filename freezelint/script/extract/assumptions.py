@@ -79,6 +79,15 @@ class ConditionMemory(ValueIdentity):
         # other tests of it (`("test", key, text)`). Saved and restored with the arms.
         self.assumed: dict[Key, object] = {}
 
+    def saved_facts(self) -> dict[Key, object]:
+        """A copy of what the path assumed, to put back with `restore_facts` (the walker's own
+        dict is kept, refilled in place: see `read_log`)."""
+        return dict(dict.items(self.assumed))
+
+    def restore_facts(self, saved: dict[Key, object]) -> None:
+        dict.clear(self.assumed)
+        dict.update(self.assumed, saved)
+
     def forget_facts(self, target: cst.Subscript, w: Walk) -> None:
         """`cfg["model"]["name"] = ...`: what the path assumed of that item (or of items
         inside it) no longer holds."""

@@ -64,7 +64,7 @@ class ConditionalWalker(LoopWalker):
         # Each `elif` is decided knowing the tests before it failed; an `else` (or the nothing
         # after the last `elif`) that no value can reach is no arm (`if x == "a": ... elif
         # x == "b": ...` with argparse `choices=["a", "b"]`).
-        assumed = dict(self.assumed)
+        assumed = self.saved_facts()
         possible = True
         while cur is not None:
             if type(cur) is cst.Else:
@@ -85,7 +85,7 @@ class ConditionalWalker(LoopWalker):
         else:
             if possible:
                 live.append(Arm([], None, negated=tuple(previous)))
-        self.assumed = assumed
+        self.restore_facts(assumed)
         if not live:
             return  # (a path whose facts contradict each other: it does not happen)
         if len(live) == 1:
@@ -235,7 +235,7 @@ class ConditionalWalker(LoopWalker):
         scopes = [(scope.returns, list(scope.returns)) for scope in _scope_chain(w.scope)]
         snapshot = None if self.trial else Snapshot(self)
         first_new = self._last_id + 1  # the first id an arm's new objects get
-        assumed = dict(self.assumed)
+        assumed = self.saved_facts()
         exited, raised = self.exited, self.raised
         after: list[list[dict]] = []
         exits: list[bool] = []
@@ -258,7 +258,7 @@ class ConditionalWalker(LoopWalker):
                 for env, old in zip(envs, before, strict=True):
                     env.clear()
                     env.update(old)
-                self.assumed = dict(assumed)
+                self.restore_facts(assumed)
         finally:
             self.trial -= 1
         # An arm that only raises (`if name not in known: raise ValueError`) ends an error
@@ -393,12 +393,12 @@ class ConditionalWalker(LoopWalker):
     def exclusive_arms(self, arms: list[Arm], node: cst.CSTNode, w: Walk) -> None:
         """Arms the simulation joins (inside a loop, or past the budget of paths)."""
         ident = self.new_id()
-        assumed = dict(self.assumed)
+        assumed = self.saved_facts()
         for index, arm in enumerate(arms):
             self.emit(BranchArm, w, node, ident=ident, arm=index, arms=len(arms))
-            self.assumed = dict(assumed)
+            self.restore_facts(assumed)
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
-        self.assumed = assumed
+        self.restore_facts(assumed)
         self.emit(BranchJoin, w, node, ident=ident)
 
 

@@ -232,13 +232,16 @@ def extract_paths(
     path: pathlib.Path | None = None,
     fresh_forks: bool = False,
     product: bool = False,
+    rejoin: bool = True,
 ) -> list[RootPaths]:
     """The paths of every root: the module body first, then the functions it does not call,
     then its classes. `path`: the file's own, for imports of the project's other files.
     `fresh_forks` (for tests): a run that meets a fork starts again from the root down its
     first arm, instead of going on from the state before the arms were tried; the paths must
     be the same. `product` (for tests): every combination of the arms of independent
-    branches."""
+    branches. `rejoin` (False for tests): a run that took another arm walks to the end, never
+    taking the first run's rest as its own (`resume.FirstRun.rejoined`); the paths must be
+    the same."""
     forget()  # (what the previous file's objects named, and its nodes' children)
     forget_children()
     table = imports or ImportTable.of(module)
@@ -278,6 +281,8 @@ def extract_paths(
                 extractor.fresh_forks = fresh_forks
                 if records and first is None and not fresh_forks:
                     extractor.resume_points = ResumePoints()
+                    if rejoin:
+                        extractor.start_read_log()
                 extractor.fuel = start = min(FUEL_PER_RUN, fuel)
                 try:
                     timeline = extractor.walk_root(fn, globals_)

@@ -23,15 +23,22 @@ from freezelint.script.extract.snapshots import Snapshot
 from freezelint.script.extract.syntax import child_nodes
 
 Decision = tuple[tuple, int]  # (branch key, arm)
+# What a run that took other arms keeps of its own when it rejoins the first (`rejoined`), and
+# the containers compared key by key (`read_log`).
+_PATH_OWN = frozenset({"decisions", "forks", "arm_ranges"})
+_KEYED = frozenset({"models", "assumed"})
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
 class ResumePoint:
-    """The walker before top-level statement `index`, and how many forks the run had met."""
+    """The walker before top-level statement `index`, how many forks the run had met, and the
+    clock of the run's `read_log` from there on (None: not logged)."""
 
     index: int
     snapshot: Snapshot
     forks: int
+    clock: int | None = None
 
 
 class ResumePoints:
@@ -44,7 +51,9 @@ class ResumePoints:
 
     def before(self, walker: Any, index: int) -> ResumePoint:
         """The walker before top-level statement `index` (kept by `after` if it forks)."""
-        return ResumePoint(index, Snapshot(walker), len(walker.forks))
+        log = walker.read_log
+        clock = None if log is None else log.tick()
+        return ResumePoint(index, Snapshot(walker), len(walker.forks), clock)
 
     def after(self, walker: Any, point: ResumePoint) -> None:
         for fork in walker.forks[point.forks :]:
@@ -73,6 +82,7 @@ class FirstRun:
         self.points = points
         self.fuel = fuel
         self._final: Snapshot | None = None
+        self._by_index: dict[int, ResumePoint] = {}
 
     def point_for(self, decisions: dict[tuple, int], fuel: int) -> ResumePoint | None:
         """Where a run with `decisions`, starting with `fuel`, can resume; None where it
@@ -84,7 +94,64 @@ class FirstRun:
     def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
         if self._final is None:
             self._final = Snapshot(self.walker)
-        return self.walker.resume(point, decisions)
+            self._by_index = {p.index: p for p in self.points.at.values() if p.clock is not None}
+        return self.walker.resume(point, decisions, self if self.walker.read_log else None)
+
+    def rejoined(self, walker: Any, index: int) -> bool:
+        """Can a resumed run, about to walk top-level statement `index`, take the rest of the
+        first run as its own? Where its state differs from the first run's there only in
+        events, models and facts the first run never read or wrote from there on, the rest
+        walks the same (the walk is a function of the walker's state, `Snapshot`): the walker
+        is then put in the first run's final state, with this run's differing entries and its
+        own forks, arms and decisions before the point, and True is returned."""
+        point = self._by_index.get(index)
+        log = walker.read_log
+        if point is None or point.clock is None or log is None or self._final is None:
+            return False
+        found = point.snapshot.differences(walker, _PATH_OWN, _KEYED, "events")
+        if found is None:
+            return False
+        clock = point.clock
+        for name, keys in found.keys.items():
+            if name in found.key_sets and log.keys_since(name, clock):
+                return False
+            if any(log.since(name, key, clock) for key in keys):
+                return False
+        if found.indexes:
+            low = log.lowest_event_since(clock)
+            if low is not None and low <= found.indexes[-1]:
+                return False
+        final = self._final.content
+        later = final("forks")[point.forks :]
+        then = point.snapshot.content("arm_ranges")
+        ranges = final("arm_ranges")
+        later_ranges = {key for key, spans in ranges.items() if then.get(key) != spans}
+        walked = set(walker.arm_ranges)
+        if not set(walker.decisions) <= walked or later_ranges & (walked | set(walker.decisions)):
+            return False  # (a branch this run decides, or walked, that the rest walks again)
+        events = {i: list.__getitem__(walker.events, i) for i in found.indexes}
+        entries = {
+            name: {key: dict.get(getattr(walker, name), key, _ABSENT) for key in keys}
+            for name, keys in found.keys.items()
+        }
+        decisions = {**walker.decisions, **{fork.key: 0 for fork in later}}
+        forks = [*walker.forks, *later]
+        arm_ranges = {
+            **walker.arm_ranges,
+            **{key: list(spans) for key, spans in ranges.items() if key in later_ranges},
+        }
+        self._final.restore()
+        for i, event in events.items():
+            list.__setitem__(walker.events, i, event)
+        for name, values in entries.items():
+            held = getattr(walker, name)
+            for key, value in values.items():
+                if value is _ABSENT:
+                    dict.pop(held, key, None)
+                else:
+                    dict.__setitem__(held, key, value)
+        walker.decisions, walker.forks, walker.arm_ranges = decisions, forks, arm_ranges
+        return True
 
     def settle(self) -> None:
         if self._final is not None:

@@ -9,6 +9,7 @@ sees the state as it was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from freezelint.script.extract.scope import ModuleContext
@@ -16,49 +17,95 @@ from freezelint.script.extract.scope import ModuleContext
 _CONTAINERS = (dict, list, set)
 _OWN = "freezelint.script.extract."
 # What a walker keeps across the runs it makes, not a run's state (`resume.ResumePoints`).
-_NOT_STATE = frozenset({"resume_points"})
+_NOT_STATE = frozenset({"resume_points", "read_log", "rejoin"})
 
 
 def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
-    (a flat copy, {key or index: a copy of the container held there}); for a set, a copy."""
+    (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
+    (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
     if isinstance(value, dict):
-        return dict(value), {k: _shallow(v) for k, v in value.items() if isinstance(v, _CONTAINERS)}
+        flat = dict(dict.items(value))
+        return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
     if isinstance(value, list):
-        held = {i: _shallow(v) for i, v in enumerate(value) if isinstance(v, _CONTAINERS)}
-        return list(value), held
+        items = list.copy(value)
+        return items, {i: _shallow(v) for i, v in enumerate(items) if isinstance(v, _CONTAINERS)}
     if isinstance(value, set):
-        return set(value)
+        return set.copy(value)
     return None
 
 
 def _shallow(value: Any) -> Any:
     """A copy of a dict, list or set; None for anything else."""
     if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, list | set):
-        return type(value)(value)
+        return dict(dict.items(value))
+    if isinstance(value, list):
+        return list.copy(value)
+    if isinstance(value, set):
+        return set.copy(value)
     return None
+
+
+def _put(container: Any, content: Any) -> None:
+    """Make a dict, list or set hold `content` again (in place)."""
+    if isinstance(container, dict):
+        dict.clear(container)
+        dict.update(container, content)
+    elif isinstance(container, list):
+        list.clear(container)
+        list.extend(container, content)
+    else:
+        set.clear(container)
+        set.update(container, content)
 
 
 def _refill(container: Any, content: Any) -> None:
     """Put `content` (from `_copy`) back into `container`, and into the containers it held."""
-    container.clear()
     if isinstance(container, set):
-        container.update(content)
+        _put(container, content)
         return
     flat, held = content
     for key, copied in held.items():
-        inner = flat[key]
-        inner.clear()
-        if isinstance(inner, list):
-            inner.extend(copied)
-        else:
-            inner.update(copied)
-    if isinstance(container, dict):
-        container.update(flat)
-    else:
-        container.extend(flat)
+        _put(flat[key], copied)
+    _put(container, flat)
+
+
+def _same(now: Any, content: Any) -> bool:
+    """Does a container hold what `_copy` copied of it (its containers compared by content)?"""
+    if isinstance(now, set):
+        return set.__eq__(now, content) is True
+    flat, held = content
+    if isinstance(now, dict):
+        if dict.__len__(now) != len(flat):
+            return False
+        for key, value in dict.items(now):
+            if key not in flat:
+                return False
+            if key in held:
+                if not _same_shallow(value, held[key]):
+                    return False
+            elif value is not flat[key] and value != flat[key]:
+                return False
+        return True
+    if list.__len__(now) != len(flat):
+        return False
+    for index, value in enumerate(list.copy(now)):
+        if index in held:
+            if not _same_shallow(value, held[index]):
+                return False
+        elif value is not flat[index] and value != flat[index]:
+            return False
+    return True
+
+
+def _same_shallow(now: Any, copied: Any) -> bool:
+    if isinstance(now, dict):
+        return isinstance(copied, dict) and dict.__eq__(now, copied) is True
+    if isinstance(now, list):
+        return isinstance(copied, list) and list.__eq__(now, copied) is True
+    if isinstance(now, set):
+        return isinstance(copied, set) and set.__eq__(now, copied) is True
+    return False
 
 
 _HOLDS_STATE: dict[type, bool] = {}
@@ -115,11 +162,7 @@ class Snapshot:
             for name, (held, copied) in fields.items():
                 setattr(value, name, held)
                 if copied is not None:
-                    held.clear()
-                    if isinstance(held, list):
-                        held.extend(copied)
-                    else:
-                        held.update(copied)
+                    _put(held, copied)
         for context, functions, classes, env, returns in self._modules:
             for now, then in (
                 (context.functions, functions),
@@ -129,3 +172,87 @@ class Snapshot:
                 now.clear()
                 now.update(then)
             context.scope.returns[:] = returns
+
+    def content(self, name: str) -> Any:
+        """A copy of what field `name` held (a container's containers as they were)."""
+        value, content = self._saved[name]
+        if content is None or isinstance(value, set):
+            return content
+        flat, held = content
+        if isinstance(flat, dict):
+            return {k: held.get(k, v) for k, v in flat.items()}
+        return [held.get(i, v) for i, v in enumerate(flat)]
+
+    def differences(
+        self, walker: Any, free: frozenset[str], keyed: frozenset[str], listed: str
+    ) -> Differences | None:
+        """How `walker` (the one this snapshot is of) differs from what it held then: per
+        dict named in `keyed`, the keys whose values differ; for the list named `listed`, the
+        indexes (same length); fields in `free` are not compared. None when anything else
+        differs, or `listed` has another length."""
+        state = vars(walker)
+        if {n for n in state if n not in _NOT_STATE} != self._saved.keys():
+            return None
+        out = Differences()
+        for name, (value, content) in self._saved.items():
+            if name in free:
+                continue
+            now = state[name]
+            if name == listed or name in keyed:
+                if now is not value or not isinstance(now, list | dict) or content[1]:
+                    return None  # (rebound, or holding containers: not compared by key)
+                flat = content[0]
+                if name == listed:
+                    items = list.copy(now)
+                    if len(items) != len(flat):
+                        return None
+                    out.indexes = [
+                        i
+                        for i, (a, b) in enumerate(zip(items, flat, strict=True))
+                        if a is not b and a != b
+                    ]
+                else:
+                    mine = dict(dict.items(now))
+                    if mine.keys() != flat.keys():
+                        out.key_sets.add(name)
+                    out.keys[name] = {
+                        k
+                        for k in mine.keys() | flat.keys()
+                        if k not in mine
+                        or k not in flat
+                        or (mine[k] is not flat[k] and mine[k] != flat[k])
+                    }
+                continue
+            if content is None:
+                if now is not value and now != value:
+                    return None
+            elif type(now) is not type(value) or not _same(now, content):
+                return None
+        for value, fields in self._objects:
+            if vars(value).keys() != fields.keys():
+                return None
+            for name, (held, copied) in fields.items():
+                now = getattr(value, name)
+                if copied is not None:
+                    if not _same_shallow(now, copied):
+                        return None
+                elif now is not held and now != held:
+                    return None
+        for context, functions, classes, env, returns in self._modules:
+            if (
+                context.functions != functions
+                or context.classes != classes
+                or context.scope.env != env
+                or context.scope.returns != returns
+            ):
+                return None
+        return out
+
+
+@dataclass
+class Differences:
+    """What differs between a walker and a snapshot of it (`Snapshot.differences`)."""
+
+    keys: dict[str, set] = field(default_factory=dict)
+    key_sets: set[str] = field(default_factory=set)
+    indexes: list[int] = field(default_factory=list)

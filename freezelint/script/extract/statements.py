@@ -24,8 +24,9 @@ from freezelint.script.extract.branches import (
 from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
+from freezelint.script.extract.read_log import LoggedDict, LoggedList, ReadLog
 from freezelint.script.extract.registry_choices import RegistryChoices
-from freezelint.script.extract.resume import ResumePoint, ResumePoints, may_fork
+from freezelint.script.extract.resume import FirstRun, ResumePoint, ResumePoints, may_fork
 from freezelint.script.extract.scope import Scope, Walk
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable, dotted
@@ -64,8 +65,19 @@ class Extractor(RegistryChoices):
         self.joined = False  # a branch whose arms matter was joined (in join_all mode)
         self.exited = False
         self.raised = False  # the path ends in an exception or `sys.exit()`: an error path
-        # Set on the first run of the module body: the points later runs resume from.
+        # Set on the first run of the module body: the points later runs resume from, and what
+        # that run reads from each on (`read_log`); on a later run, the first run it may rejoin.
         self.resume_points: ResumePoints | None = None
+        self.read_log: ReadLog | None = None
+        self.rejoin: FirstRun | None = None
+
+    def start_read_log(self) -> None:
+        """Note what this run reads of the three containers runs that took other arms differ
+        in (`read_log`): from now on, until the run ends."""
+        log = self.read_log = ReadLog()
+        self.models = LoggedDict(self.models, log, "models")
+        self.assumed = LoggedDict(self.assumed, log, "assumed")
+        self.events = LoggedList(self.events, log)
 
     # -- roots -------------------------------------------------------------------------------
 
@@ -98,19 +110,27 @@ class Extractor(RegistryChoices):
             self.walk_block(body, Walk(scope))
         return self._finish()
 
-    def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
+    def resume(
+        self, point: ResumePoint, decisions: dict[tuple, int], first: FirstRun | None = None
+    ) -> Timeline:
         """The rest of the module body from a point an earlier run of it recorded (with this
         walker), as a new run with `decisions` would walk it: the state put back as it was
         there, the branches before it decided as that run took them (`resume.py`)."""
         point.snapshot.restore()
         self.decisions = dict(decisions)
         self.forks = []
-        self.walk_block(self.module.body, Walk(self.module_scope), start=point.index)
+        self.rejoin = first
+        try:
+            self.walk_block(self.module.body, Walk(self.module_scope), start=point.index)
+        finally:
+            self.rejoin = None
         return self._finish()
 
     def _finish(self) -> Timeline:
         """The run's timeline, once its root is walked (copies of the walker's containers: a
         walker that resumes another run from a recorded point changes them in place)."""
+        if self.read_log is not None:
+            self.read_log.on = False  # (the run is walked: what follows reads all of it)
         self._resolve_pending()
         self.finish_parts()
         for copy, source in self.copies.items():
@@ -159,6 +179,15 @@ class Extractor(RegistryChoices):
             point = None
             if points is not None and not saved and may_fork(stmt, self.functions, self.classes):
                 point = points.before(self, index)
+            elif (
+                self.rejoin is not None
+                and index > start
+                and not saved
+                and body is self.module.body
+                and not w.trail
+                and self.rejoin.rejoined(self, index)
+            ):
+                return  # (the rest is the first run's: `FirstRun.rejoined`)
             sw = w.at(stmt, block)
             if type(stmt) is cst.SimpleStatementLine:
                 for small in stmt.body:
