@@ -403,9 +403,9 @@ def _walks_and_paths(
         walks.append(self.join_all)
         return walk_root(self, root, globals_)
 
-    def counted_resume(self, point, decisions):  # type: ignore[no-untyped-def]
+    def counted_resume(self, point, decisions, *rest):  # type: ignore[no-untyped-def]
         resumes.append(point.index)
-        return resume(self, point, decisions)
+        return resume(self, point, decisions, *rest)
 
     monkeypatch.setattr(statements.Extractor, "walk_root", counted)
     monkeypatch.setattr(statements.Extractor, "resume", counted_resume)
@@ -451,9 +451,9 @@ def test_a_run_resumes_at_the_statement_holding_its_first_other_arm(
     starts: list[tuple[int, dict]] = []
     resume = statements.Extractor.resume
 
-    def counted(self, point, decisions):  # type: ignore[no-untyped-def]
+    def counted(self, point, decisions, *rest):  # type: ignore[no-untyped-def]
         starts.append((point.index, dict(decisions)))
-        return resume(self, point, decisions)
+        return resume(self, point, decisions, *rest)
 
     monkeypatch.setattr(statements.Extractor, "resume", counted)
     module = cst.parse_module(_four_flags())

@@ -7,8 +7,9 @@ flag, a config value) whose arms matter is a fork: the run goes on down its firs
 state it had before the arms were tried (`snapshots.Snapshot`), and each other arm is a run of
 its own with the arms before it fixed; so each path is walked once. Such a run of the module
 body starts at the top-level statement holding the first branch it takes another arm of, from
-the state the first run had there (`resume.py`). The arms of one `if`/`elif`/`else`, `match`
-or `try`/`except` are never mixed.
+the state the first run had there (`resume.py`), and ends where its state has become the first
+run's but for what the rest never reads (`FirstRun.rejoined`). The arms of one
+`if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
 
 Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
 simulation always did (unknown where the arms differ).

@@ -62,6 +62,28 @@ class ReadLog:
         return min(found) if found else None
 
 
+class QuietDict(dict):
+    """A `LoggedDict` once its run is walked: a plain dict again, in place (`quieten`)."""
+
+    __slots__ = ("_log", "_name")
+
+
+class QuietList(list):
+    """A `LoggedList` once its run is walked (`quieten`)."""
+
+    __slots__ = ("_log",)
+
+
+def quieten(*containers: object) -> None:
+    """Stop noting reads of these `LoggedDict` and `LoggedList`: they keep their identity (the
+    first run's snapshots refill them) and read at the base classes' speed."""
+    for container in containers:
+        if type(container) is LoggedDict:
+            container.__class__ = QuietDict
+        elif type(container) is LoggedList:
+            container.__class__ = QuietList
+
+
 class LoggedDict(dict):
     """A dict that notes its reads and writes in a `ReadLog` under `name`."""
 

@@ -8,6 +8,14 @@ statements before it are walked once for all the paths that branch after them.
 
 Only the module body resumes: a function's own scope is not in a snapshot, and a fork inside a
 helper called from the body resumes at the top-level statement that made the call.
+
+A resumed run also ends early (`FirstRun.rejoined`): before each later statement the first run
+recorded a point at, it compares its state with the first run's there. Where they differ only in
+events, models and facts (a flag's truth) that the first run never read or wrote from that
+point on (`read_log`), the rest of the walk is the first run's, so the run takes the first run's
+final state with its own differing entries and its own forks and arms before the point. So
+independent flags (`if args.b3: model3.fc = ...`) cost a walk of their own statements each,
+not of the rest of the script.
 """
 
 from __future__ import annotations
@@ -108,6 +116,8 @@ class FirstRun:
         log = walker.read_log
         if point is None or point.clock is None or log is None or self._final is None:
             return False
+        if not walker.decisions.keys() <= walker.arm_ranges.keys():
+            return False  # (a branch this run decides that it has not walked yet)
         found = point.snapshot.differences(walker, _PATH_OWN, _KEYED, "events")
         if found is None:
             return False
@@ -126,9 +136,8 @@ class FirstRun:
         then = point.snapshot.content("arm_ranges")
         ranges = final("arm_ranges")
         later_ranges = {key for key, spans in ranges.items() if then.get(key) != spans}
-        walked = set(walker.arm_ranges)
-        if not set(walker.decisions) <= walked or later_ranges & (walked | set(walker.decisions)):
-            return False  # (a branch this run decides, or walked, that the rest walks again)
+        if later_ranges & walker.arm_ranges.keys():
+            return False  # (a branch this run walked that the rest walks again)
         events = {i: list.__getitem__(walker.events, i) for i in found.indexes}
         entries = {
             name: {key: dict.get(getattr(walker, name), key, _ABSENT) for key in keys}

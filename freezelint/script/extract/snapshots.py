@@ -25,7 +25,7 @@ def _copy(value: Any) -> Any:
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
     if isinstance(value, dict):
-        flat = dict(dict.items(value))
+        flat = value.copy() if type(value) is dict else dict(dict.items(value))
         return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
     if isinstance(value, list):
         items = list.copy(value)
@@ -38,7 +38,7 @@ def _copy(value: Any) -> Any:
 def _shallow(value: Any) -> Any:
     """A copy of a dict, list or set; None for anything else."""
     if isinstance(value, dict):
-        return dict(dict.items(value))
+        return value.copy() if type(value) is dict else dict(dict.items(value))
     if isinstance(value, list):
         return list.copy(value)
     if isinstance(value, set):
@@ -62,12 +62,19 @@ def _put(container: Any, content: Any) -> None:
 def _refill(container: Any, content: Any) -> None:
     """Put `content` (from `_copy`) back into `container`, and into the containers it held."""
     if isinstance(container, set):
-        _put(container, content)
+        set.clear(container)
+        set.update(container, content)
         return
     flat, held = content
-    for key, copied in held.items():
-        _put(flat[key], copied)
-    _put(container, flat)
+    if held:
+        for key, copied in held.items():
+            _put(flat[key], copied)
+    if isinstance(container, dict):
+        dict.clear(container)
+        dict.update(container, flat)
+    else:
+        list.clear(container)
+        list.extend(container, flat)
 
 
 def _same(now: Any, content: Any) -> bool:

@@ -24,7 +24,7 @@ from freezelint.script.extract.branches import (
 from freezelint.script.extract.config_objects import CONFIG_MERGES
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
-from freezelint.script.extract.read_log import LoggedDict, LoggedList, ReadLog
+from freezelint.script.extract.read_log import LoggedDict, LoggedList, ReadLog, quieten
 from freezelint.script.extract.registry_choices import RegistryChoices
 from freezelint.script.extract.resume import FirstRun, ResumePoint, ResumePoints, may_fork
 from freezelint.script.extract.scope import Scope, Walk
@@ -130,7 +130,9 @@ class Extractor(RegistryChoices):
         """The run's timeline, once its root is walked (copies of the walker's containers: a
         walker that resumes another run from a recorded point changes them in place)."""
         if self.read_log is not None:
-            self.read_log.on = False  # (the run is walked: what follows reads all of it)
+            # (The run is walked: what follows reads all of it, and later runs note nothing.)
+            self.read_log.on = False
+            quieten(self.models, self.assumed, self.events)
         self._resolve_pending()
         self.finish_parts()
         for copy, source in self.copies.items():
