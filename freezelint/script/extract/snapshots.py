@@ -62,19 +62,12 @@ def _put(container: Any, content: Any) -> None:
 def _refill(container: Any, content: Any) -> None:
     """Put `content` (from `_copy`) back into `container`, and into the containers it held."""
     if isinstance(container, set):
-        set.clear(container)
-        set.update(container, content)
+        _put(container, content)
         return
     flat, held = content
-    if held:
-        for key, copied in held.items():
-            _put(flat[key], copied)
-    if isinstance(container, dict):
-        dict.clear(container)
-        dict.update(container, flat)
-    else:
-        list.clear(container)
-        list.extend(container, flat)
+    for key, copied in held.items():
+        _put(flat[key], copied)
+    _put(container, flat)
 
 
 def _same(now: Any, content: Any) -> bool:
@@ -83,24 +76,18 @@ def _same(now: Any, content: Any) -> bool:
         return set.__eq__(now, content) is True
     flat, held = content
     if isinstance(now, dict):
-        if dict.__len__(now) != len(flat):
+        if dict.__len__(now) != len(flat) or dict.keys(now) != flat.keys():
             return False
-        for key, value in dict.items(now):
-            if key not in flat:
+        pairs = dict.items(now)
+    else:
+        if list.__len__(now) != len(flat):
+            return False
+        pairs = enumerate(list.copy(now))
+    for key, value in pairs:
+        if key in held:
+            if not _same_shallow(value, held[key]):
                 return False
-            if key in held:
-                if not _same_shallow(value, held[key]):
-                    return False
-            elif value is not flat[key] and value != flat[key]:
-                return False
-        return True
-    if list.__len__(now) != len(flat):
-        return False
-    for index, value in enumerate(list.copy(now)):
-        if index in held:
-            if not _same_shallow(value, held[index]):
-                return False
-        elif value is not flat[index] and value != flat[index]:
+        elif value is not flat[key] and value != flat[key]:
             return False
     return True
 
