@@ -17,7 +17,6 @@ import click
 
 from freezelint import __version__
 from freezelint.findings.diagnostics import Diagnostic
-from freezelint.frontends.show import show as show_command
 from freezelint.output import report
 from freezelint.run import config as config_module
 from freezelint.run.config import Config, ConfigError
@@ -30,7 +29,22 @@ SYNTAX_ERROR = "FRZ000"
 POOL_THRESHOLD = 16  # files; fewer are checked in this process (no pool start-up cost)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The commands; `show` is in a module of its own, imported when it runs (or help lists
+    it): a check does not pay for defining its options."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "show"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "show" and "show" not in self.commands:
+            from freezelint.frontends.show import show
+
+            self.add_command(show)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="freezelint")
 def cli() -> None:
     """Find layer-freezing mistakes in PyTorch fine-tuning scripts."""
@@ -590,9 +604,6 @@ def server() -> None:
             "pip install 'freezelint[server]'"
         ) from error
     serve()
-
-
-cli.add_command(show_command)
 
 
 def main() -> None:
