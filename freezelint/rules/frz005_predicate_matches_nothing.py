@@ -42,7 +42,6 @@ Unsafe: the closest real name is a guess at what was meant.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 import libcst as cst
@@ -130,6 +129,8 @@ def _hint(outcome: PredicateOutcome, literal: str | None) -> str:
     if table.classifier:
         text += f"; its head is '{prefix}{table.classifier}'"
     if literal:
+        import difflib  # (here: only a finding of this rule needs it, not every check)
+
         candidates = sorted({prefix + m for m, _ in table.modules if m})
         wrapped = prefix + literal.lstrip(".")
         close = [c for c in candidates if c == wrapped.rstrip(".")] if prefix else []
@@ -211,6 +212,8 @@ def _replacement(literal: str, outcome: PredicateOutcome) -> str | None:
         return f"{prefix}{table.classifier}{dot}"
     if prefix and bare in modules:
         return f"{prefix}{bare}{dot}"
+    import difflib
+
     close = difflib.get_close_matches(bare, sorted(modules), n=1, cutoff=0.6)
     return f"{prefix}{close[0]}{dot}" if close else None
 

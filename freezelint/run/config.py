@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from freezelint.model.spec import LIBRARIES
 from freezelint.rules import CODES
 
 KEYS = {
@@ -115,6 +114,10 @@ def load(path: Path) -> Config:
     aliases = table.get("model-aliases", {})
     if not isinstance(aliases, dict):
         raise ConfigError(f'{path}: model-aliases must be a table of name = "LIBRARY:MODEL"')
+    if aliases:
+        # (Imported here: `model.spec` brings the extractor's events, which a run that parses
+        # nothing, a pre-commit hook over files with no freezing code, never needs.)
+        from freezelint.model.spec import LIBRARIES
     for name, target in aliases.items():
         library, sep, model = str(target).partition(":")
         if not sep or library not in LIBRARIES or not model:

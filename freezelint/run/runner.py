@@ -3,13 +3,11 @@ over a process pool: read, decode, skip cheaply, notebook or script, check or fi
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import stat
 import tempfile
 import tokenize
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,6 +190,8 @@ def run_source(
                 text, found.display, codes, verifier, aliases, label, importer
             )
     except Exception:  # one file's internal error must not stop the run
+        import traceback
+
         result.errors.append(
             f"internal error while checking {found.display}; please report "
             f"it:\n{traceback.format_exc()}"
@@ -208,6 +208,8 @@ def run_source(
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
+    import difflib  # (here: a plain check never needs it)
+
     lines = difflib.unified_diff(
         split_lines(before, keepends=True), split_lines(after, keepends=True), path, path
     )

@@ -24,9 +24,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-import libcst as cst
-
 from freezelint.script.events import BranchArm, BranchJoin, Event
+from freezelint.script.extract.syntax import is_node
 from freezelint.script.selection import Opaque
 from freezelint.script.values import Const
 
@@ -78,7 +77,7 @@ def collect(value: Any, out: set[int]) -> None:
         elif name in _PAIR_FIELDS and isinstance(field, tuple) and field:
             if isinstance(field[0], int):
                 out.add(field[0])
-        elif field is not None and not isinstance(field, str | int | float | cst.CSTNode):
+        elif field is not None and not isinstance(field, str | int | float) and not is_node(field):
             collect(field, out)
 
 

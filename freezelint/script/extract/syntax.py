@@ -210,10 +210,10 @@ def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     out: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if _is_node(value):
+        if is_node(value):
             out.append(value)
         elif type(value) is list or type(value) is tuple:
-            out.extend(v for v in value if _is_node(v))
+            out.extend(v for v in value if is_node(v))
     if len(_CHILDREN) >= _CHILDREN_LIMIT:
         _CHILDREN.clear()
     children = _CHILDREN[id(node)] = (node, tuple(out))
@@ -226,11 +226,15 @@ def forget_children() -> None:
     _CHILDREN.clear()
 
 
-def _is_node(value: object) -> bool:
+def is_node(value: object) -> bool:
+    """`isinstance(value, cst.CSTNode)`, remembered per type. Read from the class's bases:
+    `CSTNode` is an abstract base class, and the first `isinstance` of each type that is not a
+    node (`str`, `tuple`, `None`) walks all its ~250 subclasses (no class is registered with
+    it, so the bases say the same)."""
     kind = type(value)
     known = _IS_NODE.get(kind)
     if known is None:
-        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+        known = _IS_NODE[kind] = cst.CSTNode in kind.__mro__
     return known
 
 
