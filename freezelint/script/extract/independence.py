@@ -24,8 +24,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+import libcst as cst
+
 from freezelint.script.events import BranchArm, BranchJoin, Event
-from freezelint.script.extract.syntax import is_node
+from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import Opaque
 from freezelint.script.values import Const
 
@@ -77,7 +79,11 @@ def collect(value: Any, out: set[int]) -> None:
         elif name in _PAIR_FIELDS and isinstance(field, tuple) and field:
             if isinstance(field[0], int):
                 out.add(field[0])
-        elif field is not None and not isinstance(field, str | int | float) and not is_node(field):
+        elif (
+            field is not None
+            and not isinstance(field, str | int | float)
+            and not is_a(field, cst.CSTNode)
+        ):
             collect(field, out)
 
 

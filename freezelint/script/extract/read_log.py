@@ -23,11 +23,10 @@ _KEYS = object()  # a read of which keys there are (iteration, `len`)
 
 
 class ReadLog:
-    """The last clock at which each (container, key) was read or written; `on` while the
-    first run walks."""
+    """The last clock at which each (container, key) was read or written, while the first run
+    walks (`quieten` ends it)."""
 
     def __init__(self) -> None:
-        self.on = True
         self.clock = 0
         self.touched: dict[tuple[str, object], int] = {}
         self.events_low: dict[int, int] = {}  # per clock: the lowest event index read or set
@@ -37,14 +36,12 @@ class ReadLog:
         return self.clock
 
     def note(self, name: str, key: object) -> None:
-        if self.on:
-            self.touched[(name, key)] = self.clock
+        self.touched[(name, key)] = self.clock
 
     def note_event(self, index: int) -> None:
-        if self.on:
-            low = self.events_low.get(self.clock)
-            if low is None or index < low:
-                self.events_low[self.clock] = index
+        low = self.events_low.get(self.clock)
+        if low is None or index < low:
+            self.events_low[self.clock] = index
 
     def since(self, name: str, key: object, clock: int) -> bool:
         """Was `key` of container `name` (or all of it) read or written at `clock` or later?"""

@@ -112,10 +112,10 @@ class FirstRun:
         walks the same (the walk is a function of the walker's state, `Snapshot`): the walker
         is then put in the first run's final state, with this run's differing entries and its
         own forks, arms and decisions before the point, and True is returned."""
-        point = self._by_index.get(index)
-        log = walker.read_log
-        if point is None or point.clock is None or log is None or self._final is None:
+        point = self._by_index.get(index)  # (points with a clock, once `resume` has run)
+        if point is None:
             return False
+        log, final_state = walker.read_log, self._final
         if not walker.decisions.keys() <= walker.arm_ranges.keys():
             return False  # (a branch this run decides that it has not walked yet)
         found = point.snapshot.differences(walker, _PATH_OWN, _KEYED, "events")
@@ -131,7 +131,7 @@ class FirstRun:
             low = log.lowest_event_since(clock)
             if low is not None and low <= found.indexes[-1]:
                 return False
-        final = self._final.content
+        final = final_state.content
         later = final("forks")[point.forks :]
         then = point.snapshot.content("arm_ranges")
         ranges = final("arm_ranges")
@@ -149,7 +149,7 @@ class FirstRun:
             **walker.arm_ranges,
             **{key: list(spans) for key, spans in ranges.items() if key in later_ranges},
         }
-        self._final.restore()
+        final_state.restore()
         for i, event in events.items():
             list.__setitem__(walker.events, i, event)
         for name, values in entries.items():

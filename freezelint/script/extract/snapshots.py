@@ -24,12 +24,10 @@ def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
-    if isinstance(value, dict):
-        flat = value.copy() if type(value) is dict else dict(dict.items(value))
-        return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
-    if isinstance(value, list):
-        items = list.copy(value)
-        return items, {i: _shallow(v) for i, v in enumerate(items) if isinstance(v, _CONTAINERS)}
+    if isinstance(value, dict | list):
+        flat = _shallow(value)
+        pairs = flat.items() if isinstance(flat, dict) else enumerate(flat)
+        return flat, {k: _shallow(v) for k, v in pairs if isinstance(v, _CONTAINERS)}
     if isinstance(value, set):
         return set.copy(value)
     return None
@@ -206,7 +204,7 @@ class Snapshot:
                         if a is not b and a != b
                     ]
                 else:
-                    mine = dict(dict.items(now))
+                    mine = _shallow(now)
                     if mine.keys() != flat.keys():
                         out.key_sets.add(name)
                     out.keys[name] = {

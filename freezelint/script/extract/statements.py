@@ -115,7 +115,8 @@ class Extractor(RegistryChoices):
     ) -> Timeline:
         """The rest of the module body from a point an earlier run of it recorded (with this
         walker), as a new run with `decisions` would walk it: the state put back as it was
-        there, the branches before it decided as that run took them (`resume.py`)."""
+        there, the branches before it decided as that run took them (`resume.py`). `first`:
+        the run that recorded the point, which this one may rejoin (`FirstRun.rejoined`)."""
         point.snapshot.restore()
         self.decisions = dict(decisions)
         self.forks = []
@@ -131,7 +132,6 @@ class Extractor(RegistryChoices):
         walker that resumes another run from a recorded point changes them in place)."""
         if self.read_log is not None:
             # (The run is walked: what follows reads all of it, and later runs note nothing.)
-            self.read_log.on = False
             quieten(self.models, self.assumed, self.events)
         self._resolve_pending()
         self.finish_parts()

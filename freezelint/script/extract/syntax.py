@@ -12,6 +12,7 @@ import libcst as cst
 
 from freezelint.script import recognize
 from freezelint.script.imports import ImportTable
+from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import Selection, Union
 
 CONSUMERS = frozenset(
@@ -184,7 +185,6 @@ _PUNCTUATION = frozenset(
     }
 )  # fmt: skip
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-_IS_NODE: dict[type, bool] = {}
 # `child_nodes`' answers by the id of the node (kept with it), at most `_CHILDREN_LIMIT` of them.
 _CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
 _CHILDREN_LIMIT = 200_000
@@ -210,10 +210,10 @@ def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     out: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if is_node(value):
+        if is_a(value, cst.CSTNode):
             out.append(value)
         elif type(value) is list or type(value) is tuple:
-            out.extend(v for v in value if is_node(v))
+            out.extend(v for v in value if is_a(v, cst.CSTNode))
     if len(_CHILDREN) >= _CHILDREN_LIMIT:
         _CHILDREN.clear()
     children = _CHILDREN[id(node)] = (node, tuple(out))
@@ -224,18 +224,6 @@ def forget_children() -> None:
     """Drop what `child_nodes` remembers (at the start of each file: it holds the nodes asked
     about, and their ids may be reused once they are gone)."""
     _CHILDREN.clear()
-
-
-def is_node(value: object) -> bool:
-    """`isinstance(value, cst.CSTNode)`, remembered per type. Read from the class's bases:
-    `CSTNode` is an abstract base class, and the first `isinstance` of each type that is not a
-    node (`str`, `tuple`, `None`) walks all its ~250 subclasses (no class is registered with
-    it, so the bases say the same)."""
-    kind = type(value)
-    known = _IS_NODE.get(kind)
-    if known is None:
-        known = _IS_NODE[kind] = cst.CSTNode in kind.__mro__
-    return known
 
 
 def code_of(node: cst.CSTNode) -> str:
