@@ -5,7 +5,6 @@ of runs walked to the end, and a rest that reads what differs must be walked."""
 from __future__ import annotations
 
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -24,6 +23,7 @@ from freezelint.script.extract.read_log import (
 from freezelint.script.extract.snapshots import Snapshot
 from freezelint.script.extract.statements import Extractor
 from freezelint.script.imports import ImportTable
+from tests.paths_equal import same_paths
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 HEAD = """\
@@ -70,33 +70,6 @@ def _rejoins(source: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bo
     return tries
 
 
-def _same_paths(source: str, path: Path | None = None) -> None:
-    module = cst.parse_module(source)
-    ours = extract_paths(module, path=path)
-    walked = extract_paths(module, path=path, rejoin=False)
-    assert len(ours) == len(walked)
-    for root, other in zip(ours, walked, strict=True):
-        assert (root.labels, root.complete, root.touched) == (
-            other.labels,
-            other.complete,
-            other.touched,
-        )
-        assert [(p.decisions, p.raised, p.ranges) for p in root.paths] == [
-            (p.decisions, p.raised, p.ranges) for p in other.paths
-        ]
-        for path_, again in zip(root.paths, other.paths, strict=True):
-            assert _canonical(path_.timeline.events) == _canonical(again.timeline.events)
-            assert repr(path_.timeline.models) == repr(again.timeline.models)
-            assert path_.timeline.model_vars == again.timeline.model_vars
-            assert path_.timeline.built_from == again.timeline.built_from
-
-
-def _canonical(events: list) -> list[str]:
-    """Events as what they hold (an event's scope is the walk's own object: numbered)."""
-    scopes: dict[int, int] = {}
-    return [repr(replace(e, scope=scopes.setdefault(e.scope, len(scopes)))) for e in events]
-
-
 TAILS = {
     "independent": "",
     "optimizer over an earlier head": (
@@ -112,7 +85,7 @@ TAILS = {
 
 @pytest.mark.parametrize("tail", TAILS.values(), ids=TAILS.keys())
 def test_rejoining_gives_the_paths_of_runs_walked_to_the_end(tail: str) -> None:
-    _same_paths(_blocks(3, tail))
+    same_paths(_blocks(3, tail), rejoin=False)
 
 
 FIXTURE_SCRIPTS = sorted(p for p in FIXTURES.rglob("*.py") if "FRZ000" not in p.parts)
@@ -120,7 +93,7 @@ FIXTURE_SCRIPTS = sorted(p for p in FIXTURES.rglob("*.py") if "FRZ000" not in p.
 
 @pytest.mark.parametrize("script", FIXTURE_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_rejoining_changes_no_fixture_path(script: Path) -> None:
-    _same_paths(script.read_text(encoding="utf-8"), script)
+    same_paths(script.read_text(encoding="utf-8"), script, rejoin=False)
 
 
 def test_independent_flags_rejoin_at_the_next_fork(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -186,7 +186,7 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
         matches = [_matches(test, group) for group in groups.values()]
         if not any(m is not None and any(any(use.extra) for use in m[0]) for m in matches):
             continue  # no name matched outside its module: the selections cannot differ
-        holed = compile_predicate(predicate.deep_replace(test.node, cst.Name(HOLE)))  # type: ignore[arg-type]
+        holed = compile_predicate(_holed(predicate, test.node))
         results = [None if m is None else _selection(test, holed, m) for m in matches]
         found = [r for r in results if r is not None and r.extra]
         if not found:
@@ -199,6 +199,22 @@ def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> I
             for use in result.uses:
                 verified = use.table.verified()
                 yield Finding(CODE, test.node, message, verified=verified, fix=fix, event=use.event)
+
+
+# The predicate with a test replaced by `HOLE`, by the ids of both (kept with them): every
+# path's simulation asks again, and its compiled form is remembered by node.
+_HOLED: dict[tuple[int, int], tuple[cst.CSTNode, cst.CSTNode, cst.BaseExpression]] = {}
+
+
+def _holed(predicate: cst.BaseExpression, test: cst.BaseExpression) -> cst.BaseExpression:
+    known = _HOLED.get((id(predicate), id(test)))
+    if known is not None and known[0] is predicate and known[1] is test:
+        return known[2]
+    if len(_HOLED) >= 1024:
+        _HOLED.clear()
+    holed = predicate.deep_replace(test, cst.Name(HOLE))
+    _HOLED[(id(predicate), id(test))] = (predicate, test, holed)  # type: ignore[assignment]
+    return holed  # type: ignore[return-value]
 
 
 def _module(test: NameTest, use: Use, key: str, name: str) -> str | None:

@@ -90,10 +90,27 @@ def evaluate(node: cst.BaseExpression, env: Mapping[str, Any]) -> Any:
     return compile_predicate(node)(env)
 
 
+# `compile_predicate`'s answers by the id of the node (kept with it: syntax trees do not
+# change), at most `_COMPILED_LIMIT` of them: the rules and every path's simulation ask again.
+_COMPILED: dict[int, tuple[cst.BaseExpression, Predicate]] = {}
+_COMPILED_LIMIT = 4096
+
+
 def compile_predicate(node: cst.BaseExpression) -> Predicate:
     """`node` as a function of the environment, raising `Unsupported` for what the interpreter
     does not model and `PredicateRaised` for errors the script would raise too. What is
     unsupported is only raised when evaluation reaches it, as in the script (`a or b()`)."""
+    known = _COMPILED.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    run = _compiled(node)
+    _COMPILED[id(node)] = (node, run)
+    return run
+
+
+def _compiled(node: cst.BaseExpression) -> Predicate:
     try:
         fn = _compile(node)
     except RecursionError:

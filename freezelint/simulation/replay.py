@@ -89,14 +89,19 @@ class Simulation(Holding, Queries):
 
     def _collect_paths(self) -> None:
         found: dict[int, set[Path]] = {m: {()} for m in self.timeline.models}
+        replaced: dict[int, list[ModuleReplaced]] = {}  # (by the model they replace in)
         for event in self.events:
             for region in _event_regions(event):
                 found.setdefault(region.model, {()}).add(region.path)
+            if isinstance(event, ModuleReplaced):
+                replaced.setdefault(event.model, []).append(event)
         self.named = {m: frozenset(paths) for m, paths in found.items()}
         ordered: dict[int, list[Path]] = {}
         for model, atoms in self.tables.items():
-            atoms.add_children(_added_children(self.events, model, atoms))
-            atoms.changed = changed_modules(self.events, self.timeline.models, model, atoms)
+            if model in replaced:
+                mine = replaced[model]
+                atoms.add_children(_added_children(mine, model, atoms))
+                atoms.changed = changed_modules(mine, self.timeline.models, model, atoms)
             named = found.get(model, set())
             atoms.refine(named)
             # Keep a script path as an atom of its own only where it names no parameter (a

@@ -23,26 +23,24 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from freezelint.script.events import (
-    IneffectiveFreeze,
-    OptimizerBuilt,
-    ParamGroupAdded,
-    RequiresGradSet,
-    Timeline,
-)
+from freezelint.script.events import Timeline
 from freezelint.script.extract.branches import Fork, InRunFork, share
 from freezelint.script.extract.follow_imports import FUEL_PER_FILE, FUEL_PER_RUN
 from freezelint.script.extract.independence import Links, forget
+from freezelint.script.extract.joined_walk import (
+    FINDING_EVENTS,
+    Decided,
+    FileNames,
+    reads_no_project_file,
+)
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
-from freezelint.script.extract.resume import FirstRun, ResumePoints
+from freezelint.script.extract.resume import FirstRun, ResumePoints, forget_statements
 from freezelint.script.extract.statements import Extractor, Root
 from freezelint.script.extract.syntax import forget_children, mentions_freezing, method_calls
 from freezelint.script.imports import ImportTable
 from freezelint.script.values import Const, Constructor, Namespace, Value
 
 PATH_LIMIT = 64
-# Events some rule reads to find a mistake (a timeline without them has no finding on any path).
-FINDING_EVENTS = (RequiresGradSet, IneffectiveFreeze, OptimizerBuilt, ParamGroupAdded)
 
 Decision = tuple[tuple, int]  # (branch key, arm)
 
@@ -81,6 +79,7 @@ class Run:
     joined: bool
     arm_ranges: dict[tuple, list[tuple[int, int]]]
     walker: Extractor
+    decided: bool = False  # a joined walk stopped once its paths were sure to be explored
 
     @classmethod
     def of(cls, walker: Extractor, timeline: Timeline) -> Run:
@@ -92,7 +91,10 @@ Walk = Callable[[dict[tuple, int], bool, "int | None"], Run]
 
 
 def explore(
-    run: Walk, refuel: Callable[[], None] | None = None, product: bool = False
+    run: Walk,
+    refuel: Callable[[], None] | None = None,
+    product: bool = False,
+    rest: Callable[[], None] | None = None,
 ) -> tuple[RootPaths, Run]:
     """All paths of one root; `run(decisions, join_all, budget)` walks it once (`budget`: a
     branch with more arms is joined). Also returns the run of the first path (its walker: what
@@ -109,14 +111,30 @@ def explore(
 
     Branches independent of each other (`independence`) are not combined: a path that took
     another arm of one branch varies only the branches linked to it (`product`, for tests:
-    every combination, as before)."""
+    every combination, as before).
+
+    The first walk, with every branch joined, may stop as soon as the paths are sure to be
+    explored (`Run.decided`, `joined_walk`); `rest` then walks what it left, once the paths
+    are, for what that adds to the file's facts."""
     # First every branch joined, as one walk: most roots (a library's functions) have nothing
     # a rule reads, or no branch that matters, and then that walk is their one path.
     joined = run({}, True, None)
-    if not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.timeline.events):
+    if not joined.decided and (
+        not joined.joined or not any(isinstance(e, FINDING_EVENTS) for e in joined.timeline.events)
+    ):
         out = RootPaths()
         out.paths.append(Path(joined.timeline, (), joined.raised))
         return out, joined
+    found = _explore_paths(run, refuel, product)
+    if joined.decided and rest is not None:
+        rest()
+    return found
+
+
+def _explore_paths(
+    run: Walk, refuel: Callable[[], None] | None, product: bool
+) -> tuple[RootPaths, Run]:
+    """`explore` past the joined walk: the paths, with the budget shared out if need be."""
     walked: dict[tuple, Run] = {}
 
     def remembered(decisions: dict[tuple, int], budget: int | None) -> Run:
@@ -234,6 +252,7 @@ def extract_paths(
     fresh_forks: bool = False,
     product: bool = False,
     rejoin: bool = True,
+    early: bool = True,
 ) -> list[RootPaths]:
     """The paths of every root: the module body first, then the functions it does not call,
     then its classes. `path`: the file's own, for imports of the project's other files.
@@ -242,21 +261,30 @@ def extract_paths(
     be the same. `product` (for tests): every combination of the arms of independent
     branches. `rejoin` (False for tests): a run that took another arm walks to the end, never
     taking the first run's rest as its own (`resume.FirstRun.rejoined`); the paths must be
-    the same."""
+    the same. `early` (False for tests): a walk with every branch joined runs to its end,
+    even once its root's paths are sure to be explored (`joined_walk`); the paths must be the
+    same."""
     forget()  # (what the previous file's objects named, and its nodes' children)
     forget_children()
+    forget_statements()
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False
     inlined: set[str] = set()
     fuel = FUEL_PER_FILE  # statements of other files all runs may still walk
+    # A joined walk may stop once its root's paths are sure to be explored (`joined_walk`):
+    # where no walk spends fuel, so that the rest can be walked later, if need be, instead.
+    stops = early and reads_no_project_file(table, path)
+    names = FileNames(module)
 
     def refuel() -> None:
         # The walk again with the budget shared out has the file's fuel again.
         nonlocal fuel
         fuel = max(fuel, FUEL_PER_FILE)
 
-    def runner(fn: Root, globals_: dict[str, Value]) -> tuple[Walk, Callable[[], None]]:
+    def runner(
+        fn: Root, globals_: dict[str, Value]
+    ) -> tuple[Walk, Callable[[], None], Callable[[], None]]:
         first: FirstRun | None = None  # the module body's, which later runs resume
 
         def run(decisions: dict[tuple, int], join_all: bool, budget: int | None) -> Run:
@@ -285,8 +313,12 @@ def extract_paths(
                     if rejoin:
                         extractor.start_read_log()
                 extractor.fuel = start = min(FUEL_PER_RUN, fuel)
+                extractor.stop_when_decided = join_all and stops
                 try:
                     timeline = extractor.walk_root(fn, globals_)
+                except Decided:
+                    _ran(extractor, Timeline())
+                    return Run(Timeline(), [], False, True, {}, extractor, decided=True)
                 except Fork as fork:
                     # (`fresh_forks`: the run stopped at the fork; it starts again down the
                     # fork's first arm, as runs did before they went on from a snapshot.)
@@ -307,7 +339,17 @@ def extract_paths(
             if first is not None:
                 first.settle()
 
-        return run, settle
+        def rest() -> None:
+            # What a joined walk stopped early left, walked when it could add to the facts.
+            nonlocal stops
+            if names.may_add(inlined, lr_scheduled):
+                stops, was = False, stops
+                try:
+                    run({}, True, None)
+                finally:
+                    stops = was
+
+        return run, settle, rest
 
     def _ran(walker: Extractor, timeline: Timeline) -> Run:
         nonlocal lr_scheduled
@@ -315,8 +357,8 @@ def extract_paths(
         inlined.update(walker.inlined)
         return Run.of(walker, timeline)
 
-    run_body, settle = runner(None, {})
-    body, ran = explore(run_body, refuel, product)
+    run_body, settle, rest = runner(None, {})
+    body, ran = explore(run_body, refuel, product, rest)
     settle()
     first = ran.walker
     roots = [body]
@@ -326,15 +368,20 @@ def extract_paths(
         if isinstance(v, Const | Constructor | Namespace)
     }
     functions = set(first.functions.values())
+
+    def explored(root: Root) -> RootPaths:
+        run, _, rest = runner(root, globals_)
+        return explore(run, refuel, product, rest)[0]
+
     walked: list[tuple[cst.FunctionDef, RootPaths]] = []
     for fn in roots_fns:
         if fn in functions and fn.name.value in inlined:
             continue
-        walked.append((fn, explore(runner(fn, globals_)[0], refuel, product)[0]))
+        walked.append((fn, explored(fn)))
     # A function another root calls is walked there, with its arguments.
     roots += [r for fn, r in walked if not (fn in functions and fn.name.value in inlined)]
     for root_class in class_roots(first, inlined):
-        roots.append(explore(runner(root_class, globals_)[0], refuel, product)[0])
+        roots.append(explored(root_class))
     imported = frozenset(k for k in table.aliases if not k.startswith("*"))
     for root in roots:
         for path in root.paths:

@@ -22,6 +22,7 @@ from freezelint.script.extract.branches import (
     _continue_guard,
 )
 from freezelint.script.extract.config_objects import CONFIG_MERGES
+from freezelint.script.extract.joined_walk import FINDING_EVENTS, Decided
 from freezelint.script.extract.loops import own_statement
 from freezelint.script.extract.objects import FIT_EPOCH, ClassRoot
 from freezelint.script.extract.read_log import LoggedDict, LoggedList, ReadLog, quieten
@@ -70,6 +71,10 @@ class Extractor(RegistryChoices):
         self.resume_points: ResumePoints | None = None
         self.read_log: ReadLog | None = None
         self.rejoin: FirstRun | None = None
+        # A walk with every branch joined may stop once its outcome is known (`joined_walk`):
+        # then how far its events are known to hold none a rule reads.
+        self.stop_when_decided = False
+        self._no_finding_before = 0
 
     def start_read_log(self) -> None:
         """Note what this run reads of the three containers runs that took other arms differ
@@ -127,6 +132,16 @@ class Extractor(RegistryChoices):
             self.rejoin = None
         return self._finish()
 
+    def _holds_finding_event(self) -> bool:
+        """Has this run emitted an event a rule reads? (Read on from where the last answer
+        left off: a joined walk only appends events, `joined_walk`.)"""
+        events = self.events
+        for index in range(self._no_finding_before, len(events)):
+            if isinstance(events[index], FINDING_EVENTS):
+                return True
+        self._no_finding_before = len(events)
+        return False
+
     def _finish(self) -> Timeline:
         """The run's timeline, once its root is walked (copies of the walker's containers: a
         walker that resumes another run from a recorded point changes them in place)."""
@@ -178,6 +193,8 @@ class Extractor(RegistryChoices):
                 break
             if foreign:
                 self.fuel -= 1  # statements of other files walked (follow_imports.FUEL)
+            if self.stop_when_decided and self.joined and self._holds_finding_event():
+                raise Decided
             point = None
             if points is not None and not saved and may_fork(stmt, self.functions, self.classes):
                 point = points.before(self, index)
