@@ -49,6 +49,10 @@ class ParamTable:
     under_memo: dict[tuple[str, ...], list[tuple[tuple[str, ...], bool]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # The same answers as a simulation's keys, `(model, path)`, by model id and path.
+    keyed_memo: dict[tuple[int, tuple[str, ...]], list] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @cached_property
     def paths(self) -> list[tuple[str, ...]]:
@@ -101,6 +105,7 @@ class ParamTable:
             unknown=tuple(dict.fromkeys(self.unknown + paths)),
             _by_prefix={},
             under_memo={},
+            keyed_memo={},
         )
 
     def with_unknown_head(self) -> ParamTable:

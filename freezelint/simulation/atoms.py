@@ -48,7 +48,7 @@ class TableAtoms:
         model whose head is elsewhere): they come last among their parent's children."""
         if added:
             self.added = added
-            self._under = {}  # no longer the table's alone: not shared
+            self._under, self._keyed = {}, {}  # no longer the table's alone: not shared
 
     def refine(self, named: set[Path]) -> None:
         """The paths the script names inside an unknown part (`self.model.fc` of an opaque
@@ -61,7 +61,7 @@ class TableAtoms:
         if inside:
             self.opaque = self.opaque + inside
             self.paths = self.paths + inside
-            self._under = {}  # no longer the table's alone: not shared
+            self._under, self._keyed = {}, {}  # no longer the table's alone: not shared
 
     def __post_init__(self) -> None:
         self.added: dict[str, list[str]] = {}
@@ -73,6 +73,7 @@ class TableAtoms:
         self.param_paths: frozenset[Path] = self.table.path_set
         self._numel: dict[Path, int] = self.table.numel_by_path
         self._under: dict[Path, list[tuple[Path, bool]]] = self.table.under_memo
+        self._keyed: dict[tuple[int, Path], list] = self.table.keyed_memo
 
     def numel(self, path: Path) -> int | None:
         """A parameter's element count; None where the table does not know it (a head built
@@ -188,6 +189,14 @@ class TableAtoms:
             out.update(self.opaque_under(prefixes, certain))
             self._under[path] = list(out.items())
         return self._under[path]
+
+    def keyed_under(self, path: Path) -> list[tuple[tuple[int, Path], bool]]:
+        """`under` as a simulation's keys, `((model, atom), exact)` (cached: read only)."""
+        key = (self.model, path)
+        found = self._keyed.get(key)
+        if found is None:
+            found = self._keyed[key] = [((self.model, a), c) for a, c in self.under(path)]
+        return found
 
     def _positions(
         self, base: Region, positions: tuple[int | None, int | None], negated: bool

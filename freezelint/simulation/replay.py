@@ -125,7 +125,7 @@ class Simulation(Holding, Queries):
     def atoms_under(self, model: int, path: Path) -> list[tuple[Key, bool]]:
         """Atoms inside region `path` of `model`, each with whether that is certain."""
         if model in self.tables:
-            found = [((model, atom), certain) for atom, certain in self.tables[model].under(path)]
+            found = self.tables[model].keyed_under(path)  # (read only)
             if not found and path in self.paths.get(model, []):
                 found = [((model, path), True)]
             return found

@@ -13,7 +13,14 @@ from freezelint.script.events import ParamGroup
 from freezelint.script.extract.constants import ConstMap, subscript
 from freezelint.script.extract.expressions import ExpressionEvaluator, _const
 from freezelint.script.extract.scope import Walk
-from freezelint.script.extract.syntax import EMPTY, int_literal, is_zero, literal_string, ref_kind
+from freezelint.script.extract.syntax import (
+    EMPTY,
+    child_nodes,
+    int_literal,
+    is_zero,
+    literal_string,
+    ref_kind,
+)
 from freezelint.script.selection import (
     DYNAMIC,
     NameWhere,
@@ -322,7 +329,7 @@ def _keyed_only(body: cst.CSTNode, name: str) -> bool:
             continue
         if _names(node, name) and type(parent) is not cst.AssignTarget:
             return False
-        stack.extend((child, (node, parent)) for child in node.children)
+        stack.extend((child, (node, parent)) for child in child_nodes(node))
     return True
 
 
