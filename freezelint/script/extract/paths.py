@@ -34,7 +34,7 @@ from freezelint.script.extract.joined_walk import (
     reads_no_project_file,
 )
 from freezelint.script.extract.objects import FIT_EPOCH, FIT_SETUP, ClassRoot
-from freezelint.script.extract.resume import FirstRun, ResumePoints, forget_statements
+from freezelint.script.extract.resume import FirstRun, ResumePoints
 from freezelint.script.extract.statements import Extractor, Root
 from freezelint.script.extract.syntax import forget_children, mentions_freezing, method_calls
 from freezelint.script.imports import ImportTable
@@ -266,7 +266,6 @@ def extract_paths(
     same."""
     forget()  # (what the previous file's objects named, and its nodes' children)
     forget_children()
-    forget_statements()
     table = imports or ImportTable.of(module)
     roots_fns = Extractor(module, table).define()
     lr_scheduled = False

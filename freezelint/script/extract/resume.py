@@ -168,48 +168,22 @@ class FirstRun:
             self._final = None
 
 
-# What may fork in each top-level statement asked about (`may_fork`), by its id (kept with it):
-# whether it holds a construct that can branch, and the names whose calls it makes.
-_SHAPES: dict[int, tuple[cst.CSTNode, bool, frozenset[str]]] = {}
-# Constructs that can be a fork: `ConditionalWalker.branch`'s and a registry's subscript.
-_BRANCHING = (cst.If, cst.Try, cst.TryStar, cst.Match, cst.Subscript)
-
-
 def may_fork(stmt: cst.CSTNode, functions: dict, classes: dict) -> bool:
     """Could walking this top-level statement meet a fork? A compound statement (not a
-    definition) holding a construct that can branch, or a statement calling a function or class
-    of the file (whose body may branch). (A point before a statement that does not fork is
-    dropped: this only saves snapshots.)"""
+    definition), or a line calling a function or class of the file (whose body may branch).
+    (A point before a statement that does not fork is dropped: this only saves snapshots.)"""
     if type(stmt) in (cst.FunctionDef, cst.ClassDef):
         return False
-    known = _SHAPES.get(id(stmt))
-    if known is None or known[0] is not stmt:
-        known = _SHAPES[id(stmt)] = (stmt, *_shape(stmt))
-    _, branching, called = known
-    if branching and type(stmt) is not cst.SimpleStatementLine:
+    if type(stmt) is not cst.SimpleStatementLine:
         return True
-    return any(name in functions or name in classes for name in called)
-
-
-def _shape(stmt: cst.CSTNode) -> tuple[bool, frozenset[str]]:
-    branching = False
-    called: set[str] = set()
     stack: list[cst.CSTNode] = [stmt]
     while stack:
         node = stack.pop()
-        kind = type(node)
-        if kind is cst.Call:
-            func = node.func  # type: ignore[attr-defined]
+        if type(node) is cst.Call:
+            func = node.func
             while type(func) is cst.Attribute:
                 func = func.value
-            if type(func) is cst.Name:
-                called.add(func.value)
-        elif kind in _BRANCHING:
-            branching = True
+            if type(func) is cst.Name and (func.value in functions or func.value in classes):
+                return True
         stack.extend(child_nodes(node))
-    return branching, frozenset(called)
-
-
-def forget_statements() -> None:
-    """Drop what `may_fork` remembers (at the start of each file)."""
-    _SHAPES.clear()
+    return False
