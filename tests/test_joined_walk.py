@@ -11,9 +11,10 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from freezelint.script.extract import joined_walk, paths
+from freezelint.script.extract import paths
 from freezelint.script.extract.joined_walk import FileNames, reads_no_project_file
 from freezelint.script.extract.paths import extract_paths
+from freezelint.script.extract.statements import Extractor
 from freezelint.script.imports import ImportTable
 from tests.paths_equal import same_paths
 
@@ -170,11 +171,20 @@ def test_a_file_that_reads_the_project_does_not_stop_early(tmp_path: Path) -> No
     assert reads_no_project_file(library, script)
 
 
-def test_decided_is_raised_only_in_join_mode() -> None:
-    # A path's own run (not joined) never stops early, whatever it holds.
-    assert issubclass(joined_walk.Decided, Exception)
+def test_only_a_joined_walk_may_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A path's own run (every branch not joined) never stops early, whatever it holds.
+    seen: list[tuple[bool, bool]] = []
+    walk_root = Extractor.walk_root
+
+    def noted(self, root, globals_):  # type: ignore[no-untyped-def]
+        seen.append((self.join_all, self.stop_when_decided))
+        return walk_root(self, root, globals_)
+
+    monkeypatch.setattr(Extractor, "walk_root", noted)
     roots = extract_paths(cst.parse_module(HEAD))
     assert len(roots[0].paths) == 2
+    assert (True, True) in seen
+    assert all(joined for joined, stops in seen if stops)
 
 
 def test_a_root_with_nothing_a_rule_reads_stays_one_path() -> None:

@@ -134,7 +134,8 @@ class Extractor(RegistryChoices):
 
     def _holds_finding_event(self) -> bool:
         """Has this run emitted an event a rule reads? (Read on from where the last answer
-        left off: a joined walk only appends events, `joined_walk`.)"""
+        left off: a joined walk appends events, and replaces one only with another of its kind,
+        `joined_walk`.)"""
         events = self.events
         for index in range(self._no_finding_before, len(events)):
             if isinstance(events[index], FINDING_EVENTS):
