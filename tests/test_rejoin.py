@@ -55,18 +55,26 @@ def _blocks(count: int, tail: str = "") -> str:
     return HEAD + body + textwrap.dedent(tail)
 
 
-def _rejoins(source: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
-    """Each try to rejoin while extracting `source`: (statement index, whether it did)."""
-    tries: list[tuple[int, bool]] = []
+def _rejoins(source: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, bool]]:
+    """Each try to rejoin while extracting `source`: (the flag whose other arm the run took,
+    statement index, whether it did)."""
+    module = cst.parse_module(source)
+    flags = {
+        id(stmt): cst.Module([]).code_for_node(stmt.test)[-1]
+        for stmt in module.body
+        if type(stmt) is cst.If
+    }
+    tries: list[tuple[str, int, bool]] = []
     rejoined = resume.FirstRun.rejoined
 
     def counted(self, walker, index):  # type: ignore[no-untyped-def]
         did = rejoined(self, walker, index)
-        tries.append((index, did))
+        (flag,) = [flags[key[0]] for key, arm in walker.decisions.items() if arm]
+        tries.append((flag, index, did))
         return did
 
     monkeypatch.setattr(resume.FirstRun, "rejoined", counted)
-    extract_paths(cst.parse_module(source))
+    extract_paths(module)
     return tries
 
 
@@ -96,20 +104,24 @@ def test_rejoining_changes_no_fixture_path(script: Path) -> None:
     same_paths(script.read_text(encoding="utf-8"), script, rejoin=False)
 
 
-def test_independent_flags_rejoin_at_the_next_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Three blocks, each with its own flag: the run that takes the other arm of `args.a`
-    # rejoins at the `if args.b` (its state differs only in model0's head, the events of its
-    # arm and the fact `args.a`, which nothing after reads); `args.b`'s at `args.c`'s.
+def test_independent_flags_rejoin_before_the_next_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three blocks (a model, a freeze loop, an `if` on the block's flag; statements 6 to 14),
+    # each with its own flag: the run that takes the other arm of `args.a` rejoins before the
+    # freeze loop of the next block, statement 10 (its state differs only in model0's head,
+    # the events of its arm and the fact `args.a`, which nothing after reads); `args.b`'s
+    # before statement 13; `args.c`'s has nothing left to walk.
     tries = _rejoins(_blocks(3), monkeypatch)
-    assert [did for _, did in tries].count(True) == 2
+    assert sorted((flag, index) for flag, index, did in tries if did) == [("a", 10), ("b", 13)]
 
 
 def test_a_rest_that_reads_the_flag_again_is_walked(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The statement after the last block tests `args.a` again: the run that took the other
-    # arm of `args.a` reads a fact that differs after every later fork, so it walks to the end;
-    # `args.b`'s run still rejoins (on its path `args.a` holds as on the first).
+    # The statement after the last block (15) tests `args.a` again: the run that took the other
+    # arm of `args.a` reads a fact that differs at every later point, so it walks to the end;
+    # `args.b`'s and `args.c`'s runs still rejoin (on their paths `args.a` holds as on the
+    # first).
     tries = _rejoins(_blocks(3, TAILS["the first flag again"]), monkeypatch)
-    assert [did for _, did in tries].count(True) == 1
+    assert not [index for flag, index, did in tries if flag == "a" and did]
+    assert sorted((flag, index) for flag, index, did in tries if did) == [("b", 13), ("c", 15)]
 
 
 def test_the_log_notes_reads_and_writes_with_the_clock() -> None:

@@ -56,12 +56,17 @@ class ResumePoints:
     def __init__(self) -> None:
         self.at: dict[tuple, ResumePoint] = {}
         self.order: list[tuple] = []  # the keys of the forks the first run met, in order
+        # Every point with a clock, forking or not: where a later run may rejoin this one.
+        self.logged: dict[int, ResumePoint] = {}
 
     def before(self, walker: Any, index: int) -> ResumePoint:
         """The walker before top-level statement `index` (kept by `after` if it forks)."""
         log = walker.read_log
         clock = None if log is None else log.tick()
-        return ResumePoint(index, Snapshot(walker), len(walker.forks), clock)
+        point = ResumePoint(index, Snapshot(walker), len(walker.forks), clock)
+        if clock is not None:
+            self.logged[index] = point
+        return point
 
     def after(self, walker: Any, point: ResumePoint) -> None:
         for fork in walker.forks[point.forks :]:
@@ -102,7 +107,7 @@ class FirstRun:
     def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
         if self._final is None:
             self._final = Snapshot(self.walker)
-            self._by_index = {p.index: p for p in self.points.at.values() if p.clock is not None}
+            self._by_index = self.points.logged
         return self.walker.resume(point, decisions, self if self.walker.read_log else None)
 
     def rejoined(self, walker: Any, index: int) -> bool:
