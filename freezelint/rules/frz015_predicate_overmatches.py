@@ -65,6 +65,7 @@ from freezelint.script.events import Event, OptimizerBuilt, ParamGroupAdded, Req
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.predicates import compile_predicate
 from freezelint.script.selection import NameWhere, Region, Selection, Trainable, leaves
+from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
 
 CODE = "FRZ015"
@@ -91,6 +92,7 @@ class Use:
     names: list[str]
     envs: list[dict[str, Any]]
     head: str | None  # the model's classifier, as the filter sees it
+    runs: PredicateRuns  # the check's, which remembers what each use's names give
     keys: list[str] = field(default_factory=list)
     modules: list[dict[str, str]] = field(default_factory=list)  # per key: name -> module
     extra: list[set[str]] = field(default_factory=list)  # per key: the names it overmatches
@@ -170,7 +172,7 @@ def _use(sim: Simulation, event: Event, leaf: NameWhere) -> Use | None:
     envs = atoms.runs.environments(var, leaf.env, seen, leaf.derived)
     if envs is None:
         return None
-    return Use(event, leaf, table, root, [env[var] for env in envs], envs, head)
+    return Use(event, leaf, table, root, [env[var] for env in envs], envs, head, atoms.runs)
 
 
 def _check_predicate(sim: Simulation, pairs: list[tuple[Event, NameWhere]]) -> Iterator[Finding]:
@@ -215,6 +217,17 @@ def _holed(predicate: cst.BaseExpression, test: cst.BaseExpression) -> cst.BaseE
     holed = predicate.deep_replace(test, cst.Name(HOLE))
     _HOLED[(id(predicate), id(test))] = (predicate, test, holed)  # type: ignore[assignment]
     return holed  # type: ignore[return-value]
+
+
+def _modules(test: NameTest, use: Use, key: str) -> dict[str, str]:
+    """Per name the key matches in a module of its own, that module (`_module`); once per
+    check for the same names (the same environments), prefix, head and key (every path's
+    simulation asks again: read only)."""
+    var = str(use.leaf.name_var)  # (the names are what the environments give it)
+    memo = (_modules, test.kind, id(use.envs), var, use.leaf.name_prefix, use.head, key)
+    return use.runs.kept(
+        memo, use.envs, lambda: {n: m for n in use.names if (m := _module(test, use, key, n))}
+    )
 
 
 def _module(test: NameTest, use: Use, key: str, name: str) -> str | None:
@@ -302,9 +315,7 @@ def _matches(test: NameTest, uses: list[Use]) -> Matches | None:
         if keys is None:
             return None
         use.keys = keys
-        use.modules = [
-            {n: m for n in use.names if (m := _module(test, use, key, n))} for key in keys
-        ]
+        use.modules = [_modules(test, use, key) for key in keys]
         for found in use.modules:
             intended.update(dict.fromkeys(found))
             modules.update(dict.fromkeys(found.values()))

@@ -239,10 +239,28 @@ class TableAtoms:
         return ModuleLoop(self.table, prefixes[0], leaf.modules, self.changed)
 
     def membership(self, leaf: NameWhere) -> dict[Path, bool | None]:
-        """Which parameters of the leaf's base region its predicate selects (None: unknown)."""
+        """Which parameters of the leaf's base region its predicate selects (None: unknown;
+        read only). Worked out once per check where this model's atoms are the table's alone
+        (nothing added, refined or swapped): every path's simulation asks again."""
         key = id(leaf)
         if key in self._membership:
             return self._membership[key]
+        shared = self._under is self.table.under_memo and not self.changed
+        found = self.runs.memberships.get((key, id(self.table))) if shared else None
+        if found is None or found[0] is not leaf:
+            found = (leaf, *self._membership_of(leaf))
+            if shared:
+                self.runs.memberships[(key, id(self.table))] = found
+        _, result, outcome = found
+        self._membership[key] = result
+        if outcome is not None:
+            # Kept per predicate as written (`matched` counts where it is true, negated or not).
+            self.outcomes.setdefault(id(leaf.predicate), outcome)
+        return result
+
+    def _membership_of(
+        self, leaf: NameWhere
+    ) -> tuple[dict[Path, bool | None], PredicateOutcome | None]:
         result: dict[Path, bool | None] = {}
         base = leaf.base
         outer: dict[Path, bool | None] | None = None
@@ -252,35 +270,28 @@ class TableAtoms:
             while isinstance(base, NameWhere):
                 base = base.base
         if leaf.positions is not None and isinstance(base, Region) and outer is None:
-            result = self._positions(base, leaf.positions, leaf.negated)
-            self._membership[key] = result
-            return result
+            return self._positions(base, leaf.positions, leaf.negated), None
         if leaf.norms and isinstance(base, Region) and outer is None:
-            result = self._norms(base, leaf.negated)
-            self._membership[key] = result
-            return result
+            return self._norms(base, leaf.negated), None
         if leaf.modules is not None:
             loop = self.module_loop(leaf)
             result = dict(loop.selected()) if loop is not None else {}
             if loop is not None:
                 result.update(dict.fromkeys(self.opaque_under([loop.root])))
-            self._membership[key] = result
-            return result
+            return result, None
         trainable = isinstance(base, Trainable) and isinstance(base.base, Region) and not outer
         if trainable:
             # Over the trainable ones (`if not p.requires_grad: continue` first): what the
             # predicate leaves out is certain; what it picks, only if trainable then.
             base = base.base  # type: ignore[union-attr]
         if leaf.predicate is None or not isinstance(base, Region) or leaf.name_var is None:
-            self._membership[key] = result
-            return result
+            return result, None
         prefixes, certain = self.resolve(base.path)
         if self.aliased(base.path):
             # The names it sees are not the table's (`body.0.` for `backbone.`): unknown.
             for path, _ in self.under(base.path):
                 result[path] = None
-            self._membership[key] = result
-            return result
+            return result, None
         names, full = self.runs.names(self.table, prefixes, leaf.name_prefix)
         outcome = PredicateOutcome(leaf, self.table, names)
         runs = self.runs.run(leaf.predicate, leaf.name_var, leaf.env, names, leaf.derived)
@@ -314,7 +325,4 @@ class TableAtoms:
             }
         if trainable:
             result = {path: False if chosen is False else None for path, chosen in result.items()}
-        self._membership[key] = result
-        # Kept per predicate as written (`matched` counts where it is true, negated or not).
-        self.outcomes.setdefault(id(leaf.predicate), outcome)
-        return result
+        return result, outcome

@@ -43,6 +43,18 @@ class PredicateRuns:
         self._compiled: dict[int, tuple[cst.CSTNode, Callable]] = {}
         self._counts: dict[tuple[int, bool], tuple[Runs, int | None]] = {}
         self._envs: dict[tuple, tuple[object, list[dict[str, Any]] | None]] = {}
+        # What a filter selects of a table's atoms, with its outcome, by the ids of both
+        # (`TableAtoms.membership`: held with the filter, whose id stays its own).
+        self.memberships: dict[tuple[int, int], tuple[object, dict, Any]] = {}
+        self._kept: dict[tuple, tuple[object, Any]] = {}
+
+    def kept(self, key: tuple, held: object, compute: Callable[[], Any]) -> Any:
+        """What `compute` gives for `key`, once per check (`held`: the objects whose ids the
+        key names, kept with the answer so that their ids stay theirs; read only)."""
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = (held, compute())
+        return found[1]
 
     def names(
         self, table: ParamTable, prefixes: list[str], seen_prefix: str

@@ -499,7 +499,7 @@ def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[
         known = out.setdefault(parent, []) if parent in modules else []
         if parent in modules and full not in modules and name.isidentifier() and name not in known:
             known.append(name)
-    return out
+    return {parent: names for parent, names in out.items() if names}
 
 
 def _event_regions(event: Event) -> list[Region]:
