@@ -9,7 +9,9 @@ its own with the arms before it fixed; so each path is walked once. Such a run o
 body starts at the top-level statement holding the first branch it takes another arm of, from
 the state the first run had there (`resume.py`), and ends where its state has become the first
 run's but for what the rest never reads (`FirstRun.rejoined`). The arms of one
-`if`/`elif`/`else`, `match` or `try`/`except` are never mixed.
+`if`/`elif`/`else`, `match` or `try`/`except` are never mixed. Before any of these, a root is
+walked once with every branch joined (most roots have one path); that walk stops as soon as
+the paths are sure to be explored (`joined_walk.py`).
 
 Paths are bounded (`PATH_LIMIT`): past it, the remaining undecided branches are joined as the
 simulation always did (unknown where the arms differ).
