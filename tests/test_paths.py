@@ -567,3 +567,34 @@ def _canonical(events: list) -> list[str]:
     text), and an event's scope is the walk's own object (numbered by first appearance)."""
     scopes: dict[int, int] = {}
     return [repr(replace(e, scope=scopes.setdefault(e.scope, len(scopes)))) for e in events]
+
+
+def test_each_try_body_is_one_block_on_every_path() -> None:
+    # A `try` body walked as an arm is one list of statements for the whole extraction: its
+    # events name the same block on every path, and never the block of another `try` (a list
+    # made anew per walk could get the memory, and so the identity, of another's).
+    source = textwrap.dedent("""\
+        import argparse, torch, torchvision
+        args = argparse.ArgumentParser().parse_args()
+        model = torchvision.models.resnet18()
+        try:
+            model.layer1.requires_grad_(False)
+        except RuntimeError:
+            pass
+        try:
+            model.layer2.requires_grad_(False)
+        except RuntimeError:
+            pass
+        if args.fc:
+            model.fc = torch.nn.Linear(512, 3)
+        """)
+    (root,) = extract_paths(cst.parse_module(source))
+    assert len(root.paths) > 1
+    blocks: dict[str, set[int]] = {}
+    for path in root.paths:
+        for event in path.timeline.events:
+            if type(event).__name__ == "RequiresGradSet":
+                layer = cst.Module([]).code_for_node(event.node).split(".")[1]
+                blocks.setdefault(layer, set()).add(event.block)
+    assert {layer: len(ids) for layer, ids in blocks.items()} == {"layer1": 1, "layer2": 1}
+    assert blocks["layer1"] != blocks["layer2"]

@@ -28,7 +28,7 @@ from freezelint.script.extract.loops import LoopWalker, own_statement
 from freezelint.script.extract.schedulers import SchedulerRef
 from freezelint.script.extract.scope import Walk, _visible_items
 from freezelint.script.extract.snapshots import Snapshot
-from freezelint.script.extract.syntax import child_nodes, code_of, names_in, smalls
+from freezelint.script.extract.syntax import child_nodes, code_of, names_in, smalls, try_body
 from freezelint.script.imports import dotted
 from freezelint.script.values import (
     Const,
@@ -354,9 +354,7 @@ class ConditionalWalker(LoopWalker):
         """The `try` body running through (then `else`) and each handler are exclusive paths:
         a handler runs instead of what raised. A name the body used as a module
         (`x.parameters()`) is, in a handler for AttributeError, no module."""
-        body = list(node.body.body)
-        if node.orelse is not None:
-            body += list(node.orelse.body.body)
+        body = try_body(node)
         arms = [Arm(body, "the `try` block runs through")]
         modules = _module_receivers(node.body)
         for handler in node.handlers:

@@ -221,9 +221,27 @@ def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
 
 
 def forget_children() -> None:
-    """Drop what `child_nodes` remembers (at the start of each file: it holds the nodes asked
-    about, and their ids may be reused once they are gone)."""
+    """Drop what `child_nodes` and `try_body` remember (at the start of each file: they hold
+    the nodes asked about, and their ids may be reused once they are gone)."""
     _CHILDREN.clear()
+    _TRY_BODIES.clear()
+
+
+# `try_body`'s lists by the id of the `try` (kept with it).
+_TRY_BODIES: dict[int, tuple[cst.CSTNode, list[cst.BaseStatement]]] = {}
+
+
+def try_body(node: cst.Try | cst.TryStar) -> list[cst.BaseStatement]:
+    """What a `try` runs when nothing raises: its body, then its `else`, as one list, the same
+    list each time it is asked for (until `forget_children`): a block's identity is its list's
+    (`Event.block`), which must not be that of another block the list's memory went to."""
+    known = _TRY_BODIES.get(id(node))
+    if known is None or known[0] is not node:
+        body = list(node.body.body)
+        if node.orelse is not None:
+            body += list(node.orelse.body.body)
+        known = _TRY_BODIES[id(node)] = (node, body)
+    return known[1]
 
 
 def code_of(node: cst.CSTNode) -> str:
