@@ -14,6 +14,7 @@ import pytest
 from freezelint.checking.checker import check_source
 from freezelint.model.resolve import Verifier
 from freezelint.script.extract import extract_paths
+from freezelint.script.extract.branches import _decides_on
 from freezelint.script.extract.paths import PATH_LIMIT
 
 
@@ -598,3 +599,23 @@ def test_each_try_body_is_one_block_on_every_path() -> None:
                 blocks.setdefault(layer, set()).add(event.block)
     assert {layer: len(ids) for layer, ids in blocks.items()} == {"layer1": 1, "layer2": 1}
     assert blocks["layer1"] != blocks["layer2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("if i > 0:\n    pass\n", True),
+        ("y = 1 if i else 2\n", True),
+        ("match i:\n    case 1:\n        pass\n", True),
+        ("f(i)\n", True),
+        ("f(x=[i, 2])\n", True),
+        ("f(i=0)\n", False),
+        ("m.blocks[i].train()\n", True),
+        ("m.i.train()\n", False),
+        ("y = i\n", False),
+        ("for j in range(3):\n    if j:\n        g(j)\n", False),
+    ],
+)
+def test_a_loop_decides_on_its_variable_where_it_is_read(body: str, expected: bool) -> None:
+    block = cst.parse_module(f"for i in items:\n{textwrap.indent(body, '    ')}").body[0].body
+    assert _decides_on(block, "i") is expected

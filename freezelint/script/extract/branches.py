@@ -182,19 +182,35 @@ def _assignment_targets(body: cst.CSTNode) -> list[str]:
 def _decides_on(body: cst.CSTNode, name: str) -> bool:
     """Does a loop body branch on its loop variable (`if phase == "train"`), hand it to a
     call, or index with it (`model.blocks[i]`)? Only then is the loop worth running item by
-    item."""
-    stack: list[cst.CSTNode] = [body]
+    item. (One walk: each node with whether it is read as a test, a `match` subject, a call's
+    argument or an index, where the variable counts, as `names_in` reads them.)"""
+    stack: list[tuple[cst.CSTNode, bool]] = [(body, False)]
     while stack:
-        cur = stack.pop()
-        if type(cur) in (cst.If, cst.IfExp) and name in names_in(cur.test):
-            return True
-        if type(cur) is cst.Match and name in names_in(cur.subject):
-            return True
-        if type(cur) is cst.Call and any(name in names_in(a.value) for a in cur.args):
-            return True  # (the function called may branch on it: `get_model(name)`)
-        if type(cur) is cst.Subscript and any(name in names_in(e) for e in cur.slice):
-            return True  # `model.blocks[i]`: a different block each time
-        stack.extend(child_nodes(cur))
+        cur, read = stack.pop()
+        kind = type(cur)
+        if kind is cst.Name:
+            if read and cur.value == name:  # type: ignore[attr-defined]
+                return True
+            continue
+        if kind is cst.Attribute:
+            stack.append((cur.value, read))  # type: ignore[attr-defined]
+            continue
+        if read:
+            stack.extend((child, True) for child in child_nodes(cur))
+            continue
+        if kind in (cst.If, cst.IfExp):
+            inner: tuple[cst.CSTNode, ...] = (cur.test,)  # type: ignore[attr-defined]
+        elif kind is cst.Match:
+            inner = (cur.subject,)  # type: ignore[attr-defined]
+        elif kind is cst.Subscript:
+            inner = tuple(cur.slice)  # type: ignore[attr-defined]
+        else:
+            inner = ()
+        for child in child_nodes(cur):
+            if kind is cst.Call and type(child) is cst.Arg:
+                stack.append((child.value, True))  # (its keyword is no read)
+            else:
+                stack.append((child, child in inner))
     return False
 
 
