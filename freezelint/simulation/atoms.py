@@ -247,11 +247,11 @@ class TableAtoms:
             return self._membership[key]
         shared = self._under is self.table.under_memo and not self.changed
         found = self.runs.memberships.get((key, id(self.table))) if shared else None
-        if found is None or found[0] is not leaf:
-            found = (leaf, *self._membership_of(leaf))
+        if found is None or found[0] is not leaf or found[1] is not self.table:
+            found = (leaf, self.table, *self._membership_of(leaf))
             if shared:
                 self.runs.memberships[(key, id(self.table))] = found
-        _, result, outcome = found
+        _, _, result, outcome = found
         self._membership[key] = result
         if outcome is not None:
             # Kept per predicate as written (`matched` counts where it is true, negated or not).

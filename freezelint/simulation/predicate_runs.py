@@ -44,8 +44,8 @@ class PredicateRuns:
         self._counts: dict[tuple[int, bool], tuple[Runs, int | None]] = {}
         self._envs: dict[tuple, tuple[object, list[dict[str, Any]] | None]] = {}
         # What a filter selects of a table's atoms, with its outcome, by the ids of both
-        # (`TableAtoms.membership`: held with the filter, whose id stays its own).
-        self.memberships: dict[tuple[int, int], tuple[object, dict, Any]] = {}
+        # (`TableAtoms.membership`: held with both, whose ids stay their own).
+        self.memberships: dict[tuple[int, int], tuple[object, object, dict, Any]] = {}
         self._kept: dict[tuple, tuple[object, Any]] = {}
 
     def kept(self, key: tuple, held: object, compute: Callable[[], Any]) -> Any:
