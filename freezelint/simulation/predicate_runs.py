@@ -40,7 +40,6 @@ class PredicateRuns:
     def __init__(self) -> None:
         self._names: dict[tuple, tuple[ParamTable, list[str], list[str]]] = {}
         self._runs: dict[tuple, tuple[object, Runs]] = {}
-        self._compiled: dict[int, tuple[cst.CSTNode, Callable]] = {}
         self._counts: dict[tuple[int, bool], tuple[Runs, int | None]] = {}
         self._envs: dict[tuple, tuple[object, list[dict[str, Any]] | None]] = {}
         # What a filter selects of a table's atoms, with its outcome, by the ids of both
@@ -74,12 +73,6 @@ class PredicateRuns:
                     full.append(p.name)
             found = self._names[key] = (table, seen, full)
         return found[1], found[2]
-
-    def compiled(self, node: cst.CSTNode) -> Callable:
-        found = self._compiled.get(id(node))
-        if found is None:
-            found = self._compiled[id(node)] = (node, compile_predicate(node))  # type: ignore[arg-type]
-        return found[1]
 
     def run(
         self,
@@ -133,7 +126,7 @@ class PredicateRuns:
         names: list[str],
         derived: tuple[tuple[str, cst.BaseExpression], ...],
     ) -> list[dict[str, Any]] | None:
-        computed = [(name, self.compiled(expression)) for name, expression in derived]
+        computed = [(name, compile_predicate(expression)) for name, expression in derived]
         out = []
         try:
             for name in names:
@@ -171,8 +164,8 @@ class PredicateRuns:
         names: list[str],
         derived: tuple[tuple[str, cst.BaseExpression], ...],
     ) -> Runs:
-        predicate = self.compiled(node)
-        computed = [(name, self.compiled(expression)) for name, expression in derived]
+        predicate = compile_predicate(node)  # type: ignore[arg-type]
+        computed = [(name, compile_predicate(expression)) for name, expression in derived]
         values = dict(env)
         out: Runs = []
         for name in names:
