@@ -95,7 +95,6 @@ class FirstRun:
         self.points = points
         self.fuel = fuel
         self._final: Snapshot | None = None
-        self._by_index: dict[int, ResumePoint] = {}
 
     def point_for(self, decisions: dict[tuple, int], fuel: int) -> ResumePoint | None:
         """Where a run with `decisions`, starting with `fuel`, can resume; None where it
@@ -107,7 +106,6 @@ class FirstRun:
     def resume(self, point: ResumePoint, decisions: dict[tuple, int]) -> Timeline:
         if self._final is None:
             self._final = Snapshot(self.walker)
-            self._by_index = self.points.logged
         return self.walker.resume(point, decisions, self if self.walker.read_log else None)
 
     def rejoined(self, walker: Any, index: int) -> bool:
@@ -117,7 +115,7 @@ class FirstRun:
         walks the same (the walk is a function of the walker's state, `Snapshot`): the walker
         is then put in the first run's final state, with this run's differing entries and its
         own forks, arms and decisions before the point, and True is returned."""
-        point = self._by_index.get(index)  # (points with a clock, once `resume` has run)
+        point = self.points.logged.get(index)  # (asked only by runs `resume` started)
         if point is None:
             return False
         log, final_state = walker.read_log, self._final
