@@ -30,6 +30,7 @@ from freezelint.script.extract import RootPaths, extract_paths
 from freezelint.script.extract.independence import Links
 from freezelint.script.extract.syntax import code_of
 from freezelint.script.imports import ImportTable
+from freezelint.script.parse import parse_module
 from freezelint.script.positions import positions as positions_of
 from freezelint.script.project import ParsedModule, display, parse_file
 from freezelint.simulation.predicate_runs import PredicateRuns
@@ -105,7 +106,7 @@ def parse_text(text: str, file: Path | None) -> tuple[cst.Module, ImportTable | 
         parsed = parse_file(file, "__main__", networks=True)
         if parsed is not None and parsed.text == text:
             return parsed.module, parsed.imports
-    return cst.parse_module(text), None
+    return parse_module(text), None
 
 
 def find(

@@ -16,6 +16,7 @@ from freezelint.findings.no_fix import NoFix
 from freezelint.script.extract.syntax import child_nodes
 from freezelint.script.imports import dotted
 from freezelint.script.node_kinds import is_a
+from freezelint.script.parse import parse_module
 from freezelint.script.text_lines import split_lines
 
 SAFE, UNSAFE = "safe", "unsafe"
@@ -302,7 +303,7 @@ def _overlaps(a: Edit, b: Edit) -> bool:
 
 def parses(text: str) -> bool:
     try:
-        cst.parse_module(text)
+        parse_module(text)
     except (cst.ParserSyntaxError, RecursionError):
         return False
     return True

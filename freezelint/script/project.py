@@ -23,6 +23,7 @@ from pathlib import Path
 import libcst as cst
 
 from freezelint.script.imports import ImportTable
+from freezelint.script.parse import parse_module
 from freezelint.script.source import might_freeze
 
 ROOT_MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")
@@ -96,7 +97,7 @@ def _parse(path: Path, name: str, networks: bool) -> tuple[ParsedModule | None, 
                 return None, _NOT
             if why == _LATER:
                 return None, why
-            module = cst.parse_module(text)
+            module = parse_module(text)
             return ParsedModule(path, name, module, ImportTable.of(module), text), why
     except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError):
         pass
