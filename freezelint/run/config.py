@@ -47,6 +47,8 @@ class Config:
 
     def ignored_for(self, path: str) -> list[str]:
         """Codes `per-file-ignores` switches off for a file."""
+        if not self.per_file_ignores:
+            return []  # (asked of every file: no path resolved for nothing)
         try:
             relative = Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix()
         except ValueError:

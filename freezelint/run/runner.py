@@ -67,11 +67,14 @@ def _verifier(options: Options):
 
 
 def preload(options: Options | None) -> None:
-    """Import everything checking a file needs (libcst, the extractor, every rule, the
-    verifier for `options`, if any), so that processes forked after this share it; a
-    long-running process (the language server) gets the same collector settings."""
+    """Import everything checking a file needs (libcst and its native parser, the extractor,
+    every rule, the verifier for `options`, if any), so that processes forked after this share
+    it; a long-running process (the language server) gets the same collector settings."""
     import freezelint.checking.checker  # noqa: F401
     from freezelint.rules import RULES
+    from freezelint.script.parse import parse_module
+
+    parse_module("pass\n")  # (libcst loads its native parser on the first parse)
 
     for code in RULES:
         RULES[code]

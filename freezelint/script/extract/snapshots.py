@@ -24,13 +24,37 @@ def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
-    if isinstance(value, dict | list):
-        flat = _shallow(value)
-        pairs = flat.items() if isinstance(flat, dict) else enumerate(flat)
-        return flat, {k: _shallow(v) for k, v in pairs if isinstance(v, _CONTAINERS)}
+    if isinstance(value, dict):
+        flat = value.copy() if type(value) is dict else dict(dict.items(value))
+        if flat and _holds_containers(flat.values()):
+            return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
+        return flat, {}
+    if isinstance(value, list):
+        items = list.copy(value)
+        if items and _holds_containers(items):
+            return items, {
+                i: _shallow(v) for i, v in enumerate(items) if isinstance(v, _CONTAINERS)
+            }
+        return items, {}
     if isinstance(value, set):
         return set.copy(value)
     return None
+
+
+_IS_CONTAINER: dict[type, bool] = {}
+
+
+def _holds_containers(items: Any) -> bool:
+    """Is any of these a dict, list or set? Asked of the few types among them (`map(type)`
+    runs in C), not of each item: a snapshot copies the events and the walker's other long
+    containers at every point a run may resume from, and few of them hold containers."""
+    for kind in set(map(type, items)):
+        known = _IS_CONTAINER.get(kind)
+        if known is None:
+            known = _IS_CONTAINER[kind] = issubclass(kind, _CONTAINERS)
+        if known:
+            return True
+    return False
 
 
 def _shallow(value: Any) -> Any:
