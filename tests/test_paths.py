@@ -540,6 +540,27 @@ def test_a_snapshot_puts_back_what_walking_an_arm_bound_in_every_module() -> Non
     assert walker.same_module._pairs == []
 
 
+def test_a_snapshot_copies_the_containers_held_among_other_values() -> None:
+    # Containers are copied two levels deep; which items are containers is asked of their
+    # types, so one among many other values (or a subclass, as the read log's) is still found.
+    from freezelint.script.extract.read_log import QuietList
+    from freezelint.script.extract.snapshots import _copy, _refill
+
+    inner, quiet = {"a": 1}, QuietList([1])
+    held: list = ["event", 3, inner, None, quiet]
+    keyed = {"x": "value", "y": inner}
+    copies = [(held, _copy(held)), (keyed, _copy(keyed)), ([], _copy([])), ({}, _copy({}))]
+    inner["a"] = 2
+    list.append(quiet, 2)
+    held.append("later")
+    keyed["z"] = "later"
+    for container, content in copies:
+        _refill(container, content)
+    assert held == ["event", 3, {"a": 1}, None, [1]] and held[2] is inner and held[4] is quiet
+    assert keyed == {"x": "value", "y": {"a": 1}}
+    assert _copy(["event", 3])[1] == {} and _copy({"x": 1})[1] == {}
+
+
 FIXTURE_SCRIPTS = sorted(
     p for p in (Path(__file__).parent.parent / "fixtures").rglob("*.py") if "FRZ000" not in p.parts
 )
