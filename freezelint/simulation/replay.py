@@ -115,10 +115,13 @@ class Simulation(Holding, Queries):
                 if p and not atoms.under(p) and (len(p) == 1 or ".".join(p[:-1]) in modules)
             }
             if not extra and atoms.paths is atoms.table.paths:
-                ordered[model] = atoms.table.paths_by_depth  # (the usual case: sorted once)
-            found[model] = set(atoms.paths) | extra
+                # (The usual case: sorted once, and no set of every path made per simulation.)
+                ordered[model] = atoms.table.paths_by_depth
+                found.setdefault(model, set())  # (its place among the models kept)
+            else:
+                found[model] = set(atoms.paths) | extra
         self.paths = {
-            m: ordered.get(m) or sorted(paths, key=lambda p: (len(p), p))
+            m: ordered[m] if m in ordered else sorted(paths, key=lambda p: (len(p), p))
             for m, paths in found.items()
         }
 

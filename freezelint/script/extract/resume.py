@@ -179,6 +179,8 @@ def may_fork(stmt: cst.CSTNode, functions: dict, classes: dict) -> bool:
         return False
     if type(stmt) is not cst.SimpleStatementLine:
         return True
+    if not functions and not classes:
+        return False  # (nothing of the file to call yet)
     stack: list[cst.CSTNode] = [stmt]
     while stack:
         node = stack.pop()

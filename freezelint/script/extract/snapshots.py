@@ -141,6 +141,20 @@ def _holds_state(value: Any) -> bool:
     return known
 
 
+# What a snapshot does with a field's value, by its type (asked once per type): copy it (a
+# container), keep its fields (an object holding state), both, or neither (kept as it is).
+_CONTAINER, _STATEFUL = 1, 2
+_KINDS: dict[type, int] = {}
+
+
+def _kind(value: Any) -> int:
+    kind = (_CONTAINER if isinstance(value, _CONTAINERS) else 0) | (
+        _STATEFUL if _holds_state(value) else 0
+    )
+    _KINDS[type(value)] = kind
+    return kind
+
+
 class Snapshot:
     """What `walker` holds now; `restore()` puts it back. Besides the walker's own
     containers, the modules it reads (`ModuleContext`: the checked file's and each imported
@@ -152,11 +166,15 @@ class Snapshot:
         # Objects of the walker's own that hold state (the modules reached by two names): their
         # fields, as the walker's own containers are kept. (The modules it reads: below.)
         self._objects: list[tuple[Any, dict[str, tuple[Any, Any]]]] = []
+        saved = self._saved
         for name, value in vars(walker).items():
             if name in _NOT_STATE:
                 continue
-            self._saved[name] = (value, _copy(value) if isinstance(value, _CONTAINERS) else None)
-            if _holds_state(value):
+            kind = _KINDS.get(type(value))
+            if kind is None:
+                kind = _kind(value)
+            saved[name] = (value, _copy(value) if kind & _CONTAINER else None)
+            if kind & _STATEFUL:
                 fields = {k: (v, _shallow(v)) for k, v in vars(value).items()}
                 self._objects.append((value, fields))
         contexts = {id(walker.here): walker.here}

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
 from freezelint.script import recognize
 from freezelint.script.imports import ImportTable
-from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import Selection, Union
 
 CONSUMERS = frozenset(
@@ -184,10 +184,36 @@ _PUNCTUATION = frozenset(
         "default_newline", "encoding", "star", "indent",
     }
 )  # fmt: skip
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+# Per node type: a function giving the values of its fields that may hold nodes, as a tuple.
+_CHILD_FIELDS: dict[type, Callable[[cst.CSTNode], tuple]] = {}
+# Per type of a field's value: is it a node? (libcst registers no virtual subclasses: read
+# from the type's bases once, as `node_kinds.is_a` does.)
+_IS_NODE: dict[type, bool] = {}
 # `child_nodes`' answers by the id of the node (kept with it), at most `_CHILDREN_LIMIT` of them.
 _CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
 _CHILDREN_LIMIT = 200_000
+
+
+def _field_values(kind: type) -> Callable[[cst.CSTNode], tuple]:
+    names = tuple(
+        f.name
+        for f in dataclasses.fields(kind)
+        if not f.name.startswith("whitespace") and f.name not in _PUNCTUATION
+    )
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        get = lambda node: (one(node),)  # noqa: E731 (attrgetter of one name: not a tuple)
+    elif names:
+        get = operator.attrgetter(*names)
+    else:
+        get = lambda node: ()  # noqa: E731
+    _CHILD_FIELDS[kind] = get
+    return get
+
+
+def _is_node(kind: type) -> bool:
+    known = _IS_NODE[kind] = cst.CSTNode in kind.__mro__
+    return known
 
 
 def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
@@ -198,22 +224,20 @@ def child_nodes(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     known = _CHILDREN.get(id(node))
     if known is not None and known[0] is node:
         return known[1]
-    kind = type(node)
-    names = _CHILD_FIELDS.get(kind)
-    if names is None:
-        names = tuple(
-            f.name
-            for f in dataclasses.fields(node)
-            if not f.name.startswith("whitespace") and f.name not in _PUNCTUATION
-        )
-        _CHILD_FIELDS[kind] = names
+    get = _CHILD_FIELDS.get(type(node)) or _field_values(type(node))
+    is_node = _IS_NODE.get
     out: list[cst.CSTNode] = []
-    for name in names:
-        value = getattr(node, name)
-        if is_a(value, cst.CSTNode):
-            out.append(value)
-        elif type(value) is list or type(value) is tuple:
-            out.extend(v for v in value if is_a(v, cst.CSTNode))
+    for value in get(node):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            for item in value:
+                flag = is_node(type(item))
+                if flag or (flag is None and _is_node(type(item))):
+                    out.append(item)
+        else:
+            flag = is_node(kind)
+            if flag or (flag is None and _is_node(kind)):
+                out.append(value)
     if len(_CHILDREN) >= _CHILDREN_LIMIT:
         _CHILDREN.clear()
     children = _CHILDREN[id(node)] = (node, tuple(out))
