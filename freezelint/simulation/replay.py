@@ -103,6 +103,15 @@ class Simulation(Holding, Queries):
                 atoms.add_children(_added_children(mine, model, atoms))
                 atoms.changed = changed_modules(mine, self.timeline.models, model, atoms)
             named = found.get(model, set())
+            if model not in replaced and named <= _ROOT_ONLY:
+                # (A model no event of this path names: nothing to refine, no path of its own.
+                # Most of the models of a projection, `checking/projection.py`.)
+                if atoms.paths is atoms.table.paths:
+                    ordered[model] = atoms.table.paths_by_depth
+                    found.setdefault(model, set())
+                else:
+                    found[model] = set(atoms.paths)
+                continue
             atoms.refine(named)
             # Keep a script path as an atom of its own only where it names no parameter (a
             # replaced `Identity`, a typo): every other path resolves to parameters.
@@ -503,6 +512,9 @@ def _added_children(events: list[Event], model: int, atoms: TableAtoms) -> dict[
         if parent in modules and full not in modules and name.isidentifier() and name not in known:
             known.append(name)
     return {parent: names for parent, names in out.items() if names}
+
+
+_ROOT_ONLY: frozenset[Path] = frozenset({()})
 
 
 def _event_regions(event: Event) -> list[Region]:
