@@ -16,8 +16,8 @@ def same_paths(source: str, path: Path | None = None, **switched_off: bool) -> N
     timeline (events, models, model names, `built_from`, `lr_scheduled`) are the same with the
     options `switched_off` as without."""
     module = cst.parse_module(source)
-    ours = extract_paths(module, path=path)
-    walked = extract_paths(module, path=path, **switched_off)
+    ours = extract_paths(module, path=path, text=source)  # (as the checker: with its text)
+    walked = extract_paths(module, path=path, text=source, **switched_off)
     assert len(ours) == len(walked)
     for root, other in zip(ours, walked, strict=True):
         assert (root.labels, root.complete, root.touched) == (

@@ -159,6 +159,38 @@ def test_file_names_say_what_a_rest_could_add() -> None:
     assert not FileNames(cst.parse_module("g['lrx'] = 0\n")).may_add(set(), lr_scheduled=False)
 
 
+@pytest.mark.parametrize("script", FIXTURE_SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_file_names_read_from_the_text_count_at_least_what_the_tree_holds(script: Path) -> None:
+    # Read from the text, names and learning-rate keys may be more (comments, strings), never
+    # fewer: `may_add` can only say yes more often than from the tree.
+    text = script.read_text(encoding="utf-8")
+    module = cst.parse_module(text)
+    tree, read = FileNames(module), FileNames(module, text)
+    tree_counts, read_counts = tree._read(), read._read()
+    assert all(read_counts[name] >= count for name, count in tree_counts.items())
+    assert read._lr_key or not tree._lr_key
+    for inlined in (set(), {"main", "train"}):
+        for lr_scheduled in (False, True):
+            if tree.may_add(inlined, lr_scheduled):
+                assert read.may_add(inlined, lr_scheduled)
+
+
+def test_file_names_read_the_tree_where_the_text_could_hide_a_name_or_key() -> None:
+    # An escape can spell a key (`"l\x72"` is "lr"), and a name may hold characters that are
+    # no word character (combining marks): such texts are read from the tree.
+    for text in ("g['l\\x72'] = 0\n", "na\u0301me = 1\nna\u0301me = 2\n"):
+        names = FileNames(cst.parse_module(text), text)
+        assert names._text is None
+    escaped = "g['l\\x72'] = 0\n"
+    assert FileNames(cst.parse_module(escaped), escaped).may_add(set(), lr_scheduled=False)
+    plain = "g['lr'] = 0  # and lr=0 elsewhere\n"
+    names = FileNames(cst.parse_module(plain), plain)
+    assert names._text is not None and names.may_add(set(), lr_scheduled=False)
+    assert not FileNames(cst.parse_module("x = 1  # 'lrx'\n"), "x = 1  # 'lrx'\n").may_add(
+        set(), lr_scheduled=False
+    )
+
+
 def test_a_file_that_reads_the_project_does_not_stop_early(tmp_path: Path) -> None:
     (tmp_path / "helpers.py").write_text("def freeze(m):\n    m.requires_grad_(False)\n")
     script = tmp_path / "train.py"

@@ -81,7 +81,7 @@ def check_source(
                 RULES[SYNTAX_ERROR].severity,
             )
         ]
-    findings, files = find(module, selected, verifier, aliases, file, imports)
+    findings, files = find(module, selected, verifier, aliases, file, imports, text)
     located = locate(module, findings, path, text, line_label, files)
     here = [d for d in located if d.path == path]
     # A finding in another file of the project (reached through an import) obeys that file's
@@ -116,14 +116,16 @@ def find(
     aliases: dict[str, tuple[str, str]] | None = None,
     file: Path | None = None,
     imports: ImportTable | None = None,
+    text: str | None = None,
 ) -> tuple[list[Finding], dict[str, ParsedModule]]:
     """The rules' findings over every consistent path of every root, and the project files
     the walk read (`file`: the checked file's path, for its imports; `imports`: the module's
-    import table, when parsing made it already). A finding that holds on
+    import table, when parsing made it already; `text`: the source it was parsed from, which
+    `extract_paths` may read instead of the tree). A finding that holds on
     some paths of a root but not all names the branch arms it needs (`when ...`); identical
     findings from several paths are one."""
     rules = [RULES[c] for c in sorted(selected) if c in RULES and c != SYNTAX_ERROR]
-    roots = extract_paths(module, imports, aliases, file)
+    roots = extract_paths(module, imports, aliases, file, text=text)
     files: dict[str, ParsedModule] = {}
     for root in roots:
         for path in root.paths:

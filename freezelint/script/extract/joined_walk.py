@@ -20,6 +20,7 @@ rate set by hand where the file's text could set one.
 from __future__ import annotations
 
 import pathlib
+import re
 from collections import Counter
 from collections.abc import Set
 
@@ -39,6 +40,9 @@ from freezelint.script.imports import ImportTable
 FINDING_EVENTS = (RequiresGradSet, IneffectiveFreeze, OptimizerBuilt, ParamGroupAdded)
 # The string subscripts whose assignment sets a learning rate by hand (`assignments.py`).
 _LR_KEYS = frozenset({"lr", "initial_lr"})
+# An identifier as a word of the text; one of those keys between quotes (`FileNames`).
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_QUOTED_LR_KEY = re.compile(r"""(['"])(?:initial_)?lr\1""")
 
 
 class Decided(Exception):
@@ -63,14 +67,25 @@ def reads_no_project_file(table: ImportTable, path: pathlib.Path | None) -> bool
 
 class FileNames:
     """What a file's text names, read once and only when asked: how often each identifier
-    occurs, and whether a string literal is a key that sets a learning rate."""
+    occurs, and whether a string literal is a key that sets a learning rate.
 
-    def __init__(self, module: cst.Module) -> None:
+    With the file's `text` (ASCII, without a backslash), read from the text instead of the
+    tree: each identifier as a word, each such key as a quoted word. That over-counts
+    (comments, strings) and so can only make `may_add` say yes more often (the rest walked, as
+    without the stop), never less: a name of the tree is written as it is in the text, and so
+    is a key with no escape in it."""
+
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         self._module = module
+        plain = text is not None and text.isascii() and "\\" not in text
+        self._text = text if plain else None
         self._counts: Counter[str] | None = None
         self._lr_key = False
 
     def _read(self) -> Counter[str]:
+        if self._counts is None and self._text is not None:
+            self._counts = Counter(_WORD.findall(self._text))
+            self._lr_key = _QUOTED_LR_KEY.search(self._text) is not None
         if self._counts is None:
             counts: Counter[str] = Counter()
             stack: list[cst.CSTNode] = [self._module]

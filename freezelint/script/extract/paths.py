@@ -255,6 +255,7 @@ def extract_paths(
     product: bool = False,
     rejoin: bool = True,
     early: bool = True,
+    text: str | None = None,
 ) -> list[RootPaths]:
     """The paths of every root: the module body first, then the functions it does not call,
     then its classes. `path`: the file's own, for imports of the project's other files.
@@ -265,7 +266,8 @@ def extract_paths(
     taking the first run's rest as its own (`resume.FirstRun.rejoined`); the paths must be
     the same. `early` (False for tests): a walk with every branch joined runs to its end,
     even once its root's paths are sure to be explored (`joined_walk`); the paths must be the
-    same."""
+    same. `text`: the source the module was parsed from, read instead of the tree where it
+    can be (`FileNames`)."""
     forget()  # (what the previous file's objects named, and its nodes' children)
     forget_children()
     table = imports or ImportTable.of(module)
@@ -276,7 +278,7 @@ def extract_paths(
     # A joined walk may stop once its root's paths are sure to be explored (`joined_walk`):
     # where no walk spends fuel, so that the rest can be walked later, if need be, instead.
     stops = early and reads_no_project_file(table, path)
-    names = FileNames(module)
+    names = FileNames(module, text)
 
     def refuel() -> None:
         # The walk again with the budget shared out has the file's fuel again.
