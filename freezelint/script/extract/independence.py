@@ -179,38 +179,46 @@ class Links:
         pairs: Iterable[tuple[int, int]] = (),
     ) -> Links:
         links = cls()
+        join = links.join
         for a, b in pairs:
-            links.join(a, b)
+            join(a, b)
         spans = sorted(
             (start, end, key) for key, rs in ranges.items() for start, end in rs if start <= end
         )
         starts = [start for start, _, _ in spans]
+        owners: dict[int, tuple | None] = {}  # (the same objects come back event after event)
 
         def owner(ident: int) -> tuple | None:
+            if ident in owners:
+                return owners[ident]
             at = bisect.bisect_right(starts, ident) - 1  # the last span starting at or before
-            if at >= 0 and ident <= spans[at][1]:
-                return spans[at][2]
-            return None
+            found = spans[at][2] if at >= 0 and ident <= spans[at][1] else None
+            owners[ident] = found
+            return found
 
         for key, ids in branches.items():
             for ident in ids:
-                links.join(("branch", key), ident)
+                join(("branch", key), ident)
+        named = links.named
         for event in events:
-            links.named.append(None)
             if isinstance(event, BranchArm | BranchJoin):
+                named.append(None)
                 continue
             ids = ids_of(event)
             if ids is None:
                 links.opaque = True
+                named.append(None)
                 continue
-            links.named[-1] = next(iter(ids), None)
             first = None
             for ident in ids:
-                first = ident if first is None else first
-                links.join(first, ident)
+                if first is None:
+                    first = ident  # (the others join it)
+                else:
+                    join(first, ident)
                 key = owner(ident)
                 if key is not None:
-                    links.join(("branch", key), ident)
+                    join(("branch", key), ident)
+            named.append(first)
         return links
 
     def linked(self, a: tuple, b: tuple) -> bool:
