@@ -228,7 +228,6 @@ class ConditionalWalker(LoopWalker):
                 # `if device == "cpu": return ...` then `raise ValueError`).
                 self.may_have_returned = True
             return
-        labels = tuple(a.label for a in arms)
         exceptional = tuple(a.exceptional for a in arms)
         mark = len(self.events)
         before = [dict(env) for env in envs]
@@ -278,6 +277,7 @@ class ConditionalWalker(LoopWalker):
                     break
                 merges.append(merged)
         if matters:
+            labels = tuple(a.label for a in arms)  # (code, generated only for a fork)
             if snapshot is None:
                 raise Fork(key, labels, exceptional)  # (for the branch around: it matters)
             touched = None
