@@ -88,6 +88,7 @@ SCHEDULERS_COPING = frozenset(
     }
 )
 _SCHEDULER_MODULES = ("torch.optim.lr_scheduler.", "torch.optim.")
+_SCHEDULERS = SCHEDULERS_RAISING | SCHEDULERS_COPING | frozenset(SCHEDULERS_MISSCALING)
 
 
 def torch_scheduler(qualname: str) -> str | None:
@@ -95,7 +96,7 @@ def torch_scheduler(qualname: str) -> str | None:
     for prefix in _SCHEDULER_MODULES:
         if qualname.startswith(prefix):
             name = qualname[len(prefix) :]
-            if name in SCHEDULERS_RAISING | SCHEDULERS_COPING or name in SCHEDULERS_MISSCALING:
+            if name in _SCHEDULERS:
                 return name
     return None
 
