@@ -49,6 +49,7 @@ import libcst as cst
 from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
+from freezelint.script.literals import literal_value
 from freezelint.simulation.atoms import PredicateOutcome
 from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
@@ -168,7 +169,7 @@ def _condition(node: cst.CSTNode, var: str) -> str | None:
             and right.value == var
             and type(node.left) is cst.SimpleString
         ):
-            value = node.left.evaluated_value
+            value = literal_value(node.left)
             return value if isinstance(value, str) else None
         return None
     if type(node) is cst.Call and type(node.func) is cst.Attribute and node.args:
@@ -180,7 +181,7 @@ def _condition(node: cst.CSTNode, var: str) -> str | None:
             and node.func.attr.value in ("startswith", "endswith")
             and type(first) is cst.SimpleString
         ):
-            value = first.evaluated_value
+            value = literal_value(first)
             return value if isinstance(value, str) else None
         if (
             type(owner) is cst.Name
@@ -189,7 +190,7 @@ def _condition(node: cst.CSTNode, var: str) -> str | None:
             and var in names_in(node.args[1].value)
             and type(first) is cst.SimpleString
         ):
-            value = first.evaluated_value
+            value = literal_value(first)
             return value if isinstance(value, str) else None
     return None
 

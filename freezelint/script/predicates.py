@@ -18,6 +18,8 @@ from typing import Any
 
 import libcst as cst
 
+from freezelint.script.literals import literal_value
+
 STR_METHODS = frozenset(
     {
         "startswith",
@@ -173,7 +175,7 @@ def _name(node: cst.Name) -> Fn:
 
 def _literal(node: cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString) -> Fn:
     try:
-        value = node.evaluated_value
+        value = literal_value(node)  # (the common forms without `ast.literal_eval`)
     except Exception as error:  # raised when reached, as the script would
         caught = error
 

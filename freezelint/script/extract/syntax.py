@@ -13,6 +13,7 @@ import libcst as cst
 
 from freezelint.script import recognize
 from freezelint.script.imports import ImportTable
+from freezelint.script.literals import literal_value
 from freezelint.script.selection import Selection, Union
 
 CONSUMERS = frozenset(
@@ -134,29 +135,6 @@ def literal_bool(node: cst.BaseExpression | None) -> bool | None:
     if type(node) is cst.Name and node.value in ("True", "False"):
         return node.value == "True"
     return None
-
-
-def literal_value(node: cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
-    """A literal's value. libcst's `evaluated_value` compiles every literal with
-    `ast.literal_eval`; the common forms (plain numbers, strings without prefix or escapes) are
-    read directly. Raises ValueError or SyntaxError for odd literals, as libcst does."""
-    text = getattr(node, "value", None)
-    if type(node) is cst.SimpleString and text is not None and "\\" not in text:
-        quote = text[0]
-        if quote in "'\"":
-            width = 3 if text.startswith(quote * 3) and len(text) >= 6 else 1
-            return text[width:-width]
-    elif type(node) is cst.Integer and text is not None:
-        try:
-            return int(text, 0)
-        except ValueError:
-            pass
-    elif type(node) is cst.Float and text is not None and text[-1] not in "jJ":
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    return node.evaluated_value
 
 
 def literal_string(node: cst.CSTNode | None) -> str | None:
