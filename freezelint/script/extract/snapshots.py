@@ -24,21 +24,25 @@ def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
-    if isinstance(value, dict):
-        flat = value.copy() if type(value) is dict else dict(dict.items(value))
+    kind = type(value)
+    if kind is dict or kind is list:
+        if not value:
+            return ({} if kind is dict else []), {}
+        flat = value.copy()
+    elif isinstance(value, dict):
+        flat = dict(dict.items(value))
+    elif isinstance(value, list):
+        flat = list.copy(value)
+    elif isinstance(value, set):
+        return set.copy(value)
+    else:
+        return None
+    if type(flat) is dict:
         if flat and _holds_containers(flat.values()):
             return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
-        return flat, {}
-    if isinstance(value, list):
-        items = list.copy(value)
-        if items and _holds_containers(items):
-            return items, {
-                i: _shallow(v) for i, v in enumerate(items) if isinstance(v, _CONTAINERS)
-            }
-        return items, {}
-    if isinstance(value, set):
-        return set.copy(value)
-    return None
+    elif flat and _holds_containers(flat):
+        return flat, {i: _shallow(v) for i, v in enumerate(flat) if isinstance(v, _CONTAINERS)}
+    return flat, {}
 
 
 _IS_CONTAINER: dict[type, bool] = {}
