@@ -207,3 +207,25 @@ def test_every_fixture_finds_what_every_combination_finds(
         }
 
     assert diagnostics(False) == diagnostics(True)
+
+
+def test_a_projected_event_is_the_event_renumbered() -> None:
+    # `_renumbered` copies an event's attributes instead of `dataclasses.replace`: the same
+    # event, of the same class, with only its number changed.
+    from dataclasses import replace
+
+    from freezelint.checking.projection import _renumbered
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    seen: set[type] = set()
+    for script in sorted(fixtures.rglob("*.py")):
+        if "FRZ000" in script.parts:
+            continue
+        module = cst.parse_module(script.read_text(encoding="utf-8"))
+        for root in extract_paths(module, path=script):
+            for event in root.paths[0].timeline.events:
+                copy = _renumbered(event, event.seq + 7)
+                assert type(copy) is type(event) and copy == replace(event, seq=event.seq + 7)
+                assert copy.seq == event.seq + 7 and event.seq != copy.seq
+                seen.add(type(event))
+    assert len(seen) >= 10

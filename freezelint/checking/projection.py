@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from freezelint.findings.diagnostics import Finding
-from freezelint.script.events import Timeline
+from freezelint.script.events import Event, Timeline
 from freezelint.script.extract import RootPaths
 from freezelint.script.extract.independence import Links
 from freezelint.script.extract.paths import Path
@@ -57,8 +57,20 @@ class _Components:
 
 
 def _projected(timeline: Timeline, keep: list[int]) -> Timeline:
-    events = [replace(timeline.events[i], seq=n) for n, i in enumerate(keep)]
+    events = [_renumbered(timeline.events[i], n) for n, i in enumerate(keep)]
     return replace(timeline, events=events)
+
+
+def _renumbered(event: Event, seq: int) -> Event:
+    """`replace(event, seq=seq)`, without rebuilding the event field by field: an event class
+    whose fields `__init__` only stores (no `__post_init__`) is copied as its attributes."""
+    kind = type(event)
+    if hasattr(kind, "__post_init__") or not hasattr(event, "__dict__"):
+        return replace(event, seq=seq)
+    copy = object.__new__(kind)
+    copy.__dict__.update(event.__dict__)
+    copy.__dict__["seq"] = seq
+    return copy
 
 
 class Projections:
