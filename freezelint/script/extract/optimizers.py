@@ -12,7 +12,7 @@ from freezelint.script import recognize
 from freezelint.script.events import IteratorConsumed, OptimizerBuilt, ParamGroup
 from freezelint.script.extract.follow_imports import ImportFollower
 from freezelint.script.extract.scope import Walk
-from freezelint.script.extract.syntax import is_zero
+from freezelint.script.extract.syntax import code_of, is_zero
 from freezelint.script.imports import dotted
 from freezelint.script.selection import Trainable
 from freezelint.script.values import Groups, ModelRef, OptimizerRef, Params, Value
@@ -104,7 +104,7 @@ def _class_text(qual: str, node: cst.Call) -> str:
     func = node.func
     if qual == recognize.ANY_TORCH_OPTIMIZER:
         if type(func) is cst.Call and len(func.args) == 2:
-            text = cst.Module([]).code_for_node(func.args[1].value)
+            text = code_of(func.args[1].value)
             if len(text) <= 40:
                 return text
         return "torch.optim"

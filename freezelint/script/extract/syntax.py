@@ -246,9 +246,12 @@ def try_body(node: cst.Try | cst.TryStar) -> list[cst.BaseStatement]:
     return known[1]
 
 
+_NO_MODULE = cst.Module([])  # (its defaults are all `code_for_node` reads: made once)
+
+
 def code_of(node: cst.CSTNode) -> str:
     """A node's source text."""
-    return cst.Module([]).code_for_node(node)
+    return _NO_MODULE.code_for_node(node)
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
