@@ -10,8 +10,12 @@ The scripts are generated here:
 - `blocks N, if/else`: the same with one undecided `if args.bK: ... else: ...` in each block.
 
 Each row is the median wall time of `check_source` on the script in one process (models from the
-table cache, warmed by a first run). `--baseline DIR` runs the same rows with the freezelint of
-another checkout (`git worktree add DIR <rev>`), side by side.
+table cache, warmed by a first run). The last row is the ratio issue 24 sets a target for (16
+blocks with if/else within 2x of 16 blocks without), timed as a pair in the same process: the two
+scripts in turn, 20 rounds, CPU time, the fastest run of each. This machine drifts by 10-20%
+within a minute, and the rows' medians, taken one script after the other, move it by 0.1.
+`--baseline DIR` runs the same rows with the freezelint of another checkout (`git worktree add
+DIR <rev>`), side by side.
 """
 
 from __future__ import annotations
@@ -92,7 +96,8 @@ from freezelint.model.resolve import Verifier
 repeat = int(sys.argv[1])
 verifier = Verifier(TableCache(default_cache_dir()))
 out = {}
-for name, text in json.loads(sys.stdin.read()):
+payload = sys.stdin.read()
+for name, text in json.loads(payload):
     check_source(text, "train.py", None, verifier)
     times = []
     for _ in range(repeat):
@@ -100,19 +105,34 @@ for name, text in json.loads(sys.stdin.read()):
         check_source(text, "train.py", None, verifier)
         times.append(time.perf_counter() - start)
     out[name] = statistics.median(times)
+# The ratio the issue names, timed as a pair: the two scripts in turn, CPU time, the fastest run
+# of each (this machine drifts by 10-20% within a minute: medians taken apart move it by 0.1).
+cases = dict(json.loads(payload))
+pair = [cases["blocks 16, if/else"], cases["blocks 16"]]
+fastest = [float("inf"), float("inf")]
+for _ in range(PAIRED_ROUNDS):
+    for index, text in enumerate(pair):
+        start = time.process_time()
+        check_source(text, "train.py", None, verifier)
+        fastest[index] = min(fastest[index], time.process_time() - start)
+out[RATIO] = fastest[0] / fastest[1]
 print(json.dumps(out))
 """
 
 
+RATIO = "16 blocks: with if/else / without (CPU, paired, fastest of each)"
+PAIRED_ROUNDS = 20
+
+
 def run(checkout: Path | None, repeat: int, payload: str) -> dict[str, float]:
     env = dict(os.environ)
-    code = CHILD
+    code = f"RATIO = {RATIO!r}\nPAIRED_ROUNDS = {PAIRED_ROUNDS}\n" + CHILD
     if checkout is not None:
         # That checkout's freezelint, even where this one is installed editable.
         code = (
             "import sys\n"
             "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]\n"
-            f"sys.path.insert(0, {str(checkout)!r})\n" + CHILD
+            f"sys.path.insert(0, {str(checkout)!r})\n" + code
         )
     done = subprocess.run(
         [sys.executable, "-c", code, str(repeat)],
@@ -143,6 +163,10 @@ def main() -> None:
         if then:
             row += f" {then[name] * 1000:.0f} ms |"
         print(row)
+    row = f"| {RATIO} | {now[RATIO]:.2f}x |"
+    if then and RATIO in then:
+        row += f" {then[RATIO]:.2f}x |"
+    print(row)
     print(f"\n({time.perf_counter() - started:.0f} s in all)")
 
 
