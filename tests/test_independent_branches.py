@@ -229,3 +229,44 @@ def test_a_projected_event_is_the_event_renumbered() -> None:
                 assert copy.seq == event.seq + 7 and event.seq != copy.seq
                 seen.add(type(event))
     assert len(seen) >= 10
+
+
+def _classes(links: Links, items: set) -> set[frozenset]:
+    groups: dict[object, set] = {}
+    for item in items:
+        groups.setdefault(links.find(item), set()).add(item)
+    return {frozenset(group) for group in groups.values()}
+
+
+def test_projections_reuse_the_links_exploring_worked_out() -> None:
+    # A path's links, worked out while exploring it over the branches it met, are extended with
+    # the root's other branches for its projection: the same classes as worked out anew.
+    import sys
+
+    from freezelint.checking.projection import _Components
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from scaling import blocks
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    scripts = [(s.read_text(encoding="utf-8"), s) for s in sorted(fixtures.rglob("*.py"))]
+    scripts += [(blocks(n, True), None) for n in (2, 5)]
+    reused = 0
+    for text, script in scripts:
+        if script is not None and "FRZ000" in script.parts:
+            continue
+        for root in extract_paths(cst.parse_module(text), path=script):
+            touched = {k: t for k, t in root.touched.items() if t is not None}
+            for path in root.paths:
+                if path.links is None:
+                    continue
+                reused += 1
+                mine = _Components(path, touched).links
+                fresh = Links.of(
+                    path.timeline.events, touched, path.ranges, path.timeline.built_from
+                )
+                items = set(mine._parent) | set(fresh._parent)
+                items |= {("branch", key) for key in touched}
+                assert _classes(mine, items) == _classes(fresh, items)
+                assert (mine.named, mine.opaque) == (fresh.named, fresh.opaque)
+    assert reused >= 5

@@ -43,7 +43,13 @@ class _Components:
 
     def __init__(self, path: Path, touched: Mapping[tuple, frozenset[int]]) -> None:
         timeline = path.timeline
-        self.links = Links.of(timeline.events, dict(touched), path.ranges, timeline.built_from)
+        branches = dict(touched)
+        given = path.links  # (worked out exploring the path, over fewer branches, if any)
+        if given is not None and all(branches.get(k, ()) == ids for k, ids in given[0].items()):
+            more = {k: ids for k, ids in branches.items() if k not in given[0]}
+            self.links = given[1].with_branches(more) if more else given[1]
+        else:
+            self.links = Links.of(timeline.events, branches, path.ranges, timeline.built_from)
         self.of = [None if n is None else self.links.find(n) for n in self.links.named]
 
     def keep(self, active: list[tuple]) -> list[int] | None:

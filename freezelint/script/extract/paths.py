@@ -56,6 +56,11 @@ class Path:
     raised: bool = False  # it ends in an exception or `sys.exit()`
     # Per fork the path took an arm of: the ids of the objects that arm created (`independence`).
     ranges: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict)
+    # The links over this path's events that exploring it worked out, with the branches they
+    # joined (`_Linked`): the same question asked again with those branches needs no new walk.
+    links: tuple[dict[tuple, frozenset[int]], Links] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 @dataclass
@@ -205,7 +210,10 @@ def _explore(
                 stack.append(((*taken, (fork.key, arm)), share(budget, arms, arm)))
             taken = (*taken, (fork.key, 0))
             budget = share(budget, arms)  # the first arm's part: this run's
-        out.paths.append(Path(extractor.timeline, taken, extractor.raised, extractor.arm_ranges))
+        links = varies.links if isinstance(varies, _Linked) else None
+        out.paths.append(
+            Path(extractor.timeline, taken, extractor.raised, extractor.arm_ranges, links)
+        )
         if shared:
             spare = budget - 1
             out.complete = out.complete and not extractor.joined
@@ -228,22 +236,36 @@ def _varied(
     active = [key for key, arm in decisions if arm]
     if product or not active or any(known.get(key) is None for key in active):
         return lambda fork: True
-    found: list[Links] = []
-    touched_by_active = frozenset().union(*(known[key] for key in active))  # type: ignore[misc]
+    return _Linked(extractor, active, known)
 
-    def linked(fork: InRunFork) -> bool:
-        if fork.touched is None or fork.touched & touched_by_active:
+
+class _Linked:
+    """`_varied` for a path that took other arms of `active` branches: is a fork linked to
+    one of them? The path's links are worked out once, when a fork first asks (`links`)."""
+
+    def __init__(
+        self, extractor: Run, active: list[tuple], known: dict[tuple, frozenset[int] | None]
+    ) -> None:
+        self._extractor = extractor
+        self._active = active
+        self._known = known
+        self._touched = frozenset().union(*(known[key] for key in active))  # type: ignore[misc]
+        self.links: tuple[dict[tuple, frozenset[int]], Links] | None = None
+
+    def __call__(self, fork: InRunFork) -> bool:
+        if fork.touched is None or fork.touched & self._touched:
             return True  # (global, or touching an object an active branch touches)
-        if not found:  # (the links of the path, once, when a fork asks)
-            branches = {key: known[key] for key in active}
+        if self.links is None:
+            extractor = self._extractor
+            branches: dict[tuple, frozenset[int]] = {
+                key: self._known[key]  # type: ignore[misc]
+                for key in self._active
+            }
             branches.update((f.key, f.touched) for f in extractor.forks if f.touched is not None)
             timeline = extractor.timeline
-            found.append(
-                Links.of(timeline.events, branches, extractor.arm_ranges, timeline.built_from)  # type: ignore[arg-type]
-            )
-        return any(found[0].linked(fork.key, k) for k in active)
-
-    return linked
+            found = Links.of(timeline.events, branches, extractor.arm_ranges, timeline.built_from)  # type: ignore[arg-type]
+            self.links = (branches, found)
+        return any(self.links[1].linked(fork.key, k) for k in self._active)
 
 
 def extract_paths(
