@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 import pytest
 
@@ -40,3 +42,27 @@ def test_child_nodes_reach_every_name_libcst_children_reach(source: str) -> None
 
     node = cst.parse_expression(source)
     assert names(node, child_nodes) == names(node, lambda n: n.children)
+
+
+def test_code_of_is_what_libcst_prints() -> None:
+    # Dotted names are read from their parts; every other form generated: the same text.
+    from freezelint.script.extract.syntax import code_of
+
+    odd = "x = (a).b, a . b, a.b.c, (a.b), a.\\\n    b, f(a).b, a[0].b, (\n  a\n).b, a.b(c)\n"
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    texts = [odd] + [p.read_text(encoding="utf-8") for p in sorted(fixtures.rglob("*.py"))]
+    empty = cst.Module([])
+    seen = 0
+    for text in texts:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue
+        stack: list[cst.CSTNode] = [module]
+        while stack:
+            node = stack.pop()
+            stack.extend(child_nodes(node))
+            if isinstance(node, cst.BaseExpression):
+                assert code_of(node) == empty.code_for_node(node)
+                seen += 1
+    assert seen > 10_000

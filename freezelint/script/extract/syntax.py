@@ -250,8 +250,32 @@ _NO_MODULE = cst.Module([])  # (its defaults are all `code_for_node` reads: made
 
 
 def code_of(node: cst.CSTNode) -> str:
-    """A node's source text."""
-    return _NO_MODULE.code_for_node(node)
+    """A node's source text. A name or a dotted name without brackets or spaces (`args.freeze`,
+    the usual test of a branch whose arms are labelled with it) is read from its parts; the
+    rest is generated, as libcst prints it."""
+    dotted_text = _plain_dotted(node)
+    return dotted_text if dotted_text is not None else _NO_MODULE.code_for_node(node)
+
+
+def _plain_dotted(node: cst.CSTNode) -> str | None:
+    parts: list[str] = []
+    while type(node) is cst.Attribute:
+        dot = node.dot
+        if (
+            node.lpar
+            or node.attr.lpar
+            or type(dot.whitespace_before) is not cst.SimpleWhitespace
+            or type(dot.whitespace_after) is not cst.SimpleWhitespace
+            or dot.whitespace_before.value
+            or dot.whitespace_after.value
+        ):
+            return None
+        parts.append(node.attr.value)
+        node = node.value
+    if type(node) is not cst.Name or node.lpar:
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
