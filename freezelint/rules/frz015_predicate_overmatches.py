@@ -325,12 +325,11 @@ def _matches(test: NameTest, uses: list[Use]) -> Matches | None:
         use.extra = [
             {
                 n
-                for n in use.names
-                if own
-                and test.hits(key, n)
-                and n not in intended
-                and _elsewhere(test, use, key, n, set(own.values()))
+                for n in test.hit_names(key, use.names)
+                if n not in intended and _elsewhere(test, use, key, n, set(own.values()))
             }
+            if own
+            else set()
             for key, own in zip(use.keys, use.modules, strict=True)
         ]
     return uses, intended, modules

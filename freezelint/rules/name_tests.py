@@ -38,6 +38,12 @@ class NameTest:
     def hits(self, key: str, name: str) -> bool:
         return key in name if self.kind in IN_KINDS else name.startswith(key)
 
+    def hit_names(self, key: str, names: list[str]) -> list[str]:
+        """The names `key` hits, in order (`hits` over a list, without a call per name)."""
+        if self.kind in IN_KINDS:
+            return [name for name in names if key in name]
+        return [name for name in names if name.startswith(key)]
+
     def keys(self, env: Mapping[str, Any]) -> list[str] | None:
         """The strings the test looks for (each item's, for `any()`), or None."""
         key = compile_predicate(self.key)
