@@ -84,7 +84,13 @@ def _check(outcome: PredicateOutcome, runs: PredicateRuns) -> Iterator[Finding]:
     leaf = outcome.leaf
     assert leaf.predicate is not None and leaf.name_var is not None
     reported = False
-    for atom, literal in _string_conditions(leaf.predicate, leaf.name_var):
+    predicate, var = leaf.predicate, leaf.name_var
+    conditions = runs.kept(  # (once per check: every path's simulation asks again)
+        ("frz005 conditions", id(predicate), var),
+        predicate,
+        lambda: list(_string_conditions(predicate, var)),
+    )
+    for atom, literal in conditions:
         # `'fc' not in name` is tested as `'fc' in name`: does the string occur at all?
         negated = type(atom) is cst.Comparison and isinstance(
             atom.comparisons[0].operator, cst.NotIn
