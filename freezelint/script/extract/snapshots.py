@@ -25,24 +25,18 @@ def _copy(value: Any) -> Any:
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
     kind = type(value)
-    if kind is dict or kind is list:
-        if not value:
-            return ({} if kind is dict else []), {}
-        flat = value.copy()
-    elif isinstance(value, dict):
-        flat = dict(dict.items(value))
-    elif isinstance(value, list):
-        flat = list.copy(value)
-    elif isinstance(value, set):
+    if (kind is dict or kind is list) and not value:
+        return ({} if kind is dict else []), {}
+    if isinstance(value, dict | list):
+        flat = _shallow(value)
+        keyed = type(flat) is dict
+        if flat and _holds_containers(flat.values() if keyed else flat):
+            pairs = flat.items() if keyed else enumerate(flat)
+            return flat, {k: _shallow(v) for k, v in pairs if isinstance(v, _CONTAINERS)}
+        return flat, {}
+    if isinstance(value, set):
         return set.copy(value)
-    else:
-        return None
-    if type(flat) is dict:
-        if flat and _holds_containers(flat.values()):
-            return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
-    elif flat and _holds_containers(flat):
-        return flat, {i: _shallow(v) for i, v in enumerate(flat) if isinstance(v, _CONTAINERS)}
-    return flat, {}
+    return None
 
 
 _IS_CONTAINER: dict[type, bool] = {}
@@ -128,21 +122,14 @@ def _same_shallow(now: Any, copied: Any) -> bool:
     return False
 
 
-_HOLDS_STATE: dict[type, bool] = {}
-
-
 def _holds_state(value: Any) -> bool:
     """Is a field's value one of the walker's own objects whose fields hold state (the modules
-    reached by two names), not a module it reads? Answered once per type."""
-    kind = type(value)
-    known = _HOLDS_STATE.get(kind)
-    if known is None:
-        known = _HOLDS_STATE[kind] = (
-            kind.__module__.startswith(_OWN)
-            and hasattr(value, "__dict__")
-            and not isinstance(value, ModuleContext)
-        )
-    return known
+    reached by two names), not a module it reads?"""
+    return (
+        type(value).__module__.startswith(_OWN)
+        and hasattr(value, "__dict__")
+        and not isinstance(value, ModuleContext)
+    )
 
 
 # What a snapshot does with a field's value, by its type (asked once per type): copy it (a
