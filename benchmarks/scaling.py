@@ -96,8 +96,8 @@ from freezelint.model.resolve import Verifier
 repeat = int(sys.argv[1])
 verifier = Verifier(TableCache(default_cache_dir()))
 out = {}
-payload = sys.stdin.read()
-for name, text in json.loads(payload):
+cases = json.loads(sys.stdin.read())
+for name, text in cases:
     check_source(text, "train.py", None, verifier)
     times = []
     for _ in range(repeat):
@@ -107,8 +107,8 @@ for name, text in json.loads(payload):
     out[name] = statistics.median(times)
 # The ratio the issue names, timed as a pair: the two scripts in turn, CPU time, the fastest run
 # of each (this machine drifts by 10-20% within a minute: medians taken apart move it by 0.1).
-cases = dict(json.loads(payload))
-pair = [cases["blocks 16, if/else"], cases["blocks 16"]]
+texts = dict(cases)
+pair = [texts["blocks 16, if/else"], texts["blocks 16"]]
 fastest = [float("inf"), float("inf")]
 for _ in range(PAIRED_ROUNDS):
     for index, text in enumerate(pair):
