@@ -240,6 +240,12 @@ class ConditionalWalker(LoopWalker):
         exits: list[bool] = []
         raises: list[bool] = []
         matters = nested = False
+        # The first arm's trial, kept for this run to go on from should the arms matter: a
+        # trial walks as a run does but for a branch inside that matters (it stops, `Fork`)
+        # and for the budget of paths (shared out only once this branch forks).
+        keeps = snapshot is not None and self.fork_budget is None
+        first_arm: tuple[Snapshot, list[list], int] | None = None
+        trial = self.trial
         self.trial += 1
         try:
             for arm in arms:
@@ -252,6 +258,8 @@ class ConditionalWalker(LoopWalker):
                     matters = nested = True
                     break
                 after.append([dict(env) for env in envs])
+                if keeps and first_arm is None:
+                    first_arm = (Snapshot(self), [list(r) for r, _ in scopes], self._last_id)
                 exits.append(self.exited)
                 raises.append(self.raised and not raised)
                 for env, old in zip(envs, before, strict=True):
@@ -285,6 +293,19 @@ class ConditionalWalker(LoopWalker):
                 touched = self._fork_touches(mark, envs, owners, before, after, first_new)
             if self.fresh_forks:
                 raise Fork(key, labels, exceptional, touched)
+            if first_arm is not None:
+                # This run goes on from the first arm as its trial left it.
+                walked, returned, last = first_arm
+                walked.restore()
+                self.trial = trial
+                for env, old in zip(envs, after[0], strict=True):
+                    env.clear()
+                    env.update(old)
+                for (returns, _), old_returns in zip(scopes, returned, strict=True):
+                    returns[:] = old_returns
+                self.fork_here(key, labels, exceptional, touched)
+                self.arm_ranges.setdefault(key, []).append((first_new, last))
+                return
             # This run goes down the first arm, as it was before the arms were walked.
             snapshot.restore()
             for env, old in zip(envs, before, strict=True):

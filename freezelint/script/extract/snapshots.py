@@ -25,8 +25,17 @@ def _copy(value: Any) -> Any:
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
     kind = type(value)
-    if (kind is dict or kind is list) and not value:
-        return ({} if kind is dict else []), {}
+    if kind is dict:  # (the walker's usual containers first, without the general dispatch)
+        if not value:
+            return {}, {}
+        flat = value.copy()
+        if _holds_containers(flat.values()):
+            return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
+        return flat, {}
+    if kind is list and not value:
+        return [], {}
+    if kind is set:
+        return value.copy()
     if isinstance(value, dict | list):
         flat = _shallow(value)
         keyed = type(flat) is dict
