@@ -18,7 +18,7 @@ from freezelint.model import prebuilt
 from freezelint.model.cache import BUILDS, TableCache
 from freezelint.model.spec import TORCH_NN, CompositeSpec, VerifySpec, model_label, verify_spec
 from freezelint.model.table import ParamTable
-from freezelint.script.events import Timeline
+from freezelint.script.events import ModelSpec, Timeline
 from freezelint.script.installed_versions import installed_version
 from freezelint.script.layers import PARAM_FREE
 
@@ -219,6 +219,7 @@ def _resolve_leaves(
     return out
 
 
+_REMEMBERED = 4096  # script specs a verifier keeps what it found of (`Verifier._ready`)
 _RUNNING: set[subprocess.Popen] = set()  # worker processes now running (see stop_workers)
 
 
@@ -287,6 +288,11 @@ class Verifier:
         self.unverified: dict[str, str] = {}  # spec label -> reason
         self.verified: set[str] = set()
         self.pending: set[Spec] = set()  # needed a build that `build=False` did not run
+        # Per script spec asked about (by id, kept with it): the spec it is verified with, or
+        # why not; and once its table is known, that table and the spec's label. A check asks
+        # again for each of its paths, whose timelines share most of their specs.
+        self._verify: dict[int, tuple[ModelSpec, Spec | None, str]] = {}
+        self._ready: dict[int, tuple[ModelSpec, Spec, ParamTable, str]] = {}
 
     def build_tables(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
         """Build (a worker process) and cache these specs' tables; for another thread to
@@ -301,33 +307,59 @@ class Verifier:
     def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
         """The tables of the library models and composite models of these timelines (a
         `torch.nn` layer gets one only as a part of a composite)."""
-        wanted: dict[int, Spec] = {}
+        # Per model: its spec, the spec verified, and (once known) its table and label.
+        wanted: dict[int, tuple[ModelSpec, Spec, ParamTable | None, str]] = {}
+        ready = self._ready
         for timeline in timelines:
             for model, spec in timeline.models.items():
+                known = ready.get(id(spec))
+                if known is not None and known[0] is spec:
+                    wanted[model] = known
+                    continue
                 if spec.parts is None and spec.library in (None, TORCH_NN):
                     continue
                 if any(part is not None and part.same_as for _, part in spec.parts or ()):
                     continue  # a part holding its composite's modules: in that one's table
-                vspec, why = verify_spec(spec)
+                vspec, why = self._verified(spec)
                 if vspec is None:
                     self.unverified[model_label(spec)] = why
                 else:
-                    wanted[model] = vspec
+                    wanted[model] = (spec, vspec, None, "")
         if not wanted:
             return {}
-        missing = [spec for spec in wanted.values() if spec not in self._known]
+        missing = [v[1] for v in wanted.values() if v[2] is None and v[1] not in self._known]
         if missing:
             self._known.update(resolve(missing, self.cache, self._known, self.build))
         found = self._known
         tables: dict[int, ParamTable] = {}
-        for model, vspec in wanted.items():
+        for model, (spec, vspec, table, label) in wanted.items():
+            if table is not None:
+                tables[model] = table
+                self.verified.add(label)
+                continue
             result = found.get(vspec)
             if result is None:  # not cached, not built (`build=False`)
                 self.pending.add(vspec)
                 self.unverified[vspec.label()] = self.PENDING
             elif isinstance(result, ParamTable):
-                tables[model] = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
-                self.verified.add(vspec.label())
+                table = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
+                tables[model] = table
+                label = vspec.label()
+                self.verified.add(label)
+                if len(ready) >= _REMEMBERED:
+                    ready.clear()  # (a long session: what older files asked goes)
+                ready[id(spec)] = (spec, vspec, table, label)
             else:
                 self.unverified[vspec.label()] = result.reason
         return tables
+
+    def _verified(self, spec: ModelSpec) -> tuple[Spec | None, str]:
+        """`verify_spec(spec)`, once per spec object (see `_verify`)."""
+        known = self._verify.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1], known[2]
+        vspec, why = verify_spec(spec)
+        if len(self._verify) >= _REMEMBERED:
+            self._verify.clear()
+        self._verify[id(spec)] = (spec, vspec, why)
+        return vspec, why

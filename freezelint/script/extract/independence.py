@@ -179,29 +179,30 @@ class Links:
         pairs: Iterable[tuple[int, int]] = (),
     ) -> Links:
         links = cls()
-        join = links.join
+        parent = links._parent
+        find = links.find
+
+        def join(a: object, b: object) -> None:  # (`Links.join`, without the method call)
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+
         for a, b in pairs:
             join(a, b)
         spans = sorted(
             (start, end, key) for key, rs in ranges.items() for start, end in rs if start <= end
         )
         starts = [start for start, _, _ in spans]
-        owners: dict[int, tuple | None] = {}  # (the same objects come back event after event)
-
-        def owner(ident: int) -> tuple | None:
-            if ident in owners:
-                return owners[ident]
-            at = bisect.bisect_right(starts, ident) - 1  # the last span starting at or before
-            found = spans[at][2] if at >= 0 and ident <= spans[at][1] else None
-            owners[ident] = found
-            return found
-
+        # Per object id: the branch whose walked arm created it (None: none). The same objects
+        # come back event after event.
+        owners: dict[int, tuple | None] = {}
         for key, ids in branches.items():
             for ident in ids:
                 join(("branch", key), ident)
         named = links.named
+        markers = (BranchArm, BranchJoin)
         for event in events:
-            if isinstance(event, BranchArm | BranchJoin):
+            if isinstance(event, markers):
                 named.append(None)
                 continue
             ids = ids_of(event)
@@ -215,9 +216,14 @@ class Links:
                     first = ident  # (the others join it)
                 else:
                     join(first, ident)
-                key = owner(ident)
-                if key is not None:
-                    join(("branch", key), ident)
+                if ident in owners:
+                    branch = owners[ident]
+                else:
+                    at = bisect.bisect_right(starts, ident) - 1  # the last span starting before
+                    branch = ("branch", spans[at][2]) if at >= 0 and ident <= spans[at][1] else None
+                    owners[ident] = branch
+                if branch is not None:
+                    join(branch, ident)
             named.append(first)
         return links
 
