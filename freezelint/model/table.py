@@ -3,6 +3,7 @@ the table of a model made of parts, put together from its parts' tables (no torc
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -283,12 +284,29 @@ class ParamTable:
         return any(key.startswith(prefix) for key in self.aliases)
 
     def params_under(self, path: str) -> list[Parameter]:
-        if path not in self._by_prefix:
-            prefix = f"{path}." if path else ""
-            self._by_prefix[path] = [
-                p for p in self.params if not path or p.name.startswith(prefix) or p.name == path
-            ]
-        return self._by_prefix[path]
+        """The parameters at `path` and inside it, in table order (remembered per path)."""
+        found = self._by_prefix.get(path)
+        if found is None:
+            if not path:
+                found = list(self.params)
+            else:
+                # The names at or under `path` are one run of the sorted names: from `path`
+                # itself to the last that starts with `path.` ("/" sorts right after ".").
+                names, order = self._sorted_names
+                picked = order[bisect_left(names, path) : bisect_left(names, f"{path}/")]
+                found = [
+                    self.params[i]
+                    for i in sorted(picked)
+                    if self.params[i].name == path or self.params[i].name.startswith(f"{path}.")
+                ]
+            self._by_prefix[path] = found
+        return found
+
+    @cached_property
+    def _sorted_names(self) -> tuple[list[str], list[int]]:
+        """The parameters' names sorted, with each one's index in the table."""
+        order = sorted(range(len(self.params)), key=lambda i: self.params[i].name)
+        return [self.params[i].name for i in order], order
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -160,9 +160,9 @@ def _string_conditions(node: cst.BaseExpression, var: str):
             yield cur, found
             continue
         if type(cur) in (cst.UnaryOperation, cst.BooleanOperation):
+            # (A boolean operation's children are its two operands: each is visited once, not
+            # once more per operation around it.)
             stack.extend(c for c in child_nodes(cur) if isinstance(c, cst.BaseExpression))
-            if type(cur) is cst.BooleanOperation:
-                stack.extend([cur.left, cur.right])
 
 
 def _condition(node: cst.CSTNode, var: str) -> str | None:
