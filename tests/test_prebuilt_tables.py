@@ -117,3 +117,21 @@ def test_the_wheel_ships_the_tables() -> None:
     config = tomllib.loads((prebuilt.DATA.parents[2] / "pyproject.toml").read_text())
     data = config["tool"]["setuptools"]["package-data"]["freezelint.model"]
     assert prebuilt.DATA.name in data
+
+
+@pytest.mark.parametrize("key", prebuilt.shipped()[::10])
+def test_params_under_is_the_parameters_at_or_inside_a_path(key: str) -> None:
+    """`ParamTable.params_under` bisects the sorted names: the same parameters, in table order,
+    as testing every one, for every module path and parameter name of the table, and for paths
+    that are a prefix of a name without being a module (`blocks.1` against `blocks.10`)."""
+    library, name = key.split(":", 1)
+    table = prebuilt.get(VerifySpec(library, name))
+    assert table is not None
+    paths = {m for m, _ in table.modules} | {p.name for p in table.params}
+    paths |= {n[: n.index(".") + 2] for n in paths if "." in n} | {"nothing.here"}
+    for path in sorted(paths):
+        inside = f"{path}." if path else ""
+        expected = [
+            p for p in table.params if not path or p.name.startswith(inside) or p.name == path
+        ]
+        assert table.params_under(path) == expected, path

@@ -219,7 +219,22 @@ def _resolve_leaves(
     return out
 
 
-_REMEMBERED = 4096  # script specs a verifier keeps what it found of (`Verifier._ready`)
+_REMEMBERED = 4096  # script specs a verifier keeps what it found of (`_Asked`)
+
+
+@dataclass
+class _Asked:
+    """What a verifier found of one script spec (kept by the spec object's id, with it): the
+    spec it is verified with, or why not; once known, its table and label. A check asks again
+    for each of its paths, whose timelines share most of their specs."""
+
+    spec: ModelSpec
+    verified: Spec | None
+    why: str
+    table: ParamTable | None = None
+    label: str = ""
+
+
 _RUNNING: set[subprocess.Popen] = set()  # worker processes now running (see stop_workers)
 
 
@@ -288,11 +303,7 @@ class Verifier:
         self.unverified: dict[str, str] = {}  # spec label -> reason
         self.verified: set[str] = set()
         self.pending: set[Spec] = set()  # needed a build that `build=False` did not run
-        # Per script spec asked about (by id, kept with it): the spec it is verified with, or
-        # why not; and once its table is known, that table and the spec's label. A check asks
-        # again for each of its paths, whose timelines share most of their specs.
-        self._verify: dict[int, tuple[ModelSpec, Spec | None, str]] = {}
-        self._ready: dict[int, tuple[ModelSpec, Spec, ParamTable, str]] = {}
+        self._asked: dict[int, _Asked] = {}  # by the id of the script spec asked about
 
     def build_tables(self, specs: list[Spec]) -> dict[Spec, ParamTable | Unverified]:
         """Build (a worker process) and cache these specs' tables; for another thread to
@@ -307,59 +318,44 @@ class Verifier:
     def tables_for(self, timelines: list[Timeline]) -> dict[int, ParamTable]:
         """The tables of the library models and composite models of these timelines (a
         `torch.nn` layer gets one only as a part of a composite)."""
-        # Per model: its spec, the spec verified, and (once known) its table and label.
-        wanted: dict[int, tuple[ModelSpec, Spec, ParamTable | None, str]] = {}
-        ready = self._ready
+        wanted: dict[int, _Asked] = {}
+        asked = self._asked
         for timeline in timelines:
             for model, spec in timeline.models.items():
-                known = ready.get(id(spec))
-                if known is not None and known[0] is spec:
-                    wanted[model] = known
-                    continue
-                if spec.parts is None and spec.library in (None, TORCH_NN):
-                    continue
-                if any(part is not None and part.same_as for _, part in spec.parts or ()):
-                    continue  # a part holding its composite's modules: in that one's table
-                vspec, why = self._verified(spec)
-                if vspec is None:
-                    self.unverified[model_label(spec)] = why
+                found = asked.get(id(spec))
+                if found is None or found.spec is not spec:
+                    if spec.parts is None and spec.library in (None, TORCH_NN):
+                        continue
+                    if any(part is not None and part.same_as for _, part in spec.parts or ()):
+                        continue  # a part holding its composite's modules: in that one's table
+                    if len(asked) >= _REMEMBERED:
+                        asked.clear()  # (a long session: what older files asked goes)
+                    found = asked[id(spec)] = _Asked(spec, *verify_spec(spec))
+                if found.verified is None:
+                    self.unverified[model_label(spec)] = found.why
                 else:
-                    wanted[model] = (spec, vspec, None, "")
+                    wanted[model] = found
         if not wanted:
             return {}
-        missing = [v[1] for v in wanted.values() if v[2] is None and v[1] not in self._known]
+        missing = [
+            a.verified for a in wanted.values() if a.table is None and a.verified not in self._known
+        ]
         if missing:
             self._known.update(resolve(missing, self.cache, self._known, self.build))
-        found = self._known
         tables: dict[int, ParamTable] = {}
-        for model, (spec, vspec, table, label) in wanted.items():
-            if table is not None:
-                tables[model] = table
-                self.verified.add(label)
-                continue
-            result = found.get(vspec)
-            if result is None:  # not cached, not built (`build=False`)
-                self.pending.add(vspec)
-                self.unverified[vspec.label()] = self.PENDING
-            elif isinstance(result, ParamTable):
-                table = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
-                tables[model] = table
-                label = vspec.label()
-                self.verified.add(label)
-                if len(ready) >= _REMEMBERED:
-                    ready.clear()  # (a long session: what older files asked goes)
-                ready[id(spec)] = (spec, vspec, table, label)
-            else:
-                self.unverified[vspec.label()] = result.reason
+        for model, found in wanted.items():
+            if found.table is None:
+                vspec = found.verified
+                result = self._known.get(vspec)
+                if result is None:  # not cached, not built (`build=False`)
+                    self.pending.add(vspec)
+                    self.unverified[vspec.label()] = self.PENDING
+                    continue
+                if not isinstance(result, ParamTable):
+                    self.unverified[vspec.label()] = result.reason
+                    continue
+                found.table = finish(vspec, result) if isinstance(vspec, VerifySpec) else result
+                found.label = vspec.label()
+            tables[model] = found.table
+            self.verified.add(found.label)
         return tables
-
-    def _verified(self, spec: ModelSpec) -> tuple[Spec | None, str]:
-        """`verify_spec(spec)`, once per spec object (see `_verify`)."""
-        known = self._verify.get(id(spec))
-        if known is not None and known[0] is spec:
-            return known[1], known[2]
-        vspec, why = verify_spec(spec)
-        if len(self._verify) >= _REMEMBERED:
-            self._verify.clear()
-        self._verify[id(spec)] = (spec, vspec, why)
-        return vspec, why

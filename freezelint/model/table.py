@@ -294,10 +294,11 @@ class ParamTable:
                 # itself to the last that starts with `path.` ("/" sorts right after ".").
                 names, order = self._sorted_names
                 picked = order[bisect_left(names, path) : bisect_left(names, f"{path}/")]
+                inside = f"{path}."
                 found = [
-                    self.params[i]
-                    for i in sorted(picked)
-                    if self.params[i].name == path or self.params[i].name.startswith(f"{path}.")
+                    param
+                    for param in map(self.params.__getitem__, sorted(picked))
+                    if param.name == path or param.name.startswith(inside)
                 ]
             self._by_prefix[path] = found
         return found

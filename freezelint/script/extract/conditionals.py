@@ -244,7 +244,7 @@ class ConditionalWalker(LoopWalker):
         # trial walks as a run does but for a branch inside that matters (it stops, `Fork`)
         # and for the budget of paths (shared out only once this branch forks).
         keeps = snapshot is not None and self.fork_budget is None
-        first_arm: tuple[Snapshot, list[list], int] | None = None
+        first_arm: tuple[Snapshot, list[dict], list[list], int] | None = None
         trial = self.trial
         self.trial += 1
         try:
@@ -259,12 +259,11 @@ class ConditionalWalker(LoopWalker):
                     break
                 after.append([dict(env) for env in envs])
                 if keeps and first_arm is None:
-                    first_arm = (Snapshot(self), [list(r) for r, _ in scopes], self._last_id)
+                    returned = [list(r) for r, _ in scopes]
+                    first_arm = (Snapshot(self), after[0], returned, self._last_id)
                 exits.append(self.exited)
                 raises.append(self.raised and not raised)
-                for env, old in zip(envs, before, strict=True):
-                    env.clear()
-                    env.update(old)
+                _put_back(envs, before)
                 self.restore_facts(assumed)
         finally:
             self.trial -= 1
@@ -295,30 +294,23 @@ class ConditionalWalker(LoopWalker):
                 raise Fork(key, labels, exceptional, touched)
             if first_arm is not None:
                 # This run goes on from the first arm as its trial left it.
-                walked, returned, last = first_arm
-                walked.restore()
-                self.trial = trial
-                for env, old in zip(envs, after[0], strict=True):
-                    env.clear()
-                    env.update(old)
-                for (returns, _), old_returns in zip(scopes, returned, strict=True):
-                    returns[:] = old_returns
-                self.fork_here(key, labels, exceptional, touched)
-                self.arm_ranges.setdefault(key, []).append((first_new, last))
-                return
-            # This run goes down the first arm, as it was before the arms were walked.
-            snapshot.restore()
-            for env, old in zip(envs, before, strict=True):
-                env.clear()
-                env.update(old)
-            for returns, old_returns in scopes:
+                state, bindings, returned, last = first_arm
+            else:
+                # This run goes down the first arm, from the state before the arms were walked.
+                state, bindings, returned = snapshot, before, [old for _, old in scopes]
+                last = None
+            state.restore()
+            self.trial = trial  # (the first arm's state was kept during the trial)
+            _put_back(envs, bindings)
+            for (returns, _), old_returns in zip(scopes, returned, strict=True):
                 returns[:] = old_returns
             arm = self.fork_here(key, labels, exceptional, touched)
-            self.walk_taken(key, arms[arm], w)
+            if last is None:
+                self.walk_taken(key, arms[arm], w)
+            else:
+                self._arm_walked(key, first_new, last)
             return
-        for env, merged in zip(envs, merges, strict=True):
-            env.clear()
-            env.update(merged)
+        _put_back(envs, merges)
         del self.events[mark:]  # only the markers of arms joined inside, which did nothing
         self.exited = exits[going[0]] if arms else exited
         self.raised = raised or all(raises)
@@ -354,7 +346,11 @@ class ConditionalWalker(LoopWalker):
         this path, what the fork touches besides what existed before it)."""
         start = self._last_id + 1
         self.walk_arm(arm, w)
-        self.arm_ranges.setdefault(key, []).append((start, self._last_id))
+        self._arm_walked(key, start, self._last_id)
+
+    def _arm_walked(self, key: tuple, start: int, end: int) -> None:
+        """Note that this run walked an arm of fork `key` creating the objects `start`-`end`."""
+        self.arm_ranges.setdefault(key, []).append((start, end))
 
     def fork_here(
         self,
@@ -419,6 +415,13 @@ class ConditionalWalker(LoopWalker):
             self.walk_arm(arm, w.inner(Frame("branch", ident)))
         self.restore_facts(assumed)
         self.emit(BranchJoin, w, node, ident=ident)
+
+
+def _put_back(envs: list[dict], contents: list[dict]) -> None:
+    """Make each environment hold its content again (in place: scopes and objects keep them)."""
+    for env, content in zip(envs, contents, strict=True):
+        env.clear()
+        env.update(content)
 
 
 def _leaves_the_block(body) -> bool:

@@ -179,14 +179,7 @@ class Links:
         pairs: Iterable[tuple[int, int]] = (),
     ) -> Links:
         links = cls()
-        parent = links._parent
-        find = links.find
-
-        def join(a: object, b: object) -> None:  # (`Links.join`, without the method call)
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[ra] = rb
-
+        join = links.join
         for a, b in pairs:
             join(a, b)
         spans = sorted(

@@ -24,28 +24,19 @@ def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
-    kind = type(value)
-    if kind is dict:  # (the walker's usual containers first, without the general dispatch)
-        if not value:
-            return {}, {}
+    if type(value) is dict:  # (the walker's usual container: without `_shallow`'s dispatch)
         flat = value.copy()
-        if _holds_containers(flat.values()):
-            return flat, {k: _shallow(v) for k, v in flat.items() if isinstance(v, _CONTAINERS)}
-        return flat, {}
-    if kind is list and not value:
-        return [], {}
-    if kind is set:
-        return value.copy()
-    if isinstance(value, dict | list):
+    elif isinstance(value, dict | list):
         flat = _shallow(value)
-        keyed = type(flat) is dict
-        if flat and _holds_containers(flat.values() if keyed else flat):
-            pairs = flat.items() if keyed else enumerate(flat)
-            return flat, {k: _shallow(v) for k, v in pairs if isinstance(v, _CONTAINERS)}
-        return flat, {}
-    if isinstance(value, set):
+    elif isinstance(value, set):
         return set.copy(value)
-    return None
+    else:
+        return None
+    keyed = type(flat) is dict
+    if flat and _holds_containers(flat.values() if keyed else flat):
+        pairs = flat.items() if keyed else enumerate(flat)
+        return flat, {k: _shallow(v) for k, v in pairs if isinstance(v, _CONTAINERS)}
+    return flat, {}
 
 
 _IS_CONTAINER: dict[type, bool] = {}
