@@ -234,6 +234,10 @@ class ConditionMemory(ValueIdentity):
         key = self.value_key(bare, w)
         if key is not None and key in self.assumed:
             return bool(self.assumed[key])
+        if type(bare) in (cst.Name, cst.Attribute, cst.Subscript):
+            # A test of one value: its test fact (`@`) is set and dropped with `key`'s, so it
+            # holds nothing `key` did not (`assume`, `forget_facts`).
+            return None
         member = self._membership(bare, w)
         if member is not None:
             _, domain, values, inside = member

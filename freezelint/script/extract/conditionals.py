@@ -54,7 +54,7 @@ class ConditionalWalker(LoopWalker):
     fork_budget: int | None  # a branch with more arms than this is joined (None: no bound)
     joined: bool
     # Per fork this run took an arm of: the ids of the objects each walk of that arm created.
-    arm_ranges: dict[tuple, list[tuple[int, int]]]
+    arm_ranges: dict[tuple, tuple[tuple[int, int], ...]]  # (tuples: a snapshot copies one level)
 
     def if_statement(self, node: cst.If, w: Walk) -> None:
         """Decide what the code decides; fork the rest (see `branch`)."""
@@ -350,7 +350,7 @@ class ConditionalWalker(LoopWalker):
 
     def _arm_walked(self, key: tuple, start: int, end: int) -> None:
         """Note that this run walked an arm of fork `key` creating the objects `start`-`end`."""
-        self.arm_ranges.setdefault(key, []).append((start, end))
+        self.arm_ranges[key] = (*self.arm_ranges.get(key, ()), (start, end))
 
     def fork_here(
         self,

@@ -175,7 +175,7 @@ class Links:
         cls,
         events: Iterable[Event],
         branches: dict[tuple, frozenset[int]],
-        ranges: dict[tuple, list[tuple[int, int]]],
+        ranges: dict[tuple, tuple[tuple[int, int], ...]],
         pairs: Iterable[tuple[int, int]] = (),
     ) -> Links:
         links = cls()

@@ -55,7 +55,7 @@ class Path:
     decisions: tuple[Decision, ...] = ()
     raised: bool = False  # it ends in an exception or `sys.exit()`
     # Per fork the path took an arm of: the ids of the objects that arm created (`independence`).
-    ranges: dict[tuple, list[tuple[int, int]]] = field(default_factory=dict)
+    ranges: dict[tuple, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     # The links over this path's events that exploring it worked out, with the branches they
     # joined (`_Linked`): the same question asked again with those branches needs no new walk.
     links: tuple[dict[tuple, frozenset[int]], Links] | None = field(
@@ -84,13 +84,13 @@ class Run:
     forks: list[InRunFork]
     raised: bool
     joined: bool
-    arm_ranges: dict[tuple, list[tuple[int, int]]]
+    arm_ranges: dict[tuple, tuple[tuple[int, int], ...]]
     walker: Extractor
     decided: bool = False  # a joined walk stopped once its paths were sure to be explored
 
     @classmethod
     def of(cls, walker: Extractor, timeline: Timeline) -> Run:
-        ranges = {key: list(spans) for key, spans in walker.arm_ranges.items()}
+        ranges = dict(walker.arm_ranges)  # (its spans are tuples: the walker replaces them)
         return cls(timeline, list(walker.forks), walker.raised, walker.joined, ranges, walker)
 
 

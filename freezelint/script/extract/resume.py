@@ -150,7 +150,7 @@ class FirstRun:
         forks = [*walker.forks, *later]
         arm_ranges = {
             **walker.arm_ranges,
-            **{key: list(spans) for key, spans in ranges.items() if key in later_ranges},
+            **{key: spans for key, spans in ranges.items() if key in later_ranges},
         }
         final_state.restore()
         for i, event in events.items():

@@ -57,7 +57,7 @@ class Extractor(RegistryChoices):
         # left the function being walked (`return`, `raise`).
         self.decisions: dict[tuple, int] = {}
         self.forks: list[InRunFork] = []
-        self.arm_ranges: dict[tuple, list[tuple[int, int]]] = {}
+        self.arm_ranges: dict[tuple, tuple[tuple[int, int], ...]] = {}
         self.built_from: set[tuple[int, int]] = set()  # see `Timeline.built_from`
         self.trial = 0
         self.fresh_forks = False
