@@ -20,16 +20,26 @@ _OWN = "freezelint.script.extract."
 _NOT_STATE = frozenset({"resume_points", "read_log", "rejoin"})
 
 
+# What `_copy` gives for an empty container, shared: most of the walker's containers are empty
+# at most points, and a content is only read (`_refill`, `_same`; `Snapshot.content` copies).
+_NO_ITEMS: dict[type, Any] = {dict: ({}, {}), list: ([], {}), set: frozenset()}
+
+
 def _copy(value: Any) -> Any:
     """A copy of a container and of the containers it holds (one level): for a dict or a list,
     (a flat copy, {key or index: a copy of the container held there}); for a set, a copy.
     (The base classes' methods: a container that notes its reads, `read_log`, notes none.)"""
-    if type(value) is dict:  # (the walker's usual container: without `_shallow`'s dispatch)
+    kind = type(value)
+    if kind is dict:  # (the walker's usual container: without `_shallow`'s dispatch)
+        if not value:
+            return _NO_ITEMS[dict]
         flat = value.copy()
     elif isinstance(value, dict | list):
         flat = _shallow(value)
+        if not flat:
+            return _NO_ITEMS[dict if isinstance(value, dict) else list]
     elif isinstance(value, set):
-        return set.copy(value)
+        return set.copy(value) if set.__len__(value) else _NO_ITEMS[set]
     else:
         return None
     keyed = type(flat) is dict
@@ -85,6 +95,9 @@ def _refill(container: Any, content: Any) -> None:
         _put(container, content)
         return
     flat, held = content
+    if not flat:
+        (dict.clear if isinstance(container, dict) else list.clear)(container)
+        return
     for key, copied in held.items():
         _put(flat[key], copied)
     _put(container, flat)
