@@ -40,6 +40,11 @@ EDGES = [
     "            return lambda: 1\n        return g\n",
     'if x:\n    a = 1 \\\n        + 2\n    s = """\nno indent\n"""\n    t = 3\n',
     "def f():\n  if x:\n          a = 1\n  b = 2\n",
+    # The same statement twice (placed through `ast`), and inside another at its start:
+    "x = 1\nx = 1\nmodel.train()\nif a:\n    model.train()\n",
+    "x = 1\ny = x = 1\n",
+    # Mixed line ends: a blank line's "\n" after a "\r\n".
+    "x = 1\r\n\ny = 2\r\n\r\n\nz = 3\n",
 ]
 
 
@@ -77,3 +82,30 @@ def test_statements_the_parsers_pair_differently_are_placed_from_the_start() -> 
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     got = positions(module, source)
     assert {node: got[node] for node in expected} == dict(expected)
+
+
+def test_a_statement_written_once_is_placed_without_ast_and_a_repeated_one_with_it() -> None:
+    source = "import torch\n\nopt = make(model)\nmodel.train()\nfor b in data:\n    model.train()\n"
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    make = module.body[1].body[0].value  # type: ignore[attr-defined]
+    got = positions(module, source)
+    assert got[make] == expected[make]
+    assert got._statements is not None and got._statements._firsts is None  # (no `ast`)
+    train = module.body[2].body[0].value  # type: ignore[attr-defined]
+    assert got[train] == expected[train]  # ("model.train()" is written twice)
+    assert got._statements._firsts  # (`ast` was asked)
+    assert got._state is None
+
+
+def test_a_hint_of_the_statement_gives_the_same_range_right_or_wrong() -> None:
+    source = "a = 1\ndef f():\n    b = g(1)\n    if c:\n        d = h(2)\n"
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = list(expected)
+    statements = [n for n in nodes if isinstance(n, cst.BaseStatement)]
+    for hint in [None, *statements, module, nodes[-1]]:
+        got = positions(module, source)
+        for node in reversed(nodes):
+            if node is not module:
+                assert got.near(node, hint) == expected[node], (node, hint)

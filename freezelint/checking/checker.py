@@ -317,10 +317,12 @@ def locate(
         for parsed in (files or {}).values()
     ]
 
-    def place(node: cst.CSTNode) -> tuple[str, CodeRange, Callable[[int], str]]:
+    def place(
+        node: cst.CSTNode, near: cst.CSTNode | None = None
+    ) -> tuple[str, CodeRange, Callable[[int], str]]:
         for shown, known, label in sources:
             try:
-                return shown, known[node], label
+                return shown, known.near(node, near), label
             except KeyError:
                 continue
         raise KeyError(node)
@@ -347,7 +349,7 @@ def locate(
 
     out = []
     for finding in findings:
-        shown, where, _ = place(finding.node)
+        shown, where, _ = place(finding.node, _statement_of(finding))
         also = tuple(
             related(call, f"`{_callee(call)}(...)` leads here") for call in finding.via
         ) + tuple(related(node, "referred to by the message") for node in finding.related)
@@ -376,6 +378,13 @@ def locate(
         )
     out.sort(key=Diagnostic.sort_key)
     return out
+
+
+def _statement_of(finding: Finding) -> cst.CSTNode | None:
+    """The statement that most likely holds the finding's node: its event's (see
+    `Positions.near`)."""
+    event = finding.event
+    return getattr(event, "local", None) if event is not None else None
 
 
 def _callee(call: cst.CSTNode) -> str:

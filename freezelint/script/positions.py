@@ -6,11 +6,13 @@ node. Here the pass records only token indexes; a range becomes lines and column
 looked up, and only the few nodes a finding or a fix names are ever looked up. Run only for
 files with something to report.
 
-With the source text, a node is placed without generating the code before it: the top-level
-statement that holds it is found by walking the syntax tree (cheaper than generating code), its
-first line is read from CPython's own parser (`ast`, in C), and that statement alone is
-generated. The generated text is checked against the source at that line; where it differs (or
-the statements do not pair up) the code is generated from the start, as without the text.
+With the source text, a node is placed without generating the code before it: the statement
+that holds it is found by walking the syntax tree (cheaper than generating code; an event's own
+statement is tried first), and that statement alone is generated. Its first line is where its
+code stands in the text when it stands there once only; else it is read from CPython's own
+parser (`ast`, in C) and the generated text is checked against the source at that line. Where
+it differs (or the statements do not pair up) the code is generated from the start, as without
+the text.
 """
 
 from __future__ import annotations
@@ -146,12 +148,18 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         return _at(self._offsets, self._line_starts, 1, token_index)
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        return self.near(node, None)
+
+    def near(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> CodeRange:
+        """`self[node]`, told the statement that most likely holds it (an event's): then the
+        statements before it need not be walked to find the node's. A wrong guess costs
+        only the walk of that statement; the range is the same either way."""
         found = self._cache.get(node)
         if found is None:
             if self._statements is not None and (
                 self._state is None or node not in self._state.spans
             ):
-                found = self._statements.range(node)
+                found = self._statements.range(node, statement)
             if found is None:
                 start, end = self._span(node)
                 found = CodeRange(self._position(start), self._position(end))
@@ -184,9 +192,14 @@ class _Statements:
         self._text_lines: list[int] = []  # where each line of the text starts
         self._pieces: dict[int, tuple[_IndexState, list[int], list[int], int] | None] = {}
 
-    def range(self, node: cst.CSTNode) -> CodeRange | None:
-        """The node's range, or None when this way cannot place it."""
-        index = self._owner_of(node)
+    def range(self, node: cst.CSTNode, near: cst.CSTNode | None = None) -> CodeRange | None:
+        """The node's range, or None when this way cannot place it (`near`: a statement
+        that may hold it, `Positions.near`)."""
+        index = self._owner.get(node)
+        if index is None and near is not None:
+            index = self._claim(near, node)
+        if index is None:
+            index = self._owner_of(node)
         if index is None:
             return None
         piece = self._pieces.get(index, False)
@@ -215,6 +228,25 @@ class _Statements:
                 stack.extend(child_nodes(cur))
             self._owned += 1
         return self._owner.get(node)
+
+    def _claim(self, statement: cst.CSTNode, node: cst.CSTNode) -> int | None:
+        """Own every node inside `statement` (a statement of this module, or nothing is
+        done), then `node`'s unit if it is among them. A node's unit is that of the nearest
+        statement or clause around it (`_walk` has recorded those), as `_owner_of` finds."""
+        self._walked()
+        owner = self._owner
+        index = owner.get(statement)
+        if index is None or not is_a(statement, cst.BaseStatement):
+            return None
+        stack = [(statement, index)]
+        while stack:
+            cur, at = stack.pop()
+            for child in child_nodes(cur):
+                mine = owner.get(child)
+                if mine is None:
+                    mine = owner[child] = at
+                stack.append((child, mine))
+        return owner.get(node)
 
     def _walk(self, statement: cst.BaseStatement, indents: tuple[str, ...]) -> None:
         """Record `statement` as a unit, and the statements of its indented blocks as units
@@ -282,28 +314,60 @@ class _Statements:
         return out
 
     def _generate(self, index: int) -> tuple[_IndexState, list[int], list[int], int] | None:
-        if self._firsts is None:
-            self._firsts = self._first_lines() or []
+        """Unit `index` generated alone, with its first line in the text; None when it cannot
+        be placed so (the caller then generates the module from its start)."""
+        if not self._text_lines:
             self._text_lines = [0] + [m.end() for m in _NEWLINE.finditer(self._text)]
-        if index >= len(self._firsts):
-            return None
-        first = self._firsts[index]
-        if not 1 <= first <= len(self._text_lines):
-            return None
         unit = self._units[index]
         state = _IndexState(self._module)
         state.indent_tokens = list(unit.indents)
         unit.statement._codegen(state)
         code = "".join(state.tokens)
-        begin = self._text_lines[first - 1]
-        found = self._text[begin : begin + len(code)]
-        if found != code and not (  # (a file's last line may have no newline: libcst adds it)
-            begin + len(found) == len(self._text) and code == found + self._module.default_newline
-        ):
-            return None  # (placed wrong: the caller generates from the start)
+        begin = self._only_place(code)
+        if begin is not None:
+            first = bisect_right(self._text_lines, begin)  # (a line's start: `_only_place`)
+        else:
+            first = self._first_line(index)
+            if first is None:
+                return None
+            begin = self._text_lines[first - 1]
+            if not self._there(code, begin):
+                return None  # (placed wrong: the caller generates from the start)
         offsets = list(accumulate(map(len, state.tokens), initial=0))
         starts = [0] + [m.end() for m in _NEWLINE.finditer(code)]
         return state, offsets, starts, first
+
+    def _only_place(self, code: str) -> int | None:
+        """Where a unit's code starts in the text when it is there once only, at the start of
+        a line: then that is the unit (libcst generates the text it parsed, and a unit's code
+        is its text). None when it is there twice or more (`optimizer.step()`), or elsewhere
+        than at a line's start: its first line is then asked of `ast`."""
+        body = code.rstrip("\r\n")
+        text = self._text
+        at = text.find(body) if body else -1
+        if at < 0 or text.find(body, at + 1) >= 0:
+            return None
+        lines = self._text_lines
+        if lines[bisect_right(lines, at) - 1] != at:
+            return None
+        return at if self._there(code, at) else None
+
+    def _there(self, code: str, begin: int) -> bool:
+        """Is the text from `begin` the unit's code? (A file's last line may have no newline:
+        libcst adds it.)"""
+        found = self._text[begin : begin + len(code)]
+        return found == code or (
+            begin + len(found) == len(self._text) and code == found + self._module.default_newline
+        )
+
+    def _first_line(self, index: int) -> int | None:
+        """Unit `index`'s first line from `ast` (`_first_lines`), when it is within the text."""
+        if self._firsts is None:
+            self._firsts = self._first_lines() or []
+        if index >= len(self._firsts):
+            return None
+        first = self._firsts[index]
+        return first if 1 <= first <= len(self._text_lines) else None
 
 
 @dataclass(frozen=True, slots=True)
