@@ -54,6 +54,9 @@ class ParamTable:
     keyed_memo: dict[tuple[int, tuple[str, ...]], list] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # A simulation's atoms of the model as it is built, by model id and status
+    # (`Simulation._built_from_table`).
+    built_memo: dict[tuple[int, str], dict] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def paths(self) -> list[tuple[str, ...]]:
@@ -107,6 +110,7 @@ class ParamTable:
             _by_prefix={},
             under_memo={},
             keyed_memo={},
+            built_memo={},
         )
 
     def with_unknown_head(self) -> ParamTable:

@@ -3,6 +3,8 @@ event unfreezes them, and how to name a set of atoms in a message."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import libcst as cst
 
 from freezelint.rules.base import region_text
@@ -13,22 +15,19 @@ from freezelint.script.selection import Region, Selection
 from freezelint.simulation.replay import YES, Atom, Key, OptimizerState, Simulation
 
 
-def held_atoms(opt: OptimizerState, status: str) -> list[Key]:
-    """Atoms certainly held by the optimizer, certainly non-empty, in `status` when built."""
-    out: dict[Key, None] = {}  # ordered, without repeats
+def held_atoms(opt: OptimizerState) -> dict[str, list[Key]]:
+    """Atoms certainly held by the optimizer, certainly non-empty, by their status when it
+    was built ("T", "F", "?"), in the order it was handed them."""
+    out: dict[str, dict[Key, None]] = {"T": {}, "F": {}, "?": {}}  # (ordered, no repeats)
     state = opt.built_state
     for group in opt.groups:
         for (model, path, gen), membership in group.items():
+            if membership != YES:
+                continue
             atom = state.get((model, path))
-            if (
-                membership == YES
-                and atom is not None
-                and atom.gen == gen
-                and atom.status == status
-                and atom.nonempty
-            ):
-                out[(model, path)] = None
-    return list(out)
+            if atom is not None and atom.gen == gen and atom.nonempty and atom.status in out:
+                out[atom.status][(model, path)] = None
+    return {status: list(keys) for status, keys in out.items()}
 
 
 def held_unknown(sim: Simulation, opt: OptimizerState) -> bool:
@@ -41,11 +40,20 @@ def held_unknown(sim: Simulation, opt: OptimizerState) -> bool:
     )
 
 
-def unfrozen_later(sim: Simulation, after: Event, key: Key, replaced: bool = True) -> bool:
+def unfrozen_later(
+    sim: Simulation, after: Event, keys: Iterable[Key], replaced: bool = True
+) -> bool:
     """Can an unfreeze (or, with `replaced`, a replacement, which brings trainable tensors) reach
-    `key` later? An optimizer keeps the tensors it was handed, so for what it holds a
+    one of `keys` later? An optimizer keeps the tensors it was handed, so for what it holds a
     replacement unfreezes nothing (`replaced=False`)."""
-    return any(sim.touches(sel, key) for sel in changes_after(sim, after, key[0], False, replaced))
+    changes: dict[int, list[Selection]] = {}  # (per model: most keys share one)
+    for key in keys:
+        found = changes.get(key[0])
+        if found is None:
+            found = changes[key[0]] = changes_after(sim, after, key[0], False, replaced)
+        if found and any(sim.touches(sel, key) for sel in found):
+            return True
+    return False
 
 
 def changes_after(

@@ -67,9 +67,9 @@ UNTOLD = " (how many tensors, the analysis cannot tell: it cannot build that par
 
 def check(sim: Simulation) -> Iterator[Finding]:
     for opt in sim.optimizers.values():
-        frozen = held_atoms(opt, "F")
-        trainable = held_atoms(opt, "T")
-        if not frozen or any(unfrozen_later(sim, opt.event, key) for key in frozen):
+        held = held_atoms(opt)
+        frozen, trainable = held["F"], held["T"]
+        if not frozen or unfrozen_later(sim, opt.event, frozen):
             continue
         what = optimizer_text(opt.event)
         if not trainable:
@@ -89,7 +89,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 )
             continue
         counted = tensors(sim, frozen, opt.built_state)
-        unknown = held_atoms(opt, "?")
+        unknown = held["?"]
         total = tensors(sim, frozen + trainable + unknown, opt.built_state)
         hidden = held_unknown(sim, opt)  # parts of a partial table: how many tensors, not known
         if counted and (total or hidden):

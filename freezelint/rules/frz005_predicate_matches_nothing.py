@@ -50,6 +50,7 @@ from freezelint.findings.diagnostics import Finding, NoFix, Severity
 from freezelint.findings.fixes import UNSAFE, Fix, FixContext
 from freezelint.script.extract.syntax import child_nodes, code_of, names_in
 from freezelint.script.literals import literal_value
+from freezelint.script.node_kinds import is_a
 from freezelint.simulation.atoms import PredicateOutcome
 from freezelint.simulation.predicate_runs import PredicateRuns
 from freezelint.simulation.replay import Simulation
@@ -162,7 +163,7 @@ def _string_conditions(node: cst.BaseExpression, var: str):
         if type(cur) in (cst.UnaryOperation, cst.BooleanOperation):
             # (A boolean operation's children are its two operands: each is visited once, not
             # once more per operation around it.)
-            stack.extend(c for c in child_nodes(cur) if isinstance(c, cst.BaseExpression))
+            stack.extend(c for c in child_nodes(cur) if is_a(c, cst.BaseExpression))
 
 
 def _condition(node: cst.CSTNode, var: str) -> str | None:

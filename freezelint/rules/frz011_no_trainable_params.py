@@ -71,7 +71,7 @@ def check(sim: Simulation) -> Iterator[Finding]:
                 if atom is None or atom.gen != gen or atom.status != "F":
                     certain = False
                 keys.append((model, path))
-        if not certain or any(unfrozen_later(sim, opt.event, key, replaced=False) for key in keys):
+        if not certain or unfrozen_later(sim, opt.event, keys, replaced=False):
             continue
         keys = list(dict.fromkeys(keys))
         counted = tensors(sim, keys, opt.built_state)

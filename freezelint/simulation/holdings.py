@@ -105,15 +105,17 @@ class Holding:
         (tensors of unknown generation after an uncertain replacement)."""
         complete = True
         if isinstance(sel, Region):
+            atom_of = self.atom
             for key, certain in self.atoms_under(sel.model, sel.path):
-                atom = self.atom(key)
-                if atom.gen < 0:
+                gen = atom_of(key).gen
+                if gen < 0:
                     complete = False
                     continue
-                m = membership if certain else MAYBE
-                if held.get((*key, atom.gen)) != YES:
-                    held[(*key, atom.gen)] = m
+                kept = (key[0], key[1], gen)
+                if held.get(kept) != YES:
+                    held[kept] = membership if certain else MAYBE
         elif isinstance(sel, Trainable):
+            filtered = _has_name_filter(sel.base)
             for region in regions(sel.base):
                 for key, certain in self.atoms_under(region.model, region.path):
                     atom = self.atom(key)
@@ -122,10 +124,10 @@ class Holding:
                         continue
                     if atom.status == "F":
                         continue
-                    exact = certain and atom.status == "T" and not _has_name_filter(sel.base)
-                    m = membership if exact else MAYBE
-                    if held.get((*key, atom.gen)) != YES:
-                        held[(*key, atom.gen)] = m
+                    exact = certain and atom.status == "T" and not filtered
+                    kept = (key[0], key[1], atom.gen)
+                    if held.get(kept) != YES:
+                        held[kept] = membership if exact else MAYBE
         elif isinstance(sel, NameWhere):
             exact = self.selected(sel)
             if not exact:
@@ -137,9 +139,9 @@ class Holding:
                 if chosen is False or atom.gen < 0:
                     complete = complete and atom.gen >= 0
                     continue
-                m = membership if chosen else MAYBE
-                if held.get((*key, atom.gen)) != YES:
-                    held[(*key, atom.gen)] = m
+                kept = (key[0], key[1], atom.gen)
+                if held.get(kept) != YES:
+                    held[kept] = membership if chosen else MAYBE
         return complete
 
 

@@ -253,7 +253,9 @@ class Simulation(Holding, Queries):
     def _built_from_table(self, model: int, status: str) -> dict[Key, Atom] | None:
         """`_built` for a model with a table and no part the analysis cannot build (the usual
         case, hundreds of atoms per model, so in one pass): each atom with `status`, holding
-        parameters exactly when the table has it as one; None for other models."""
+        parameters exactly when the table has it as one; None for other models. Read only:
+        where the model's atoms are its table's parameters, as usual, it is the table's for
+        every simulation of a process that builds this model (`ParamTable.built_memo`)."""
         atoms = self.tables.get(model)
         if atoms is None or atoms.opaque:
             return None
@@ -261,8 +263,16 @@ class Simulation(Holding, Queries):
         if spec is not None and spec.parts is not None and any(p is None for _, p in spec.parts):
             return None
         params = atoms.param_paths
-        held, unsure = Atom(status, 0, True), Atom(status, 0, None)
-        return {(model, a): held if a in params else unsure for a in self.paths.get(model, [()])}
+        paths = self.paths.get(model, [()])
+        table = atoms.table
+        shared = paths is table.paths_by_depth and params is table.path_set
+        found = table.built_memo.get((model, status)) if shared else None
+        if found is None:
+            held, unsure = Atom(status, 0, True), Atom(status, 0, None)
+            found = {(model, a): held if a in params else unsure for a in paths}
+            if shared:
+                table.built_memo[(model, status)] = found
+        return found
 
     def _copy(self, model: int, source: int, prefix: Path) -> None:
         """A deep copy starts with the state the module it copies has now: atom for atom when
@@ -299,11 +309,14 @@ class Simulation(Holding, Queries):
         new = "?" if value is None else ("T" if value else "F")
         for leaf in leaves(sel):
             if isinstance(leaf, Region):
+                state = self.state
                 for key, certain in self.atoms_under(leaf.model, leaf.path):
-                    atom = self.atom(key)
+                    atom = state.get(key)  # (`atom` and `_status`, inline: hundreds per freeze)
+                    if atom is None:
+                        atom = state[key] = _UNKNOWN
                     status = new if certain or atom.status == new else "?"
-                    if atom.status != status:  # (`_status`, inline: hundreds per freeze)
-                        self.state[key] = Atom(status, atom.gen, atom.nonempty)
+                    if atom.status != status:
+                        state[key] = Atom(status, atom.gen, atom.nonempty)
             elif isinstance(leaf, Trainable) and value is not None:
                 if value:
                     continue  # re-enabling what is already trainable changes nothing
@@ -392,11 +405,12 @@ class Simulation(Holding, Queries):
         fresh = "T" if event.trainable else "?"
         removed = self._removed(event)
         statuses = self._statuses(event)
+        depth = len(event.path)
         for key, certain in self.atoms_under(event.model, event.path):
             atom = self.atom(key)
-            status = self._carried(key[1][len(event.path) :], statuses) or fresh
+            status = self._carried(key[1][depth:], statuses) or fresh
             gen = atom.gen if event.added else (atom.gen + 1 if atom.gen >= 0 else -1)
-            if certain and path_relation(event.path, key[1]) == "equal":
+            if certain and len(key[1]) == depth and path_relation(event.path, key[1]) == "equal":
                 nonempty = (
                     event.adds_params
                     if event.adds_params is False

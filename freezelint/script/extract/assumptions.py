@@ -28,6 +28,7 @@ import libcst as cst
 from freezelint.script.extract.identities import Key, ValueIdentity
 from freezelint.script.extract.scope import Walk
 from freezelint.script.extract.syntax import child_nodes
+from freezelint.script.node_kinds import is_a
 from freezelint.script.values import Const, Value
 
 # Markers among a path's facts: some value is pinned (names must be looked up against the
@@ -265,6 +266,7 @@ _COMPOSITE = (
     cst.Arg,
 )  # (their operators and punctuation are not values)
 _LITERALS = (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)
+_VALUE_PARTS = (cst.BaseExpression, cst.ComparisonTarget, cst.BaseElement, cst.Arg)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -274,7 +276,7 @@ def _leaves(node: cst.CSTNode) -> tuple[cst.BaseExpression, ...] | None:
     part whose value this cannot tell (an f-string, a lambda, a comprehension)."""
     if type(node) in (cst.Name, cst.Attribute, cst.Subscript):
         return (node,)
-    if isinstance(node, _LITERALS):
+    if is_a(node, _LITERALS):
         return ()
     if type(node) is cst.Call:
         func = node.func
@@ -284,12 +286,8 @@ def _leaves(node: cst.CSTNode) -> tuple[cst.BaseExpression, ...] | None:
             parts = [a.value for a in node.args]
         else:
             return None
-    elif isinstance(node, _COMPOSITE):
-        parts = [
-            c
-            for c in child_nodes(node)
-            if isinstance(c, cst.BaseExpression | cst.ComparisonTarget | cst.BaseElement | cst.Arg)
-        ]
+    elif is_a(node, _COMPOSITE):
+        parts = [c for c in child_nodes(node) if is_a(c, _VALUE_PARTS)]
     else:
         return None
     out: list[cst.BaseExpression] = []

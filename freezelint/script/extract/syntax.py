@@ -14,6 +14,7 @@ import libcst as cst
 from freezelint.script import recognize
 from freezelint.script.imports import ImportTable
 from freezelint.script.literals import literal_value
+from freezelint.script.node_kinds import is_a
 from freezelint.script.selection import Selection, Union
 
 CONSUMERS = frozenset(
@@ -434,6 +435,6 @@ def smalls(stmt: cst.CSTNode) -> tuple[cst.BaseSmallStatement, ...]:
     suite's `body` holds small statements directly); none for a compound statement."""
     if type(stmt) is cst.SimpleStatementLine:
         return tuple(stmt.body)
-    if isinstance(stmt, cst.BaseSmallStatement):
+    if is_a(stmt, cst.BaseSmallStatement):
         return (stmt,)
     return ()
