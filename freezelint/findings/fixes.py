@@ -24,6 +24,8 @@ SAFE, UNSAFE = "safe", "unsafe"
 
 @dataclass(frozen=True)
 class Edit:
+    """Text `content` in place of the source's `start:end`."""
+
     start: int  # character offsets in the source text
     end: int
     content: str
@@ -31,6 +33,8 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """The edits that fix one finding, and whether they are safe to apply unasked."""
+
     applicability: str
     message: str
     edits: tuple[Edit, ...]

@@ -8,4 +8,6 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class NoFix:
+    """Why a finding has no fix (said in the report instead of a fix)."""
+
     reason: str

@@ -24,6 +24,8 @@ ALL = frozenset({"*"})
 
 @dataclass
 class Suppressions:
+    """The `# noqa` comments of a file: codes by line, and those for the whole file."""
+
     lines: dict[int, frozenset[str]] = field(default_factory=dict)  # row -> codes (ALL)
     file: frozenset[str] = frozenset()
 

@@ -36,6 +36,8 @@ TORCH_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 
 @dataclass(frozen=True)
 class Unverified:
+    """Why a model's table could not be had (the finding then says so)."""
+
     reason: str
     cacheable: bool = False  # the build itself failed: the same spec fails again
 

@@ -11,6 +11,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Parameter:
+    """One tensor of a model: its name, shape, size and the module holding it."""
+
     name: str
     shape: tuple[int, ...]
     numel: int
@@ -20,6 +22,8 @@ class Parameter:
 
 @dataclass
 class ParamTable:
+    """Every parameter and module of one model as its constructor builds it (no weights)."""
+
     library: str
     name: str
     version: str

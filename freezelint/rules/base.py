@@ -25,6 +25,8 @@ DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "F
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the catalogue (`rules.md`): its code, name, severity, fix and check."""
+
     code: str
     name: str
     severity: Severity

@@ -110,6 +110,8 @@ class Use:
 
 @dataclass
 class Result:
+    """What a file's name filters pick beyond what they mean to (FRZ015)."""
+
     uses: list[Use]
     intended: dict[str, None]  # the intended tensors (names as seen)
     modules: dict[str, None]  # the intended modules

@@ -31,6 +31,8 @@ class ConfigError(Exception):
 
 @dataclass
 class Config:
+    """The project's settings (`freezelint.toml`, or `[tool.freezelint]`), or their defaults."""
+
     path: Path | None = None
     select: list[str] | None = None
     ignore: list[str] = field(default_factory=list)

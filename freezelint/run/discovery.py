@@ -31,6 +31,8 @@ NO_SUCH_FILE = "No such file or directory"
 
 @dataclass(frozen=True)
 class DiscoveredPath:
+    """One file to check, as found on the command line or in a folder."""
+
     path: Path  # absolute (symlinks not resolved)
     display: str  # as the user sees it: relative to the working directory if under it
     explicit: bool  # named on the command line rather than found by walking a directory
@@ -42,6 +44,8 @@ class DiscoveredPath:
 
 @dataclass(frozen=True)
 class _Pattern:
+    """One line of a `.gitignore` file, compiled."""
+
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool

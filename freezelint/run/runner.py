@@ -26,6 +26,8 @@ SYNTAX_ERROR = "FRZ000"
 
 @dataclass(frozen=True)
 class Options:
+    """How every file of a run is checked (the same for all: a pool's processes share it)."""
+
     verify: bool = True
     cache_dir: Path | None = None
     no_cache: bool = False
@@ -37,6 +39,8 @@ class Options:
 
 @dataclass
 class FileResult:
+    """What checking (or fixing) one file gives the command line to report."""
+
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source: str | None = None  # the checked text, for code frames
     path: str = ""  # the checked file, as shown

@@ -74,6 +74,9 @@ class ModelSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
+    """Something the script does that the simulation replays, at `node`, in the loops and
+    branches `ctx`, `seq`-th in its run (the fields below say where a fix would edit)."""
+
     node: cst.CSTNode
     ctx: tuple[Frame, ...] = ()
     seq: int = 0
@@ -106,6 +109,8 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class ModelBuilt(Event):
+    """A model is built (`spec`: what it is) and bound to `var`, if to a name."""
+
     model: int
     var: str | None
     spec: ModelSpec
@@ -117,12 +122,16 @@ class ModelBuilt(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ModelWrapped(Event):
+    """A model is wrapped (`DataParallel`, `torch.compile`): its parameter names change."""
+
     model: int
     kind: str  # "DataParallel" | "DistributedDataParallel" | "compile"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModuleReplaced(Event):
+    """A new module is put in at `path` of a model (`model.fc = nn.Linear(...)`)."""
+
     model: int
     path: Path
     adds_params: bool | None  # False for nn.Identity() and friends, None when unknown
@@ -144,6 +153,8 @@ class ModuleReplaced(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RequiresGradSet(Event):
+    """`requires_grad` is set on the parameters `selection` picks (a freeze or an unfreeze)."""
+
     selection: Selection
     value: bool | None  # None: computed per parameter (`p.requires_grad = name.startswith(...)`)
     how: str = "call"  # "call" (requires_grad_), "assign" (loop over parameters), "helper"
@@ -152,6 +163,8 @@ class RequiresGradSet(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class IneffectiveFreeze(Event):
+    """A statement that looks like a freeze and changes no parameter (FRZ004)."""
+
     kind: str  # "module-attribute" | "comparison" | "method-overwrite"
     target: str  # the source text of what the statement touches
 
@@ -198,6 +211,8 @@ class SchedulerStepped(Event):
 
 @dataclass(frozen=True)
 class ParamGroup:
+    """One parameter group handed to an optimizer: the parameters it picks, its options."""
+
     selection: Selection
     node: cst.CSTNode  # the dict (or the expression handed as the single group)
     options: tuple[tuple[str, cst.BaseExpression], ...] = ()
@@ -210,6 +225,8 @@ class ParamGroup:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizerBuilt(Event):
+    """An optimizer is built over `groups` and bound to `var`, if to a name."""
+
     optimizer: int
     var: str | None
     cls: str
@@ -218,12 +235,16 @@ class OptimizerBuilt(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ParamGroupAdded(Event):
+    """`optimizer.add_param_group(...)`: one more group for an optimizer built before."""
+
     optimizer: int
     group: ParamGroup
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModeSet(Event):
+    """`.train()` or `.eval()` on a model or a part of it."""
+
     model: int
     path: Path
     train: bool
@@ -234,6 +255,9 @@ class ModeSet(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class IteratorBound(Event):
+    """A parameter iterator bound to a name (`params = model.parameters()`): a generator,
+    used up by the first loop or call that reads it."""
+
     binding: int
     var: str
     selection: Selection
@@ -252,6 +276,8 @@ class ParamsListed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class IteratorConsumed(Event):
+    """A bound parameter iterator is read to its end (`how`: by what), so it is empty after."""
+
     binding: int
     var: str
     how: str
@@ -293,4 +319,6 @@ class BranchArm(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class BranchJoin(Event):
+    """The end of the if/else (or match) `ident`: its arms' states join here (`BranchArm`)."""
+
     ident: int

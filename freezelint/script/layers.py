@@ -22,6 +22,8 @@ DROPPED = frozenset({"device", "dtype"})
 
 @dataclass(frozen=True)
 class Layer:
+    """A `torch.nn` layer's constructor arguments: their names and kinds, in order."""
+
     positional: tuple[tuple[str, str], ...]  # (name, kind) in signature order
     keyword: tuple[tuple[str, str], ...] = ()  # keyword-only
 

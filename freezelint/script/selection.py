@@ -184,6 +184,8 @@ class Trainable:
 
 @dataclass(frozen=True)
 class Union:
+    """The parameters any of `parts` picks (`list(a.parameters()) + list(b.parameters())`)."""
+
     parts: tuple[Selection, ...]
 
 

@@ -125,6 +125,8 @@ class Groups:
 
 @dataclass(frozen=True)
 class OptimizerRef:
+    """An optimizer the script built (by the id its `OptimizerBuilt` event gives it)."""
+
     optimizer: int
 
 
@@ -268,6 +270,8 @@ class Size:
 
 @dataclass(frozen=True)
 class TupleValue:
+    """A tuple (or list) of values, item by item."""
+
     items: tuple[Value, ...]
 
 

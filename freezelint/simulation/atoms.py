@@ -36,6 +36,8 @@ class PredicateOutcome:
 
 @dataclass
 class TableAtoms:
+    """A model's atoms as its table gives them: one per parameter, found by path or by name."""
+
     model: int
     table: ParamTable
     # The runs of name predicates, shared by every simulation of one check (and its rules).

@@ -36,6 +36,8 @@ class Atom(NamedTuple):
 
 @dataclass
 class OptimizerState:
+    """What an optimizer holds: per param group, each atom's tensors it was handed."""
+
     event: OptimizerBuilt
     # Per param group: (model, path, generation) -> YES / MAYBE; added groups are appended.
     groups: list[dict[tuple[int, Path, int], str]] = field(default_factory=list)

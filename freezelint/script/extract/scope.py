@@ -34,6 +34,8 @@ class ModuleContext:
 
 @dataclass
 class Scope:
+    """The names one function run (or the module) binds, and where to look next."""
+
     env: dict[str, Value] = field(default_factory=dict)
     parent: Scope | None = None
     returns: list[Value] = field(default_factory=list)
