@@ -73,14 +73,15 @@ def check(sim: Simulation) -> Iterator[Finding]:
     for opt in sim.optimizers.values():
         left_out: list[Key] = []
         touched = opt.models()
+        unseen = sim.timeline.unseen_callbacks
         for key, atom in opt.built_state.items():
             if (
-                key[0] in touched
-                and key[0] not in sim.timeline.unseen_callbacks
-                and atom.status == "T"
+                atom.status == "T"
                 and atom.nonempty
                 and atom.gen >= 0
-                and (*key, atom.gen) not in held
+                and key[0] in touched
+                and key[0] not in unseen
+                and (key[0], key[1], atom.gen) not in held
                 and key not in reported
                 and not _changed_later(sim, opt.event, key)
             ):
