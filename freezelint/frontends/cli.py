@@ -22,7 +22,7 @@ from freezelint.run import config as config_module
 from freezelint.run.config import Config, ConfigError
 from freezelint.run.discovery import DiscoveredPath, iter_files
 from freezelint.run.rule_codes import file_codes, parse_codes, selected_codes
-from freezelint.run.runner import FileResult, Options, run_file
+from freezelint.run.runner import FileResult, Options, run_file, run_file_in_pool
 from freezelint.script.source import read_source
 
 SYNTAX_ERROR = "FRZ000"
@@ -452,7 +452,7 @@ def _results(tasks: list) -> Iterator[FileResult]:
         preload(tasks[0][2])
         context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
-        yield from pool.map(run_file, *zip(*tasks, strict=True), chunksize=8)
+        yield from pool.map(run_file_in_pool, *zip(*tasks, strict=True), chunksize=8)
 
 
 @cli.command()

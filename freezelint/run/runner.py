@@ -116,6 +116,19 @@ def run_file(
     return result
 
 
+def run_file_in_pool(found: DiscoveredPath, codes: frozenset[str], options: Options) -> FileResult:
+    """`run_file` in a process of the pool (`cli`), which checks its share of one run's files
+    and ends: what the check leaves is then frozen (`gc.freeze`), so that the collector never
+    walks it again. What stays is meant to (the file's tree, kept for other files that import
+    it: `project.parse_file`, and the tables' memos), and a check makes no reference cycles
+    (tests/test_reference_cycles.py) that freezing would keep alive; the collector, set off
+    every 50,000 new objects, only walked the trees kept: 3% of a process's time on
+    benchmarks/speed.py's (b)."""
+    result = run_file(found, codes, options)
+    gc.freeze()
+    return result
+
+
 def _drives_project_code(found: DiscoveredPath, raw: bytes, stdin: bool) -> bool:
     """A script with no freezing code that hands a model to the project's (see
     `project.drives_project_code`); a buffer from standard input as the file it stands for."""

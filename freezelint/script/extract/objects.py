@@ -366,48 +366,58 @@ class ObjectEvaluator(LoopItems):
     def finish_parts(self) -> None:
         """Each composite model's spec, with its parts (once the root is walked)."""
         done: dict[int, ModelSpec] = {}
-
-        def spec_of(model: int, depth: int = 0, owner: int | None = None) -> ModelSpec | None:
-            if model in done:
-                return done[model]
-            spec = self.models.get(model)
-            if spec is None or depth > 8:
-                return None
-            if model in self.parts:
-                parts = tuple(
-                    (attr, part_spec(sub, depth + 1, model, owner))
-                    for attr, sub in self.parts[model].items()
-                )
-                spec = replace(
-                    spec,
-                    parts=parts,
-                    own_params=model in self.own_params,
-                    shared=model in self.shared,
-                )
-            done[model] = spec
-            return spec
-
-        def part_spec(
-            sub: int | tuple[int, Path] | None, depth: int, model: int, owner: int | None
-        ) -> ModelSpec | None:
-            if isinstance(sub, tuple) and sub[0] == owner:
-                # An item of a part that is a module the part's composite holds (`part_moves`).
-                return ModelSpec(None, "", has_params=None, same_as=sub[1])
-            if isinstance(sub, tuple):
-                base = spec_of(sub[0], depth)
-                if base is None or base.parts is not None or base.children_of is not None:
-                    return None
-                return ModelSpec(base.library, base.builder, submodule_of=(base, sub[1]))
-            return None if sub is None else spec_of(sub, depth, model)
-
         for model, held in self.parts.items():
             for sub in held.values():
                 if sub is not None:
                     self.built_from.add((model, sub if isinstance(sub, int) else sub[0]))
         for model in list(self.parts):
-            spec = spec_of(model)
+            spec = self._composite_spec(model, done)
             if spec is not None:
                 self.models[model] = spec
+
+    # (Methods, not nested functions: two closures calling each other are a reference cycle,
+    # and one holding the walker keeps every tree and event of a check alive until the
+    # collector runs.)
+    def _composite_spec(
+        self, model: int, done: dict[int, ModelSpec], depth: int = 0, owner: int | None = None
+    ) -> ModelSpec | None:
+        """`finish_parts`: a model's spec with the specs of its parts (`done`: those made)."""
+        if model in done:
+            return done[model]
+        spec = self.models.get(model)
+        if spec is None or depth > 8:
+            return None
+        if model in self.parts:
+            parts = tuple(
+                (attr, self._part_spec(sub, done, depth + 1, model, owner))
+                for attr, sub in self.parts[model].items()
+            )
+            spec = replace(
+                spec,
+                parts=parts,
+                own_params=model in self.own_params,
+                shared=model in self.shared,
+            )
+        done[model] = spec
+        return spec
+
+    def _part_spec(
+        self,
+        sub: int | tuple[int, Path] | None,
+        done: dict[int, ModelSpec],
+        depth: int,
+        model: int,
+        owner: int | None,
+    ) -> ModelSpec | None:
+        if isinstance(sub, tuple) and sub[0] == owner:
+            # An item of a part that is a module the part's composite holds (`part_moves`).
+            return ModelSpec(None, "", has_params=None, same_as=sub[1])
+        if isinstance(sub, tuple):
+            base = self._composite_spec(sub[0], done, depth)
+            if base is None or base.parts is not None or base.children_of is not None:
+                return None
+            return ModelSpec(base.library, base.builder, submodule_of=(base, sub[1]))
+        return None if sub is None else self._composite_spec(sub, done, depth, model)
 
     # -- calls into the project's functions ---------------------------------------------------
 
