@@ -6,8 +6,6 @@ for the loop items they pick; anything else is joined by the simulation (`exclus
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import libcst as cst
 
 from freezelint.script.events import BranchArm, BranchJoin, Frame
@@ -386,7 +384,7 @@ class ConditionalWalker(LoopWalker):
         else:
             self.walk_block(body, w)
             for arm in arms[1:]:
-                self.walk_arm(arm, replace(w, ctx=(*w.ctx, Frame("branch", self.new_id()))))
+                self.walk_arm(arm, w.changed(ctx=(*w.ctx, Frame("branch", self.new_id()))))
         if node.finalbody is not None:
             self.walk_block(node.finalbody.body.body, w)
 

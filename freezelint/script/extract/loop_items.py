@@ -49,7 +49,7 @@ class LoopItems(ContainerEvaluator):
         if comp.inner_for_in is not None or not isinstance(source, Params | Modules):
             return None
         inner = Scope(parent=w.scope)
-        iw = replace(w, scope=inner)
+        iw = w.changed(scope=inner)
         item_var = self.bind_loop_target(comp.target, source, inner)
         for cond in comp.ifs:
             self.refine(cond.test, inner, negate=False)

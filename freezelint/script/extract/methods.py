@@ -7,8 +7,6 @@ optimizer's `add_param_group`.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import libcst as cst
 
 from freezelint.script import recognize
@@ -207,7 +205,7 @@ class MethodCalls(BuiltinCalls):
             self.call_function(self.functions[fn.value], node, w, [each])
         elif type(fn) is cst.Lambda and len(fn.params.params) == 1:
             scope = Scope(env={fn.params.params[0].name.value: each}, parent=w.scope)
-            self.eval(fn.body, replace(w, scope=scope))
+            self.eval(fn.body, w.changed(scope=scope))
         else:
             name = (dotted(fn) or "").lower()
             if any(word in name for word in FREEZE_WORDS):

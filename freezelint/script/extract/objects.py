@@ -199,7 +199,7 @@ class ObjectEvaluator(LoopItems):
                 )
                 if type(target) is cst.Name and target.value == attr and small.value:
                     with self.inside(self.home_of(cls)):
-                        value = self.eval(small.value, replace(w, scope=self.module_scope))
+                        value = self.eval(small.value, w.changed(scope=self.module_scope))
                     return value if isinstance(value, Const) else None
         return None
 

@@ -3,8 +3,9 @@ branches around the current statement."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 
@@ -83,9 +84,16 @@ class Walk:
     def in_loop(self) -> bool:
         return self.pinned or any(f.kind == "loop" for f in self.ctx)
 
+    def changed(self, **fields: Any) -> Walk:
+        """`dataclasses.replace(self, **fields)` without running `__init__` again (it checks
+        nothing): the walker makes one per statement of a helper and per loop, branch and
+        call."""
+        new = object.__new__(type(self))
+        new.__dict__ = {**self.__dict__, **fields}
+        return new
+
     def inner(self, frame: Frame, variant: frozenset[str] = frozenset()) -> Walk:
-        return replace(
-            self,
+        return self.changed(
             ctx=(*self.ctx, frame),
             certain=False,
             variant=None if self.variant is None else self.variant | variant,
@@ -97,7 +105,7 @@ class Walk:
         if self.pinned:
             return self
         if self.site is not None:
-            return replace(self, local=statement)
+            return self.changed(local=statement)
         return Walk(
             self.scope,
             self.ctx,
@@ -114,8 +122,7 @@ class Walk:
         )
 
     def pin(self, variant: frozenset[str] = frozenset()) -> Walk:
-        return replace(
-            self,
+        return self.changed(
             pinned=True,
             variant=None if self.variant is None else self.variant | variant,
         )
@@ -123,8 +130,7 @@ class Walk:
     def call(self, scope: Scope, site: cst.CSTNode | None, call: cst.CSTNode) -> Walk:
         """The walk into a helper's body: its own scope, the caller's loops (a helper called
         in a loop may see different values at each iteration)."""
-        return replace(
-            self,
+        return self.changed(
             scope=scope,
             site=site,
             pinned=False,
