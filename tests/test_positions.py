@@ -60,10 +60,10 @@ def test_same_ranges_as_libcst(source: str) -> None:
 @pytest.mark.parametrize("source", SOURCES + EDGES)
 def test_a_lookup_with_the_text_generates_only_its_statement(source: str) -> None:
     # With the source text, each lookup places its node through the statement holding it
-    # (its first line from `ast`), inside functions, loops and branches too: the same ranges,
-    # looked up in any order, and the module is not generated from the start for them (which
-    # the ranges alone would not show). Only what no statement holds (the module, its header
-    # and footer) is.
+    # (its first line found in the text, or from `ast`), inside functions, loops and branches
+    # too: the same ranges, looked up in any order, and the module is not generated from the
+    # start for them (which the ranges alone would not show). Only what no statement holds (the
+    # module, its header and footer) is.
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     got = positions(module, source)
